@@ -60,6 +60,14 @@ export interface ReplyHeader {
   zxid: number;
   err: number;
 }
+/** Precedes each op of a multi request and each result of a multi response; a header with
+ *  done=true (type -1, err -1) ends the list. `err` is the result's code for an error result, 0
+ *  for other results, -1 in requests. */
+export interface MultiHeader {
+  type: number;
+  done: boolean;
+  err: number;
+}
 export interface WatcherEvent {
   type: number;
   state: number;
@@ -215,8 +223,10 @@ export type MultiResult =
 
 /** A reply body, tagged by the opcode it answers; `null` where the reply has no body. */
 export type ClientResponse =
-  | { op: 1 | 19; res: CreateResponse }
-  | { op: 15 | 21; res: Create2Response }
+  | { op: 1; res: CreateResponse }
+  // createContainer answers with Create2Response too (FinalRequestProcessor); a client that sent
+  // it expecting CreateResponse just ignores the trailing stat.
+  | { op: 15 | 19 | 21; res: Create2Response }
   | { op: 3; res: ExistsResponse }
   | { op: 4; res: GetDataResponse }
   | { op: 5; res: SetDataResponse }

@@ -1,0 +1,143 @@
+// The main thread's side of the rings: one Channel per session worker. Incoming records are
+// decoded in place into flyweights and handed to the core; the core's replies, events and
+// session records are encoded straight into the worker's ring (or its overflow outbox).
+
+import { Channel, type ChannelDescriptor } from '../shm/channel.js';
+import {
+  AttachView,
+  AuthView,
+  DetachView,
+  RecordKind,
+  RequestView,
+  attachedBytes,
+  encodeAttached,
+  encodeEvent,
+  encodeReplyHeader,
+  encodeSessionEnd,
+  encodeUpgraded,
+  encodeWatchRegister,
+  eventBytes,
+  replyHeaderBytes,
+  sessionEndBytes,
+  upgradedBytes,
+  watchRegisterBytes,
+} from '../shm/records.js';
+import type { Core, Outbound } from './core.js';
+import type { SessionContext } from './sessions.js';
+
+export class Bridge implements Outbound {
+  readonly channels: Channel[];
+  private core: Core | null = null;
+  private readonly requestView = new RequestView();
+  private readonly attachView = new AttachView();
+  private readonly detachView = new DetachView();
+  private readonly authView = new AuthView();
+
+  constructor(descriptors: ChannelDescriptor[]) {
+    this.channels = descriptors.map((d) => new Channel(d, 'main'));
+  }
+
+  /** Start pumping every worker's requests into the core. */
+  start(core: Core): void {
+    this.core = core;
+    this.channels.forEach((ch, worker) => {
+      const handler = (kind: number, view: DataView, off: number, bytes: number): void =>
+        this.onRecord(worker, ch, kind, view, off, bytes);
+      ch.start(handler).catch((e: unknown) => {
+        // A pump failure is a programmer error: crash rather than serve half a server.
+        setImmediate(() => {
+          throw e;
+        });
+      });
+    });
+  }
+
+  stop(): void {
+    for (const ch of this.channels) ch.close();
+  }
+
+  private onRecord(worker: number, ch: Channel, kind: number, view: DataView, off: number, bytes: number): void {
+    const core = this.core!;
+    const mem = ch.rx.bytes;
+    switch (kind) {
+      case RecordKind.request:
+        core.onRequest(worker, this.requestView.read(view, off, bytes), mem);
+        return;
+      case RecordKind.attach:
+        core.onAttach(worker, this.attachView.read(mem, view, off));
+        return;
+      case RecordKind.detach:
+        core.onDetach(worker, this.detachView.read(view, off));
+        return;
+      case RecordKind.auth:
+        core.onAuth(this.authView.read(mem, view, off));
+        return;
+      case RecordKind.touch:
+        core.onTouch(view, off);
+        return;
+      default:
+        throw new Error(`unknown ring record kind ${kind} from worker ${worker}`);
+    }
+  }
+
+  // ---- Outbound ------------------------------------------------------------------------------
+
+  reply(worker: number, s: SessionContext, xid: number, zxid: number, err: number, body: Uint8Array | null, flags: number): void {
+    const ch = this.channel(worker);
+    if (ch === null) return;
+    const n = body === null ? 0 : body.length;
+    const off = ch.reserve(RecordKind.reply, replyHeaderBytes + n);
+    const at = encodeReplyHeader(ch.view, off, { sidHi: s.hi, sidLo: s.lo, xid, err, zxid, flags });
+    if (body !== null) ch.bytes.set(body, at);
+    ch.commit();
+  }
+
+  attached(worker: number, hi: number, lo: number, connId: number, err: number, timeoutMs: number): void {
+    const ch = this.channel(worker);
+    if (ch === null) return;
+    const off = ch.reserve(RecordKind.attached, attachedBytes);
+    encodeAttached(ch.view, off, { sidHi: hi, sidLo: lo, connId, err, timeoutMs });
+    ch.commit();
+  }
+
+  event(worker: number, targetHi: number, targetLo: number, type: number, zxid: number, path: string): void {
+    const ch = this.channel(worker);
+    if (ch === null) return;
+    const off = ch.reserve(RecordKind.event, eventBytes(path));
+    const end = encodeEvent(ch.bytes, ch.view, off, { targetHi, targetLo, type, zxid, path });
+    ch.commit(end - off);
+  }
+
+  watchRegister(worker: number, s: SessionContext, kind: number, path: string): void {
+    const ch = this.channel(worker);
+    if (ch === null) return;
+    const off = ch.reserve(RecordKind.watchRegister, watchRegisterBytes(path));
+    const end = encodeWatchRegister(ch.bytes, ch.view, off, { sidHi: s.hi, sidLo: s.lo, kind, path });
+    ch.commit(end - off);
+  }
+
+  sessionEnd(worker: number, s: SessionContext, reason: number): void {
+    const ch = this.channel(worker);
+    if (ch === null) return;
+    const off = ch.reserve(RecordKind.sessionEnd, sessionEndBytes);
+    encodeSessionEnd(ch.view, off, { sidHi: s.hi, sidLo: s.lo, reason });
+    ch.commit();
+  }
+
+  upgraded(worker: number, s: SessionContext): void {
+    const ch = this.channel(worker);
+    if (ch === null) return;
+    const off = ch.reserve(RecordKind.upgraded, upgradedBytes);
+    encodeUpgraded(ch.view, off, { sidHi: s.hi, sidLo: s.lo });
+    ch.commit();
+  }
+
+  /** Records written outside a pump batch (timers, log completions) need an explicit publish. */
+  flush(): void {
+    for (const ch of this.channels) ch.publish();
+  }
+
+  private channel(worker: number): Channel | null {
+    return this.channels[worker] ?? null;
+  }
+}

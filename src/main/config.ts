@@ -1,0 +1,257 @@
+// zoo.cfg, as ZooKeeper's QuorumPeerConfig reads it: `key=value` lines, `#` comments. Parsed and
+// validated once, before anything starts; every problem is reported together.
+
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export interface ServerEntry {
+  id: number;
+  host: string;
+  quorumPort: number;
+  electionPort: number;
+  role: 'participant' | 'observer';
+  clientPort: number | null;
+}
+
+export interface ServerConfig {
+  /** Where the config came from (a file path, or 'embedded default'). */
+  source: string;
+  clientPort: number;
+  clientPortAddress: string;
+  dataDir: string;
+  dataLogDir: string;
+  tickTimeMs: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  maxClientCnxns: number;
+  localSessionsEnabled: boolean;
+  localSessionsUpgradingEnabled: boolean;
+  fourLetterWhitelist: string[];
+  extendedTypesEnabled: boolean;
+  juteMaxBufferBytes: number;
+  containerCheckIntervalMs: number;
+  initLimitTicks: number;
+  syncLimitTicks: number;
+  servers: ServerEntry[];
+  peerType: 'participant' | 'observer';
+  // zkts's own keys
+  sessionWorkers: number;
+  logLevel: string;
+  /** Shared by every member of an ensemble: session passwords are derived from it. */
+  sessionSecret: string;
+  /** Keys we read but do not act on, and keys we do not know: logged once at start. */
+  ignoredKeys: string[];
+}
+
+export class ConfigError extends Error {
+  readonly code = 'ZKTS_ERR_CONFIG';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/** The defaults ZooKeeper documents, except clientPortAddress (loopback, so `npm start` is safe)
+ *  and the whitelist (ZooKeeper's default is srvr only; zkts's tools need a few more). */
+const defaults: Record<string, string> = {
+  clientPort: '2181',
+  clientPortAddress: '127.0.0.1',
+  dataDir: './data',
+  tickTime: '2000',
+  maxClientCnxns: '60',
+  localSessionsEnabled: 'false',
+  localSessionsUpgradingEnabled: 'false',
+  '4lw.commands.whitelist': 'srvr,stat,ruok,mntr,conf,isro,envi',
+  extendedTypesEnabled: 'false',
+  'jute.maxbuffer': '1048575',
+  'znode.container.checkIntervalMs': '60000',
+  initLimit: '10',
+  syncLimit: '5',
+  peerType: 'participant',
+  logLevel: 'warn',
+  sessionSecret: 'zkts-default-session-secret',
+};
+
+/** Keys ZooKeeper knows that zkts accepts without acting on them (yet). */
+const acceptedQuietly = new Set([
+  'admin.enableServer',
+  'admin.serverPort',
+  'admin.serverAddress',
+  'autopurge.snapRetainCount',
+  'autopurge.purgeInterval',
+  'snapCount',
+  'preAllocSize',
+  'standaloneEnabled',
+  'reconfigEnabled',
+  'dynamicConfigFile',
+  'globalOutstandingLimit',
+  'observerMasterPort',
+  'electionAlg',
+  'quorumListenOnAllIPs',
+  'syncEnabled',
+  'metricsProvider.className',
+]);
+
+export function parseConfigText(text: string, source: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new ConfigError([`${source}: not a key=value line: ${line}`]);
+    entries.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+  }
+  return entries;
+}
+
+export function loadConfig(path: string | null): ServerConfig {
+  if (path === null) return buildConfig(new Map(), 'embedded default');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError([`cannot read ${path}: ${(e as Error).message}`]);
+  }
+  return buildConfig(parseConfigText(text, path), path);
+}
+
+class Reader {
+  readonly problems: string[] = [];
+  readonly used = new Set<string>();
+  constructor(private readonly entries: Map<string, string>) {}
+
+  raw(key: string): string | undefined {
+    this.used.add(key);
+    return this.entries.get(key) ?? defaults[key];
+  }
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+  int(key: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (!/^-?\d+$/.test(v)) {
+      this.problems.push(`${key}=${v}: not an integer`);
+      return fallback;
+    }
+    const n = Number(v);
+    if (n < min || n > max) this.problems.push(`${key}=${v}: must be in [${min}, ${max}]`);
+    return n;
+  }
+  bool(key: string): boolean {
+    const v = this.raw(key);
+    if (v === 'true') return true;
+    if (v === 'false' || v === undefined) return false;
+    this.problems.push(`${key}=${v}: must be true or false`);
+    return false;
+  }
+  string(key: string): string {
+    return this.raw(key) ?? '';
+  }
+}
+
+function buildConfig(entries: Map<string, string>, source: string): ServerConfig {
+  const r = new Reader(entries);
+  const tickTimeMs = r.int('tickTime', 2000, 1, 3_600_000);
+  const minSessionTimeoutMs = r.has('minSessionTimeout')
+    ? r.int('minSessionTimeout', tickTimeMs * 2, 1, 2 ** 31 - 1)
+    : tickTimeMs * 2;
+  const maxSessionTimeoutMs = r.has('maxSessionTimeout')
+    ? r.int('maxSessionTimeout', tickTimeMs * 20, 1, 2 ** 31 - 1)
+    : tickTimeMs * 20;
+  if (minSessionTimeoutMs > maxSessionTimeoutMs) {
+    r.problems.push(
+      `minSessionTimeout (${minSessionTimeoutMs}) must not be larger than ` +
+        `maxSessionTimeout (${maxSessionTimeoutMs})`,
+    );
+  }
+  const dataDir = resolvePath(r.string('dataDir'));
+  const dataLogDir = entries.has('dataLogDir') ? resolvePath(r.string('dataLogDir')) : dataDir;
+  const whitelist = r
+    .string('4lw.commands.whitelist')
+    .split(',')
+    .map((w) => w.trim())
+    .filter((w) => w !== '');
+  const peerType = r.string('peerType');
+  if (peerType !== 'participant' && peerType !== 'observer') {
+    r.problems.push(`peerType=${peerType}: must be participant or observer`);
+  }
+  const config: ServerConfig = {
+    source,
+    clientPort: r.int('clientPort', 2181, 1, 65535),
+    clientPortAddress: r.string('clientPortAddress'),
+    dataDir,
+    dataLogDir,
+    tickTimeMs,
+    minSessionTimeoutMs,
+    maxSessionTimeoutMs,
+    maxClientCnxns: r.int('maxClientCnxns', 60, 0, 2 ** 31 - 1),
+    localSessionsEnabled: r.bool('localSessionsEnabled'),
+    localSessionsUpgradingEnabled: r.bool('localSessionsUpgradingEnabled'),
+    fourLetterWhitelist: whitelist,
+    extendedTypesEnabled: r.bool('extendedTypesEnabled'),
+    juteMaxBufferBytes: r.int('jute.maxbuffer', 1048575, 1024, 2 ** 30),
+    containerCheckIntervalMs: r.int('znode.container.checkIntervalMs', 60000, 1, 2 ** 31 - 1),
+    initLimitTicks: r.int('initLimit', 10, 1, 1_000_000),
+    syncLimitTicks: r.int('syncLimit', 5, 1, 1_000_000),
+    servers: parseServers(entries, r),
+    peerType: peerType === 'observer' ? 'observer' : 'participant',
+    sessionWorkers: r.int('sessionWorkers', defaultWorkerCount(), 1, 32),
+    logLevel: r.string('logLevel'),
+    sessionSecret: r.string('sessionSecret'),
+    ignoredKeys: [],
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    r.problems.push(`logLevel=${config.logLevel}: must be a pino level`);
+  }
+  for (const key of entries.keys()) {
+    if (!r.used.has(key) && !key.startsWith('server.')) config.ignoredKeys.push(key);
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}
+
+export function isQuietlyAccepted(key: string): boolean {
+  return acceptedQuietly.has(key);
+}
+
+/** Relative paths are relative to the working directory, as ZooKeeper's are. */
+function resolvePath(p: string): string {
+  return resolve(p);
+}
+
+function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(32, availableParallelism()));
+}
+
+/** server.N=host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort] */
+function parseServers(entries: Map<string, string>, r: Reader): ServerEntry[] {
+  const servers: ServerEntry[] = [];
+  for (const [key, value] of entries) {
+    const m = /^server\.(\d+)$/.exec(key);
+    if (m === null) continue;
+    const id = Number(m[1]);
+    const [addr = '', client] = value.split(';');
+    const parts = addr.split(':');
+    const [host = '', qp = '', ep = '', role = 'participant'] = parts;
+    const quorumPort = Number(qp);
+    const electionPort = Number(ep);
+    const bad = (why: string): void => void r.problems.push(`${key}=${value}: ${why}`);
+    if (host === '' || !Number.isInteger(quorumPort) || !Number.isInteger(electionPort)) {
+      bad('expected host:quorumPort:electionPort');
+      continue;
+    }
+    if (role !== 'participant' && role !== 'observer') {
+      bad('role must be participant or observer');
+      continue;
+    }
+    let clientPort: number | null = null;
+    if (client !== undefined) {
+      const port = Number(client.split(':').pop());
+      if (!Number.isInteger(port)) bad('bad client port');
+      else clientPort = port;
+    }
+    servers.push({ id, host, quorumPort, electionPort, role, clientPort });
+  }
+  return servers.sort((a, b) => a.id - b.id);
+}

@@ -1,0 +1,421 @@
+// The main thread's request loop: what ZooKeeper's processor chain does (prep → sync → final),
+// as functions on one thread. Records from the session workers come in; requests are ordered per
+// session, writes are prepared (txn + zxid), handed to the log stage, applied when durable, and
+// their replies and watch events go back out; reads are answered at once unless their session
+// has a write in flight (then they wait behind it, which keeps the session's FIFO order).
+//
+// Global sessions are created, closed and expired here, as transactions. This module never
+// touches a socket: the Outbound interface (bridge.ts) writes ring records.
+
+import { Err, OpCode, EventType } from '../common/zk.js';
+import { sessionIdHex, sessionIdOf } from '../common/ids.js';
+import { JuteError, JuteReader, JuteWriter, decodeRequest, encodeResponse } from '../protocol/jute/index.js';
+import type { ClientRequest, ClientResponse, CreateRequest, MultiOp } from '../protocol/types.js';
+import {
+  AttachView,
+  AuthView,
+  DetachReason,
+  DetachView,
+  RequestView,
+  SessionEndReason,
+  SessionFlag,
+  WatchKind,
+} from '../shm/records.js';
+import type { Logger } from './logger.js';
+import type { LogStage } from './log-stage.js';
+import { SessionContext, SessionTable } from './sessions.js';
+import { WatchRouter } from './watch-router.js';
+import { ZkDatabase, type PreparedTxn } from './pipeline/database.js';
+import type { RequestContext } from './pipeline/context.js';
+
+/** What the core sends to workers. Implemented by the bridge over the rings. */
+export interface Outbound {
+  reply(worker: number, s: SessionContext, xid: number, zxid: number, err: number, body: Uint8Array | null, flags: number): void;
+  attached(worker: number, hi: number, lo: number, connId: number, err: number, timeoutMs: number): void;
+  event(worker: number, targetHi: number, targetLo: number, type: number, zxid: number, path: string): void;
+  watchRegister(worker: number, s: SessionContext, kind: number, path: string): void;
+  sessionEnd(worker: number, s: SessionContext, reason: number): void;
+  upgraded(worker: number, s: SessionContext): void;
+  /** Make what was written outside a ring batch (timers, log completions) visible. */
+  flush(): void;
+}
+
+export interface CoreOptions {
+  tickTimeMs: number;
+  localSessionsUpgradingEnabled: boolean;
+  extendedTypesEnabled: boolean;
+}
+
+/** A request that must wait behind its session's writes: its body is copied out of the ring. */
+interface WaitingRequest {
+  xid: number;
+  op: number;
+  body: Uint8Array;
+}
+
+/** What a write is for, once it is durable and applied. */
+const WriteFor = {
+  request: 0,
+  createSession: 1,
+  upgrade: 2,
+  expire: 3,
+  container: 4,
+} as const;
+
+interface InFlightWrite {
+  p: PreparedTxn;
+  for: number;
+  s: SessionContext | null;
+  xid: number;
+  connId: number;
+  op: number;
+}
+
+/** Ops whose state lives on the worker: the core only keeps the session's order. */
+function workerCompletes(op: number): boolean {
+  return op === OpCode.removeWatches || op === OpCode.checkWatches || op === OpCode.whoAmI;
+}
+
+export class Core {
+  readonly sessions: SessionTable;
+  readonly router = new WatchRouter();
+  private readonly reader = new JuteReader();
+  private readonly writer = new JuteWriter(4096);
+  private readonly inFlight: InFlightWrite[] = [];
+  private flushing = false;
+  private flushAgain = false;
+  /** A context for work the server does itself (container reaping): session 0. */
+  private readonly systemSession: SessionContext;
+  readonly stats = { requests: 0, writes: 0, reads: 0, expired: 0 };
+
+  constructor(
+    readonly db: ZkDatabase,
+    private readonly log: LogStage<PreparedTxn>,
+    private readonly out: Outbound,
+    private readonly opts: CoreOptions,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    private readonly onApplied: (zxid: number) => void,
+  ) {
+    this.sessions = new SessionTable(opts.tickTimeMs);
+    this.systemSession = new SessionContext(0n, 0, 0, -1, 0, 0, false, '127.0.0.1');
+    this.systemSession.authIds = [{ scheme: 'super', id: 'zkts' }];
+  }
+
+  // ---- records from workers ----------------------------------------------------------------
+
+  onAttach(worker: number, a: AttachView): void {
+    const now = this.now();
+    if ((a.flags & SessionFlag.create) !== 0) {
+      const local = (a.flags & SessionFlag.local) !== 0;
+      const s = new SessionContext(sessionIdOf(a.sidHi, a.sidLo), a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local, a.ip);
+      this.sessions.add(s, now);
+      if (local) return; // the worker has answered the client already
+      const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.createSession, req: null, timeOut: a.timeoutMs }, now);
+      this.startWrite({ p, for: WriteFor.createSession, s, xid: 0, connId: a.connId, op: OpCode.createSession });
+      return;
+    }
+    const s = this.sessions.get(a.sidHi, a.sidLo);
+    if (!a.passwdOk || s === undefined || s.closing || (s.local && s.worker !== worker)) {
+      this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.sessionExpired, 0);
+      return;
+    }
+    if (s.worker !== worker) this.out.sessionEnd(s.worker, s, SessionEndReason.moved);
+    s.worker = worker;
+    s.connId = a.connId;
+    s.authIds = [{ scheme: 'ip', id: a.ip }];
+    this.sessions.touch(s, now);
+    this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.ok, s.timeoutMs);
+  }
+
+  onDetach(worker: number, d: DetachView): void {
+    const s = this.sessions.get(d.sidHi, d.sidLo);
+    if (s === undefined || s.worker !== worker || s.connId !== d.connId) return;
+    if (d.reason === DetachReason.connectionClosed) {
+      if (!s.local) s.authIds = s.authIds.slice(0, 1);
+      return;
+    }
+    if (s.local) this.sessions.remove(s); // a local session ended on its worker
+  }
+
+  onAuth(a: AuthView): void {
+    const s = this.sessions.get(a.sidHi, a.sidLo);
+    if (s === undefined) return;
+    if (!s.authIds.some((id) => id.scheme === a.scheme && id.id === a.id)) {
+      s.authIds.push({ scheme: a.scheme, id: a.id });
+    }
+  }
+
+  onTouch(view: DataView, off: number): void {
+    const now = this.now();
+    const count = view.getUint32(off, true);
+    for (let i = 0, at = off + 4; i < count; i++, at += 8) {
+      const s = this.sessions.get(view.getUint32(at, true), view.getUint32(at + 4, true));
+      if (s !== undefined) this.sessions.touch(s, now);
+    }
+  }
+
+  onRequest(worker: number, r: RequestView, bytes: Uint8Array): void {
+    this.stats.requests++;
+    const s = this.sessions.get(r.sidHi, r.sidLo);
+    if (s === undefined || s.closing || s.worker !== worker) {
+      this.replyBare(worker, r.sidHi, r.sidLo, r.xid, Err.sessionExpired);
+      return;
+    }
+    if (s.waiting !== null) {
+      (s.waiting as WaitingRequest[]).push({ xid: r.xid, op: r.op, body: bytes.slice(r.bodyOffset, r.end) });
+      return;
+    }
+    this.execute(s, r.xid, r.op, bytes, r.bodyOffset, r.end);
+  }
+
+  // ---- ticks -------------------------------------------------------------------------------
+
+  /** Expire global sessions whose bucket is due (SessionTrackerImpl.run). */
+  tick(): void {
+    const now = this.now();
+    for (const s of this.sessions.expire(now)) {
+      if (s.closing) continue;
+      this.logger.info({ session: sessionIdHex(s.id), timeoutMs: s.timeoutMs }, 'session expired');
+      this.stats.expired++;
+      s.closing = true;
+      const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.closeSession, req: null }, now);
+      this.startWrite({ p, for: WriteFor.expire, s, xid: 0, connId: s.connId, op: OpCode.closeSession });
+    }
+    this.out.flush();
+  }
+
+  /** Delete empty containers and expired TTL nodes (ContainerManager). */
+  reapContainers(paths: string[]): void {
+    const now = this.now();
+    for (const path of paths) {
+      const p = this.db.prepare(this.contextOf(this.systemSession, 0), { op: OpCode.deleteContainer, req: { path } }, now);
+      this.startWrite({ p, for: WriteFor.container, s: null, xid: 0, connId: 0, op: OpCode.deleteContainer });
+    }
+  }
+
+  // ---- execution ---------------------------------------------------------------------------
+
+  private execute(s: SessionContext, xid: number, op: number, bytes: Uint8Array, start: number, end: number): void {
+    if (workerCompletes(op)) {
+      this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.ok, null, 1);
+      return;
+    }
+    let request: ClientRequest;
+    try {
+      request = decodeRequest(op, this.reader.reset(bytes, start, end));
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+      this.logger.warn({ session: sessionIdHex(s.id), op, err: e.message }, 'malformed request body');
+      this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.marshallingError, null, 0);
+      return;
+    }
+    if (op === OpCode.closeSession) {
+      this.closeSession(s, xid);
+      return;
+    }
+    if (this.db.isWrite(op)) {
+      this.stats.writes++;
+      if (s.local && this.opts.localSessionsUpgradingEnabled && needsGlobalSession(request)) {
+        this.upgrade(s);
+      }
+      const p = this.db.prepare(this.contextOf(s, xid), request, this.now());
+      this.startWrite({ p, for: WriteFor.request, s, xid, connId: s.connId, op });
+      return;
+    }
+    this.stats.reads++;
+    this.read(s, xid, request);
+  }
+
+  private read(s: SessionContext, xid: number, request: ClientRequest): void {
+    const zxid = this.db.lastZxid;
+    switch (request.op) {
+      case OpCode.sync:
+        this.replyWith(s, xid, zxid, Err.ok, { op: OpCode.sync, res: { path: request.req.path } });
+        return;
+      case OpCode.addWatch: {
+        const kind = request.req.mode === 1 ? WatchKind.persistentRecursive : WatchKind.persistent;
+        this.registerWatch(s, kind, request.req.path);
+        this.replyWith(s, xid, zxid, Err.ok, { op: OpCode.addWatch, res: null });
+        return;
+      }
+      case OpCode.setWatches:
+      case OpCode.setWatches2: {
+        const result = this.db.setWatches(request.req, request.op === OpCode.setWatches2);
+        for (const f of result.fire) this.out.event(s.worker, s.hi, s.lo, f.type, zxid, f.path);
+        for (const w of result.register) this.registerWatch(s, w.kind, w.path);
+        this.replyWith(s, xid, zxid, Err.ok, { op: request.op, res: null });
+        return;
+      }
+      default: {
+        const r = this.db.read(this.contextOf(s, xid), request);
+        if (r.watch !== null) this.registerWatch(s, r.watch.kind, r.watch.path);
+        this.replyWith(s, xid, zxid, r.err, r.response);
+      }
+    }
+  }
+
+  private registerWatch(s: SessionContext, kind: number, path: string): void {
+    this.router.register(s.worker, kind, path);
+    this.out.watchRegister(s.worker, s, kind, path);
+  }
+
+  private closeSession(s: SessionContext, xid: number): void {
+    if (s.local) {
+      this.sessions.remove(s);
+      this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.ok, null, 0);
+      this.out.sessionEnd(s.worker, s, SessionEndReason.closed);
+      return;
+    }
+    s.closing = true;
+    this.sessions.unbucket(s);
+    const p = this.db.prepare(this.contextOf(s, xid), { op: OpCode.closeSession, req: null }, this.now());
+    this.startWrite({ p, for: WriteFor.request, s, xid, connId: s.connId, op: OpCode.closeSession });
+  }
+
+  /** localSessionsUpgradingEnabled: the first ephemeral makes a local session global, through a
+   *  createSession txn ahead of the request (LeaderZooKeeperServer.checkUpgradeSession). */
+  private upgrade(s: SessionContext): void {
+    this.logger.info({ session: sessionIdHex(s.id) }, 'upgrading local session to global');
+    this.sessions.upgrade(s, this.now());
+    this.out.upgraded(s.worker, s);
+    const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.createSession, req: null, timeOut: s.timeoutMs }, this.now());
+    this.startWrite({ p, for: WriteFor.upgrade, s, xid: 0, connId: s.connId, op: OpCode.createSession });
+  }
+
+  // ---- the write path: log stage, then apply --------------------------------------------------
+
+  private startWrite(w: InFlightWrite): void {
+    if (w.s !== null) {
+      w.s.writesInFlight++;
+      if (w.s.waiting === null) w.s.waiting = [];
+    }
+    this.inFlight.push(w);
+    this.log.append(w.p);
+    this.requestFlush();
+  }
+
+  private requestFlush(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    const batch = this.inFlight.length;
+    this.log.flush(() => this.flushDone(batch));
+  }
+
+  private flushDone(batch: number): void {
+    const done = this.inFlight.splice(0, batch);
+    for (const w of done) this.applyWrite(w);
+    this.out.flush();
+    this.flushing = false;
+    if (this.flushAgain || this.inFlight.length > 0) {
+      this.flushAgain = false;
+      if (this.inFlight.length > 0) this.requestFlush();
+    }
+  }
+
+  private applyWrite(w: InFlightWrite): void {
+    const result = this.db.apply(w.p);
+    const zxid = w.p.hdr.zxid;
+    this.onApplied(zxid);
+    for (const t of result.triggers) this.fanOut(t.path, t.type, zxid);
+    const s = w.s;
+    switch (w.for) {
+      case WriteFor.request:
+        if (s === null) break;
+        this.replyWith(s, w.xid, zxid, result.err, result.response);
+        if (w.op === OpCode.closeSession) {
+          this.sessions.remove(s);
+          this.out.sessionEnd(s.worker, s, SessionEndReason.closed);
+        }
+        break;
+      case WriteFor.createSession:
+        if (s === null) break;
+        this.logger.info({ session: sessionIdHex(s.id), timeoutMs: s.timeoutMs }, 'session created');
+        this.out.attached(s.worker, s.hi, s.lo, w.connId, Err.ok, s.timeoutMs);
+        break;
+      case WriteFor.expire:
+        if (s === null) break;
+        this.sessions.remove(s);
+        this.out.sessionEnd(s.worker, s, SessionEndReason.expired);
+        break;
+      default:
+        break;
+    }
+    if (s !== null) this.writeDone(s);
+  }
+
+  private fanOut(path: string, type: number, zxid: number): void {
+    let workers = this.router.route(path, type);
+    for (let worker = 0; workers !== 0; worker++, workers >>>= 1) {
+      if ((workers & 1) !== 0) this.out.event(worker, 0, 0, type, zxid, path);
+    }
+  }
+
+  /** A session's write is applied: requests that waited behind it run now, in order. */
+  private writeDone(s: SessionContext): void {
+    s.writesInFlight--;
+    if (s.writesInFlight > 0 || s.waiting === null) return;
+    const waiting = s.waiting as WaitingRequest[];
+    s.waiting = null;
+    for (let i = 0; i < waiting.length; i++) {
+      const q = waiting[i]!;
+      if (s.waiting !== null) {
+        (s.waiting as WaitingRequest[]).push(q); // a write started: the rest wait behind it
+        continue;
+      }
+      if (s.closing && q.op !== OpCode.closeSession) {
+        this.replyBare(s.worker, s.hi, s.lo, q.xid, Err.sessionExpired);
+        continue;
+      }
+      this.execute(s, q.xid, q.op, q.body, 0, q.body.length);
+    }
+  }
+
+  // ---- replies ----------------------------------------------------------------------------
+
+  private replyWith(s: SessionContext, xid: number, zxid: number, err: number, response: ClientResponse | null): void {
+    let body: Uint8Array | null = null;
+    if (err === Err.ok && response !== null && response.res !== null) {
+      this.writer.reset();
+      encodeResponse(this.writer, response);
+      body = this.writer.bytes();
+    } else if (response !== null && (response.op === OpCode.multi || response.op === OpCode.multiRead)) {
+      // A failed multi still carries its per-op results (MultiResponse with error results).
+      this.writer.reset();
+      encodeResponse(this.writer, response);
+      body = this.writer.bytes();
+    }
+    this.out.reply(s.worker, s, xid, zxid, err, body, 0);
+  }
+
+  private replyBare(worker: number, hi: number, lo: number, xid: number, err: number): void {
+    const s = new SessionContext(sessionIdOf(hi, lo), hi, lo, worker, 0, 0, true, '');
+    this.out.reply(worker, s, xid, this.db.lastZxid, err, null, 0);
+  }
+
+  private contextOf(s: SessionContext, xid: number): RequestContext {
+    return { sessionId: s.id, cxid: xid, authIds: s.authIds, isLocalSession: s.local };
+  }
+}
+
+/** A request that needs a global session: it creates an ephemeral node. */
+function needsGlobalSession(request: ClientRequest): boolean {
+  if (request.op === OpCode.create || request.op === OpCode.create2) {
+    return isEphemeralMode((request.req as CreateRequest).flags);
+  }
+  if (request.op === OpCode.multi) {
+    return (request.req as MultiOp[]).some(
+      (m) => (m.op === OpCode.create || m.op === OpCode.create2) && isEphemeralMode(m.req.flags),
+    );
+  }
+  return false;
+}
+
+function isEphemeralMode(flags: number): boolean {
+  return flags === 1 || flags === 3;
+}
+
+export { EventType };

@@ -1,0 +1,271 @@
+// Reads against the tree, as FinalRequestProcessor serves them (ZooKeeper 3.8.4+, which checks
+// READ on exists), with the watch each one registers: ZooKeeper registers an exists watch even
+// when the node is absent (that is how NodeCreated is watched), but no getData / getChildren watch
+// on NoNode or NoAuth. Watch tables live on the session workers; this module only says which watch
+// to add, and for setWatches which events fire at once instead.
+
+import { checkAcl, defaultAuthProviders, maskDigestAcl, type AuthProviders } from '../../common/acl.js';
+import { AddWatchMode, Err, EventType, OpCode, Perms } from '../../common/zk.js';
+import type {
+  ACL,
+  ClientRequest,
+  MultiOp,
+  MultiResult,
+  ClientResponse,
+  PathWatchRequest,
+  SetWatches,
+  SetWatches2,
+} from '../../protocol/types.js';
+import type { DataTree } from '../tree/data-tree.js';
+import type { DataNode } from '../tree/node.js';
+import type { RequestContext } from './context.js';
+
+/** The kind of watch a read registers. Same numbers as shm/records.ts WatchKind (the pipeline
+ *  does not import shm), so the driver passes them through unchanged. */
+export const WatchKind = {
+  data: 1,
+  exist: 2,
+  child: 3,
+  persistent: 4,
+  persistentRecursive: 5,
+} as const;
+export type WatchKind = (typeof WatchKind)[keyof typeof WatchKind];
+
+export class WatchRegistration {
+  constructor(
+    readonly path: string,
+    readonly kind: WatchKind,
+  ) {}
+}
+
+export class ReadResult {
+  constructor(
+    /** The reply header's err (Err.ok or a KeeperException code). */
+    readonly err: number,
+    /** The reply body; null on error or for replies without one (addWatch, setWatches). */
+    readonly response: ClientResponse | null,
+    /** A watch to add for this session, or null. May be set with err NoNode (exists). */
+    readonly watch: WatchRegistration | null,
+  ) {}
+}
+
+/** Reads the pipeline answers: everything else is a write (isWriteOp) or session-local. */
+export function isReadOp(op: number): boolean {
+  switch (op) {
+    case OpCode.exists:
+    case OpCode.getData:
+    case OpCode.getChildren:
+    case OpCode.getChildren2:
+    case OpCode.getACL:
+    case OpCode.getAllChildrenNumber:
+    case OpCode.getEphemerals:
+    case OpCode.multiRead:
+    case OpCode.sync:
+    case OpCode.addWatch:
+    case OpCode.whoAmI:
+      return true;
+    default:
+      return false;
+  }
+}
+
+export class Reads {
+  constructor(
+    private readonly tree: DataTree,
+    private readonly providers: AuthProviders = defaultAuthProviders,
+  ) {}
+
+  /** Serves a read request (isReadOp). setWatches goes through `setWatches`. */
+  read(ctx: RequestContext, request: ClientRequest): ReadResult {
+    switch (request.op) {
+      case OpCode.exists:
+        return this.exists(ctx, request.req);
+      case OpCode.getData:
+        return this.getData(ctx, request.req);
+      case OpCode.getChildren:
+      case OpCode.getChildren2:
+        return this.getChildren(ctx, request.op, request.req);
+      case OpCode.getACL:
+        return this.getACL(ctx, request.req.path);
+      case OpCode.getAllChildrenNumber:
+        return this.getAllChildrenNumber(ctx, request.req.path);
+      case OpCode.getEphemerals: {
+        const ephemerals = this.tree.getEphemerals(ctx.sessionId, request.req.path);
+        return new ReadResult(Err.ok, { op: 103, res: { ephemerals } }, null);
+      }
+      case OpCode.multiRead:
+        return this.multiRead(ctx, request.req);
+      case OpCode.sync:
+        return new ReadResult(Err.ok, { op: 9, res: { path: request.req.path } }, null);
+      case OpCode.addWatch:
+        return this.addWatch(request.req.path, request.req.mode);
+      case OpCode.whoAmI: {
+        // AuthUtil.getClientInfos: the user part of each id (digest ids lose their hash).
+        const clientInfo = ctx.authIds.map((id) => ({ authScheme: id.scheme, user: userOf(id.scheme, id.id) }));
+        return new ReadResult(Err.ok, { op: 107, res: { clientInfo } }, null);
+      }
+      default:
+        return new ReadResult(Err.unimplemented, null, null);
+    }
+  }
+
+  /** OpCode.exists: a NUL in the path is BadArguments; READ is checked only if the node exists
+   *  (ZOOKEEPER-2590, 3.8.4); the watch is registered whether or not it does. */
+  private exists(ctx: RequestContext, req: PathWatchRequest): ReadResult {
+    const path = req.path;
+    if (path.includes('\u0000')) return new ReadResult(Err.badArguments, null, null);
+    const node = this.tree.getNode(path);
+    if (node !== undefined && !checkAcl(node.acl, Perms.read, ctx.authIds, this.providers)) {
+      return new ReadResult(Err.noAuth, null, null);
+    }
+    const watch = req.watch ? new WatchRegistration(path, WatchKind.exist) : null;
+    if (node === undefined) return new ReadResult(Err.noNode, null, watch);
+    return new ReadResult(Err.ok, { op: 3, res: { stat: this.tree.statOf(node) } }, watch);
+  }
+
+  private getData(ctx: RequestContext, req: PathWatchRequest): ReadResult {
+    const node = this.readable(ctx, req.path);
+    if (typeof node === 'number') return new ReadResult(node, null, null);
+    const watch = req.watch ? new WatchRegistration(req.path, WatchKind.data) : null;
+    return new ReadResult(Err.ok, { op: 4, res: { data: node.data, stat: this.tree.statOf(node) } }, watch);
+  }
+
+  private getChildren(ctx: RequestContext, op: 8 | 12, req: PathWatchRequest): ReadResult {
+    const node = this.readable(ctx, req.path);
+    if (typeof node === 'number') return new ReadResult(node, null, null);
+    const watch = req.watch ? new WatchRegistration(req.path, WatchKind.child) : null;
+    const children = this.tree.getChildren(node);
+    if (op === OpCode.getChildren) return new ReadResult(Err.ok, { op: 8, res: { children } }, watch);
+    return new ReadResult(Err.ok, { op: 12, res: { children, stat: this.tree.statOf(node) } }, watch);
+  }
+
+  /** OpCode.getACL: READ or ADMIN lets a client see the ACL; without ADMIN, digest ids are
+   *  masked to "user:x" (ZOOKEEPER-1392). */
+  private getACL(ctx: RequestContext, path: string): ReadResult {
+    const node = this.tree.getNode(path);
+    if (node === undefined) return new ReadResult(Err.noNode, null, null);
+    if (!checkAcl(node.acl, Perms.read | Perms.admin, ctx.authIds, this.providers)) {
+      return new ReadResult(Err.noAuth, null, null);
+    }
+    const stat = this.tree.statOf(node);
+    const acl: ACL[] = checkAcl(node.acl, Perms.admin, ctx.authIds, this.providers)
+      ? [...node.acl]
+      : maskDigestAcl(node.acl);
+    return new ReadResult(Err.ok, { op: 6, res: { acl, stat } }, null);
+  }
+
+  private getAllChildrenNumber(ctx: RequestContext, path: string): ReadResult {
+    const node = this.readable(ctx, path);
+    if (typeof node === 'number') return new ReadResult(node, null, null);
+    const totalNumber = this.tree.getAllChildrenNumber(path);
+    return new ReadResult(Err.ok, { op: 104, res: { totalNumber } }, null);
+  }
+
+  /** OpCode.multiRead: each op answers on its own (NoNode, NoAuth as error results); none sets a
+   *  watch (Op.getData / Op.getChildren carry no watch flag). A write op fails the whole request
+   *  with MarshallingError. */
+  private multiRead(ctx: RequestContext, ops: readonly MultiOp[]): ReadResult {
+    for (const op of ops) {
+      if (op.op !== OpCode.getData && op.op !== OpCode.getChildren) {
+        return new ReadResult(Err.marshallingError, null, null);
+      }
+    }
+    const results: MultiResult[] = [];
+    for (const op of ops) {
+      const node = this.readable(ctx, op.req.path);
+      if (typeof node === 'number') results.push({ op: -1, err: node });
+      else if (op.op === OpCode.getData) results.push({ op: 4, data: node.data, stat: this.tree.statOf(node) });
+      else results.push({ op: 8, children: this.tree.getChildren(node) });
+    }
+    return new ReadResult(Err.ok, { op: 22, res: results }, null);
+  }
+
+  /** OpCode.addWatch (DataTree.addWatch): no existence or ACL check; the events themselves are
+   *  filtered by READ when they fire. An unknown mode fails as ZooKeeper's
+   *  WatcherMode.fromZooDef does (an exception: MarshallingError). */
+  private addWatch(path: string, mode: number): ReadResult {
+    let kind: WatchKind;
+    if (mode === AddWatchMode.persistent) kind = WatchKind.persistent;
+    else if (mode === AddWatchMode.persistentRecursive) kind = WatchKind.persistentRecursive;
+    else return new ReadResult(Err.marshallingError, null, null);
+    return new ReadResult(Err.ok, { op: 106, res: null }, new WatchRegistration(path, kind));
+  }
+
+  /** The node if it exists and the client may READ it, else NoNode / NoAuth. */
+  private readable(ctx: RequestContext, path: string): DataNode | number {
+    const node = this.tree.getNode(path);
+    if (node === undefined) return Err.noNode;
+    if (!checkAcl(node.acl, Perms.read, ctx.authIds, this.providers)) return Err.noAuth;
+    return node;
+  }
+
+  // ---- setWatches ----------------------------------------------------------------------------
+
+  /**
+   * setWatches / setWatches2 after a reconnect (DataTree.setWatches): a watch whose change the
+   * client missed since `relativeZxid` fires at once, the others are registered again:
+   * - data: node gone → NodeDeleted; mzxid > relativeZxid → NodeDataChanged; else registered;
+   * - exist: node there → NodeCreated; else registered;
+   * - child: node gone → NodeDeleted; pzxid > relativeZxid → NodeChildrenChanged; else registered;
+   * - persistent and persistent-recursive: always registered.
+   * Events come out in that order (data, exist, child), each with the node's ACL (null when the
+   * node is gone) for the READ filter 3.8.4+ applies to delivered events.
+   */
+  setWatches(request: SetWatches | SetWatches2, v2 = 'persistentWatches' in request): SetWatchesResult {
+    const fire: FiredWatch[] = [];
+    const register: WatchRegistration[] = [];
+    const relativeZxid = request.relativeZxid;
+    for (const path of request.dataWatches) {
+      const node = this.tree.getNode(path);
+      if (node === undefined) fire.push(new FiredWatch(path, EventType.nodeDeleted, null));
+      else if (node.mzxid > relativeZxid) fire.push(new FiredWatch(path, EventType.nodeDataChanged, node.acl));
+      else register.push(new WatchRegistration(path, WatchKind.data));
+    }
+    for (const path of request.existWatches) {
+      const node = this.tree.getNode(path);
+      if (node !== undefined) fire.push(new FiredWatch(path, EventType.nodeCreated, node.acl));
+      else register.push(new WatchRegistration(path, WatchKind.exist));
+    }
+    for (const path of request.childWatches) {
+      const node = this.tree.getNode(path);
+      if (node === undefined) fire.push(new FiredWatch(path, EventType.nodeDeleted, null));
+      else if (node.pzxid > relativeZxid) fire.push(new FiredWatch(path, EventType.nodeChildrenChanged, node.acl));
+      else register.push(new WatchRegistration(path, WatchKind.child));
+    }
+    if (v2 && 'persistentWatches' in request) {
+      for (const path of request.persistentWatches) {
+        register.push(new WatchRegistration(path, WatchKind.persistent));
+      }
+      for (const path of request.persistentRecursiveWatches) {
+        register.push(new WatchRegistration(path, WatchKind.persistentRecursive));
+      }
+    }
+    return new SetWatchesResult(fire, register);
+  }
+}
+
+/** A watch event setWatches delivers at once, instead of registering the watch. */
+export class FiredWatch {
+  constructor(
+    readonly path: string,
+    /** EventType */
+    readonly type: number,
+    readonly acl: readonly ACL[] | null,
+  ) {}
+}
+
+export class SetWatchesResult {
+  constructor(
+    /** Events to send now, in order. */
+    readonly fire: FiredWatch[],
+    /** Watches to add for the session. */
+    readonly register: WatchRegistration[],
+  ) {}
+}
+
+/** AuthenticationProvider.getUserName: digest ids are "user:hash", the rest are the user. */
+function userOf(scheme: string, id: string): string {
+  if (scheme !== 'digest') return id;
+  const colon = id.indexOf(':');
+  return colon < 0 ? id : id.slice(0, colon);
+}

@@ -1,0 +1,142 @@
+// One zkts server process (standalone for now): the main thread owns the database and the write
+// pipeline; the session workers own the client sockets. This file only wires them together.
+
+import { mkdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { createChannelDescriptor } from '../shm/channel.js';
+import { SharedStatus } from '../shm/status.js';
+import { createIpCountTable } from '../shm/ipcount.js';
+import type { ServerConfig } from './config.js';
+import { isQuietlyAccepted } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { Bridge } from './bridge.js';
+import { Core } from './core.js';
+import { MemoryLogStage } from './log-stage.js';
+import { ZkDatabase, type PreparedTxn } from './pipeline/database.js';
+import { containersToDelete } from './containers.js';
+import { FourLetterWords } from './four-letter.js';
+
+/** How the workers get their listening sockets (see launcher.ts). */
+export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
+
+export interface RunningServer {
+  stop(): Promise<void>;
+  readonly logger: Logger;
+}
+
+const workerEntry = fileURLToPath(new URL('../workers/worker.js', import.meta.url));
+
+export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promise<RunningServer> {
+  const logger = createLogger(cfg.logLevel, 'zkts');
+  for (const key of cfg.ignoredKeys) {
+    if (isQuietlyAccepted(key)) logger.info({ key }, 'config key accepted but not used');
+    else logger.warn({ key }, 'unknown config key ignored');
+  }
+  mkdirSync(cfg.dataDir, { recursive: true });
+  mkdirSync(cfg.dataLogDir, { recursive: true });
+
+  const db = new ZkDatabase({ extendedTypesEnabled: cfg.extendedTypesEnabled });
+  const status = new SharedStatus();
+  status.lastZxid = db.lastZxid;
+  const workerCount = listen.mode === 'fd' ? listen.fds.length : cfg.sessionWorkers;
+  const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor());
+  const bridge = new Bridge(descriptors);
+  const core = new Core(
+    db,
+    new MemoryLogStage<PreparedTxn>(),
+    bridge,
+    {
+      tickTimeMs: cfg.tickTimeMs,
+      localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
+      extendedTypesEnabled: cfg.extendedTypesEnabled,
+    },
+    logger,
+    Date.now,
+    (zxid) => {
+      status.lastZxid = zxid;
+    },
+  );
+  bridge.start(core);
+
+  const ipCounts = createIpCountTable(4096);
+  const workers = descriptors.map((channel, workerIndex) => {
+    const w = new Worker(workerEntry, {
+      workerData: {
+        workerIndex,
+        workerCount,
+        serverId: 0,
+        channel,
+        status: status.buffer,
+        ipCounts: ipCounts.buffer,
+        listen: {
+          host: cfg.clientPortAddress,
+          port: cfg.clientPort,
+          ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.fds[workerIndex] } : { mode: 'reusePort' }),
+        },
+        tickTimeMs: cfg.tickTimeMs,
+        minSessionTimeoutMs: cfg.minSessionTimeoutMs,
+        maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
+        maxClientCnxns: cfg.maxClientCnxns,
+        juteMaxBufferBytes: cfg.juteMaxBufferBytes,
+        localSessionsEnabled: cfg.localSessionsEnabled,
+        localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
+        fourLetterWhitelist: cfg.fourLetterWhitelist,
+        sessionSecret: cfg.sessionSecret,
+        logLevel: cfg.logLevel,
+      },
+    });
+    w.on('error', (e) => {
+      // A crashed worker takes the process down: a half-alive server is worse than a restart.
+      logger.fatal({ worker: workerIndex, err: e }, 'session worker crashed');
+      setImmediate(() => process.exit(1));
+    });
+    return w;
+  });
+  const words = new FourLetterWords(cfg, core, workers, logger);
+  words.attach();
+  await Promise.all(workers.map((w) => waitListening(w)));
+  status.serving = true;
+
+  const tick = setInterval(() => core.tick(), Math.max(10, Math.floor(cfg.tickTimeMs / 2)));
+  const reaper = setInterval(() => {
+    core.reapContainers(containersToDelete(db.tree, Date.now()));
+  }, cfg.containerCheckIntervalMs);
+  logger.info(
+    { port: cfg.clientPort, address: cfg.clientPortAddress, workers: workerCount, dataDir: cfg.dataDir },
+    'zkts serving',
+  );
+
+  return {
+    logger,
+    async stop() {
+      clearInterval(tick);
+      clearInterval(reaper);
+      for (const w of workers) w.postMessage({ type: 'stop' });
+      await Promise.all(workers.map((w) => waitExit(w)));
+      bridge.stop();
+    },
+  };
+}
+
+function waitListening(w: Worker): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type?: string }): void => {
+      if (m?.type !== 'listening') return;
+      w.off('message', onMessage);
+      resolve();
+    };
+    w.on('message', onMessage);
+    w.once('exit', (code) => reject(new Error(`session worker exited with ${code} before listening`)));
+  });
+}
+
+function waitExit(w: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => void w.terminate().then(() => resolve()), 2000);
+    w.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,466 @@
+// Channel: the pair of rings between the main thread and one session worker.
+//
+//   worker ── toMain ring (requests, session touches ...) ──▶ main
+//   worker ◀── toWorker ring (replies, watch events ...) ──── main
+//
+// Each side builds `new Channel(descriptor, side)` over the same descriptor (two
+// SharedArrayBuffers, passed to the worker in workerData). A Channel sends on its `tx` ring and
+// receives on its `rx` ring:
+//
+//   side 'main':   rx = toMain,   tx = toWorker
+//   side 'worker': rx = toWorker, tx = toMain
+//
+// Sending (zero-copy; the outbox only when the ring is full):
+//
+//   const off = ch.reserve(kind, n);        // never fails (RangeError if n > maxPayloadBytes)
+//   ch.view.setUint32(off, x, true);        // write into ch.bytes / ch.view AS RETURNED NOW:
+//   ch.commit();                            //   they are the ring, or a scratch buffer when full
+//   ch.publish();                           // once per batch (the pump does it after each batch)
+//
+// When the tx ring is full, reserve() hands out a scratch buffer and commit() queues a copy in
+// a JS outbox; from then on every record goes behind the outbox (order is kept) until the outbox
+// has been flushed into the ring, which happens as soon as the consumer frees space (the
+// Doorbell wakes us) or on the next reserve()/publish(). Nothing is lost or reordered. The outbox
+// is unbounded: producers that can outrun the consumer (e.g. reading sockets) should watch
+// `outboxBytes` and pause their sources, and resume after `await ch.writable()`.
+//
+// Receiving: `ch.start(handler)` pumps the rx ring: it drains at most `budget` records per
+// macrotask, calling `handler(kind, view, offset, payloadBytes)` for each (no allocation per
+// record), publishes tx after each batch (so replies written by the handler go out once per
+// batch), yields with setImmediate between batches so sockets are not starved, and sleeps on
+// the rx Doorbell when the ring is empty.
+
+import { AssertionError } from '../common/assert.js';
+import { Doorbell, type DoorbellOptions } from './doorbell.js';
+import { ByteRing } from './ring.js';
+
+/** Default data-region size of each ring of a channel: 4 MiB (records up to 2 MiB - 8). */
+export const channelRingBytesDefault = 1 << 22;
+/** Default number of records a pump handles per macrotask. */
+export const channelBudgetRecordsDefault = 1024;
+
+/** What travels to the worker (in workerData): two rings' shared memory. */
+export interface ChannelDescriptor {
+  toMain: SharedArrayBuffer;
+  toWorker: SharedArrayBuffer;
+}
+
+export type ChannelSide = 'main' | 'worker';
+
+/**
+ * Called once per record. `view` is the rx ring's DataView (`ch.rx.bytes` is the same memory as
+ * bytes); the payload is `[offset, offset + payloadBytes)`. It is valid only during the call.
+ */
+export type RecordHandler = (kind: number, view: DataView, offset: number, payloadBytes: number) => void;
+
+export interface ChannelDescriptorOptions {
+  /** Data-region bytes of the worker→main ring (power of two). */
+  toMainBytes?: number;
+  /** Data-region bytes of the main→worker ring (power of two). */
+  toWorkerBytes?: number;
+}
+
+export interface ChannelOptions extends DoorbellOptions {}
+
+export interface PumpOptions {
+  /** Most records handled per macrotask (default 1024). */
+  budget?: number;
+  /** Called after each non-empty batch, before tx is published. */
+  afterBatch?: (records: number) => void;
+}
+
+/** Allocate the shared memory of one channel (call on the main thread, before the worker starts). */
+export function createChannelDescriptor(options: ChannelDescriptorOptions = {}): ChannelDescriptor {
+  return {
+    toMain: ByteRing.create(options.toMainBytes ?? channelRingBytesDefault).sab,
+    toWorker: ByteRing.create(options.toWorkerBytes ?? channelRingBytesDefault).sab,
+  };
+}
+
+const modeNone = 0;
+const modeRing = 1;
+const modeScratch = 2;
+const modeDrop = 3;
+const outboxCompactRecords = 1024;
+
+export class Channel {
+  readonly side: ChannelSide;
+  /** Ring this side consumes. */
+  readonly rx: ByteRing;
+  /** Ring this side produces into. */
+  readonly tx: ByteRing;
+  /** Waits for records on rx (used by the pump). */
+  readonly rxBell: Doorbell;
+  /** Waits for space on tx (used by the outbox flusher). */
+  readonly txBell: Doorbell;
+  /**
+   * Where to write the payload of the record just reserved: tx.bytes / tx.view, or a scratch
+   * buffer when the record goes to the outbox. Re-read after every reserve(); never cache.
+   */
+  bytes: Uint8Array;
+  view: DataView;
+
+  #mode = modeNone;
+  #resKind = 0;
+  #resBytes = 0;
+  #scratch: Uint8Array | undefined;
+  #scratchView: DataView | undefined;
+  // Outbox: records that did not fit, in order, from #outHead.
+  #outData: Uint8Array[] = [];
+  #outKinds: number[] = [];
+  #outHead = 0;
+  #outBytes = 0;
+  #flushScheduled = false;
+  #writableWaiters: (() => void)[] = [];
+  readonly #onSpace: () => void;
+
+  // Pump.
+  #running = false;
+  #handler: RecordHandler | undefined;
+  #budget = channelBudgetRecordsDefault;
+  #afterBatch: ((records: number) => void) | undefined;
+  #pumpResolve: (() => void) | undefined;
+  #pumpReject: ((e: unknown) => void) | undefined;
+  #immediate: NodeJS.Immediate | undefined;
+  readonly #tick: () => void;
+  readonly #onWake: () => void;
+  #waiting = false; // a pump wait on rxBell is pending; its resolution continues the pump
+
+  #closed = false;
+
+  constructor(descriptor: ChannelDescriptor, side: ChannelSide, options: ChannelOptions = {}) {
+    if (side !== 'main' && side !== 'worker') throw new TypeError(`Channel: side must be 'main' or 'worker'`);
+    this.side = side;
+    const toMain = ByteRing.attach(descriptor.toMain);
+    const toWorker = ByteRing.attach(descriptor.toWorker);
+    this.rx = side === 'main' ? toMain : toWorker;
+    this.tx = side === 'main' ? toWorker : toMain;
+    this.rxBell = new Doorbell(this.rx, options);
+    this.txBell = new Doorbell(this.tx, options);
+    this.bytes = this.tx.bytes;
+    this.view = this.tx.view;
+    this.#onSpace = () => {
+      this.#flushScheduled = false;
+      if (this.#closed) return;
+      if (this.tx.closed) {
+        this.#dropOutbox(); // the peer is gone: nobody will make room again
+        return;
+      }
+      this.#flushOutbox();
+      this.tx.publish();
+      if (this.#outHead < this.#outData.length) this.#scheduleFlush();
+    };
+    this.#tick = () => {
+      this.#immediate = undefined;
+      this.#pumpTick();
+    };
+    this.#onWake = () => {
+      this.#waiting = false;
+      if (this.#immediate === undefined) this.#pumpTick();
+    };
+  }
+
+  /** Largest payload one record may carry (half the tx ring minus the header). */
+  get maxPayloadBytes(): number {
+    return this.tx.maxPayloadBytes;
+  }
+
+  /** True after close() here, or once the peer closed either ring. */
+  get closed(): boolean {
+    return this.#closed || this.rx.closed || this.tx.closed;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Reserve a record of `payloadBytes` on tx and return the payload offset in `this.bytes` /
+   * `this.view` (which this call sets). Never returns -1: when the ring is full the record is
+   * built in a scratch buffer and queued. reserve → write → commit must run synchronously (no
+   * await in between). Throws RangeError when `payloadBytes > maxPayloadBytes`.
+   */
+  reserve(kind: number, payloadBytes: number): number {
+    const tx = this.tx;
+    if (this.#outHead === this.#outData.length || this.#flushOutbox()) {
+      const off = tx.reserve(kind, payloadBytes);
+      if (off >= 0) {
+        this.bytes = tx.bytes;
+        this.view = tx.view;
+        this.#mode = modeRing;
+        return off;
+      }
+    } else if ((payloadBytes | 0) !== payloadBytes || payloadBytes < 0 || payloadBytes > tx.maxPayloadBytes) {
+      tx.canReserve(payloadBytes); // throws the ring's RangeError
+    }
+    if (kind >>> 0 !== kind) throw new RangeError(`Channel.reserve: kind must be a u32, got ${kind}`);
+    // Full (rare path). If the channel is closed nobody will read it: build it, then drop it.
+    const drop = this.#closed || tx.closed;
+    return this.#reserveScratch(kind, payloadBytes, drop ? modeDrop : modeScratch);
+  }
+
+  /** Commit the record reserved last; `payloadBytes` may shrink it (see ByteRing.commit). */
+  commit(payloadBytes?: number): void {
+    const mode = this.#mode;
+    this.#mode = modeNone;
+    if (mode === modeRing) {
+      this.tx.commit(payloadBytes);
+      return;
+    }
+    if (mode === modeDrop) {
+      this.tx.noteDropped();
+      return;
+    }
+    if (mode !== modeScratch) throw new AssertionError('Channel.commit without a reserve');
+    let n = this.#resBytes;
+    if (payloadBytes !== undefined) {
+      if ((payloadBytes | 0) !== payloadBytes || payloadBytes < 0 || payloadBytes > n) {
+        throw new RangeError(`Channel.commit: ${payloadBytes} bytes is not in [0, ${n}] (the reserved size)`);
+      }
+      n = payloadBytes;
+    }
+    this.#outData.push(this.#scratch!.slice(0, n));
+    this.#outKinds.push(this.#resKind);
+    this.#outBytes += n;
+    this.tx.noteOverflow();
+    this.#scheduleFlush();
+  }
+
+  /** Drop the record reserved last. */
+  abort(): void {
+    if (this.#mode === modeRing) this.tx.abort();
+    this.#mode = modeNone;
+  }
+
+  /** Copy `payload` into one record (reserve + set + commit). */
+  send(kind: number, payload: Uint8Array): void {
+    const off = this.reserve(kind, payload.length);
+    this.bytes.set(payload, off);
+    this.commit();
+  }
+
+  /**
+   * Make committed records visible to the peer and wake it if it sleeps. Flushes what it can of
+   * the outbox first. Cheap when there is nothing to publish.
+   */
+  publish(): void {
+    if (this.#outHead < this.#outData.length) this.#flushOutbox();
+    this.tx.publish();
+  }
+
+  /** Records waiting in the outbox (0 unless tx was full). */
+  get outboxLength(): number {
+    return this.#outData.length - this.#outHead;
+  }
+
+  /** Payload bytes waiting in the outbox: a back-pressure signal for the sources. */
+  get outboxBytes(): number {
+    return this.#outBytes;
+  }
+
+  /** Resolves when the outbox is empty (at once if it is), or when the channel closes (then the
+   * outbox records were dropped). */
+  writable(): Promise<void> {
+    if (this.#outHead === this.#outData.length || this.#closed) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#writableWaiters.push(resolve));
+  }
+
+  #reserveScratch(kind: number, payloadBytes: number, mode: number): number {
+    let scratch = this.#scratch;
+    if (scratch === undefined || scratch.length < payloadBytes) {
+      scratch = new Uint8Array(Math.max(payloadBytes, 4096));
+      this.#scratch = scratch;
+      this.#scratchView = new DataView(scratch.buffer);
+    }
+    this.bytes = scratch;
+    this.view = this.#scratchView!;
+    this.#mode = mode;
+    this.#resKind = kind;
+    this.#resBytes = payloadBytes;
+    return 0;
+  }
+
+  /** Move outbox records into tx while they fit (committed, not published). True when empty. */
+  #flushOutbox(): boolean {
+    const tx = this.tx;
+    const data = this.#outData;
+    const kinds = this.#outKinds;
+    let i = this.#outHead;
+    while (i < data.length) {
+      const rec = data[i]!;
+      const off = tx.reserve(kinds[i]!, rec.length);
+      if (off < 0) break;
+      tx.bytes.set(rec, off);
+      tx.commit();
+      this.#outBytes -= rec.length;
+      i++;
+    }
+    if (i === data.length) {
+      data.length = 0;
+      kinds.length = 0;
+      this.#outHead = 0;
+      this.#resolveWritable();
+      return true;
+    }
+    if (i >= outboxCompactRecords) {
+      data.splice(0, i);
+      kinds.splice(0, i);
+      i = 0;
+    }
+    this.#outHead = i;
+    return false;
+  }
+
+  #dropOutbox(): void {
+    const left = this.#outData.length - this.#outHead;
+    if (left > 0) this.tx.noteDropped(left);
+    this.#outData = [];
+    this.#outKinds = [];
+    this.#outHead = 0;
+    this.#outBytes = 0;
+    this.#resolveWritable();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#closed) return;
+    const first = this.#outData[this.#outHead];
+    if (first === undefined) return;
+    this.#flushScheduled = true;
+    this.txBell.waitForSpace(first.length).then(this.#onSpace, this.#onSpace);
+  }
+
+  #resolveWritable(): void {
+    const waiters = this.#writableWaiters;
+    if (waiters.length === 0) return;
+    this.#writableWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /**
+   * Handle at most `budget` records from rx, then release them in one batch (one store of head,
+   * and a wake-up of our peer if it waits for space). Returns the number handled. The record
+   * is released before `handler` runs, so a throwing handler does not see it again; the error
+   * propagates after the batch is released. Stops early once this side is closed (a handler
+   * may call close()).
+   */
+  drain(handler: RecordHandler, budget: number): number {
+    const rx = this.rx;
+    const view = rx.view;
+    let n = 0;
+    try {
+      while (n < budget && !this.#closed) {
+        const off = rx.peek();
+        if (off < 0) break;
+        const kind = rx.kind;
+        const payloadBytes = rx.payloadBytes;
+        rx.release(); // local: the bytes stay valid until releaseBatch below
+        n++;
+        handler(kind, view, off, payloadBytes);
+      }
+    } finally {
+      rx.releaseBatch();
+    }
+    return n;
+  }
+
+  /**
+   * Pump rx until stop(), close(), or the peer closes and every published record is handled.
+   * Resolves then; rejects (and stops) if `handler` or `afterBatch` throws.
+   */
+  start(handler: RecordHandler, options: PumpOptions = {}): Promise<void> {
+    if (this.#running) throw new Error('Channel.start: the pump is already running');
+    if (this.#closed) return Promise.resolve();
+    const budget = options.budget ?? channelBudgetRecordsDefault;
+    if (!(budget >= 1)) throw new RangeError(`Channel.start: budget must be >= 1, got ${budget}`);
+    this.#handler = handler;
+    this.#budget = budget;
+    this.#afterBatch = options.afterBatch;
+    this.#running = true;
+    return new Promise<void>((resolve, reject) => {
+      this.#pumpResolve = resolve;
+      this.#pumpReject = reject;
+      this.#scheduleTick();
+    });
+  }
+
+  /** Stop the pump (records left in rx stay there). The start() promise resolves. */
+  stop(): void {
+    this.#endPump(undefined, false);
+  }
+
+  /**
+   * Close both rings (the peer's pump ends once it has drained them, and its producer sees
+   * `closed`), stop the pump, and release this side's doorbells so the thread can exit. The
+   * outbox is flushed as far as the ring has room; what still does not fit is dropped (counted
+   * in the ring's droppedCount).
+   */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#outHead < this.#outData.length) this.#flushOutbox();
+    this.#dropOutbox();
+    this.tx.publish();
+    this.#closed = true;
+    this.tx.close();
+    this.rx.close();
+    this.#endPump(undefined, false);
+    this.rxBell.close();
+    this.txBell.close();
+    this.#resolveWritable();
+  }
+
+  #pumpTick(): void {
+    if (!this.#running) return;
+    let n: number;
+    try {
+      n = this.drain(this.#handler!, this.#budget);
+      if (n > 0) {
+        this.#afterBatch?.(n);
+        this.publish();
+      }
+    } catch (e) {
+      this.#endPump(e, true);
+      return;
+    }
+    if (n > 0) {
+      this.#scheduleTick(); // yield to I/O between batches
+      return;
+    }
+    if (this.rx.closed || this.#closed) {
+      // The closed flag was read before this tail load: records published before the close
+      // are visible to readable() now. Handle them before ending.
+      if (!this.#closed && this.rx.readable()) {
+        this.#scheduleTick();
+        return;
+      }
+      this.#endPump(undefined, false);
+      this.close();
+      return;
+    }
+    this.#waiting = true;
+    this.rxBell.wait().then(this.#onWake);
+  }
+
+  /** One pump continuation at a time: an immediate, or the pending doorbell wait. */
+  #scheduleTick(): void {
+    if (this.#running && this.#immediate === undefined && !this.#waiting) {
+      this.#immediate = setImmediate(this.#tick);
+    }
+  }
+
+  #endPump(error: unknown, failed: boolean): void {
+    if (!this.#running) return;
+    this.#running = false;
+    if (this.#immediate !== undefined) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
+    }
+    const resolve = this.#pumpResolve;
+    const reject = this.#pumpReject;
+    this.#pumpResolve = undefined;
+    this.#pumpReject = undefined;
+    this.#handler = undefined;
+    this.#afterBatch = undefined;
+    if (failed) reject?.(error);
+    else resolve?.();
+  }
+}

@@ -1,0 +1,400 @@
+// One client TCP connection: length-prefixed frames in, corked batches of frames out.
+//
+// In: each 'data' chunk is parsed in place. A frame wholly inside the chunk is handed on as
+// (chunk, start, end) with no copy; only a frame split across chunks is reassembled, into a
+// buffer of exactly its length, so every byte is copied at most once (never the quadratic
+// Buffer.concat of a growing tail). The first four bytes of a connection may instead be a
+// four-letter word (NIOServerCnxn.readLength / checkFourLetterWord). A length below zero or above
+// jute.maxbuffer closes the connection ("Len error", as NIOServerCnxn.readLength).
+//
+// Reading can be paused for several independent reasons (handshake in flight, too many requests
+// outstanding, output backed up, ring outbox full); bytes already read wait in a backlog and are
+// parsed when the last reason clears, so no frame is lost or reordered.
+//
+// Out: frames are encoded straight into a worker-wide slab (OutSlab, a pool like Node's own
+// Buffer pool) and queued as views; consecutive frames of one connection extend one view. An
+// event frame is encoded once and the same Buffer is queued on every watching connection. The
+// owner flushes dirty connections once per event-loop turn: one write, or cork + writes + uncork
+// (a single writev) when several views are queued.
+
+import type { Socket } from 'node:net';
+
+/** Connection lifecycle. */
+export const ConnState = {
+  /** Nothing parsed yet: the first 4 bytes may be a four-letter word. */
+  fresh: 0,
+  /** ConnectRequest seen, waiting for the main thread (global sessions). */
+  handshaking: 1,
+  /** Session attached: requests flow. */
+  open: 2,
+  /** Closing: nothing more is read; queued output may still be flushed. */
+  closing: 3,
+  closed: 4,
+} as const;
+export type ConnState = (typeof ConnState)[keyof typeof ConnState];
+
+/** Reasons to stop reading (bits). */
+export const Pause = {
+  handshake: 1,
+  throttle: 2,
+  output: 4,
+  ring: 8,
+  fourLetter: 16,
+} as const;
+
+/** What a connection reports to its owner. */
+export interface ConnHandler {
+  /** A whole frame: payload bytes [start, end) of `buf` (valid during the call only). */
+  onFrame(conn: Conn, buf: Buffer, start: number, end: number): void;
+  /** The connection opened with a four-letter word (`code` = its 4 bytes as an int). */
+  onFourLetter(conn: Conn, code: number): boolean;
+  /** A framing error; the connection is closed after this returns. */
+  onProtocolError(conn: Conn, message: string): void;
+  /** The socket closed (exactly once). */
+  onClose(conn: Conn): void;
+}
+
+/** Packet counters shared by every connection of a worker. */
+export interface IoCounters {
+  packetsReceived: number;
+  packetsSent: number;
+}
+
+/** A pool of output memory. Frames are reserved, written in place, then committed to a conn. */
+export class OutSlab {
+  readonly chunkBytes: number;
+  buf: Buffer;
+  view: DataView;
+  pos = 0;
+
+  constructor(chunkBytes = 64 * 1024) {
+    this.chunkBytes = chunkBytes;
+    this.buf = Buffer.allocUnsafeSlow(chunkBytes);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Offset in `buf` / `view` of `bytes` fresh bytes (a new chunk when this one is full). The
+   *  bytes before `pos` are never reused: views handed to sockets keep the old chunk alive. */
+  reserve(bytes: number): number {
+    if (this.pos + bytes > this.buf.length) {
+      this.buf = Buffer.allocUnsafeSlow(Math.max(this.chunkBytes, bytes));
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+      this.pos = 0;
+    }
+    const off = this.pos;
+    this.pos += bytes;
+    return off;
+  }
+}
+
+export class Conn {
+  /** Unique (never reused) u32 id: the connId of attach / attached / detach records. */
+  readonly id: number;
+  /** Dense, reused index (expiry queue id). */
+  readonly slot: number;
+  readonly socket: Socket;
+  readonly ip: string;
+  readonly port: number;
+  /** 'ip:port' */
+  readonly remote: string;
+  state: ConnState = ConnState.fresh;
+  /** Counted in the shared ip table (release once on close). */
+  ipCounted = false;
+
+  // Statistics (ServerCnxn): packets both ways, established time, last op and latencies.
+  recved = 0;
+  sent = 0;
+  readonly establishedMs: number;
+  lastOp = 'NA';
+  lastCxid = -1;
+  lastZxid = -1;
+  lastResponseMs = 0;
+  lastLatencyMs = 0;
+  minLatencyMs = Number.MAX_VALUE;
+  maxLatencyMs = 0;
+  totalLatencyMs = 0;
+  latencyCount = 0;
+
+  readonly #handler: ConnHandler;
+  readonly #slab: OutSlab;
+  readonly #counters: IoCounters;
+  readonly #frameBytesMax: number;
+  #pauseMask = 0;
+  #backlog: Buffer[] = [];
+  #consuming = false;
+  // Reassembly: the 4-byte length when split, then the frame when split.
+  readonly #lenBuf = Buffer.allocUnsafe(4);
+  #lenFill = 0;
+  #part: Buffer | null = null;
+  #partFill = 0;
+  #framesSeen = 0;
+  // Output: views queued since the last flush, plus the open run in the slab.
+  #out: Buffer[] = [];
+  #runBuf: Buffer | null = null;
+  #runStart = 0;
+  #runEnd = 0;
+  #dirty = false;
+  #endAfterFlush = false;
+  #closeNotified = false;
+
+  constructor(options: {
+    id: number;
+    slot: number;
+    socket: Socket;
+    ip: string;
+    handler: ConnHandler;
+    slab: OutSlab;
+    counters: IoCounters;
+    frameBytesMax: number;
+  }) {
+    this.id = options.id;
+    this.slot = options.slot;
+    this.socket = options.socket;
+    this.ip = options.ip;
+    this.port = options.socket.remotePort ?? 0;
+    this.remote = `${options.ip}:${this.port}`;
+    this.establishedMs = Date.now();
+    this.#handler = options.handler;
+    this.#slab = options.slab;
+    this.#counters = options.counters;
+    this.#frameBytesMax = options.frameBytesMax;
+  }
+
+  /** Hook the socket's events (after the owner has registered the connection). */
+  start(): void {
+    const socket = this.socket;
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => {}); // 'close' follows; a reset client is not worth a log line
+    socket.on('close', () => this.#onClose());
+  }
+
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+  get paused(): boolean {
+    return this.#pauseMask !== 0;
+  }
+  get pauseMask(): number {
+    return this.#pauseMask;
+  }
+  get isOpen(): boolean {
+    return this.state < ConnState.closing;
+  }
+
+  // ---------------------------------------------------------------------------- input
+
+  pause(reason: number): void {
+    if (this.#pauseMask === 0 && this.state < ConnState.closing) this.socket.pause();
+    this.#pauseMask |= reason;
+  }
+
+  resume(reason: number): void {
+    if ((this.#pauseMask & reason) === 0) return;
+    this.#pauseMask &= ~reason;
+    // Inside the parse loop the loop itself sees the cleared mask (and drains on the way out).
+    if (this.#pauseMask === 0 && !this.#consuming) this.#drainBacklog();
+  }
+
+  #drainBacklog(): void {
+    while (this.#backlog.length > 0 && this.#pauseMask === 0 && this.state < ConnState.closing) {
+      this.#consume(this.#backlog.shift()!, 0);
+    }
+    if (this.#pauseMask === 0 && this.state < ConnState.closing && this.socket.isPaused()) {
+      this.socket.resume();
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.state >= ConnState.closing) return;
+    if (this.#pauseMask !== 0 || this.#backlog.length > 0) {
+      this.#backlog.push(chunk);
+      return;
+    }
+    this.#consume(chunk, 0);
+  }
+
+  #consume(chunk: Buffer, from: number): void {
+    if (this.#consuming) {
+      this.#backlog.push(from === 0 ? chunk : chunk.subarray(from));
+      return;
+    }
+    this.#consuming = true;
+    try {
+      this.#parse(chunk, from);
+    } finally {
+      this.#consuming = false;
+    }
+    if (this.#pauseMask === 0 && this.#backlog.length > 0) this.#drainBacklog();
+  }
+
+  #parse(chunk: Buffer, from: number): void {
+    let pos = from;
+    const n = chunk.length;
+    while (pos < n) {
+      if (this.state >= ConnState.closing) return;
+      if (this.#pauseMask !== 0) {
+        this.#backlog.unshift(pos === 0 ? chunk : chunk.subarray(pos));
+        return;
+      }
+      const part = this.#part;
+      if (part !== null) {
+        const take = Math.min(part.length - this.#partFill, n - pos);
+        chunk.copy(part, this.#partFill, pos, pos + take);
+        this.#partFill += take;
+        pos += take;
+        if (this.#partFill === part.length) {
+          this.#part = null;
+          this.#frame(part, 0, part.length);
+        }
+        continue;
+      }
+      let len: number;
+      if (this.#lenFill > 0 || n - pos < 4) {
+        const take = Math.min(4 - this.#lenFill, n - pos);
+        chunk.copy(this.#lenBuf, this.#lenFill, pos, pos + take);
+        this.#lenFill += take;
+        pos += take;
+        if (this.#lenFill < 4) return;
+        this.#lenFill = 0;
+        len = this.#lenBuf.readInt32BE(0);
+      } else {
+        len = chunk.readInt32BE(pos);
+        pos += 4;
+      }
+      if (!this.#checkLength(len)) return;
+      if (n - pos >= len) {
+        this.#frame(chunk, pos, pos + len);
+        pos += len;
+      } else {
+        this.#part = Buffer.allocUnsafe(len);
+        this.#partFill = 0;
+      }
+    }
+  }
+
+  /** The length word of the next frame; false when the connection is done with (4lw or bad). */
+  #checkLength(len: number): boolean {
+    if (this.#framesSeen === 0 && this.state === ConnState.fresh && this.#handler.onFourLetter(this, len)) {
+      this.#framesSeen = 1;
+      this.#part = null;
+      return false;
+    }
+    if (len < 0 || len > this.#frameBytesMax) {
+      this.#handler.onProtocolError(this, `Len error ${len}`);
+      this.close();
+      return false;
+    }
+    return true;
+  }
+
+  #frame(buf: Buffer, start: number, end: number): void {
+    this.#framesSeen++;
+    this.recved++;
+    this.#counters.packetsReceived++;
+    this.#handler.onFrame(this, buf, start, end);
+  }
+
+  // ---------------------------------------------------------------------------- output
+
+  /** Queue the frame just written at [off, off + bytes) of the slab (see OutSlab.reserve). */
+  commitOut(off: number, bytes: number): void {
+    if (this.state === ConnState.closed) return;
+    this.sent++;
+    this.#counters.packetsSent++;
+    const buf = this.#slab.buf;
+    if (this.#runBuf === buf && this.#runEnd === off) {
+      this.#runEnd = off + bytes;
+    } else {
+      this.#closeRun();
+      this.#runBuf = buf;
+      this.#runStart = off;
+      this.#runEnd = off + bytes;
+    }
+    this.#dirty = true;
+  }
+
+  /** Queue bytes someone else owns and keeps unchanged (an event frame shared by many conns). */
+  writeShared(frame: Buffer): void {
+    if (this.state === ConnState.closed) return;
+    this.sent++;
+    this.#counters.packetsSent++;
+    this.#closeRun();
+    this.#out.push(frame);
+    this.#dirty = true;
+  }
+
+  /** Queue raw bytes (four-letter-word text): not a packet. */
+  writeRaw(bytes: Buffer): void {
+    if (this.state === ConnState.closed) return;
+    this.#closeRun();
+    this.#out.push(bytes);
+    this.#dirty = true;
+  }
+
+  #closeRun(): void {
+    const run = this.#runBuf;
+    if (run === null) return;
+    this.#out.push(run.subarray(this.#runStart, this.#runEnd));
+    this.#runBuf = null;
+  }
+
+  /** Write what is queued (the owner calls this once per turn for each dirty connection). */
+  flush(): void {
+    this.#dirty = false;
+    this.#closeRun();
+    const out = this.#out;
+    if (out.length > 0 && this.state !== ConnState.closed && !this.socket.destroyed) {
+      const socket = this.socket;
+      if (out.length === 1) {
+        socket.write(out[0]!);
+      } else {
+        socket.cork();
+        for (const b of out) socket.write(b);
+        socket.uncork();
+      }
+    }
+    out.length = 0;
+    if (this.#endAfterFlush && this.state !== ConnState.closed) {
+      this.#endAfterFlush = false;
+      const socket = this.socket;
+      socket.end(() => socket.destroy());
+    }
+  }
+
+  /** Bytes handed to the socket and not yet on the wire. */
+  get writableBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  // ---------------------------------------------------------------------------- closing
+
+  /** Stop reading, write what is queued at the next flush, then close (ZooKeeper's closeConn). */
+  closeAfterFlush(): void {
+    if (this.state >= ConnState.closing) return;
+    this.state = ConnState.closing;
+    this.#backlog = [];
+    this.#endAfterFlush = true;
+    this.#dirty = true;
+  }
+
+  /** Close now, dropping queued output. */
+  close(): void {
+    if (this.state === ConnState.closed) return;
+    this.state = ConnState.closing;
+    this.#backlog = [];
+    this.#out.length = 0;
+    this.#runBuf = null;
+    this.socket.destroy();
+  }
+
+  #onClose(): void {
+    this.state = ConnState.closed;
+    this.#backlog = [];
+    this.#out.length = 0;
+    this.#runBuf = null;
+    this.#part = null;
+    if (this.#closeNotified) return;
+    this.#closeNotified = true;
+    this.#handler.onClose(this);
+  }
+}

@@ -1,0 +1,112 @@
+// The worker's own listener on the client port, and the per-IP connection limit.
+//
+// Two ways to listen (DESIGN.md "Listening"): each worker binds an SO_REUSEPORT socket of its
+// own (Node >= 22.12 has `reusePort`), or it adopts a duplicate of one listening socket that the
+// launcher gave this worker alone (`listen({ fd })`; on Node 20 a launcher passes the socket N
+// times through child_process.spawn's stdio, so every worker has its own fd number).
+//
+// maxClientCnxns is counted per client IP across all workers in the shared IpCountTable, as
+// NIOServerCnxnFactory counts it per InetAddress; an accepted connection over the limit is
+// closed at once with ZooKeeper's warning.
+
+import net from 'node:net';
+import type { IpCountTable } from '../shm/ipcount.js';
+import type { ListenSpec } from '../shm/admin.js';
+import type { WorkerLog } from './log.js';
+
+/** The address ZooKeeper would print: IPv4-mapped IPv6 addresses as plain IPv4. */
+export function clientIp(socket: net.Socket): string {
+  const a = socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** Whether this Node can bind SO_REUSEPORT sockets (net `reusePort`, Node 22.12 / 23.1). */
+export function reusePortSupported(version: string = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+export interface ListenerOptions {
+  spec: ListenSpec;
+  ipCounts: IpCountTable;
+  /** Per IP across all workers; 0 = unlimited (and not counted). */
+  maxClientCnxns: number;
+  log: WorkerLog;
+  /** An accepted connection within the limit; `counted`: release its IP when it closes. */
+  onConnection(socket: net.Socket, ip: string, counted: boolean): void;
+}
+
+export class Listener {
+  readonly server: net.Server;
+  readonly #options: ListenerOptions;
+
+  constructor(options: ListenerOptions) {
+    this.#options = options;
+    this.server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+  }
+
+  /** Start listening; resolves with the bound address. */
+  start(): Promise<{ host: string; port: number }> {
+    const { spec, log } = this.#options;
+    return new Promise((resolve, reject) => {
+      const server = this.server;
+      server.once('error', reject);
+      const done = (): void => {
+        server.off('error', reject);
+        server.on('error', (err) => log.error({ err }, 'client listener error'));
+        const a = server.address();
+        if (a !== null && typeof a === 'object') resolve({ host: a.address, port: a.port });
+        else resolve({ host: spec.host, port: spec.port });
+      };
+      if (spec.mode === 'fd') {
+        server.listen({ fd: spec.fd }, done);
+        return;
+      }
+      if (!reusePortSupported()) {
+        log.warn(
+          { node: process.versions.node },
+          'reusePort needs Node >= 22.12: listening without SO_REUSEPORT (use mode fd for several workers)',
+        );
+      }
+      const options: net.ListenOptions & { reusePort?: boolean } = {
+        host: spec.host,
+        port: spec.port,
+        reusePort: true,
+      };
+      server.listen(options, done);
+    });
+  }
+
+  /** The IP of a counted connection went away. */
+  release(ip: string): void {
+    this.#options.ipCounts.release(ip);
+  }
+
+  /** Stop accepting (open connections are the caller's). */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) {
+        resolve();
+        return;
+      }
+      this.server.close(() => resolve());
+    });
+  }
+
+  #accept(socket: net.Socket): void {
+    const { maxClientCnxns, ipCounts, log } = this.#options;
+    const ip = clientIp(socket);
+    if (maxClientCnxns > 0) {
+      if (!ipCounts.tryAcquire(ip, maxClientCnxns)) {
+        // NIOServerCnxnFactory.AcceptThread.doAccept
+        log.warn({ ip }, `Too many connections from /${ip} - max is ${maxClientCnxns}`);
+        socket.on('error', () => {});
+        socket.destroy();
+        return;
+      }
+      this.#options.onConnection(socket, ip, true);
+      return;
+    }
+    this.#options.onConnection(socket, ip, false);
+  }
+}

@@ -1,0 +1,149 @@
+// The session handshake (ZooKeeperServer.processConnectRequest / reopenSession /
+// finishSessionInit), as pure pieces the worker wires together:
+//
+// - timeout negotiation into [min, max];
+// - session ids: server id in the top byte (as ZooKeeper's SessionTrackerImpl), the worker index
+//   in the next byte (the worker that created it), and a 48-bit counter started from the wall
+//   clock so a restarted server does not hand out ids it handed out before;
+// - passwords: the first 16 bytes of HMAC-SHA256(secret, session id as 8 big-endian bytes).
+//   ZooKeeper uses java.util.Random(sessionId ^ superSecret), which is not a secret at all; any
+//   worker of any member that knows the secret can check a password without asking anyone;
+// - planning what to do with a ConnectRequest, and encoding the ConnectResponse frame.
+
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ConnectRequest } from '../../protocol/types.js';
+import { encodeConnectResponse, type JuteWriter } from '../../protocol/jute/index.js';
+
+export const sessionPasswordBytes = 16;
+
+/** ZooKeeper's sessionlessCnxnTimeout: a connection without a session is closed after this. */
+export const sessionlessConnectionTimeoutMs = 10_000;
+
+export function negotiateTimeout(requestedMs: number, minMs: number, maxMs: number): number {
+  if (requestedMs < minMs) return minMs;
+  if (requestedMs > maxMs) return maxMs;
+  return requestedMs;
+}
+
+/** Id generator of one worker. */
+export class SessionIdGenerator {
+  readonly #top: number; // serverId << 24 | workerIndex << 16
+  #counter: number; // 48 bits
+
+  constructor(serverId: number, workerIndex: number, nowMs: number = Date.now()) {
+    if (!Number.isInteger(serverId) || serverId < 0 || serverId > 255) {
+      throw new RangeError(`serverId must be in 0..255, got ${serverId}`);
+    }
+    if (!Number.isInteger(workerIndex) || workerIndex < 0 || workerIndex > 255) {
+      throw new RangeError(`workerIndex must be in 0..255, got ${workerIndex}`);
+    }
+    this.#top = ((serverId << 24) | (workerIndex << 16)) >>> 0;
+    // 2^41 ms (~70 years of epoch ms) × 2^7: 128 ids per ms of uptime before a restart's
+    // counter could reach ids handed out before it.
+    this.#counter = (nowMs % 2 ** 41) * 2 ** 7;
+    if (this.#counter === 0) this.#counter = 1;
+  }
+
+  /** The next id as hi/lo u32. Writes into `out` to avoid an object per session. */
+  next(out: { hi: number; lo: number }): void {
+    const c = this.#counter;
+    this.#counter = c + 1 >= 2 ** 48 ? 1 : c + 1;
+    out.hi = (this.#top | Math.floor(c / 2 ** 32)) >>> 0;
+    out.lo = c % 2 ** 32 >>> 0;
+  }
+}
+
+export function sessionIdBytes(hi: number, lo: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeUInt32BE(hi >>> 0, 0);
+  b.writeUInt32BE(lo >>> 0, 4);
+  return b;
+}
+
+export function sessionPassword(secret: string, hi: number, lo: number): Buffer {
+  return createHmac('sha256', secret).update(sessionIdBytes(hi, lo)).digest().subarray(0, sessionPasswordBytes);
+}
+
+export function passwordMatches(secret: string, hi: number, lo: number, passwd: Uint8Array): boolean {
+  if (passwd.length !== sessionPasswordBytes) return false;
+  return timingSafeEqual(sessionPassword(secret, hi, lo), passwd);
+}
+
+/** What to do with a ConnectRequest. */
+export type ConnectPlan =
+  /** Close without an answer (ZooKeeper throws CloseRequestException). */
+  | { kind: 'refuse'; message: string }
+  /** A reconnect with the wrong password: the expired-session answer, then close. */
+  | { kind: 'badPassword' }
+  /** A new session; local ones are answered at once, global ones after `attached`. */
+  | { kind: 'create'; local: boolean; timeoutMs: number }
+  /** A reconnect of a local session this worker holds: answered at once. */
+  | { kind: 'reattachLocal'; timeoutMs: number }
+  /** A reconnect this worker cannot answer alone: ask the main thread. */
+  | { kind: 'reconnect'; timeoutMs: number };
+
+export interface ConnectContext {
+  remote: string;
+  serving: boolean;
+  lastZxid: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  localSessionsEnabled: boolean;
+  sessionSecret: string;
+  /** Whether this worker holds (hi, lo) as a live local session. */
+  knownLocal(hi: number, lo: number): boolean;
+}
+
+export function planConnect(req: ConnectRequest, hi: number, lo: number, ctx: ConnectContext): ConnectPlan {
+  if (!ctx.serving) return { kind: 'refuse', message: 'ZooKeeperServer not running' };
+  if (req.lastZxidSeen > ctx.lastZxid) {
+    return {
+      kind: 'refuse',
+      message:
+        `Refusing session request for client /${ctx.remote} as it has seen zxid ` +
+        `0x${req.lastZxidSeen.toString(16)} our last zxid is 0x${ctx.lastZxid.toString(16)} ` +
+        'client must try another server',
+    };
+  }
+  const timeoutMs = negotiateTimeout(req.timeOut, ctx.minSessionTimeoutMs, ctx.maxSessionTimeoutMs);
+  if (req.sessionId === 0n) {
+    return { kind: 'create', local: req.localSession || ctx.localSessionsEnabled, timeoutMs };
+  }
+  if (!passwordMatches(ctx.sessionSecret, hi, lo, req.passwd)) return { kind: 'badPassword' };
+  if (ctx.knownLocal(hi, lo)) return { kind: 'reattachLocal', timeoutMs };
+  return { kind: 'reconnect', timeoutMs };
+}
+
+/** Bytes of a ConnectRequest without the trailing readOnly bool (pre-3.4 clients). */
+export function connectRequestBytesWithoutReadOnly(passwdBytes: number): number {
+  return 4 + 8 + 4 + 8 + 4 + passwdBytes;
+}
+
+const zeroPassword = new Uint8Array(sessionPasswordBytes);
+
+/**
+ * The ConnectResponse frame (length prefix included). `oldClient`: the request had no readOnly
+ * bool, so neither has the answer (ServerCnxn.isOldClient). An invalid session (expired, bad
+ * password) is timeOut 0, sessionId 0 and a zero password (finishSessionInit(cnxn, false)).
+ */
+export function connectResponseFrame(
+  w: JuteWriter,
+  r: { valid: boolean; timeoutMs: number; sessionId: bigint; passwd: Uint8Array; oldClient: boolean },
+): Buffer {
+  w.reset();
+  w.beginFrame();
+  encodeConnectResponse(w, {
+    protocolVersion: 0,
+    timeOut: r.valid ? r.timeoutMs : 0,
+    sessionId: r.valid ? r.sessionId : 0n,
+    passwd: r.valid ? r.passwd : zeroPassword,
+    readOnly: false,
+  });
+  w.endFrame();
+  let frame = w.bytesCopy();
+  if (r.oldClient) {
+    frame = frame.subarray(0, frame.length - 1);
+    frame.writeInt32BE(frame.length - 4, 0);
+  }
+  return frame;
+}

@@ -1,0 +1,88 @@
+// One event record in, one WatcherEvent frame out to every session it notifies. The frame is the
+// same bytes for every session (xid -1, zxid -1, err 0, SyncConnected, type, path), so it is
+// encoded once, lazily on the first hit, and the same Buffer is queued on every connection.
+//
+// The notification header's zxid is -1, as ZooKeeper 3.8's NIOServerCnxn.process writes it
+// (`new ReplyHeader(ClientCnxn.NOTIFICATION_XID, -1L, 0)`); 3.9 started sending the event's zxid.
+
+import { KeeperState, Xid } from '../../common/zk.js';
+import type { WatchHitSink, WatchTable } from './table.js';
+
+/** Where an event frame goes: a connection's output queue. */
+export interface FrameTarget {
+  writeShared(frame: Buffer): void;
+}
+
+/** Bytes of a notification frame, length prefix included, for a path of `pathBytes`. */
+export function eventFrameBytes(pathBytes: number): number {
+  return 4 + 16 + 12 + pathBytes;
+}
+
+/** Encode a notification frame (length prefix included) at `off` of `buf`. */
+export function encodeEventFrame(buf: Buffer, off: number, type: number, path: string, pathBytes: number): void {
+  buf.writeInt32BE(eventFrameBytes(pathBytes) - 4, off);
+  buf.writeInt32BE(Xid.notification, off + 4);
+  buf.writeInt32BE(-1, off + 8); // zxid -1 (two halves of a jute long)
+  buf.writeInt32BE(-1, off + 12);
+  buf.writeInt32BE(0, off + 16); // err
+  buf.writeInt32BE(type, off + 20);
+  buf.writeInt32BE(KeeperState.syncConnected, off + 24);
+  buf.writeInt32BE(pathBytes, off + 28);
+  buf.write(path, off + 32, pathBytes, 'utf8');
+}
+
+/** Allocates the frame memory (a view into the worker's output slab in production). */
+export type FrameAllocator = (bytes: number) => Buffer;
+
+export class Fanout implements WatchHitSink {
+  readonly #watches: WatchTable;
+  readonly #target: (slot: number) => FrameTarget | null;
+  readonly #alloc: FrameAllocator;
+  #frame: Buffer | null = null;
+  #type = 0;
+  #path = '';
+
+  /**
+   * `target(slot)`: the connection of the session in `slot`, or null when it has none (a local
+   * session between connections: its watches were dropped with the connection, so only a
+   * targeted event can ask for it).
+   */
+  constructor(watches: WatchTable, target: (slot: number) => FrameTarget | null, alloc: FrameAllocator) {
+    this.#watches = watches;
+    this.#target = target;
+    this.#alloc = alloc;
+  }
+
+  /** Fire the watches of `path` for an event of `type`; returns the sessions notified. */
+  deliver(type: number, path: string): number {
+    this.#frame = null;
+    this.#type = type;
+    this.#path = path;
+    const n = this.#watches.trigger(type, path, this);
+    this.#frame = null;
+    return n;
+  }
+
+  /** A targeted event (setWatches found the watch already triggered): one session, no table. */
+  deliverTo(target: FrameTarget, type: number, path: string): void {
+    target.writeShared(this.#encode(type, path));
+  }
+
+  hit(slot: number): void {
+    const t = this.#target(slot);
+    if (t === null) return;
+    let frame = this.#frame;
+    if (frame === null) {
+      frame = this.#encode(this.#type, this.#path);
+      this.#frame = frame;
+    }
+    t.writeShared(frame);
+  }
+
+  #encode(type: number, path: string): Buffer {
+    const pathBytes = Buffer.byteLength(path, 'utf8');
+    const frame = this.#alloc(eventFrameBytes(pathBytes));
+    encodeEventFrame(frame, 0, type, path, pathBytes);
+    return frame;
+  }
+}

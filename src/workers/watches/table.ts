@@ -1,0 +1,313 @@
+// The watch table of one worker: path → (session slot, kind bits) pairs, and slot → paths for
+// cleanup and the wchc report. It implements WatchManager.triggerWatch's matching (ZooKeeper
+// 3.8, DataTree keeps a dataWatches and a childWatches WatchManager):
+//
+//   created / dataChanged: data + exist watches on the path fire and are consumed (dataWatches);
+//   deleted:               data + exist + child watches on the path fire and are consumed
+//                          (dataWatches, then childWatches with the already-notified set);
+//   childrenChanged:       child watches on the path fire and are consumed (childWatches);
+//   persistent (addWatch): fire on every one of those on the path and stay;
+//   persistentRecursive:   fire for created / deleted / dataChanged on the path or any
+//                          descendant and stay (they live in dataWatches only, so never for
+//                          childrenChanged).
+//
+// A session is notified at most once per trigger however many of its watches match (the
+// `supress` set ZooKeeper passes between the two managers), tracked by a per-slot stamp.
+//
+// Kinds are bits (1 << WatchKind), so one (session, path) pair holds any mix of modes. This is
+// what ZooKeeper 3.9 does (WatchStats, ZOOKEEPER-4466); 3.8 kept one mode per pair and a later
+// registration replaced the earlier one's mode.
+//
+// Pairs are kept in two parallel arrays per path and removed by swapping the last pair in, so
+// add / remove / trigger are O(1) per pair; the slot side records each pair's index.
+
+import { assert } from '../../common/assert.js';
+import { EventType, WatcherType } from '../../common/zk.js';
+import { WatchKind } from '../../shm/records.js';
+
+/** Watch kind bits: 1 << WatchKind. */
+export const WatchBit = {
+  data: 1 << WatchKind.data,
+  exist: 1 << WatchKind.exist,
+  child: 1 << WatchKind.child,
+  persistent: 1 << WatchKind.persistent,
+  persistentRecursive: 1 << WatchKind.persistentRecursive,
+} as const;
+
+const standardData = WatchBit.data | WatchBit.exist;
+const allBits =
+  WatchBit.data | WatchBit.exist | WatchBit.child | WatchBit.persistent | WatchBit.persistentRecursive;
+
+/** The bits a RemoveWatches / CheckWatches type (Watcher.WatcherType) refers to; 0 if unknown. */
+export function watcherTypeBits(type: number): number {
+  switch (type) {
+    case WatcherType.children:
+      return WatchBit.child;
+    case WatcherType.data:
+      return standardData;
+    case WatcherType.any:
+      return allBits;
+    case WatcherType.persistent:
+      return WatchBit.persistent;
+    case WatcherType.persistentRecursive:
+      return WatchBit.persistentRecursive;
+    default:
+      return 0;
+  }
+}
+
+/** Receives each session a trigger notifies (once per session per trigger). */
+export interface WatchHitSink {
+  hit(slot: number): void;
+}
+
+export class PathWatchers {
+  readonly path: string;
+  readonly slots: number[] = [];
+  readonly bits: number[] = [];
+  /** Pairs holding the persistentRecursive bit. */
+  recursive = 0;
+  constructor(path: string) {
+    this.path = path;
+  }
+}
+
+export class WatchTable {
+  readonly #paths = new Map<string, PathWatchers>();
+  /** The entries with recursive > 0: the only ones an ancestor walk needs to look at. */
+  readonly #recursivePaths = new Map<string, PathWatchers>();
+  /** slot → (path → index of the pair in its PathWatchers). */
+  #bySlot: (Map<string, number> | undefined)[] = [];
+  #notified = new Uint32Array(1024);
+  #stamp = 0;
+  #pairs = 0;
+  #sessions = 0;
+
+  /** (session, path) pairs. */
+  get watchCount(): number {
+    return this.#pairs;
+  }
+  get pathCount(): number {
+    return this.#paths.size;
+  }
+  get sessionCount(): number {
+    return this.#sessions;
+  }
+
+  /** Add watch kind `kind` (WatchKind) for `slot` on `path` (idempotent). */
+  add(slot: number, path: string, kind: number): void {
+    const bit = 1 << kind;
+    assert((bit & allBits) !== 0, `WatchTable.add: bad watch kind ${kind}`);
+    let mine = this.#bySlot[slot];
+    if (mine === undefined) {
+      mine = new Map();
+      this.#bySlot[slot] = mine;
+      this.#sessions++;
+    }
+    let entry = this.#paths.get(path);
+    if (entry === undefined) {
+      entry = new PathWatchers(path);
+      this.#paths.set(path, entry);
+    }
+    const idx = mine.get(path);
+    if (idx === undefined) {
+      mine.set(path, entry.slots.length);
+      entry.slots.push(slot);
+      entry.bits.push(bit);
+      this.#pairs++;
+      if (bit === WatchBit.persistentRecursive) this.#addRecursive(entry);
+      return;
+    }
+    const old = entry.bits[idx]!;
+    if ((old & bit) !== 0) return;
+    entry.bits[idx] = old | bit;
+    if (bit === WatchBit.persistentRecursive) this.#addRecursive(entry);
+  }
+
+  /** Bits `slot` holds on `path` (0 = none). */
+  bitsOf(slot: number, path: string): number {
+    const idx = this.#bySlot[slot]?.get(path);
+    if (idx === undefined) return 0;
+    return this.#paths.get(path)!.bits[idx]!;
+  }
+
+  /** Remove `mask` bits of `slot` on `path`; returns the bits that were there and went. */
+  remove(slot: number, path: string, mask: number): number {
+    const idx = this.#bySlot[slot]?.get(path);
+    if (idx === undefined) return 0;
+    const entry = this.#paths.get(path)!;
+    const old = entry.bits[idx]!;
+    const removed = old & mask;
+    if (removed === 0) return 0;
+    this.#setBits(entry, idx, old & ~mask);
+    return removed;
+  }
+
+  /** Drop every watch of `slot` (session closed, expired, moved, or its connection gone). */
+  dropSession(slot: number): number {
+    const mine = this.#bySlot[slot];
+    if (mine === undefined) return 0;
+    const n = mine.size;
+    for (const [path, idx] of mine) {
+      const entry = this.#paths.get(path)!;
+      // #removePair would delete from `mine` while we iterate: do its work without that.
+      if ((entry.bits[idx]! & WatchBit.persistentRecursive) !== 0) this.#dropRecursive(entry);
+      this.#swapRemove(entry, idx);
+      this.#pairs--;
+    }
+    this.#bySlot[slot] = undefined;
+    this.#sessions--;
+    return n;
+  }
+
+  /**
+   * Fire the watches an event of `type` on `path` triggers: standard watches are consumed,
+   * persistent ones stay, each notified session goes once to `sink.hit`. Returns the number of
+   * sessions notified.
+   */
+  trigger(type: number, path: string, sink: WatchHitSink): number {
+    let fire: number;
+    let consume: number;
+    switch (type) {
+      case EventType.nodeCreated:
+      case EventType.nodeDataChanged:
+        fire = standardData | WatchBit.persistent | WatchBit.persistentRecursive;
+        consume = standardData;
+        break;
+      case EventType.nodeDeleted:
+        fire = standardData | WatchBit.child | WatchBit.persistent | WatchBit.persistentRecursive;
+        consume = standardData | WatchBit.child;
+        break;
+      case EventType.nodeChildrenChanged:
+        fire = WatchBit.child | WatchBit.persistent;
+        consume = WatchBit.child;
+        break;
+      default:
+        return 0; // none / *WatchRemoved: never matched against tables (targeted only)
+    }
+    const stamp = this.#nextStamp();
+    let n = 0;
+    const entry = this.#paths.get(path);
+    if (entry !== undefined) n += this.#fireEntry(entry, fire, consume, stamp, sink);
+    if ((fire & WatchBit.persistentRecursive) !== 0 && this.#recursivePaths.size > 0) {
+      n += this.#fireAncestors(path, stamp, sink);
+    }
+    return n;
+  }
+
+  /** Every (session slot, paths) pair, for wchc. */
+  *sessions(): IterableIterator<[number, IterableIterator<string>]> {
+    const bySlot = this.#bySlot;
+    for (let slot = 0; slot < bySlot.length; slot++) {
+      const mine = bySlot[slot];
+      if (mine !== undefined) yield [slot, mine.keys()];
+    }
+  }
+
+  /** Every watched path with its session slots, for wchp. */
+  *paths(): IterableIterator<PathWatchers> {
+    yield* this.#paths.values();
+  }
+
+  #fireEntry(entry: PathWatchers, fire: number, consume: number, stamp: number, sink: WatchHitSink): number {
+    const slots = entry.slots;
+    const bits = entry.bits;
+    const notified = this.#notified;
+    let n = 0;
+    // Backwards: a consumed pair is replaced by the last one, which was already visited.
+    for (let i = slots.length - 1; i >= 0; i--) {
+      const b = bits[i]!;
+      if ((b & fire) === 0) continue;
+      const slot = slots[i]!;
+      if ((b & consume) !== 0) this.#setBits(entry, i, b & ~consume);
+      if (notified[slot] !== stamp) {
+        notified[slot] = stamp;
+        n++;
+        sink.hit(slot);
+      }
+    }
+    return n;
+  }
+
+  #fireAncestors(path: string, stamp: number, sink: WatchHitSink): number {
+    const notified = this.#notified;
+    let n = 0;
+    let end = path.length;
+    while (end > 1) {
+      end = path.lastIndexOf('/', end - 1);
+      if (end < 0) break;
+      const entry = this.#recursivePaths.get(end === 0 ? '/' : path.slice(0, end));
+      if (entry === undefined) continue;
+      const slots = entry.slots;
+      const bits = entry.bits;
+      for (let i = 0; i < slots.length; i++) {
+        if ((bits[i]! & WatchBit.persistentRecursive) === 0) continue;
+        const slot = slots[i]!;
+        if (notified[slot] === stamp) continue;
+        notified[slot] = stamp;
+        n++;
+        sink.hit(slot);
+      }
+    }
+    return n;
+  }
+
+  #nextStamp(): number {
+    const slots = this.#bySlot.length;
+    if (this.#notified.length < slots) {
+      const grown = new Uint32Array(Math.max(slots, this.#notified.length * 2));
+      grown.set(this.#notified);
+      this.#notified = grown;
+    }
+    this.#stamp = (this.#stamp + 1) >>> 0;
+    if (this.#stamp === 0) {
+      this.#notified.fill(0);
+      this.#stamp = 1;
+    }
+    return this.#stamp;
+  }
+
+  /** Set a pair's bits; a pair left with none is removed. */
+  #setBits(entry: PathWatchers, idx: number, bits: number): void {
+    const old = entry.bits[idx]!;
+    if ((old & WatchBit.persistentRecursive) !== 0 && (bits & WatchBit.persistentRecursive) === 0) {
+      this.#dropRecursive(entry);
+    }
+    if (bits !== 0) {
+      entry.bits[idx] = bits;
+      return;
+    }
+    const slot = entry.slots[idx]!;
+    const mine = this.#bySlot[slot]!;
+    mine.delete(entry.path);
+    this.#swapRemove(entry, idx);
+    this.#pairs--;
+    if (mine.size === 0) {
+      this.#bySlot[slot] = undefined;
+      this.#sessions--;
+    }
+  }
+
+  #swapRemove(entry: PathWatchers, idx: number): void {
+    const slots = entry.slots;
+    const bits = entry.bits;
+    const last = slots.length - 1;
+    if (idx !== last) {
+      const movedSlot = slots[last]!;
+      slots[idx] = movedSlot;
+      bits[idx] = bits[last]!;
+      this.#bySlot[movedSlot]!.set(entry.path, idx);
+    }
+    slots.pop();
+    bits.pop();
+    if (slots.length === 0) this.#paths.delete(entry.path);
+  }
+
+  #addRecursive(entry: PathWatchers): void {
+    if (entry.recursive++ === 0) this.#recursivePaths.set(entry.path, entry);
+  }
+
+  #dropRecursive(entry: PathWatchers): void {
+    if (--entry.recursive === 0) this.#recursivePaths.delete(entry.path);
+  }
+}
