@@ -87,7 +87,11 @@ export function checkAcl(
     if (provider === undefined) continue;
     for (let j = 0; j < authIds.length; j++) {
       const authId = authIds[j];
-      if (authId !== undefined && authId.scheme === id.scheme && provider.matches(authId.id, id.id)) {
+      if (
+        authId !== undefined &&
+        authId.scheme === id.scheme &&
+        provider.matches(authId.id, id.id)
+      ) {
         return true;
       }
     }
@@ -147,7 +151,8 @@ export function fixupAcl(
       if (!expanded) return { err: Err.invalidACL, acl: null };
     } else {
       const provider = providers.get(id.scheme);
-      if (provider === undefined || !provider.isValid(id.id)) return { err: Err.invalidACL, acl: null };
+      if (provider === undefined || !provider.isValid(id.id))
+        return { err: Err.invalidACL, acl: null };
       out.push(a);
     }
   }

@@ -35,9 +35,12 @@ export interface AuthOptions {
 export function authenticate(scheme: string, auth: Uint8Array, opts: AuthOptions): AuthOutcome {
   if (scheme === 'digest') {
     // new String(authData): the platform charset, UTF-8 on every supported JVM.
-    const digest = generateDigest(Buffer.from(auth.buffer, auth.byteOffset, auth.length).toString('utf8'));
+    const digest = generateDigest(
+      Buffer.from(auth.buffer, auth.byteOffset, auth.length).toString('utf8'),
+    );
     const ids: Id[] = [];
-    if (opts.superDigest !== null && digest === opts.superDigest) ids.push({ scheme: 'super', id: '' });
+    if (opts.superDigest !== null && digest === opts.superDigest)
+      ids.push({ scheme: 'super', id: '' });
     ids.push({ scheme: 'digest', id: digest });
     return { err: Err.ok, ids };
   }

@@ -92,11 +92,11 @@ export class Bridge implements Outbound {
     ch.commit();
   }
 
-  attached(worker: number, hi: number, lo: number, connId: number, err: number, timeoutMs: number): void {
+  attached(worker: number, hi: number, lo: number, connId: number, err: number, timeoutMs: number, flags: number): void {
     const ch = this.channel(worker);
     if (ch === null) return;
     const off = ch.reserve(RecordKind.attached, attachedBytes);
-    encodeAttached(ch.view, off, { sidHi: hi, sidLo: lo, connId, err, timeoutMs });
+    encodeAttached(ch.view, off, { sidHi: hi, sidLo: lo, connId, err, timeoutMs, flags });
     ch.commit();
   }
 

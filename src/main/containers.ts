@@ -33,14 +33,18 @@ export function containersToDelete(
     if (node === undefined || node.childCount !== 0) continue;
     if (node.cversion > 0) {
       candidates.push(path);
-    } else if (opts.maxNeverUsedIntervalMs !== 0 && nowMs - node.mtime > opts.maxNeverUsedIntervalMs) {
+    } else if (
+      opts.maxNeverUsedIntervalMs !== 0 &&
+      nowMs - node.mtime > opts.maxNeverUsedIntervalMs
+    ) {
       candidates.push(path);
     }
   }
   for (const path of tree.ttls) {
     const node = tree.getNode(path);
     if (node === undefined || node.childCount !== 0) continue;
-    if (ephemeralKind(node.ephemeralOwner, tree.extendedTypesEnabled) !== EphemeralKind.ttl) continue;
+    if (ephemeralKind(node.ephemeralOwner, tree.extendedTypesEnabled) !== EphemeralKind.ttl)
+      continue;
     const ttl = ttlOfOwner(node.ephemeralOwner);
     if (ttl !== 0 && nowMs - node.mtime > ttl) candidates.push(path);
   }

@@ -31,7 +31,7 @@ import type { RequestContext } from './pipeline/context.js';
 /** What the core sends to workers. Implemented by the bridge over the rings. */
 export interface Outbound {
   reply(worker: number, s: SessionContext, xid: number, zxid: number, err: number, body: Uint8Array | null, flags: number): void;
-  attached(worker: number, hi: number, lo: number, connId: number, err: number, timeoutMs: number): void;
+  attached(worker: number, hi: number, lo: number, connId: number, err: number, timeoutMs: number, flags: number): void;
   event(worker: number, targetHi: number, targetLo: number, type: number, zxid: number, path: string): void;
   watchRegister(worker: number, s: SessionContext, kind: number, path: string): void;
   sessionEnd(worker: number, s: SessionContext, reason: number): void;
@@ -70,6 +70,8 @@ interface InFlightWrite {
   connId: number;
   op: number;
 }
+
+const errorResponseOk = new Uint8Array(4);
 
 /** Ops whose state lives on the worker: the core only keeps the session's order. */
 function workerCompletes(op: number): boolean {
@@ -116,16 +118,27 @@ export class Core {
       return;
     }
     const s = this.sessions.get(a.sidHi, a.sidLo);
-    if (!a.passwdOk || s === undefined || s.closing || (s.local && s.worker !== worker)) {
-      this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.sessionExpired, 0);
+    if (!a.passwdOk) {
+      // ZooKeeper closes the connection holding the session before it checks the password
+      // (ZooKeeperServer.reopenSession); the session itself lives on. The worker the attempt
+      // arrived on closes a holder of its own; one on another worker is told here.
+      if (s !== undefined && s.worker !== worker) this.out.sessionEnd(s.worker, s, SessionEndReason.moved);
+      this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.sessionExpired, 0, 0);
       return;
     }
+    if (s === undefined || s.closing) {
+      this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.sessionExpired, 0, 0);
+      return;
+    }
+    // A session (local ones too: they live on this server) moves to the worker that now holds
+    // its connection; the old worker drops it and closes the old connection.
     if (s.worker !== worker) this.out.sessionEnd(s.worker, s, SessionEndReason.moved);
     s.worker = worker;
     s.connId = a.connId;
+    s.timeoutMs = a.timeoutMs; // a reconnect negotiates its timeout again
     s.authIds = [{ scheme: 'ip', id: a.ip }];
     this.sessions.touch(s, now);
-    this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.ok, s.timeoutMs);
+    this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.ok, s.timeoutMs, s.local ? SessionFlag.local : 0);
   }
 
   onDetach(worker: number, d: DetachView): void {
@@ -236,7 +249,8 @@ export class Core {
       case OpCode.addWatch: {
         const kind = request.req.mode === 1 ? WatchKind.persistentRecursive : WatchKind.persistent;
         this.registerWatch(s, kind, request.req.path);
-        this.replyWith(s, xid, zxid, Err.ok, { op: OpCode.addWatch, res: null });
+        // The reply body is an ErrorResponse(0): four zero bytes, which the Java client reads.
+        this.out.reply(s.worker, s, xid, zxid, Err.ok, errorResponseOk, 0);
         return;
       }
       case OpCode.setWatches:
@@ -334,7 +348,7 @@ export class Core {
       case WriteFor.createSession:
         if (s === null) break;
         this.logger.info({ session: sessionIdHex(s.id), timeoutMs: s.timeoutMs }, 'session created');
-        this.out.attached(s.worker, s.hi, s.lo, w.connId, Err.ok, s.timeoutMs);
+        this.out.attached(s.worker, s.hi, s.lo, w.connId, Err.ok, s.timeoutMs, 0);
         break;
       case WriteFor.expire:
         if (s === null) break;

@@ -2,7 +2,7 @@
 // answer combines the main thread's state (tree, sessions, zxid) with every worker's statistics,
 // in the formats of ZooKeeper's 3.8 commands (StatCommand, MonitorCommand, ConfCommand, ...).
 
-import { hostname } from 'node:os';
+import { freemem, homedir, hostname, release, totalmem, type as osType, userInfo } from 'node:os';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -124,7 +124,7 @@ export class FourLetterWords {
     out += `Received: ${c.packetsReceived}\nSent: ${c.packetsSent}\n`;
     out += `Connections: ${c.aliveConnections}\nOutstanding: ${c.outstandingRequests}\n`;
     out += `Zxid: ${zxidHex(this.core.db.lastZxid)}\nMode: standalone\n`;
-    out += `Node count: ${this.core.db.tree.nodeCount}\n`;
+    out += `Node count: ${this.core.db.tree.zkNodeCount}\n`;
     return out;
   }
 
@@ -144,7 +144,7 @@ export class FourLetterWords {
       ['zk_packets_sent', c.packetsSent],
       ['zk_num_alive_connections', c.aliveConnections],
       ['zk_outstanding_requests', c.outstandingRequests],
-      ['zk_znode_count', tree.nodeCount],
+      ['zk_znode_count', tree.zkNodeCount],
       ['zk_watch_count', watchCount],
       ['zk_ephemerals_count', tree.ephemeralsCount],
       ['zk_approximate_data_size', tree.approximateDataSize],
@@ -201,9 +201,15 @@ export class FourLetterWords {
       `zookeeper.version=${zkVersion}`,
       `host.name=${hostname()}`,
       `node.version=${process.version}`,
-      `os.name=${process.platform}`,
+      `os.name=${osType()}`,
       `os.arch=${process.arch}`,
+      `os.version=${release()}`,
+      `user.name=${userInfo().username}`,
+      `user.home=${homedir()}`,
       `user.dir=${process.cwd()}`,
+      `os.memory.free=${Math.round(freemem() / 1048576)}MB`,
+      `os.memory.max=${Math.round(totalmem() / 1048576)}MB`,
+      `os.memory.total=${Math.round(process.memoryUsage().rss / 1048576)}MB`,
       `process.pid=${process.pid}`,
       `zkts.sessionWorkers=${this.workers.length}`,
       '',

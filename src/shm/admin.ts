@@ -66,7 +66,12 @@ export interface FourLetterReplyMessage {
 }
 
 /** Sections of WorkerStats; `counts` is cheap, the others walk every connection / watch. */
-export type StatsSection = 'connections' | 'counts' | 'watches' | 'watchesBySession' | 'watchesByPath';
+export type StatsSection =
+  | 'connections'
+  | 'counts'
+  | 'watches'
+  | 'watchesBySession'
+  | 'watchesByPath';
 
 /**
  * Ask a worker for its statistics. `reset: 'connections'` (crst) resets every connection's
@@ -115,11 +120,16 @@ export interface StoppedMessage {
   workerIndex: number;
 }
 
-export type WorkerToMainMessage = ListeningMessage | FourLetterMessage | StatsReplyMessage | StoppedMessage;
+export type WorkerToMainMessage =
+  | ListeningMessage
+  | FourLetterMessage
+  | StatsReplyMessage
+  | StoppedMessage;
 
 // ---- statistics ---------------------------------------------------------------------------
 
-/** One connection, as ServerCnxn.dumpConnectionInfo prints it for `cons`. Times in ms. */
+/** One connection, as ServerCnxn.dumpConnectionInfo prints it for `cons`. Times and latencies
+ *  in whole ms (avglat: integer division, as ServerCnxn.getAvgLatency). */
 export interface ConnectionStats {
   /** 'ip:port' (ZooKeeper prints '/ip:port'). */
   remote: string;
@@ -154,7 +164,8 @@ export interface WorkerCounts {
   packetsSent: number;
   aliveConnections: number;
   outstandingRequests: number;
-  /** Latency of requests answered by this worker (ms); 0 when none yet. */
+  /** Latency of requests answered by this worker (whole ms; the average is a float, as
+   *  ServerStats.getAvgLatency); 0 when none yet. */
   minLatencyMs: number;
   avgLatencyMs: number;
   maxLatencyMs: number;
@@ -166,7 +177,8 @@ export interface WorkerCounts {
 }
 
 export interface WatchStats {
-  /** (session, path) pairs with at least one watch. */
+  /** ZooKeeper's watch count (zk_watch_count, wchs "Total watches"): dataWatches.size() +
+   *  childWatches.size(), so a session's data and child watch on one path count 2. */
   watchCount: number;
   watchedPaths: number;
   watchingSessions: number;

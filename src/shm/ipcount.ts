@@ -61,7 +61,9 @@ export class IpCountTable {
 
   private constructor(buffer: SharedArrayBuffer) {
     const header = new Int32Array(buffer, 0, headerInts);
-    if (Atomics.load(header, hMagic) !== magic) throw new TypeError('IpCountTable: not an ip count table');
+    if (Atomics.load(header, hMagic) !== magic) {
+      throw new TypeError('IpCountTable: not an ip count table');
+    }
     const slots = Atomics.load(header, hSlots);
     assert(buffer.byteLength === headerInts * 4 + slots * 8, 'IpCountTable: size mismatch');
     this.buffer = buffer;
@@ -168,7 +170,9 @@ export class IpCountTable {
 /** Create the shared table (main thread); pass `.buffer` to every worker as `ipCounts`. */
 export function createIpCountTable(slots: number = ipCountSlotsDefault): IpCountTable {
   if (!Number.isInteger(slots) || slots < 16 || slots > 1 << 24 || (slots & (slots - 1)) !== 0) {
-    throw new RangeError(`createIpCountTable: slots must be a power of two in [16, 2^24], got ${slots}`);
+    throw new RangeError(
+      `createIpCountTable: slots must be a power of two in [16, 2^24], got ${slots}`,
+    );
   }
   const buffer = new SharedArrayBuffer(headerInts * 4 + slots * 8);
   const header = new Int32Array(buffer, 0, headerInts);

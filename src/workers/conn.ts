@@ -18,6 +18,7 @@
 // (a single writev) when several views are queued.
 
 import type { Socket } from 'node:net';
+import { Latency } from './stats.js';
 
 /** Connection lifecycle. */
 export const ConnState = {
@@ -109,11 +110,7 @@ export class Conn {
   lastCxid = -1;
   lastZxid = -1;
   lastResponseMs = 0;
-  lastLatencyMs = 0;
-  minLatencyMs = Number.MAX_VALUE;
-  maxLatencyMs = 0;
-  totalLatencyMs = 0;
-  latencyCount = 0;
+  readonly latency = new Latency();
 
   readonly #handler: ConnHandler;
   readonly #slab: OutSlab;
@@ -123,7 +120,7 @@ export class Conn {
   #backlog: Buffer[] = [];
   #consuming = false;
   // Reassembly: the 4-byte length when split, then the frame when split.
-  readonly #lenBuf = Buffer.allocUnsafe(4);
+  #lenAcc = 0;
   #lenFill = 0;
   #part: Buffer | null = null;
   #partFill = 0;
@@ -164,6 +161,13 @@ export class Conn {
   start(): void {
     const socket = this.socket;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    // The listener allows half-open sockets so that a client which sends a four-letter word and
+    // shuts its side at once (`echo stat | nc`) still gets the answer (ZooKeeper cancels the
+    // selection key for that reason). Any other client that shuts its side is done: close, as
+    // NIOServerCnxn does when a read returns -1.
+    socket.on('end', () => {
+      if ((this.#pauseMask & Pause.fourLetter) === 0) this.close();
+    });
     socket.on('error', () => {}); // 'close' follows; a reset client is not worth a log line
     socket.on('close', () => this.#onClose());
   }
@@ -224,7 +228,9 @@ export class Conn {
     } finally {
       this.#consuming = false;
     }
-    if (this.#pauseMask === 0 && this.#backlog.length > 0) this.#drainBacklog();
+    // A pause and resume inside the handler leave the socket paused with nothing to pause it
+    // for; draining also resumes it.
+    if (this.#pauseMask === 0) this.#drainBacklog();
   }
 
   #parse(chunk: Buffer, from: number): void {
@@ -250,13 +256,15 @@ export class Conn {
       }
       let len: number;
       if (this.#lenFill > 0 || n - pos < 4) {
-        const take = Math.min(4 - this.#lenFill, n - pos);
-        chunk.copy(this.#lenBuf, this.#lenFill, pos, pos + take);
-        this.#lenFill += take;
-        pos += take;
+        // A length word split across chunks: gather its bytes (big-endian) one at a time.
+        while (this.#lenFill < 4 && pos < n) {
+          this.#lenAcc = (this.#lenAcc << 8) | chunk[pos++]!;
+          this.#lenFill++;
+        }
         if (this.#lenFill < 4) return;
+        len = this.#lenAcc | 0;
         this.#lenFill = 0;
-        len = this.#lenBuf.readInt32BE(0);
+        this.#lenAcc = 0;
       } else {
         len = chunk.readInt32BE(pos);
         pos += 4;
@@ -274,7 +282,8 @@ export class Conn {
 
   /** The length word of the next frame; false when the connection is done with (4lw or bad). */
   #checkLength(len: number): boolean {
-    if (this.#framesSeen === 0 && this.state === ConnState.fresh && this.#handler.onFourLetter(this, len)) {
+    const first = this.#framesSeen === 0 && this.state === ConnState.fresh;
+    if (first && this.#handler.onFourLetter(this, len)) {
       this.#framesSeen = 1;
       this.#part = null;
       return false;

@@ -4,7 +4,9 @@
 // ZooKeeper drops a reply for a closed ServerCnxn), when (latency stats), which op (lop, close
 // after closeSession), and for the requests the worker completes itself the decoded argument.
 //
-// A ring of parallel typed arrays: no object per request.
+// Most sessions have zero to two requests in flight and a worker holds tens of thousands of
+// sessions, so the storage is one plain array of numbers (4 per entry), created on first use
+// and reused: no object per request, no ArrayBuffer per session.
 
 import { assert } from '../common/assert.js';
 
@@ -14,98 +16,92 @@ export interface WatchOpArg {
   type: number;
 }
 
-export class RequestFifo {
-  #xid: Int32Array;
-  #op: Int32Array;
-  #connId: Uint32Array;
-  #startMs: Float64Array;
-  #arg: (WatchOpArg | null)[];
-  #head = 0;
-  #size = 0;
+const stride = 4; // xid, op, connId, startMs
+const compactEntries = 256;
 
-  constructor(capacity = 8) {
-    assert((capacity & (capacity - 1)) === 0 && capacity > 0, 'RequestFifo: capacity must be a power of two');
-    this.#xid = new Int32Array(capacity);
-    this.#op = new Int32Array(capacity);
-    this.#connId = new Uint32Array(capacity);
-    this.#startMs = new Float64Array(capacity);
-    this.#arg = new Array<WatchOpArg | null>(capacity).fill(null);
-  }
+export class RequestFifo {
+  #q: number[] | null = null;
+  /** Arguments by entry index (only removeWatches / checkWatches have one). */
+  #args: (WatchOpArg | null)[] | null = null;
+  #head = 0; // entry index
+  #size = 0;
 
   get size(): number {
     return this.#size;
   }
 
   push(xid: number, op: number, connId: number, startMs: number, arg: WatchOpArg | null): void {
-    if (this.#size === this.#xid.length) this.#grow();
-    const i = (this.#head + this.#size) & (this.#xid.length - 1);
-    this.#xid[i] = xid;
-    this.#op[i] = op;
-    this.#connId[i] = connId;
-    this.#startMs[i] = startMs;
-    this.#arg[i] = arg;
+    let q = this.#q;
+    if (q === null) {
+      q = [];
+      this.#q = q;
+    }
+    const i = this.#head + this.#size;
+    q[i * stride] = xid;
+    q[i * stride + 1] = op;
+    q[i * stride + 2] = connId;
+    q[i * stride + 3] = startMs;
+    if (arg !== null || this.#args !== null) {
+      if (this.#args === null) this.#args = [];
+      this.#args[i] = arg;
+    }
     this.#size++;
   }
 
   // The head entry's fields (call only when size > 0).
   get headXid(): number {
-    return this.#xid[this.#head]!;
+    return this.#q![this.#head * stride]!;
   }
   get headOp(): number {
-    return this.#op[this.#head]!;
+    return this.#q![this.#head * stride + 1]!;
   }
   get headConnId(): number {
-    return this.#connId[this.#head]!;
+    return this.#q![this.#head * stride + 2]!;
   }
   get headStartMs(): number {
-    return this.#startMs[this.#head]!;
+    return this.#q![this.#head * stride + 3]!;
   }
   get headArg(): WatchOpArg | null {
-    return this.#arg[this.#head]!;
+    return this.#args?.[this.#head] ?? null;
   }
 
   shift(): void {
     assert(this.#size > 0, 'RequestFifo.shift on an empty fifo');
-    this.#arg[this.#head] = null;
-    this.#head = (this.#head + 1) & (this.#xid.length - 1);
-    this.#size--;
+    if (this.#args !== null) this.#args[this.#head] = null;
+    this.#head++;
+    if (--this.#size === 0) this.clear();
+    else if (this.#head >= compactEntries && this.#head >= this.#size) this.#compact();
+  }
+
+  /** A session that always has something in flight never empties: move the live entries to
+   *  the front now and then, so the array stays bounded by the entries in flight. */
+  #compact(): void {
+    const q = this.#q!;
+    const from = this.#head;
+    q.copyWithin(0, from * stride, (from + this.#size) * stride);
+    q.length = this.#size * stride;
+    const args = this.#args;
+    if (args !== null) {
+      args.copyWithin(0, from, from + this.#size);
+      args.length = this.#size;
+    }
+    this.#head = 0;
   }
 
   /** Requests from connection `connId` still in flight. */
   countFor(connId: number): number {
-    const mask = this.#xid.length - 1;
+    const q = this.#q;
+    if (q === null) return 0;
     let n = 0;
-    for (let k = 0; k < this.#size; k++) if (this.#connId[(this.#head + k) & mask] === connId) n++;
+    for (let i = this.#head; i < this.#head + this.#size; i++) if (q[i * stride + 2] === connId) n++;
     return n;
   }
 
+  /** Forget every entry (keeps the storage for reuse). */
   clear(): void {
-    this.#arg.fill(null);
+    if (this.#q !== null) this.#q.length = 0;
+    this.#args = null;
     this.#head = 0;
     this.#size = 0;
-  }
-
-  #grow(): void {
-    const cap = this.#xid.length;
-    const next = cap * 2;
-    const xid = new Int32Array(next);
-    const op = new Int32Array(next);
-    const connId = new Uint32Array(next);
-    const startMs = new Float64Array(next);
-    const arg = new Array<WatchOpArg | null>(next).fill(null);
-    for (let k = 0; k < this.#size; k++) {
-      const i = (this.#head + k) & (cap - 1);
-      xid[k] = this.#xid[i]!;
-      op[k] = this.#op[i]!;
-      connId[k] = this.#connId[i]!;
-      startMs[k] = this.#startMs[i]!;
-      arg[k] = this.#arg[i]!;
-    }
-    this.#xid = xid;
-    this.#op = op;
-    this.#connId = connId;
-    this.#startMs = startMs;
-    this.#arg = arg;
-    this.#head = 0;
   }
 }

@@ -31,6 +31,8 @@ export interface ListenerOptions {
   ipCounts: IpCountTable;
   /** Per IP across all workers; 0 = unlimited (and not counted). */
   maxClientCnxns: number;
+  /** Other workers listen on the same port (reusePort without SO_REUSEPORT is then wrong). */
+  sharedPort: boolean;
   log: WorkerLog;
   /** An accepted connection within the limit; `counted`: release its IP when it closes. */
   onConnection(socket: net.Socket, ip: string, counted: boolean): void;
@@ -42,7 +44,10 @@ export class Listener {
 
   constructor(options: ListenerOptions) {
     this.#options = options;
-    this.server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    // allowHalfOpen: Conn decides what a client's half-close means (see Conn.start).
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
+      this.#accept(socket),
+    );
   }
 
   /** Start listening; resolves with the bound address. */
@@ -62,10 +67,11 @@ export class Listener {
         server.listen({ fd: spec.fd }, done);
         return;
       }
-      if (!reusePortSupported()) {
+      if (this.#options.sharedPort && !reusePortSupported()) {
         log.warn(
           { node: process.versions.node },
-          'reusePort needs Node >= 22.12: listening without SO_REUSEPORT (use mode fd for several workers)',
+          'reusePort needs Node >= 22.12: listening without SO_REUSEPORT ' +
+            '(use mode fd for several workers)',
         );
       }
       const options: net.ListenOptions & { reusePort?: boolean } = {

@@ -24,8 +24,12 @@ export function createWorkerLog(level: string, workerIndex: number): WorkerLog {
     error: (obj, msg) => logger.error(obj, msg),
     isLevelEnabled: (l) => logger.isLevelEnabled(l),
     flush: () => {
-      logger.flush();
-      destination.flushSync();
+      try {
+        logger.flush();
+        destination.flushSync();
+      } catch {
+        // Not open yet (nothing was ever written) or already closed: nothing to flush.
+      }
     },
   };
 }

@@ -265,7 +265,7 @@ describe('local sessions, upgrading enabled', () => {
   });
 
   test('creating an ephemeral upgrades the session, and the create succeeds', async () => {
-    const { conn, session } = await newSession(port, 2000);
+    const { conn, session } = await newSession(port, 4000);
     let mntr = await fourLetter(port, 'mntr');
     assert.equal(mntrValue(mntr, 'zk_local_sessions'), '1');
     assert.equal(mntrValue(mntr, 'zk_global_sessions'), '0');
@@ -281,16 +281,16 @@ describe('local sessions, upgrading enabled', () => {
     assert.equal(mntrValue(mntr, 'zk_global_sessions'), '1', 'the session is now global');
     // closing the upgraded session removes the ephemeral
     assert.equal((await conn.call(2, Op.closeSession))?.err, 0);
-    const { conn: other } = await newSession(port, 2000);
+    const { conn: other } = await newSession(port, 4000);
     assert.equal((await other.call(1, Op.exists, new JuteWriter().string(path).bool(false).bytes()))?.err, -101);
   });
 
   test('a local session can be resumed on the same server with its id and password', async () => {
-    const { conn, session } = await newSession(port, 2000);
+    const { conn, session } = await newSession(port, 4000);
     const again = await open(port);
-    const r = await again.handshake({ timeOut: 2000, sessionId: session.sessionId, passwd: session.passwd, readOnly: false });
+    const r = await again.handshake({ timeOut: 4000, sessionId: session.sessionId, passwd: session.passwd, readOnly: false });
     assert.equal(r?.sessionId, session.sessionId);
-    assert.equal(r?.timeOut, 2000);
+    assert.equal(r?.timeOut, 4000);
     assert.equal(await conn.waitClosed(2000), true);
   });
 });
@@ -312,16 +312,18 @@ describe('local sessions, upgrading disabled', () => {
   });
 
   test('ephemeral creates fail with EphemeralOnLocalSession (-120); other writes work', async () => {
-    const { conn } = await newSession(port, 2000);
+    const { conn } = await newSession(port, 4000);
     const base = `/nolocal-${Date.now()}`;
-    assert.equal((await conn.call(1, Op.create, createBody(base, Buffer.alloc(0))))?.err, 0);
+    const first = await conn.call(1, Op.create, createBody(base, Buffer.alloc(0)));
+    assert.ok(first !== null, 'connection closed before the first reply');
+    assert.equal(first.err, 0);
     for (const [xid, op, flags] of [
       [2, Op.create, 1],
       [3, Op.create2, 1],
       [4, Op.create, 3],
     ] as const) {
       const r = await conn.call(xid, op, createBody(`${base}/e`, Buffer.alloc(0), flags));
-      assert.ok(r !== null, 'connection closed');
+      assert.ok(r !== null, `connection closed before the reply to op ${op} flags ${flags}`);
       assert.equal(r.xid, xid);
       assert.equal(r.err, -120, `op ${op} flags ${flags}`);
       assert.equal(r.body.length, 0);

@@ -26,14 +26,20 @@ describe('generateDigest / authenticate (DigestAuthenticationProvider)', () => {
   it('matches ZooKeeper 3.8 byte for byte', () => {
     assert.equal(generateDigest('super:admin'), 'super:xQJmxLMiHGwaqBvst5y6rkB6HQs=');
     assert.equal(generateDigest('alice:secret'), alice.id);
-    assert.equal(generateDigest('b\u00f6b:p\u00e4ss:word'), 'b\u00f6b:2CRf2zcBf713r7U2TCXa/1jAd6Y=');
+    assert.equal(
+      generateDigest('b\u00f6b:p\u00e4ss:word'),
+      'b\u00f6b:2CRf2zcBf713r7U2TCXa/1jAd6Y=',
+    );
     assert.equal(generateDigest('nocolon'), 'nocolon:Ra+cHr2ZoHvBjtNArFGNGlVie4g=');
     assert.equal(generateDigest(''), ':2jmj7l5rSw0yVb/vlWAYkK/YBwk=');
   });
   it('adds the digest id, and super first when it is the super digest', () => {
     const bytes = new TextEncoder().encode('super:admin');
     const plain = authenticate('digest', bytes, { superDigest: null, remoteIp: '1.2.3.4' });
-    assert.deepEqual(plain, { err: Err.ok, ids: [{ scheme: 'digest', id: 'super:xQJmxLMiHGwaqBvst5y6rkB6HQs=' }] });
+    assert.deepEqual(plain, {
+      err: Err.ok,
+      ids: [{ scheme: 'digest', id: 'super:xQJmxLMiHGwaqBvst5y6rkB6HQs=' }],
+    });
     const sup = authenticate('digest', bytes, {
       superDigest: 'super:xQJmxLMiHGwaqBvst5y6rkB6HQs=',
       remoteIp: '1.2.3.4',
@@ -44,11 +50,17 @@ describe('generateDigest / authenticate (DigestAuthenticationProvider)', () => {
     ]);
   });
   it('ip adds the remote address; an unknown scheme fails', () => {
-    assert.deepEqual(authenticate('ip', new Uint8Array(0), { superDigest: null, remoteIp: '10.1.2.3' }), {
-      err: Err.ok,
-      ids: [{ scheme: 'ip', id: '10.1.2.3' }],
-    });
-    assert.equal(authenticate('kerberos', new Uint8Array(0), { superDigest: null, remoteIp: 'x' }).err, Err.authFailed);
+    assert.deepEqual(
+      authenticate('ip', new Uint8Array(0), { superDigest: null, remoteIp: '10.1.2.3' }),
+      {
+        err: Err.ok,
+        ids: [{ scheme: 'ip', id: '10.1.2.3' }],
+      },
+    );
+    assert.equal(
+      authenticate('kerberos', new Uint8Array(0), { superDigest: null, remoteIp: 'x' }).err,
+      Err.authFailed,
+    );
   });
 });
 
@@ -60,7 +72,10 @@ describe('checkAcl (ZooKeeperServer.checkACL)', () => {
   });
   it('an empty ACL lets everyone in', () => assert.equal(checkAcl([], Perms.admin, []), true));
   it('super overrides everything', () => {
-    assert.equal(checkAcl([acl(Perms.read, 'digest', 'x:y')], Perms.admin, [{ scheme: 'super', id: '' }]), true);
+    assert.equal(
+      checkAcl([acl(Perms.read, 'digest', 'x:y')], Perms.admin, [{ scheme: 'super', id: '' }]),
+      true,
+    );
   });
   it('digest ids match exactly, by scheme', () => {
     const a = [acl(Perms.all, 'digest', alice.id)];
@@ -69,7 +84,10 @@ describe('checkAcl (ZooKeeperServer.checkACL)', () => {
     assert.equal(checkAcl(a, Perms.delete, [{ scheme: 'ip', id: alice.id }]), false);
   });
   it('any perm bit in common is enough (READ|ADMIN for getACL)', () => {
-    assert.equal(checkAcl([acl(Perms.admin, 'world', 'anyone')], Perms.read | Perms.admin, []), true);
+    assert.equal(
+      checkAcl([acl(Perms.admin, 'world', 'anyone')], Perms.read | Perms.admin, []),
+      true,
+    );
   });
   it('ip ACLs match by CIDR', () => {
     assert.equal(checkAcl([acl(Perms.all, 'ip', '127.0.0.0/8')], Perms.read, [ip]), true);
@@ -77,16 +95,40 @@ describe('checkAcl (ZooKeeperServer.checkACL)', () => {
     assert.equal(checkAcl([acl(Perms.all, 'ip', '127.0.0.1')], Perms.read, [ip]), true);
   });
   it('unknown schemes never match', () => {
-    assert.equal(checkAcl([acl(Perms.all, 'sasl', 'bob')], Perms.read, [{ scheme: 'sasl', id: 'bob' }]), false);
+    assert.equal(
+      checkAcl([acl(Perms.all, 'sasl', 'bob')], Perms.read, [{ scheme: 'sasl', id: 'bob' }]),
+      false,
+    );
   });
 });
 
 describe('the ip scheme (IPAuthenticationProvider)', () => {
   it('validates addresses and mask widths', () => {
-    for (const good of ['1.2.3.4', '0.0.0.0/0', '10.0.0.0/8', '192.168.1.0/24', '1.2.3.4/32', '::1', 'fe80::/10', '2001:db8::1/128', '::ffff:1.2.3.4']) {
+    for (const good of [
+      '1.2.3.4',
+      '0.0.0.0/0',
+      '10.0.0.0/8',
+      '192.168.1.0/24',
+      '1.2.3.4/32',
+      '::1',
+      'fe80::/10',
+      '2001:db8::1/128',
+      '::ffff:1.2.3.4',
+    ]) {
       assert.equal(ipProvider.isValid(good), true, good);
     }
-    for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '1.2.3.4/33', '1.2.3.4/-1', '1.2.3.4/x', 'host', '', '1::2::3', '::1/129']) {
+    for (const bad of [
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '1.2.3.4/33',
+      '1.2.3.4/-1',
+      '1.2.3.4/x',
+      'host',
+      '',
+      '1::2::3',
+      '::1/129',
+    ]) {
       assert.equal(ipProvider.isValid(bad), false, bad);
     }
   });
@@ -118,18 +160,27 @@ describe('fixupAcl (PrepRequestProcessor.fixupACL)', () => {
   });
   it('drops duplicates, keeping the first', () => {
     const a = acl(Perms.all, 'world', 'anyone');
-    assert.deepEqual(removeDuplicateAcls([a, { ...a }, acl(1, 'world', 'anyone')]), [a, acl(1, 'world', 'anyone')]);
+    assert.deepEqual(removeDuplicateAcls([a, { ...a }, acl(1, 'world', 'anyone')]), [
+      a,
+      acl(1, 'world', 'anyone'),
+    ]);
     assert.deepEqual(fixupAcl([a, a], []).acl, [a]);
   });
   it('expands auth to every authenticated id (not ip, not super)', () => {
     const sup = { scheme: 'super', id: '' };
     const bob = { scheme: 'digest', id: 'bob:h' };
     const out = fixupAcl([acl(Perms.read, 'auth', 'ignored')], [ip, sup, alice, bob]);
-    assert.deepEqual(out, { err: Err.ok, acl: [acl(Perms.read, 'digest', alice.id), acl(Perms.read, 'digest', 'bob:h')] });
+    assert.deepEqual(out, {
+      err: Err.ok,
+      acl: [acl(Perms.read, 'digest', alice.id), acl(Perms.read, 'digest', 'bob:h')],
+    });
   });
   it('auth without an authenticated id is InvalidACL', () => {
     assert.equal(fixupAcl([acl(Perms.all, 'auth', '')], [ip]).err, Err.invalidACL);
-    assert.equal(fixupAcl([acl(Perms.all, 'auth', '')], [ip, { scheme: 'super', id: '' }]).err, Err.invalidACL);
+    assert.equal(
+      fixupAcl([acl(Perms.all, 'auth', '')], [ip, { scheme: 'super', id: '' }]).err,
+      Err.invalidACL,
+    );
   });
   it('checks ids of registered schemes and refuses the rest', () => {
     assert.equal(fixupAcl([acl(Perms.all, 'ip', '10.0.0.0/8')], []).err, Err.ok);
@@ -140,13 +191,24 @@ describe('fixupAcl (PrepRequestProcessor.fixupACL)', () => {
     assert.equal(fixupAcl([acl(Perms.all, 'sasl', 'bob')], []).err, Err.invalidACL);
   });
   it('one bad entry spoils the list', () => {
-    assert.equal(fixupAcl([acl(Perms.all, 'world', 'anyone'), acl(1, 'ip', 'x')], []).err, Err.invalidACL);
+    assert.equal(
+      fixupAcl([acl(Perms.all, 'world', 'anyone'), acl(1, 'ip', 'x')], []).err,
+      Err.invalidACL,
+    );
   });
 });
 
 describe('maskDigestAcl (getACL without ADMIN)', () => {
   it('replaces everything after the first colon of digest ids', () => {
-    const masked = maskDigestAcl([acl(31, 'digest', alice.id), acl(1, 'world', 'anyone'), acl(1, 'ip', '1.2.3.4')]);
-    assert.deepEqual(masked, [acl(31, 'digest', 'alice:x'), acl(1, 'world', 'anyone'), acl(1, 'ip', '1.2.3.4')]);
+    const masked = maskDigestAcl([
+      acl(31, 'digest', alice.id),
+      acl(1, 'world', 'anyone'),
+      acl(1, 'ip', '1.2.3.4'),
+    ]);
+    assert.deepEqual(masked, [
+      acl(31, 'digest', 'alice:x'),
+      acl(1, 'world', 'anyone'),
+      acl(1, 'ip', '1.2.3.4'),
+    ]);
   });
 });

@@ -31,7 +31,8 @@ describe('isValidPath (PathUtils.validatePath)', () => {
     '/a\u00a0b',
     '/\uffef',
   ];
-  for (const p of valid) it(`accepts ${JSON.stringify(p)}`, () => assert.equal(isValidPath(p), true));
+  for (const p of valid)
+    it(`accepts ${JSON.stringify(p)}`, () => assert.equal(isValidPath(p), true));
 
   const invalid = [
     '',
@@ -59,7 +60,8 @@ describe('isValidPath (PathUtils.validatePath)', () => {
     '/\ufffd',
     '/\uffff',
   ];
-  for (const p of invalid) it(`refuses ${JSON.stringify(p)}`, () => assert.equal(isValidPath(p), false));
+  for (const p of invalid)
+    it(`refuses ${JSON.stringify(p)}`, () => assert.equal(isValidPath(p), false));
 });
 
 describe('isValidSequentialPath (validatePath(path, true) checks path + "1")', () => {
@@ -75,7 +77,18 @@ describe('isValidSequentialPath (validatePath(path, true) checks path + "1")', (
     assert.equal(isValidSequentialPath('a'), false);
   });
   it('matches validatePath(path + "1") on a range of inputs', () => {
-    for (const p of ['/a', '/a/.', '/a/..', '/.', '/..', '/a.', '/x/y-', '/\u0001', '//', '/a/b/']) {
+    for (const p of [
+      '/a',
+      '/a/.',
+      '/a/..',
+      '/.',
+      '/..',
+      '/a.',
+      '/x/y-',
+      '/\u0001',
+      '//',
+      '/a/b/',
+    ]) {
       assert.equal(isValidSequentialPath(p), isValidPath(p + '1'), p);
     }
   });
@@ -100,7 +113,8 @@ describe('parent, basename, ancestors', () => {
   it('ancestorEnd walks without allocating a list', () => {
     const p = '/x/yy/z';
     const seen: string[] = [];
-    for (let e = ancestorEnd(p, p.length); e >= 0; e = ancestorEnd(p, e)) seen.push(e === 0 ? '/' : p.slice(0, e));
+    for (let e = ancestorEnd(p, p.length); e >= 0; e = ancestorEnd(p, e))
+      seen.push(e === 0 ? '/' : p.slice(0, e));
     assert.deepEqual(seen, ['/x/yy', '/x', '/']);
   });
   it('isPathOrDescendant', () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Err, OpCode } from '../../src/common/zk.js';
 import type { Txn } from '../../src/protocol/types.js';
 import {
+  T0,
   alice,
   aliceCtx,
   aliceOnly,
@@ -57,8 +58,16 @@ describe('create: error codes in ZooKeeper order', () => {
     assert.equal(prepErr(db, anon, createTTL('/t', 0)), Err.badArguments);
     assert.equal(prepErr(db, anon, createTTL('/t', -5)), Err.badArguments);
     assert.equal(prepErr(db, anon, createTTL('/t', 2 ** 40)), Err.badArguments);
-    assert.equal(prepErr(db, anon, createTTL('/t', 1000, 0)), Err.badArguments, 'ttl on a non-TTL mode');
-    assert.equal(prepErr(db, anon, create('/t', { flags: 6 })), Err.badArguments, 'TTL mode without a ttl');
+    assert.equal(
+      prepErr(db, anon, createTTL('/t', 1000, 0)),
+      Err.badArguments,
+      'ttl on a non-TTL mode',
+    );
+    assert.equal(
+      prepErr(db, anon, create('/t', { flags: 6 })),
+      Err.badArguments,
+      'TTL mode without a ttl',
+    );
     assert.equal(prepErr(db, anon, createTTL('/t', 2 ** 40 - 1)), Err.ok);
   });
   it('an ephemeral from a local session is EphemeralOnLocalSession', () => {
@@ -79,11 +88,22 @@ describe('create: error codes in ZooKeeper order', () => {
     const authAcl = [{ perms: 31, id: { scheme: 'auth', id: '' } }];
     assert.equal(prepErr(db, anon, create('/missing/x', { acl: authAcl })), Err.invalidACL);
     assert.equal(prepErr(db, anon, create('/x', { acl: [] })), Err.invalidACL);
-    assert.equal(prepErr(db, anon, create('/x', { acl: [{ perms: 31, id: { scheme: 'world', id: 'nobody' } }] })), Err.invalidACL);
+    assert.equal(
+      prepErr(
+        db,
+        anon,
+        create('/x', { acl: [{ perms: 31, id: { scheme: 'world', id: 'nobody' } }] }),
+      ),
+      Err.invalidACL,
+    );
   });
   it('auth ACL expands to the digest ids', () => {
     const db = newDb();
-    const [r] = ok(db, aliceCtx(), create('/x', { acl: [{ perms: 3, id: { scheme: 'auth', id: '' } }] }));
+    const [r] = ok(
+      db,
+      aliceCtx(),
+      create('/x', { acl: [{ perms: 3, id: { scheme: 'auth', id: '' } }] }),
+    );
     assert.ok(r);
     assert.deepEqual(node(db, '/x').acl, [{ perms: 3, id: alice }]);
   });
@@ -94,7 +114,10 @@ describe('create: error codes in ZooKeeper order', () => {
     assert.equal(prepErr(db, anon, create('/locked/y')), Err.noAuth);
     assert.equal(prepErr(db, anon, create('/locked/x')), Err.noAuth);
     assert.equal(prepErr(db, aliceCtx(), create('/locked/y')), Err.ok);
-    assert.equal(prepErr(db, ctx(1n, { authIds: [{ scheme: 'super', id: '' }] }), create('/locked/z')), Err.ok);
+    assert.equal(
+      prepErr(db, ctx(1n, { authIds: [{ scheme: 'super', id: '' }] }), create('/locked/z')),
+      Err.ok,
+    );
   });
   it('the full path is validated after the parent checks (BadArguments)', () => {
     const db = newDb();
@@ -113,7 +136,13 @@ describe('create: error codes in ZooKeeper order', () => {
   });
   it('children of ephemerals are NoChildrenForEphemerals; of containers and TTL nodes fine', () => {
     const db = newDb();
-    ok(db, anon, create('/e', { flags: 1 }), create('/c', { op: 19, flags: 4 }), createTTL('/t', 1000));
+    ok(
+      db,
+      anon,
+      create('/e', { flags: 1 }),
+      create('/c', { op: 19, flags: 4 }),
+      createTTL('/t', 1000),
+    );
     assert.equal(prepErr(db, anon, create('/e/x')), Err.noChildrenForEphemerals);
     assert.equal(prepErr(db, anon, create('/c/x')), Err.ok);
     assert.equal(prepErr(db, anon, create('/t/x')), Err.ok);
@@ -140,7 +169,10 @@ describe('create: transactions and sequential names', () => {
     assert.equal((txnOf(p2) as { parentCVersion: number }).parentCVersion, 2);
     db.apply(p2);
     const p3 = prep(db, anon, createTTL('/t', 1234));
-    assert.deepEqual({ ...txnOf(p3), acl: null }, { type: 21, path: '/t', data: null, acl: null, parentCVersion: 3, ttl: 1234 });
+    assert.deepEqual(
+      { ...txnOf(p3), acl: null },
+      { type: 21, path: '/t', data: null, acl: null, parentCVersion: 3, ttl: 1234 },
+    );
   });
   it('names sequential nodes from the parent persisted cversion, deletes included', () => {
     const db = newDb();
@@ -169,11 +201,18 @@ describe('create: transactions and sequential names', () => {
 describe('delete', () => {
   it('built-in nodes and paths without / are BadArguments', () => {
     const db = newDb();
-    for (const p of ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config', 'abc', '/a\u0000']) {
+    for (const p of [
+      '/',
+      '/zookeeper',
+      '/zookeeper/quota',
+      '/zookeeper/config',
+      'abc',
+      '/a\u0000',
+    ]) {
       assert.equal(prepErr(db, anon, del(p)), Err.badArguments, p);
     }
   });
-  it('NoNode (parent), NoAuth (DELETE on parent), NoNode (node), BadVersion, NotEmpty in that order', () => {
+  it('NoNode (parent), NoAuth (parent), NoNode (node), BadVersion, NotEmpty, in order', () => {
     const db = newDb();
     assert.equal(prepErr(db, anon, del('/nope/x')), Err.noNode);
     ok(db, aliceCtx(), create('/locked', { acl: aliceOnly }));
@@ -228,7 +267,11 @@ describe('setData, setACL, check', () => {
   it('setACL: BadArguments, InvalidACL, NoNode, NoAuth (ADMIN), BadVersion on aversion', () => {
     const db = newDb();
     assert.equal(prepErr(db, anon, setACL('/a/', readOnlyAcl)), Err.badArguments);
-    assert.equal(prepErr(db, anon, setACL('/nope', [])), Err.invalidACL, 'InvalidACL before NoNode');
+    assert.equal(
+      prepErr(db, anon, setACL('/nope', [])),
+      Err.invalidACL,
+      'InvalidACL before NoNode',
+    );
     assert.equal(prepErr(db, anon, setACL('/nope', readOnlyAcl)), Err.noNode);
     assert.equal(prepErr(db, anon, setACL('/zookeeper/config', readOnlyAcl)), Err.noAuth);
     ok(db, anon, create('/a'));
@@ -261,17 +304,31 @@ describe('setData, setACL, check', () => {
     const db = newDb();
     ok(db, anon, create('/v'));
     node(db, '/v').version = 2147483647;
-    assert.deepEqual(prep(db, anon, setData('/v', null)).txn, { type: 5, path: '/v', data: null, version: -2147483648 });
+    assert.deepEqual(prep(db, anon, setData('/v', null)).txn, {
+      type: 5,
+      path: '/v',
+      data: null,
+      version: -2147483648,
+    });
     db.outstanding.clear();
     node(db, '/v').version = -2;
-    assert.deepEqual(prep(db, anon, setData('/v', null, -2)).txn, { type: 5, path: '/v', data: null, version: 0 });
+    assert.deepEqual(prep(db, anon, setData('/v', null, -2)).txn, {
+      type: 5,
+      path: '/v',
+      data: null,
+      version: 0,
+    });
   });
 });
 
 describe('multi', () => {
   it('all ops share one zxid and see each other', () => {
     const db = newDb();
-    const p = prep(db, anon, multi([mCreate('/m'), mCreate('/m/s-', 2), mSetData('/m', bytes('x'), 0), mCheck('/m', 1)]));
+    const p = prep(
+      db,
+      anon,
+      multi([mCreate('/m'), mCreate('/m/s-', 2), mSetData('/m', bytes('x'), 0), mCheck('/m', 1)]),
+    );
     assert.equal(p.hdr.type, OpCode.multi);
     assert.equal(p.txn.type, 14);
     const txns = p.txn.type === 14 ? p.txn.txns : [];
@@ -290,7 +347,11 @@ describe('multi', () => {
     const db = newDb();
     ok(db, anon, create('/a'));
     const before = db.tree.treeDigest();
-    const p = prep(db, anon, multi([mCreate('/m1'), mSetData('/a', null, 5), mCreate('/m2'), mDelete('/a')]));
+    const p = prep(
+      db,
+      anon,
+      multi([mCreate('/m1'), mSetData('/a', null, 5), mCreate('/m2'), mDelete('/a')]),
+    );
     const txns = p.txn.type === 14 ? p.txn.txns : [];
     assert.deepEqual(txns.slice(1), [
       { type: -1, err: Err.badVersion },
@@ -318,7 +379,11 @@ describe('multi', () => {
     const db = newDb();
     ok(db, anon, create('/p'));
     const first = prep(db, anon, create('/p/x')); // pipelined, not applied
-    const failed = prep(db, anon, multi([mSetData('/p/x', bytes('m')), mCreate('/p/s-', 2), mCreate('/nope/y')]));
+    const failed = prep(
+      db,
+      anon,
+      multi([mSetData('/p/x', bytes('m')), mCreate('/p/s-', 2), mCreate('/nope/y')]),
+    );
     assert.equal(failed.txn.type === 14 && failed.txn.txns[2]?.type, -1);
     // /p/x is still "just created" (version 0) and /p's cversion still counts only /p/x.
     const next = prep(db, anon, setData('/p/x', bytes('z'), 0));
@@ -331,7 +396,24 @@ describe('multi', () => {
   });
   it('create2 in a multi answers like create; container and TTL creates carry a stat', () => {
     const db = newDb();
-    const r = write(db, anon, multi([mCreate('/a', 0, 15), mCreate('/c', 4, 1), { op: 21, req: { path: '/t', data: null, acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 5, ttl: 99 } }]));
+    const r = write(
+      db,
+      anon,
+      multi([
+        mCreate('/a', 0, 15),
+        mCreate('/c', 4, 1),
+        {
+          op: 21,
+          req: {
+            path: '/t',
+            data: null,
+            acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }],
+            flags: 5,
+            ttl: 99,
+          },
+        },
+      ]),
+    );
     assert.equal(r.err, 0);
     const res = r.response?.op === 14 ? r.response.res : [];
     assert.deepEqual(res[0], { op: 1, path: '/a' });
@@ -340,7 +422,7 @@ describe('multi', () => {
     assert.deepEqual([...db.tree.containers], ['/c']);
     assert.deepEqual([...db.tree.ttls], ['/t']);
   });
-  it('a read op, or TTL flags on a plain create, fail the whole multi with MarshallingError', () => {
+  it('a read op, or TTL flags on a plain create, fail the whole multi (Marshalling)', () => {
     const db = newDb();
     const p = prep(db, anon, multi([mCreate('/a'), { op: 4, req: { path: '/', watch: false } }]));
     assert.equal(p.hdr.type, OpCode.error);
@@ -367,7 +449,7 @@ describe('multi', () => {
 });
 
 describe('closeSession', () => {
-  it('lists the ephemerals in the tree and those outstanding creates will make, less outstanding deletes', () => {
+  it('lists tree ephemerals plus outstanding creates, less outstanding deletes', () => {
     const db = newDb();
     const s = ctx(0x42n);
     ok(db, anon, create('/p'), create('/q'));
@@ -424,8 +506,16 @@ describe('pipelined writes (outstanding changes)', () => {
     const db = newDb();
     ok(db, anon, create('/x'));
     const ps = [prep(db, anon, create('/a')), prep(db, anon, setData('/x', null, 0))];
-    assert.equal(prep(db, anon, create('/a')).txn.type, -1, 'NodeExists against the pending create');
-    assert.equal(prep(db, anon, setData('/x', null, 0)).txn.type, -1, 'BadVersion against the pending set');
+    assert.equal(
+      prep(db, anon, create('/a')).txn.type,
+      -1,
+      'NodeExists against the pending create',
+    );
+    assert.equal(
+      prep(db, anon, setData('/x', null, 0)).txn.type,
+      -1,
+      'BadVersion against the pending set',
+    );
     ps.push(prep(db, anon, setData('/x', null, 1)));
     ps.push(prep(db, anon, del('/a')));
     assert.deepEqual(prep(db, anon, del('/a')).txn, { type: -1, err: Err.noNode });
@@ -450,4 +540,93 @@ describe('pipelined writes (outstanding changes)', () => {
     assert.equal(p.hdr.zxid, 5 * 2 ** 32 + 1);
     assert.equal(p.txn.type, 1);
   });
+});
+
+describe('pipelining is invisible (property, seeded)', () => {
+  // Outstanding changes exist so that validating against "tree + changes not yet applied" gives
+  // the same answer as validating against the tree after those changes. So: any schedule of
+  // applies lagging behind prepares must produce the same transactions, replies, events and
+  // final tree as preparing and applying each request at once.
+  function mulberry32(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const paths = ['/a', '/b', '/a/x', '/a/y', '/b/x', '/a/x/z', '/c'];
+  type Step = { c: ReturnType<typeof ctx>; r: Parameters<typeof prep>[2] };
+
+  function randomSteps(rand: () => number, count: number): Step[] {
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const sessions = [ctx(0x11n), ctx(0x12n), ctx(0x13n)];
+    const steps: Step[] = [];
+    for (let i = 0; i < count; i++) {
+      const c = pick(sessions);
+      const p = pick(paths);
+      const v = rand() < 0.7 ? -1 : Math.floor(rand() * 3);
+      const roll = rand();
+      let r: Step['r'];
+      if (roll < 0.3)
+        r = create(p, { flags: pick([0, 0, 1, 2, 3, 4]), op: pick([1, 15] as const) });
+      else if (roll < 0.45) r = del(p, v);
+      else if (roll < 0.6) r = setData(p, bytes(String(i)), v);
+      else if (roll < 0.65)
+        r = setACL(p, [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], v);
+      else if (roll < 0.7) r = check(p, v);
+      else if (roll < 0.75) r = closeSession;
+      else if (roll < 0.8) r = delContainer(p);
+      else
+        r = multi([
+          mCreate(pick(paths), pick([0, 1, 2])),
+          rand() < 0.5 ? mSetData(pick(paths), bytes('m'), v) : mDelete(pick(paths), v),
+          mCheck(pick(paths), -1),
+        ]);
+      steps.push({ c, r });
+    }
+    return steps;
+  }
+
+  const view = (x: unknown): string =>
+    JSON.stringify(x, (_k, v: unknown) =>
+      typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? [...v] : v,
+    );
+
+  for (let seed = 1; seed <= 40; seed++) {
+    it(`seed ${seed}`, () => {
+      const rand = mulberry32(seed);
+      const steps = randomSteps(rand, 120);
+      const serial = newDb();
+      const piped = newDb();
+      const expected: string[] = [];
+      steps.forEach(({ c, r }, i) => {
+        const p = serial.prepare(c, r, T0 + i);
+        const a = serial.apply(p);
+        expected.push(view([p, a]));
+      });
+      const queue: ReturnType<typeof prep>[] = [];
+      const actual: string[] = [];
+      const prepared: string[] = [];
+      const drain = (n: number): void => {
+        for (let k = 0; k < n && queue.length > 0; k++) {
+          const p = queue.shift();
+          assert.ok(p);
+          actual.push(view([p, piped.apply(p)]));
+        }
+      };
+      steps.forEach(({ c, r }, i) => {
+        const p = piped.prepare(c, r, T0 + i);
+        prepared.push(view(p));
+        queue.push(p);
+        drain(Math.floor(rand() * 3));
+      });
+      drain(queue.length);
+      assert.deepEqual(actual, expected);
+      assert.equal(piped.tree.treeDigest(), serial.tree.treeDigest());
+      assert.equal(piped.outstanding.size, 0);
+    });
+  }
 });

@@ -21,7 +21,13 @@ function mustNode(tree: DataTree, path: string): DataNode {
   return n;
 }
 
-function create(tree: DataTree, path: string, zxid: number, owner = 0n, data: Uint8Array | null = null): DataNode {
+function create(
+  tree: DataTree,
+  path: string,
+  zxid: number,
+  owner = 0n,
+  data: Uint8Array | null = null,
+): DataNode {
   const n = tree.createNode(path, data, openAclUnsafe, owner, -1, zxid, 1000 + zxid, null);
   assert.ok(n instanceof DataNode, `create ${path}: ${String(n)}`);
   return n;
@@ -29,11 +35,29 @@ function create(tree: DataTree, path: string, zxid: number, owner = 0n, data: Ui
 
 describe('a fresh tree', () => {
   const tree = new DataTree({ extendedTypesEnabled: false });
-  it('has the stats ZooKeeper 3.8 reports for /, /zookeeper, /zookeeper/quota, /zookeeper/config', () => {
-    const zero = { czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, aversion: 0, ephemeralOwner: 0n, dataLength: 0, pzxid: 0 };
+  it('has the stats ZooKeeper 3.8 reports for the four built-in nodes', () => {
+    const zero = {
+      czxid: 0,
+      mzxid: 0,
+      ctime: 0,
+      mtime: 0,
+      version: 0,
+      aversion: 0,
+      ephemeralOwner: 0n,
+      dataLength: 0,
+      pzxid: 0,
+    };
     assert.deepEqual(tree.statOf(mustNode(tree, '/')), { ...zero, cversion: -1, numChildren: 1 });
-    assert.deepEqual(tree.statOf(mustNode(tree, '/zookeeper')), { ...zero, cversion: -2, numChildren: 2 });
-    assert.deepEqual(tree.statOf(mustNode(tree, '/zookeeper/quota')), { ...zero, cversion: 0, numChildren: 0 });
+    assert.deepEqual(tree.statOf(mustNode(tree, '/zookeeper')), {
+      ...zero,
+      cversion: -2,
+      numChildren: 2,
+    });
+    assert.deepEqual(tree.statOf(mustNode(tree, '/zookeeper/quota')), {
+      ...zero,
+      cversion: 0,
+      numChildren: 0,
+    });
     assert.deepEqual(tree.statOf(mustNode(tree, '/zookeeper/config')), {
       ...zero,
       aversion: -1,
@@ -73,7 +97,16 @@ describe('digest (DigestCalculator v2)', () => {
     assert.equal(t.treeDigest(), 4124795797n);
     t.createNode('/a/b', null, openAclUnsafe, 0x0123456789abcdefn, 1, 3, 1700000000001, null);
     assert.equal(t.treeDigest(), 8442061243n);
-    t.createNode('/a/\u00e9\u20ac\ud83d\ude00', new Uint8Array([1, 2, 3]), openAclUnsafe, containerOwner, 2, 4, 1700000000002, null);
+    t.createNode(
+      '/a/\u00e9\u20ac\ud83d\ude00',
+      new Uint8Array([1, 2, 3]),
+      openAclUnsafe,
+      containerOwner,
+      2,
+      4,
+      1700000000002,
+      null,
+    );
     assert.equal(t.treeDigest(), 6900047977n);
     t.setData('/a', bytes('world'), 1, 5, 1700000000003, null);
     assert.equal(t.treeDigest(), 8087535911n);
@@ -128,7 +161,8 @@ describe('create / delete bookkeeping', () => {
       pzxid: 2,
     });
     create(t, '/a/b', 3);
-    // ZooKeeper: after create /a/b, stat /a shows cversion 1, pzxid 3; after delete, cversion 2, pzxid 4.
+    // ZooKeeper: after create /a/b, stat /a shows cversion 1, pzxid 3;
+    // after delete /a/b, cversion 2, pzxid 4.
     assert.equal(t.statOf(a).cversion, 1);
     assert.equal(t.statOf(a).pzxid, 3);
     assert.equal(t.statOf(a).mzxid, 2);
@@ -138,7 +172,7 @@ describe('create / delete bookkeeping', () => {
     assert.equal(t.statOf(a).numChildren, 0);
     assert.equal(a.cversion, 1, 'persisted cversion counts creates');
   });
-  it('raises NodeCreated + NodeChildrenChanged(parent), NodeDeleted + NodeChildrenChanged(parent)', () => {
+  it('raises created / deleted events, each followed by children-changed on the parent', () => {
     const t = new DataTree({ extendedTypesEnabled: false });
     const triggers: WatchTrigger[] = [];
     t.createNode('/a', null, digestAcl, 0n, -1, 1, 1, triggers);
@@ -164,7 +198,7 @@ describe('create / delete bookkeeping', () => {
     assert.deepEqual(triggers[3]?.acl, digestAcl);
     assert.deepEqual(triggers[5]?.acl, digestAcl, 'NodeDeleted carries the node ACL as it was');
   });
-  it('create without a parent is NoNode, on an existing node NodeExists (and takes the new ACL)', () => {
+  it('create: NoNode without a parent; NodeExists on a node, which takes the new ACL', () => {
     const t = new DataTree({ extendedTypesEnabled: false });
     assert.equal(t.createNode('/x/y', null, openAclUnsafe, 0n, -1, 1, 1, null), Err.noNode);
     create(t, '/x', 2);
@@ -295,7 +329,16 @@ describe('ACL cache', () => {
     const t = new DataTree({ extendedTypesEnabled: false });
     const before = t.aclCacheSize;
     t.createNode('/a', null, digestAcl, 0n, -1, 1, 1, null);
-    t.createNode('/b', null, [{ perms: 31, id: { scheme: 'digest', id: 'u:h' } }], 0n, -1, 2, 2, null);
+    t.createNode(
+      '/b',
+      null,
+      [{ perms: 31, id: { scheme: 'digest', id: 'u:h' } }],
+      0n,
+      -1,
+      2,
+      2,
+      null,
+    );
     assert.equal(t.aclCacheSize, before + 1);
     assert.equal(mustNode(t, '/a').aclEntry, mustNode(t, '/b').aclEntry);
     t.deleteNode('/a', 3, null);

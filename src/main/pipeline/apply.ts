@@ -4,7 +4,14 @@
 // nothing here depends on prep's state.
 
 import { Err, OpCode } from '../../common/zk.js';
-import type { ClientResponse, Create2Response, MultiResult, Stat, Txn, TxnHeader } from '../../protocol/types.js';
+import type {
+  ClientResponse,
+  Create2Response,
+  MultiResult,
+  Stat,
+  Txn,
+  TxnHeader,
+} from '../../protocol/types.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { containerOwner, ttlOwner } from '../tree/ephemeral.js';
 import type { DataNode, WatchTrigger } from '../tree/node.js';
@@ -56,17 +63,36 @@ export function applyTxn(tree: DataTree, hdr: TxnHeader, txn: Txn): ApplyResult 
  * The tree's NoNode / NodeExists only happen when a transaction is replayed over a fuzzy
  * snapshot; a create that finds its node still moves the parent's cversion and pzxid forward.
  */
-function applyOne(tree: DataTree, type: number, hdr: TxnHeader, txn: Txn, triggers: WatchTrigger[]): TxnOutcome {
+function applyOne(
+  tree: DataTree,
+  type: number,
+  hdr: TxnHeader,
+  txn: Txn,
+  triggers: WatchTrigger[],
+): TxnOutcome {
   const zxid = hdr.zxid;
   switch (txn.type) {
     case 1: {
       const owner = txn.ephemeral ? hdr.clientId : 0n;
-      const created = tree.createNode(txn.path, txn.data, txn.acl, owner, txn.parentCVersion, zxid, hdr.time, triggers);
+      const created = tree.createNode(
+        txn.path,
+        txn.data,
+        txn.acl,
+        owner,
+        txn.parentCVersion,
+        zxid,
+        hdr.time,
+        triggers,
+      );
       if (typeof created === 'number') {
         let err = created;
         if (type === OpCode.create && err === Err.nodeExists) {
           const slash = txn.path.lastIndexOf('/');
-          err = tree.setCversionPzxid(slash <= 0 ? '/' : txn.path.slice(0, slash), txn.parentCVersion, zxid);
+          err = tree.setCversionPzxid(
+            slash <= 0 ? '/' : txn.path.slice(0, slash),
+            txn.parentCVersion,
+            zxid,
+          );
           if (err === Err.ok) err = Err.nodeExists;
         }
         return new TxnOutcome(err, txn.path, null);
@@ -76,14 +102,27 @@ function applyOne(tree: DataTree, type: number, hdr: TxnHeader, txn: Txn, trigge
     case 19:
     case 21: {
       const owner = txn.type === 19 ? containerOwner : ttlOwner(txn.ttl);
-      const created = tree.createNode(txn.path, txn.data, txn.acl, owner, txn.parentCVersion, zxid, hdr.time, triggers);
+      const created = tree.createNode(
+        txn.path,
+        txn.data,
+        txn.acl,
+        owner,
+        txn.parentCVersion,
+        zxid,
+        hdr.time,
+        triggers,
+      );
       return nodeOutcome(tree, txn.path, created);
     }
     case 2:
     case 20:
       return new TxnOutcome(tree.deleteNode(txn.path, zxid, triggers), txn.path, null);
     case 5:
-      return nodeOutcome(tree, txn.path, tree.setData(txn.path, txn.data, txn.version, zxid, hdr.time, triggers));
+      return nodeOutcome(
+        tree,
+        txn.path,
+        tree.setData(txn.path, txn.data, txn.version, zxid, hdr.time, triggers),
+      );
     case 7:
       return nodeOutcome(tree, txn.path, tree.setACL(txn.path, txn.acl, txn.version));
     case 13:
@@ -111,7 +150,12 @@ function nodeOutcome(tree: DataTree, path: string, node: DataNode | number): Txn
  * nothing is applied and the ops before the failing one report Ok, the failing one its code, the
  * ops after it RuntimeInconsistency. Otherwise each op applies in order.
  */
-function applyMulti(tree: DataTree, hdr: TxnHeader, txns: readonly Txn[], triggers: WatchTrigger[]): MultiResult[] {
+function applyMulti(
+  tree: DataTree,
+  hdr: TxnHeader,
+  txns: readonly Txn[],
+  triggers: WatchTrigger[],
+): MultiResult[] {
   let failed = false;
   for (const t of txns) if (t.type === -1) failed = true;
   const results: MultiResult[] = [];

@@ -29,6 +29,8 @@ export interface ZkDatabaseOptions {
   extendedTypesEnabled: boolean;
   /** ACL schemes besides ip and digest (ProviderRegistry); defaults to those two. */
   authProviders?: AuthProviders;
+  /** exists needs READ on an existing node (ZooKeeper 3.8.4+); default false, as 3.8.0. */
+  existsChecksRead?: boolean;
 }
 
 export class ZkDatabase {
@@ -48,7 +50,10 @@ export class ZkDatabase {
       extendedTypesEnabled: opts.extendedTypesEnabled,
       authProviders: providers,
     });
-    this.reads = new Reads(this.tree, providers);
+    this.reads = new Reads(this.tree, {
+      authProviders: providers,
+      existsChecksRead: opts.existsChecksRead ?? false,
+    });
   }
 
   /** Ops that go through prepare → log → apply (closeSession and createSession included). */
@@ -97,7 +102,10 @@ export class ZkDatabase {
 
   /** setWatches / setWatches2 (`v2`: the persistent lists count): events to send at once,
    *  watches to register. */
-  setWatches(request: SetWatches | SetWatches2, v2 = 'persistentWatches' in request): SetWatchesResult {
+  setWatches(
+    request: SetWatches | SetWatches2,
+    v2 = 'persistentWatches' in request,
+  ): SetWatchesResult {
     return this.reads.setWatches(request, v2);
   }
 
@@ -106,7 +114,10 @@ export class ZkDatabase {
    * zxid after a restart): prepared-but-unapplied changes are forgotten.
    */
   resetPipeline(lastZxid: number): void {
-    assert(lastZxid >= this.lastZxid, `pipeline reset to ${lastZxid} before applied ${this.lastZxid}`);
+    assert(
+      lastZxid >= this.lastZxid,
+      `pipeline reset to ${lastZxid} before applied ${this.lastZxid}`,
+    );
     this.outstanding.clear();
     this.lastPreparedZxid = lastZxid;
   }

@@ -49,6 +49,34 @@ export class ChangeRecord implements NodeState {
     );
   }
 
+  /** A node created at `zxid` (DataTree.createStat: every zxid field is the create's). */
+  static created(
+    zxid: number,
+    path: string,
+    timeMs: number,
+    owner: bigint,
+    acl: readonly ACL[],
+    data: Uint8Array | null,
+  ): ChangeRecord {
+    return new ChangeRecord(
+      zxid,
+      path,
+      true,
+      zxid,
+      zxid,
+      timeMs,
+      timeMs,
+      0,
+      0,
+      0,
+      owner,
+      zxid,
+      0,
+      acl,
+      data,
+    );
+  }
+
   /** The record of a node deleted at `zxid` (ZooKeeper's ChangeRecord with a null stat). */
   static deleted(zxid: number, path: string): ChangeRecord {
     return new ChangeRecord(zxid, path, false, 0, 0, 0, 0, 0, 0, 0, 0n, 0, 0, [], null);

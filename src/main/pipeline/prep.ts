@@ -9,9 +9,18 @@
 // ZooKeeper's zookeeper.enforceQuota defaults to false.
 
 import { checkAcl, defaultAuthProviders, fixupAcl, type AuthProviders } from '../../common/acl.js';
-import { assert } from '../../common/assert.js';
+import { assert, unreachable } from '../../common/assert.js';
 import { isValidPath, sequenceSuffix } from '../../common/path.js';
-import { CreateMode, Err, isEphemeral, isSequential, isTTL, OpCode, Perms, ZkPaths } from '../../common/zk.js';
+import {
+  CreateMode,
+  Err,
+  isEphemeral,
+  isSequential,
+  isTTL,
+  OpCode,
+  Perms,
+  ZkPaths,
+} from '../../common/zk.js';
 import type {
   ACL,
   CheckVersionRequest,
@@ -25,7 +34,14 @@ import type {
   TxnHeader,
 } from '../../protocol/types.js';
 import type { DataTree } from '../tree/data-tree.js';
-import { canonicalOwner, containerOwner, EphemeralKind, ephemeralKind, isValidTtl, ttlOwner } from '../tree/ephemeral.js';
+import {
+  canonicalOwner,
+  containerOwner,
+  EphemeralKind,
+  ephemeralKind,
+  isValidTtl,
+  ttlOwner,
+} from '../tree/ephemeral.js';
 import type { NodeState } from '../tree/node.js';
 import type { RequestContext } from './context.js';
 import { ChangeRecord, type OutstandingChanges } from './outstanding.js';
@@ -63,7 +79,13 @@ export class Prep {
    * createTTL, delete, deleteContainer, setData, setACL, check, multi, closeSession.
    */
   prepare(ctx: RequestContext, request: ClientRequest, zxid: number, timeMs: number): PreparedTxn {
-    const hdr: TxnHeader = { clientId: ctx.sessionId, cxid: ctx.cxid, zxid, time: timeMs, type: request.op };
+    const hdr: TxnHeader = {
+      clientId: ctx.sessionId,
+      cxid: ctx.cxid,
+      zxid,
+      time: timeMs,
+      type: request.op,
+    };
     let outcome: OpOutcome;
     switch (request.op) {
       case OpCode.multi:
@@ -96,7 +118,7 @@ export class Prep {
         outcome = this.prepCheck(ctx, request.req);
         break;
       default:
-        throw new Error(`prepare: opcode ${request.op} is not a write`);
+        return unreachable(`prepare: opcode ${request.op} is not a write`);
     }
     if (typeof outcome === 'number') {
       hdr.type = OpCode.error;
@@ -105,11 +127,22 @@ export class Prep {
     return { hdr, txn: outcome };
   }
 
-  /** A CreateSessionTxn for a new global session (or a local one being upgraded). */
-  prepareCreateSession(ctx: RequestContext, timeOutMs: number, zxid: number, timeMs: number): PreparedTxn {
-    assert(!ctx.isLocalSession, 'a local session has no createSession transaction');
+  /** A CreateSessionTxn for a new global session, or for a local one being upgraded (whatever
+   *  ctx.isLocalSession says: ZooKeeper's upgrade request is itself global). */
+  prepareCreateSession(
+    ctx: RequestContext,
+    timeOutMs: number,
+    zxid: number,
+    timeMs: number,
+  ): PreparedTxn {
     return {
-      hdr: { clientId: ctx.sessionId, cxid: ctx.cxid, zxid, time: timeMs, type: OpCode.createSession },
+      hdr: {
+        clientId: ctx.sessionId,
+        cxid: ctx.cxid,
+        zxid,
+        time: timeMs,
+        type: OpCode.createSession,
+      },
       txn: { type: -10, timeOut: timeOutMs },
     };
   }
@@ -126,14 +159,8 @@ export class Prep {
     timeMs: number,
   ): OpOutcome {
     const flags = req.flags;
-    if (!Number.isInteger(flags) || flags < CreateMode.persistent || flags > CreateMode.persistentSequentialWithTTL) {
-      return Err.badArguments; // CreateMode.fromFlag
-    }
-    if (isTTL(flags) && !this.extendedTypesEnabled) return Err.unimplemented;
-    // EphemeralType.validateTTL. A createTTL whose mode is not TTL is refused whatever its ttl:
-    // ZooKeeper lets a negative one through and then fails to apply the CreateTTLTxn.
-    if (isTTL(flags) ? !isValidTtl(ttl) : ttl >= 0 || type === OpCode.createTTL) return Err.badArguments;
-    if (isEphemeral(flags) && ctx.isLocalSession) return Err.ephemeralOnLocalSession;
+    const modeErr = this.createModeError(ctx, type, flags, ttl);
+    if (modeErr !== Err.ok) return modeErr;
     let path = req.path;
     const lastSlash = path.lastIndexOf('/');
     if (lastSlash === -1 || path.includes('\u0000')) return Err.badArguments;
@@ -150,29 +177,35 @@ export class Prep {
       return Err.noChildrenForEphemerals;
     }
     const newCversion = (parent.cversion + 1) | 0;
-    const data = req.data;
     const acl: ACL[] = fixed.acl;
-    let txn: Txn;
-    if (type === OpCode.createContainer) {
-      txn = { type: 19, path, data, acl, parentCVersion: newCversion };
-    } else if (type === OpCode.createTTL) {
-      txn = { type: 21, path, data, acl, parentCVersion: newCversion, ttl };
-    } else {
-      txn = { type: 1, path, data, acl, ephemeral: isEphemeral(flags), parentCVersion: newCversion };
-    }
-    let owner = 0n;
-    if (flags === CreateMode.container) owner = containerOwner;
-    else if (isTTL(flags)) owner = ttlOwner(ttl);
-    else if (isEphemeral(flags)) owner = canonicalOwner(ctx.sessionId);
+    const data = req.data;
     const parentRecord = ChangeRecord.of(zxid, parentName, parent);
     parentRecord.childCount++;
     parentRecord.cversion = newCversion;
     parentRecord.pzxid = zxid;
     this.outstanding.add(parentRecord);
-    this.outstanding.add(
-      new ChangeRecord(zxid, path, true, zxid, zxid, timeMs, timeMs, 0, 0, 0, owner, zxid, 0, acl, data),
-    );
-    return txn;
+    const owner = ownerOf(flags, ttl, ctx.sessionId);
+    this.outstanding.add(ChangeRecord.created(zxid, path, timeMs, owner, acl, data));
+    if (type === OpCode.createContainer)
+      return { type: 19, path, data, acl, parentCVersion: newCversion };
+    if (type === OpCode.createTTL)
+      return { type: 21, path, data, acl, parentCVersion: newCversion, ttl };
+    return { type: 1, path, data, acl, ephemeral: isEphemeral(flags), parentCVersion: newCversion };
+  }
+
+  /** CreateMode.fromFlag, then validateCreateRequest: TTL support and value, local sessions. */
+  private createModeError(ctx: RequestContext, type: number, flags: number, ttl: number): number {
+    const known =
+      Number.isInteger(flags) && flags >= 0 && flags <= CreateMode.persistentSequentialWithTTL;
+    if (!known) return Err.badArguments;
+    if (isTTL(flags) && !this.extendedTypesEnabled) return Err.unimplemented;
+    // EphemeralType.validateTTL. A createTTL whose mode is not TTL is refused whatever its ttl:
+    // ZooKeeper lets a negative one through and then fails to apply the CreateTTLTxn.
+    if (isTTL(flags) ? !isValidTtl(ttl) : ttl >= 0 || type === OpCode.createTTL) {
+      return Err.badArguments;
+    }
+    if (isEphemeral(flags) && ctx.isLocalSession) return Err.ephemeralOnLocalSession;
+    return Err.ok;
   }
 
   /** OpCode.delete */
@@ -209,7 +242,12 @@ export class Prep {
   }
 
   /** OpCode.setData */
-  private prepSetData(ctx: RequestContext, req: SetDataRequest, zxid: number, timeMs: number): OpOutcome {
+  private prepSetData(
+    ctx: RequestContext,
+    req: SetDataRequest,
+    zxid: number,
+    timeMs: number,
+  ): OpOutcome {
     const path = req.path;
     if (!isValidPath(path)) return Err.badArguments;
     const node = this.recordFor(path);
@@ -266,7 +304,12 @@ export class Prep {
    * create whose flags ask for TTL without a createTTL record, fails the whole request with
    * MarshallingError, as ZooKeeper's deserialisation and casts do.
    */
-  private prepMulti(ctx: RequestContext, ops: readonly MultiOp[], zxid: number, timeMs: number): OpOutcome {
+  private prepMulti(
+    ctx: RequestContext,
+    ops: readonly MultiOp[],
+    zxid: number,
+    timeMs: number,
+  ): OpOutcome {
     for (const op of ops) if (multiOpType(op) === -1) return Err.marshallingError;
     const txns: Txn[] = [];
     const mark = this.outstanding.mark();
@@ -362,6 +405,14 @@ export class Prep {
   }
 }
 
+/** The ephemeralOwner a create gives its node, by mode (PrepRequestProcessor). */
+function ownerOf(flags: number, ttl: number, sessionId: bigint): bigint {
+  if (flags === CreateMode.container) return containerOwner;
+  if (isTTL(flags)) return ttlOwner(ttl);
+  if (isEphemeral(flags)) return canonicalOwner(sessionId);
+  return 0n;
+}
+
 /** Writes go through prepare → log → apply; everything else is a read or a session-local op. */
 export function isWriteOp(op: number): boolean {
   switch (op) {
@@ -385,7 +436,12 @@ export function isWriteOp(op: number): boolean {
 
 /** DataTree.isSpecialPath */
 function isSpecialPath(path: string): boolean {
-  return path === ZkPaths.root || path === ZkPaths.zookeeper || path === ZkPaths.quota || path === ZkPaths.config;
+  return (
+    path === ZkPaths.root ||
+    path === ZkPaths.zookeeper ||
+    path === ZkPaths.quota ||
+    path === ZkPaths.config
+  );
 }
 
 /**

@@ -1,10 +1,16 @@
-// Reads against the tree, as FinalRequestProcessor serves them (ZooKeeper 3.8.4+, which checks
-// READ on exists), with the watch each one registers: ZooKeeper registers an exists watch even
+// Reads against the tree, as FinalRequestProcessor serves them (ZooKeeper 3.8.0, the Debian build
+// the interop suites compare with; 3.8.4's READ check on exists is an option), with the watch
+// each one registers: ZooKeeper registers an exists watch even
 // when the node is absent (that is how NodeCreated is watched), but no getData / getChildren watch
 // on NoNode or NoAuth. Watch tables live on the session workers; this module only says which watch
 // to add, and for setWatches which events fire at once instead.
 
-import { checkAcl, defaultAuthProviders, maskDigestAcl, type AuthProviders } from '../../common/acl.js';
+import {
+  checkAcl,
+  defaultAuthProviders,
+  maskDigestAcl,
+  type AuthProviders,
+} from '../../common/acl.js';
 import { AddWatchMode, Err, EventType, OpCode, Perms } from '../../common/zk.js';
 import type {
   ACL,
@@ -69,11 +75,25 @@ export function isReadOp(op: number): boolean {
   }
 }
 
+export interface ReadsOptions {
+  /** Authentication schemes ACLs may name (ProviderRegistry). */
+  authProviders?: AuthProviders;
+  /** exists needs READ on an existing node, as from ZooKeeper 3.8.4 (ZOOKEEPER-2590). Default
+   *  false: 3.8.0, which lets anyone stat any node. */
+  existsChecksRead?: boolean;
+}
+
 export class Reads {
+  private readonly providers: AuthProviders;
+  private readonly existsChecksRead: boolean;
+
   constructor(
     private readonly tree: DataTree,
-    private readonly providers: AuthProviders = defaultAuthProviders,
-  ) {}
+    opts: ReadsOptions = {},
+  ) {
+    this.providers = opts.authProviders ?? defaultAuthProviders;
+    this.existsChecksRead = opts.existsChecksRead ?? false;
+  }
 
   /** Serves a read request (isReadOp). setWatches goes through `setWatches`. */
   read(ctx: RequestContext, request: ClientRequest): ReadResult {
@@ -101,7 +121,10 @@ export class Reads {
         return this.addWatch(request.req.path, request.req.mode);
       case OpCode.whoAmI: {
         // AuthUtil.getClientInfos: the user part of each id (digest ids lose their hash).
-        const clientInfo = ctx.authIds.map((id) => ({ authScheme: id.scheme, user: userOf(id.scheme, id.id) }));
+        const clientInfo = ctx.authIds.map((id) => ({
+          authScheme: id.scheme,
+          user: userOf(id.scheme, id.id),
+        }));
         return new ReadResult(Err.ok, { op: 107, res: { clientInfo } }, null);
       }
       default:
@@ -109,13 +132,19 @@ export class Reads {
     }
   }
 
-  /** OpCode.exists: a NUL in the path is BadArguments; READ is checked only if the node exists
-   *  (ZOOKEEPER-2590, 3.8.4); the watch is registered whether or not it does. */
+  /** OpCode.exists: a NUL in the path is BadArguments; no ACL check in 3.8.0 ("TODO we need to
+   *  figure out the security requirement for this!"), READ on an existing node with
+   *  existsChecksRead (ZOOKEEPER-2590, 3.8.4+); the watch is registered whether or not the node
+   *  exists. */
   private exists(ctx: RequestContext, req: PathWatchRequest): ReadResult {
     const path = req.path;
     if (path.includes('\u0000')) return new ReadResult(Err.badArguments, null, null);
     const node = this.tree.getNode(path);
-    if (node !== undefined && !checkAcl(node.acl, Perms.read, ctx.authIds, this.providers)) {
+    if (
+      this.existsChecksRead &&
+      node !== undefined &&
+      !checkAcl(node.acl, Perms.read, ctx.authIds, this.providers)
+    ) {
       return new ReadResult(Err.noAuth, null, null);
     }
     const watch = req.watch ? new WatchRegistration(path, WatchKind.exist) : null;
@@ -127,7 +156,11 @@ export class Reads {
     const node = this.readable(ctx, req.path);
     if (typeof node === 'number') return new ReadResult(node, null, null);
     const watch = req.watch ? new WatchRegistration(req.path, WatchKind.data) : null;
-    return new ReadResult(Err.ok, { op: 4, res: { data: node.data, stat: this.tree.statOf(node) } }, watch);
+    return new ReadResult(
+      Err.ok,
+      { op: 4, res: { data: node.data, stat: this.tree.statOf(node) } },
+      watch,
+    );
   }
 
   private getChildren(ctx: RequestContext, op: 8 | 12, req: PathWatchRequest): ReadResult {
@@ -135,8 +168,13 @@ export class Reads {
     if (typeof node === 'number') return new ReadResult(node, null, null);
     const watch = req.watch ? new WatchRegistration(req.path, WatchKind.child) : null;
     const children = this.tree.getChildren(node);
-    if (op === OpCode.getChildren) return new ReadResult(Err.ok, { op: 8, res: { children } }, watch);
-    return new ReadResult(Err.ok, { op: 12, res: { children, stat: this.tree.statOf(node) } }, watch);
+    if (op === OpCode.getChildren)
+      return new ReadResult(Err.ok, { op: 8, res: { children } }, watch);
+    return new ReadResult(
+      Err.ok,
+      { op: 12, res: { children, stat: this.tree.statOf(node) } },
+      watch,
+    );
   }
 
   /** OpCode.getACL: READ or ADMIN lets a client see the ACL; without ADMIN, digest ids are
@@ -174,7 +212,8 @@ export class Reads {
     for (const op of ops) {
       const node = this.readable(ctx, op.req.path);
       if (typeof node === 'number') results.push({ op: -1, err: node });
-      else if (op.op === OpCode.getData) results.push({ op: 4, data: node.data, stat: this.tree.statOf(node) });
+      else if (op.op === OpCode.getData)
+        results.push({ op: 4, data: node.data, stat: this.tree.statOf(node) });
       else results.push({ op: 8, children: this.tree.getChildren(node) });
     }
     return new ReadResult(Err.ok, { op: 22, res: results }, null);
@@ -206,19 +245,24 @@ export class Reads {
    * client missed since `relativeZxid` fires at once, the others are registered again:
    * - data: node gone → NodeDeleted; mzxid > relativeZxid → NodeDataChanged; else registered;
    * - exist: node there → NodeCreated; else registered;
-   * - child: node gone → NodeDeleted; pzxid > relativeZxid → NodeChildrenChanged; else registered;
+   * - child: node gone → NodeDeleted; pzxid > relativeZxid → NodeChildrenChanged; else
+   *   registered;
    * - persistent and persistent-recursive: always registered.
    * Events come out in that order (data, exist, child), each with the node's ACL (null when the
    * node is gone) for the READ filter 3.8.4+ applies to delivered events.
    */
-  setWatches(request: SetWatches | SetWatches2, v2 = 'persistentWatches' in request): SetWatchesResult {
+  setWatches(
+    request: SetWatches | SetWatches2,
+    v2 = 'persistentWatches' in request,
+  ): SetWatchesResult {
     const fire: FiredWatch[] = [];
     const register: WatchRegistration[] = [];
     const relativeZxid = request.relativeZxid;
     for (const path of request.dataWatches) {
       const node = this.tree.getNode(path);
       if (node === undefined) fire.push(new FiredWatch(path, EventType.nodeDeleted, null));
-      else if (node.mzxid > relativeZxid) fire.push(new FiredWatch(path, EventType.nodeDataChanged, node.acl));
+      else if (node.mzxid > relativeZxid)
+        fire.push(new FiredWatch(path, EventType.nodeDataChanged, node.acl));
       else register.push(new WatchRegistration(path, WatchKind.data));
     }
     for (const path of request.existWatches) {
@@ -229,7 +273,8 @@ export class Reads {
     for (const path of request.childWatches) {
       const node = this.tree.getNode(path);
       if (node === undefined) fire.push(new FiredWatch(path, EventType.nodeDeleted, null));
-      else if (node.pzxid > relativeZxid) fire.push(new FiredWatch(path, EventType.nodeChildrenChanged, node.acl));
+      else if (node.pzxid > relativeZxid)
+        fire.push(new FiredWatch(path, EventType.nodeChildrenChanged, node.acl));
       else register.push(new WatchRegistration(path, WatchKind.child));
     }
     if (v2 && 'persistentWatches' in request) {

@@ -257,7 +257,8 @@ export class DataTree {
     node.mzxid = zxid;
     node.version = version;
     this.refreshDigest(path, node);
-    if (triggers !== null) triggers.push(new WatchTrigger(path, EventType.nodeDataChanged, node.acl));
+    if (triggers !== null)
+      triggers.push(new WatchTrigger(path, EventType.nodeDataChanged, node.acl));
     return node;
   }
 
@@ -297,7 +298,12 @@ export class DataTree {
    * the tree still holds for the session (ZooKeeper logs those as unexpected and deletes them
    * too). Paths already gone are skipped.
    */
-  killSession(sessionId: bigint, zxid: number, paths: readonly string[], triggers: WatchTrigger[] | null): void {
+  killSession(
+    sessionId: bigint,
+    zxid: number,
+    paths: readonly string[],
+    triggers: WatchTrigger[] | null,
+  ): void {
     const owner = canonicalOwner(sessionId);
     const local = this.ephemerals.get(owner);
     this.ephemerals.delete(owner);

@@ -61,10 +61,16 @@ export function sessionIdBytes(hi: number, lo: number): Buffer {
 }
 
 export function sessionPassword(secret: string, hi: number, lo: number): Buffer {
-  return createHmac('sha256', secret).update(sessionIdBytes(hi, lo)).digest().subarray(0, sessionPasswordBytes);
+  const mac = createHmac('sha256', secret).update(sessionIdBytes(hi, lo)).digest();
+  return mac.subarray(0, sessionPasswordBytes);
 }
 
-export function passwordMatches(secret: string, hi: number, lo: number, passwd: Uint8Array): boolean {
+export function passwordMatches(
+  secret: string,
+  hi: number,
+  lo: number,
+  passwd: Uint8Array,
+): boolean {
   if (passwd.length !== sessionPasswordBytes) return false;
   return timingSafeEqual(sessionPassword(secret, hi, lo), passwd);
 }
@@ -94,7 +100,12 @@ export interface ConnectContext {
   knownLocal(hi: number, lo: number): boolean;
 }
 
-export function planConnect(req: ConnectRequest, hi: number, lo: number, ctx: ConnectContext): ConnectPlan {
+export function planConnect(
+  req: ConnectRequest,
+  hi: number,
+  lo: number,
+  ctx: ConnectContext,
+): ConnectPlan {
   if (!ctx.serving) return { kind: 'refuse', message: 'ZooKeeperServer not running' };
   if (req.lastZxidSeen > ctx.lastZxid) {
     return {
@@ -128,7 +139,13 @@ const zeroPassword = new Uint8Array(sessionPasswordBytes);
  */
 export function connectResponseFrame(
   w: JuteWriter,
-  r: { valid: boolean; timeoutMs: number; sessionId: bigint; passwd: Uint8Array; oldClient: boolean },
+  r: {
+    valid: boolean;
+    timeoutMs: number;
+    sessionId: bigint;
+    passwd: Uint8Array;
+    oldClient: boolean;
+  },
 ): Buffer {
   w.reset();
   w.beginFrame();

@@ -34,7 +34,14 @@ export class Session<C extends SessionConnection = SessionConnection> {
   /** A closeSession is in flight: its reply closes the connection and ends the session. */
   closing = false;
 
-  constructor(slot: number, sidHi: number, sidLo: number, timeoutMs: number, local: boolean, readOnly: boolean) {
+  constructor(
+    slot: number,
+    sidHi: number,
+    sidLo: number,
+    timeoutMs: number,
+    local: boolean,
+    readOnly: boolean,
+  ) {
     this.slot = slot;
     this.sidHi = sidHi;
     this.sidLo = sidLo;
@@ -175,7 +182,13 @@ export class SessionTable<C extends SessionConnection = SessionConnection> {
   }
 
   /** A new session (the id must not be in the table); undefined when the table is full. */
-  add(hi: number, lo: number, timeoutMs: number, local: boolean, readOnly: boolean): Session<C> | undefined {
+  add(
+    hi: number,
+    lo: number,
+    timeoutMs: number,
+    local: boolean,
+    readOnly: boolean,
+  ): Session<C> | undefined {
     assert(this.#index.get(hi, lo) === empty, 'SessionTable.add: session already present');
     if (this.size >= this.sessionsMax) return undefined;
     const slot = this.#free.pop() ?? this.#slots.length;
@@ -187,12 +200,17 @@ export class SessionTable<C extends SessionConnection = SessionConnection> {
     return s;
   }
 
-  /** A local session became global (upgraded). */
-  setGlobal(s: Session<C>): void {
-    if (!s.local) return;
-    s.local = false;
-    this.#local--;
-    this.#global++;
+  /** Make `s` local or global (upgraded; or brought back by a reconnect as the other kind). */
+  setLocal(s: Session<C>, local: boolean): void {
+    if (s.local === local) return;
+    s.local = local;
+    if (local) {
+      this.#local++;
+      this.#global--;
+    } else {
+      this.#local--;
+      this.#global++;
+    }
   }
 
   remove(s: Session<C>): void {

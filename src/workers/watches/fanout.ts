@@ -19,7 +19,13 @@ export function eventFrameBytes(pathBytes: number): number {
 }
 
 /** Encode a notification frame (length prefix included) at `off` of `buf`. */
-export function encodeEventFrame(buf: Buffer, off: number, type: number, path: string, pathBytes: number): void {
+export function encodeEventFrame(
+  buf: Buffer,
+  off: number,
+  type: number,
+  path: string,
+  pathBytes: number,
+): void {
   buf.writeInt32BE(eventFrameBytes(pathBytes) - 4, off);
   buf.writeInt32BE(Xid.notification, off + 4);
   buf.writeInt32BE(-1, off + 8); // zxid -1 (two halves of a jute long)
@@ -47,7 +53,11 @@ export class Fanout implements WatchHitSink {
    * session between connections: its watches were dropped with the connection, so only a
    * targeted event can ask for it).
    */
-  constructor(watches: WatchTable, target: (slot: number) => FrameTarget | null, alloc: FrameAllocator) {
+  constructor(
+    watches: WatchTable,
+    target: (slot: number) => FrameTarget | null,
+    alloc: FrameAllocator,
+  ) {
     this.#watches = watches;
     this.#target = target;
     this.#alloc = alloc;

@@ -35,8 +35,20 @@ export const WatchBit = {
 } as const;
 
 const standardData = WatchBit.data | WatchBit.exist;
+/** Bits ZooKeeper keeps in DataTree.dataWatches, and in childWatches (persistent: both). */
+const dataManagerBits = standardData | WatchBit.persistent | WatchBit.persistentRecursive;
+const childManagerBits = WatchBit.child | WatchBit.persistent;
+
+/** How many of ZooKeeper's two WatchManagers hold a pair with these bits (0, 1 or 2). */
+function managerWeight(bits: number): number {
+  return ((bits & dataManagerBits) !== 0 ? 1 : 0) + ((bits & childManagerBits) !== 0 ? 1 : 0);
+}
 const allBits =
-  WatchBit.data | WatchBit.exist | WatchBit.child | WatchBit.persistent | WatchBit.persistentRecursive;
+  WatchBit.data |
+  WatchBit.exist |
+  WatchBit.child |
+  WatchBit.persistent |
+  WatchBit.persistentRecursive;
 
 /** The bits a RemoveWatches / CheckWatches type (Watcher.WatcherType) refers to; 0 if unknown. */
 export function watcherTypeBits(type: number): number {
@@ -81,11 +93,17 @@ export class WatchTable {
   #notified = new Uint32Array(1024);
   #stamp = 0;
   #pairs = 0;
+  #watches = 0;
   #sessions = 0;
 
-  /** (session, path) pairs. */
-  get watchCount(): number {
+  /** (session, path) pairs with at least one watch. */
+  get pairCount(): number {
     return this.#pairs;
+  }
+  /** ZooKeeper's watch count (zk_watch_count, wchs): dataWatches.size() + childWatches.size(),
+   *  so a pair counts once per WatchManager holding it. */
+  get watchCount(): number {
+    return this.#watches;
   }
   get pathCount(): number {
     return this.#paths.size;
@@ -115,12 +133,14 @@ export class WatchTable {
       entry.slots.push(slot);
       entry.bits.push(bit);
       this.#pairs++;
+      this.#watches += managerWeight(bit);
       if (bit === WatchBit.persistentRecursive) this.#addRecursive(entry);
       return;
     }
     const old = entry.bits[idx]!;
     if ((old & bit) !== 0) return;
     entry.bits[idx] = old | bit;
+    this.#watches += managerWeight(old | bit) - managerWeight(old);
     if (bit === WatchBit.persistentRecursive) this.#addRecursive(entry);
   }
 
@@ -151,9 +171,11 @@ export class WatchTable {
     for (const [path, idx] of mine) {
       const entry = this.#paths.get(path)!;
       // #removePair would delete from `mine` while we iterate: do its work without that.
-      if ((entry.bits[idx]! & WatchBit.persistentRecursive) !== 0) this.#dropRecursive(entry);
+      const bits = entry.bits[idx]!;
+      if ((bits & WatchBit.persistentRecursive) !== 0) this.#dropRecursive(entry);
       this.#swapRemove(entry, idx);
       this.#pairs--;
+      this.#watches -= managerWeight(bits);
     }
     this.#bySlot[slot] = undefined;
     this.#sessions--;
@@ -209,7 +231,13 @@ export class WatchTable {
     yield* this.#paths.values();
   }
 
-  #fireEntry(entry: PathWatchers, fire: number, consume: number, stamp: number, sink: WatchHitSink): number {
+  #fireEntry(
+    entry: PathWatchers,
+    fire: number,
+    consume: number,
+    stamp: number,
+    sink: WatchHitSink,
+  ): number {
     const slots = entry.slots;
     const bits = entry.bits;
     const notified = this.#notified;
@@ -273,6 +301,7 @@ export class WatchTable {
     if ((old & WatchBit.persistentRecursive) !== 0 && (bits & WatchBit.persistentRecursive) === 0) {
       this.#dropRecursive(entry);
     }
+    this.#watches += managerWeight(bits) - managerWeight(old);
     if (bits !== 0) {
       entry.bits[idx] = bits;
       return;

@@ -271,8 +271,8 @@ function describeFailure(what: string, script: string, stdout: string, stderr: s
 
 /**
  * Runs a script to completion and resolves with what it passed to result() (the last call
- * wins). Rejects with the Python traceback when the script fails, calls no result(), or runs
- * out of time.
+ * wins), or else with its whole stdout parsed as JSON. Rejects with the Python traceback (line
+ * numbers of the test script) when the script fails, produces no JSON, or runs out of time.
  */
 export async function runKazoo<T = unknown>(script: string, opts: KazooOptions): Promise<T> {
   const p = startKazoo(script, opts);
@@ -284,7 +284,12 @@ export async function runKazoo<T = unknown>(script: string, opts: KazooOptions):
     throw new KazooScriptError(describeFailure(`kazoo script failed (exit ${r.code ?? r.signal ?? '?'})`, script, r.stdout, r.stderr), r.stdout, r.stderr);
   }
   if (r.results.length === 0) {
-    throw new KazooScriptError(describeFailure('kazoo script called no result()', script, r.stdout, r.stderr), r.stdout, r.stderr);
+    // a script may also just print one JSON document
+    try {
+      return JSON.parse(r.stdout) as T;
+    } catch {
+      throw new KazooScriptError(describeFailure('kazoo script called no result() and printed no JSON', script, r.stdout, r.stderr), r.stdout, r.stderr);
+    }
   }
   return r.results[r.results.length - 1] as T;
 }

@@ -73,8 +73,9 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // A test process that dies must not leave servers behind holding ports.
-  process.on('exit', () => {
+  // A test process that dies must not leave servers behind holding ports: on exit, and on the
+  // SIGTERM/SIGINT the test runner sends to a file it cancels.
+  const killAll = (): void => {
     for (const c of live) {
       try {
         c.kill('SIGKILL');
@@ -82,7 +83,14 @@ function installExitHook(): void {
         // already gone
       }
     }
-  });
+  };
+  process.on('exit', killAll);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(signal === 'SIGTERM' ? 143 : 130);
+    });
+  }
 }
 
 /** The repository root: the nearest ancestor of this file with a package.json named zkts. */
@@ -173,6 +181,12 @@ export function fourLetter(port: number, word: string, timeoutMs = 5000, host = 
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
   });
+}
+
+/** Waits until nothing accepts connections on the port any more (a child of the process may hold it). */
+async function waitPortFree(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && (await portInUse(port))) await sleep(25);
 }
 
 function writeConfig(entries: Array<[string, string]>, file: string): void {
@@ -294,6 +308,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
           await exitPromise;
         }
       }
+      await waitPortFree(port, 5000);
       cleanup();
     },
     async kill() {
@@ -305,6 +320,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
         }
         await exitPromise;
       }
+      await waitPortFree(port, 5000);
     },
     logs() {
       return log;

@@ -7,9 +7,9 @@
 //                                        a line {sleepMs: n} pauses the feed, so that watch
 //                                        notifications (printed as "WATCHER::") can arrive
 //
-// The output is cleaned of the JVM/SLF4J noise and of the "Connecting to"/"Welcome" banner; the
-// first connection event ("WatchedEvent state:SyncConnected type:None path:null") is kept in
-// `raw` but removed from `out`.
+// `out` is the output without the JVM/SLF4J noise, the "Connecting to"/"Welcome" banner, blank
+// lines, "WATCHER::" markers, the first connection event and the Closed event (see cleanOutput);
+// `raw` has everything.
 
 import { spawn } from 'node:child_process';
 
@@ -33,13 +33,22 @@ const NOISE = [
 ];
 
 export function cleanOutput(raw: string): string {
-  const lines = raw.split('\n').filter((l) => !NOISE.some((re) => re.test(l)));
-  let s = lines.join('\n');
-  // the connection event printed when the session is established
-  s = s.replace(/\n?WATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n?/, '\n');
-  // the close event printed by `quit` / at exit
-  s = s.replace(/\n?WATCHER::\n\nWatchedEvent state:Closed type:None path:null\n?/g, '\n');
-  return s.trim();
+  // The Java client prints watch events from its event thread ("WATCHER::", a blank line, then
+  // "WatchedEvent ..."), which can interleave with the command output of the main thread. So
+  // the marker and blank lines are dropped line by line, as are the first connection event and
+  // the final Closed event; every other WatchedEvent line stays.
+  let connectedSeen = false;
+  const lines = raw.split('\n').filter((l) => {
+    if (NOISE.some((re) => re.test(l))) return false;
+    if (l === 'WATCHER::' || l.trim() === '') return false;
+    if (l === 'WatchedEvent state:SyncConnected type:None path:null' && !connectedSeen) {
+      connectedSeen = true;
+      return false;
+    }
+    if (l === 'WatchedEvent state:Closed type:None path:null') return false;
+    return true;
+  });
+  return lines.join('\n').trim();
 }
 
 function run(args: string[], stdinLines: Array<string | { sleepMs: number }> | null, timeoutMs: number): Promise<ZkCliResult> {

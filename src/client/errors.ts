@@ -1,0 +1,41 @@
+// ZkError: what every failed client call rejects with. `code` is ZooKeeper's KeeperException code
+// (the ReplyHeader err, or the client's own connectionLoss / sessionExpired / badArguments /
+// noWatcher / authFailed), `codeName` its name in src/common/zk.ts's Err table.
+
+import { Err, errName } from '../common/zk.js';
+
+/** One result of a failed multi, as ZkError.results carries it (see ZkClient.multi). */
+export interface ZkErrorResult {
+  readonly type: string;
+}
+
+export class ZkError extends Error {
+  /** KeeperException code (negative; see Err). */
+  readonly code: number;
+  /** Err's name for the code ('noNode', 'connectionLoss', ...). */
+  readonly codeName: string;
+  /** The client path the failed request named, when it named one. */
+  readonly path?: string;
+  /** multi only: every op's result, the failed ones as { type: 'error', code }. */
+  readonly results?: readonly ZkErrorResult[];
+
+  constructor(code: number, path?: string, message?: string, results?: readonly ZkErrorResult[]) {
+    const codeName = errName(code);
+    super(message ?? (path === undefined ? `${codeName} (${code})` : `${codeName} (${code}) for ${path}`));
+    this.name = 'ZkError';
+    this.code = code;
+    this.codeName = codeName;
+    if (path !== undefined) this.path = path;
+    if (results !== undefined) this.results = results;
+  }
+}
+
+/** True when `e` is a ZkError, and (if given) of code `code`. */
+export function isZkError(e: unknown, code?: number): e is ZkError {
+  return e instanceof ZkError && (code === undefined || e.code === code);
+}
+
+/** Codes after which retrying the same request on the same client may succeed. */
+export function isRetryable(e: unknown): boolean {
+  return e instanceof ZkError && (e.code === Err.connectionLoss || e.code === Err.operationTimeout);
+}

@@ -1,0 +1,121 @@
+// Connect strings and the host list, as ZooKeeper's client reads and walks them
+// (ConnectStringParser, StaticHostProvider):
+//
+//   "h1:2181,h2:2181,[::1]:2182/app/a"   hosts, each with an optional port (default 2181; IPv6
+//                                         in brackets), then an optional chroot
+//
+// The host list is shuffled once; next() walks it round-robin and says when every host has been
+// tried since the last successful connection (the caller then waits its retry delay, as
+// StaticHostProvider.next(spinDelay) sleeps).
+
+import { isValidPath } from '../common/path.js';
+import { ZkError } from './errors.js';
+import { Err } from '../common/zk.js';
+
+export const DEFAULT_PORT = 2181;
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ConnectString {
+  readonly hosts: readonly HostPort[];
+  /** '' when there is none; otherwise a valid path other than '/'. */
+  readonly chroot: string;
+}
+
+function bad(s: string, why: string): never {
+  throw new ZkError(Err.badArguments, undefined, `bad connect string '${s}': ${why}`);
+}
+
+function parsePort(s: string, text: string): number {
+  if (!/^\d{1,5}$/.test(text)) bad(s, `port '${text}'`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) bad(s, `port ${port}`);
+  return port;
+}
+
+/** Parses a connect string; throws ZkError(badArguments) on a malformed one. */
+export function parseConnectString(s: string): ConnectString {
+  let hostPart = s;
+  let chroot = '';
+  const slash = s.indexOf('/');
+  if (slash >= 0) {
+    hostPart = s.slice(0, slash);
+    chroot = s.slice(slash);
+    if (chroot === '/') chroot = '';
+    else if (!isValidPath(chroot)) bad(s, `chroot '${chroot}'`);
+  }
+  const hosts: HostPort[] = [];
+  for (const raw of hostPart.split(',')) {
+    const h = raw.trim();
+    if (h === '') continue;
+    if (h.startsWith('[')) {
+      const close = h.indexOf(']');
+      if (close < 0) bad(s, `'${h}' has no closing ']'`);
+      const host = h.slice(1, close);
+      const rest = h.slice(close + 1);
+      if (rest !== '' && !rest.startsWith(':')) bad(s, `'${h}'`);
+      hosts.push({ host, port: rest === '' ? DEFAULT_PORT : parsePort(s, rest.slice(1)) });
+      continue;
+    }
+    const colon = h.lastIndexOf(':');
+    if (colon < 0) {
+      hosts.push({ host: h, port: DEFAULT_PORT });
+    } else {
+      const host = h.slice(0, colon);
+      if (host === '') bad(s, `'${h}' has no host`);
+      hosts.push({ host, port: colon === h.length - 1 ? DEFAULT_PORT : parsePort(s, h.slice(colon + 1)) });
+    }
+  }
+  if (hosts.length === 0) bad(s, 'no hosts');
+  return { hosts, chroot };
+}
+
+export interface NextHost {
+  readonly host: HostPort;
+  /** True when every host has been tried since the last successful connection. */
+  readonly spin: boolean;
+}
+
+export class HostProvider {
+  private readonly list: HostPort[];
+  private current = -1;
+  /** The host of the last successful connection (-1 before the first next()). */
+  private last = -1;
+
+  constructor(hosts: readonly HostPort[], shuffle = true, random: () => number = Math.random) {
+    if (hosts.length === 0) throw new ZkError(Err.badArguments, undefined, 'no hosts');
+    this.list = hosts.slice();
+    if (shuffle) {
+      for (let i = this.list.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        const t = this.list[i] as HostPort;
+        this.list[i] = this.list[j] as HostPort;
+        this.list[j] = t;
+      }
+    }
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  /** The hosts in the order they are tried. */
+  get hosts(): readonly HostPort[] {
+    return this.list;
+  }
+
+  next(): NextHost {
+    this.current = (this.current + 1) % this.list.length;
+    const spin = this.current === this.last;
+    if (this.last === -1) this.last = 0;
+    return { host: this.list[this.current] as HostPort, spin };
+  }
+
+  /** The host last returned by next() took the connection. */
+  onConnected(): void {
+    this.last = this.current;
+  }
+}

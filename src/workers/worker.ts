@@ -1,0 +1,93 @@
+// Session worker thread entry (wiring only). The main thread starts it with
+//
+//   new Worker(new URL('../workers/worker.js', import.meta.url), { workerData: init })
+//
+// where `init` is a WorkerInit (src/shm/admin.ts), and talks to it through the channel rings
+// (src/shm/records.ts) and the few parentPort messages of src/shm/admin.ts.
+
+import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { MainToWorkerMessage, WorkerInit, WorkerToMainMessage } from '../shm/admin.js';
+import { IpCountTable } from '../shm/ipcount.js';
+import { SharedStatus } from '../shm/status.js';
+import { Bridge } from './bridge.js';
+import { createWorkerLog } from './log.js';
+import { SessionWorker } from './server.js';
+
+export type { WorkerInit } from '../shm/admin.js';
+
+/** Every problem with a WorkerInit, or [] (fail fast, listing them all). */
+export function validateWorkerInit(init: WorkerInit): string[] {
+  const problems: string[] = [];
+  const int = (name: string, v: unknown, min: number, max: number): void => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+    }
+  };
+  int('workerIndex', init.workerIndex, 0, 255);
+  int('workerCount', init.workerCount, 1, 256);
+  int('serverId', init.serverId, 0, 255);
+  int('tickTimeMs', init.tickTimeMs, 1, 3_600_000);
+  int('minSessionTimeoutMs', init.minSessionTimeoutMs, 1, 0x7fffffff);
+  int('maxSessionTimeoutMs', init.maxSessionTimeoutMs, init.minSessionTimeoutMs, 0x7fffffff);
+  int('maxClientCnxns', init.maxClientCnxns, 0, 0x7fffffff);
+  int('juteMaxBufferBytes', init.juteMaxBufferBytes, 1024, 0x7fffffff);
+  const sab = (name: string, v: unknown): void => {
+    if (!(v instanceof SharedArrayBuffer)) problems.push(`${name} must be a SharedArrayBuffer`);
+  };
+  sab('channel.toMain', init.channel?.toMain);
+  sab('channel.toWorker', init.channel?.toWorker);
+  sab('status', init.status);
+  sab('ipCounts', init.ipCounts);
+  const l = init.listen;
+  if (l?.mode !== 'fd' && l?.mode !== 'reusePort') {
+    problems.push("listen.mode must be 'fd' or 'reusePort'");
+  }
+  if (l?.mode === 'fd') int('listen.fd', l.fd, 0, 0x7fffffff);
+  if (typeof init.sessionSecret !== 'string' || init.sessionSecret === '') {
+    problems.push('sessionSecret must be a non-empty string');
+  }
+  if (!Array.isArray(init.fourLetterWhitelist)) {
+    problems.push('fourLetterWhitelist must be an array');
+  }
+  return problems;
+}
+
+async function run(port: MessagePort, init: WorkerInit): Promise<void> {
+  const problems = validateWorkerInit(init);
+  if (problems.length > 0) {
+    throw new Error(`session worker: bad workerData:\n  ${problems.join('\n  ')}`);
+  }
+  const log = createWorkerLog(init.logLevel, init.workerIndex);
+  const post = (m: WorkerToMainMessage): void => port.postMessage(m);
+  const worker = new SessionWorker({
+    init,
+    bridge: new Bridge(init.channel),
+    status: new SharedStatus(init.status),
+    ipCounts: IpCountTable.attach(init.ipCounts),
+    log,
+    post,
+  });
+  port.on('message', (m: MainToWorkerMessage) => {
+    if (m.type !== 'stop') {
+      worker.onAdminMessage(m);
+      return;
+    }
+    void worker.stop().then(() => {
+      post({ type: 'stopped', workerIndex: init.workerIndex });
+      log.flush();
+      port.unref(); // nothing else holds the thread: it exits
+    });
+  });
+  const address = await worker.start();
+  const { host, port: listenPort } = address;
+  post({ type: 'listening', workerIndex: init.workerIndex, host, port: listenPort });
+}
+
+if (!isMainThread && parentPort !== null) {
+  void run(parentPort, workerData as WorkerInit).catch((err: unknown) => {
+    // Let the thread die with the error: the main thread's 'error' handler decides.
+    setImmediate(() => {
+      throw err;
+    });
+  });
+}
