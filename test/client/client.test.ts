@@ -423,9 +423,10 @@ describe(`zkts client against ${targetKind()}`, () => {
       .commit();
     assert.equal(res.length, 6);
     assert.deepEqual(res[0], { type: 'create', path: '/tx/a', stat: null });
-    // create2 inside a multi: Apache 3.8 answers with a plain CreateResult (no stat)
+    // create2 inside a multi: Apache 3.8 answers with a plain CreateResult (no stat), and so
+    // does zkts (the sub-txn is a CreateTxn, as ZooKeeper logs it)
     assert.ok(res[1]?.type === 'create' && res[1].path === '/tx/b');
-    assert.ok(res[1].stat === null ? isApache() : res[1].stat.version === 0);
+    assert.equal(res[1].stat, null);
     assert.ok(res[2]?.type === 'create' && /^\/tx\/s-\d{10}$/.test(res[2].path));
     assert.ok(res[3]?.type === 'setData' && res[3].stat.version === 1);
     assert.deepEqual(res[4], { type: 'check' });
@@ -743,9 +744,13 @@ describe(`zkts client against ${targetKind()}`, () => {
 
     // a wrong password: the server refuses the session (and, Apache, first drops the
     // connection that holds it: c reconnects)
+    const holderDropped = waitEvent(c, 'disconnected');
     const wrong = open(cs, { sessionId: c.sessionId, password: Buffer.alloc(16, 7) });
     await waitEvent(wrong, 'expired');
     assert.equal(wrong.state, 'expired');
+    // Both servers close the connection that holds the session; zkts may do it on another
+    // worker thread a moment after the refusal, so wait for the holder to notice.
+    await holderDropped;
     await c.waitConnected(5000);
     assert.ok(await c.exists('/'));
   });

@@ -28,6 +28,8 @@ export interface StartOptions {
   maxClientCnxns?: number;
   /** how long to wait for the server to serve, default 30 s */
   startTimeoutMs?: number;
+  /** zkts only: the node binary to run it with (default: the one running the tests) */
+  nodeBinary?: string;
 }
 
 export interface ServerHandle {
@@ -138,8 +140,8 @@ function apacheCommand(configPath: string, sysprops: string[]): { cmd: string; a
   };
 }
 
-function zktsCommand(configPath: string): { cmd: string; args: string[] } {
-  return { cmd: process.execPath, args: [path.join(repoRoot(), 'bin', 'zkts.js'), 'server', configPath] };
+function zktsCommand(configPath: string, nodeBinary = process.execPath): { cmd: string; args: string[] } {
+  return { cmd: nodeBinary, args: [path.join(repoRoot(), 'bin', 'zkts.js'), 'server', configPath] };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -235,7 +237,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
   const entries = [...cfg.entries()];
   writeConfig(entries, configPath);
 
-  const { cmd, args } = kind === 'apache' ? apacheCommand(configPath, sysprops) : zktsCommand(configPath);
+  const { cmd, args } = kind === 'apache' ? apacheCommand(configPath, sysprops) : zktsCommand(configPath, opts.nodeBinary);
   const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   live.add(child);
   let log = '';

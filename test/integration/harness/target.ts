@@ -23,6 +23,7 @@ export const SUITE_PORTS = {
   kazoo: 21300,
   nzk: 21400,
   zkcli: 21500,
+  nodeVersions: 21600,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

@@ -1,0 +1,259 @@
+// The txn log's record format, byte for byte ZooKeeper's (FileTxnLog, Util.writeTxnBytes):
+//
+//   LogFile:  FileHeader(ZKLG, 2, dbid 0)  Record*  ZeroPad
+//   Record:   long checksum   Adler-32 of the payload (TxnHeader + Txn), high 32 bits zero
+//             int  length     payload length
+//             byte[length]    TxnHeader + Txn (jute)
+//             byte 0x42       'B', end of record
+//   ZeroPad:  the preallocated rest of the file; a record with length 0 is the end of the log
+//
+// scanLog walks a file's bytes and says where its last good record ends and why it stopped, so
+// recovery can truncate a torn tail and tools can report corruption.
+
+import {
+  decodeTxn,
+  decodeTxnHeader,
+  encodeTxn,
+  encodeTxnHeader,
+  JuteError,
+  JuteReader,
+  type JuteWriter,
+} from '../../protocol/jute/index.js';
+import type { Txn, TxnHeader } from '../../protocol/types.js';
+import { zxidCounter, zxidEpoch } from '../../common/ids.js';
+import { OpCode } from '../../common/zk.js';
+import { adler32 } from './adler32.js';
+import { StorageError, StorageErrorCode } from './errors.js';
+import { fileHeaderBytes, logMagic, readHeaderOf, type FileHeader } from './layout.js';
+import { logRecordBytesMax } from './limits.js';
+
+/** Util.writeTxnBytes' end-of-record byte. */
+const endOfRecordByte = 0x42;
+/** ZooDefs.OpCode.reconfig: logged with a SetDataTxn body (on /zookeeper/config). */
+const reconfigOp = 16;
+
+/** Appends one complete record (checksum, length, TxnHeader + Txn, 'B') to `w`. */
+export function encodeLogRecord(w: JuteWriter, hdr: TxnHeader, txn: Txn): void {
+  const start = w.length;
+  w.writeLong(0); // the checksum, patched once the payload is written
+  w.beginFrame();
+  encodeTxnHeader(w, hdr);
+  encodeTxn(w, txn);
+  w.endFrame();
+  w.writeBool(false); // the end-of-record byte, patched to 'B' below
+  const view = w.bytes();
+  const end = view.length;
+  view.writeUInt32BE(adler32(view, start + 12, end - 1), start + 4);
+  view[end - 1] = endOfRecordByte;
+}
+
+/** Why a scan stopped. Only `end` is a clean end; the others mean the tail is cut there. */
+export const LogStop = {
+  /** A zero-length record (the preallocated zeros) or the file's last byte: a clean end. */
+  end: 'end',
+  /** The file is empty or its header is all zeros: created, never written (a crash at roll). */
+  noHeader: 'no-header',
+  /** A record runs past the end of the file (a write cut short). */
+  torn: 'torn',
+  /** A length that cannot be a record's. */
+  badLength: 'bad-length',
+  /** The end-of-record byte is not 'B' (ZooKeeper: "Last transaction was partial"). */
+  badEndOfRecord: 'bad-end-of-record',
+  /** The payload does not match its checksum. */
+  checksum: 'checksum',
+  /** A clean end, but non-zero bytes follow it (an unacknowledged write that half landed). */
+  garbageAfterEnd: 'garbage-after-end',
+  /** zxids went backwards (a record from somewhere else). */
+  zxidOrder: 'zxid-order',
+} as const;
+export type LogStop = (typeof LogStop)[keyof typeof LogStop];
+
+export interface LogScan {
+  file: string;
+  header: FileHeader | null;
+  records: number;
+  /** First and last zxid of the good records; -1 when there are none. */
+  firstZxid: number;
+  lastZxid: number;
+  /** Offset just past the last good record (or the header): truncate here if `stop` is bad. */
+  goodEnd: number;
+  stop: LogStop;
+  /** Where the problem is (== goodEnd except for garbage after the end), and what it is. */
+  stopOffset: number;
+  detail: string;
+}
+
+export interface LogRecordVisit {
+  (hdr: TxnHeader, txn: Txn, offset: number): void;
+}
+
+/** True when the stop means the bytes from goodEnd on are damaged (to truncate or report). */
+export function isDamaged(scan: LogScan): boolean {
+  return scan.stop !== LogStop.end && scan.stop !== LogStop.noHeader;
+}
+
+/**
+ * Walks the records of one log file. `visit` sees each good record in order. Throws a
+ * StorageError for a bad (non-zero) header or for a record whose checksum holds but that cannot
+ * be decoded: neither is damage that truncating would repair.
+ */
+export function scanLog(bytes: Uint8Array, file: string, visit: LogRecordVisit | null): LogScan {
+  const scan: LogScan = {
+    file,
+    header: null,
+    records: 0,
+    firstZxid: -1,
+    lastZxid: -1,
+    goodEnd: 0,
+    stop: LogStop.end,
+    stopOffset: 0,
+    detail: '',
+  };
+  if (bytes.length === 0 || isZero(bytes, 0, Math.min(bytes.length, fileHeaderBytes))) {
+    stopAt(scan, LogStop.noHeader, 0, 'no file header (created, never written)');
+    return scan;
+  }
+  const r = new JuteReader(bytes, { bufferBytesMax: logRecordBytesMax });
+  scan.header = readHeaderOf(r, logMagic, file, StorageErrorCode.logBadHeader);
+  scan.goodEnd = fileHeaderBytes;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = fileHeaderBytes;
+  for (;;) {
+    const next = scanRecord(scan, bytes, dv, at, r, visit);
+    if (next < 0) return scan;
+    at = next;
+    scan.goodEnd = at;
+  }
+}
+
+/** Checks and decodes the record at `at`; returns the offset after it, or -1 (scan stopped). */
+function scanRecord(
+  scan: LogScan,
+  bytes: Uint8Array,
+  dv: DataView,
+  at: number,
+  r: JuteReader,
+  visit: LogRecordVisit | null,
+): number {
+  const size = bytes.length;
+  if (at === size) return stopAt(scan, LogStop.end, at, 'end of file');
+  if (at + 12 > size) {
+    if (isZero(bytes, at, size)) return stopAt(scan, LogStop.end, at, 'end of file');
+    return stopAt(scan, LogStop.torn, at, `${size - at} bytes of a record header`);
+  }
+  const crcHi = dv.getUint32(at);
+  const crc = dv.getUint32(at + 4);
+  const length = dv.getInt32(at + 8);
+  if (length === 0) return endAt(scan, bytes, at, crcHi === 0 && crc === 0);
+  if (crcHi !== 0 || length < 0 || length > logRecordBytesMax) {
+    return stopAt(scan, LogStop.badLength, at, `checksum word ${crcHi}, length ${length}`);
+  }
+  const payload = at + 12;
+  const end = payload + length;
+  if (end + 1 > size) {
+    return stopAt(scan, LogStop.torn, at, `record of ${length} bytes, ${size - payload} present`);
+  }
+  if (bytes[end] !== endOfRecordByte) {
+    return stopAt(scan, LogStop.badEndOfRecord, at, `end-of-record byte ${bytes[end] ?? -1}`);
+  }
+  const actual = adler32(bytes, payload, end);
+  if (actual !== crc) {
+    return stopAt(scan, LogStop.checksum, at, `checksum ${hex(crc)}, computed ${hex(actual)}`);
+  }
+  const { hdr, txn } = decodeRecord(r, bytes, payload, end, scan.file, at);
+  if (hdr.zxid <= scan.lastZxid) {
+    return stopAt(scan, LogStop.zxidOrder, at, `zxid ${hex(hdr.zxid)} after ${hex(scan.lastZxid)}`);
+  }
+  if (scan.firstZxid < 0) scan.firstZxid = hdr.zxid;
+  scan.lastZxid = hdr.zxid;
+  scan.records++;
+  if (visit !== null) visit(hdr, txn, at);
+  return end + 1;
+}
+
+/** A zero-length record: the end of the log, clean if it and everything after it is zero. */
+function endAt(scan: LogScan, bytes: Uint8Array, at: number, zeroChecksum: boolean): number {
+  if (!zeroChecksum) return stopAt(scan, LogStop.torn, at, 'checksum without a record');
+  const dirty = firstNonZero(bytes, at + 12);
+  if (dirty >= 0) {
+    stopAt(scan, LogStop.garbageAfterEnd, at, `non-zero byte at ${dirty} after the end`);
+    scan.stopOffset = dirty;
+    return -1;
+  }
+  return stopAt(scan, LogStop.end, at, 'zero padding');
+}
+
+/**
+ * Whether `zxid` may directly follow `applied` in a log with no txn missing: the next counter in
+ * the same epoch, or counter 1 of a later epoch (a new leader's first proposal). `fromEmpty`: no
+ * snapshot, so the first txn ever must be a counter-1 one.
+ */
+export function zxidFollows(applied: number, zxid: number, fromEmpty: boolean): boolean {
+  if (fromEmpty) return zxidCounter(zxid) === 1;
+  if (zxidEpoch(zxid) === zxidEpoch(applied)) return zxid === applied + 1;
+  return zxidEpoch(zxid) > zxidEpoch(applied) && zxidCounter(zxid) === 1;
+}
+
+/** Decodes TxnHeader + Txn from bytes[start, end) (data copied out: the tree keeps it). */
+export function decodeRecord(
+  r: JuteReader,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  file: string,
+  offset: number,
+): { hdr: TxnHeader; txn: Txn } {
+  try {
+    r.reset(bytes, start, end);
+    const hdr = decodeTxnHeader(r);
+    // A reconfig is logged with a SetDataTxn body and applied as a setData of /zookeeper/config
+    // (DataTree.processTxn); trailing bytes (ZooKeeper's TxnDigest) are left unread.
+    const txn = decodeTxn(hdr.type === reconfigOp ? OpCode.setData : hdr.type, r);
+    return { hdr, txn };
+  } catch (e) {
+    if (!(e instanceof JuteError)) throw e;
+    throw new StorageError(
+      StorageErrorCode.logUndecodable,
+      `${file}: record at offset ${offset} has a good checksum but cannot be decoded: ${e.message}`,
+      { cause: e },
+    );
+  }
+}
+
+function stopAt(scan: LogScan, stop: LogStop, offset: number, detail: string): -1 {
+  scan.stop = stop;
+  scan.stopOffset = offset;
+  scan.detail = detail;
+  return -1;
+}
+
+function isZero(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** The offset of the first non-zero byte at or after `start`, or -1. A word at a time where it
+ *  can: a preallocated 64 MiB tail is mostly what it scans. */
+function firstNonZero(bytes: Uint8Array, start: number): number {
+  const abs = bytes.byteOffset + start;
+  let i = Math.min(bytes.length, start + (((abs + 3) & ~3) - abs));
+  for (let k = start; k < i; k++) if (bytes[k] !== 0) return k;
+  const words = Math.floor((bytes.length - i) / 4);
+  if (words > 0) {
+    const view = new Int32Array(bytes.buffer, bytes.byteOffset + i, words);
+    for (let k = 0; k < words; k++) {
+      if (view[k] !== 0) return firstNonZeroFrom(bytes, i + k * 4);
+    }
+    i += words * 4;
+  }
+  return firstNonZeroFrom(bytes, i);
+}
+
+function firstNonZeroFrom(bytes: Uint8Array, start: number): number {
+  for (let i = start; i < bytes.length; i++) if (bytes[i] !== 0) return i;
+  return -1;
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}

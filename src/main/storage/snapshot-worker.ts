@@ -1,0 +1,94 @@
+// The piscina task that finishes a snapshot off the main thread: checksum (Adler-32 over every
+// byte, as SnapStream's CheckedOutputStream), seals and digest, write, fsync, then the atomic
+// rename (AtomicFileOutputStream's idea: a crash never leaves a half-written file under a
+// snapshot name) and an fsync of the directory so the name itself is durable. Synchronous fs calls
+// are right here: this thread exists to block on the disk so the main thread does not.
+//
+// One task per snapshot: the main thread has already copied the node records into large chunks
+// (moved here without copying), so the task is coarse and the thread pool stays idle otherwise.
+
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { adler32Update, adler32Initial } from './adler32.js';
+import { snapshotFileName, tempSuffix } from './layout.js';
+import { buildTrailer, type ZxidDigest } from './snapshot-format.js';
+
+export interface SnapshotWriteTask {
+  /** dataDir/version-2 */
+  dir: string;
+  /** The zxid that names the file (the last applied when the walk started). */
+  zxid: number;
+  /** The body in file order: header + sessions, ACL map, node chunks (the last ends with "/"). */
+  parts: Uint8Array[];
+  digest: ZxidDigest;
+}
+
+export interface SnapshotWriteResult {
+  file: string;
+  bytes: number;
+  checksum: number;
+  writeMs: number;
+}
+
+export default function writeSnapshot(task: SnapshotWriteTask): SnapshotWriteResult {
+  const started = performance.now();
+  let adler = adler32Initial;
+  for (const part of task.parts) adler = adler32Update(adler, part);
+  const trailer = buildTrailer(adler, task.digest);
+  const file = join(task.dir, snapshotFileName(task.zxid));
+  const temp = file + tempSuffix;
+  let bytes = 0;
+  const fd = openSync(temp, 'w', 0o644);
+  try {
+    for (const part of task.parts) bytes += writeAllSync(fd, part, bytes);
+    bytes += writeAllSync(fd, trailer, bytes);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkQuietly(temp);
+    throw describe(e, temp);
+  }
+  closeSync(fd);
+  try {
+    renameSync(temp, file);
+    fsyncDirSync(task.dir);
+  } catch (e) {
+    unlinkQuietly(temp);
+    throw describe(e, file);
+  }
+  return { file, bytes, checksum: adler, writeMs: performance.now() - started };
+}
+
+function writeAllSync(fd: number, bytes: Uint8Array, position: number): number {
+  let done = 0;
+  while (done < bytes.length) {
+    const n = writeSync(fd, bytes, done, bytes.length - done, position + done);
+    if (n <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    done += n;
+  }
+  return done;
+}
+
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone, or the disk is failing: the temp name is cleaned at the next start
+  }
+}
+
+/** Errors cross the thread as messages: keep the errno code and the file in the text. */
+function describe(e: unknown, file: string): Error {
+  const code = (e as { code?: unknown } | null)?.code;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new Error(`${typeof code === 'string' ? code : 'EIO'}: ${file}: ${msg}`);
+}
