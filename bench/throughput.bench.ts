@@ -11,7 +11,7 @@
 //
 // Knobs (environment): ZKTS_BENCH_DURATION_MS, ZKTS_BENCH_WARMUP_MS, ZKTS_BENCH_CONNECTIONS,
 // ZKTS_BENCH_DEPTH, ZKTS_BENCH_ZNODES, ZKTS_BENCH_DATA_BYTES, ZKTS_BENCH_OPS (e.g. "read,write,mixed"),
-// ZKTS_BENCH_KINDS (e.g. "apache" or "apache,zkts").
+// ZKTS_BENCH_KINDS (e.g. "apache" or "apache,zkts"), ZKTS_BENCH_FORCE_SYNC (yes | no).
 
 import { fileURLToPath } from 'node:url';
 import { startServer, type ServerHandle, type ServerKind } from '../test/integration/harness/server.js';
@@ -58,10 +58,14 @@ export async function run(): Promise<void> {
   const dataBytes = envInt('ZKTS_BENCH_DATA_BYTES', 100);
   const ops = envList<ThroughputOp>('ZKTS_BENCH_OPS', ['read', 'write'], ['read', 'write', 'mixed']);
   const kinds = envList<ServerKind>('ZKTS_BENCH_KINDS', ['apache', 'zkts'], ['apache', 'zkts']);
+  // forceSync=no: neither server fsyncs its log (ZooKeeper's zookeeper.forceSync), for comparing
+  // the request paths alone; yes (default): every acknowledged write is on disk.
+  const forceSync = process.env['ZKTS_BENCH_FORCE_SYNC'] === 'no' ? 'no' : 'yes';
 
   console.log(
     `throughput: ${connections} connections × ${pipelineDepth} in flight, ${durationMs} ms per run ` +
-      `(+${warmupMs} ms warm-up), ${znodes} znode(s) of ${dataBytes} B; ops ${ops.join(', ')}`,
+      `(+${warmupMs} ms warm-up), ${znodes} znode(s) of ${dataBytes} B; ops ${ops.join(', ')}; ` +
+      `forceSync=${forceSync}`,
   );
   const all: KindResults[] = [];
   for (const [i, kind] of kinds.entries()) {
@@ -70,7 +74,14 @@ export async function run(): Promise<void> {
     all.push(entry);
     let server: ServerHandle;
     try {
-      server = await startServer(kind, { port, tickTime: 2000, maxClientCnxns: 0, startTimeoutMs: 30000 });
+      server = await startServer(kind, {
+        port,
+        tickTime: 2000,
+        maxClientCnxns: 0,
+        startTimeoutMs: 30000,
+        jvmProfile: 'bench',
+        extra: { forceSync },
+      });
     } catch (e) {
       const lines = (e as Error).message
         .split('\n')

@@ -89,6 +89,7 @@ const acceptedQuietly = new Set([
   'electionAlg',
   'quorumListenOnAllIPs',
   'syncEnabled',
+  'forceSync',
   'metricsProvider.className',
 ]);
 

@@ -214,6 +214,13 @@ export class Core {
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.ok, null, 1);
       return;
     }
+    if (op === OpCode.reconfig) {
+      // reconfigEnabled is false (zkts has no dynamic reconfiguration): ZooKeeper refuses with
+      // ReconfigDisabled through an error txn, before it reads the request.
+      const p = this.db.prepareError(this.contextOf(s, xid), Err.reconfigDisabled, this.now());
+      this.startWrite({ p, for: WriteFor.request, s, xid, connId: s.connId, op });
+      return;
+    }
     let request: ClientRequest;
     try {
       request = decodeRequest(op, this.reader.reset(bytes, start, end));

@@ -121,6 +121,9 @@ export interface SessionWorkerOptions {
   now?: () => number;
 }
 
+/** SetSASLResponse with a null token: a jute buffer of length -1. */
+const saslNoToken = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+
 /** Request.isValid (3.8) minus what the worker answers itself (ping, auth) or refuses
  *  (createSession is internal, SASL is not supported). */
 function isForwarded(op: number): boolean {
@@ -685,6 +688,11 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       case OpCode.closeSession:
         s.closing = true;
         this.#forward(conn, s, buf, start, end, null, now);
+        return;
+      case OpCode.sasl:
+        // No SASL provider: ZooKeeper answers at once with an empty challenge
+        // (SetSASLResponse{token: null}), header zxid 0, and the session goes on.
+        this.#writeReply(conn, xid, 0, Err.ok, saslNoToken, 0, saslNoToken.length);
         return;
       default:
         if (isForwarded(op)) this.#forward(conn, s, buf, start, end, null, now);

@@ -179,6 +179,27 @@ describe('bad requests after a valid handshake', () => {
     await assertWitnessServed();
   });
 
+  test('reconfig while reconfiguration is disabled: ReconfigDisabled (-123) through an error txn', async () => {
+    const { conn } = await newSession();
+    const before = await conn.call(1, Op.exists, pathRequest('/bad'));
+    assert.ok(before !== null);
+    // ReconfigRequest: joiningServers, leavingServers, newMembers (null ustrings), curConfigId
+    const body = new JuteWriter().int(-1).int(-1).int(-1).long(-1n).bytes();
+    const r = await conn.call(2, 16, body);
+    assert.ok(r !== null, 'a reply, the connection stays');
+    assert.equal(r.err, -123);
+    assert.equal(r.zxid, before.zxid + 1n, 'the refusal is logged as an error txn: it takes a zxid');
+    assert.equal((await conn.call(3, Op.exists, pathRequest('/bad')))?.err, 0);
+  });
+
+  test('sasl without a SASL provider: an empty challenge, the session goes on', async () => {
+    const { conn } = await newSession();
+    const r = await conn.call(1, 102, new JuteWriter().int(4).raw(Buffer.from('abcd')).bytes());
+    assert.ok(r !== null);
+    assert.deepEqual({ err: r.err, zxid: r.zxid, body: r.body.toString('hex') }, { err: 0, zxid: 0n, body: 'ffffffff' });
+    assert.equal((await conn.call(2, Op.exists, pathRequest('/bad')))?.err, 0);
+  });
+
   test('create with a path without a leading slash: BadArguments (-8), the connection stays', async () => {
     const { conn } = await newSession();
     for (const path of ['noslash', '']) {

@@ -82,6 +82,15 @@ export class ZkDatabase {
     return this.prep.prepareCreateSession(ctx, timeOutMs, this.nextZxid(), timeMs);
   }
 
+  /** An ErrorTxn for a request refused before any validation (reconfig while reconfiguration
+   *  is disabled): it takes a zxid and is logged, as PrepRequestProcessor's refusals are. */
+  prepareError(ctx: RequestContext, err: number, timeMs: number): PreparedTxn {
+    return {
+      hdr: { clientId: ctx.sessionId, cxid: ctx.cxid, zxid: this.nextZxid(), time: timeMs, type: OpCode.error },
+      txn: { type: -1, err },
+    };
+  }
+
   /**
    * Applies a committed transaction, prepared here or (on a follower or observer) elsewhere, and
    * retires the outstanding changes it covers (ZooKeeperServer.processTxn).

@@ -30,6 +30,8 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** zkts only: the node binary to run it with (default: the one running the tests) */
   nodeBinary?: string;
+  /** apache only: 'test' (default) starts fast; 'bench' runs the JVM as in production */
+  jvmProfile?: 'test' | 'bench';
 }
 
 export interface ServerHandle {
@@ -116,7 +118,14 @@ export function repoRoot(): string {
   }
 }
 
-function apacheCommand(configPath: string, sysprops: string[]): { cmd: string; args: string[] } {
+/** JVM flags: quick start-up for tests (C1 only, serial GC, small heap), or the JVM's own
+ *  defaults (tiered compilation, G1) with a 2 GiB heap for benchmarks, as one would run it. */
+function jvmFlags(profile: 'test' | 'bench'): string[] {
+  if (profile === 'bench') return ['-Xms512m', '-Xmx2g'];
+  return ['-Xms64m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+}
+
+function apacheCommand(configPath: string, sysprops: string[], profile: 'test' | 'bench'): { cmd: string; args: string[] } {
   const java = process.env['ZKTS_APACHE_JAVA'] ?? '/usr/bin/java';
   const classpath =
     process.env['ZKTS_APACHE_CLASSPATH'] ??
@@ -124,10 +133,7 @@ function apacheCommand(configPath: string, sysprops: string[]): { cmd: string; a
   return {
     cmd: java,
     args: [
-      '-Xms64m',
-      '-Xmx512m',
-      '-XX:+UseSerialGC',
-      '-XX:TieredStopAtLevel=1',
+      ...jvmFlags(profile),
       '-Dzookeeper.jmx.log4j.disable=true',
       '-Dorg.slf4j.simpleLogger.showDateTime=true',
       '-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS',
@@ -237,7 +243,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
   const entries = [...cfg.entries()];
   writeConfig(entries, configPath);
 
-  const { cmd, args } = kind === 'apache' ? apacheCommand(configPath, sysprops) : zktsCommand(configPath, opts.nodeBinary);
+  const { cmd, args } = kind === 'apache' ? apacheCommand(configPath, sysprops, opts.jvmProfile ?? 'test') : zktsCommand(configPath, opts.nodeBinary);
   const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   live.add(child);
   let log = '';
