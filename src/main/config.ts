@@ -238,7 +238,8 @@ function parseServers(entries: Map<string, string>, r: Reader): ServerEntry[] {
     const quorumPort = Number(qp);
     const electionPort = Number(ep);
     const bad = (why: string): void => void r.problems.push(`${key}=${value}: ${why}`);
-    if (host === '' || !Number.isInteger(quorumPort) || !Number.isInteger(electionPort)) {
+    const isPort = (s: string, n: number): boolean => /^\d+$/.test(s) && n >= 1 && n <= 65535;
+    if (host === '' || !isPort(qp, quorumPort) || !isPort(ep, electionPort)) {
       bad('expected host:quorumPort:electionPort');
       continue;
     }

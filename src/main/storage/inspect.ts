@@ -269,6 +269,9 @@ function checkLog(l: DataFile, lines: string[], problems: string[]): CheckedLog 
     const range = scan.records > 0 ? ` ${zxidHex(scan.firstZxid)}..${zxidHex(scan.lastZxid)}` : '';
     lines.push(`${l.path}: ${scan.records} txns${range}, ${describeEnd(scan)}`);
     if (isDamaged(scan)) problems.push(`${l.path}: ${scan.stop} at offset ${scan.stopOffset}`);
+    if (scan.outOfOrder > 0) {
+      lines.push(`  note: ${scan.outOfOrder} txns do not follow the zxid order (replay skips them)`);
+    }
     if (scan.records > 0 && scan.firstZxid !== l.zxid) {
       lines.push(`  note: first txn ${zxidHex(scan.firstZxid)} differs from the file name`);
     }

@@ -63,8 +63,6 @@ export const LogStop = {
   checksum: 'checksum',
   /** A clean end, but non-zero bytes follow it (an unacknowledged write that half landed). */
   garbageAfterEnd: 'garbage-after-end',
-  /** zxids went backwards (a record from somewhere else). */
-  zxidOrder: 'zxid-order',
 } as const;
 export type LogStop = (typeof LogStop)[keyof typeof LogStop];
 
@@ -72,9 +70,11 @@ export interface LogScan {
   file: string;
   header: FileHeader | null;
   records: number;
-  /** First and last zxid of the good records; -1 when there are none. */
+  /** First and highest zxid of the good records; -1 when there are none. */
   firstZxid: number;
   lastZxid: number;
+  /** Records whose zxid is not above every earlier one's (ZooKeeper warns and writes them). */
+  outOfOrder: number;
   /** Offset just past the last good record (or the header): truncate here if `stop` is bad. */
   goodEnd: number;
   stop: LogStop;
@@ -104,6 +104,7 @@ export function scanLog(bytes: Uint8Array, file: string, visit: LogRecordVisit |
     records: 0,
     firstZxid: -1,
     lastZxid: -1,
+    outOfOrder: 0,
     goodEnd: 0,
     stop: LogStop.end,
     stopOffset: 0,
@@ -161,11 +162,11 @@ function scanRecord(
     return stopAt(scan, LogStop.checksum, at, `checksum ${hex(crc)}, computed ${hex(actual)}`);
   }
   const { hdr, txn } = decodeRecord(r, bytes, payload, end, scan.file, at);
-  if (hdr.zxid <= scan.lastZxid) {
-    return stopAt(scan, LogStop.zxidOrder, at, `zxid ${hex(hdr.zxid)} after ${hex(scan.lastZxid)}`);
-  }
+  // A zxid that does not go up is not damage: ZooKeeper's FileTxnLog.append only warns and
+  // writes it. Replay skips what it has applied already.
+  if (hdr.zxid <= scan.lastZxid) scan.outOfOrder++;
+  else scan.lastZxid = hdr.zxid;
   if (scan.firstZxid < 0) scan.firstZxid = hdr.zxid;
-  scan.lastZxid = hdr.zxid;
   scan.records++;
   if (visit !== null) visit(hdr, txn, at);
   return end + 1;

@@ -100,6 +100,7 @@ export class Snapshotter {
   private readonly runner: SnapshotWriteRunner;
   private pool: Piscina<SnapshotWriteTask, SnapshotWriteResult> | null = null;
   private current: Promise<SnapshotInfo> | null = null;
+  private closed = false;
 
   constructor(opts: SnapshotterOptions) {
     this.dir = opts.dir;
@@ -120,6 +121,9 @@ export class Snapshotter {
    * ZKTS_ERR_SNAPSHOT_BUSY. The promise resolves once the file is durable under its name.
    */
   take(source: SnapshotSource, sessions: ReadonlyMap<bigint, number>): Promise<SnapshotInfo> {
+    if (this.closed) {
+      return Promise.reject(new StorageError(StorageErrorCode.closed, 'snapshotter closed'));
+    }
     if (this.current !== null) {
       this.stats.skippedBusy++;
       return Promise.reject(new StorageError(StorageErrorCode.snapshotBusy, 'snapshot running'));
@@ -133,8 +137,10 @@ export class Snapshotter {
     return run;
   }
 
-  /** Waits for a running snapshot (its outcome is ignored) and stops the worker thread. */
+  /** Refuses new snapshots, waits for a running one (its outcome is ignored) and stops the
+   *  worker thread. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.current !== null) await this.current.catch(() => undefined);
     const pool = this.pool;
     this.pool = null;

@@ -72,6 +72,7 @@ export class SyncStage implements LogStage<PreparedTxn> {
   private randRoll: number;
   private changes: SessionChange[] = [];
   private changesHead = 0;
+  private closed = false;
 
   constructor(opts: SyncStageOptions) {
     this.snapCount = opts.snapCount ?? snapCountTxnsDefault;
@@ -120,7 +121,7 @@ export class SyncStage implements LogStage<PreparedTxn> {
         this.logger.warn({}, 'Too busy to snap, skipping');
         this.snapshots.stats.skippedBusy++;
       } else {
-        setImmediate(() => void this.snapshot().catch(() => undefined));
+        setImmediate(() => this.autoSnapshot());
       }
     }
   }
@@ -140,10 +141,16 @@ export class SyncStage implements LogStage<PreparedTxn> {
     try {
       return await this.snapshots.take(this.db, this.sessions);
     } catch (e) {
-      if (e instanceof StorageError && e.code === StorageErrorCode.snapshotBusy) throw e;
+      const quiet = e instanceof StorageError && e.code !== StorageErrorCode.snapshotWrite;
+      if (quiet) throw e; // busy or closed: nothing went wrong
       this.logger.error({ err: e, zxid: zxidHex(this.db.lastZxid) }, 'snapshot failed');
       throw e;
     }
+  }
+
+  private autoSnapshot(): void {
+    if (this.closed || this.snapshots.running) return;
+    this.snapshot().catch(() => undefined); // logged in snapshot(); the log holds everything
   }
 
   /** Counters for mntr. */
@@ -174,6 +181,7 @@ export class SyncStage implements LogStage<PreparedTxn> {
 
   /** Waits for a running snapshot, flushes and closes the log. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.snapshots.close();
     await this.log.close();
   }

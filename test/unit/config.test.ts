@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig, parseConfigText } from '../../src/main/config.js';
+
+function cfgFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'zkts-cfg-'));
+  const p = join(dir, 'zoo.cfg');
+  writeFileSync(p, text);
+  return p;
+}
+
+test('the embedded default: standalone on 127.0.0.1:2181, data under ./data', () => {
+  const c = loadConfig(null);
+  assert.equal(c.clientPort, 2181);
+  assert.equal(c.clientPortAddress, '127.0.0.1');
+  assert.equal(c.dataDir, resolve('data'));
+  assert.equal(c.dataLogDir, c.dataDir);
+  assert.equal(c.tickTimeMs, 2000);
+  assert.equal(c.minSessionTimeoutMs, 4000);
+  assert.equal(c.maxSessionTimeoutMs, 40000);
+  assert.equal(c.maxClientCnxns, 60);
+  assert.equal(c.juteMaxBufferBytes, 1048575);
+  assert.equal(c.localSessionsEnabled, false);
+  assert.ok(c.sessionWorkers >= 1);
+  assert.deepEqual(c.servers, []);
+});
+
+test('zoo.cfg keys, comments and blank lines; session timeouts default to 2 and 20 ticks', () => {
+  const c = loadConfig(
+    cfgFile(
+      [
+        '# a comment',
+        '',
+        'tickTime=200',
+        'clientPort=21234',
+        'dataDir=/tmp/zkts-a',
+        'dataLogDir=/tmp/zkts-b',
+        'maxClientCnxns=0',
+        'localSessionsEnabled=true',
+        'localSessionsUpgradingEnabled=true',
+        '4lw.commands.whitelist=ruok, srvr , mntr',
+        'extendedTypesEnabled=true',
+        'jute.maxbuffer=2048',
+        'znode.container.checkIntervalMs=100',
+        'sessionWorkers=3',
+        'server.1=127.0.0.1:2888:3888',
+        'server.2=127.0.0.2:2888:3888:observer;2182',
+      ].join('\n'),
+    ),
+  );
+  assert.equal(c.tickTimeMs, 200);
+  assert.equal(c.minSessionTimeoutMs, 400);
+  assert.equal(c.maxSessionTimeoutMs, 4000);
+  assert.equal(c.clientPort, 21234);
+  assert.equal(c.dataDir, '/tmp/zkts-a');
+  assert.equal(c.dataLogDir, '/tmp/zkts-b');
+  assert.equal(c.maxClientCnxns, 0);
+  assert.equal(c.localSessionsEnabled, true);
+  assert.equal(c.localSessionsUpgradingEnabled, true);
+  assert.deepEqual(c.fourLetterWhitelist, ['ruok', 'srvr', 'mntr']);
+  assert.equal(c.extendedTypesEnabled, true);
+  assert.equal(c.juteMaxBufferBytes, 2048);
+  assert.equal(c.containerCheckIntervalMs, 100);
+  assert.equal(c.sessionWorkers, 3);
+  assert.deepEqual(c.servers, [
+    { id: 1, host: '127.0.0.1', quorumPort: 2888, electionPort: 3888, role: 'participant', clientPort: null },
+    { id: 2, host: '127.0.0.2', quorumPort: 2888, electionPort: 3888, role: 'observer', clientPort: 2182 },
+  ]);
+});
+
+test('unknown keys are kept for a log line, not an error', () => {
+  const c = loadConfig(cfgFile('clientPort=2181\nnoSuchKey=1\nautopurge.purgeInterval=1\n'));
+  assert.deepEqual(c.ignoredKeys.sort(), ['autopurge.purgeInterval', 'noSuchKey']);
+});
+
+test('invalid values stop start-up with every problem listed', () => {
+  const path = cfgFile(
+    [
+      'clientPort=notaport',
+      'tickTime=-5',
+      'maxClientCnxns=abc',
+      'localSessionsEnabled=yes',
+      'minSessionTimeout=9000',
+      'maxSessionTimeout=100',
+      'server.1=nonsense',
+      'peerType=voter',
+      'logLevel=loud',
+    ].join('\n'),
+  );
+  assert.throws(
+    () => loadConfig(path),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      const all = e.problems.join('\n');
+      for (const key of ['clientPort', 'tickTime', 'maxClientCnxns', 'localSessionsEnabled', 'minSessionTimeout', 'server.1', 'peerType', 'logLevel']) {
+        assert.ok(all.includes(key), `a problem mentions ${key}:\n${all}`);
+      }
+      assert.ok(e.problems.length >= 8, all);
+      return true;
+    },
+  );
+});
+
+test('a line that is not key=value, and a missing file, are config errors', () => {
+  assert.throws(() => parseConfigText('clientPort 2181', 'x.cfg'), ConfigError);
+  assert.throws(() => loadConfig('/nonexistent/zoo.cfg'), /cannot read/);
+});
