@@ -7,8 +7,13 @@ import { startServer, type ListenPlan } from './server.js';
 const usage = `usage: zkts <command> [args]
 
 commands:
-  server [zoo.cfg]   start a server (no file: standalone on 127.0.0.1:2181, data under ./data)
-  help               this text
+  server [zoo.cfg]              start a server (no file: standalone on 127.0.0.1:2181, data
+                                under ./data)
+  log <file>                    print the transactions of a txn log file (version-2/log.*)
+  snapshot <file>               print a snapshot file (version-2/snapshot.*)
+  check <dataDir> [dataLogDir]  check a data directory for corruption; exit 0 when clean, 1
+                                with problems recovery would repair, 2 when not recoverable
+  help                          this text
 `;
 
 export async function main(argv: string[]): Promise<void> {
@@ -16,6 +21,11 @@ export async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'server':
       await serverCommand(rest[0] ?? null);
+      return;
+    case 'log':
+    case 'snapshot':
+    case 'check':
+      process.exitCode = await inspectCommand(command, rest);
       return;
     case 'help':
     case '--help':
@@ -60,4 +70,26 @@ async function serverCommand(configPath: string | null): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function inspectCommand(command: 'log' | 'snapshot' | 'check', args: string[]): Promise<number> {
+  const { checkDataDir, formatLog, formatSnapshot } = await import('./storage/index.js');
+  const [first, second] = args;
+  if (first === undefined) {
+    process.stderr.write(`zkts ${command}: missing argument\n${usage}`);
+    return 2;
+  }
+  try {
+    if (command === 'log') process.stdout.write(formatLog(first));
+    else if (command === 'snapshot') process.stdout.write(formatSnapshot(first));
+    else {
+      const report = checkDataDir(first, second);
+      process.stdout.write(report.text);
+      return !report.recoverable ? 2 : report.problems.length > 0 ? 1 : 0;
+    }
+    return 0;
+  } catch (e) {
+    process.stderr.write(`zkts ${command}: ${(e as Error).message}\n`);
+    return 2;
+  }
 }

@@ -36,6 +36,16 @@ export interface ServerConfig {
   servers: ServerEntry[];
   peerType: 'participant' | 'observer';
   // zkts's own keys
+  /** Transactions between snapshots (randomised per snapshot, as ZooKeeper does). */
+  snapCount: number;
+  /** Log file preallocation, bytes (zoo.cfg's preAllocSize is in KiB). */
+  preAllocBytes: number;
+  /** forceSync=no skips fsync of the txn log (ZooKeeper's zookeeper.forceSync): only for tests
+   *  and benchmarks, an acknowledged write may then be lost in a crash. */
+  forceSync: boolean;
+  snapRetainCount: number;
+  /** autopurge.purgeInterval in hours; 0 = off. */
+  purgeIntervalHours: number;
   sessionWorkers: number;
   logLevel: string;
   /** Shared by every member of an ensemble: session passwords are derived from it. */
@@ -69,6 +79,7 @@ const defaults: Record<string, string> = {
   syncLimit: '5',
   peerType: 'participant',
   logLevel: 'warn',
+  forceSync: 'yes',
   sessionSecret: 'zkts-default-session-secret',
 };
 
@@ -77,10 +88,6 @@ const acceptedQuietly = new Set([
   'admin.enableServer',
   'admin.serverPort',
   'admin.serverAddress',
-  'autopurge.snapRetainCount',
-  'autopurge.purgeInterval',
-  'snapCount',
-  'preAllocSize',
   'standaloneEnabled',
   'reconfigEnabled',
   'dynamicConfigFile',
@@ -89,7 +96,6 @@ const acceptedQuietly = new Set([
   'electionAlg',
   'quorumListenOnAllIPs',
   'syncEnabled',
-  'forceSync',
   'metricsProvider.className',
 ]);
 
@@ -197,6 +203,11 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     syncLimitTicks: r.int('syncLimit', 5, 1, 1_000_000),
     servers: parseServers(entries, r),
     peerType: peerType === 'observer' ? 'observer' : 'participant',
+    snapCount: r.int('snapCount', 100_000, 2, 2 ** 31 - 1),
+    preAllocBytes: r.int('preAllocSize', 65536, 1, 2 ** 22) * 1024,
+    forceSync: r.string('forceSync') !== 'no',
+    snapRetainCount: Math.max(3, r.int('autopurge.snapRetainCount', 3, 1, 1_000_000)),
+    purgeIntervalHours: r.int('autopurge.purgeInterval', 0, 0, 1_000_000),
     sessionWorkers: r.int('sessionWorkers', defaultWorkerCount(), 1, 32),
     logLevel: r.string('logLevel'),
     sessionSecret: r.string('sessionSecret'),

@@ -104,6 +104,31 @@ export class Core {
     this.systemSession.authIds = [{ scheme: 'super', id: 'zkts' }];
   }
 
+  // ---- recovery ----------------------------------------------------------------------------
+
+  /**
+   * Global sessions come back from disk detached: they expire unless their clients return within
+   * their timeout (ZooKeeper re-arms every recovered session's timer). An ephemeral owner with no
+   * recovered session is closed through the pipeline, so the removal is itself durable.
+   */
+  restoreSessions(sessions: ReadonlyMap<bigint, number>, ephemeralOwners: Iterable<bigint>): void {
+    const now = this.now();
+    for (const [id, timeoutMs] of sessions) this.sessions.add(this.detachedSession(id, timeoutMs), now);
+    for (const owner of ephemeralOwners) {
+      const id = BigInt.asUintN(64, owner);
+      if (sessions.has(id)) continue;
+      const s = this.detachedSession(id, 0);
+      this.sessions.add(s, now);
+      this.expireNow(s, now);
+    }
+  }
+
+  private detachedSession(id: bigint, timeoutMs: number): SessionContext {
+    const hi = Number(id >> 32n);
+    const lo = Number(id & 0xffffffffn);
+    return new SessionContext(id, hi, lo, -1, 0, timeoutMs, false, '');
+  }
+
   // ---- records from workers ----------------------------------------------------------------
 
   onAttach(worker: number, a: AttachView): void {
@@ -191,11 +216,16 @@ export class Core {
       if (s.closing) continue;
       this.logger.info({ session: sessionIdHex(s.id), timeoutMs: s.timeoutMs }, 'session expired');
       this.stats.expired++;
-      s.closing = true;
-      const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.closeSession, req: null }, now);
-      this.startWrite({ p, for: WriteFor.expire, s, xid: 0, connId: s.connId, op: OpCode.closeSession });
+      this.expireNow(s, now);
     }
     this.out.flush();
+  }
+
+  private expireNow(s: SessionContext, now: number): void {
+    s.closing = true;
+    this.sessions.unbucket(s);
+    const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.closeSession, req: null }, now);
+    this.startWrite({ p, for: WriteFor.expire, s, xid: 0, connId: s.connId, op: OpCode.closeSession });
   }
 
   /** Delete empty containers and expired TTL nodes (ContainerManager). */

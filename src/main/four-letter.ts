@@ -31,6 +31,7 @@ export class FourLetterWords {
     private readonly core: Core,
     private readonly workers: Worker[],
     private readonly logger: Logger,
+    private readonly storageMetrics: () => Record<string, number>,
   ) {}
 
   attach(): void {
@@ -156,6 +157,7 @@ export class FourLetterWords {
       ['zk_last_proposal_size', -1],
       ['zk_zxid', zxidHex(this.core.db.lastZxid)],
     ];
+    for (const [k, v] of Object.entries(this.storageMetrics())) rows.push([`zk_${k}`, Number.isInteger(v) ? v : round(v)]);
     return rows.map(([k, v]) => `${k}\t${v}\n`).join('');
   }
 

@@ -12,8 +12,9 @@ import { isQuietlyAccepted } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { Bridge } from './bridge.js';
 import { Core } from './core.js';
-import { MemoryLogStage } from './log-stage.js';
-import { ZkDatabase, type PreparedTxn } from './pipeline/database.js';
+import { ZkDatabase } from './pipeline/database.js';
+import { PurgeScheduler, SyncStage, nodeLogFs, recover, type LogFs, type StorageError } from './storage/index.js';
+import { writeSync } from 'node:fs';
 import { containersToDelete } from './containers.js';
 import { FourLetterWords } from './four-letter.js';
 
@@ -37,6 +38,30 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   mkdirSync(cfg.dataLogDir, { recursive: true });
 
   const db = new ZkDatabase({ extendedTypesEnabled: cfg.extendedTypesEnabled });
+  // The newest valid snapshot plus the log after it; a gap or corruption that is not a torn
+  // tail stops start-up here (the error names what is missing).
+  const recovered = recover(db, { dataDir: cfg.dataDir, dataLogDir: cfg.dataLogDir, logger });
+  logger.info(
+    { lastZxid: recovered.lastZxid, sessions: recovered.sessions.size, replayed: recovered.replayed },
+    'recovered data',
+  );
+  const stage = new SyncStage({
+    dataDir: cfg.dataDir,
+    dataLogDir: cfg.dataLogDir,
+    db,
+    sessions: new Map(recovered.sessions),
+    lastZxid: recovered.lastZxid,
+    snapCount: cfg.snapCount,
+    preAllocBytes: cfg.preAllocBytes,
+    logger,
+    fs: cfg.forceSync ? nodeLogFs : withoutSync(nodeLogFs),
+    onFatal: (err: StorageError) => {
+      // Fail-stop: the process cannot know what reached the disk, so it replies to nothing
+      // more. Written synchronously: an async log transport could lose the line.
+      writeSync(2, `zkts: FATAL transaction log failure, stopping: ${err.message}\n`);
+      process.exit(1);
+    },
+  });
   const status = new SharedStatus();
   status.lastZxid = db.lastZxid;
   const workerCount = listen.mode === 'fd' ? listen.fds.length : cfg.sessionWorkers;
@@ -44,7 +69,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   const bridge = new Bridge(descriptors);
   const core = new Core(
     db,
-    new MemoryLogStage<PreparedTxn>(),
+    stage,
     bridge,
     {
       tickTimeMs: cfg.tickTimeMs,
@@ -57,6 +82,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       status.lastZxid = zxid;
     },
   );
+  core.restoreSessions(recovered.sessions, db.tree.sessionsWithEphemerals());
   bridge.start(core);
 
   const ipCounts = createIpCountTable(4096);
@@ -93,7 +119,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     });
     return w;
   });
-  const words = new FourLetterWords(cfg, core, workers, logger);
+  const words = new FourLetterWords(cfg, core, workers, logger, () => stage.metrics());
   words.attach();
   await Promise.all(workers.map((w) => waitListening(w)));
   status.serving = true;
@@ -106,6 +132,17 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     { port: cfg.clientPort, address: cfg.clientPortAddress, workers: workerCount, dataDir: cfg.dataDir },
     'zkts serving',
   );
+  // As ZooKeeperServer does after loading: a snapshot of what was recovered, so the next start
+  // replays less; then the periodic purge (DatadirCleanupManager).
+  void stage.snapshot().catch((e: unknown) => logger.warn({ err: e }, 'start-up snapshot failed'));
+  const purger = new PurgeScheduler({
+    dataDir: cfg.dataDir,
+    dataLogDir: cfg.dataLogDir,
+    snapRetainCount: cfg.snapRetainCount,
+    purgeIntervalHours: cfg.purgeIntervalHours,
+    logger,
+  });
+  purger.start();
 
   return {
     logger,
@@ -115,6 +152,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       for (const w of workers) w.postMessage({ type: 'stop' });
       await Promise.all(workers.map((w) => waitExit(w)));
       bridge.stop();
+      await purger.stop();
+      await stage.close();
     },
   };
 }
@@ -139,4 +178,13 @@ function waitExit(w: Worker): Promise<void> {
       resolve();
     });
   });
+}
+
+/** forceSync=no: the log is written but never fsynced (ZooKeeper's zookeeper.forceSync=no). */
+function withoutSync(fs: LogFs): LogFs {
+  return {
+    ...fs,
+    fdatasync: (_fd, cb) => cb(null),
+    fsync: (_fd, cb) => cb(null),
+  };
 }

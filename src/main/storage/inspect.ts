@@ -15,6 +15,7 @@ import {
   logsFrom,
   snapshotFilePrefix,
   versionDir,
+  zxidFromName,
   type DataFile,
 } from './layout.js';
 import { isDamaged, LogStop, scanLog, zxidFollows, type LogScan } from './log-format.js';
@@ -138,7 +139,7 @@ export function formatSnapshot(file: string): string {
   out.push(`ZNode Details (count=${listing.nodes.length}):`);
   for (const { path, node } of listing.nodes) out.push('----', ...formatNode(path, node));
   out.push('----', ...formatSessions(listing), '----');
-  const zxid = dataFiles('', [basenameOf(file)], snapshotFilePrefix)[0]?.zxid ?? -1;
+  const zxid = zxidFromName(basenameOf(file), snapshotFilePrefix);
   out.push(`Last zxid: ${zxid < 0 ? 'unknown (not a snapshot.<zxid> name)' : zxidHex(zxid)}`);
   out.push(...formatSeal(seals, bodyEnd), '');
   return out.join('\n');

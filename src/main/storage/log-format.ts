@@ -204,14 +204,21 @@ export function decodeRecord(
   file: string,
   offset: number,
 ): { hdr: TxnHeader; txn: Txn } {
+  let hdr: TxnHeader | null = null;
   try {
     r.reset(bytes, start, end);
-    const hdr = decodeTxnHeader(r);
+    hdr = decodeTxnHeader(r);
     // A reconfig is logged with a SetDataTxn body and applied as a setData of /zookeeper/config
     // (DataTree.processTxn); trailing bytes (ZooKeeper's TxnDigest) are left unread.
     const txn = decodeTxn(hdr.type === reconfigOp ? OpCode.setData : hdr.type, r);
     return { hdr, txn };
   } catch (e) {
+    // A ZooKeeper with zookeeper.closeSessionTxn.enabled=false logs closeSession with no body,
+    // so a TxnDigest can follow the header where the path list would be. killSession deletes
+    // every ephemeral of the session anyway, so an empty list loses nothing.
+    if (e instanceof JuteError && hdr !== null && hdr.type === OpCode.closeSession) {
+      return { hdr, txn: { type: OpCode.closeSession, paths2Delete: [] } };
+    }
     if (!(e instanceof JuteError)) throw e;
     throw new StorageError(
       StorageErrorCode.logUndecodable,

@@ -58,6 +58,8 @@ export interface SnapshotterOptions {
   /** Default: a piscina pool of one thread running snapshot-worker.js. */
   runner?: SnapshotWriteRunner;
   nowMs?: () => number;
+  /** How the walk gives the event loop back between slices; default one setImmediate turn. */
+  yieldTurn?: () => Promise<void>;
 }
 
 export interface SnapshotInfo {
@@ -98,6 +100,7 @@ export class Snapshotter {
   private readonly sliceMs: number;
   private readonly nowMs: () => number;
   private readonly runner: SnapshotWriteRunner;
+  private readonly yieldTurn: () => Promise<void>;
   private pool: Piscina<SnapshotWriteTask, SnapshotWriteResult> | null = null;
   private current: Promise<SnapshotInfo> | null = null;
   private closed = false;
@@ -109,6 +112,7 @@ export class Snapshotter {
     this.sliceMs = opts.sliceMs ?? snapshotSliceMsDefault;
     this.nowMs = opts.nowMs ?? (() => performance.now());
     this.runner = opts.runner ?? ((task, transfer) => this.runInPool(task, transfer));
+    this.yieldTurn = opts.yieldTurn ?? nextTurn;
   }
 
   get running(): boolean {
@@ -156,7 +160,7 @@ export class Snapshotter {
     const walk = new SnapshotWalk(sessions);
     let sliceMsMax = 0;
     for (;;) {
-      await nextTurn();
+      await this.yieldTurn();
       const sliceStart = this.nowMs();
       const done = walk.step(source.tree, this.sliceNodes, sliceStart + this.sliceMs, this.nowMs);
       sliceMsMax = Math.max(sliceMsMax, this.nowMs() - sliceStart);

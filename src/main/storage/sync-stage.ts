@@ -46,6 +46,7 @@ export interface SyncStageOptions {
   snapshotSliceNodes?: number;
   snapshotSliceMs?: number;
   snapshotRunner?: SnapshotWriteRunner;
+  snapshotYield?: () => Promise<void>;
 }
 
 /** Consumed session changes are dropped from the queue's front once this many have piled up. */
@@ -101,6 +102,7 @@ export class SyncStage implements LogStage<PreparedTxn> {
       ...(opts.snapshotSliceNodes !== undefined ? { sliceNodes: opts.snapshotSliceNodes } : {}),
       ...(opts.snapshotSliceMs !== undefined ? { sliceMs: opts.snapshotSliceMs } : {}),
       ...(opts.snapshotRunner !== undefined ? { runner: opts.snapshotRunner } : {}),
+      ...(opts.snapshotYield !== undefined ? { yieldTurn: opts.snapshotYield } : {}),
     });
   }
 

@@ -38,6 +38,7 @@ import { logDbId, logFileName, logMagic, writeFileHeader } from './layout.js';
 import {
   fsyncWarnMsDefault,
   logBatchInitialBytes,
+  logRecordBytesMax,
   logBatchPooledBytesMax,
   preAllocBytesDefault,
   preAllocSlackBytes,
@@ -169,7 +170,12 @@ export class TxnLog implements LogStage<PreparedTxn> {
       seg = new Segment(this.takeWriter(), -1);
       this.segments.push(seg);
     }
+    const before = seg.writer.length;
     encodeLogRecord(seg.writer, p.hdr, p.txn);
+    // Recovery reads a longer record as corruption: it must never be written (jute.maxbuffer
+    // bounds every request far below this).
+    const recordBytes = seg.writer.length - before;
+    assert(recordBytes <= logRecordBytesMax, `txn ${zxid} of ${recordBytes} bytes is too large`);
     seg.lastZxid = zxid;
     this.lastAppendedZxid = zxid;
     this.stats.txns++;

@@ -11,10 +11,14 @@ import { adler32 } from '../../../src/main/storage/adler32.js';
 import { StorageErrorCode, type StorageError } from '../../../src/main/storage/errors.js';
 import {
   ensureVersionDirs,
+  logDbId,
   logFileName,
+  logMagic,
   versionDir,
+  writeFileHeader,
   zxidFromName,
 } from '../../../src/main/storage/layout.js';
+import { encodeTxnHeader, JuteWriter } from '../../../src/protocol/jute/index.js';
 import { LogStop, scanLog } from '../../../src/main/storage/log-format.js';
 import { recover } from '../../../src/main/storage/recovery.js';
 import { TxnLog } from '../../../src/main/storage/txnlog.js';
@@ -61,6 +65,28 @@ describe('layout', () => {
     assert.equal(zxidFromName('log.1a.fixed', 'log'), -1);
     assert.equal(zxidFromName('snapshot.1a.tmp', 'snapshot'), -1);
     assert.equal(zxidFromName('log.zz', 'log'), -1);
+  });
+});
+
+describe('log records', () => {
+  it("reads ZooKeeper's body-less closeSession followed by a TxnDigest", () => {
+    const w = new JuteWriter(256);
+    writeFileHeader(w, logMagic, logDbId);
+    const start = w.length;
+    w.writeLong(0);
+    w.beginFrame();
+    encodeTxnHeader(w, { clientId: 0x42n, cxid: 7, zxid: 9, time: 1, type: -11 });
+    w.writeInt(2); // TxnDigest: version 2, then the tree digest
+    w.writeLongBig(0x7123456789abcdefn);
+    w.endFrame();
+    w.writeBool(false);
+    const b = w.bytes();
+    b.writeUInt32BE(adler32(b, start + 12, b.length - 1), start + 4);
+    b[b.length - 1] = 0x42;
+    const seen: unknown[] = [];
+    const scan = scanLog(b, 'log.9', (hdr, txn) => seen.push([hdr.zxid, txn]));
+    assert.equal(scan.stop, LogStop.end);
+    assert.deepEqual(seen, [[9, { type: -11, paths2Delete: [] }]]);
   });
 });
 
