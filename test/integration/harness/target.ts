@@ -24,6 +24,7 @@ export const SUITE_PORTS = {
   nzk: 21400,
   zkcli: 21500,
   nodeVersions: 21600,
+  crash: 21700,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 
