@@ -23,7 +23,7 @@ import {
 } from '../shm/records.js';
 import type { Logger } from './logger.js';
 import type { LogStage } from './log-stage.js';
-import { SessionContext, SessionTable } from './sessions.js';
+import { SessionContext, SessionTable, type WaitingRequest } from './sessions.js';
 import { WatchRouter } from './watch-router.js';
 import { ZkDatabase, type PreparedTxn } from './pipeline/database.js';
 import type { RequestContext } from './pipeline/context.js';
@@ -44,13 +44,6 @@ export interface CoreOptions {
   tickTimeMs: number;
   localSessionsUpgradingEnabled: boolean;
   extendedTypesEnabled: boolean;
-}
-
-/** A request that must wait behind its session's writes: its body is copied out of the ring. */
-interface WaitingRequest {
-  xid: number;
-  op: number;
-  body: Uint8Array;
 }
 
 /** What a write is for, once it is durable and applied. */
@@ -200,11 +193,23 @@ export class Core {
       this.replyBare(worker, r.sidHi, r.sidLo, r.xid, Err.sessionExpired);
       return;
     }
-    if (s.waiting !== null) {
-      (s.waiting as WaitingRequest[]).push({ xid: r.xid, op: r.op, body: bytes.slice(r.bodyOffset, r.end) });
+    if (!this.canRunNow(s, r.op)) {
+      s.waiting!.push({ xid: r.xid, op: r.op, body: bytes.slice(r.bodyOffset, r.end) });
       return;
     }
     this.execute(s, r.xid, r.op, bytes, r.bodyOffset, r.end);
+  }
+
+  /**
+   * Per-session FIFO: a request runs at once unless it would overtake the session's writes in
+   * flight. Writes pipeline (prepare validates against outstanding changes, and replies leave in
+   * zxid order), so a write may join the writes in flight as long as nothing waits before it; any
+   * other request waits until the session's writes have been applied.
+   */
+  private canRunNow(s: SessionContext, op: number): boolean {
+    if (s.waiting === null) return true;
+    if (s.waiting!.length > 0) return false;
+    return op !== OpCode.closeSession && this.db.isWrite(op);
   }
 
   // ---- ticks -------------------------------------------------------------------------------
@@ -256,6 +261,11 @@ export class Core {
       request = decodeRequest(op, this.reader.reset(bytes, start, end));
     } catch (e) {
       if (!(e instanceof JuteError)) throw e;
+      if (s.waiting !== null) {
+        // A write that cannot be read still answers in its turn, after the writes before it.
+        s.waiting!.push({ xid, op, body: bytes.slice(start, end) });
+        return;
+      }
       this.logger.warn({ session: sessionIdHex(s.id), op, err: e.message }, 'malformed request body');
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.marshallingError, null, 0);
       return;
@@ -409,12 +419,12 @@ export class Core {
   private writeDone(s: SessionContext): void {
     s.writesInFlight--;
     if (s.writesInFlight > 0 || s.waiting === null) return;
-    const waiting = s.waiting as WaitingRequest[];
+    const waiting = s.waiting;
     s.waiting = null;
     for (let i = 0; i < waiting.length; i++) {
       const q = waiting[i]!;
-      if (s.waiting !== null) {
-        (s.waiting as WaitingRequest[]).push(q); // a write started: the rest wait behind it
+      if (!this.canRunNow(s, q.op)) {
+        (s.waiting as WaitingRequest[] | null)!.push(q); // behind a write in flight, in order
         continue;
       }
       if (s.closing && q.op !== OpCode.closeSession) {

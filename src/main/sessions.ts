@@ -8,11 +8,18 @@
 
 import type { Id } from '../protocol/types.js';
 
+/** A request that must wait behind its session's writes: its body is copied out of the ring. */
+export interface WaitingRequest {
+  xid: number;
+  op: number;
+  body: Uint8Array;
+}
+
 export class SessionContext {
   /** Authenticated ids of the current connection: ip first, then any added by auth packets. */
   authIds: Id[];
   /** Requests waiting behind this session's writes in the log stage (per-session FIFO). */
-  waiting: unknown[] | null = null;
+  waiting: WaitingRequest[] | null = null;
   /** Writes of this session between prepare and apply. */
   writesInFlight = 0;
   /** Expiry bucket (ms) of a global session; 0 for a local one. */

@@ -622,8 +622,10 @@ describe(`zkts client against ${targetKind()}`, () => {
     const created = res.filter((_, i) => i % 2 === 0) as string[];
     assert.equal(created.length, 500);
     for (let i = 1; i < created.length; i++) assert.ok((created[i] as string) > (created[i - 1] as string), 'sequence follows submit order');
-    const stats = res.filter((_, i) => i % 2 === 1) as { cversion: number }[];
-    for (let i = 1; i < stats.length; i++) assert.ok((stats[i]?.cversion ?? 0) >= (stats[i - 1]?.cversion ?? 0));
+    // Per-session FIFO: the exists after the j-th create sees exactly j + 1 children — the
+    // creates before it (writes in flight are not overtaken) and none after it.
+    const stats = res.filter((_, i) => i % 2 === 1) as { numChildren: number }[];
+    for (let j = 0; j < stats.length; j++) assert.equal(stats[j]?.numChildren, j + 1, `exists #${j}`);
     assert.equal(await c.getAllChildrenNumber('/pipe'), 500);
     assert.equal(c.outstanding, 0);
   });
