@@ -87,6 +87,9 @@ export interface ClientOptions {
   auth?: readonly AuthInfo[];
   /** Pause after every host has been tried without success. Default 1000. */
   retryDelayMs?: number;
+  /** Local address to connect from (e.g. 127.0.0.2): a load generator spreads sessions over
+   *  several loopback source addresses to get past one address's ephemeral ports. */
+  localAddress?: string;
   /** Random pause of 0..this before each reconnect attempt (not the first connect). Default 1000. */
   reconnectJitterMs?: number;
   /** Per-attempt connect timeout; default the session timeout / host count. */
@@ -235,6 +238,7 @@ export class ZkClient extends EventEmitter {
   private readonly provider: HostProvider;
   private readonly requestedTimeout: number;
   private readonly retryDelayMs: number;
+  private readonly localAddress: string | undefined;
   private readonly jitterMs: number;
   private readonly connectTimeoutOption: number;
   private readonly readOnlyAllowed: boolean;
@@ -290,6 +294,7 @@ export class ZkClient extends EventEmitter {
       throw new ZkError(Err.badArguments, undefined, `sessionTimeoutMs must be a positive integer`);
     }
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.localAddress = options.localAddress;
     this.jitterMs = options.reconnectJitterMs ?? DEFAULT_JITTER_MS;
     this.connectTimeoutOption = options.connectTimeoutMs ?? 0;
     this.readOnlyAllowed = options.readOnly ?? false;
@@ -864,7 +869,10 @@ export class ZkClient extends EventEmitter {
   private connectTo(host: HostPort): void {
     this.host = host;
     this.lastError = null;
-    const sock = net.connect({ host: host.host, port: host.port, noDelay: true });
+    const sock =
+      this.localAddress === undefined
+        ? net.connect({ host: host.host, port: host.port, noDelay: true })
+        : net.connect({ host: host.host, port: host.port, noDelay: true, localAddress: this.localAddress });
     this.socket = sock;
     this.phase = PHASE_CONNECTING;
     this.connectStart = Date.now();

@@ -1,8 +1,9 @@
-// `zkts <command>`: the command-line entry (bin/zkts.js imports this).
+// `zkts <command>`: the command-line entry (bin/zkts.js imports this). It sits above the
+// server (src/main) and the load harness (src/load), which never import each other.
 
-import { ConfigError, loadConfig, type ServerConfig } from './config.js';
-import { exitWithLauncher, hasReusePort, inheritedListenFds, launch } from './launcher.js';
-import { startServer, type ListenPlan } from './server.js';
+import { ConfigError, loadConfig, type ServerConfig } from './main/config.js';
+import { exitWithLauncher, hasReusePort, inheritedListenFds, launch } from './main/launcher.js';
+import { startServer, type ListenPlan } from './main/server.js';
 
 const usage = `usage: zkts <command> [args]
 
@@ -13,6 +14,7 @@ commands:
   snapshot <file>               print a snapshot file (version-2/snapshot.*)
   check <dataDir> [dataLogDir]  check a data directory for corruption; exit 0 when clean, 1
                                 with problems recovery would repair, 2 when not recoverable
+  load <scenario> [options]     the load-test harness (zkts load --help)
   help                          this text
 `;
 
@@ -22,6 +24,11 @@ export async function main(argv: string[]): Promise<void> {
     case 'server':
       await serverCommand(rest[0] ?? null);
       return;
+    case 'load': {
+      const { loadCommand } = await import('./load/cli.js');
+      process.exitCode = await loadCommand(rest);
+      return;
+    }
     case 'log':
     case 'snapshot':
     case 'check':
@@ -73,7 +80,7 @@ async function serverCommand(configPath: string | null): Promise<void> {
 }
 
 async function inspectCommand(command: 'log' | 'snapshot' | 'check', args: string[]): Promise<number> {
-  const { checkDataDir, formatLog, formatSnapshot } = await import('./storage/index.js');
+  const { checkDataDir, formatLog, formatSnapshot } = await import('./main/storage/index.js');
   const [first, second] = args;
   if (first === undefined) {
     process.stderr.write(`zkts ${command}: missing argument\n${usage}`);

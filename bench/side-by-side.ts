@@ -1,0 +1,181 @@
+// One command, two servers, the same load: starts Apache ZooKeeper 3.8 (the Debian package, JVM
+// as in production: jvmProfile 'bench') and zkts with the same zoo.cfg, runs the same `zkts load`
+// scenarios against each in turn, and prints a table of figures and ratios (zkts / Apache).
+//
+//   node dist/bench/side-by-side.js [--scenarios connect,hold,read,write,watch] [--sessions 2000]
+//        [--hold 20] [--duration 10] [--watchers 1000] [--only zkts|apache] [--out DIR]
+//
+// Ports 25200 (Apache) and 25210 (zkts). With --out DIR each run's JSON and HTML land in DIR.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runLoad } from '../src/load/cli.js';
+import type { LoadResult } from '../src/load/types.js';
+import { startServer, type ServerHandle, type ServerKind } from '../test/integration/harness/server.js';
+
+const PORTS: Record<ServerKind, number> = { apache: 25200, zkts: 25210 };
+
+interface Row {
+  label: string;
+  /** 'higher' is better, or 'lower' */
+  better: 'higher' | 'lower';
+  get: (r: LoadResult) => number | null;
+}
+
+type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const s = (r: LoadResult): Any => r.summary as Any;
+const n = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+
+const ROWS: Record<string, Row[]> = {
+  connect: [
+    { label: 'sessions opened /s', better: 'higher', get: (r) => n(s(r)['open']?.sessionsPerSec) },
+    { label: 'connect p50 ms', better: 'lower', get: (r) => n(s(r)['open']?.latencyMs?.p50) },
+    { label: 'connect p99 ms', better: 'lower', get: (r) => n(s(r)['open']?.latencyMs?.p99) },
+    { label: 'connect failures', better: 'lower', get: (r) => n(s(r)['open']?.failed) },
+    { label: 'sessions closed /s', better: 'higher', get: (r) => n(s(r)['close']?.sessionsPerSec) },
+    { label: 'close p99 ms', better: 'lower', get: (r) => n(s(r)['close']?.latencyMs?.p99) },
+  ],
+  hold: [
+    { label: 'sessions held at the end', better: 'higher', get: (r) => n(s(r)['hold']?.connectedAtEnd) },
+    { label: 'disconnects + expirations', better: 'lower', get: (r) => (n(s(r)['hold']?.disconnects) ?? 0) + (n(s(r)['hold']?.expirations) ?? 0) },
+    { label: 'heartbeat RTT p50 ms', better: 'lower', get: (r) => n(s(r)['hold']?.heartbeatRttMs?.p50) },
+    { label: 'heartbeat RTT p99 ms', better: 'lower', get: (r) => n(s(r)['hold']?.heartbeatRttMs?.p99) },
+    { label: 'server RSS KiB / session', better: 'lower', get: (r) => { const b = n(s(r)['memory']?.bytesPerSession); return b === null ? null : b / 1024; } },
+    { label: 'server RSS MiB at the end', better: 'lower', get: (r) => { const b = n(s(r)['memory']?.rssAfterHoldBytes); return b === null ? null : b / 1048576; } },
+  ],
+  read: [
+    { label: 'read ops /s', better: 'higher', get: (r) => n(s(r)['opsPerSec']) },
+    { label: 'read p50 ms', better: 'lower', get: (r) => n(s(r)['latencyMs']?.read?.p50) },
+    { label: 'read p99 ms', better: 'lower', get: (r) => n(s(r)['latencyMs']?.read?.p99) },
+    { label: 'read p99.9 ms', better: 'lower', get: (r) => n(s(r)['latencyMs']?.read?.p999) },
+  ],
+  write: [
+    { label: 'write ops /s', better: 'higher', get: (r) => n(s(r)['opsPerSec']) },
+    { label: 'write p50 ms', better: 'lower', get: (r) => n(s(r)['latencyMs']?.write?.p50) },
+    { label: 'write p99 ms', better: 'lower', get: (r) => n(s(r)['latencyMs']?.write?.p99) },
+    { label: 'write p99.9 ms', better: 'lower', get: (r) => n(s(r)['latencyMs']?.write?.p999) },
+  ],
+  mixed: [
+    { label: 'mixed ops /s', better: 'higher', get: (r) => n(s(r)['opsPerSec']) },
+    { label: 'mixed read p99 ms', better: 'lower', get: (r) => n(s(r)['latencyMs']?.read?.p99) },
+    { label: 'mixed write p99 ms', better: 'lower', get: (r) => n(s(r)['latencyMs']?.write?.p99) },
+  ],
+  watch: [
+    { label: 'watch: 50% notified ms', better: 'lower', get: (r) => n(s(r)['timeToPercentMs']?.p50) },
+    { label: 'watch: 99% notified ms', better: 'lower', get: (r) => n(s(r)['timeToPercentMs']?.p99) },
+    { label: 'watch: 100% notified ms', better: 'lower', get: (r) => n(s(r)['timeToPercentMs']?.p100) },
+    { label: 'watch: missed', better: 'lower', get: (r) => n(s(r)['missed']) },
+  ],
+  herd: [
+    { label: 'herd: all back ms', better: 'lower', get: (r) => n(s(r)['herd']?.allBackMs) },
+    { label: 'herd: reconnect p99 ms', better: 'lower', get: (r) => n(s(r)['herd']?.reconnectMs?.p99) },
+    { label: 'herd: sessions lost', better: 'lower', get: (r) => n(s(r)['herd']?.expired) },
+  ],
+};
+
+function scenarioArgs(name: string, o: { sessions: number; hold: number; duration: number; watchers: number }, pid: number): string[] {
+  switch (name) {
+    case 'connect':
+      return ['-n', String(o.sessions)];
+    case 'hold':
+      return ['-n', String(o.sessions), '-d', String(o.hold), '--server-pid', String(pid)];
+    case 'read':
+    case 'write':
+    case 'mixed':
+      return ['-C', '8', '-p', '32', '-k', '100', '-S', '100', '-d', String(o.duration), '--warmup', '2'];
+    case 'watch':
+      return ['-n', String(o.watchers)];
+    case 'herd':
+      return ['-n', String(o.sessions)];
+    default:
+      throw new Error(`unknown scenario '${name}'`);
+  }
+}
+
+function fmt(v: number | null): string {
+  if (v === null) return '-';
+  if (v === 0) return '0';
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+export async function run(argv: string[] = process.argv.slice(2)): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenarios: { type: 'string', default: 'connect,hold,read,write,watch' },
+      sessions: { type: 'string', default: '2000' },
+      hold: { type: 'string', default: '20' },
+      duration: { type: 'string', default: '10' },
+      watchers: { type: 'string', default: '1000' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write('usage: node dist/bench/side-by-side.js [--scenarios connect,hold,read,write,watch] [--sessions 2000] [--hold 20] [--duration 10] [--watchers 1000] [--only zkts|apache] [--out DIR] [--quiet]\n');
+    return 0;
+  }
+  const scenarios = values.scenarios.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  for (const sc of scenarios) if (ROWS[sc] === undefined) throw new Error(`unknown scenario '${sc}'`);
+  const o = { sessions: Number(values.sessions), hold: Number(values.hold), duration: Number(values.duration), watchers: Number(values.watchers) };
+  const kinds: ServerKind[] = values.only === 'zkts' ? ['zkts'] : values.only === 'apache' ? ['apache'] : ['zkts', 'apache'];
+  if (values.out !== undefined) fs.mkdirSync(values.out, { recursive: true });
+
+  const cfg = { maxClientCnxns: 0, jvmProfile: 'bench' as const, startTimeoutMs: 60000 };
+  const servers = new Map<ServerKind, ServerHandle>();
+  const results = new Map<string, LoadResult | null>();
+  try {
+    for (const k of kinds) servers.set(k, await startServer(k, { port: PORTS[k], ...cfg }));
+    for (const sc of scenarios) {
+      for (const k of kinds) {
+        const srv = servers.get(k) as ServerHandle;
+        const args = [sc, '-c', srv.connectString, '--label', k, ...scenarioArgs(sc, o, srv.pid)];
+        if (values.quiet) args.push('--quiet');
+        if (values.out !== undefined) args.push('--out', path.join(values.out, `${sc}-${k}.json`), '--html', path.join(values.out, `${sc}-${k}.html`));
+        process.stderr.write(`\n=== ${sc} on ${k} (${srv.connectString}) ===\n`);
+        const r = await runLoad(args);
+        results.set(`${sc}/${k}`, r.result);
+      }
+    }
+  } finally {
+    for (const srv of servers.values()) await srv.stop();
+  }
+
+  const lines: string[][] = [['figure', ...kinds, ...(kinds.length === 2 ? ['zkts / apache'] : [])]];
+  for (const sc of scenarios) {
+    for (const row of ROWS[sc] as Row[]) {
+      const vals = kinds.map((k) => {
+        const r = results.get(`${sc}/${k}`);
+        return r === null || r === undefined ? null : row.get(r);
+      });
+      let ratio = '';
+      if (kinds.length === 2) {
+        const [a, b] = vals;
+        ratio = a !== null && a !== undefined && b !== null && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}×${row.better === 'higher' ? ' (↑ better)' : ' (↓ better)'}` : '-';
+      }
+      lines.push([row.label, ...vals.map(fmt), ...(kinds.length === 2 ? [ratio] : [])]);
+    }
+  }
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+  const text = lines.map((l, j) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ') + (j === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
+  process.stdout.write(`\nside by side (${o.sessions} sessions, hold ${o.hold} s, ${o.duration} s of reads / writes, ${o.watchers} watchers)\n${text}\n`);
+  const problems = [...results.entries()].filter(([, r]) => r === null || !r.ok);
+  for (const [key, r] of problems) process.stdout.write(`  ${key}: ${r === null ? 'no result' : r.error ?? r.problems.join('; ')}\n`);
+  return problems.length === 0 ? 0 : 3;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  run().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`side-by-side: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
