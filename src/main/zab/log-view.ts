@@ -1,0 +1,91 @@
+// The core's read access to the durable txn log plus what it has handed over but not yet seen
+// advanced (raft's Storage + unstable log). The driver writes each Ready's persist batch to its
+// log before advance(); from then on LogView shows it (durable or not: fsync is separate).
+
+import { assert } from '../../common/assert.js';
+import { zxidEpoch } from '../../common/ids.js';
+
+export interface Entry {
+  readonly zxid: number;
+  readonly payload: Uint8Array;
+}
+
+/** One epoch's run of entries in a log: zxids (epoch, 1) .. lastZxid. */
+export interface Segment {
+  readonly epoch: number;
+  readonly lastZxid: number;
+}
+
+export interface LogView {
+  /** Highest zxid in the log, or the snapshot base if the log is empty (0 when fresh). */
+  lastZxid(): number;
+  /** Up to `countMax` entries with zxid > `zxid`, in order. */
+  entriesAfter(zxid: number, countMax: number): readonly Entry[];
+  /** The log's epoch segments in order (small: one per epoch that left entries). */
+  segments(): readonly Segment[];
+}
+
+/** LogView plus the core's un-advanced persist batch (a truncation and appended entries). */
+export class LogReader {
+  truncateTo: number | undefined = undefined;
+  readonly pending: Entry[] = [];
+
+  constructor(readonly log: LogView) {}
+
+  clear(): void {
+    this.truncateTo = undefined;
+    this.pending.length = 0;
+  }
+
+  truncate(zxid: number): void {
+    while (this.pending.length > 0 && this.pending[this.pending.length - 1]!.zxid > zxid) {
+      this.pending.pop();
+    }
+    // Entries still pending all lie at or below zxid, so the log below them is untouched.
+    if (this.pending.length === 0) {
+      this.truncateTo = this.truncateTo === undefined ? zxid : Math.min(this.truncateTo, zxid);
+    }
+  }
+
+  append(entry: Entry): void {
+    this.pending.push(entry);
+  }
+
+  entriesAfter(zxid: number, countMax: number): Entry[] {
+    const out: Entry[] = [];
+    const clip = this.truncateTo ?? Infinity;
+    if (zxid < clip) {
+      for (const e of this.log.entriesAfter(zxid, countMax)) {
+        if (e.zxid > clip) break;
+        out.push(e);
+      }
+    }
+    for (const e of this.pending) {
+      if (out.length >= countMax) break;
+      if (e.zxid > zxid) out.push(e);
+    }
+    return out;
+  }
+
+  segments(): Segment[] {
+    const clip = this.truncateTo ?? Infinity;
+    const out: Segment[] = [];
+    for (const s of this.log.segments()) {
+      const first = s.epoch * 0x100000000 + 1;
+      if (first > clip) break;
+      out.push({ epoch: s.epoch, lastZxid: Math.min(s.lastZxid, clip) });
+    }
+    for (const e of this.pending) {
+      const epoch = zxidEpoch(e.zxid);
+      const last = out[out.length - 1];
+      if (last !== undefined && last.epoch === epoch) {
+        assert(e.zxid > last.lastZxid, 'pending entries increase');
+        out[out.length - 1] = { epoch, lastZxid: e.zxid };
+      } else {
+        assert(last === undefined || last.epoch < epoch, 'segments increase');
+        out.push({ epoch, lastZxid: e.zxid });
+      }
+    }
+    return out;
+  }
+}

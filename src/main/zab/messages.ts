@@ -1,0 +1,155 @@
+// Zab quorum messages and the core's inputs and outputs, as plain data (discriminated unions).
+// The wire form (FlatBuffers, schemas/quorum.fbs) is the network driver's business; the core
+// never sees bytes except txn payloads, which it carries unchanged.
+//
+// Names follow ZooKeeper's QuorumPacket types (Leader.java constants) where one exists.
+
+import type { Entry, Segment } from './log-view.js';
+
+export type ServerState = 'LOOKING' | 'FOLLOWING' | 'LEADING' | 'OBSERVING';
+
+/** FastLeaderElection.Notification: a vote (leader, zxid, peerEpoch) plus the sender's round. */
+export interface NotificationMsg {
+  readonly type: 'NOTIFICATION';
+  readonly leader: number;
+  readonly zxid: number;
+  readonly peerEpoch: number;
+  readonly electionEpoch: number;
+  readonly state: ServerState;
+}
+/** Learner → leader (Learner.registerWithLeader). Observers send it with observer = true. */
+export interface LearnerInfoMsg {
+  readonly type: 'FOLLOWERINFO' | 'OBSERVERINFO';
+  readonly acceptedEpoch: number;
+  /** The learner's connection attempt; echoed in LEADERINFO and ACKEPOCH so stale ones drop. */
+  readonly session: number;
+}
+/** Leader → learner: the epoch the leader proposes (Leader.getEpochToPropose). */
+export interface LeaderInfoMsg {
+  readonly type: 'LEADERINFO';
+  readonly epoch: number;
+  readonly session: number;
+}
+/**
+ * Learner → leader. Carries the learner's log as per-epoch segments: the leader uses them to
+ * find the common prefix exactly (lastZxid alone is not enough after several failed epochs).
+ */
+export interface AckEpochMsg {
+  readonly type: 'ACKEPOCH';
+  readonly session: number;
+  readonly currentEpoch: number;
+  readonly lastZxid: number;
+  readonly segments: readonly Segment[];
+}
+/** Sync header: the learner's log matches the leader's up to `zxid`; proposals follow. */
+export interface DiffMsg {
+  readonly type: 'DIFF';
+  readonly zxid: number;
+}
+/** Sync header: the learner drops every entry above `zxid`; proposals follow. */
+export interface TruncMsg {
+  readonly type: 'TRUNC';
+  readonly zxid: number;
+}
+export interface ProposalMsg {
+  readonly type: 'PROPOSAL';
+  readonly zxid: number;
+  readonly payload: Uint8Array;
+}
+/** End of the sync stream: the learner's log now equals the leader's history up to `zxid`. */
+export interface NewLeaderMsg {
+  readonly type: 'NEWLEADER';
+  readonly epoch: number;
+  readonly zxid: number;
+}
+/** Learner → leader, only once the history and currentEpoch are durable (ZOOKEEPER-3911). */
+export interface AckNewLeaderMsg {
+  readonly type: 'ACKNEWLEADER';
+  readonly epoch: number;
+}
+/** Cumulative: every proposal up to `zxid` is durable on the sender. */
+export interface AckMsg {
+  readonly type: 'ACK';
+  readonly zxid: number;
+}
+export interface CommitMsg {
+  readonly type: 'COMMIT';
+  readonly zxid: number;
+}
+/** Leader → observer: a committed txn with its payload (ZOOKEEPER-368, Leader.INFORM). */
+export interface InformMsg {
+  readonly type: 'INFORM';
+  readonly zxid: number;
+  readonly payload: Uint8Array;
+}
+export interface UpToDateMsg {
+  readonly type: 'UPTODATE';
+  readonly commitZxid: number;
+}
+export interface PingMsg {
+  readonly type: 'PING';
+}
+
+export type Msg =
+  | NotificationMsg
+  | LearnerInfoMsg
+  | LeaderInfoMsg
+  | AckEpochMsg
+  | DiffMsg
+  | TruncMsg
+  | ProposalMsg
+  | NewLeaderMsg
+  | AckNewLeaderMsg
+  | AckMsg
+  | CommitMsg
+  | InformMsg
+  | UpToDateMsg
+  | PingMsg;
+
+export type MsgType = Msg['type'];
+
+export interface Outbound {
+  readonly to: number;
+  readonly msg: Msg;
+}
+
+export type Input =
+  | { readonly kind: 'message'; readonly from: number; readonly msg: Msg }
+  | { readonly kind: 'tick' }
+  /** The driver's log is durable up to `zxid` (everything handed over up to there). */
+  | { readonly kind: 'persisted'; readonly zxid: number }
+  /** The epoch files handed over so far are durable with these values. */
+  | { readonly kind: 'epochPersisted'; readonly acceptedEpoch: number; readonly currentEpoch: number }
+  | { readonly kind: 'propose'; readonly payload: Uint8Array }
+  | { readonly kind: 'peerUp'; readonly peer: number }
+  | { readonly kind: 'peerDown'; readonly peer: number }
+  | { readonly kind: 'snapshotInstalled'; readonly zxid: number };
+
+export type Role = 'looking' | 'following' | 'leading' | 'observing';
+
+export type PeerEvent =
+  | { readonly kind: 'role'; readonly role: Role; readonly leader: number; readonly epoch: number }
+  /** The leader has a quorum of NEWLEADER acks: it may broadcast in `epoch`. */
+  | { readonly kind: 'established'; readonly epoch: number; readonly zxid: number }
+  /** A learner finished sync (UPTODATE received). */
+  | { readonly kind: 'uptodate'; readonly epoch: number; readonly leader: number };
+
+export interface PersistBatch {
+  /** Applied first: drop every entry with zxid > truncateTo. */
+  readonly truncateTo?: number;
+  readonly entries: readonly Entry[];
+  readonly acceptedEpoch?: number;
+  readonly currentEpoch?: number;
+}
+
+export interface Ready {
+  readonly sendNow: readonly Outbound[];
+  /** Send only after this batch's persist (and every earlier one) is durable. */
+  readonly sendAfterPersist: readonly Outbound[];
+  readonly persist: PersistBatch;
+  /** Committed entries, in zxid order, that the state machine applies now. */
+  readonly apply: readonly Entry[];
+  readonly events: readonly PeerEvent[];
+  /** The batch holds something to fsync (entries, a truncation or an epoch). */
+  readonly mustSync: boolean;
+}

@@ -1,0 +1,383 @@
+// ZabPeer: the Zab protocol as a pure, deterministic state machine (etcd-raft's RawNode shape).
+// step(input) is the only door for change; ready() hands out one batch of effects; advance()
+// accepts it. No clock, sockets, disk or randomness inside: ticks, messages, "persisted" reports
+// and a PRNG come in from the driver (src/main/driver.ts in production, test/sim in tests).
+//
+// Driver contract, per Ready:
+//   1. write persist (truncateTo first, then entries, then epoch files) to the log, no fsync yet;
+//   2. send sendNow;
+//   3. when that write (and every earlier one) is durable: send sendAfterPersist, then step
+//      { kind: 'persisted', zxid } once per mustSync batch, in order;
+//   4. apply `apply` to the data tree;
+//   5. advance(). Never step between ready() and advance().
+
+import { assert, assertNever } from '../../common/assert.js';
+import { zxidCounter, zxidEpoch } from '../../common/ids.js';
+import { lookingRole, type Vote } from './election.js';
+import { leadingRole, type LeaderState } from './leader.js';
+import { followingRole, observingRole, type LearnerState } from './learner.js';
+import { LogReader, type Entry, type LogView } from './log-view.js';
+import type { Input, Msg, Outbound, PeerEvent, Ready, Role, ServerState } from './messages.js';
+import { majorityVerifier, type QuorumVerifier } from './quorum.js';
+import type { Prng } from './timeouts.js';
+
+export interface ZabConfig {
+  readonly id: number;
+  readonly voters: readonly number[];
+  readonly observers: readonly number[];
+  /** Ticks a learner may take to connect and sync (ZooKeeper initLimit). */
+  readonly initLimitTicks: number;
+  /** Ticks a synced learner may stay silent (ZooKeeper syncLimit). */
+  readonly syncLimitTicks: number;
+  /** Ticks between election notification rounds (jittered by up to half). */
+  readonly electionTimeoutTicks: number;
+  /** Proposals the leader keeps uncommitted before canPropose() says no. */
+  readonly proposalsInFlightMax?: number;
+  /** Which voter sets are quorums; a majority of `voters` by default. */
+  readonly quorum?: QuorumVerifier;
+}
+
+export interface PersistedState {
+  readonly acceptedEpoch: number;
+  readonly currentEpoch: number;
+  readonly lastLoggedZxid: number;
+}
+
+/** One role's handlers (a dispatch table stands in for ZooKeeper's class hierarchy). */
+export interface RoleHandler {
+  enter(p: ZabPeer): void;
+  message(p: ZabPeer, from: number, msg: Msg): void;
+  tick(p: ZabPeer): void;
+  peerUp(p: ZabPeer, peer: number): void;
+  peerDown(p: ZabPeer, peer: number): void;
+  /** Runs after every step (durability reports may unblock the role). */
+  progress(p: ZabPeer): void;
+}
+
+const roles: Record<Role, RoleHandler> = {
+  looking: lookingRole,
+  following: followingRole,
+  leading: leadingRole,
+  observing: observingRole,
+};
+
+interface Batch {
+  readonly zxid: number;
+  readonly acceptedEpoch: number;
+  readonly currentEpoch: number;
+}
+
+const entriesPerReadMax = 1024;
+
+export class ZabPeer {
+  readonly id: number;
+  readonly voters: readonly number[];
+  readonly observers: readonly number[];
+  readonly isObserver: boolean;
+  readonly config: Required<ZabConfig>;
+  readonly prng: Prng;
+  readonly reader: LogReader;
+
+  // Epochs as handed to the driver, and as reported durable.
+  acceptedEpoch: number;
+  currentEpoch: number;
+  durableAcceptedEpoch: number;
+  durableCurrentEpoch: number;
+  lastLoggedZxid: number;
+  persistedZxid: number;
+  commitZxid: number;
+  appliedZxid: number;
+
+  role: Role = 'looking';
+  leaderId = -1;
+  ticks = 0;
+  /** FLE state kept across roles: our round and our current vote (replies use it). */
+  electionEpoch = 0;
+  vote: Vote;
+  leader: LeaderState | null = null;
+  learner: LearnerState | null = null;
+  learnerSession = 0;
+
+  private sendNow: Outbound[] = [];
+  private sendAfterPersist: Outbound[] = [];
+  private persistEntries: Entry[] = [];
+  private persistTruncateTo: number | undefined = undefined;
+  private persistAcceptedEpoch: number | undefined = undefined;
+  private persistCurrentEpoch: number | undefined = undefined;
+  private apply: Entry[] = [];
+  private events: PeerEvent[] = [];
+  private inReady = false;
+  private readonly batches: Batch[] = [];
+
+  constructor(config: ZabConfig, persisted: PersistedState, log: LogView, prng: Prng) {
+    assert(config.voters.includes(config.id) || config.observers.includes(config.id), 'id known');
+    assert(config.voters.length >= 1, 'at least one voter');
+    assert(!config.voters.some((v) => config.observers.includes(v)), 'voter or observer');
+    assert(config.initLimitTicks >= 2 && config.syncLimitTicks >= 2, 'limits >= 2 ticks');
+    assert(config.electionTimeoutTicks >= 1, 'election timeout >= 1 tick');
+    assert(persisted.currentEpoch <= persisted.acceptedEpoch, 'currentEpoch <= acceptedEpoch');
+    assert(log.lastZxid() === persisted.lastLoggedZxid, 'log matches persisted lastLoggedZxid');
+    this.config = { proposalsInFlightMax: 1000, quorum: majorityVerifier(config.voters), ...config };
+    this.id = config.id;
+    this.voters = config.voters;
+    this.observers = config.observers;
+    this.isObserver = config.observers.includes(config.id);
+    this.prng = prng;
+    this.reader = new LogReader(log);
+    this.acceptedEpoch = persisted.acceptedEpoch;
+    this.currentEpoch = persisted.currentEpoch;
+    this.durableAcceptedEpoch = persisted.acceptedEpoch;
+    this.durableCurrentEpoch = persisted.currentEpoch;
+    this.lastLoggedZxid = persisted.lastLoggedZxid;
+    this.persistedZxid = persisted.lastLoggedZxid;
+    // The tree is rebuilt from what a leader says is committed: nothing is applied at start.
+    this.commitZxid = 0;
+    this.appliedZxid = 0;
+    this.vote = this.selfVote();
+    roles.looking.enter(this);
+  }
+
+  // ---- driver API ----
+
+  step(input: Input): void {
+    assert(!this.inReady, 'step between ready() and advance()');
+    switch (input.kind) {
+      case 'tick':
+        this.ticks += 1;
+        roles[this.role].tick(this);
+        break;
+      case 'message':
+        if (input.from === this.id || !this.isPeer(input.from)) return; // unknown: drop
+        roles[this.role].message(this, input.from, input.msg);
+        break;
+      case 'persisted': {
+        const batch = this.batches.shift();
+        assert(batch !== undefined, 'persisted without an outstanding batch');
+        assert(batch.zxid === input.zxid, `persisted ${input.zxid} but batch had ${batch.zxid}`);
+        this.persistedZxid = batch.zxid;
+        this.durableAcceptedEpoch = batch.acceptedEpoch;
+        this.durableCurrentEpoch = batch.currentEpoch;
+        break;
+      }
+      case 'epochPersisted':
+        assert(input.acceptedEpoch <= this.acceptedEpoch, 'epoch persisted was handed over');
+        this.durableAcceptedEpoch = Math.max(this.durableAcceptedEpoch, input.acceptedEpoch);
+        this.durableCurrentEpoch = Math.max(this.durableCurrentEpoch, input.currentEpoch);
+        break;
+      case 'propose':
+        assert(this.canPropose(), 'propose only at an established leader with room');
+        this.leader!.propose(this, input.payload);
+        break;
+      case 'peerUp':
+        if (this.isPeer(input.peer)) roles[this.role].peerUp(this, input.peer);
+        break;
+      case 'peerDown':
+        if (this.isPeer(input.peer)) roles[this.role].peerDown(this, input.peer);
+        break;
+      case 'snapshotInstalled':
+        // SNAP sync is not planned yet (logs are never compacted): see sync.ts.
+        assert(false, 'SNAP sync not supported yet');
+        break;
+      default:
+        assertNever(input, 'input');
+    }
+    roles[this.role].progress(this);
+  }
+
+  hasReady(): boolean {
+    return (
+      this.sendNow.length > 0 ||
+      this.sendAfterPersist.length > 0 ||
+      this.mustSync() ||
+      this.apply.length > 0 ||
+      this.events.length > 0
+    );
+  }
+
+  ready(): Ready {
+    assert(!this.inReady, 'ready() twice without advance()');
+    this.inReady = true;
+    const persist = {
+      entries: this.persistEntries,
+      ...(this.persistTruncateTo !== undefined ? { truncateTo: this.persistTruncateTo } : {}),
+      ...(this.persistAcceptedEpoch !== undefined ? { acceptedEpoch: this.persistAcceptedEpoch } : {}),
+      ...(this.persistCurrentEpoch !== undefined ? { currentEpoch: this.persistCurrentEpoch } : {}),
+    };
+    return {
+      sendNow: this.sendNow,
+      sendAfterPersist: this.sendAfterPersist,
+      persist,
+      apply: this.apply,
+      events: this.events,
+      mustSync: this.mustSync(),
+    };
+  }
+
+  advance(): void {
+    assert(this.inReady, 'advance() without ready()');
+    this.inReady = false;
+    if (this.mustSync()) {
+      this.batches.push({
+        zxid: this.lastLoggedZxid,
+        acceptedEpoch: this.acceptedEpoch,
+        currentEpoch: this.currentEpoch,
+      });
+    }
+    this.sendNow = [];
+    this.sendAfterPersist = [];
+    this.persistEntries = [];
+    this.persistTruncateTo = undefined;
+    this.persistAcceptedEpoch = undefined;
+    this.persistCurrentEpoch = undefined;
+    this.apply = [];
+    this.events = [];
+    this.reader.clear();
+  }
+
+  canPropose(): boolean {
+    const leader = this.leader;
+    if (this.role !== 'leading' || leader === null || leader.phase !== 'established') return false;
+    return leader.inFlight(this) < this.config.proposalsInFlightMax;
+  }
+
+  isEstablishedLeader(): boolean {
+    return this.role === 'leading' && this.leader !== null && this.leader.phase === 'established';
+  }
+
+  /** A one-line status for the simulator's event output. */
+  status(): string {
+    const hex = (z: number): string => `${zxidEpoch(z)}.${zxidCounter(z)}`;
+    const phase = this.leader?.phase ?? this.learner?.phase ?? '-';
+    return (
+      `${this.role}/${phase} L=${this.leaderId} ae=${this.acceptedEpoch} ce=${this.currentEpoch}` +
+      ` log=${hex(this.lastLoggedZxid)} commit=${hex(this.commitZxid)} applied=${hex(this.appliedZxid)}`
+    );
+  }
+
+  // ---- helpers for the role modules ----
+
+  isPeer(id: number): boolean {
+    return this.voters.includes(id) || this.observers.includes(id);
+  }
+
+  isQuorum(ids: Iterable<number>): boolean {
+    return this.config.quorum.containsQuorum(ids);
+  }
+
+  isVoter(id: number): boolean {
+    return this.voters.includes(id);
+  }
+
+  selfVote(): Vote {
+    return { leader: this.id, zxid: this.lastLoggedZxid, peerEpoch: this.currentEpoch };
+  }
+
+  send(to: number, msg: Msg): void {
+    assert(to !== this.id, 'no message to self');
+    this.sendNow.push({ to, msg });
+  }
+
+  sendAfterDurable(to: number, msg: Msg): void {
+    assert(to !== this.id, 'no message to self');
+    this.sendAfterPersist.push({ to, msg });
+  }
+
+  emit(event: PeerEvent): void {
+    this.events.push(event);
+  }
+
+  stateName(): ServerState {
+    switch (this.role) {
+      case 'looking':
+        return 'LOOKING';
+      case 'following':
+        return 'FOLLOWING';
+      case 'leading':
+        return 'LEADING';
+      case 'observing':
+        return 'OBSERVING';
+      default:
+        return assertNever(this.role, 'role');
+    }
+  }
+
+  become(role: Role, leaderId: number): void {
+    this.role = role;
+    this.leaderId = leaderId;
+    this.leader = null;
+    this.learner = null;
+    roles[role].enter(this);
+    this.emit({ kind: 'role', role, leader: leaderId, epoch: this.currentEpoch });
+  }
+
+  setAcceptedEpoch(epoch: number): void {
+    assert(epoch >= this.acceptedEpoch, 'acceptedEpoch never decreases');
+    if (epoch === this.acceptedEpoch) return;
+    this.acceptedEpoch = epoch;
+    this.persistAcceptedEpoch = epoch;
+  }
+
+  setCurrentEpoch(epoch: number): void {
+    assert(epoch >= this.currentEpoch, 'currentEpoch never decreases');
+    assert(epoch <= this.acceptedEpoch, 'currentEpoch <= acceptedEpoch');
+    if (epoch === this.currentEpoch) return;
+    this.currentEpoch = epoch;
+    this.persistCurrentEpoch = epoch;
+  }
+
+  /** Log one entry (leader proposal or learner accept); asserts contiguity. */
+  append(entry: Entry): void {
+    const last = this.lastLoggedZxid;
+    const epoch = zxidEpoch(entry.zxid);
+    assert(entry.zxid > last, `zxids increase: ${entry.zxid} after ${last}`);
+    if (epoch === zxidEpoch(last)) {
+      assert(zxidCounter(entry.zxid) === zxidCounter(last) + 1, 'proposals contiguous in epoch');
+    } else {
+      assert(zxidCounter(entry.zxid) === 1, 'an epoch starts at counter 1');
+    }
+    assert(epoch <= this.acceptedEpoch, 'no entry from an epoch not accepted');
+    this.lastLoggedZxid = entry.zxid;
+    this.reader.append(entry);
+    this.persistEntries.push(entry);
+  }
+
+  truncate(zxid: number): void {
+    assert(zxid < this.lastLoggedZxid, 'truncation removes something');
+    assert(zxid >= this.appliedZxid, 'never truncate an applied (committed) txn');
+    this.reader.truncate(zxid);
+    while (this.persistEntries.length > 0 && this.persistEntries[this.persistEntries.length - 1]!.zxid > zxid) {
+      this.persistEntries.pop();
+    }
+    if (this.persistEntries.length === 0) {
+      this.persistTruncateTo = Math.min(this.persistTruncateTo ?? Infinity, zxid);
+    }
+    this.lastLoggedZxid = zxid;
+    this.persistedZxid = Math.min(this.persistedZxid, zxid);
+  }
+
+  /** Raise the commit point and hand out newly committed entries, in order. */
+  commitTo(zxid: number): void {
+    assert(zxid <= this.lastLoggedZxid, 'commit point never passes the last logged zxid');
+    if (zxid <= this.commitZxid) return;
+    this.commitZxid = zxid;
+    while (this.appliedZxid < this.commitZxid) {
+      const entries = this.reader.entriesAfter(this.appliedZxid, entriesPerReadMax);
+      assert(entries.length > 0, 'committed entries are in the log');
+      for (const entry of entries) {
+        if (entry.zxid > this.commitZxid) break;
+        assert(entry.zxid > this.appliedZxid, 'applied zxids strictly increase');
+        this.apply.push(entry);
+        this.appliedZxid = entry.zxid;
+      }
+    }
+  }
+
+  private mustSync(): boolean {
+    return (
+      this.persistEntries.length > 0 ||
+      this.persistTruncateTo !== undefined ||
+      this.persistAcceptedEpoch !== undefined ||
+      this.persistCurrentEpoch !== undefined
+    );
+  }
+}
