@@ -161,12 +161,14 @@ export class Core {
 
   onDetach(worker: number, d: DetachView): void {
     const s = this.sessions.get(d.sidHi, d.sidLo);
-    if (s === undefined || s.worker !== worker || s.connId !== d.connId) return;
+    if (s === undefined || s.worker !== worker) return;
     if (d.reason === DetachReason.connectionClosed) {
-      if (!s.local) s.authIds = s.authIds.slice(0, 1);
+      // Only the connection the session has now: a late detach of an older one changes nothing.
+      if (s.connId === d.connId && !s.local) s.authIds = s.authIds.slice(0, 1);
       return;
     }
-    if (s.local) this.sessions.remove(s); // a local session ended on its worker
+    // A local session ended on its worker (expired, or closed), whatever connection it had.
+    if (s.local) this.sessions.remove(s);
   }
 
   onAuth(a: AuthView): void {

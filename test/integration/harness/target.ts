@@ -25,6 +25,8 @@ export const SUITE_PORTS = {
   zkcli: 21500,
   nodeVersions: 21600,
   crash: 21700,
+  localFlag: 21800,
+  inspect: 21900,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 
