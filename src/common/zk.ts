@@ -147,6 +147,17 @@ export const WatcherType = {
   persistentRecursive: 5,
 } as const;
 
+/** The kinds of watch a session can hold on a path: what worker watch tables, the main thread's
+ *  per-path worker masks and the pipeline's read results all count in (zkts's own numbering). */
+export const WatchKind = {
+  data: 1,
+  exist: 2,
+  child: 3,
+  persistent: 4,
+  persistentRecursive: 5,
+} as const;
+export type WatchKind = (typeof WatchKind)[keyof typeof WatchKind];
+
 /** ZooDefs.Perms */
 export const Perms = { read: 1, write: 2, create: 4, delete: 8, admin: 16, all: 31 } as const;
 

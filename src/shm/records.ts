@@ -6,6 +6,7 @@
 // Numbers are little-endian. Session ids (64-bit, server id in the top byte) travel as hi/lo u32.
 // zxids travel as float64: exact while the epoch stays below 2^21, which the main thread asserts.
 // Strings are UTF-8 with a u16 byte length (paths are bounded far below 64 KiB by jute limits).
+import { WatchKind } from '../common/zk.js';
 
 /** Record kinds. Worker → main below 16, main → worker from 16. */
 export const RecordKind = {
@@ -64,14 +65,7 @@ export const SessionEndReason = {
 } as const;
 
 /** Watch kinds, as worker watch tables and main thread masks know them. */
-export const WatchKind = {
-  data: 1,
-  exist: 2,
-  child: 3,
-  persistent: 4,
-  persistentRecursive: 5,
-} as const;
-export type WatchKind = (typeof WatchKind)[keyof typeof WatchKind];
+export { WatchKind };
 
 // ---- sizes ---------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 // on NoNode or NoAuth. Watch tables live on the session workers; this module only says which watch
 // to add, and for setWatches which events fire at once instead.
 
+import { WatchKind } from '../../common/zk.js';
 import {
   checkAcl,
   defaultAuthProviders,
@@ -26,16 +27,9 @@ import type { DataTree } from '../tree/data-tree.js';
 import type { DataNode } from '../tree/node.js';
 import type { RequestContext } from './context.js';
 
-/** The kind of watch a read registers. Same numbers as shm/records.ts WatchKind (the pipeline
- *  does not import shm), so the driver passes them through unchanged. */
-export const WatchKind = {
-  data: 1,
-  exist: 2,
-  child: 3,
-  persistent: 4,
-  persistentRecursive: 5,
-} as const;
-export type WatchKind = (typeof WatchKind)[keyof typeof WatchKind];
+/** The kind of watch a read registers: common/zk.ts's WatchKind, which the ring records carry
+ *  unchanged. */
+export { WatchKind };
 
 export class WatchRegistration {
   constructor(
