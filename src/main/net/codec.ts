@@ -1,0 +1,399 @@
+// Quorum codec: the Zab core's plain messages (src/main/zab/messages.ts) to and from FlatBuffers
+// frames (schemas/quorum.fbs, generated code under ./generated/). One Frame per TCP frame: the
+// transport adds the u32 big-endian length prefix (encodeMessageFrame does both at once).
+//
+// Numbers travel as int64 and come back as JS numbers: anything outside the safe-integer range
+// is refused on both sides (zxids fit while the epoch stays below 2^21, see common/ids.ts).
+// The npm FlatBuffers runtime has no verifier and reads past the end of a buffer as zeros, so
+// decode checks every table, vector and string it touches against the buffer's bounds itself:
+// a malformed frame is a QuorumCodecError, never a wrong message and never another exception.
+
+import * as flatbuffers from 'flatbuffers';
+import type { Msg, ServerState } from '../zab/messages.js';
+import type { Segment } from '../zab/log-view.js';
+import * as fb from './generated/quorum_generated.js';
+
+/** Frame.version this build speaks; a peer with another one is refused at the handshake. */
+export const protocolVersion = 1;
+export const fileIdentifier = 'ZKQ1';
+/** Bytes of the length prefix in front of each frame on the wire. */
+export const framePrefixBytes = 4;
+const clusterBytesMax = 256;
+
+/** The transport's handshake (QuorumCnxManager's InitialMessage: the sender's sid). */
+export interface Hello {
+  readonly cluster: string;
+  readonly sender: number;
+  readonly receiver: number;
+}
+
+export type DecodedFrame =
+  | { readonly kind: 'hello'; readonly hello: Hello }
+  | { readonly kind: 'message'; readonly msg: Msg };
+
+/** A frame that is not a well-formed Frame of this protocol version (an operating error). */
+export class QuorumCodecError extends Error {
+  readonly code = 'ZKTS_ERR_QUORUM_FRAME';
+}
+
+function bad(what: string): never {
+  throw new QuorumCodecError(`malformed quorum frame: ${what}`);
+}
+
+// ---- encode ----
+
+const builder = new flatbuffers.Builder(1024);
+const stateCodes: Record<ServerState, fb.ServerState> = {
+  LOOKING: fb.ServerState.LOOKING,
+  FOLLOWING: fb.ServerState.FOLLOWING,
+  LEADING: fb.ServerState.LEADING,
+  OBSERVING: fb.ServerState.OBSERVING,
+};
+const stateNames: readonly ServerState[] = ['LOOKING', 'FOLLOWING', 'LEADING', 'OBSERVING'];
+
+function long(n: number, what: string): bigint {
+  if (!Number.isSafeInteger(n)) throw new QuorumCodecError(`${what} is not a safe integer: ${n}`);
+  return BigInt(n);
+}
+
+function encodeSegments(b: flatbuffers.Builder, segments: readonly Segment[]): number {
+  fb.AckEpoch.startSegmentsVector(b, segments.length);
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const s = segments[i]!;
+    fb.Segment.createSegment(b, long(s.epoch, 'segment epoch'), long(s.lastZxid, 'segment zxid'));
+  }
+  return b.endVector();
+}
+
+/** Writes msg's body table into b; returns [union type, offset]. */
+function encodeBody(b: flatbuffers.Builder, msg: Msg): [fb.Body, number] {
+  switch (msg.type) {
+    case 'NOTIFICATION':
+      return [
+        fb.Body.Notification,
+        fb.Notification.createNotification(
+          b,
+          long(msg.leader, 'leader'),
+          long(msg.zxid, 'zxid'),
+          long(msg.peerEpoch, 'peerEpoch'),
+          long(msg.electionEpoch, 'electionEpoch'),
+          stateCodes[msg.state],
+        ),
+      ];
+    case 'FOLLOWERINFO':
+    case 'OBSERVERINFO': {
+      const epoch = long(msg.acceptedEpoch, 'acceptedEpoch');
+      const session = long(msg.session, 'session');
+      return msg.type === 'FOLLOWERINFO'
+        ? [fb.Body.FollowerInfo, fb.FollowerInfo.createFollowerInfo(b, epoch, session)]
+        : [fb.Body.ObserverInfo, fb.ObserverInfo.createObserverInfo(b, epoch, session)];
+    }
+    case 'LEADERINFO':
+      return [
+        fb.Body.LeaderInfo,
+        fb.LeaderInfo.createLeaderInfo(b, long(msg.epoch, 'epoch'), long(msg.session, 'session')),
+      ];
+    case 'ACKEPOCH': {
+      const segments = encodeSegments(b, msg.segments);
+      return [
+        fb.Body.AckEpoch,
+        fb.AckEpoch.createAckEpoch(
+          b,
+          long(msg.session, 'session'),
+          long(msg.currentEpoch, 'currentEpoch'),
+          long(msg.lastZxid, 'lastZxid'),
+          segments,
+          long(msg.snapshotZxid, 'snapshotZxid'),
+        ),
+      ];
+    }
+    case 'DIFF':
+      return [fb.Body.Diff, fb.Diff.createDiff(b, long(msg.zxid, 'zxid'))];
+    case 'TRUNC':
+      return [fb.Body.Trunc, fb.Trunc.createTrunc(b, long(msg.zxid, 'zxid'))];
+    case 'SNAP': {
+      const data = b.createByteVector(msg.data);
+      return [fb.Body.Snap, fb.Snap.createSnap(b, long(msg.zxid, 'zxid'), data)];
+    }
+    case 'PROPOSAL': {
+      const payload = b.createByteVector(msg.payload);
+      return [fb.Body.Proposal, fb.Proposal.createProposal(b, long(msg.zxid, 'zxid'), payload)];
+    }
+    case 'NEWLEADER':
+      return [
+        fb.Body.NewLeader,
+        fb.NewLeader.createNewLeader(b, long(msg.epoch, 'epoch'), long(msg.zxid, 'zxid')),
+      ];
+    case 'ACKNEWLEADER':
+      return [
+        fb.Body.AckNewLeader,
+        fb.AckNewLeader.createAckNewLeader(b, long(msg.epoch, 'epoch')),
+      ];
+    case 'ACK':
+      return [fb.Body.Ack, fb.Ack.createAck(b, long(msg.zxid, 'zxid'))];
+    case 'COMMIT':
+      return [fb.Body.Commit, fb.Commit.createCommit(b, long(msg.zxid, 'zxid'))];
+    case 'INFORM': {
+      const payload = b.createByteVector(msg.payload);
+      return [fb.Body.Inform, fb.Inform.createInform(b, long(msg.zxid, 'zxid'), payload)];
+    }
+    case 'UPTODATE':
+      return [fb.Body.UpToDate, fb.UpToDate.createUpToDate(b, long(msg.commitZxid, 'commitZxid'))];
+    case 'PING':
+      fb.Ping.startPing(b);
+      return [fb.Body.Ping, fb.Ping.endPing(b)];
+  }
+}
+
+function encodeHelloBody(b: flatbuffers.Builder, hello: Hello): [fb.Body, number] {
+  const cluster = b.createString(hello.cluster);
+  const sender = long(hello.sender, 'sender');
+  const receiver = long(hello.receiver, 'receiver');
+  return [fb.Body.Hello, fb.Hello.createHello(b, cluster, sender, receiver)];
+}
+
+/** Builds one Frame in the shared builder; returns a view that the next encode overwrites. */
+function build(body: Msg | Hello): Uint8Array {
+  const b = builder;
+  b.clear();
+  const [type, offset] = 'type' in body ? encodeBody(b, body) : encodeHelloBody(b, body);
+  const frame = fb.Frame.createFrame(b, protocolVersion, type, offset);
+  b.finish(frame, fileIdentifier);
+  return b.asUint8Array();
+}
+
+function copyPrefixed(view: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(framePrefixBytes + view.length);
+  out.writeUInt32BE(view.length, 0);
+  out.set(view, framePrefixBytes);
+  return out;
+}
+
+/** One Frame holding msg (a fresh copy, without the length prefix). */
+export function encodeMessage(msg: Msg): Uint8Array {
+  return build(msg).slice();
+}
+
+/** u32 BE length + Frame, ready for the socket. */
+export function encodeMessageFrame(msg: Msg): Buffer {
+  return copyPrefixed(build(msg));
+}
+
+export function encodeHello(hello: Hello): Uint8Array {
+  return build(hello).slice();
+}
+
+export function encodeHelloFrame(hello: Hello): Buffer {
+  return copyPrefixed(build(hello));
+}
+
+// ---- decode ----
+
+function num(v: bigint, what: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
+    bad(`${what} out of safe-integer range`);
+  }
+  return Number(v);
+}
+
+/** A table at pos: its vtable and its inline fields lie inside the buffer. */
+function checkTable(bb: flatbuffers.ByteBuffer, pos: number): void {
+  const n = bb.capacity();
+  if (pos < 0 || pos + 4 > n) bad('table outside buffer');
+  const vt = pos - bb.readInt32(pos);
+  if (vt < 0 || vt + 4 > n) bad('vtable outside buffer');
+  const vtBytes = bb.readUint16(vt);
+  const tableBytes = bb.readUint16(vt + 2);
+  if (vtBytes < 4 || vtBytes % 2 !== 0 || vt + vtBytes > n) bad('vtable size');
+  if (tableBytes < 4 || pos + tableBytes > n) bad('table size');
+  for (let o = 4; o < vtBytes; o += 2) {
+    const field = bb.readUint16(vt + o);
+    if (field !== 0 && (field < 4 || field >= tableBytes)) bad('field outside table');
+  }
+}
+
+/** The vector (or string) in the field at vtable slot `slot` lies inside the buffer. */
+function checkVector(
+  bb: flatbuffers.ByteBuffer,
+  pos: number,
+  slot: number,
+  elemBytes: number,
+): void {
+  const field = bb.__offset(pos, slot);
+  if (field === 0) return;
+  const at = pos + field;
+  const vec = at + bb.readUint32(at);
+  if (vec + 4 > bb.capacity()) bad('vector outside buffer');
+  const count = bb.readUint32(vec);
+  if (vec + 4 + count * elemBytes > bb.capacity()) bad('vector outside buffer');
+}
+
+function union<T extends { bb_pos: number }>(frame: fb.Frame, view: T): T {
+  const t = frame.body(view) as T | null;
+  if (t === null) bad('no body');
+  checkTable(frame.bb!, t.bb_pos);
+  return t;
+}
+
+function payloadOf(arr: Uint8Array | null): Uint8Array {
+  // A copy: the frame's buffer is the socket's, and a payload may live on in the log.
+  return arr === null ? new Uint8Array(0) : arr.slice();
+}
+
+// Reused flyweight views: decoding allocates only the message it returns.
+const views = {
+  frame: new fb.Frame(),
+  hello: new fb.Hello(),
+  notification: new fb.Notification(),
+  followerInfo: new fb.FollowerInfo(),
+  observerInfo: new fb.ObserverInfo(),
+  leaderInfo: new fb.LeaderInfo(),
+  ackEpoch: new fb.AckEpoch(),
+  diff: new fb.Diff(),
+  trunc: new fb.Trunc(),
+  proposal: new fb.Proposal(),
+  newLeader: new fb.NewLeader(),
+  ackNewLeader: new fb.AckNewLeader(),
+  ack: new fb.Ack(),
+  commit: new fb.Commit(),
+  inform: new fb.Inform(),
+  upToDate: new fb.UpToDate(),
+  ping: new fb.Ping(),
+  snap: new fb.Snap(),
+  segment: new fb.Segment(),
+};
+
+function decodeHello(frame: fb.Frame): Hello {
+  const t = union(frame, views.hello);
+  checkVector(frame.bb!, t.bb_pos, 4, 1);
+  const cluster = t.cluster() ?? '';
+  if (cluster.length > clusterBytesMax) bad('cluster name too long');
+  return { cluster, sender: num(t.sender(), 'sender'), receiver: num(t.receiver(), 'receiver') };
+}
+
+function decodeAckEpoch(frame: fb.Frame): Msg {
+  const t = union(frame, views.ackEpoch);
+  checkVector(frame.bb!, t.bb_pos, 10, 16);
+  const segments: Segment[] = [];
+  const count = t.segmentsLength();
+  for (let i = 0; i < count; i++) {
+    const s = t.segments(i, views.segment)!;
+    segments.push({ epoch: num(s.epoch(), 'segment epoch'), lastZxid: num(s.lastZxid(), 'zxid') });
+  }
+  return {
+    type: 'ACKEPOCH',
+    session: num(t.session(), 'session'),
+    currentEpoch: num(t.currentEpoch(), 'currentEpoch'),
+    lastZxid: num(t.lastZxid(), 'lastZxid'),
+    snapshotZxid: num(t.snapshotZxid(), 'snapshotZxid'),
+    segments,
+  };
+}
+
+function decodeNotification(frame: fb.Frame): Msg {
+  const t = union(frame, views.notification);
+  const state = stateNames[t.state()];
+  if (state === undefined) bad(`server state ${t.state()}`);
+  return {
+    type: 'NOTIFICATION',
+    leader: num(t.leader(), 'leader'),
+    zxid: num(t.zxid(), 'zxid'),
+    peerEpoch: num(t.peerEpoch(), 'peerEpoch'),
+    electionEpoch: num(t.electionEpoch(), 'electionEpoch'),
+    state,
+  };
+}
+
+function decodeMsg(frame: fb.Frame, type: fb.Body): Msg {
+  switch (type) {
+    case fb.Body.Notification:
+      return decodeNotification(frame);
+    case fb.Body.FollowerInfo: {
+      const t = union(frame, views.followerInfo);
+      const acceptedEpoch = num(t.acceptedEpoch(), 'acceptedEpoch');
+      return { type: 'FOLLOWERINFO', acceptedEpoch, session: num(t.session(), 'session') };
+    }
+    case fb.Body.ObserverInfo: {
+      const t = union(frame, views.observerInfo);
+      const acceptedEpoch = num(t.acceptedEpoch(), 'acceptedEpoch');
+      return { type: 'OBSERVERINFO', acceptedEpoch, session: num(t.session(), 'session') };
+    }
+    case fb.Body.LeaderInfo: {
+      const t = union(frame, views.leaderInfo);
+      const epoch = num(t.epoch(), 'epoch');
+      return { type: 'LEADERINFO', epoch, session: num(t.session(), 'session') };
+    }
+    case fb.Body.AckEpoch:
+      return decodeAckEpoch(frame);
+    case fb.Body.Diff:
+      return { type: 'DIFF', zxid: num(union(frame, views.diff).zxid(), 'zxid') };
+    case fb.Body.Trunc:
+      return { type: 'TRUNC', zxid: num(union(frame, views.trunc).zxid(), 'zxid') };
+    case fb.Body.Snap: {
+      const t = union(frame, views.snap);
+      checkVector(frame.bb!, t.bb_pos, 6, 1);
+      return { type: 'SNAP', zxid: num(t.zxid(), 'zxid'), data: payloadOf(t.dataArray()) };
+    }
+    case fb.Body.Proposal: {
+      const t = union(frame, views.proposal);
+      checkVector(frame.bb!, t.bb_pos, 6, 1);
+      const payload = payloadOf(t.payloadArray());
+      return { type: 'PROPOSAL', zxid: num(t.zxid(), 'zxid'), payload };
+    }
+    case fb.Body.NewLeader: {
+      const t = union(frame, views.newLeader);
+      return { type: 'NEWLEADER', epoch: num(t.epoch(), 'epoch'), zxid: num(t.zxid(), 'zxid') };
+    }
+    case fb.Body.AckNewLeader:
+      const epoch = num(union(frame, views.ackNewLeader).epoch(), 'epoch');
+      return { type: 'ACKNEWLEADER', epoch };
+    case fb.Body.Ack:
+      return { type: 'ACK', zxid: num(union(frame, views.ack).zxid(), 'zxid') };
+    case fb.Body.Commit:
+      return { type: 'COMMIT', zxid: num(union(frame, views.commit).zxid(), 'zxid') };
+    case fb.Body.Inform: {
+      const t = union(frame, views.inform);
+      checkVector(frame.bb!, t.bb_pos, 6, 1);
+      return { type: 'INFORM', zxid: num(t.zxid(), 'zxid'), payload: payloadOf(t.payloadArray()) };
+    }
+    case fb.Body.UpToDate: {
+      const commitZxid = num(union(frame, views.upToDate).commitZxid(), 'commitZxid');
+      return { type: 'UPTODATE', commitZxid };
+    }
+    case fb.Body.Ping:
+      union(frame, views.ping);
+      return { type: 'PING' };
+    default:
+      return bad(`body type ${type}`);
+  }
+}
+
+function decodeUnchecked(bytes: Uint8Array): DecodedFrame {
+  if (bytes.length < 12) bad(`${bytes.length} bytes`);
+  const bb = new flatbuffers.ByteBuffer(bytes);
+  if (!bb.__has_identifier(fileIdentifier)) bad('file identifier');
+  const frame = fb.Frame.getRootAsFrame(bb, views.frame);
+  checkTable(bb, frame.bb_pos);
+  const version = frame.version();
+  if (version !== protocolVersion) bad(`protocol version ${version}, expected ${protocolVersion}`);
+  const type = frame.bodyType();
+  if (type === fb.Body.Hello) return { kind: 'hello', hello: decodeHello(frame) };
+  return { kind: 'message', msg: decodeMsg(frame, type) };
+}
+
+/** Decodes one Frame (without the length prefix). Throws QuorumCodecError, nothing else. */
+export function decodeFrame(bytes: Uint8Array): DecodedFrame {
+  try {
+    return decodeUnchecked(bytes);
+  } catch (err) {
+    if (err instanceof QuorumCodecError) throw err;
+    throw new QuorumCodecError(`malformed quorum frame: ${(err as Error).message}`);
+  }
+}
+
+/** Decodes one Frame that must hold a Zab message. The result never aliases `bytes`. */
+export function decodeMessage(bytes: Uint8Array): Msg {
+  const f = decodeFrame(bytes);
+  if (f.kind !== 'message') bad('a hello where a message was expected');
+  return f.msg;
+}

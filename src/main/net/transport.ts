@@ -1,0 +1,484 @@
+// QuorumTransport: the quorum TCP mesh between ensemble members. It listens on the quorum port,
+// keeps exactly one connection per peer, carries length-prefixed FlatBuffers frames (codec.ts)
+// and reports peerUp / peerDown / message to the driver, which steps them into ZabPeer.
+//
+// One connection per pair, as QuorumCnxManager decides it: only a connection initiated by the
+// larger sid is kept. The larger side dials (and redials with jittered backoff); the smaller
+// side only "nudges": it connects, sends its Hello and hangs up, and the larger side, seeing a
+// smaller sid (QuorumCnxManager.handleConnection, `sid < self.getId()`), closes that socket and
+// dials back at once. So a simultaneous connect resolves to the larger side's dial, and a peer
+// that restarts is reached without waiting for the other side's backoff.
+// Unlike QuorumCnxManager we do not tear down an open connection when a nudge arrives on it: a
+// nudge can cross our own dial back, and a connection the other side really lost ends on our
+// side too (FIN or RST), which reports peerDown and redials.
+//
+// Delivery contract (what Zab assumes of TCP, as test/sim/network.ts models it): between a
+// peerUp and the next peerDown of a peer, messages arrive complete and in order. A message that
+// cannot be delivered (no connection, send queue over its bound, frame over frameBytesMax) is
+// dropped and the connection, if any, is reset, so every loss is followed by a peerDown.
+// Events are emitted only from I/O callbacks, never from inside send() or close(), so a driver
+// may call send() between ZabPeer.ready() and advance() without being re-entered.
+
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import type { Msg } from '../zab/messages.js';
+import { assert } from '../../common/assert.js';
+import {
+  QuorumCodecError,
+  decodeFrame,
+  encodeHelloFrame,
+  encodeMessageFrame,
+  framePrefixBytes,
+  type Hello,
+} from './codec.js';
+import { FrameReader } from './frames.js';
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The subset of pino's Logger the transport uses. */
+export interface TransportLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface QuorumTransportOptions {
+  readonly myId: number;
+  /** Every other member's quorum address (an entry for myId is ignored). */
+  readonly peers: ReadonlyMap<number, PeerAddress>;
+  readonly listenHost: string;
+  /** 0 picks a free port (see address()). */
+  readonly listenPort: number;
+  /** Must match on both sides of the handshake (guards against another ensemble's peers). */
+  readonly cluster?: string;
+  readonly logger?: TransportLogger;
+  readonly reconnectDelayMsMin?: number;
+  readonly reconnectDelayMsMax?: number;
+  /** Largest frame body accepted or sent; a SNAP message must fit in one frame. */
+  readonly frameBytesMax?: number;
+  /** Bytes queued to one peer beyond which its connection is reset (peerDown). */
+  readonly sendQueueBytesMax?: number;
+  /** Time a new connection has to complete the Hello exchange. */
+  readonly handshakeTimeoutMs?: number;
+  /** Jitter source, in [0, 1). */
+  readonly random?: () => number;
+}
+
+export interface QuorumTransportEvents {
+  peerUp: [peer: number];
+  peerDown: [peer: number];
+  message: [from: number, msg: Msg];
+}
+
+export const transportDefaults = {
+  cluster: 'zkts',
+  reconnectDelayMsMin: 50,
+  reconnectDelayMsMax: 2_000,
+  frameBytesMax: 64 * 1024 * 1024,
+  sendQueueBytesMax: 128 * 1024 * 1024,
+  handshakeTimeoutMs: 5_000,
+} as const;
+
+const helloBytesMax = 1024;
+
+const silentLogger: TransportLogger = { debug() {}, info() {}, warn() {} };
+
+type ConnectionState = 'handshake' | 'nudge' | 'open' | 'closed';
+
+class Connection {
+  state: ConnectionState = 'handshake';
+  corked = false;
+  handshakeTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly outbound: boolean,
+    /** The peer's id: known up front when we dial, from its Hello when it dials us. */
+    public peer: number,
+    readonly reader: FrameReader,
+  ) {}
+}
+
+interface Link {
+  readonly id: number;
+  readonly address: PeerAddress;
+  /** The one kept connection, once its handshake is done. */
+  open: Connection | null;
+  /** Our dial (or nudge) in progress. */
+  dial: Connection | null;
+  reconnectTimer: NodeJS.Timeout | null;
+  attempts: number;
+}
+
+export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
+  readonly myId: number;
+  private readonly cluster: string;
+  private readonly logger: TransportLogger;
+  private readonly reconnectDelayMsMin: number;
+  private readonly reconnectDelayMsMax: number;
+  private readonly frameBytesMax: number;
+  private readonly sendQueueBytesMax: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly random: () => number;
+  private readonly listenHost: string;
+  private readonly listenPort: number;
+  private readonly links = new Map<number, Link>();
+  private readonly connections = new Set<Connection>();
+  private server: net.Server | null = null;
+  private started = false;
+  private lastMsg: Msg | null = null;
+  private lastFrame: Buffer | null = null;
+  private closed = false;
+
+  constructor(options: QuorumTransportOptions) {
+    super();
+    const o = { ...transportDefaults, ...options };
+    assert(Number.isSafeInteger(o.myId) && o.myId >= 0, 'myId is a non-negative integer');
+    assert(o.reconnectDelayMsMin >= 1, 'reconnectDelayMsMin >= 1');
+    assert(o.reconnectDelayMsMax >= o.reconnectDelayMsMin, 'reconnect max >= min');
+    assert(o.frameBytesMax >= helloBytesMax, 'frameBytesMax >= 1 KiB');
+    assert(o.sendQueueBytesMax >= o.frameBytesMax + framePrefixBytes, 'queue holds a frame');
+    assert(o.handshakeTimeoutMs >= 1, 'handshakeTimeoutMs >= 1');
+    this.myId = o.myId;
+    this.cluster = o.cluster;
+    this.logger = o.logger ?? silentLogger;
+    this.reconnectDelayMsMin = o.reconnectDelayMsMin;
+    this.reconnectDelayMsMax = o.reconnectDelayMsMax;
+    this.frameBytesMax = o.frameBytesMax;
+    this.sendQueueBytesMax = o.sendQueueBytesMax;
+    this.handshakeTimeoutMs = o.handshakeTimeoutMs;
+    this.random = o.random ?? Math.random;
+    this.listenHost = o.listenHost;
+    this.listenPort = o.listenPort;
+    for (const [id, address] of o.peers) {
+      if (id === this.myId) continue;
+      assert(Number.isSafeInteger(id) && id >= 0, `peer id ${id} is a non-negative integer`);
+      const link = { id, address, open: null, dial: null, reconnectTimer: null, attempts: 0 };
+      this.links.set(id, link);
+    }
+  }
+
+  // ---- API ----
+
+  /** Listens on the quorum port, then starts connecting to every peer. */
+  async start(): Promise<void> {
+    assert(!this.started && !this.closed, 'start() once, before close()');
+    this.started = true;
+    const server = net.createServer({ noDelay: true }, (socket) => this.accepted(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.listenHost, port: this.listenPort }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.logger.warn({ err }, 'quorum listener error'));
+    if (this.closed) return;
+    for (const link of this.links.values()) this.connect(link);
+  }
+
+  /** The bound listening address (after start()). */
+  address(): net.AddressInfo {
+    const a = this.server?.address();
+    assert(a !== null && a !== undefined && typeof a === 'object', 'listening');
+    return a;
+  }
+
+  /**
+   * Queues msg to peer. Returns false if it was dropped: no open connection (a peerDown was or
+   * will be reported), or the connection was reset for the send queue or frame bound (a peerDown
+   * follows asynchronously).
+   */
+  send(peer: number, msg: Msg): boolean {
+    const conn = this.links.get(peer)?.open ?? null;
+    if (conn === null || conn.state !== 'open' || conn.socket.destroyed) return false;
+    const frame = this.frameOf(msg);
+    if (frame.length - framePrefixBytes > this.frameBytesMax) {
+      this.logger.warn(
+        { peer, type: msg.type, frameBytes: frame.length, frameBytesMax: this.frameBytesMax },
+        'quorum message over frameBytesMax: resetting the connection',
+      );
+      this.reset(conn);
+      return false;
+    }
+    this.write(conn, frame);
+    if (conn.socket.writableLength > this.sendQueueBytesMax) {
+      this.logger.warn(
+        { peer, queuedBytes: conn.socket.writableLength, max: this.sendQueueBytesMax },
+        'quorum send queue over its bound: resetting the connection',
+      );
+      this.reset(conn);
+      return false;
+    }
+    return true;
+  }
+
+  isConnected(peer: number): boolean {
+    return this.links.get(peer)?.open != null;
+  }
+
+  connectedPeers(): number[] {
+    const out: number[] = [];
+    for (const link of this.links.values()) if (link.open !== null) out.push(link.id);
+    return out.sort((a, b) => a - b);
+  }
+
+  /** Sockets held in any state (open, handshaking, nudging): for metrics and tests. */
+  connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Stops listening, closes every connection and timer; emits nothing afterwards. Resolves once
+   * every socket has closed.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) {
+      if (link.reconnectTimer !== null) clearTimeout(link.reconnectTimer);
+      link.reconnectTimer = null;
+    }
+    const socketsClosed = [...this.connections].map(
+      (conn) => new Promise<void>((resolve) => conn.socket.once('close', () => resolve())),
+    );
+    for (const conn of this.connections) this.destroy(conn);
+    const server = this.server;
+    if (server !== null) {
+      socketsClosed.push(new Promise((resolve) => server.close(() => resolve())));
+    }
+    await Promise.all(socketsClosed);
+  }
+
+  // ---- connections ----
+
+  /** Dials link's peer now, unless connected or already dialling. */
+  private connect(link: Link): void {
+    if (this.closed || link.open !== null || link.dial !== null) return;
+    if (link.reconnectTimer !== null) clearTimeout(link.reconnectTimer);
+    link.reconnectTimer = null;
+    const socket = net.connect({ host: link.address.host, port: link.address.port });
+    const conn = this.track(socket, true, link.id);
+    link.dial = conn;
+    socket.once('connect', () => {
+      if (conn.state === 'closed') return;
+      const hello = { cluster: this.cluster, sender: this.myId, receiver: link.id };
+      socket.write(encodeHelloFrame(hello));
+      if (link.id > this.myId) {
+        // The larger sid keeps only its own dial: ours is a nudge that asks it to dial back.
+        conn.state = 'nudge';
+        socket.end();
+      }
+    });
+  }
+
+  private scheduleReconnect(link: Link): void {
+    if (this.closed || link.open !== null || link.dial !== null || link.reconnectTimer !== null) {
+      return;
+    }
+    const capMs = Math.min(
+      this.reconnectDelayMsMax,
+      this.reconnectDelayMsMin * 2 ** Math.min(link.attempts, 30),
+    );
+    const delayMs = Math.max(1, Math.round(capMs * (0.5 + 0.5 * this.random())));
+    link.attempts += 1;
+    link.reconnectTimer = setTimeout(() => {
+      link.reconnectTimer = null;
+      this.connect(link);
+    }, delayMs);
+  }
+
+  private track(socket: net.Socket, outbound: boolean, peer: number): Connection {
+    const conn = new Connection(socket, outbound, peer, new FrameReader(this.frameBytesMax));
+    this.connections.add(conn);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
+    conn.handshakeTimer = setTimeout(() => {
+      conn.handshakeTimer = null;
+      if (conn.state === 'handshake') {
+        this.logger.warn({ peer: conn.peer, outbound }, 'quorum handshake timed out');
+      }
+      this.destroy(conn);
+    }, this.handshakeTimeoutMs);
+    socket.on('data', (chunk: Buffer) => this.received(conn, chunk));
+    socket.on('error', (err) => {
+      this.logger.debug({ peer: conn.peer, outbound, err: err.message }, 'quorum socket error');
+    });
+    socket.on('close', () => this.closedConnection(conn));
+    return conn;
+  }
+
+  private accepted(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.track(socket, false, -1);
+  }
+
+  private received(conn: Connection, chunk: Buffer): void {
+    if (conn.state === 'closed' || conn.state === 'nudge') return;
+    const problem = conn.reader.push(chunk, (body) => this.frame(conn, body));
+    if (problem !== null) this.refuse(conn, problem);
+  }
+
+  /** One frame body; returns false once the connection is closed. */
+  private frame(conn: Connection, body: Buffer): boolean {
+    if (conn.state === 'closed') return false;
+    if (conn.state === 'handshake' && body.length > helloBytesMax) {
+      return this.refuse(conn, `handshake frame of ${body.length} bytes`);
+    }
+    let decoded;
+    try {
+      decoded = decodeFrame(body);
+    } catch (err) {
+      if (!(err instanceof QuorumCodecError)) throw err;
+      return this.refuse(conn, err.message);
+    }
+    if (conn.state === 'handshake') {
+      if (decoded.kind !== 'hello') return this.refuse(conn, `${decoded.msg.type} before Hello`);
+      const hello = decoded.hello;
+      return conn.outbound ? this.helloReply(conn, hello) : this.helloIn(conn, hello);
+    }
+    if (decoded.kind !== 'message') return this.refuse(conn, 'Hello after the handshake');
+    if (!this.closed) this.emit('message', conn.peer, decoded.msg);
+    return isOpen(conn); // a listener may have reset it
+  }
+
+  private refuse(conn: Connection, problem: string): false {
+    if (conn.state === 'closed') return false;
+    this.logger.warn({ peer: conn.peer, problem }, 'bad quorum frame: closing the connection');
+    this.destroy(conn);
+    return false;
+  }
+
+  private checkHello(hello: Hello): string | null {
+    if (hello.cluster !== this.cluster) return `cluster ${JSON.stringify(hello.cluster)}`;
+    if (hello.receiver !== this.myId) return `Hello meant for server ${hello.receiver}`;
+    if (hello.sender === this.myId) return 'Hello from our own id (ZOOKEEPER-2164)';
+    if (!this.links.has(hello.sender)) return `unknown server ${hello.sender}`;
+    return null;
+  }
+
+  /** An inbound connection's Hello. */
+  private helloIn(conn: Connection, hello: Hello): boolean {
+    const problem = this.checkHello(hello);
+    if (problem !== null) return this.refuse(conn, problem);
+    conn.peer = hello.sender;
+    const link = this.links.get(hello.sender)!;
+    if (hello.sender < this.myId) {
+      // A nudge: the smaller sid never keeps its dial; close it and dial back now.
+      this.logger.debug({ peer: link.id }, 'quorum nudge from a smaller id');
+      this.destroy(conn);
+      if (link.open === null) {
+        link.attempts = 0;
+        this.connect(link);
+      }
+      return false;
+    }
+    // The larger sid dialled again, so it has lost the connection we may still hold.
+    if (link.open !== null) this.retire(link.open, 'replaced by a new connection from the peer');
+    const reply = { cluster: this.cluster, sender: this.myId, receiver: link.id };
+    this.write(conn, encodeHelloFrame(reply));
+    this.opened(link, conn);
+    return isOpen(conn);
+  }
+
+  /** Our dial's Hello reply. */
+  private helloReply(conn: Connection, hello: Hello): boolean {
+    const problem = this.checkHello(hello);
+    if (problem !== null) return this.refuse(conn, problem);
+    if (hello.sender !== conn.peer) return this.refuse(conn, `reply from ${hello.sender}`);
+    const link = this.links.get(conn.peer)!;
+    if (link.dial === conn) link.dial = null;
+    assert(link.open === null, 'one open connection per peer');
+    this.opened(link, conn);
+    return isOpen(conn);
+  }
+
+  private opened(link: Link, conn: Connection): void {
+    conn.state = 'open';
+    if (conn.handshakeTimer !== null) clearTimeout(conn.handshakeTimer);
+    conn.handshakeTimer = null;
+    link.open = conn;
+    link.attempts = 0;
+    if (link.reconnectTimer !== null) clearTimeout(link.reconnectTimer);
+    link.reconnectTimer = null;
+    this.logger.info({ peer: link.id, outbound: conn.outbound }, 'quorum peer up');
+    if (!this.closed) this.emit('peerUp', link.id);
+  }
+
+  /** Ends link's open connection now, reporting peerDown before anything newer. */
+  private retire(conn: Connection, why: string): void {
+    const link = this.links.get(conn.peer)!;
+    assert(link.open === conn, 'retire the open connection');
+    link.open = null;
+    this.logger.info({ peer: link.id, why }, 'quorum peer down');
+    this.destroy(conn);
+    if (!this.closed) this.emit('peerDown', link.id);
+  }
+
+  /** Resets conn from inside send(): peerDown follows from its close event. */
+  private reset(conn: Connection): void {
+    this.destroy(conn);
+  }
+
+  private destroy(conn: Connection): void {
+    if (conn.state === 'closed') return;
+    conn.state = 'closed';
+    if (conn.handshakeTimer !== null) clearTimeout(conn.handshakeTimer);
+    conn.handshakeTimer = null;
+    conn.socket.destroy();
+  }
+
+  private closedConnection(conn: Connection): void {
+    if (conn.state !== 'closed') conn.state = 'closed';
+    if (conn.handshakeTimer !== null) clearTimeout(conn.handshakeTimer);
+    conn.handshakeTimer = null;
+    this.connections.delete(conn);
+    const link = conn.peer >= 0 ? this.links.get(conn.peer) : undefined;
+    if (link === undefined) return;
+    if (link.dial === conn) link.dial = null;
+    if (link.open === conn) {
+      link.open = null;
+      this.logger.info({ peer: link.id }, 'quorum peer down');
+      if (!this.closed) this.emit('peerDown', link.id);
+    }
+    this.scheduleReconnect(link);
+  }
+
+  /**
+   * The driver sends one message object to several peers (a Ready's PROPOSAL or COMMIT to every
+   * learner): encode it once. Messages are immutable plain data, so identity is a safe key.
+   */
+  private frameOf(msg: Msg): Buffer {
+    if (msg !== this.lastMsg || this.lastFrame === null) {
+      this.lastFrame = encodeMessageFrame(msg);
+      this.lastMsg = msg;
+    }
+    return this.lastFrame;
+  }
+
+  private write(conn: Connection, frame: Buffer): void {
+    if (!conn.corked) {
+      // Frames sent in one turn leave in one writev.
+      conn.corked = true;
+      conn.socket.cork();
+      process.nextTick(uncork, conn);
+    }
+    conn.socket.write(frame);
+  }
+}
+
+function isOpen(conn: Connection): boolean {
+  return conn.state === 'open';
+}
+
+function uncork(conn: Connection): void {
+  conn.corked = false;
+  conn.socket.uncork();
+}
