@@ -1,4 +1,5 @@
-// SimDisk: a txn log and two epoch files. What was fsynced survives a crash; what was written
+// SimDisk: a snapshot, a txn log after it and two epoch files. Snapshots (a compaction, or one
+// installed by SNAP sync) replace the log's prefix; a compaction is written and synced at once. What was fsynced survives a crash; what was written
 // but not fsynced may survive in part (a prefix of the unsynced tail; a torn last record is
 // truncated on start, which is the same as losing it). Epoch files become durable together
 // with the log batch they came with (the driver writes them after the log's fsync), so an
@@ -12,6 +13,8 @@ import type { SimPrng } from './prng.js';
 export interface DiskImage {
   readonly log: Entry[];
   readonly length: number;
+  readonly baseZxid: number;
+  readonly snapshot: Uint8Array | null;
   readonly acceptedEpoch: number;
   readonly currentEpoch: number;
 }
@@ -19,9 +22,47 @@ export interface DiskImage {
 export class SimDisk implements LogView {
   /** Appends mutate in place; a truncation makes a new array, so older images stay valid. */
   log: Entry[] = [];
+  /** The snapshot the log starts after (its zxid, and the state as the driver serialised it). */
+  base = 0;
+  snapshot: Uint8Array | null = null;
   acceptedEpoch = 0;
   currentEpoch = 0;
-  private durable: DiskImage = { log: this.log, length: 0, acceptedEpoch: 0, currentEpoch: 0 };
+  compactions = 0;
+  private durable: DiskImage = {
+    log: this.log,
+    length: 0,
+    baseZxid: 0,
+    snapshot: null,
+    acceptedEpoch: 0,
+    currentEpoch: 0,
+  };
+
+  /** SNAP sync: the state and log are replaced; durable with the batch's fsync. */
+  install(zxid: number, data: Uint8Array): void {
+    this.log = [];
+    this.base = zxid;
+    this.snapshot = data;
+  }
+
+  /** Whether a snapshot at `zxid` may be taken now: the log is durable up to it, no truncation
+   * or install waits for its fsync. */
+  canCompact(zxid: number): boolean {
+    const d = this.durable;
+    const durableLast = d.length === 0 ? d.baseZxid : d.log[d.length - 1]!.zxid;
+    return d.log === this.log && d.baseZxid === this.base && zxid > this.base && zxid <= durableLast;
+  }
+
+  /** Take a snapshot at `zxid` (the applied state) and drop the log up to it; synced at once. */
+  compact(zxid: number, data: Uint8Array): void {
+    if (!this.canCompact(zxid)) throw new Error(`cannot compact at ${zxid}`);
+    const drop = this.indexAfter(zxid);
+    const length = this.durable.length - drop;
+    this.log = this.log.slice(drop);
+    this.base = zxid;
+    this.snapshot = data;
+    this.compactions += 1;
+    this.durable = { ...this.durable, log: this.log, length, baseZxid: zxid, snapshot: data };
+  }
 
   write(batch: PersistBatch): void {
     if (batch.truncateTo !== undefined) {
@@ -36,6 +77,8 @@ export class SimDisk implements LogView {
     return {
       log: this.log,
       length: this.log.length,
+      baseZxid: this.base,
+      snapshot: this.snapshot,
       acceptedEpoch: this.acceptedEpoch,
       currentEpoch: this.currentEpoch,
     };
@@ -53,6 +96,8 @@ export class SimDisk implements LogView {
       keep += prng.nextInt(this.log.length - d.length + 1);
     }
     this.log = d.log.slice(0, keep);
+    this.base = d.baseZxid;
+    this.snapshot = d.snapshot;
     this.acceptedEpoch = d.acceptedEpoch;
     this.currentEpoch = d.currentEpoch;
     // After a restart what the disk holds is durable.
@@ -60,10 +105,15 @@ export class SimDisk implements LogView {
   }
 
   lastZxid(): number {
-    return this.log.length === 0 ? 0 : this.log[this.log.length - 1]!.zxid;
+    return this.log.length === 0 ? this.base : this.log[this.log.length - 1]!.zxid;
+  }
+
+  baseZxid(): number {
+    return this.base;
   }
 
   entriesAfter(zxid: number, countMax: number): readonly Entry[] {
+    if (zxid < this.base) throw new Error(`entries after ${zxid} asked below the snapshot ${this.base}`);
     const i = this.indexAfter(zxid);
     return this.log.slice(i, i + countMax);
   }

@@ -12,6 +12,7 @@ import { SimDisk } from './disk.js';
 import { SimNetwork } from './network.js';
 import { SimPrng } from './prng.js';
 import { Scheduler } from './scheduler.js';
+import { applyEntry, decodeState, encodeState, initialState, type SimState } from './state.js';
 
 export type PeerFactory = (c: ZabConfig, s: PersistedState, log: LogView, prng: Prng) => ZabPeer;
 
@@ -35,6 +36,10 @@ export interface SimOptions {
   readonly safetyTicks: number;
   readonly livenessTicksMax: number;
   readonly livenessAcksMin: number;
+  /** Per node and tick: take a snapshot at the applied zxid and drop the log up to it. */
+  readonly compactProbabilityPerTick: number;
+  /** Observers learn from followers (observer masters), each from its own voter. */
+  readonly observerMasters: boolean;
 }
 
 /** Swarm testing: the seed chooses the ensemble and every fault rate. */
@@ -59,6 +64,9 @@ export function swarm(seed: number, overrides: Partial<SimOptions> = {}): SimOpt
     safetyTicks: 400,
     livenessTicksMax: 600,
     livenessAcksMin: 3,
+    // Drawn after the rest so that the earlier fields keep their values per seed.
+    compactProbabilityPerTick: r.chance(0.6) ? r.range(1, 60) / 1000 : 0,
+    observerMasters: r.chance(0.5),
   };
   return { ...options, ...overrides };
 }
@@ -72,12 +80,18 @@ export interface SimResult {
   readonly crashes: number;
   readonly elections: number;
   readonly messages: number;
+  readonly compactions: number;
+  readonly snapsSent: number;
+  /** INFORMs sent by leaders / by observer masters. */
+  readonly informsByLeaders: number;
+  readonly informsByMasters: number;
 }
 
 class SimNode {
   alive = true;
   incarnation = 0;
   fsyncTail = 0;
+  state: SimState = initialState;
   readonly disk = new SimDisk();
   peer!: ZabPeer;
   constructor(readonly id: number) {}
@@ -96,6 +110,11 @@ export class Sim {
   private readonly lines: string[] = [];
   private seq = 0;
   private crashes = 0;
+  private snapsSent = 0;
+  private informsByLeaders = 0;
+  private informsByMasters = 0;
+  /** Per observer: the member it last asked to learn from (OBSERVERINFO), and when. */
+  private readonly attachedTo = new Map<number, { readonly to: number; readonly time: number }>();
   private phase: 'safety' | 'liveness' = 'safety';
   private livenessFirstSeq = Infinity;
 
@@ -169,6 +188,10 @@ export class Sim {
       crashes: this.crashes,
       elections: this.checker.leaderOfEpoch.size,
       messages: this.net.messagesSent,
+      compactions: [...this.nodes.values()].reduce((n, node) => n + node.disk.compactions, 0),
+      snapsSent: this.snapsSent,
+      informsByLeaders: this.informsByLeaders,
+      informsByMasters: this.informsByMasters,
     };
   }
 
@@ -190,6 +213,9 @@ export class Sim {
       syncLimitTicks: 5,
       electionTimeoutTicks: 4,
       proposalsInFlightMax: 64,
+      ...(this.options.observerMasters
+        ? { observerMasters: new Map(this.observers.map((o, i) => [o, this.voters[i % this.voters.length]!])) }
+        : {}),
     };
     const persisted = {
       acceptedEpoch: disk.acceptedEpoch,
@@ -197,7 +223,9 @@ export class Sim {
       lastLoggedZxid: disk.lastZxid(),
     };
     node.peer = this.factory(config, persisted, disk, this.prng.fork());
-    this.checker.restarted(node.id);
+    node.state = disk.snapshot === null ? initialState : decodeState(disk.snapshot);
+    if (node.state.zxid !== disk.base) throw new SimFailure(`n${node.id} snapshot zxid != log base`);
+    this.checker.restarted(node.id, node.state);
     this.drain(node);
   }
 
@@ -212,10 +240,36 @@ export class Sim {
     const peer = node.peer;
     while (peer.hasReady()) {
       const ready = peer.ready();
+      const install = ready.installSnapshot;
+      if (install !== null) {
+        node.disk.install(install.zxid, install.data);
+        node.state = decodeState(install.data);
+        if (node.state.zxid !== install.zxid) throw new SimFailure(`n${node.id} SNAP data not at ${install.zxid}`);
+        this.checker.installed(node.id, node.state);
+        this.log(`n${node.id} install snapshot ${zxidEpoch(install.zxid)}.${zxidCounter(install.zxid)}`);
+      }
       node.disk.write(ready.persist);
-      for (const out of ready.sendNow) this.net.send(node.id, out.to, out.msg);
+      let snapshot: Uint8Array | undefined;
+      if (ready.snapshotToSend !== null) {
+        if (node.state.zxid !== ready.snapshotToSend.zxid) {
+          throw new Error(`n${node.id} asked to send a snapshot at ${ready.snapshotToSend.zxid}, state at ${node.state.zxid}`);
+        }
+        snapshot = encodeState(node.state);
+      }
+      for (const out of ready.sendNow) {
+        if (out.msg.type === 'SNAP') {
+          if (snapshot === undefined) throw new Error('SNAP without snapshotToSend');
+          this.snapsSent += 1;
+          this.send(node, out.to, { ...out.msg, data: snapshot });
+        } else {
+          this.send(node, out.to, out.msg);
+        }
+      }
       if (ready.mustSync || ready.sendAfterPersist.length > 0) this.fsync(node, ready);
-      for (const entry of ready.apply) this.checker.applied(node.id, entry, peer.role === 'leading');
+      for (const entry of ready.apply) {
+        node.state = applyEntry(node.state, entry);
+        this.checker.applied(node.id, entry, peer.role === 'leading', node.state);
+      }
       for (const event of ready.events) {
         this.log(`n${node.id} ${JSON.stringify(event)} | ${peer.status()}`);
         if (event.kind === 'established') this.checker.established(node.id, event.epoch, node.disk);
@@ -234,14 +288,38 @@ export class Sim {
     const incarnation = node.incarnation;
     const must = ready.mustSync;
     const after = ready.sendAfterPersist;
+    const installed = ready.installSnapshot?.zxid;
     const time = Math.max(node.fsyncTail, this.sched.now + this.prng.range(0, this.options.fsyncMsMax));
     node.fsyncTail = time;
     this.sched.at(time, () => {
       if (node.incarnation !== incarnation || !node.alive) return;
       if (must) node.disk.synced(image);
-      for (const out of after) this.net.send(node.id, out.to, out.msg);
+      for (const out of after) this.send(node, out.to, out.msg);
+      if (installed !== undefined) this.step(node, { kind: 'snapshotInstalled', zxid: installed });
       if (must) this.step(node, { kind: 'persisted', zxid });
     });
+  }
+
+  /**
+   * Every message leaves here. Observer masters check: a leader never feeds (INFORM) an observer
+   * that went to learn from another member, beyond the time its record of that observer takes to
+   * expire (the observer falls silent towards it).
+   */
+  private send(node: SimNode, to: number, msg: Msg): void {
+    if (msg.type === 'OBSERVERINFO') this.attachedTo.set(node.id, { to, time: this.sched.now });
+    if (msg.type === 'INFORM') {
+      if (node.peer.role === 'leading') {
+        this.informsByLeaders += 1;
+        const a = this.attachedTo.get(to);
+        const graceMs = (10 + 2) * this.options.tickMs; // initLimitTicks + 2
+        if (a !== undefined && a.to !== node.id && this.sched.now - a.time > graceMs) {
+          throw new SimFailure(`leader n${node.id} sends INFORM to n${to}, which learns from n${a.to}`);
+        }
+      } else {
+        this.informsByMasters += 1;
+      }
+    }
+    this.net.send(node.id, to, msg);
   }
 
   private tickLoop(node: SimNode): void {
@@ -273,6 +351,14 @@ export class Sim {
 
   private faults(): void {
     const o = this.options;
+    for (const node of this.nodes.values()) {
+      if (!node.alive || !this.prng.chance(o.compactProbabilityPerTick)) continue;
+      // A snapshot of the applied state, once its log prefix is durable and no fsync is out.
+      if (node.fsyncTail < this.sched.now && node.disk.canCompact(node.state.zxid)) {
+        node.disk.compact(node.state.zxid, encodeState(node.state));
+        this.log(`n${node.id} compact to ${zxidEpoch(node.state.zxid)}.${zxidCounter(node.state.zxid)}`);
+      }
+    }
     for (const node of this.nodes.values()) {
       if (node.alive && this.prng.chance(o.crashProbabilityPerTick)) this.crash(node);
     }
@@ -335,12 +421,26 @@ export class Sim {
     if (leader.commitZxid !== leader.lastLoggedZxid) return false;
     for (const node of this.nodes.values()) {
       if (!node.alive || node.peer.appliedZxid !== leader.commitZxid) return false;
-      if (node.peer !== leader && (node.peer.leaderId !== leader.id || node.peer.learner?.phase !== 'active')) {
-        return false;
-      }
+      if (node.peer !== leader && !this.attached(node.peer, leader)) return false;
       if (this.checker.appliedCount(node.id) !== this.checker.canonical.length) return false;
     }
     return true;
+  }
+
+  /** Active under the leader: directly, or (an observer) through an active follower of it. */
+  private attached(peer: ZabPeer, leader: ZabPeer): boolean {
+    const s = peer.learner;
+    if (s === null || s.phase !== 'active') return false;
+    // An observer's leaderId may name a stale leader while its master is the real one.
+    if (s.master === leader.id) return true;
+    const master = this.nodes.get(s.master);
+    return (
+      peer.isObserver &&
+      master !== undefined &&
+      master.alive &&
+      master.peer.leaderId === leader.id &&
+      master.peer.learner?.phase === 'active'
+    );
   }
 
   private summary(): string {

@@ -12,11 +12,15 @@ interface PendingSync {
   readonly after: Ready['sendAfterPersist'];
   readonly must: boolean;
   readonly zxid: number;
+  readonly installed: number | undefined;
 }
 
 interface Node {
   readonly id: number;
   readonly disk: SimDisk;
+  /** The state machine: the applied payloads, and the zxid they reach. */
+  applied: string[];
+  stateZxid: number;
   peer: ZabPeer;
   alive: boolean;
   syncs: PendingSync[];
@@ -30,7 +34,7 @@ export function formatMsg(msg: Msg): string {
   const parts: string[] = [msg.type];
   for (const [k, v] of Object.entries(msg)) {
     if (k === 'type') continue;
-    if (k === 'payload') parts.push(`payload=${new TextDecoder().decode(v as Uint8Array)}`);
+    if (k === 'payload' || k === 'data') parts.push(`${k}=${new TextDecoder().decode(v as Uint8Array)}`);
     else if (k === 'segments') {
       const segs = v as readonly { epoch: number; lastZxid: number }[];
       parts.push(`segments=[${segs.map((s) => `${s.epoch}:${z(s.lastZxid)}`).join(',')}]`);
@@ -63,7 +67,7 @@ export class Env {
     this.observers = Array.from({ length: observers }, (_, i) => voters + i + 1);
     for (const id of [...this.voters, ...this.observers]) {
       const disk = new SimDisk();
-      const node: Node = { id, disk, peer: this.makePeer(id, disk), alive: true, syncs: [] };
+      const node: Node = { id, disk, peer: this.makePeer(id, disk), alive: true, syncs: [], applied: [], stateZxid: 0 };
       this.nodes.set(id, node);
     }
     for (const node of this.nodes.values()) this.drain(node);
@@ -96,33 +100,71 @@ export class Env {
     while (peer.hasReady()) {
       const ready = peer.ready();
       const p = ready.persist;
+      if (ready.installSnapshot !== null) {
+        const { zxid, data } = ready.installSnapshot;
+        node.disk.install(zxid, data);
+        this.loadState(node, data);
+        this.out.push(`n${node.id} install snapshot ${z(zxid)} state=[${node.applied.join(',')}]`);
+      }
       node.disk.write(p);
       if (ready.mustSync) {
         const bits: string[] = [];
+        if (ready.installSnapshot !== null) bits.push(`snapshot=${z(ready.installSnapshot.zxid)}`);
         if (p.truncateTo !== undefined) bits.push(`truncate=${z(p.truncateTo)}`);
         if (p.entries.length > 0) bits.push(`entries=${p.entries.map((e) => z(e.zxid)).join(',')}`);
         if (p.acceptedEpoch !== undefined) bits.push(`acceptedEpoch=${p.acceptedEpoch}`);
         if (p.currentEpoch !== undefined) bits.push(`currentEpoch=${p.currentEpoch}`);
         this.out.push(`n${node.id} write ${bits.join(' ')}`);
       }
-      for (const o of ready.sendNow) this.enqueue(node.id, o.to, o.msg);
+      for (const o of ready.sendNow) {
+        if (o.msg.type === 'SNAP') {
+          if (ready.snapshotToSend?.zxid !== node.stateZxid) throw new Error('SNAP not at the applied state');
+          this.enqueue(node.id, o.to, { ...o.msg, data: this.saveState(node) });
+        } else {
+          this.enqueue(node.id, o.to, o.msg);
+        }
+      }
       if (ready.mustSync || ready.sendAfterPersist.length > 0) {
         node.syncs.push({
           image: node.disk.image(),
           after: ready.sendAfterPersist,
           must: ready.mustSync,
           zxid: node.disk.lastZxid(),
+          installed: ready.installSnapshot?.zxid,
         });
         for (const o of ready.sendAfterPersist) {
           this.out.push(`n${node.id} holds until fsync: ${node.id}->${o.to} ${formatMsg(o.msg)}`);
         }
       }
       for (const e of ready.apply) {
+        node.applied.push(new TextDecoder().decode(e.payload));
+        node.stateZxid = e.zxid;
         this.out.push(`n${node.id} apply ${z(e.zxid)} ${new TextDecoder().decode(e.payload)}`);
       }
       for (const e of ready.events) this.out.push(`n${node.id} ${formatEvent(e)}`);
       peer.advance();
     }
+  }
+
+  private saveState(node: Node): Uint8Array {
+    return new TextEncoder().encode(`${node.stateZxid}|${node.applied.join(',')}`);
+  }
+
+  private loadState(node: Node, data: Uint8Array | null): void {
+    const [zxid, list] = (data === null ? '0|' : new TextDecoder().decode(data)).split('|');
+    node.stateZxid = Number(zxid);
+    node.applied = list === '' || list === undefined ? [] : list.split(',');
+  }
+
+  /** Take a snapshot of the applied state and drop the log up to it. */
+  compact(id: number): void {
+    const node = this.node(id);
+    if (!node.disk.canCompact(node.stateZxid)) {
+      this.out.push(`n${id} cannot compact to ${z(node.stateZxid)} (not durable, or nothing new)`);
+      return;
+    }
+    node.disk.compact(node.stateZxid, this.saveState(node));
+    this.out.push(`n${id} compact to ${z(node.stateZxid)}`);
   }
 
   private enqueue(from: number, to: number, msg: Msg): void {
@@ -147,6 +189,7 @@ export class Env {
       this.out.push(`n${id} fsync done`);
       if (sync.must) node.disk.synced(sync.image);
       for (const o of sync.after) this.enqueue(id, o.to, o.msg);
+      if (sync.installed !== undefined) this.step(id, { kind: 'snapshotInstalled', zxid: sync.installed });
       if (sync.must) this.step(id, { kind: 'persisted', zxid: sync.zxid });
     }
     return any;
@@ -192,6 +235,7 @@ export class Env {
     const node = this.node(id);
     node.alive = true;
     node.peer = this.makePeer(id, node.disk);
+    this.loadState(node, node.disk.snapshot);
     this.drain(node);
     for (const other of this.nodes.values()) {
       if (other.id === id || !other.alive) continue;
@@ -207,7 +251,9 @@ export class Env {
   }
 
   log(id: number): void {
-    const log = this.node(id).disk.log;
-    this.out.push(`n${id} log: ${log.map((e) => `${z(e.zxid)}=${new TextDecoder().decode(e.payload)}`).join(' ') || 'empty'}`);
+    const disk = this.node(id).disk;
+    const log = disk.log;
+    const base = disk.base > 0 ? `snapshot ${z(disk.base)} ` : '';
+    this.out.push(`n${id} log: ${base}${log.map((e) => `${z(e.zxid)}=${new TextDecoder().decode(e.payload)}`).join(' ') || 'empty'}`);
   }
 }

@@ -4,7 +4,7 @@
 //
 // Commands: peers <n> [observers=<m>] | tick <id|all> [n=<k>] | stabilize [hold=<id,...>]
 //   | deliver [<from>-><to>] [type=<T>] [n=<k>] | drop <from>-><to> | persist <id>
-//   | propose <id> <text> | crash <id> | restart <id> | state | log <id>
+//   | propose <id> <text> | crash <id> | restart <id> | compact <id> | state | log <id>
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,6 +98,9 @@ function run(env: Env, command: string): void {
       return;
     case 'restart':
       env.restart(Number(positional[0]));
+      return;
+    case 'compact':
+      env.compact(Number(positional[0]));
       return;
     case 'state':
       env.state();

@@ -20,6 +20,7 @@ export interface LearnerRecord {
   readonly session: number;
   phase: 'info' | 'leaderInfo' | 'epochAcked' | 'syncing' | 'newLeaderAcked' | 'active';
   segments: readonly Segment[];
+  snapshotZxid: number;
   lastZxid: number;
   /** NEWLEADER zxid sent in this learner's sync stream. */
   syncZxid: number;
@@ -28,7 +29,7 @@ export interface LearnerRecord {
   ticksSilent: number;
 }
 
-const entriesPerReadMax = 1024;
+export const entriesPerReadMax = 1024;
 
 export class LeaderState {
   phase: LeaderPhase = 'discovery';
@@ -60,7 +61,7 @@ export class LeaderState {
 }
 
 /** The learner's sync stream has been sent: it gets every later proposal / commit. */
-function streaming(r: LearnerRecord): boolean {
+export function streaming(r: LearnerRecord): boolean {
   return r.phase === 'syncing' || r.phase === 'newLeaderAcked' || r.phase === 'active';
 }
 
@@ -83,6 +84,7 @@ function onLearnerInfo(p: ZabPeer, from: number, msg: LearnerInfoMsg): void {
     session: msg.session,
     phase: 'info',
     segments: [],
+    snapshotZxid: 0,
     lastZxid: 0,
     syncZxid: -1,
     ackedZxid: -1,
@@ -125,6 +127,7 @@ function onAckEpoch(p: ZabPeer, r: LearnerRecord, msg: AckEpochMsg): void {
   if (r.phase !== 'leaderInfo' || msg.session !== r.session) return;
   r.phase = 'epochAcked';
   r.segments = msg.segments;
+  r.snapshotZxid = msg.snapshotZxid;
   r.lastZxid = msg.lastZxid;
   if (l.phase === 'epochAcks') {
     // Leader.waitForEpochAck: a more up-to-date learner means we should not lead.
@@ -141,13 +144,28 @@ function onAckEpoch(p: ZabPeer, r: LearnerRecord, msg: AckEpochMsg): void {
   if (l.phase === 'newLeaderAcks' ? !r.observer : l.phase === 'established') startSync(p, l, r);
 }
 
-/** Send TRUNC or DIFF, the missing proposals, then NEWLEADER (LearnerHandler.syncFollower). */
+/** Send TRUNC, DIFF or SNAP, the missing proposals, then NEWLEADER (LearnerHandler.syncFollower). */
 function startSync(p: ZabPeer, l: LeaderState, r: LearnerRecord): void {
   // Observers get committed txns only; followers the whole log.
-  const limit = r.observer ? p.commitZxid : p.lastLoggedZxid;
-  const plan = planSync(r.segments, r.lastZxid, clipSegments(p.reader.segments(), limit));
-  p.send(r.id, { type: plan.kind, zxid: plan.zxid });
-  let from = plan.zxid;
+  sendSyncStream(p, r, r.observer ? p.commitZxid : p.lastLoggedZxid, l.newEpoch);
+}
+
+/** The sync stream up to `limit` from our own log (a leader's, or an observer master's). */
+export function sendSyncStream(p: ZabPeer, r: LearnerRecord, limit: number, epoch: number): void {
+  const plan = planSync(
+    { baseZxid: r.snapshotZxid, segments: r.segments },
+    r.lastZxid,
+    { baseZxid: p.reader.baseZxid(), segments: clipSegments(p.reader.segments(), limit) },
+  );
+  let from: number;
+  if (plan.kind === 'SNAP') {
+    from = p.snapshotForSend();
+    assert(from >= p.reader.baseZxid() && from <= limit, 'the snapshot sent lies in the retained log');
+    p.send(r.id, { type: 'SNAP', zxid: from, data: new Uint8Array(0) });
+  } else {
+    from = plan.zxid;
+    p.send(r.id, { type: plan.kind, zxid: plan.zxid });
+  }
   while (from < limit) {
     const entries = p.reader.entriesAfter(from, entriesPerReadMax);
     assert(entries.length > 0, 'sync entries are in the log');
@@ -157,7 +175,7 @@ function startSync(p: ZabPeer, l: LeaderState, r: LearnerRecord): void {
       from = e.zxid;
     }
   }
-  p.send(r.id, { type: 'NEWLEADER', epoch: l.newEpoch, zxid: limit });
+  p.send(r.id, { type: 'NEWLEADER', epoch, zxid: limit });
   r.phase = 'syncing';
   r.syncZxid = limit;
 }

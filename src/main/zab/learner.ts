@@ -3,16 +3,26 @@
 // NEWLEADER only once the history and the epoch are durable (ZOOKEEPER-3911: the ack goes into
 // the send-after-persist queue), then log proposals, ack them after fsync and apply commits.
 // Observers take INFORM (a committed txn with its payload) instead of PROPOSAL + COMMIT.
+// An observer learns from its configured observer master (a follower) when it has one, else
+// from the leader; when that member fails it falls back to the other (ZooKeeper's Observer with
+// observerMasterPort). An active follower serves its observers (observer-master.ts).
 
 import { assert } from '../../common/assert.js';
 import { answerNotification } from './election.js';
 import type { Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
+import { masterMessage, masterPeerDown, masterProgress, masterTick, newMasterState, type MasterState } from './observer-master.js';
 
 export interface LearnerState {
   phase: 'connecting' | 'epochAcked' | 'syncing' | 'newLeader' | 'active';
   readonly session: number;
+  /** Whom we learn from: the leader, or (observers) an observer master. */
+  readonly master: number;
   ticksSilent: number;
+  /** Ticks an observer has learnt from the leader while it has an observer master. */
+  ticksOnLeader: number;
+  /** An active follower's observers. */
+  serving: MasterState | null;
 }
 
 function learner(p: ZabPeer): LearnerState {
@@ -23,16 +33,17 @@ function learner(p: ZabPeer): LearnerState {
 function onLeaderInfo(p: ZabPeer, s: LearnerState, epoch: number, session: number): void {
   if (s.phase !== 'connecting' || session !== s.session) return;
   if (epoch < p.acceptedEpoch) {
-    p.become('looking', -1); // Learner.registerWithLeader: leader is behind our accepted epoch
+    giveUp(p, s); // Learner.registerWithLeader: leader is behind our accepted epoch
     return;
   }
   p.setAcceptedEpoch(epoch);
   s.phase = 'epochAcked';
-  p.sendAfterDurable(p.leaderId, {
+  p.sendAfterDurable(s.master, {
     type: 'ACKEPOCH',
     session: s.session,
     currentEpoch: p.currentEpoch,
     lastZxid: p.lastLoggedZxid,
+    snapshotZxid: p.reader.baseZxid(),
     segments: p.reader.segments(),
   });
 }
@@ -49,19 +60,25 @@ function onSyncMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
       p.truncate(msg.zxid);
       s.phase = 'syncing';
       return;
+    case 'SNAP':
+      if (s.phase !== 'epochAcked') return;
+      p.installSnapshot(msg.zxid, msg.data);
+      s.phase = 'syncing';
+      return;
     case 'NEWLEADER':
       if (s.phase !== 'syncing') return;
       assert(msg.zxid === p.lastLoggedZxid, 'NEWLEADER: our log equals the leader history');
       assert(msg.epoch === p.acceptedEpoch, 'NEWLEADER for the epoch we accepted');
       p.setCurrentEpoch(msg.epoch);
       s.phase = 'newLeader';
-      p.sendAfterDurable(p.leaderId, { type: 'ACKNEWLEADER', epoch: msg.epoch });
+      p.sendAfterDurable(s.master, { type: 'ACKNEWLEADER', epoch: msg.epoch });
       return;
     case 'UPTODATE':
       if (s.phase !== 'newLeader') return;
       s.phase = 'active';
       p.commitTo(msg.commitZxid);
       p.emit({ kind: 'uptodate', epoch: p.currentEpoch, leader: p.leaderId });
+      if (!p.isObserver && p.observers.length > 0) s.serving = newMasterState();
       p.vote = { leader: p.leaderId, zxid: msg.commitZxid, peerEpoch: p.currentEpoch };
       return;
     default:
@@ -77,7 +94,7 @@ function onBroadcastMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
         p.append({ zxid: msg.zxid, payload: msg.payload });
       } else if (synced && !p.isObserver) {
         p.append({ zxid: msg.zxid, payload: msg.payload });
-        p.sendAfterDurable(p.leaderId, { type: 'ACK', zxid: msg.zxid });
+        p.sendAfterDurable(s.master, { type: 'ACK', zxid: msg.zxid });
       }
       return;
     case 'COMMIT':
@@ -90,7 +107,7 @@ function onBroadcastMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
       }
       return;
     case 'PING':
-      if (s.phase !== 'connecting') p.send(p.leaderId, { type: 'PING' });
+      if (s.phase !== 'connecting') p.send(s.master, { type: 'PING' });
       return;
     default:
       return; // types a leader never sends, or not in this phase
@@ -102,19 +119,42 @@ function onMessage(p: ZabPeer, from: number, msg: Msg): void {
     answerNotification(p, from, msg);
     return;
   }
-  if (from !== p.leaderId) return; // only the leader we follow speaks to us here
   const s = learner(p);
+  if (s.serving !== null && masterMessage(p, s.serving, from, msg)) return;
+  if (from !== s.master) return; // only the member we learn from speaks to us here
   s.ticksSilent = 0;
   if (msg.type === 'LEADERINFO') onLeaderInfo(p, s, msg.epoch, msg.session);
   else onSyncMessage(p, s, msg);
+}
+
+/** Leave for a new election; an observer avoids this member at its next attempt. */
+function giveUp(p: ZabPeer, s: LearnerState): void {
+  if (p.isObserver) p.avoidMaster = s.master;
+  p.become('looking', -1);
+}
+
+/** The configured observer master, unless it is the leader itself or failed us last time. */
+function chooseMaster(p: ZabPeer): number {
+  const preferred = preferredMaster(p);
+  return preferred === undefined || preferred === p.avoidMaster ? p.leaderId : preferred;
+}
+
+/** This observer's configured master when it is a voter other than the leader. */
+function preferredMaster(p: ZabPeer): number | undefined {
+  const preferred = p.config.observerMasters.get(p.id);
+  if (!p.isObserver || preferred === undefined || preferred === p.leaderId || !p.isVoter(preferred)) {
+    return undefined;
+  }
+  return preferred;
 }
 
 function makeRole(observer: boolean): RoleHandler {
   return {
     enter(p) {
       p.learnerSession += 1;
-      p.learner = { phase: 'connecting', session: p.learnerSession, ticksSilent: 0 };
-      p.send(p.leaderId, {
+      const master = chooseMaster(p);
+      p.learner = { phase: 'connecting', session: p.learnerSession, master, ticksSilent: 0, ticksOnLeader: 0, serving: null };
+      p.send(master, {
         type: observer ? 'OBSERVERINFO' : 'FOLLOWERINFO',
         acceptedEpoch: p.acceptedEpoch,
         session: p.learnerSession,
@@ -125,13 +165,31 @@ function makeRole(observer: boolean): RoleHandler {
       const s = learner(p);
       s.ticksSilent += 1;
       const limit = s.phase === 'active' ? p.config.syncLimitTicks : p.config.initLimitTicks;
-      if (s.ticksSilent > limit) p.become('looking', -1);
+      if (s.ticksSilent > limit) {
+        giveUp(p, s);
+        return;
+      }
+      if (s.serving !== null) masterTick(p, s.serving);
+      if (p.isObserver && s.master === p.leaderId && preferredMaster(p) !== undefined) {
+        // Fell back to the leader: try the observer master again now and then, so that the
+        // leader's fan-out shrinks back once that follower is up.
+        s.ticksOnLeader += 1;
+        if (s.ticksOnLeader > 2 * p.config.initLimitTicks) {
+          p.avoidMaster = -1;
+          p.become('observing', p.leaderId);
+        }
+      }
     },
     peerUp() {},
     peerDown(p, peer) {
-      if (peer === p.leaderId) p.become('looking', -1);
+      const s = learner(p);
+      if (peer === s.master) giveUp(p, s);
+      else if (s.serving !== null) masterPeerDown(s.serving, peer);
     },
-    progress() {},
+    progress(p) {
+      const s = p.learner;
+      if (s !== null && s.serving !== null) masterProgress(p, s.serving);
+    },
   };
 }
 

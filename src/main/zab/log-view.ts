@@ -19,20 +19,46 @@ export interface Segment {
 export interface LogView {
   /** Highest zxid in the log, or the snapshot base if the log is empty (0 when fresh). */
   lastZxid(): number;
-  /** Up to `countMax` entries with zxid > `zxid`, in order. */
+  /**
+   * The zxid of the snapshot the retained log starts after (0 when nothing was compacted): the
+   * driver's durable snapshot, whose state is the committed history up to it. Entries at or
+   * below it are gone; on start the data tree is that snapshot plus nothing applied after it.
+   */
+  baseZxid(): number;
+  /** Up to `countMax` entries with zxid > `zxid` (>= baseZxid()), in order. */
   entriesAfter(zxid: number, countMax: number): readonly Entry[];
-  /** The log's epoch segments in order (small: one per epoch that left entries). */
+  /** The retained log's epoch segments in order (one per epoch that left entries after the base). */
   segments(): readonly Segment[];
+}
+
+/** The first zxid of segment `index` of a log whose retained entries start after `base`. */
+export function segmentFirstZxid(segment: Segment, index: number, base: number): number {
+  const first = segment.epoch * 0x100000000 + 1;
+  return index === 0 && zxidEpoch(base) === segment.epoch ? base + 1 : first;
 }
 
 /** LogView plus the core's un-advanced persist batch (a truncation and appended entries). */
 export class LogReader {
   truncateTo: number | undefined = undefined;
+  /** A snapshot installed in the un-advanced batch: the log below is replaced by it. */
+  installedZxid: number | undefined = undefined;
   readonly pending: Entry[] = [];
 
   constructor(readonly log: LogView) {}
 
   clear(): void {
+    this.truncateTo = undefined;
+    this.installedZxid = undefined;
+    this.pending.length = 0;
+  }
+
+  baseZxid(): number {
+    return this.installedZxid ?? this.log.baseZxid();
+  }
+
+  /** Replace the whole log by a snapshot at `zxid` (SNAP sync): no entries remain. */
+  install(zxid: number): void {
+    this.installedZxid = zxid;
     this.truncateTo = undefined;
     this.pending.length = 0;
   }
@@ -52,9 +78,10 @@ export class LogReader {
   }
 
   entriesAfter(zxid: number, countMax: number): Entry[] {
+    assert(zxid >= this.baseZxid(), 'entries below the snapshot base are compacted');
     const out: Entry[] = [];
     const clip = this.truncateTo ?? Infinity;
-    if (zxid < clip) {
+    if (zxid < clip && this.installedZxid === undefined) {
       for (const e of this.log.entriesAfter(zxid, countMax)) {
         if (e.zxid > clip) break;
         out.push(e);
@@ -70,7 +97,7 @@ export class LogReader {
   segments(): Segment[] {
     const clip = this.truncateTo ?? Infinity;
     const out: Segment[] = [];
-    for (const s of this.log.segments()) {
+    for (const s of this.installedZxid === undefined ? this.log.segments() : []) {
       const first = s.epoch * 0x100000000 + 1;
       if (first > clip) break;
       out.push({ epoch: s.epoch, lastZxid: Math.min(s.lastZxid, clip) });

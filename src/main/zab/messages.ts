@@ -39,6 +39,8 @@ export interface AckEpochMsg {
   readonly session: number;
   readonly currentEpoch: number;
   readonly lastZxid: number;
+  /** The learner's snapshot base: its retained log (segments) starts after it. */
+  readonly snapshotZxid: number;
   readonly segments: readonly Segment[];
 }
 /** Sync header: the learner's log matches the leader's up to `zxid`; proposals follow. */
@@ -50,6 +52,17 @@ export interface DiffMsg {
 export interface TruncMsg {
   readonly type: 'TRUNC';
   readonly zxid: number;
+}
+/**
+ * Sync header: the learner replaces its state and log by the leader's snapshot at `zxid`;
+ * proposals after it follow. The core leaves `data` empty: the leader's driver fills it with its
+ * serialised applied state (Ready.snapshotToSend), the learner's core hands it back untouched
+ * (Ready.installSnapshot).
+ */
+export interface SnapMsg {
+  readonly type: 'SNAP';
+  readonly zxid: number;
+  readonly data: Uint8Array;
 }
 export interface ProposalMsg {
   readonly type: 'PROPOSAL';
@@ -97,6 +110,7 @@ export type Msg =
   | AckEpochMsg
   | DiffMsg
   | TruncMsg
+  | SnapMsg
   | ProposalMsg
   | NewLeaderMsg
   | AckNewLeaderMsg
@@ -123,6 +137,8 @@ export type Input =
   | { readonly kind: 'propose'; readonly payload: Uint8Array }
   | { readonly kind: 'peerUp'; readonly peer: number }
   | { readonly kind: 'peerDown'; readonly peer: number }
+  /** Ready.installSnapshot at `zxid` is loaded and durable (step it before that batch's
+   * `persisted`). */
   | { readonly kind: 'snapshotInstalled'; readonly zxid: number };
 
 export type Role = 'looking' | 'following' | 'leading' | 'observing';
@@ -142,6 +158,12 @@ export interface PersistBatch {
   readonly currentEpoch?: number;
 }
 
+/** A snapshot received in SNAP sync, for the driver to install (see Ready.installSnapshot). */
+export interface InstallSnapshot {
+  readonly zxid: number;
+  readonly data: Uint8Array;
+}
+
 export interface Ready {
   readonly sendNow: readonly Outbound[];
   /** Send only after this batch's persist (and every earlier one) is durable. */
@@ -150,6 +172,17 @@ export interface Ready {
   /** Committed entries, in zxid order, that the state machine applies now. */
   readonly apply: readonly Entry[];
   readonly events: readonly PeerEvent[];
-  /** The batch holds something to fsync (entries, a truncation or an epoch). */
+  /** The batch holds something to fsync (a snapshot, entries, a truncation or an epoch). */
   readonly mustSync: boolean;
+  /**
+   * Applied before `persist`: load the tree from `data` (state up to `zxid`), make it the durable
+   * snapshot and drop the whole log (its base becomes `zxid`); durable with this batch. Step
+   * `snapshotInstalled` when it is, before the batch's `persisted`.
+   */
+  readonly installSnapshot: InstallSnapshot | null;
+  /**
+   * Serialise the applied state as of before this Ready's `apply` (it is at exactly `zxid`) and
+   * put it as `data` into every SNAP message of `sendNow`.
+   */
+  readonly snapshotToSend: { readonly zxid: number } | null;
 }

@@ -4,9 +4,11 @@
 // and a PRNG come in from the driver (src/main/driver.ts in production, test/sim in tests).
 //
 // Driver contract, per Ready:
-//   1. write persist (truncateTo first, then entries, then epoch files) to the log, no fsync yet;
-//   2. send sendNow;
+//   1. install installSnapshot if any (tree from its data, log emptied with that base), then
+//      write persist (truncateTo first, then entries, then epoch files) to the log, no fsync yet;
+//   2. send sendNow (when snapshotToSend is set, its SNAP messages carry the applied state);
 //   3. when that write (and every earlier one) is durable: send sendAfterPersist, then step
+//      { kind: 'snapshotInstalled', zxid } if the batch installed one, then
 //      { kind: 'persisted', zxid } once per mustSync batch, in order;
 //   4. apply `apply` to the data tree;
 //   5. advance(). Never step between ready() and advance().
@@ -17,7 +19,16 @@ import { lookingRole, type Vote } from './election.js';
 import { leadingRole, type LeaderState } from './leader.js';
 import { followingRole, observingRole, type LearnerState } from './learner.js';
 import { LogReader, type Entry, type LogView } from './log-view.js';
-import type { Input, Msg, Outbound, PeerEvent, Ready, Role, ServerState } from './messages.js';
+import type {
+  InstallSnapshot,
+  Input,
+  Msg,
+  Outbound,
+  PeerEvent,
+  Ready,
+  Role,
+  ServerState,
+} from './messages.js';
 import { majorityVerifier, type QuorumVerifier } from './quorum.js';
 import type { Prng } from './timeouts.js';
 
@@ -35,6 +46,12 @@ export interface ZabConfig {
   readonly proposalsInFlightMax?: number;
   /** Which voter sets are quorums; a majority of `voters` by default. */
   readonly quorum?: QuorumVerifier;
+  /**
+   * Observer masters: observer id -> the voter it learns from while that voter is an active
+   * follower (ZooKeeper's observerMasterPort). Observers not listed learn from the leader, and
+   * so does one whose master is the leader or failed it last time.
+   */
+  readonly observerMasters?: ReadonlyMap<number, number>;
 }
 
 export interface PersistedState {
@@ -87,6 +104,8 @@ export class ZabPeer {
   persistedZxid: number;
   commitZxid: number;
   appliedZxid: number;
+  /** Applied zxid as of the last advance(): what the driver's state holds when it reads a Ready. */
+  stateZxid: number;
 
   role: Role = 'looking';
   leaderId = -1;
@@ -97,6 +116,8 @@ export class ZabPeer {
   leader: LeaderState | null = null;
   learner: LearnerState | null = null;
   learnerSession = 0;
+  /** The member an observer failed to learn from last: its next attempt picks another. */
+  avoidMaster = -1;
 
   private sendNow: Outbound[] = [];
   private sendAfterPersist: Outbound[] = [];
@@ -106,8 +127,12 @@ export class ZabPeer {
   private persistCurrentEpoch: number | undefined = undefined;
   private apply: Entry[] = [];
   private events: PeerEvent[] = [];
+  private installOut: InstallSnapshot | null = null;
+  private snapshotToSendZxid: number | undefined = undefined;
   private inReady = false;
   private readonly batches: Batch[] = [];
+  /** Snapshots handed to the driver and not yet reported installed. */
+  private readonly installsPending: number[] = [];
 
   constructor(config: ZabConfig, persisted: PersistedState, log: LogView, prng: Prng) {
     assert(config.voters.includes(config.id) || config.observers.includes(config.id), 'id known');
@@ -117,7 +142,15 @@ export class ZabPeer {
     assert(config.electionTimeoutTicks >= 1, 'election timeout >= 1 tick');
     assert(persisted.currentEpoch <= persisted.acceptedEpoch, 'currentEpoch <= acceptedEpoch');
     assert(log.lastZxid() === persisted.lastLoggedZxid, 'log matches persisted lastLoggedZxid');
-    this.config = { proposalsInFlightMax: 1000, quorum: majorityVerifier(config.voters), ...config };
+    this.config = {
+      proposalsInFlightMax: 1000,
+      quorum: majorityVerifier(config.voters),
+      observerMasters: new Map(),
+      ...config,
+    };
+    for (const [observer, master] of this.config.observerMasters) {
+      assert(config.observers.includes(observer) && config.voters.includes(master), 'observer -> voter');
+    }
     this.id = config.id;
     this.voters = config.voters;
     this.observers = config.observers;
@@ -130,9 +163,13 @@ export class ZabPeer {
     this.durableCurrentEpoch = persisted.currentEpoch;
     this.lastLoggedZxid = persisted.lastLoggedZxid;
     this.persistedZxid = persisted.lastLoggedZxid;
-    // The tree is rebuilt from what a leader says is committed: nothing is applied at start.
-    this.commitZxid = 0;
-    this.appliedZxid = 0;
+    // The tree is the snapshot (committed up to the log's base); the log after it is applied
+    // only once a leader says it is committed.
+    const base = log.baseZxid();
+    assert(base <= persisted.lastLoggedZxid, 'snapshot base within the log');
+    this.commitZxid = base;
+    this.appliedZxid = base;
+    this.stateZxid = base;
     this.vote = this.selfVote();
     roles.looking.enter(this);
   }
@@ -174,10 +211,11 @@ export class ZabPeer {
       case 'peerDown':
         if (this.isPeer(input.peer)) roles[this.role].peerDown(this, input.peer);
         break;
-      case 'snapshotInstalled':
-        // SNAP sync is not planned yet (logs are never compacted): see sync.ts.
-        assert(false, 'SNAP sync not supported yet');
+      case 'snapshotInstalled': {
+        const zxid = this.installsPending.shift();
+        assert(zxid === input.zxid, `snapshotInstalled ${input.zxid} but handed out ${String(zxid)}`);
         break;
+      }
       default:
         assertNever(input, 'input');
     }
@@ -190,7 +228,8 @@ export class ZabPeer {
       this.sendAfterPersist.length > 0 ||
       this.mustSync() ||
       this.apply.length > 0 ||
-      this.events.length > 0
+      this.events.length > 0 ||
+      this.snapshotToSendZxid !== undefined
     );
   }
 
@@ -210,12 +249,15 @@ export class ZabPeer {
       apply: this.apply,
       events: this.events,
       mustSync: this.mustSync(),
+      installSnapshot: this.installOut,
+      snapshotToSend: this.snapshotToSendZxid !== undefined ? { zxid: this.snapshotToSendZxid } : null,
     };
   }
 
   advance(): void {
     assert(this.inReady, 'advance() without ready()');
     this.inReady = false;
+    if (this.installOut !== null) this.installsPending.push(this.installOut.zxid);
     if (this.mustSync()) {
       this.batches.push({
         zxid: this.lastLoggedZxid,
@@ -231,6 +273,9 @@ export class ZabPeer {
     this.persistCurrentEpoch = undefined;
     this.apply = [];
     this.events = [];
+    this.installOut = null;
+    this.snapshotToSendZxid = undefined;
+    this.stateZxid = this.appliedZxid;
     this.reader.clear();
   }
 
@@ -250,7 +295,7 @@ export class ZabPeer {
     const phase = this.leader?.phase ?? this.learner?.phase ?? '-';
     return (
       `${this.role}/${phase} L=${this.leaderId} ae=${this.acceptedEpoch} ce=${this.currentEpoch}` +
-      ` log=${hex(this.lastLoggedZxid)} commit=${hex(this.commitZxid)} applied=${hex(this.appliedZxid)}`
+      ` log=${hex(this.lastLoggedZxid)} base=${hex(this.reader.baseZxid())} commit=${hex(this.commitZxid)} applied=${hex(this.appliedZxid)}`
     );
   }
 
@@ -355,6 +400,26 @@ export class ZabPeer {
     this.persistedZxid = Math.min(this.persistedZxid, zxid);
   }
 
+  /** SNAP sync, leader side: the driver's applied state goes out in this Ready's SNAP messages. */
+  snapshotForSend(): number {
+    this.snapshotToSendZxid = this.stateZxid;
+    return this.stateZxid;
+  }
+
+  /** SNAP sync, learner side: state and log are replaced by the leader's snapshot at `zxid`. */
+  installSnapshot(zxid: number, data: Uint8Array): void {
+    assert(this.apply.length === 0, 'no apply pending in the batch that installs a snapshot');
+    assert(zxid >= this.appliedZxid, 'a snapshot never takes the state backwards');
+    this.reader.install(zxid);
+    this.persistEntries = [];
+    this.persistTruncateTo = undefined;
+    this.installOut = { zxid, data };
+    this.lastLoggedZxid = zxid;
+    this.persistedZxid = Math.min(this.persistedZxid, zxid);
+    this.commitZxid = zxid;
+    this.appliedZxid = zxid;
+  }
+
   /** Raise the commit point and hand out newly committed entries, in order. */
   commitTo(zxid: number): void {
     assert(zxid <= this.lastLoggedZxid, 'commit point never passes the last logged zxid');
@@ -374,6 +439,7 @@ export class ZabPeer {
 
   private mustSync(): boolean {
     return (
+      this.installOut !== null ||
       this.persistEntries.length > 0 ||
       this.persistTruncateTo !== undefined ||
       this.persistAcceptedEpoch !== undefined ||

@@ -1,0 +1,114 @@
+// Observer masters (ZooKeeper's ObserverMaster, ZOOKEEPER-3140): an active follower serves
+// observers as the leader would: OBSERVERINFO, LEADERINFO with the epoch it follows, a sync
+// stream (DIFF / TRUNC / SNAP) from its own log up to its commit point, then INFORM for every
+// txn it sees committed. The leader's fan-out then does not grow with the observer tier. Only
+// committed txns leave a master, so an observer may lag but never sees what was not committed.
+
+import { assert } from '../../common/assert.js';
+import type { AckEpochMsg, LearnerInfoMsg, Msg } from './messages.js';
+import { entriesPerReadMax, sendSyncStream, streaming, type LearnerRecord } from './leader.js';
+import type { ZabPeer } from './peer.js';
+
+export interface MasterState {
+  readonly observers: Map<number, LearnerRecord>;
+  /** Commits up to here were relayed as INFORM. */
+  relayedZxid: number;
+}
+
+export function newMasterState(): MasterState {
+  return { observers: new Map(), relayedZxid: -1 };
+}
+
+function onObserverInfo(p: ZabPeer, m: MasterState, from: number, msg: LearnerInfoMsg): void {
+  // Only observers configured to learn from us: one that takes us for the leader (a stale
+  // vote) must time out and look again, not be served by a member it misnames.
+  if (msg.type !== 'OBSERVERINFO' || p.config.observerMasters.get(from) !== p.id) return;
+  const r: LearnerRecord = {
+    id: from,
+    observer: true,
+    session: msg.session,
+    phase: 'leaderInfo',
+    segments: [],
+    snapshotZxid: 0,
+    lastZxid: 0,
+    syncZxid: -1,
+    ackedZxid: -1,
+    ticksSilent: 0,
+  };
+  m.observers.set(from, r);
+  p.send(from, { type: 'LEADERINFO', epoch: p.currentEpoch, session: r.session });
+}
+
+function onAckEpoch(p: ZabPeer, r: LearnerRecord, msg: AckEpochMsg): void {
+  if (r.phase !== 'leaderInfo' || msg.session !== r.session) return;
+  r.phase = 'epochAcked';
+  r.segments = msg.segments;
+  r.snapshotZxid = msg.snapshotZxid;
+  r.lastZxid = msg.lastZxid;
+  trySync(p, r);
+}
+
+/** Sync once our commit point covers what the observer has (it holds committed txns only,
+ * possibly more of them than we have seen committed yet). */
+function trySync(p: ZabPeer, r: LearnerRecord): void {
+  if (r.phase !== 'epochAcked' || r.lastZxid > p.commitZxid) return;
+  sendSyncStream(p, r, p.commitZxid, p.currentEpoch);
+}
+
+/** A message from an observer to us as its master; false when it is not one. */
+export function masterMessage(p: ZabPeer, m: MasterState, from: number, msg: Msg): boolean {
+  if (p.isVoter(from)) return false;
+  if (msg.type === 'OBSERVERINFO') {
+    onObserverInfo(p, m, from, msg);
+    return true;
+  }
+  const r = m.observers.get(from);
+  if (r === undefined) return true; // not (or no longer) ours: stale
+  r.ticksSilent = 0;
+  switch (msg.type) {
+    case 'ACKEPOCH':
+      onAckEpoch(p, r, msg);
+      break;
+    case 'ACKNEWLEADER':
+      if (r.phase === 'syncing' && msg.epoch === p.currentEpoch) {
+        r.phase = 'active';
+        p.send(r.id, { type: 'UPTODATE', commitZxid: p.commitZxid });
+      }
+      break;
+    default:
+      break; // PING, or types an observer never sends
+  }
+  return true;
+}
+
+export function masterTick(p: ZabPeer, m: MasterState): void {
+  for (const r of [...m.observers.values()]) {
+    r.ticksSilent += 1;
+    const limit = r.phase === 'active' ? p.config.syncLimitTicks : p.config.initLimitTicks;
+    if (r.ticksSilent > limit) m.observers.delete(r.id);
+    else p.send(r.id, { type: 'PING' });
+  }
+}
+
+/** After every step: relay newly committed txns, and start syncs that waited for our commits. */
+export function masterProgress(p: ZabPeer, m: MasterState): void {
+  if (m.relayedZxid < 0) m.relayedZxid = p.commitZxid;
+  let from = m.relayedZxid;
+  while (from < p.commitZxid) {
+    const entries = p.reader.entriesAfter(from, entriesPerReadMax);
+    assert(entries.length > 0, 'committed entries are in the log');
+    for (const e of entries) {
+      if (e.zxid > p.commitZxid) break;
+      for (const r of m.observers.values()) {
+        if (streaming(r) && e.zxid > r.syncZxid) p.send(r.id, { type: 'INFORM', zxid: e.zxid, payload: e.payload });
+      }
+      from = e.zxid;
+    }
+  }
+  m.relayedZxid = p.commitZxid;
+  for (const r of m.observers.values()) trySync(p, r);
+}
+
+export function masterPeerDown(m: MasterState, peer: number): void {
+  m.observers.delete(peer);
+}
