@@ -27,6 +27,9 @@ export const SUITE_PORTS = {
   crash: 21700,
   localFlag: 21800,
   inspect: 21900,
+  curator: 22000,
+  cclient: 22100,
+  ensemble: 22200,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 
