@@ -40,6 +40,16 @@ export interface Outbound {
   flush(): void;
 }
 
+/**
+ * Ensemble mode (driver.ts): writes are ordered by Zab instead of the local log stage. The core
+ * prepares a txn only while `writable()` (an established leader whose tree holds the whole
+ * history), hands it to `propose`, and applies it when the driver calls applyCommitted.
+ */
+export interface Replication {
+  writable(): boolean;
+  propose(p: PreparedTxn): void;
+}
+
 export interface CoreOptions {
   tickTimeMs: number;
   localSessionsUpgradingEnabled: boolean;
@@ -79,6 +89,8 @@ export class Core {
   private readonly inFlight: InFlightWrite[] = [];
   private flushing = false;
   private flushAgain = false;
+  /** Ensemble mode: writes proposed to Zab and not yet applied, by zxid. */
+  private readonly proposed = new Map<number, InFlightWrite>();
   /** A context for work the server does itself (container reaping): session 0. */
   private readonly systemSession: SessionContext;
   readonly stats = { requests: 0, writes: 0, reads: 0, expired: 0 };
@@ -91,6 +103,7 @@ export class Core {
     private readonly logger: Logger,
     private readonly now: () => number,
     private readonly onApplied: (zxid: number) => void,
+    private readonly replication: Replication | null = null,
   ) {
     this.sessions = new SessionTable(opts.tickTimeMs);
     this.systemSession = new SessionContext(0n, 0, 0, -1, 0, 0, false, '127.0.0.1');
@@ -128,9 +141,16 @@ export class Core {
     const now = this.now();
     if ((a.flags & SessionFlag.create) !== 0) {
       const local = (a.flags & SessionFlag.local) !== 0;
-      const s = new SessionContext(sessionIdOf(a.sidHi, a.sidLo), a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local, a.ip);
+      // Ensemble mode, not the leader: global sessions need the leader, and session creation is
+      // not forwarded yet, so the session is made local to this member (the worker is told so).
+      const demoted = !local && !this.canOrderWrites();
+      const s = new SessionContext(sessionIdOf(a.sidHi, a.sidLo), a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local || demoted, a.ip);
       this.sessions.add(s, now);
       if (local) return; // the worker has answered the client already
+      if (demoted) {
+        this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.ok, a.timeoutMs, SessionFlag.local);
+        return;
+      }
       const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.createSession, req: null, timeOut: a.timeoutMs }, now);
       this.startWrite({ p, for: WriteFor.createSession, s, xid: 0, connId: a.connId, op: OpCode.createSession });
       return;
@@ -221,6 +241,8 @@ export class Core {
     const now = this.now();
     for (const s of this.sessions.expire(now)) {
       if (s.closing) continue;
+      // Ensemble mode: only the leader expires global sessions.
+      if (!s.local && !this.canOrderWrites()) continue;
       this.logger.info({ session: sessionIdHex(s.id), timeoutMs: s.timeoutMs }, 'session expired');
       this.stats.expired++;
       this.expireNow(s, now);
@@ -237,6 +259,7 @@ export class Core {
 
   /** Delete empty containers and expired TTL nodes (ContainerManager). */
   reapContainers(paths: string[]): void {
+    if (!this.canOrderWrites()) return;
     const now = this.now();
     for (const path of paths) {
       const p = this.db.prepare(this.contextOf(this.systemSession, 0), { op: OpCode.deleteContainer, req: { path } }, now);
@@ -249,6 +272,12 @@ export class Core {
   private execute(s: SessionContext, xid: number, op: number, bytes: Uint8Array, start: number, end: number): void {
     if (workerCompletes(op)) {
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.ok, null, 1);
+      return;
+    }
+    if (!this.canOrderWrites() && (op === OpCode.reconfig || (op !== OpCode.closeSession && this.db.isWrite(op)))) {
+      // Ensemble mode on a follower or observer, or a leader not yet established: writes are
+      // not forwarded to the leader yet, so they are refused as a read-only server refuses them.
+      this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.notReadOnly, null, 0);
       return;
     }
     if (op === OpCode.reconfig) {
@@ -324,7 +353,7 @@ export class Core {
   }
 
   private closeSession(s: SessionContext, xid: number): void {
-    if (s.local) {
+    if (s.local || !this.canOrderWrites()) {
       this.sessions.remove(s);
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.ok, null, 0);
       this.out.sessionEnd(s.worker, s, SessionEndReason.closed);
@@ -352,6 +381,11 @@ export class Core {
     if (w.s !== null) {
       w.s.writesInFlight++;
       if (w.s.waiting === null) w.s.waiting = [];
+    }
+    if (this.replication !== null) {
+      this.proposed.set(w.p.hdr.zxid, w);
+      this.replication.propose(w.p);
+      return;
     }
     this.inFlight.push(w);
     this.log.append(w.p);
@@ -408,6 +442,55 @@ export class Core {
         break;
     }
     if (s !== null) this.writeDone(s);
+  }
+
+  // ---- ensemble mode ----------------------------------------------------------------------
+
+  private canOrderWrites(): boolean {
+    return this.replication === null || this.replication.writable();
+  }
+
+  /** A committed txn (driver.ts): the write this member proposed, or one ordered elsewhere. */
+  applyCommitted(p: PreparedTxn): void {
+    const zxid = p.hdr.zxid;
+    const w = this.proposed.get(zxid);
+    if (w !== undefined) {
+      this.proposed.delete(zxid);
+      this.applyWrite(w);
+      return;
+    }
+    const result = this.db.apply(p);
+    this.onApplied(zxid);
+    for (const t of result.triggers) this.fanOut(t.path, t.type, zxid);
+  }
+
+  /** Makes the replies and events of applyCommitted calls visible to the workers. */
+  flushOut(): void {
+    this.out.flush();
+  }
+
+  /**
+   * Leadership lost (or a proposal could not be made): writes proposed and not applied will not
+   * be answered by this member. Their clients get ConnectionLoss (the write may still commit
+   * under the next leader, as ZooKeeper's clients must assume after a disconnect), and prepared
+   * changes are forgotten.
+   */
+  abortProposed(): void {
+    const ws = [...this.proposed.values()];
+    this.proposed.clear();
+    for (const w of ws) {
+      const s = w.s;
+      if (s === null) continue;
+      if (w.for === WriteFor.request) this.replyBare(s.worker, s.hi, s.lo, w.xid, Err.connectionLoss);
+      else if (w.for === WriteFor.createSession) {
+        this.sessions.remove(s);
+        this.out.attached(s.worker, s.hi, s.lo, w.connId, Err.sessionExpired, 0, 0);
+      }
+      if (s.closing && w.for !== WriteFor.request) s.closing = false;
+      this.writeDone(s);
+    }
+    this.db.resetPipeline(this.db.lastZxid);
+    this.out.flush();
   }
 
   private fanOut(path: string, type: number, zxid: number): void {

@@ -32,6 +32,8 @@ export class FourLetterWords {
     private readonly workers: Worker[],
     private readonly logger: Logger,
     private readonly storageMetrics: () => Record<string, number>,
+    /** standalone, or an ensemble member's role (leader, follower, observer, looking). */
+    private readonly mode: () => string = () => 'standalone',
   ) {}
 
   attach(): void {
@@ -124,7 +126,7 @@ export class FourLetterWords {
     out += `Latency min/avg/max: ${c.minLatencyMs}/${round(c.avgLatencyMs)}/${c.maxLatencyMs}\n`;
     out += `Received: ${c.packetsReceived}\nSent: ${c.packetsSent}\n`;
     out += `Connections: ${c.aliveConnections}\nOutstanding: ${c.outstandingRequests}\n`;
-    out += `Zxid: ${zxidHex(this.core.db.lastZxid)}\nMode: standalone\n`;
+    out += `Zxid: ${zxidHex(this.core.db.lastZxid)}\nMode: ${this.mode()}\n`;
     out += `Node count: ${this.core.db.tree.zkNodeCount}\n`;
     return out;
   }
@@ -137,7 +139,7 @@ export class FourLetterWords {
     const sessions = this.core.sessions.counts;
     const rows: [string, string | number][] = [
       ['zk_version', zkVersion],
-      ['zk_server_state', 'standalone'],
+      ['zk_server_state', this.mode()],
       ['zk_avg_latency', round(c.avgLatencyMs)],
       ['zk_max_latency', c.maxLatencyMs],
       ['zk_min_latency', c.minLatencyMs],

@@ -17,6 +17,7 @@ import { PurgeScheduler, SyncStage, nodeLogFs, recover, type LogFs, type Storage
 import { writeSync } from 'node:fs';
 import { containersToDelete } from './containers.js';
 import { FourLetterWords } from './four-letter.js';
+import { EnsembleDriver, readMyId } from './driver.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -62,6 +63,24 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       process.exit(1);
     },
   });
+  // Ensemble mode: server.N lines are present. The driver (driver.ts) owns Zab, the quorum
+  // transport and the log's ordering; the core proposes through it instead of the log stage.
+  const ensemble = cfg.servers.length > 0;
+  const myId = ensemble ? readMyId(cfg.dataDir) : 0;
+  const driver = ensemble
+    ? new EnsembleDriver({
+        cfg,
+        myId,
+        db,
+        stage,
+        logger,
+        recoveredZxid: recovered.lastZxid,
+        fatal: (why: string): never => {
+          writeSync(2, `zkts: FATAL ensemble driver: ${why}\n`);
+          process.exit(1);
+        },
+      })
+    : null;
   const status = new SharedStatus();
   status.lastZxid = db.lastZxid;
   const workerCount = listen.mode === 'fd' ? listen.fds.length : cfg.sessionWorkers;
@@ -81,6 +100,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     (zxid) => {
       status.lastZxid = zxid;
     },
+    driver,
   );
   core.restoreSessions(recovered.sessions, db.tree.sessionsWithEphemerals());
   bridge.start(core);
@@ -91,7 +111,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       workerData: {
         workerIndex,
         workerCount,
-        serverId: 0,
+        serverId: myId,
         channel,
         status: status.buffer,
         ipCounts: ipCounts.buffer,
@@ -119,9 +139,10 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     });
     return w;
   });
-  const words = new FourLetterWords(cfg, core, workers, logger, () => stage.metrics());
+  const words = new FourLetterWords(cfg, core, workers, logger, () => stage.metrics(), () => driver?.mode() ?? 'standalone');
   words.attach();
   await Promise.all(workers.map((w) => waitListening(w)));
+  if (driver !== null) await driver.start(core);
   status.serving = true;
 
   const tick = setInterval(() => core.tick(), Math.max(10, Math.floor(cfg.tickTimeMs / 2)));
@@ -149,6 +170,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     async stop() {
       clearInterval(tick);
       clearInterval(reaper);
+      if (driver !== null) await driver.stop();
       for (const w of workers) w.postMessage({ type: 'stop' });
       await Promise.all(workers.map((w) => waitExit(w)));
       bridge.stop();

@@ -189,6 +189,17 @@ export class TxnLog implements LogStage<PreparedTxn> {
     if (!this.inFlight) this.startBatch();
   }
 
+  /**
+   * Ensemble TRUNC (first slice, driver.ts): appends may continue after `zxid` again; they start
+   * a new file. Records above `zxid` already handed to the log stay in their file, so a restart
+   * after a truncation is not yet safe (recovery would read them).
+   */
+  forgetAfter(zxid: number): void {
+    this.lastAppendedZxid = Math.min(this.lastAppendedZxid, zxid);
+    this.durableZxid = Math.min(this.durableZxid, zxid);
+    this.rollLog();
+  }
+
   /** FileTxnLog.rollLog: the next append starts a new file (named by its zxid). */
   rollLog(): void {
     if (this.appendFileOpen) this.rollPending = true;
