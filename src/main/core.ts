@@ -27,6 +27,10 @@ import { SessionContext, SessionTable, type WaitingRequest } from './sessions.js
 import { WatchRouter } from './watch-router.js';
 import { ZkDatabase, type PreparedTxn } from './pipeline/database.js';
 import type { RequestContext } from './pipeline/context.js';
+import type { ForwardMsg } from './net/codec.js';
+
+type ForwardRequest = Extract<ForwardMsg, { type: 'REQUEST' }>;
+type ForwardError = Extract<ForwardMsg, { type: 'REQUESTERROR' }>;
 
 /** What the core sends to workers. Implemented by the bridge over the rings. */
 export interface Outbound {
@@ -48,6 +52,11 @@ export interface Outbound {
 export interface Replication {
   writable(): boolean;
   propose(p: PreparedTxn): void;
+  /**
+   * A follower or observer: sends a client write to the leader (Learner.request). False when
+   * there is no synced leader to send it to (the client gets ConnectionLoss).
+   */
+  forward?(m: ForwardMsg): boolean;
 }
 
 export interface CoreOptions {
@@ -63,6 +72,8 @@ const WriteFor = {
   upgrade: 2,
   expire: 3,
   container: 4,
+  /** The leader: a write a learner forwarded; the learner answers its client. */
+  forwarded: 5,
 } as const;
 
 interface InFlightWrite {
@@ -91,6 +102,8 @@ export class Core {
   private flushAgain = false;
   /** Ensemble mode: writes proposed to Zab and not yet applied, by zxid. */
   private readonly proposed = new Map<number, InFlightWrite>();
+  /** Ensemble mode, a learner: writes forwarded to the leader, by (session, cxid). */
+  private readonly forwarded = new Map<string, { s: SessionContext; xid: number }>();
   /** A context for work the server does itself (container reaping): session 0. */
   private readonly systemSession: SessionContext;
   readonly stats = { requests: 0, writes: 0, reads: 0, expired: 0 };
@@ -275,8 +288,10 @@ export class Core {
       return;
     }
     if (!this.canOrderWrites() && (op === OpCode.reconfig || (op !== OpCode.closeSession && this.db.isWrite(op)))) {
-      // Ensemble mode on a follower or observer, or a leader not yet established: writes are
-      // not forwarded to the leader yet, so they are refused as a read-only server refuses them.
+      // Ensemble mode on a follower or observer: the write goes to the leader, and is answered
+      // when its committed txn is applied here. Without forwarding (a leader not yet
+      // established), it is refused as a read-only server refuses it.
+      if (this.forwardWrite(s, xid, op, bytes.slice(start, end))) return;
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.notReadOnly, null, 0);
       return;
     }
@@ -450,7 +465,11 @@ export class Core {
     return this.replication === null || this.replication.writable();
   }
 
-  /** A committed txn (driver.ts): the write this member proposed, or one ordered elsewhere. */
+  /**
+   * A committed txn (driver.ts): the write this member proposed, or one ordered elsewhere. A
+   * learner answers the client whose forwarded write the txn carries (CommitProcessor matches
+   * the txn's (session, cxid) to the waiting local request).
+   */
   applyCommitted(p: PreparedTxn): void {
     const zxid = p.hdr.zxid;
     const w = this.proposed.get(zxid);
@@ -462,6 +481,101 @@ export class Core {
     const result = this.db.apply(p);
     this.onApplied(zxid);
     for (const t of result.triggers) this.fanOut(t.path, t.type, zxid);
+    if (this.forwarded.size === 0) return;
+    const key = forwardKey(p.hdr.clientId, p.hdr.cxid);
+    const f = this.forwarded.get(key);
+    if (f === undefined) return;
+    this.forwarded.delete(key);
+    if (this.sessions.get(f.s.hi, f.s.lo) !== f.s) return; // the session ended meanwhile
+    this.replyWith(f.s, f.xid, zxid, result.err, result.response);
+    this.writeDone(f.s);
+  }
+
+  /** A learner: forwards a client write to the leader; false without a forwarding channel. */
+  private forwardWrite(s: SessionContext, xid: number, op: number, body: Uint8Array): boolean {
+    const r = this.replication;
+    if (r === null || r.forward === undefined) return false;
+    const key = forwardKey(s.id, xid);
+    const sent =
+      !this.forwarded.has(key) &&
+      r.forward({
+        type: 'REQUEST',
+        session: s.id,
+        cxid: xid,
+        op,
+        body,
+        authIds: s.authIds.map((a) => ({ scheme: a.scheme, id: a.id })),
+        timeoutMs: s.timeoutMs,
+        local: s.local,
+      });
+    if (!sent) {
+      this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.connectionLoss, null, 0);
+      return true;
+    }
+    this.stats.writes++;
+    s.writesInFlight++;
+    if (s.waiting === null) s.waiting = [];
+    this.forwarded.set(key, { s, xid });
+    return true;
+  }
+
+  /**
+   * The leader: a write a learner forwarded, prepared with the session's context as the message
+   * carries it and proposed like a local write; nobody is answered here (the learner answers
+   * when it applies the txn). Returns Err.ok, or why it was refused before proposing.
+   */
+  onForwardedRequest(m: ForwardRequest): number {
+    if (!this.canOrderWrites()) return Err.connectionLoss;
+    if (m.op === OpCode.closeSession || m.op === OpCode.createSession) return Err.badArguments;
+    const ctx: RequestContext = { sessionId: m.session, cxid: m.cxid, authIds: m.authIds, isLocalSession: m.local };
+    const now = this.now();
+    let p: PreparedTxn;
+    if (m.op === OpCode.reconfig) {
+      p = this.db.prepareError(ctx, Err.reconfigDisabled, now);
+    } else if (!this.db.isWrite(m.op)) {
+      return Err.badArguments;
+    } else {
+      let request: ClientRequest | null = null;
+      try {
+        request = decodeRequest(m.op, this.reader.reset(m.body, 0, m.body.length));
+      } catch (e) {
+        if (!(e instanceof JuteError)) throw e;
+      }
+      // A body that cannot be read is answered through an error txn, so the answer keeps its
+      // place among the session's other forwarded writes.
+      p = request === null ? this.db.prepareError(ctx, Err.marshallingError, now) : this.db.prepare(ctx, request, now);
+    }
+    this.stats.writes++;
+    this.startWrite({ p, for: WriteFor.forwarded, s: null, xid: m.cxid, connId: 0, op: m.op });
+    return Err.ok;
+  }
+
+  /** A learner: the leader refused a forwarded write before proposing it. */
+  onForwardError(m: ForwardError): void {
+    const key = forwardKey(m.session, m.cxid);
+    const f = this.forwarded.get(key);
+    if (f === undefined) return;
+    this.forwarded.delete(key);
+    if (this.sessions.get(f.s.hi, f.s.lo) !== f.s) return;
+    this.out.reply(f.s.worker, f.s, f.xid, this.db.lastZxid, m.err, null, 0);
+    this.writeDone(f.s);
+  }
+
+  /**
+   * A learner lost its leader: forwarded writes not yet applied are answered ConnectionLoss (the
+   * write may still commit under the next leader, as a client must assume after a disconnect;
+   * it is then applied here without an answer).
+   */
+  abortForwarded(): void {
+    if (this.forwarded.size === 0) return;
+    const fs = [...this.forwarded.values()];
+    this.forwarded.clear();
+    for (const f of fs) {
+      if (this.sessions.get(f.s.hi, f.s.lo) !== f.s) continue;
+      this.out.reply(f.s.worker, f.s, f.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
+      this.writeDone(f.s);
+    }
+    this.out.flush();
   }
 
   /** Makes the replies and events of applyCommitted calls visible to the workers. */
@@ -545,6 +659,10 @@ export class Core {
   private contextOf(s: SessionContext, xid: number): RequestContext {
     return { sessionId: s.id, cxid: xid, authIds: s.authIds, isLocalSession: s.local };
   }
+}
+
+function forwardKey(session: bigint, cxid: number): string {
+  return `${BigInt.asUintN(64, session)}:${cxid}`;
 }
 
 /** A request that needs a global session: it creates an ephemeral node. */

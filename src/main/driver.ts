@@ -16,8 +16,12 @@
 // First slice, known gaps (docs/design-notes.md, Replication):
 //   - the quorum transport listens on the quorumPort; the electionPort is unused (zkts elects
 //     over the same connection);
-//   - no request forwarding: followers and observers serve reads and refuse writes
-//     (NotReadOnly); sessions created on them are local;
+//   - request forwarding: a follower (or observer) sends a client write to the leader as a
+//     REQUEST (codec.ts); the leader prepares and proposes it with the session's context from
+//     the message, and the learner answers its client when it applies the committed txn whose
+//     header carries (session, cxid). A REQUESTERROR answers one the leader refused before
+//     proposing; a learner that loses its leader answers pending ones ConnectionLoss. Session
+//     creation is not forwarded: sessions created on a learner are local;
 //   - SNAP sync is not supported (neither sent nor installed): a learner that needs one is
 //     refused and retries; on start the recovered state is taken as the snapshot base, so a
 //     restarted member syncs by DIFF/TRUNC from its last zxid;
@@ -39,6 +43,8 @@ import type { ServerConfig } from './config.js';
 import type { Core, Replication } from './core.js';
 import type { Logger } from './logger.js';
 import { QuorumTransport, type PeerAddress } from './net/transport.js';
+import type { ForwardMsg } from './net/codec.js';
+import { Err } from '../common/zk.js';
 import type { PreparedTxn } from './pipeline/prep.js';
 import type { ZkDatabase } from './pipeline/database.js';
 import { versionDir } from './storage/layout.js';
@@ -201,6 +207,26 @@ export class EnsembleDriver implements Replication {
     if (!this.draining) queueMicrotask(() => this.drain());
   }
 
+  forward(m: ForwardMsg): boolean {
+    if (this.stopped || (this.role !== 'following' && this.role !== 'observing')) return false;
+    const leader = this.peer.leaderId;
+    if (leader < 0 || this.peer.learner === null || this.peer.learner.phase !== 'active') return false;
+    return this.transport.send(leader, m);
+  }
+
+  /** REQUEST at the leader, REQUESTERROR at a learner (from its leader). */
+  private onForward(from: number, m: ForwardMsg): void {
+    if (this.stopped || this.core === null) return;
+    if (m.type === 'REQUEST') {
+      const err = this.role === 'leading' ? this.core.onForwardedRequest(m) : Err.connectionLoss;
+      if (err !== Err.ok) this.transport.send(from, { type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err });
+      return;
+    }
+    if (from !== this.peer.leaderId) return;
+    this.core.onForwardError(m);
+    this.core.flushOut();
+  }
+
   mode(): EnsembleMode {
     switch (this.role) {
       case 'leading':
@@ -219,8 +245,11 @@ export class EnsembleDriver implements Replication {
   async start(core: Core): Promise<void> {
     this.core = core;
     this.transport.on('peerUp', (peer) => this.step({ kind: 'peerUp', peer }));
+    this.transport.on('forward', (from, msg) => this.onForward(from, msg));
     this.transport.on('peerDown', (peer) => {
       this.backlog.delete(peer);
+      // A REQUEST sent to a leader whose connection dropped may be lost: answer it now.
+      if (peer === this.peer.leaderId && this.role !== 'leading') core.abortForwarded();
       this.step({ kind: 'peerDown', peer });
     });
     this.transport.on('message', (from, msg) => {
@@ -337,7 +366,9 @@ export class EnsembleDriver implements Replication {
       this.o.logger.info({ event: ev, status: this.peer.status() }, 'zab');
       if (ev.kind === 'role') {
         const wasLeading = this.role === 'leading';
+        const wasLearner = this.role === 'following' || this.role === 'observing';
         this.role = ev.role;
+        if (wasLearner) core.abortForwarded();
         if (ev.role === 'leading') for (const input of this.backlog.values()) this.deferred.push(input);
         if (ev.role !== 'looking') this.backlog.clear();
         if (ev.role !== 'leading') this.established = null;

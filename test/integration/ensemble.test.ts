@@ -1,7 +1,9 @@
 // Ensemble mode, first slice (src/main/driver.ts): three voters as separate processes elect a
 // leader; writes on the leader are readable on both followers; SIGKILL the leader, a new leader
 // is elected and accepts writes, and no acknowledged write is lost. srvr reports the role.
-// Followers refuse writes (request forwarding is not done yet) and serve reads.
+// Followers serve reads and forward writes to the leader: the follower answers its client once it
+// has applied the committed txn, so the same session reads its write at once (on that follower),
+// and the write is visible on every member.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,18 +85,38 @@ describe('ensemble', () => {
     // Writes on the leader.
     const lc = await connect(leader.connectString);
     const acked: string[] = [];
+    const fwdAcked: string[] = []; // forwarded from followers, each with data 'w1'
     await lc.create('/ens', Buffer.from('root'));
     for (let n = 0; n < 20; n++) {
       await lc.create(`/ens/n${n}`, Buffer.from(`v${n}`));
       acked.push(`n${n}`);
     }
 
-    // Readable on both followers; writes there are refused (no forwarding yet).
+    // Readable on both followers; writes there are forwarded to the leader.
     for (const f of followers) {
       const fc = await connect(f.connectString);
       await eventually(`replication to ${f.port}`, async () => ((await fc.exists('/ens/n19')) !== null ? true : undefined));
       for (const n of acked) assert.equal((await fc.getData(`/ens/${n}`)).data?.toString(), `v${n.slice(1)}`);
-      await assert.rejects(fc.create('/refused', null));
+      const name = `f${f.port}`;
+      // Pipelined: replies in order, each after its txn is applied here (read-your-writes).
+      const writes = [0, 1, 2].map((k) => fc.create(`/ens/${name}-${k}`, Buffer.from(`w${k}`)));
+      const read = fc.getData(`/ens/${name}-2`);
+      for (const w of writes) await w;
+      assert.equal((await read).data?.toString(), 'w2');
+      await fc.setData(`/ens/${name}-0`, Buffer.from('changed'));
+      assert.equal((await fc.getData(`/ens/${name}-0`)).data?.toString(), 'changed');
+      await assert.rejects(fc.create(`/ens/${name}-0`, null)); // NodeExists, through the leader
+      fwdAcked.push(`${name}-1`);
+    }
+    // Every member has the followers' writes.
+    for (const s of servers) {
+      const c = s === leader ? lc : await connect(s.connectString);
+      for (const f of followers) {
+        await eventually(`/ens/f${f.port}-2 on ${s.port}`, async () =>
+          (await c.exists(`/ens/f${f.port}-2`)) !== null ? true : undefined,
+        );
+        assert.equal((await c.getData(`/ens/f${f.port}-0`)).data?.toString(), 'changed');
+      }
     }
 
     // SIGKILL the leader: the two followers elect a new one, which accepts writes.
@@ -115,6 +137,16 @@ describe('ensemble', () => {
       const c = s === next ? nc : await connect(s.connectString);
       await eventually(`/ens/after on ${s.port}`, async () => ((await c.exists('/ens/after')) !== null ? true : undefined));
       for (const n of acked) assert.equal((await c.getData(`/ens/${n}`)).data?.toString(), `v${n.slice(1)}`);
+      for (const n of fwdAcked) assert.equal((await c.getData(`/ens/${n}`)).data?.toString(), 'w1');
     }
+    // A write on the surviving follower is forwarded to the new leader.
+    const follower = live.find((s) => s !== next)!;
+    const fc2 = await connect(follower.connectString);
+    await eventually('a forwarded write under the new leader', async () => {
+      await fc2.create('/ens/after-f', Buffer.from('x'));
+      return true;
+    });
+    assert.equal((await fc2.getData('/ens/after-f')).data?.toString(), 'x');
+    await eventually('/ens/after-f on the new leader', async () => ((await nc.exists('/ens/after-f')) !== null ? true : undefined));
   });
 });

@@ -27,9 +27,38 @@ export interface Hello {
   readonly receiver: number;
 }
 
+/** One authenticated id of a session (ZooKeeper's Id). */
+export interface ForwardAuthId {
+  readonly scheme: string;
+  readonly id: string;
+}
+
+/**
+ * Request forwarding (not Zab messages: the driver handles them beside the Zab core).
+ * REQUEST: learner → leader, a client write to order (Learner.request); the session id is the
+ * unsigned 64-bit id (its top byte is the origin server's id, so it travels as a bigint).
+ * REQUESTERROR: leader → learner, a REQUEST refused before it was proposed.
+ */
+export type ForwardMsg =
+  | {
+      readonly type: 'REQUEST';
+      readonly session: bigint;
+      readonly cxid: number;
+      readonly op: number;
+      readonly body: Uint8Array;
+      readonly authIds: readonly ForwardAuthId[];
+      readonly timeoutMs: number;
+      readonly local: boolean;
+    }
+  | { readonly type: 'REQUESTERROR'; readonly session: bigint; readonly cxid: number; readonly err: number };
+
+/** Everything the transport carries after the handshake. */
+export type QuorumMsg = Msg | ForwardMsg;
+
 export type DecodedFrame =
   | { readonly kind: 'hello'; readonly hello: Hello }
-  | { readonly kind: 'message'; readonly msg: Msg };
+  | { readonly kind: 'message'; readonly msg: Msg }
+  | { readonly kind: 'forward'; readonly msg: ForwardMsg };
 
 /** A frame that is not a well-formed Frame of this protocol version (an operating error). */
 export class QuorumCodecError extends Error {
@@ -65,9 +94,46 @@ function encodeSegments(b: flatbuffers.Builder, segments: readonly Segment[]): n
   return b.endVector();
 }
 
+function int32(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) throw new QuorumCodecError(`${what} is not an int32: ${n}`);
+  return n;
+}
+
+function sessionLong(id: bigint): bigint {
+  if (id < -(1n << 63n) || id >= 1n << 64n) throw new QuorumCodecError(`session ${id} is not a 64-bit id`);
+  return BigInt.asIntN(64, id);
+}
+
 /** Writes msg's body table into b; returns [union type, offset]. */
-function encodeBody(b: flatbuffers.Builder, msg: Msg): [fb.Body, number] {
+function encodeBody(b: flatbuffers.Builder, msg: QuorumMsg): [fb.Body, number] {
   switch (msg.type) {
+    case 'REQUEST': {
+      const body = b.createByteVector(msg.body);
+      const ids = msg.authIds.map((a) => {
+        const scheme = b.createString(a.scheme);
+        const id = b.createString(a.id);
+        return fb.AuthId.createAuthId(b, scheme, id);
+      });
+      const auth = fb.Request.createAuthVector(b, ids);
+      return [
+        fb.Body.Request,
+        fb.Request.createRequest(
+          b,
+          sessionLong(msg.session),
+          int32(msg.cxid, 'cxid'),
+          int32(msg.op, 'op'),
+          body,
+          auth,
+          int32(msg.timeoutMs, 'timeoutMs'),
+          msg.local,
+        ),
+      ];
+    }
+    case 'REQUESTERROR':
+      return [
+        fb.Body.RequestError,
+        fb.RequestError.createRequestError(b, sessionLong(msg.session), int32(msg.cxid, 'cxid'), int32(msg.err, 'err')),
+      ];
     case 'NOTIFICATION':
       return [
         fb.Body.Notification,
@@ -153,7 +219,7 @@ function encodeHelloBody(b: flatbuffers.Builder, hello: Hello): [fb.Body, number
 }
 
 /** Builds one Frame in the shared builder; returns a view that the next encode overwrites. */
-function build(body: Msg | Hello): Uint8Array {
+function build(body: QuorumMsg | Hello): Uint8Array {
   const b = builder;
   b.clear();
   const [type, offset] = 'type' in body ? encodeBody(b, body) : encodeHelloBody(b, body);
@@ -170,12 +236,12 @@ function copyPrefixed(view: Uint8Array): Buffer {
 }
 
 /** One Frame holding msg (a fresh copy, without the length prefix). */
-export function encodeMessage(msg: Msg): Uint8Array {
+export function encodeMessage(msg: QuorumMsg): Uint8Array {
   return build(msg).slice();
 }
 
 /** u32 BE length + Frame, ready for the socket. */
-export function encodeMessageFrame(msg: Msg): Buffer {
+export function encodeMessageFrame(msg: QuorumMsg): Buffer {
   return copyPrefixed(build(msg));
 }
 
@@ -261,7 +327,50 @@ const views = {
   ping: new fb.Ping(),
   snap: new fb.Snap(),
   segment: new fb.Segment(),
+  request: new fb.Request(),
+  requestError: new fb.RequestError(),
+  authId: new fb.AuthId(),
 };
+
+const authIdsMax = 64;
+const authStringBytesMax = 1024;
+
+function decodeForward(frame: fb.Frame, type: fb.Body): ForwardMsg {
+  if (type === fb.Body.RequestError) {
+    const t = union(frame, views.requestError);
+    return { type: 'REQUESTERROR', session: BigInt.asUintN(64, t.session()), cxid: t.cxid(), err: t.err() };
+  }
+  const bb = frame.bb!;
+  const t = union(frame, views.request);
+  checkVector(bb, t.bb_pos, 10, 1);
+  checkVector(bb, t.bb_pos, 12, 4);
+  const count = t.authLength();
+  if (count > authIdsMax) bad(`${count} auth ids`);
+  const authIds: ForwardAuthId[] = [];
+  const fieldAt = t.bb_pos + bb.__offset(t.bb_pos, 12);
+  for (let i = 0; i < count; i++) {
+    const slot = bb.__vector(fieldAt) + i * 4;
+    const pos = slot + bb.readUint32(slot);
+    checkTable(bb, pos);
+    const a = views.authId.__init(pos, bb);
+    checkVector(bb, pos, 4, 1);
+    checkVector(bb, pos, 6, 1);
+    const scheme = a.scheme() ?? '';
+    const id = a.id() ?? '';
+    if (scheme.length > authStringBytesMax || id.length > authStringBytesMax) bad('auth id too long');
+    authIds.push({ scheme, id });
+  }
+  return {
+    type: 'REQUEST',
+    session: BigInt.asUintN(64, t.session()),
+    cxid: t.cxid(),
+    op: t.op(),
+    body: payloadOf(t.bodyArray()),
+    authIds,
+    timeoutMs: t.timeoutMs(),
+    local: t.local(),
+  };
+}
 
 function decodeHello(frame: fb.Frame): Hello {
   const t = union(frame, views.hello);
@@ -378,6 +487,9 @@ function decodeUnchecked(bytes: Uint8Array): DecodedFrame {
   if (version !== protocolVersion) bad(`protocol version ${version}, expected ${protocolVersion}`);
   const type = frame.bodyType();
   if (type === fb.Body.Hello) return { kind: 'hello', hello: decodeHello(frame) };
+  if (type === fb.Body.Request || type === fb.Body.RequestError) {
+    return { kind: 'forward', msg: decodeForward(frame, type) };
+  }
   return { kind: 'message', msg: decodeMsg(frame, type) };
 }
 
@@ -394,6 +506,13 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
 /** Decodes one Frame that must hold a Zab message. The result never aliases `bytes`. */
 export function decodeMessage(bytes: Uint8Array): Msg {
   const f = decodeFrame(bytes);
-  if (f.kind !== 'message') bad('a hello where a message was expected');
+  if (f.kind !== 'message') bad(`a ${f.kind} frame where a Zab message was expected`);
+  return f.msg;
+}
+
+/** Decodes one Frame that must hold a forwarding message (REQUEST / REQUESTERROR). */
+export function decodeForwardMessage(bytes: Uint8Array): ForwardMsg {
+  const f = decodeFrame(bytes);
+  if (f.kind !== 'forward') bad(`a ${f.kind} frame where a forwarding message was expected`);
   return f.msg;
 }

@@ -25,6 +25,8 @@ import type { Msg } from '../zab/messages.js';
 import { assert } from '../../common/assert.js';
 import {
   QuorumCodecError,
+  type ForwardMsg,
+  type QuorumMsg,
   decodeFrame,
   encodeHelloFrame,
   encodeMessageFrame,
@@ -71,6 +73,8 @@ export interface QuorumTransportEvents {
   peerUp: [peer: number];
   peerDown: [peer: number];
   message: [from: number, msg: Msg];
+  /** Request forwarding (REQUEST / REQUESTERROR), in order with the Zab messages. */
+  forward: [from: number, msg: ForwardMsg];
 }
 
 export const transportDefaults = {
@@ -129,7 +133,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   private readonly connections = new Set<Connection>();
   private server: net.Server | null = null;
   private started = false;
-  private lastMsg: Msg | null = null;
+  private lastMsg: QuorumMsg | null = null;
   private lastFrame: Buffer | null = null;
   private closed = false;
 
@@ -193,7 +197,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
    * will be reported), or the connection was reset for the send queue or frame bound (a peerDown
    * follows asynchronously).
    */
-  send(peer: number, msg: Msg): boolean {
+  send(peer: number, msg: QuorumMsg): boolean {
     const conn = this.links.get(peer)?.open ?? null;
     if (conn === null || conn.state !== 'open' || conn.socket.destroyed) return false;
     const frame = this.frameOf(msg);
@@ -344,8 +348,11 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       const hello = decoded.hello;
       return conn.outbound ? this.helloReply(conn, hello) : this.helloIn(conn, hello);
     }
-    if (decoded.kind !== 'message') return this.refuse(conn, 'Hello after the handshake');
-    if (!this.closed) this.emit('message', conn.peer, decoded.msg);
+    if (decoded.kind === 'hello') return this.refuse(conn, 'Hello after the handshake');
+    if (!this.closed) {
+      if (decoded.kind === 'forward') this.emit('forward', conn.peer, decoded.msg);
+      else this.emit('message', conn.peer, decoded.msg);
+    }
     return isOpen(conn); // a listener may have reset it
   }
 
@@ -455,7 +462,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
    * The driver sends one message object to several peers (a Ready's PROPOSAL or COMMIT to every
    * learner): encode it once. Messages are immutable plain data, so identity is a safe key.
    */
-  private frameOf(msg: Msg): Buffer {
+  private frameOf(msg: QuorumMsg): Buffer {
     if (msg !== this.lastMsg || this.lastFrame === null) {
       this.lastFrame = encodeMessageFrame(msg);
       this.lastMsg = msg;

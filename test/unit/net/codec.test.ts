@@ -7,6 +7,8 @@ import { describe, test } from 'node:test';
 import type { Msg, MsgType } from '../../../src/main/zab/messages.js';
 import {
   QuorumCodecError,
+  type ForwardMsg,
+  decodeForwardMessage,
   decodeFrame,
   decodeMessage,
   encodeHello,
@@ -208,3 +210,50 @@ function assertSafeDecode(bytesIn: Uint8Array, original: Msg | null): void {
   }
   if (original !== null) assert.deepStrictEqual(decoded, original);
 }
+
+// Request forwarding (learner → leader REQUEST, leader → learner REQUESTERROR): not Zab
+// messages, so they decode as kind 'forward'.
+describe('quorum codec: forwarding messages', () => {
+  const forwardSamples: readonly ForwardMsg[] = [
+    {
+      type: 'REQUEST',
+      session: (1n << 56n) | 5n,
+      cxid: 7,
+      op: 1,
+      body: bytes(40, 3),
+      authIds: [
+        { scheme: 'ip', id: '127.0.0.1' },
+        { scheme: 'digest', id: 'u:hash' },
+      ],
+      timeoutMs: 0,
+      local: true,
+    },
+    { type: 'REQUEST', session: 0xffffffffffffffffn, cxid: -2, op: -11, body: new Uint8Array(0), authIds: [], timeoutMs: 30000, local: false },
+    { type: 'REQUESTERROR', session: (255n << 56n) | 1n, cxid: 2 ** 31 - 1, err: -4 },
+  ];
+  test('round-trips', () => {
+    for (const m of forwardSamples) {
+      const f = decodeFrame(encodeMessage(m));
+      assert.equal(f.kind, 'forward');
+      assert.deepEqual(decodeForwardMessage(encodeMessage(m)), m);
+    }
+  });
+  test('a Zab decoder refuses a forwarding frame and vice versa', () => {
+    assert.throws(() => decodeMessage(encodeMessage(forwardSamples[2]!)), QuorumCodecError);
+    assert.throws(() => decodeForwardMessage(encodeMessage({ type: 'PING' })), QuorumCodecError);
+  });
+  test('out-of-range fields are refused on encode', () => {
+    assert.throws(() => encodeMessage({ type: 'REQUESTERROR', session: 1n << 64n, cxid: 0, err: 0 }), QuorumCodecError);
+    assert.throws(() => encodeMessage({ type: 'REQUESTERROR', session: 1n, cxid: 2 ** 31, err: 0 }), QuorumCodecError);
+  });
+  test('truncated forwarding frames give QuorumCodecError', () => {
+    const full = encodeMessage(forwardSamples[0]!);
+    for (let n = 0; n < full.length; n++) {
+      try {
+        decodeFrame(full.subarray(0, n));
+      } catch (e) {
+        assert.ok(e instanceof QuorumCodecError, `cut at ${n}: ${String(e)}`);
+      }
+    }
+  });
+});

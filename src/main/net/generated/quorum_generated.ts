@@ -3,6 +3,7 @@
 export { Ack } from './zkts/quorum/ack.js';
 export { AckEpoch } from './zkts/quorum/ack-epoch.js';
 export { AckNewLeader } from './zkts/quorum/ack-new-leader.js';
+export { AuthId } from './zkts/quorum/auth-id.js';
 export { Body, unionToBody, unionListToBody } from './zkts/quorum/body.js';
 export { Commit } from './zkts/quorum/commit.js';
 export { Diff } from './zkts/quorum/diff.js';
@@ -16,6 +17,8 @@ export { Notification } from './zkts/quorum/notification.js';
 export { ObserverInfo } from './zkts/quorum/observer-info.js';
 export { Ping } from './zkts/quorum/ping.js';
 export { Proposal } from './zkts/quorum/proposal.js';
+export { Request } from './zkts/quorum/request.js';
+export { RequestError } from './zkts/quorum/request-error.js';
 export { Segment } from './zkts/quorum/segment.js';
 export { ServerState } from './zkts/quorum/server-state.js';
 export { Snap } from './zkts/quorum/snap.js';

@@ -14,6 +14,8 @@ import { Notification } from '../../zkts/quorum/notification.js';
 import { ObserverInfo } from '../../zkts/quorum/observer-info.js';
 import { Ping } from '../../zkts/quorum/ping.js';
 import { Proposal } from '../../zkts/quorum/proposal.js';
+import { Request } from '../../zkts/quorum/request.js';
+import { RequestError } from '../../zkts/quorum/request-error.js';
 import { Snap } from '../../zkts/quorum/snap.js';
 import { Trunc } from '../../zkts/quorum/trunc.js';
 import { UpToDate } from '../../zkts/quorum/up-to-date.js';
@@ -37,13 +39,15 @@ export enum Body {
   Inform = 14,
   UpToDate = 15,
   Ping = 16,
-  Snap = 17
+  Snap = 17,
+  Request = 18,
+  RequestError = 19
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Snap|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Snap|Trunc|UpToDate|null
-): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Snap|Trunc|UpToDate|null {
+  accessor: (obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate|null
+): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(new Hello())! as Hello;
@@ -63,15 +67,17 @@ export function unionToBody(
     case 'UpToDate': return accessor(new UpToDate())! as UpToDate;
     case 'Ping': return accessor(new Ping())! as Ping;
     case 'Snap': return accessor(new Snap())! as Snap;
+    case 'Request': return accessor(new Request())! as Request;
+    case 'RequestError': return accessor(new RequestError())! as RequestError;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Snap|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Snap|Trunc|UpToDate|null, 
+  accessor: (index: number, obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate|null, 
   index: number
-): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Snap|Trunc|UpToDate|null {
+): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(index, new Hello())! as Hello;
@@ -91,6 +97,8 @@ export function unionListToBody(
     case 'UpToDate': return accessor(index, new UpToDate())! as UpToDate;
     case 'Ping': return accessor(index, new Ping())! as Ping;
     case 'Snap': return accessor(index, new Snap())! as Snap;
+    case 'Request': return accessor(index, new Request())! as Request;
+    case 'RequestError': return accessor(index, new RequestError())! as RequestError;
     default: return null;
   }
 }
