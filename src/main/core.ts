@@ -104,6 +104,10 @@ export class Core {
   private readonly proposed = new Map<number, InFlightWrite>();
   /** Ensemble mode, a learner: writes forwarded to the leader, by (session, cxid). */
   private readonly forwarded = new Map<string, { s: SessionContext; xid: number }>();
+  /** Ensemble mode, a learner: global sessions whose createSession went to the leader, by id. */
+  private readonly creating = new Map<bigint, { s: SessionContext; connId: number }>();
+  /** Ensemble mode, a learner: global sessions touched since the last TOUCH to the leader. */
+  private touchedGlobal = new Set<bigint>();
   /** A context for work the server does itself (container reaping): session 0. */
   private readonly systemSession: SessionContext;
   readonly stats = { requests: 0, writes: 0, reads: 0, expired: 0 };
@@ -154,12 +158,31 @@ export class Core {
     const now = this.now();
     if ((a.flags & SessionFlag.create) !== 0) {
       const local = (a.flags & SessionFlag.local) !== 0;
-      // Ensemble mode, not the leader: global sessions need the leader, and session creation is
-      // not forwarded yet, so the session is made local to this member (the worker is told so).
-      const demoted = !local && !this.canOrderWrites();
-      const s = new SessionContext(sessionIdOf(a.sidHi, a.sidLo), a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local || demoted, a.ip);
+      const id = sessionIdOf(a.sidHi, a.sidLo);
+      // Ensemble mode, not the leader: a global session is created by the leader (a forwarded
+      // createSession; the worker is answered when this member applies its txn). Without a
+      // leader to forward to, the session is made local to this member (the worker is told so).
+      const learner = !local && !this.canOrderWrites();
+      const sent =
+        learner &&
+        this.sendForward({
+          type: 'REQUEST',
+          session: id,
+          cxid: 0,
+          op: OpCode.createSession,
+          body: new Uint8Array(0),
+          authIds: [{ scheme: 'ip', id: a.ip }],
+          timeoutMs: a.timeoutMs,
+          local: false,
+        });
+      const demoted = learner && !sent;
+      const s = new SessionContext(id, a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local || demoted, a.ip);
       this.sessions.add(s, now);
       if (local) return; // the worker has answered the client already
+      if (sent) {
+        this.creating.set(id, { s, connId: a.connId });
+        return;
+      }
       if (demoted) {
         this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.ok, a.timeoutMs, SessionFlag.local);
         return;
@@ -189,6 +212,7 @@ export class Core {
     s.timeoutMs = a.timeoutMs; // a reconnect negotiates its timeout again
     s.authIds = [{ scheme: 'ip', id: a.ip }];
     this.sessions.touch(s, now);
+    this.noteTouched(s);
     this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.ok, s.timeoutMs, s.local ? SessionFlag.local : 0);
   }
 
@@ -217,6 +241,33 @@ export class Core {
     const count = view.getUint32(off, true);
     for (let i = 0, at = off + 4; i < count; i++, at += 8) {
       const s = this.sessions.get(view.getUint32(at, true), view.getUint32(at + 4, true));
+      if (s !== undefined) {
+        this.sessions.touch(s, now);
+        this.noteTouched(s);
+      }
+    }
+  }
+
+  /** A learner: a touched global session is reported to the leader, which expires it. */
+  private noteTouched(s: SessionContext): void {
+    if (!s.local && !s.closing && this.replication?.forward !== undefined && !this.canOrderWrites()) {
+      this.touchedGlobal.add(s.id);
+    }
+  }
+
+  /** A learner, each tick (driver.ts): the global sessions touched since the last call. */
+  takeTouched(): bigint[] {
+    if (this.touchedGlobal.size === 0) return [];
+    const ids = [...this.touchedGlobal];
+    this.touchedGlobal = new Set();
+    return ids;
+  }
+
+  /** The leader: a learner's clients touched these global sessions (a TOUCH message). */
+  onLearnerTouch(ids: readonly bigint[]): void {
+    const now = this.now();
+    for (const id of ids) {
+      const s = this.sessions.get(Number(id >> 32n), Number(id & 0xffffffffn));
       if (s !== undefined) this.sessions.touch(s, now);
     }
   }
@@ -254,8 +305,12 @@ export class Core {
     const now = this.now();
     for (const s of this.sessions.expire(now)) {
       if (s.closing) continue;
-      // Ensemble mode: only the leader expires global sessions.
-      if (!s.local && !this.canOrderWrites()) continue;
+      // Ensemble mode: only the leader expires global sessions. A learner keeps them queued
+      // (re-armed a timeout from now), so that if it becomes the leader it expires them.
+      if (!s.local && !this.canOrderWrites()) {
+        this.sessions.touch(s, now);
+        continue;
+      }
       this.logger.info({ session: sessionIdHex(s.id), timeoutMs: s.timeoutMs }, 'session expired');
       this.stats.expired++;
       this.expireNow(s, now);
@@ -368,6 +423,14 @@ export class Core {
   }
 
   private closeSession(s: SessionContext, xid: number): void {
+    if (!s.local && !this.canOrderWrites() && this.forwardWrite(s, xid, OpCode.closeSession, new Uint8Array(0))) {
+      // A learner: the leader closes the session; the client is answered when the txn is applied.
+      if (this.forwarded.has(forwardKey(s.id, xid))) {
+        s.closing = true;
+        this.sessions.unbucket(s);
+      }
+      return;
+    }
     if (s.local || !this.canOrderWrites()) {
       this.sessions.remove(s);
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.ok, null, 0);
@@ -453,6 +516,9 @@ export class Core {
         this.sessions.remove(s);
         this.out.sessionEnd(s.worker, s, SessionEndReason.expired);
         break;
+      case WriteFor.forwarded:
+        this.applySessionTxn(w.p);
+        break;
       default:
         break;
     }
@@ -481,14 +547,71 @@ export class Core {
     const result = this.db.apply(p);
     this.onApplied(zxid);
     for (const t of result.triggers) this.fanOut(t.path, t.type, zxid);
-    if (this.forwarded.size === 0) return;
-    const key = forwardKey(p.hdr.clientId, p.hdr.cxid);
-    const f = this.forwarded.get(key);
-    if (f === undefined) return;
-    this.forwarded.delete(key);
-    if (this.sessions.get(f.s.hi, f.s.lo) !== f.s) return; // the session ended meanwhile
-    this.replyWith(f.s, f.xid, zxid, result.err, result.response);
-    this.writeDone(f.s);
+    if (this.forwarded.size > 0) {
+      const key = forwardKey(p.hdr.clientId, p.hdr.cxid);
+      const f = this.forwarded.get(key);
+      if (f !== undefined) {
+        this.forwarded.delete(key);
+        if (this.sessions.get(f.s.hi, f.s.lo) === f.s) {
+          // (else the session ended meanwhile)
+          this.replyWith(f.s, f.xid, zxid, result.err, result.response);
+          this.writeDone(f.s);
+        }
+      }
+    }
+    this.applySessionTxn(p);
+  }
+
+  /**
+   * A createSession / closeSession txn this member did not order for a session of its own
+   * (LearnerSessionTracker / LeaderSessionTracker): every member keeps every global session in
+   * its table, so a client can reconnect to any member. A learner answers the worker waiting for
+   * a session it forwarded; a closed session ends on the worker that holds it here.
+   */
+  private applySessionTxn(p: PreparedTxn): void {
+    const type = p.hdr.type;
+    if (type !== OpCode.createSession && type !== OpCode.closeSession) return;
+    const id = BigInt.asUintN(64, BigInt(p.hdr.clientId));
+    const hi = Number(id >> 32n);
+    const lo = Number(id & 0xffffffffn);
+    const s = this.sessions.get(hi, lo);
+    if (type === OpCode.createSession) {
+      const c = this.creating.get(id);
+      if (c !== undefined) {
+        this.creating.delete(id);
+        if (s === c.s) {
+          this.logger.info({ session: sessionIdHex(id), timeoutMs: s.timeoutMs }, 'session created (by the leader)');
+          this.out.attached(s.worker, hi, lo, c.connId, Err.ok, s.timeoutMs, 0);
+          return;
+        }
+      }
+      if (s === undefined) {
+        const timeoutMs = p.txn.type === -10 ? p.txn.timeOut : 0;
+        this.sessions.add(this.detachedSession(id, timeoutMs), this.now());
+      }
+      return;
+    }
+    if (s === undefined || s.local) return;
+    this.sessions.remove(s);
+    if (s.worker >= 0) {
+      this.out.sessionEnd(s.worker, s, p.hdr.cxid === 0 ? SessionEndReason.expired : SessionEndReason.closed);
+    }
+  }
+
+  private sendForward(m: ForwardMsg): boolean {
+    const r = this.replication;
+    return r !== null && r.forward !== undefined && r.forward(m);
+  }
+
+  /** A learner: a forwarded createSession that will not be answered fails its client. */
+  private failCreate(id: bigint): void {
+    const c = this.creating.get(id);
+    if (c === undefined) return;
+    this.creating.delete(id);
+    const s = c.s;
+    if (this.sessions.get(s.hi, s.lo) !== s) return;
+    this.sessions.remove(s);
+    this.out.attached(s.worker, s.hi, s.lo, c.connId, Err.sessionExpired, 0, 0);
   }
 
   /** A learner: forwards a client write to the leader; false without a forwarding channel. */
@@ -526,11 +649,22 @@ export class Core {
    */
   onForwardedRequest(m: ForwardRequest): number {
     if (!this.canOrderWrites()) return Err.connectionLoss;
-    if (m.op === OpCode.closeSession || m.op === OpCode.createSession) return Err.badArguments;
     const ctx: RequestContext = { sessionId: m.session, cxid: m.cxid, authIds: m.authIds, isLocalSession: m.local };
     const now = this.now();
     let p: PreparedTxn;
-    if (m.op === OpCode.reconfig) {
+    if (m.op === OpCode.createSession) {
+      // A global session created on a learner (LearnerSessionTracker → the leader's createSession).
+      const hi = Number(m.session >> 32n);
+      const lo = Number(m.session & 0xffffffffn);
+      if (m.local || m.timeoutMs <= 0 || this.sessions.get(hi, lo) !== undefined) return Err.badArguments;
+      p = this.db.prepare(ctx, { op: OpCode.createSession, req: null, timeOut: m.timeoutMs }, now);
+    } else if (m.op === OpCode.closeSession) {
+      const s = this.sessions.get(Number(m.session >> 32n), Number(m.session & 0xffffffffn));
+      if (m.local || s === undefined || s.local || s.closing) return Err.sessionExpired;
+      s.closing = true;
+      this.sessions.unbucket(s);
+      p = this.db.prepare(ctx, { op: OpCode.closeSession, req: null }, now);
+    } else if (m.op === OpCode.reconfig) {
       p = this.db.prepareError(ctx, Err.reconfigDisabled, now);
     } else if (!this.db.isWrite(m.op)) {
       return Err.badArguments;
@@ -552,6 +686,10 @@ export class Core {
 
   /** A learner: the leader refused a forwarded write before proposing it. */
   onForwardError(m: ForwardError): void {
+    if (m.cxid === 0 && this.creating.has(m.session)) {
+      this.failCreate(m.session);
+      return;
+    }
     const key = forwardKey(m.session, m.cxid);
     const f = this.forwarded.get(key);
     if (f === undefined) return;
@@ -567,7 +705,11 @@ export class Core {
    * it is then applied here without an answer).
    */
   abortForwarded(): void {
-    if (this.forwarded.size === 0) return;
+    for (const id of [...this.creating.keys()]) this.failCreate(id);
+    if (this.forwarded.size === 0) {
+      this.out.flush();
+      return;
+    }
     const fs = [...this.forwarded.values()];
     this.forwarded.clear();
     for (const f of fs) {

@@ -20,8 +20,15 @@
 //     REQUEST (codec.ts); the leader prepares and proposes it with the session's context from
 //     the message, and the learner answers its client when it applies the committed txn whose
 //     header carries (session, cxid). A REQUESTERROR answers one the leader refused before
-//     proposing; a learner that loses its leader answers pending ones ConnectionLoss. Session
-//     creation is not forwarded: sessions created on a learner are local;
+//     proposing; a learner that loses its leader answers pending ones ConnectionLoss;
+//   - global sessions (LearnerSessionTracker / LeaderSessionTracker): a learner forwards
+//     createSession (op -10 with the negotiated timeout) and closeSession as REQUESTs and answers
+//     when it applies their txns; every member applies createSession / closeSession txns into its
+//     SessionTable, so a session can reconnect to any member. Learners send the global sessions
+//     their clients touched to the leader each tick (TOUCH); only the leader expires them. A
+//     learner with no synced leader makes new sessions local, as before. Not yet: forwarding a
+//     local session's upgrade, and a new leader's timers start from what it last knew (sessions
+//     a learner held are re-armed a timeout from each tick, not from their last touch);
 //   - SNAP sync is not supported (neither sent nor installed): a learner that needs one is
 //     refused and retries; on start the recovered state is taken as the snapshot base, so a
 //     restarted member syncs by DIFF/TRUNC from its last zxid;
@@ -222,9 +229,20 @@ export class EnsembleDriver implements Replication {
       if (err !== Err.ok) this.transport.send(from, { type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err });
       return;
     }
+    if (m.type === 'TOUCH') {
+      if (this.role === 'leading') this.core.onLearnerTouch(m.sessions);
+      return;
+    }
     if (from !== this.peer.leaderId) return;
     this.core.onForwardError(m);
     this.core.flushOut();
+  }
+
+  /** A learner, each tick: the global sessions its clients touched go to the leader (TOUCH). */
+  private sendTouches(): void {
+    if (this.stopped || this.core === null || (this.role !== 'following' && this.role !== 'observing')) return;
+    const sessions = this.core.takeTouched();
+    if (sessions.length > 0) this.forward({ type: 'TOUCH', sessions });
   }
 
   mode(): EnsembleMode {
@@ -260,7 +278,10 @@ export class EnsembleDriver implements Replication {
       this.step(input);
     });
     await this.transport.start();
-    this.tick = setInterval(() => this.step({ kind: 'tick' }), this.o.cfg.tickTimeMs);
+    this.tick = setInterval(() => {
+      this.step({ kind: 'tick' });
+      this.sendTouches();
+    }, this.o.cfg.tickTimeMs);
     this.drain();
   }
 

@@ -4,6 +4,10 @@
 // Followers serve reads and forward writes to the leader: the follower answers its client once it
 // has applied the committed txn, so the same session reads its write at once (on that follower),
 // and the write is visible on every member.
+// Global sessions on followers (LearnerSessionTracker): createSession and closeSession go to the
+// leader; every member knows the session, so it resumes on another member with id + password and
+// keeps its ephemerals; a session whose client goes away is expired by the leader, and its
+// ephemerals disappear on every member.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type ZkClient } from '../../src/client/index.js';
+import { CreateMode } from '../../src/common/zk.js';
 import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 
@@ -118,6 +123,58 @@ describe('ensemble', () => {
         assert.equal((await c.getData(`/ens/f${f.port}-0`)).data?.toString(), 'changed');
       }
     }
+
+    // Global sessions created on a follower.
+    const on = new Map<ServerHandle, ZkClient>([[leader, lc]]);
+    const clientOn = async (s: ServerHandle): Promise<ZkClient> => {
+      let c = on.get(s);
+      if (c === undefined) {
+        c = await connect(s.connectString);
+        on.set(s, c);
+      }
+      return c;
+    };
+    const owner = (id: bigint): bigint => BigInt.asUintN(64, id);
+    const ownedEverywhere = async (path: string, id: bigint): Promise<void> => {
+      for (const s of servers) {
+        const c = await clientOn(s);
+        const st = await eventually(`${path} on ${s.port}`, async () => (await c.exists(path)) ?? undefined);
+        assert.equal(owner(st.ephemeralOwner), owner(id), `${path} owner on ${s.port}`);
+      }
+    };
+    const goneEverywhere = async (path: string): Promise<void> => {
+      for (const s of servers) {
+        const c = await clientOn(s);
+        await eventually(`${path} gone on ${s.port}`, async () => ((await c.exists(path)) === null ? true : undefined));
+      }
+    };
+    const [f1, f2] = followers as [ServerHandle, ServerHandle];
+    const gc = await connect(f1.connectString);
+    const gid = gc.sessionId;
+    assert.equal(Number(owner(gid) >> 56n), servers.indexOf(f1) + 1, 'the session id carries its server id');
+    await gc.create('/ens/eph', Buffer.from('e'), { mode: CreateMode.ephemeral });
+    await ownedEverywhere('/ens/eph', gid);
+    // Resumed on another member with id + password: same session, same ephemeral.
+    const password = gc.sessionPassword;
+    await gc.close({ closeSession: false });
+    const rc = createClient(f2.connectString, { sessionTimeoutMs: 6000, sessionId: gid, password });
+    clients.push(rc);
+    await rc.waitConnected(10_000);
+    assert.equal(owner(rc.sessionId), owner(gid));
+    assert.equal(owner((await rc.exists('/ens/eph'))!.ephemeralOwner), owner(gid));
+    await rc.create('/ens/eph2', null, { mode: CreateMode.ephemeral });
+    await ownedEverywhere('/ens/eph2', gid);
+    // closeSession on a follower goes to the leader; the ephemeral goes everywhere.
+    const cc = await connect(f2.connectString);
+    await cc.create('/ens/eph-closed', null, { mode: CreateMode.ephemeral });
+    await ownedEverywhere('/ens/eph-closed', cc.sessionId);
+    await cc.close();
+    await goneEverywhere('/ens/eph-closed');
+    // The client goes away without closeSession: the leader expires the session.
+    await rc.close({ closeSession: false });
+    await goneEverywhere('/ens/eph');
+    await goneEverywhere('/ens/eph2');
+    for (const [s, c] of on) if (s !== leader) await c.close().catch(() => undefined);
 
     // SIGKILL the leader: the two followers elect a new one, which accepts writes.
     await lc.close().catch(() => undefined);

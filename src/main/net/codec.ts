@@ -38,6 +38,7 @@ export interface ForwardAuthId {
  * REQUEST: learner → leader, a client write to order (Learner.request); the session id is the
  * unsigned 64-bit id (its top byte is the origin server's id, so it travels as a bigint).
  * REQUESTERROR: leader → learner, a REQUEST refused before it was proposed.
+ * TOUCH: learner → leader, each tick: the global sessions its clients touched.
  */
 export type ForwardMsg =
   | {
@@ -50,7 +51,8 @@ export type ForwardMsg =
       readonly timeoutMs: number;
       readonly local: boolean;
     }
-  | { readonly type: 'REQUESTERROR'; readonly session: bigint; readonly cxid: number; readonly err: number };
+  | { readonly type: 'REQUESTERROR'; readonly session: bigint; readonly cxid: number; readonly err: number }
+  | { readonly type: 'TOUCH'; readonly sessions: readonly bigint[] };
 
 /** Everything the transport carries after the handshake. */
 export type QuorumMsg = Msg | ForwardMsg;
@@ -128,6 +130,10 @@ function encodeBody(b: flatbuffers.Builder, msg: QuorumMsg): [fb.Body, number] {
           msg.local,
         ),
       ];
+    }
+    case 'TOUCH': {
+      const sessions = fb.Touch.createSessionsVector(b, msg.sessions.map(sessionLong));
+      return [fb.Body.Touch, fb.Touch.createTouch(b, sessions)];
     }
     case 'REQUESTERROR':
       return [
@@ -329,13 +335,25 @@ const views = {
   segment: new fb.Segment(),
   request: new fb.Request(),
   requestError: new fb.RequestError(),
+  touch: new fb.Touch(),
   authId: new fb.AuthId(),
 };
 
 const authIdsMax = 64;
 const authStringBytesMax = 1024;
 
+const touchSessionsMax = 1 << 20;
+
 function decodeForward(frame: fb.Frame, type: fb.Body): ForwardMsg {
+  if (type === fb.Body.Touch) {
+    const t = union(frame, views.touch);
+    checkVector(frame.bb!, t.bb_pos, 4, 8);
+    const count = t.sessionsLength();
+    if (count > touchSessionsMax) bad(`${count} touched sessions`);
+    const sessions: bigint[] = [];
+    for (let i = 0; i < count; i++) sessions.push(BigInt.asUintN(64, t.sessions(i) ?? 0n));
+    return { type: 'TOUCH', sessions };
+  }
   if (type === fb.Body.RequestError) {
     const t = union(frame, views.requestError);
     return { type: 'REQUESTERROR', session: BigInt.asUintN(64, t.session()), cxid: t.cxid(), err: t.err() };
@@ -487,7 +505,7 @@ function decodeUnchecked(bytes: Uint8Array): DecodedFrame {
   if (version !== protocolVersion) bad(`protocol version ${version}, expected ${protocolVersion}`);
   const type = frame.bodyType();
   if (type === fb.Body.Hello) return { kind: 'hello', hello: decodeHello(frame) };
-  if (type === fb.Body.Request || type === fb.Body.RequestError) {
+  if (type === fb.Body.Request || type === fb.Body.RequestError || type === fb.Body.Touch) {
     return { kind: 'forward', msg: decodeForward(frame, type) };
   }
   return { kind: 'message', msg: decodeMsg(frame, type) };
@@ -510,7 +528,7 @@ export function decodeMessage(bytes: Uint8Array): Msg {
   return f.msg;
 }
 
-/** Decodes one Frame that must hold a forwarding message (REQUEST / REQUESTERROR). */
+/** Decodes one Frame that must hold a forwarding message (REQUEST / REQUESTERROR / TOUCH). */
 export function decodeForwardMessage(bytes: Uint8Array): ForwardMsg {
   const f = decodeFrame(bytes);
   if (f.kind !== 'forward') bad(`a ${f.kind} frame where a forwarding message was expected`);

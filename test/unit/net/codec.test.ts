@@ -211,7 +211,7 @@ function assertSafeDecode(bytesIn: Uint8Array, original: Msg | null): void {
   if (original !== null) assert.deepStrictEqual(decoded, original);
 }
 
-// Request forwarding (learner → leader REQUEST, leader → learner REQUESTERROR): not Zab
+// Request forwarding (learner → leader REQUEST and TOUCH, leader → learner REQUESTERROR): not Zab
 // messages, so they decode as kind 'forward'.
 describe('quorum codec: forwarding messages', () => {
   const forwardSamples: readonly ForwardMsg[] = [
@@ -230,6 +230,8 @@ describe('quorum codec: forwarding messages', () => {
     },
     { type: 'REQUEST', session: 0xffffffffffffffffn, cxid: -2, op: -11, body: new Uint8Array(0), authIds: [], timeoutMs: 30000, local: false },
     { type: 'REQUESTERROR', session: (255n << 56n) | 1n, cxid: 2 ** 31 - 1, err: -4 },
+    { type: 'TOUCH', sessions: [(2n << 56n) | 1n, 0xffffffffffffffffn, 0n] },
+    { type: 'TOUCH', sessions: [] },
   ];
   test('round-trips', () => {
     for (const m of forwardSamples) {
@@ -245,6 +247,7 @@ describe('quorum codec: forwarding messages', () => {
   test('out-of-range fields are refused on encode', () => {
     assert.throws(() => encodeMessage({ type: 'REQUESTERROR', session: 1n << 64n, cxid: 0, err: 0 }), QuorumCodecError);
     assert.throws(() => encodeMessage({ type: 'REQUESTERROR', session: 1n, cxid: 2 ** 31, err: 0 }), QuorumCodecError);
+    assert.throws(() => encodeMessage({ type: 'TOUCH', sessions: [1n << 64n] }), QuorumCodecError);
   });
   test('truncated forwarding frames give QuorumCodecError', () => {
     const full = encodeMessage(forwardSamples[0]!);

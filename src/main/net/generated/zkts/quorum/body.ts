@@ -17,6 +17,7 @@ import { Proposal } from '../../zkts/quorum/proposal.js';
 import { Request } from '../../zkts/quorum/request.js';
 import { RequestError } from '../../zkts/quorum/request-error.js';
 import { Snap } from '../../zkts/quorum/snap.js';
+import { Touch } from '../../zkts/quorum/touch.js';
 import { Trunc } from '../../zkts/quorum/trunc.js';
 import { UpToDate } from '../../zkts/quorum/up-to-date.js';
 
@@ -41,13 +42,14 @@ export enum Body {
   Ping = 16,
   Snap = 17,
   Request = 18,
-  RequestError = 19
+  RequestError = 19,
+  Touch = 20
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate|null
-): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate|null {
+  accessor: (obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate|null
+): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(new Hello())! as Hello;
@@ -69,15 +71,16 @@ export function unionToBody(
     case 'Snap': return accessor(new Snap())! as Snap;
     case 'Request': return accessor(new Request())! as Request;
     case 'RequestError': return accessor(new RequestError())! as RequestError;
+    case 'Touch': return accessor(new Touch())! as Touch;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate|null, 
+  accessor: (index: number, obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate|null, 
   index: number
-): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Trunc|UpToDate|null {
+): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(index, new Hello())! as Hello;
@@ -99,6 +102,7 @@ export function unionListToBody(
     case 'Snap': return accessor(index, new Snap())! as Snap;
     case 'Request': return accessor(index, new Request())! as Request;
     case 'RequestError': return accessor(index, new RequestError())! as RequestError;
+    case 'Touch': return accessor(index, new Touch())! as Touch;
     default: return null;
   }
 }
