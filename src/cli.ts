@@ -14,6 +14,8 @@ commands:
   snapshot <file>               print a snapshot file (version-2/snapshot.*)
   check <dataDir> [dataLogDir]  check a data directory for corruption; exit 0 when clean, 1
                                 with problems recovery would repair, 2 when not recoverable
+  ensemble [options]            a local ensemble on 127.0.0.1, one process per member
+                                (zkts ensemble --help)
   load <scenario> [options]     the load-test harness (zkts load --help)
   help                          this text
 `;
@@ -24,6 +26,11 @@ export async function main(argv: string[]): Promise<void> {
     case 'server':
       await serverCommand(rest[0] ?? null);
       return;
+    case 'ensemble': {
+      const { ensembleCommand } = await import('./main/ensemble/cli.js');
+      process.exitCode = await ensembleCommand(rest);
+      return;
+    }
     case 'load': {
       const { loadCommand } = await import('./load/cli.js');
       process.exitCode = await loadCommand(rest);

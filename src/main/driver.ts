@@ -258,6 +258,23 @@ export class EnsembleDriver implements Replication {
     }
   }
 
+  /**
+   * The leader's mntr keys (ZooKeeper's Leader metrics): learners connected, and those synced
+   * (in the broadcast phase) by kind. Empty on any other member.
+   */
+  leaderMetrics(): Record<string, number> {
+    const l = this.peer.leader;
+    if (this.role !== 'leading' || l === null) return {};
+    let followers = 0;
+    let observers = 0;
+    for (const r of l.learners.values()) {
+      if (r.phase !== 'active') continue;
+      if (r.observer) observers++;
+      else followers++;
+    }
+    return { learners: l.learners.size, synced_followers: followers, synced_observers: observers };
+  }
+
   // ---- lifecycle ----
 
   async start(core: Core): Promise<void> {

@@ -30,6 +30,7 @@ export const SUITE_PORTS = {
   curator: 22000,
   cclient: 22100,
   ensemble: 22200,
+  ensembleCli: 22300,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

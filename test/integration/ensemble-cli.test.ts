@@ -1,0 +1,150 @@
+// `zkts ensemble`: 3 voters + 1 observer as child processes of one `zkts ensemble` process.
+// A write through the observer (node-zookeeper-client) is readable on every member; srvr on the
+// observer says Mode: observer and exactly one member says leader; SIGTERM to the ensemble
+// process stops every member (their client ports are free afterwards).
+
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { call, nzkClose, nzkConnect, type Client } from './harness/nzk.js';
+import { fourLetter, repoRoot } from './harness/server.js';
+import { SUITE_PORTS, suitePort } from './harness/target.js';
+
+const dirs: string[] = [];
+const clients: Client[] = [];
+let ensemble: ChildProcess | null = null;
+const memberPids: number[] = [];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+after(async () => {
+  for (const c of clients) await nzkClose(c, 2000).catch(() => undefined);
+  if (ensemble !== null && ensemble.exitCode === null && ensemble.signalCode === null) ensemble.kill('SIGKILL');
+  for (const pid of memberPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown = undefined;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last !== undefined ? `: ${String(last)}` : ''}`);
+    await sleep(100);
+  }
+}
+
+async function mode(port: number): Promise<string | null> {
+  try {
+    return /Mode: (\w+)/.exec(await fourLetter(port, 'srvr', 1000))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe('zkts ensemble', () => {
+  test('3 voters + 1 observer: write through the observer, modes, SIGTERM stops all', async () => {
+    const base = suitePort(SUITE_PORTS.ensembleCli, 0);
+    const ports = [0, 1, 2, 3].map((i) => base + 10 * i);
+    const dir = mkdtempSync(join(tmpdir(), 'zkts-ensemble-cli-'));
+    dirs.push(dir);
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot(), 'bin', 'zkts.js'), 'ensemble', '--voters', '3', '--observers', '1', '--base-port', String(base), '--dir', dir, '--tick-time', '200', '--start-timeout', '30'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    ensemble = child;
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+
+    await eventually('the ensemble to be ready', async () => (/^ready:/m.test(out) ? true : undefined), 40_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${out}`);
+    });
+    // The table: id, role, client port, pid.
+    const rows = [...out.matchAll(/^(\d+)\s+(voter|observer)\s+(\d+)\s+(\d+)\s/gm)];
+    assert.equal(rows.length, 4, out);
+    assert.deepEqual(rows.map((r) => [Number(r[1]), r[2], Number(r[3])]), [
+      [1, 'voter', ports[0]],
+      [2, 'voter', ports[1]],
+      [3, 'voter', ports[2]],
+      [4, 'observer', ports[3]],
+    ]);
+    for (const r of rows) memberPids.push(Number(r[4]));
+    assert.match(out, new RegExp(`connect string: ${ports.map((p) => `127\\.0\\.0\\.1:${p}`).join(',')}`));
+
+    // Roles: the observer observes, exactly one voter leads.
+    assert.equal(await mode(ports[3]!), 'observer');
+    const modes = await eventually('one leader, two followers', async () => {
+      const m = await Promise.all(ports.slice(0, 3).map(mode));
+      return m.filter((x) => x === 'leader').length === 1 && m.filter((x) => x === 'follower').length === 2 ? m : undefined;
+    });
+    assert.equal(modes.filter((x) => x === 'leader').length, 1);
+    const mntr = await fourLetter(ports[3]!, 'mntr', 2000);
+    assert.match(mntr, /zk_server_state\tobserver/);
+    const leaderPort = ports[modes.indexOf('leader')]!;
+    await eventually('the leader to count its synced learners', async () => {
+      const m = await fourLetter(leaderPort, 'mntr', 2000);
+      return /zk_synced_followers\t2\n/.test(m) && /zk_synced_observers\t1\n/.test(m) ? true : undefined;
+    });
+
+    // A write through the observer (forwarded to the leader), readable on every member.
+    const oc = await nzkConnect(`127.0.0.1:${ports[3]}`);
+    clients.push(oc);
+    await call((cb) => oc.create('/via-observer', Buffer.from('hello'), cb));
+    const [own] = await call<[Buffer | undefined]>((cb) => oc.getData('/via-observer', cb));
+    assert.equal(own?.toString(), 'hello');
+    for (const p of ports) {
+      const c = await nzkConnect(`127.0.0.1:${p}`);
+      clients.push(c);
+      const data = await eventually(`/via-observer on ${p}`, async () => {
+        const [d] = await call<[Buffer | undefined]>((cb) => c.getData('/via-observer', cb));
+        return d;
+      });
+      assert.equal(data.toString(), 'hello');
+    }
+    for (const c of clients.splice(0)) await nzkClose(c, 2000);
+
+    // SIGTERM the ensemble: every member goes, and the ensemble process exits 0.
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 20_000)))]);
+    clearTimeout(timer);
+    assert.equal(code, 0, out);
+    assert.match(out, /stopped/);
+    for (const pid of memberPids) assert.equal(alive(pid), false, `member pid ${pid} still alive`);
+    for (const p of ports) {
+      await eventually(`port ${p} free`, async () => ((await portInUse(p)) ? undefined : true), 5000);
+    }
+  });
+});
