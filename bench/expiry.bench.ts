@@ -14,7 +14,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { ExpiryQueue } from '../src/workers/session/expiry.js';
+import { ExpiryQueue } from '../src/common/expiry-queue.js';
 
 const sessions = 20_000;
 const tickTimeMs = 2000;

@@ -122,7 +122,7 @@ export class Core {
     private readonly onApplied: (zxid: number) => void,
     private readonly replication: Replication | null = null,
   ) {
-    this.sessions = new SessionTable(opts.tickTimeMs);
+    this.sessions = new SessionTable(opts.tickTimeMs, now());
     this.systemSession = new SessionContext(0n, 0, 0, -1, 0, 0, false, '127.0.0.1');
     this.systemSession.authIds = [{ scheme: 'super', id: 'zkts' }];
   }

@@ -3,9 +3,12 @@
 // in batches. Local sessions live on their worker; the main thread keeps only what a request
 // needs (auth ids, the worker that owns the session, the timeout an upgrade would use).
 //
-// Expiry follows ZooKeeper's ExpiryQueue: sessions are grouped in buckets by expiry time rounded
-// up to the tick, so one tick expires a whole bucket and a touch moves a session between buckets.
+// Expiry is ZooKeeper's ExpiryQueue (common/expiry-queue.ts, the one the session workers use for
+// local sessions): sessions are grouped in buckets by expiry time rounded up to the tick, so one
+// tick expires a whole bucket and a touch moves a session between buckets. The queue counts in
+// dense slots; each context gets one while it is in the table.
 
+import { ExpiryQueue } from '../common/expiry-queue.js';
 import type { Id } from '../protocol/types.js';
 
 /** A request that must wait behind its session's writes: its body is copied out of the ring. */
@@ -22,8 +25,8 @@ export class SessionContext {
   waiting: WaitingRequest[] | null = null;
   /** Writes of this session between prepare and apply. */
   writesInFlight = 0;
-  /** Expiry bucket (ms) of a global session; 0 for a local one. */
-  expiresAtMs = 0;
+  /** Dense index in the session table (its expiry queue id); -1 outside the table. */
+  slot = -1;
   /** Set once a closeSession txn is prepared: later requests get SessionExpired. */
   closing = false;
   constructor(
@@ -42,11 +45,15 @@ export class SessionContext {
 
 export class SessionTable {
   private readonly byHi = new Map<number, Map<number, SessionContext>>();
-  private readonly buckets = new Map<number, Set<SessionContext>>();
+  private readonly expiry: ExpiryQueue;
+  private readonly bySlot: (SessionContext | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
   private globalCount = 0;
   private localCount = 0;
 
-  constructor(private readonly tickTimeMs: number) {}
+  constructor(tickTimeMs: number, nowMs: number) {
+    this.expiry = new ExpiryQueue(tickTimeMs, nowMs);
+  }
 
   get(hi: number, lo: number): SessionContext | undefined {
     return this.byHi.get(hi)?.get(lo);
@@ -59,6 +66,8 @@ export class SessionTable {
       this.byHi.set(s.hi, m);
     }
     m.set(s.lo, s);
+    s.slot = this.freeSlots.pop() ?? this.bySlot.length;
+    this.bySlot[s.slot] = s;
     if (s.local) this.localCount++;
     else {
       this.globalCount++;
@@ -72,10 +81,11 @@ export class SessionTable {
     m.delete(s.lo);
     if (m.size === 0) this.byHi.delete(s.hi);
     if (s.local) this.localCount--;
-    else {
-      this.globalCount--;
-      this.unbucket(s);
-    }
+    else this.globalCount--;
+    this.expiry.remove(s.slot);
+    this.bySlot[s.slot] = undefined;
+    this.freeSlots.push(s.slot);
+    s.slot = -1;
   }
 
   /** A local session becomes global (localSessionsUpgradingEnabled). */
@@ -88,40 +98,23 @@ export class SessionTable {
   }
 
   touch(s: SessionContext, nowMs: number): void {
-    if (s.local || s.closing) return;
-    const at = this.roundToTick(nowMs + s.timeoutMs);
-    if (at === s.expiresAtMs) return;
-    this.unbucket(s);
-    s.expiresAtMs = at;
-    let bucket = this.buckets.get(at);
-    if (bucket === undefined) {
-      bucket = new Set();
-      this.buckets.set(at, bucket);
-    }
-    bucket.add(s);
+    if (s.local || s.closing || s.slot < 0) return;
+    this.expiry.update(s.slot, nowMs, s.timeoutMs);
   }
 
   /** Every global session whose bucket is due; they leave the expiry queue. */
   expire(nowMs: number): SessionContext[] {
     const due: SessionContext[] = [];
-    for (const [at, bucket] of this.buckets) {
-      if (at > nowMs) continue;
-      this.buckets.delete(at);
-      for (const s of bucket) {
-        s.expiresAtMs = 0;
-        due.push(s);
-      }
-    }
+    this.expiry.poll(nowMs, (slot) => {
+      const s = this.bySlot[slot];
+      if (s !== undefined) due.push(s);
+    });
     return due;
   }
 
   /** Stop expiring a session that is being closed. */
   unbucket(s: SessionContext): void {
-    if (s.expiresAtMs === 0) return;
-    const bucket = this.buckets.get(s.expiresAtMs);
-    bucket?.delete(s);
-    if (bucket?.size === 0) this.buckets.delete(s.expiresAtMs);
-    s.expiresAtMs = 0;
+    if (s.slot >= 0) this.expiry.remove(s.slot);
   }
 
   get counts(): { global: number; local: number } {
@@ -130,9 +123,5 @@ export class SessionTable {
 
   *all(): IterableIterator<SessionContext> {
     for (const m of this.byHi.values()) yield* m.values();
-  }
-
-  private roundToTick(ms: number): number {
-    return (Math.floor(ms / this.tickTimeMs) + 1) * this.tickTimeMs;
   }
 }

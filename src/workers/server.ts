@@ -7,7 +7,7 @@
 //   `request` record whose body is the raw jute bytes, and comes back as a `reply` record in the
 //   session's order;
 // - the learner's session tracking: local sessions expire here, global ones are reported as
-//   touched to the main thread in batches (session/expiry.ts);
+//   touched to the main thread in batches (common/expiry-queue.ts);
 // - WatchManager for this worker's sessions: `watchRegister` records fill the table, `event`
 //   records fan out (watches/).
 //
@@ -57,7 +57,7 @@ import { writeReplyFrame } from './frames.js';
 import { Listener } from './listener.js';
 import type { WorkerLog } from './log.js';
 import { digestId, encodeWhoAmI } from './session/auth.js';
-import { ExpiryQueue } from './session/expiry.js';
+import { ExpiryQueue } from '../common/expiry-queue.js';
 import {
   SessionIdGenerator,
   connectRequestBytesWithoutReadOnly,

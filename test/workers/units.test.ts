@@ -12,7 +12,7 @@ import { Conn, OutSlab, Pause, type ConnHandler } from '../../src/workers/conn.j
 import { RequestFifo } from '../../src/workers/fifo.js';
 import { fourLetterWordOf, FourLetterWhitelist, notWhitelistedText } from '../../src/workers/fourletter.js';
 import { authUser, digestId } from '../../src/workers/session/auth.js';
-import { ExpiryQueue } from '../../src/workers/session/expiry.js';
+import { ExpiryQueue } from '../../src/common/expiry-queue.js';
 import {
   SessionIdGenerator,
   connectResponseFrame,

@@ -7,7 +7,7 @@
 // Buckets are intrusive doubly linked lists in typed arrays (no object per id, no Set per
 // bucket), keyed in a Map by bucket time. Times are monotonic milliseconds (performance.now()).
 
-import { assert } from '../../common/assert.js';
+import { assert } from './assert.js';
 
 const none = -1;
 
