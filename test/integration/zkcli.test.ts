@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { call, nzkClose, nzkConnect, type Client } from './harness/nzk.js';
-import { startServer, type ServerHandle } from './harness/server.js';
+import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort, targetKind } from './harness/target.js';
 import { zkcli, zkcliScript } from './harness/zkcli.js';
 
@@ -198,16 +198,15 @@ describe('zkCli.sh', () => {
 
   test('get -w, stat -w, ls -w: one-shot watch events as the Java client prints them', async () => {
     await call((cb) => writer.create('/zc-w', null, cb));
-    const script = zkcliScript(hp, [
-      'get -w /zc-w',
-      'stat -w /zc-w/new',
-      'ls -w /zc-w',
-      { sleepMs: 800 },
-      'quit',
-    ]);
-    await new Promise((r) => setTimeout(r, 500)); // the JVM starts and registers the watches
+    const before = await totalWatches();
+    const writes = deferred();
+    const script = zkcliScript(hp, ['get -w /zc-w', 'stat -w /zc-w/new', 'ls -w /zc-w', { until: writes.promise }, { sleepMs: 500 }, 'quit']);
+    // The JVM starts (slowly on a loaded machine) and registers them. Apache 3.8's wchs total
+    // leaves out the exists watch on the missing node (observed: 2); zkts counts all three.
+    await waitWatches(before + (targetKind() === 'apache' ? 2 : 3));
     await call((cb) => writer.setData('/zc-w', Buffer.from('x'), -1, cb));
     await call((cb) => writer.create('/zc-w/new', null, cb));
+    writes.resolve();
     const r = await script;
     const events = r.out
       .split('\n')
@@ -223,8 +222,10 @@ describe('zkCli.sh', () => {
   test('addWatch: persistent recursive and persistent watches', async () => {
     await call((cb) => writer.create('/zc-aw', null, cb));
     await call((cb) => writer.create('/zc-aw2', null, cb));
-    const script = zkcliScript(hp, ['addWatch -m PERSISTENT_RECURSIVE /zc-aw', 'addWatch -m PERSISTENT /zc-aw2', { sleepMs: 1000 }, 'quit']);
-    await new Promise((r) => setTimeout(r, 600));
+    const before = await totalWatches();
+    const writes = deferred();
+    const script = zkcliScript(hp, ['addWatch -m PERSISTENT_RECURSIVE /zc-aw', 'addWatch -m PERSISTENT /zc-aw2', { until: writes.promise }, { sleepMs: 500 }, 'quit']);
+    await waitWatches(before + 2);
     await call((cb) => writer.create('/zc-aw/x', null, cb));
     await call((cb) => writer.setData('/zc-aw/x', Buffer.from('1'), -1, cb));
     await call((cb) => writer.setData('/zc-aw', Buffer.from('1'), -1, cb));
@@ -232,6 +233,7 @@ describe('zkCli.sh', () => {
     await call((cb) => writer.setData('/zc-aw2/y', Buffer.from('1'), -1, cb));
     await call((cb) => writer.setData('/zc-aw2', Buffer.from('1'), -1, cb));
     await call((cb) => writer.setData('/zc-aw2', Buffer.from('2'), -1, cb));
+    writes.resolve();
     const r = await script;
     const events = r.out.split('\n').filter((l) => l.startsWith('WatchedEvent'));
     assert.deepEqual(events, [
@@ -246,3 +248,24 @@ describe('zkCli.sh', () => {
     ]);
   });
 });
+
+/** wchs: the server's total watch count. */
+async function totalWatches(): Promise<number> {
+  const m = /Total watches:\s*(\d+)/.exec(await fourLetter(server.port, 'wchs'));
+  assert.ok(m !== null, 'wchs answers a total');
+  return Number(m[1]);
+}
+
+async function waitWatches(atLeast: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await totalWatches()) < atLeast) {
+    if (Date.now() > deadline) throw new Error(`zkCli.sh did not register its watches within ${timeoutMs} ms: ${await fourLetter(server.port, "wchs")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}

@@ -51,7 +51,7 @@ export function cleanOutput(raw: string): string {
   return lines.join('\n').trim();
 }
 
-function run(args: string[], stdinLines: Array<string | { sleepMs: number }> | null, timeoutMs: number): Promise<ZkCliResult> {
+function run(args: string[], stdinLines: Array<ScriptStep> | null, timeoutMs: number): Promise<ZkCliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(ZKCLI, args, {
       stdio: [stdinLines === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -80,6 +80,7 @@ function run(args: string[], stdinLines: Array<string | { sleepMs: number }> | n
       void (async () => {
         for (const l of stdinLines) {
           if (typeof l === 'string') stdin.write(l + '\n');
+          else if ('until' in l) await l.until.catch(() => undefined);
           else await new Promise((r) => setTimeout(r, l.sleepMs));
         }
         stdin.end();
@@ -87,6 +88,9 @@ function run(args: string[], stdinLines: Array<string | { sleepMs: number }> | n
     }
   });
 }
+
+/** A line for zkCli's stdin, a pause, or a pause until the test says so (e.g. its writes are done). */
+export type ScriptStep = string | { sleepMs: number } | { until: Promise<unknown> };
 
 /** One command, non-interactive. */
 export function zkcli(server: string, command: string[], timeoutMs = 20000): Promise<ZkCliResult> {
@@ -97,6 +101,6 @@ export function zkcli(server: string, command: string[], timeoutMs = 20000): Pro
  * Several commands in one session. End with 'quit' to close the session explicitly (otherwise
  * zkCli exits at the end of stdin, which also closes the session).
  */
-export function zkcliScript(server: string, lines: Array<string | { sleepMs: number }>, timeoutMs = 30000): Promise<ZkCliResult> {
+export function zkcliScript(server: string, lines: Array<ScriptStep>, timeoutMs = 30000): Promise<ZkCliResult> {
   return run(['-server', server], lines, timeoutMs);
 }
