@@ -24,6 +24,7 @@ import {
 import type { Logger } from './logger.js';
 import type { LogStage } from './log-stage.js';
 import { SessionContext, SessionTable, type WaitingRequest } from './sessions.js';
+import { LearnerRequests, type WaitingCreate, type WaitingWrite } from './learner-requests.js';
 import { WatchRouter } from './watch-router.js';
 import { ZkDatabase, type PreparedTxn } from './pipeline/database.js';
 import type { RequestContext } from './pipeline/context.js';
@@ -53,10 +54,11 @@ export interface Replication {
   writable(): boolean;
   propose(p: PreparedTxn): void;
   /**
-   * A follower or observer: sends a client write to the leader (Learner.request). False when
-   * there is no synced leader to send it to (the client gets ConnectionLoss).
+   * A follower or observer: sends a client write to the leader (Learner.request). Returns the
+   * leader's epoch, or -1 when there is no synced leader to send it to now (the request waits
+   * for one: learner-requests.ts).
    */
-  forward?(m: ForwardMsg): boolean;
+  forward?(m: ForwardMsg): number;
 }
 
 export interface CoreOptions {
@@ -102,10 +104,10 @@ export class Core {
   private flushAgain = false;
   /** Ensemble mode: writes proposed to Zab and not yet applied, by zxid. */
   private readonly proposed = new Map<number, InFlightWrite>();
-  /** Ensemble mode, a learner: writes forwarded to the leader, by (session, cxid). */
-  private readonly forwarded = new Map<string, { s: SessionContext; xid: number }>();
-  /** Ensemble mode, a learner: global sessions whose createSession went to the leader, by id. */
-  private readonly creating = new Map<bigint, { s: SessionContext; connId: number }>();
+  /** Ensemble mode, a learner: writes and createSessions that wait for the leader. */
+  private readonly learnerRequests = new LearnerRequests();
+  /** Ensemble mode: syncs waiting until their point is applied here (see sync()). */
+  private syncsAwaiting: AwaitingSync[] = [];
   /** Ensemble mode, a learner: global sessions touched since the last TOUCH to the leader. */
   private touchedGlobal = new Set<bigint>();
   /** A context for work the server does itself (container reaping): session 0. */
@@ -159,32 +161,22 @@ export class Core {
     if ((a.flags & SessionFlag.create) !== 0) {
       const local = (a.flags & SessionFlag.local) !== 0;
       const id = sessionIdOf(a.sidHi, a.sidLo);
-      // Ensemble mode, not the leader: a global session is created by the leader (a forwarded
-      // createSession; the worker is answered when this member applies its txn). Without a
-      // leader to forward to, the session is made local to this member (the worker is told so).
-      const learner = !local && !this.canOrderWrites();
-      const sent =
-        learner &&
-        this.sendForward({
-          type: 'REQUEST',
-          session: id,
-          cxid: 0,
-          op: OpCode.createSession,
-          body: new Uint8Array(0),
-          authIds: [{ scheme: 'ip', id: a.ip }],
-          timeoutMs: a.timeoutMs,
-          local: false,
-        });
-      const demoted = learner && !sent;
-      const s = new SessionContext(id, a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local || demoted, a.ip);
+      const s = new SessionContext(id, a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local, a.ip);
       this.sessions.add(s, now);
       if (local) return; // the worker has answered the client already
-      if (sent) {
-        this.creating.set(id, { s, connId: a.connId });
-        return;
-      }
-      if (demoted) {
-        this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.ok, a.timeoutMs, SessionFlag.local);
+      if (!this.canOrderWrites() && this.isEnsemble()) {
+        // Ensemble mode, not the leader: a global session is created by the leader (a forwarded
+        // createSession; the worker is answered when this member applies its txn). Without a
+        // synced leader it waits for one, within its timeout (learner-requests.ts).
+        const c = { s, connId: a.connId, pending: true, epoch: -1, since: now };
+        if (!this.learnerRequests.anyPending) {
+          const epoch = this.sendCreate(c);
+          if (epoch >= 0) {
+            c.pending = false;
+            c.epoch = epoch;
+          }
+        }
+        this.learnerRequests.addCreate(id, c);
         return;
       }
       const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.createSession, req: null, timeOut: a.timeoutMs }, now);
@@ -294,7 +286,7 @@ export class Core {
    */
   private canRunNow(s: SessionContext, op: number): boolean {
     if (s.waiting === null) return true;
-    if (s.waiting!.length > 0) return false;
+    if (s.waiting!.length > 0 || s.barrier) return false;
     return op !== OpCode.closeSession && this.db.isWrite(op);
   }
 
@@ -315,6 +307,7 @@ export class Core {
       this.stats.expired++;
       this.expireNow(s, now);
     }
+    if (this.learnerRequests.size > 0) this.failOverdue(now);
     this.out.flush();
   }
 
@@ -346,6 +339,14 @@ export class Core {
       // Ensemble mode on a follower or observer: the write goes to the leader, and is answered
       // when its committed txn is applied here. Without forwarding (a leader not yet
       // established), it is refused as a read-only server refuses it.
+      if (s.local && this.opts.localSessionsUpgradingEnabled && this.isEnsemble() && this.needsUpgrade(op, bytes, start, end)) {
+        // The first ephemeral of a local session: its createSession goes to the leader first
+        // (LearnerZooKeeperServer / checkUpgradeSession), so the leader orders it before the write.
+        this.logger.info({ session: sessionIdHex(s.id) }, 'upgrading local session to global (through the leader)');
+        this.sessions.upgrade(s, this.now());
+        this.out.upgraded(s.worker, s);
+        this.forwardWrite(s, 0, OpCode.createSession, new Uint8Array(0), 'upgrade');
+      }
       if (this.forwardWrite(s, xid, op, bytes.slice(start, end))) return;
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.notReadOnly, null, 0);
       return;
@@ -388,11 +389,22 @@ export class Core {
     this.read(s, xid, request);
   }
 
+  /** A write that creates an ephemeral (for a local session's upgrade); false if unreadable. */
+  private needsUpgrade(op: number, bytes: Uint8Array, start: number, end: number): boolean {
+    if (op !== OpCode.create && op !== OpCode.create2 && op !== OpCode.multi) return false;
+    try {
+      return needsGlobalSession(decodeRequest(op, this.reader.reset(bytes, start, end)));
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+      return false;
+    }
+  }
+
   private read(s: SessionContext, xid: number, request: ClientRequest): void {
     const zxid = this.db.lastZxid;
     switch (request.op) {
       case OpCode.sync:
-        this.replyWith(s, xid, zxid, Err.ok, { op: OpCode.sync, res: { path: request.req.path } });
+        this.sync(s, xid, request.req.path);
         return;
       case OpCode.addWatch: {
         const kind = request.req.mode === 1 ? WatchKind.persistentRecursive : WatchKind.persistent;
@@ -417,6 +429,52 @@ export class Core {
     }
   }
 
+  /**
+   * sync (ZooKeeper: Leader.processSync / Learner's SYNC): the answer waits until this member
+   * has applied every write its leader had accepted when the sync reached it. A learner asks the
+   * leader for that point (a forwarded sync); the leader's is its last prepared zxid. Nothing of
+   * the session overtakes a sync (per-session FIFO).
+   */
+  private sync(s: SessionContext, xid: number, path: string): void {
+    if (!this.isEnsemble()) {
+      this.replyWith(s, xid, this.db.lastZxid, Err.ok, { op: OpCode.sync, res: { path } });
+      return;
+    }
+    s.barrier = true;
+    if (!this.canOrderWrites()) {
+      this.writer.reset();
+      this.writer.writeString(path);
+      this.forwardWrite(s, xid, OpCode.sync, Uint8Array.from(this.writer.bytes()), 'sync');
+      return;
+    }
+    s.writesInFlight++;
+    if (s.waiting === null) s.waiting = [];
+    this.awaitSync(s, xid, path, this.db.lastPreparedZxid);
+  }
+
+  /** A sync answered once `zxid` is applied here (now, if it already is). */
+  private awaitSync(s: SessionContext, xid: number, path: string, zxid: number): void {
+    if (this.db.lastZxid >= zxid) this.syncDone({ s, xid, path, zxid });
+    else this.syncsAwaiting.push({ s, xid, path, zxid });
+  }
+
+  private syncDone(w: AwaitingSync): void {
+    const s = w.s;
+    if (this.sessions.get(s.hi, s.lo) !== s) return;
+    s.barrier = false;
+    this.replyWith(s, w.xid, this.db.lastZxid, Err.ok, { op: OpCode.sync, res: { path: w.path } });
+    this.writeDone(s);
+  }
+
+  /** After an apply: syncs whose point is reached are answered (all of them, with `all`). */
+  private releaseSyncs(all: boolean): void {
+    const applied = this.db.lastZxid;
+    const due = this.syncsAwaiting.filter((w) => all || w.zxid <= applied);
+    if (due.length === 0) return;
+    this.syncsAwaiting = this.syncsAwaiting.filter((w) => !due.includes(w));
+    for (const w of due) this.syncDone(w);
+  }
+
   private registerWatch(s: SessionContext, kind: number, path: string): void {
     this.router.register(s.worker, kind, path);
     this.out.watchRegister(s.worker, s, kind, path);
@@ -425,7 +483,7 @@ export class Core {
   private closeSession(s: SessionContext, xid: number): void {
     if (!s.local && !this.canOrderWrites() && this.forwardWrite(s, xid, OpCode.closeSession, new Uint8Array(0))) {
       // A learner: the leader closes the session; the client is answered when the txn is applied.
-      if (this.forwarded.has(forwardKey(s.id, xid))) {
+      if (this.learnerRequests.hasWrite(s.id, xid)) {
         s.closing = true;
         this.sessions.unbucket(s);
       }
@@ -542,24 +600,22 @@ export class Core {
     if (w !== undefined) {
       this.proposed.delete(zxid);
       this.applyWrite(w);
+      if (this.syncsAwaiting.length > 0) this.releaseSyncs(false);
       return;
     }
     const result = this.db.apply(p);
     this.onApplied(zxid);
     for (const t of result.triggers) this.fanOut(t.path, t.type, zxid);
-    if (this.forwarded.size > 0) {
-      const key = forwardKey(p.hdr.clientId, p.hdr.cxid);
-      const f = this.forwarded.get(key);
-      if (f !== undefined) {
-        this.forwarded.delete(key);
-        if (this.sessions.get(f.s.hi, f.s.lo) === f.s) {
-          // (else the session ended meanwhile)
-          this.replyWith(f.s, f.xid, zxid, result.err, result.response);
-          this.writeDone(f.s);
-        }
+    if (this.learnerRequests.size > 0) {
+      const f = this.learnerRequests.takeWrite(BigInt(p.hdr.clientId), p.hdr.cxid);
+      if (f !== undefined && this.sessions.get(f.s.hi, f.s.lo) === f.s) {
+        // (else the session ended meanwhile)
+        if (!f.silent) this.replyWith(f.s, f.xid, zxid, result.err, result.response);
+        this.writeDone(f.s);
       }
     }
     this.applySessionTxn(p);
+    if (this.syncsAwaiting.length > 0) this.releaseSyncs(false);
   }
 
   /**
@@ -576,9 +632,8 @@ export class Core {
     const lo = Number(id & 0xffffffffn);
     const s = this.sessions.get(hi, lo);
     if (type === OpCode.createSession) {
-      const c = this.creating.get(id);
+      const c = this.learnerRequests.takeCreate(id);
       if (c !== undefined) {
-        this.creating.delete(id);
         if (s === c.s) {
           this.logger.info({ session: sessionIdHex(id), timeoutMs: s.timeoutMs }, 'session created (by the leader)');
           this.out.attached(s.worker, hi, lo, c.connId, Err.ok, s.timeoutMs, 0);
@@ -598,57 +653,98 @@ export class Core {
     }
   }
 
-  private sendForward(m: ForwardMsg): boolean {
-    const r = this.replication;
-    return r !== null && r.forward !== undefined && r.forward(m);
+  private isEnsemble(): boolean {
+    return this.replication?.forward !== undefined;
   }
 
-  /** A learner: a forwarded createSession that will not be answered fails its client. */
-  private failCreate(id: bigint): void {
-    const c = this.creating.get(id);
-    if (c === undefined) return;
-    this.creating.delete(id);
+  /** A learner: sends a message to the leader; its epoch, or -1 without a synced leader. */
+  private sendForward(m: ForwardMsg): number {
+    const r = this.replication;
+    return r === null || r.forward === undefined ? -1 : r.forward(m);
+  }
+
+  /** A learner: a new global session's createSession to the leader; false if none is synced. */
+  private sendCreate(c: WaitingCreate): number {
+    return this.sendForward({
+      type: 'REQUEST',
+      session: c.s.id,
+      cxid: 0,
+      op: OpCode.createSession,
+      body: new Uint8Array(0),
+      authIds: [{ scheme: 'ip', id: c.s.authIds[0]?.id ?? '' }],
+      timeoutMs: c.s.timeoutMs,
+      local: false,
+    });
+  }
+
+  private sendWrite(w: WaitingWrite): number {
+    const s = w.s;
+    return this.sendForward({
+      type: 'REQUEST',
+      session: s.id,
+      cxid: w.xid,
+      op: w.op,
+      body: w.body,
+      authIds: s.authIds.map((a) => ({ scheme: a.scheme, id: a.id })),
+      timeoutMs: s.timeoutMs,
+      local: s.local,
+    });
+  }
+
+  /** A learner: a createSession that will not be answered fails its client. */
+  private failCreate(c: WaitingCreate): void {
     const s = c.s;
     if (this.sessions.get(s.hi, s.lo) !== s) return;
     this.sessions.remove(s);
     this.out.attached(s.worker, s.hi, s.lo, c.connId, Err.sessionExpired, 0, 0);
   }
 
-  /** A learner: forwards a client write to the leader; false without a forwarding channel. */
-  private forwardWrite(s: SessionContext, xid: number, op: number, body: Uint8Array): boolean {
-    const r = this.replication;
-    if (r === null || r.forward === undefined) return false;
-    const key = forwardKey(s.id, xid);
-    const sent =
-      !this.forwarded.has(key) &&
-      r.forward({
-        type: 'REQUEST',
-        session: s.id,
-        cxid: xid,
-        op,
-        body,
-        authIds: s.authIds.map((a) => ({ scheme: a.scheme, id: a.id })),
-        timeoutMs: s.timeoutMs,
-        local: s.local,
-      });
-    if (!sent) {
+  /**
+   * A learner: a client write goes to the leader, or waits for one (learner-requests.ts); it is
+   * answered when its committed txn is applied here. False without a forwarding channel.
+   */
+  private forwardWrite(
+    s: SessionContext,
+    xid: number,
+    op: number,
+    body: Uint8Array,
+    kind: 'write' | 'upgrade' | 'sync' = 'write',
+  ): boolean {
+    const silent = kind === 'upgrade';
+    if (!this.isEnsemble()) return false;
+    if (this.learnerRequests.hasWrite(s.id, xid)) {
+      // The same xid twice while the first waits: the client broke its own order.
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.connectionLoss, null, 0);
       return true;
     }
-    this.stats.writes++;
+    const w: WaitingWrite = { s, xid, op, body, silent, pending: true, epoch: -1, since: this.now() };
+    if (!this.learnerRequests.anyPending) {
+      const epoch = this.sendWrite(w);
+      if (epoch >= 0) {
+        w.pending = false;
+        w.epoch = epoch;
+      }
+    }
+    this.learnerRequests.addWrite(w);
+    if (kind === 'write') this.stats.writes++;
     s.writesInFlight++;
     if (s.waiting === null) s.waiting = [];
-    this.forwarded.set(key, { s, xid });
     return true;
   }
 
   /**
    * The leader: a write a learner forwarded, prepared with the session's context as the message
    * carries it and proposed like a local write; nobody is answered here (the learner answers
-   * when it applies the txn). Returns Err.ok, or why it was refused before proposing.
+   * when it applies the txn). Returns null, or the answer to send back (a refusal before
+   * proposing, or a sync's point).
    */
-  onForwardedRequest(m: ForwardRequest): number {
-    if (!this.canOrderWrites()) return Err.connectionLoss;
+  onForwardedRequest(m: ForwardRequest): ForwardError | null {
+    const refuse = (err: number): ForwardError => ({ type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err, zxid: 0 });
+    if (!this.canOrderWrites()) return refuse(Err.connectionLoss);
+    if (m.op === OpCode.sync) {
+      // Leader.processSync: the learner answers once it has applied what was accepted here.
+      return { type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err: Err.ok, zxid: this.db.lastPreparedZxid };
+    }
     const ctx: RequestContext = { sessionId: m.session, cxid: m.cxid, authIds: m.authIds, isLocalSession: m.local };
     const now = this.now();
     let p: PreparedTxn;
@@ -656,18 +752,18 @@ export class Core {
       // A global session created on a learner (LearnerSessionTracker → the leader's createSession).
       const hi = Number(m.session >> 32n);
       const lo = Number(m.session & 0xffffffffn);
-      if (m.local || m.timeoutMs <= 0 || this.sessions.get(hi, lo) !== undefined) return Err.badArguments;
+      if (m.local || m.timeoutMs <= 0 || this.sessions.get(hi, lo) !== undefined) return refuse(Err.badArguments);
       p = this.db.prepare(ctx, { op: OpCode.createSession, req: null, timeOut: m.timeoutMs }, now);
     } else if (m.op === OpCode.closeSession) {
       const s = this.sessions.get(Number(m.session >> 32n), Number(m.session & 0xffffffffn));
-      if (m.local || s === undefined || s.local || s.closing) return Err.sessionExpired;
+      if (m.local || s === undefined || s.local || s.closing) return refuse(Err.sessionExpired);
       s.closing = true;
       this.sessions.unbucket(s);
       p = this.db.prepare(ctx, { op: OpCode.closeSession, req: null }, now);
     } else if (m.op === OpCode.reconfig) {
       p = this.db.prepareError(ctx, Err.reconfigDisabled, now);
     } else if (!this.db.isWrite(m.op)) {
-      return Err.badArguments;
+      return refuse(Err.badArguments);
     } else {
       let request: ClientRequest | null = null;
       try {
@@ -681,43 +777,134 @@ export class Core {
     }
     this.stats.writes++;
     this.startWrite({ p, for: WriteFor.forwarded, s: null, xid: m.cxid, connId: 0, op: m.op });
-    return Err.ok;
+    return null;
   }
 
-  /** A learner: the leader refused a forwarded write before proposing it. */
+  /**
+   * A learner: the leader refused a forwarded write before proposing it. ConnectionLoss means
+   * the member was not (or no longer) leading: the request waits for the next leader instead.
+   */
   onForwardError(m: ForwardError): void {
-    if (m.cxid === 0 && this.creating.has(m.session)) {
-      this.failCreate(m.session);
+    if (m.err === Err.ok) {
+      // A sync's answer: wait until the leader's point is applied here.
+      const w = this.learnerRequests.takeWrite(m.session, m.cxid);
+      if (w === undefined || w.op !== OpCode.sync) return;
+      const path = new JuteReader().reset(w.body, 0, w.body.length).readString() ?? '/';
+      this.awaitSync(w.s, w.xid, path, m.zxid);
       return;
     }
-    const key = forwardKey(m.session, m.cxid);
-    const f = this.forwarded.get(key);
-    if (f === undefined) return;
-    this.forwarded.delete(key);
-    if (this.sessions.get(f.s.hi, f.s.lo) !== f.s) return;
-    this.out.reply(f.s.worker, f.s, f.xid, this.db.lastZxid, m.err, null, 0);
+    if (m.cxid === 0 && this.learnerRequests.hasCreate(m.session)) {
+      if (m.err === Err.connectionLoss) {
+        this.learnerRequests.park(this.learnerRequests.peekCreate(m.session)!);
+        return;
+      }
+      this.failCreate(this.learnerRequests.takeCreate(m.session)!);
+      return;
+    }
+    if (m.err === Err.connectionLoss) {
+      const w = this.learnerRequests.peekWrite(m.session, m.cxid);
+      if (w !== undefined) this.learnerRequests.park(w);
+      return;
+    }
+    const f = this.learnerRequests.takeWrite(m.session, m.cxid);
+    if (f === undefined || this.sessions.get(f.s.hi, f.s.lo) !== f.s) return;
+    if (f.op === OpCode.sync) f.s.barrier = false;
+    if (!f.silent) this.out.reply(f.s.worker, f.s, f.xid, this.db.lastZxid, m.err, null, 0);
     this.writeDone(f.s);
   }
 
   /**
-   * A learner lost its leader: forwarded writes not yet applied are answered ConnectionLoss (the
-   * write may still commit under the next leader, as a client must assume after a disconnect;
-   * it is then applied here without an answer).
+   * A learner lost its leader. ZooKeeper closes every client connection here; zkts keeps them
+   * (sessions live on, reads go on) and keeps their writes and createSessions, which wait for the
+   * next leader (learner-requests.ts).
    */
-  abortForwarded(): void {
-    for (const id of [...this.creating.keys()]) this.failCreate(id);
-    if (this.forwarded.size === 0) {
-      this.out.flush();
-      return;
+  leaderLost(): void {
+    this.learnerRequests.leaderLost();
+  }
+
+  /** Something waits that must go to the leader before newer requests may. */
+  hasPendingForLeader(): boolean {
+    return this.learnerRequests.anyPending;
+  }
+
+  /**
+   * A leader is synced again (`epoch`): what waited for it goes to it, in request order. When
+   * this member is the new leader, it orders them itself (its history, already applied, holds
+   * whatever of them the old epoch committed).
+   */
+  resumeLearnerRequests(epoch: number): void {
+    // Synced with a leader: this member has applied whatever an older leader's sync point
+    // covered that can still commit.
+    if (this.syncsAwaiting.length > 0) this.releaseSyncs(true);
+    if (!this.learnerRequests.anyPending) return;
+    const { creates, writes } = this.learnerRequests.toSend(epoch);
+    const leading = this.canOrderWrites();
+    const now = this.now();
+    for (const [id, c] of creates) {
+      const s = c.s;
+      if (this.sessions.get(s.hi, s.lo) !== s) {
+        this.learnerRequests.takeCreate(id);
+        continue;
+      }
+      if (leading) {
+        this.learnerRequests.takeCreate(id);
+        const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.createSession, req: null, timeOut: s.timeoutMs }, now);
+        this.startWrite({ p, for: WriteFor.createSession, s, xid: 0, connId: c.connId, op: OpCode.createSession });
+        continue;
+      }
+      const e = this.sendCreate(c);
+      if (e < 0) return this.out.flush(); // lost it again: the rest stays pending, in order
+      this.learnerRequests.markSent(c, e);
     }
-    const fs = [...this.forwarded.values()];
-    this.forwarded.clear();
-    for (const f of fs) {
-      if (this.sessions.get(f.s.hi, f.s.lo) !== f.s) continue;
-      this.out.reply(f.s.worker, f.s, f.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
-      this.writeDone(f.s);
+    for (const w of writes) {
+      const s = w.s;
+      if (this.sessions.get(s.hi, s.lo) !== s) {
+        this.learnerRequests.takeWrite(s.id, w.xid);
+        continue;
+      }
+      if (!leading) {
+        const e = this.sendWrite(w);
+        if (e < 0) break;
+        this.learnerRequests.markSent(w, e);
+        continue;
+      }
+      this.learnerRequests.takeWrite(s.id, w.xid);
+      if (w.silent) {
+        // A local session's upgrade: its createSession, then the write behind it.
+        const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.createSession, req: null, timeOut: s.timeoutMs }, now);
+        this.startWrite({ p, for: WriteFor.upgrade, s, xid: 0, connId: s.connId, op: OpCode.createSession });
+      } else if (w.op === OpCode.closeSession) {
+        this.closeSession(s, w.xid);
+      } else {
+        this.execute(s, w.xid, w.op, w.body, 0, w.body.length);
+      }
+      // The waiting entry counted as a write in flight; what execute started counts for itself.
+      this.writeDone(s);
     }
     this.out.flush();
+  }
+
+  /** A learner, each tick: what waited longer than its session timeout is answered now. */
+  private failOverdue(now: number): void {
+    const { creates, writes } = this.learnerRequests.takeOverdue(now);
+    for (const [, c] of creates) this.failCreate(c);
+    for (const w of writes) {
+      const s = w.s;
+      if (this.sessions.get(s.hi, s.lo) !== s) continue;
+      this.logger.warn({ session: sessionIdHex(s.id), xid: w.xid, op: w.op }, 'no leader answered a forwarded write within the session timeout');
+      if (w.op === OpCode.sync) s.barrier = false;
+      if (!w.silent) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
+      this.writeDone(s);
+    }
+  }
+
+  /**
+   * A new leader re-arms every global session's timer a full timeout from now (as ZooKeeper's
+   * new leader builds its SessionTracker): learners' touches resume once they are synced.
+   */
+  rearmGlobalSessions(): void {
+    const now = this.now();
+    for (const s of this.sessions.all()) if (!s.local && !s.closing) this.sessions.touch(s, now);
   }
 
   /** Makes the replies and events of applyCommitted calls visible to the workers. */
@@ -801,11 +988,102 @@ export class Core {
   private contextOf(s: SessionContext, xid: number): RequestContext {
     return { sessionId: s.id, cxid: xid, authIds: s.authIds, isLocalSession: s.local };
   }
+
+  // ---- SNAP sync (driver.ts): the whole state replaced at once ------------------------------
+
+  /** The global sessions (id -> timeout ms) that a SNAP image of the applied state carries. */
+  globalSessions(): Map<bigint, number> {
+    const out = new Map<bigint, number>();
+    for (const s of this.sessions.all()) if (!s.local) out.set(BigInt.asUintN(64, s.id), s.timeoutMs);
+    return out;
+  }
+
+  /**
+   * SNAP sync, learner side: `load` replaces the tree by the leader's snapshot at `zxid` and
+   * returns its global sessions. Clients keep their connections across a sync, so:
+   *   - writes already sent to a leader fail with ConnectionLoss: one committed inside the
+   *     snapshot is never applied here one by one, so it would never be matched, and resending
+   *     it would apply it twice (parked ones, never sent, go to the leader as usual); a
+   *     createSession whose session the snapshot holds was committed: its client is answered;
+   *   - every watch on a path that differs fires (created, deleted, data or children changed,
+   *     from each node's zxids), as if the txns in between had been applied one by one;
+   *   - global sessions the snapshot lacks end here (their createSession never committed, or
+   *     their closeSession did); those it adds are kept detached, as after recovery.
+   */
+  replaceState(zxid: number, load: () => ReadonlyMap<bigint, number>): void {
+    for (const w of this.learnerRequests.takeSentWrites()) {
+      const s = w.s;
+      if (this.sessions.get(s.hi, s.lo) !== s) continue;
+      if (!w.silent) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
+      this.writeDone(s);
+    }
+    const before = nodeStamps(this.db.tree);
+    const sessions = load();
+    this.db.lastZxid = zxid;
+    this.db.resetPipeline(zxid);
+    this.onApplied(zxid);
+    const after = nodeStamps(this.db.tree);
+    for (const [path, old] of before) {
+      const now = after.get(path);
+      if (now === undefined) {
+        this.fanOut(path, EventType.nodeDeleted, zxid);
+        continue;
+      }
+      if (now.czxid !== old.czxid || now.mzxid !== old.mzxid) this.fanOut(path, EventType.nodeDataChanged, zxid);
+      if (now.czxid !== old.czxid || now.pzxid !== old.pzxid || now.cversion !== old.cversion) {
+        this.fanOut(path, EventType.nodeChildrenChanged, zxid);
+      }
+    }
+    for (const path of after.keys()) if (!before.has(path)) this.fanOut(path, EventType.nodeCreated, zxid);
+    const nowMs = this.now();
+    for (const s of [...this.sessions.all()]) {
+      const id = BigInt.asUintN(64, s.id);
+      if (s.local) continue;
+      const c = this.learnerRequests.peekCreate(id);
+      if (c !== undefined) {
+        // Its createSession committed inside the snapshot: answer it; else it is still on its
+        // way (parked, or in the stream after the snapshot) and is answered when applied.
+        if (sessions.has(id) && this.learnerRequests.takeCreate(id) !== undefined && c.s === s) {
+          this.out.attached(s.worker, s.hi, s.lo, c.connId, Err.ok, s.timeoutMs, 0);
+        }
+        continue;
+      }
+      if (sessions.has(id)) continue;
+      this.sessions.remove(s);
+      if (s.worker >= 0) this.out.sessionEnd(s.worker, s, SessionEndReason.expired);
+    }
+    for (const [id, timeoutMs] of sessions) {
+      if (this.sessions.get(Number(id >> 32n), Number(id & 0xffffffffn)) === undefined) {
+        this.sessions.add(this.detachedSession(id, timeoutMs), nowMs);
+      }
+    }
+    this.logger.info({ zxid: `0x${zxid.toString(16)}`, nodes: after.size, sessions: sessions.size }, 'state replaced by a snapshot from the leader');
+    this.flushOut();
+  }
 }
 
-function forwardKey(session: bigint, cxid: number): string {
-  return `${BigInt.asUintN(64, session)}:${cxid}`;
+/** What replaceState compares per node: enough to tell which watches a change would fire. */
+interface NodeStamp {
+  readonly czxid: number;
+  readonly mzxid: number;
+  readonly pzxid: number;
+  readonly cversion: number;
 }
+
+function nodeStamps(tree: ZkDatabase['tree']): Map<string, NodeStamp> {
+  const out = new Map<string, NodeStamp>();
+  const stack = ['/'];
+  for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
+    const node = tree.getNode(path);
+    if (node === undefined) continue;
+    out.set(path, { czxid: node.czxid, mzxid: node.mzxid, pzxid: node.pzxid, cversion: node.cversion });
+    if (node.children === null) continue;
+    const prefix = path === '/' ? '/' : `${path}/`;
+    for (const name of node.children) stack.push(prefix + name);
+  }
+  return out;
+}
+
 
 /** A request that needs a global session: it creates an ephemeral node. */
 function needsGlobalSession(request: ClientRequest): boolean {
@@ -818,6 +1096,13 @@ function needsGlobalSession(request: ClientRequest): boolean {
     );
   }
   return false;
+}
+
+interface AwaitingSync {
+  readonly s: SessionContext;
+  readonly xid: number;
+  readonly path: string;
+  readonly zxid: number;
 }
 
 function isEphemeralMode(flags: number): boolean {

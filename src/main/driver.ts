@@ -1,10 +1,12 @@
 // The ensemble driver: THE ONLY place where the pure Zab core (zab/peer.ts) meets I/O. It owns
 // the ZabPeer, the quorum transport, the tick interval and the durable txn log, and executes
 // each Ready in the order the simulator's driver does (test/sim/sim.ts, drain/fsync):
-//   1. persist: truncation, then entries appended to the txn log (no fsync yet);
-//   2. send sendNow;
+//   1. install a snapshot from the leader, if any; persist: truncation, then entries appended
+//      to the txn log (no fsync yet);
+//   2. send sendNow (SNAP messages get the serialised applied state);
 //   3. one flush (fsync) per batch; when it completes: write the epoch files, send
-//      sendAfterPersist, step { persisted } (mustSync batches only), in batch order;
+//      sendAfterPersist, step { snapshotInstalled } if the batch installed one, then
+//      { persisted } (mustSync batches only), in batch order;
 //   4. apply committed entries to the database (Core.applyCommitted answers the clients whose
 //      writes this member proposed);
 //   5. advance(); then queued proposals are stepped in, in prepare order.
@@ -13,27 +15,45 @@
 // `established`), and the leader's `propose` assigns exactly those zxids in the same order: a
 // mismatch stops the process rather than answering a client for another txn.
 //
-// First slice, known gaps (docs/design-notes.md, Replication):
+// How the pieces work, and what is still missing (docs/design-notes.md, Replication):
 //   - the quorum transport listens on the quorumPort; the electionPort is unused (zkts elects
-//     over the same connection);
+//     over the same connection). Zab ticks are tickTime / perTick (at most 100 ms) with every
+//     limit scaled to match, so an election decides within ~100 ms of a quorum agreeing;
 //   - request forwarding: a follower (or observer) sends a client write to the leader as a
 //     REQUEST (codec.ts); the leader prepares and proposes it with the session's context from
 //     the message, and the learner answers its client when it applies the committed txn whose
 //     header carries (session, cxid). A REQUESTERROR answers one the leader refused before
-//     proposing; a learner that loses its leader answers pending ones ConnectionLoss;
+//     proposing, and a sync (err 0 with the leader's last prepared zxid: the learner answers
+//     once it has applied that far);
+//   - the no-disconnect leader change: a learner that loses its leader keeps every client
+//     connection; its forwarded writes and createSessions wait (learner-requests.ts) and go to
+//     the next leader once synced (resent only across epochs, so never twice to one leader), or
+//     are ordered here if this member becomes the leader; a wait is bounded by the session
+//     timeout. The new leader re-arms every global session a full timeout from when it can order
+//     writes, and learners keep their touches until a leader hears them;
 //   - global sessions (LearnerSessionTracker / LeaderSessionTracker): a learner forwards
 //     createSession (op -10 with the negotiated timeout) and closeSession as REQUESTs and answers
 //     when it applies their txns; every member applies createSession / closeSession txns into its
 //     SessionTable, so a session can reconnect to any member. Learners send the global sessions
-//     their clients touched to the leader each tick (TOUCH); only the leader expires them. A
-//     learner with no synced leader makes new sessions local, as before. Not yet: forwarding a
-//     local session's upgrade, and a new leader's timers start from what it last knew (sessions
-//     a learner held are re-armed a timeout from each tick, not from their last touch);
-//   - SNAP sync is not supported (neither sent nor installed): a learner that needs one is
-//     refused and retries; on start the recovered state is taken as the snapshot base, so a
-//     restarted member syncs by DIFF/TRUNC from its last zxid;
-//   - a TRUNC drops entries from the in-memory log view only: the log file keeps them (the next
-//     append starts a new file), so a restart after a truncation is not yet safe.
+//     their clients touched to the leader each tickTime (TOUCH); only the leader expires them. A
+//     local session's first ephemeral sends its createSession to the leader ahead of the write
+//     (localSessionsUpgradingEnabled);
+//   - sync (DIFF / TRUNC / SNAP, planned by the core): the leader answers snapshotToSend with
+//     its applied tree + global sessions as one ZooKeeper snapshot image (serializeSnapshot,
+//     synchronous on the main thread: a very large tree stalls this thread while it is walked);
+//     the transport chunks a SNAP larger than snapChunkBytes. A learner installs it
+//     (Core.replaceState: tree, sessions, watches fired for what differs; SyncStage
+//     .installSnapshot: the image becomes snapshot.<zxid>, the old log files go, in the txn log's
+//     I/O chain) and steps snapshotInstalled once that is durable. A TRUNC cuts the log files
+//     durably (TxnLog.truncateAfter) before the batch is reported persisted;
+//   - on start the recovered state (snapshot + the whole log) is the base, so a member that
+//     restarts with an uncommitted tail reports it as its base: if the leader lacks it, the plan
+//     is SNAP (never TRUNC below a base), which replaces it. A session created by a txn that a
+//     TRUNC removed after it was durable stays in the stage's sessions map (snapshots keep it
+//     until it expires);
+//   - the in-memory log (ensemble/memory-log-view.ts) is trimmed after each durable local
+//     snapshot to logRetainTxns (snapCount / 2) entries at or below it; learners further behind
+//     get SNAP. A SNAP in flight holds the whole image in memory on both sides.
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,7 +76,10 @@ import type { PreparedTxn } from './pipeline/prep.js';
 import type { ZkDatabase } from './pipeline/database.js';
 import { versionDir } from './storage/layout.js';
 import type { SyncStage } from './storage/sync-stage.js';
-import type { Entry, LogView, Segment } from './zab/log-view.js';
+import { MemoryLogView } from './ensemble/memory-log-view.js';
+import { loadSnapshotImage } from './storage/recovery.js';
+import { serializeSnapshot } from './storage/snapshot.js';
+import type { InstallSnapshot } from './zab/messages.js';
 import type { Input, Ready, Role } from './zab/messages.js';
 import { ZabPeer, type ZabConfig } from './zab/peer.js';
 
@@ -74,49 +97,6 @@ export function readMyId(dataDir: string): number {
   return id;
 }
 
-/** The txn log as the Zab core sees it: the recovered state is the base, entries after it. */
-export class MemoryLogView implements LogView {
-  private entries: Entry[] = [];
-  constructor(private base: number) {}
-
-  lastZxid(): number {
-    return this.entries.length === 0 ? this.base : this.entries[this.entries.length - 1]!.zxid;
-  }
-  baseZxid(): number {
-    return this.base;
-  }
-  entriesAfter(zxid: number, countMax: number): readonly Entry[] {
-    const i = this.indexAfter(zxid);
-    return this.entries.slice(i, i + countMax);
-  }
-  segments(): readonly Segment[] {
-    const out: Segment[] = [];
-    for (const e of this.entries) {
-      const epoch = zxidEpoch(e.zxid);
-      const last = out[out.length - 1];
-      if (last !== undefined && last.epoch === epoch) out[out.length - 1] = { epoch, lastZxid: e.zxid };
-      else out.push({ epoch, lastZxid: e.zxid });
-    }
-    return out;
-  }
-  truncate(zxid: number): void {
-    this.entries.length = this.indexAfter(zxid);
-  }
-  append(e: Entry): void {
-    this.entries.push(e);
-  }
-  private indexAfter(zxid: number): number {
-    let lo = 0;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.entries[mid]!.zxid <= zxid) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-}
-
 export interface DriverOptions {
   cfg: ServerConfig;
   myId: number;
@@ -127,6 +107,11 @@ export interface DriverOptions {
   recoveredZxid: number;
   /** Fail-stop (the driver found something it cannot continue from). */
   fatal: (why: string) => never;
+  /**
+   * Entries the in-memory log keeps at or below the latest local snapshot, so that a learner
+   * that far behind still syncs by DIFF; default snapCount / 2.
+   */
+  logRetainTxns?: number;
 }
 
 export type EnsembleMode = 'leader' | 'follower' | 'observer' | 'looking';
@@ -135,6 +120,8 @@ export class EnsembleDriver implements Replication {
   readonly peer: ZabPeer;
   readonly transport: QuorumTransport;
   private readonly log: MemoryLogView;
+  /** Entries the in-memory log keeps at or below the latest local snapshot (DIFF range). */
+  private readonly logRetainTxns: number;
   private readonly epochDir: string;
   private core: Core | null = null;
   private tick: NodeJS.Timeout | null = null;
@@ -145,6 +132,12 @@ export class EnsembleDriver implements Replication {
   private abortPending = false;
   /** The epoch this member leads, once established, and the history its tree must hold first. */
   private established: { epoch: number; zxid: number } | null = null;
+  /** The epoch in which this leader last re-armed sessions and resumed waiting requests. */
+  private resumedEpoch = -1;
+  /** Proposal payload sizes in bytes (mntr; -1 before the first). */
+  private readonly proposalSizes = { last: -1, max: -1, min: -1 };
+  /** Zab ticks per tickTime (see the constructor). */
+  private readonly perTick: number;
   private role: Role = 'looking';
   private readonly deferred: Input[] = [];
   /**
@@ -166,17 +159,23 @@ export class EnsembleDriver implements Replication {
     if (me === undefined) throw new Error(`myid ${myId} has no server.${myId} line`);
     this.epochDir = versionDir(cfg.dataDir);
     this.log = new MemoryLogView(o.recoveredZxid);
+    this.logRetainTxns = o.logRetainTxns ?? Math.max(1, Math.floor(cfg.snapCount / 2));
+    o.stage.onSnapshot((info) => this.trimLog(info.zxid));
     const lastEpoch = zxidEpoch(o.recoveredZxid);
     const accepted = Math.max(this.readEpoch(acceptedEpochFile) ?? lastEpoch, lastEpoch);
     const current = Math.min(Math.max(this.readEpoch(currentEpochFile) ?? lastEpoch, lastEpoch), accepted);
+    // The core counts Zab ticks of at most 100 ms (tickTime split in `perTick` parts), and every
+    // limit is scaled to match: an election decides a Zab tick after a quorum agrees (ZooKeeper's
+    // finalizeWait is a fixed 200 ms) and rounds repeat every ~400 ms, whatever the tickTime;
+    // with tickTime-sized steps a failover would take seconds.
+    this.perTick = Math.max(1, Math.round(cfg.tickTimeMs / 100));
     const config: ZabConfig = {
       id: myId,
       voters,
       observers,
-      initLimitTicks: Math.max(2, cfg.initLimitTicks),
-      syncLimitTicks: Math.max(2, cfg.syncLimitTicks),
-      // FastLeaderElection's first notification timeout is 200 ms; at least one tick.
-      electionTimeoutTicks: Math.max(1, Math.ceil(400 / cfg.tickTimeMs)),
+      initLimitTicks: Math.max(2, cfg.initLimitTicks * this.perTick),
+      syncLimitTicks: Math.max(2, cfg.syncLimitTicks * this.perTick),
+      electionTimeoutTicks: Math.max(1, Math.ceil(400 / (cfg.tickTimeMs / this.perTick))),
     };
     this.peer = new ZabPeer(
       config,
@@ -214,19 +213,26 @@ export class EnsembleDriver implements Replication {
     if (!this.draining) queueMicrotask(() => this.drain());
   }
 
-  forward(m: ForwardMsg): boolean {
+  forward(m: ForwardMsg): number {
+    if (!this.learnerSynced()) return -1;
+    return this.transport.send(this.peer.leaderId, m) ? this.peer.currentEpoch : -1;
+  }
+
+  /** A follower or observer in the broadcast phase with its leader. */
+  private learnerSynced(): boolean {
     if (this.stopped || (this.role !== 'following' && this.role !== 'observing')) return false;
-    const leader = this.peer.leaderId;
-    if (leader < 0 || this.peer.learner === null || this.peer.learner.phase !== 'active') return false;
-    return this.transport.send(leader, m);
+    return this.peer.leaderId >= 0 && this.peer.learner !== null && this.peer.learner.phase === 'active';
   }
 
   /** REQUEST at the leader, REQUESTERROR at a learner (from its leader). */
   private onForward(from: number, m: ForwardMsg): void {
     if (this.stopped || this.core === null) return;
     if (m.type === 'REQUEST') {
-      const err = this.role === 'leading' ? this.core.onForwardedRequest(m) : Err.connectionLoss;
-      if (err !== Err.ok) this.transport.send(from, { type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err });
+      const answer =
+        this.role === 'leading'
+          ? this.core.onForwardedRequest(m)
+          : ({ type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err: Err.connectionLoss, zxid: 0 } as const);
+      if (answer !== null) this.transport.send(from, answer);
       return;
     }
     if (m.type === 'TOUCH') {
@@ -238,11 +244,29 @@ export class EnsembleDriver implements Replication {
     this.core.flushOut();
   }
 
-  /** A learner, each tick: the global sessions its clients touched go to the leader (TOUCH). */
-  private sendTouches(): void {
-    if (this.stopped || this.core === null || (this.role !== 'following' && this.role !== 'observing')) return;
+  /**
+   * A synced learner, each tick: the global sessions its clients touched go to the leader
+   * (TOUCH; kept while there is none, so a new leader hears of them), and requests a refusing
+   * leader sent back are sent again.
+   */
+  private learnerTick(touch: boolean): void {
+    if (this.core === null || !this.learnerSynced()) return;
+    if (this.core.hasPendingForLeader()) this.core.resumeLearnerRequests(this.peer.currentEpoch);
+    if (!touch) return;
     const sessions = this.core.takeTouched();
     if (sessions.length > 0) this.forward({ type: 'TOUCH', sessions });
+  }
+
+  /**
+   * The leader, once it may order writes in its epoch (its history applied): global sessions'
+   * timers start again from now, and its clients' requests that waited for a leader go.
+   */
+  private leaderReady(): void {
+    const e = this.established;
+    if (e === null || this.resumedEpoch === e.epoch || !this.writable()) return;
+    this.resumedEpoch = e.epoch;
+    this.core!.rearmGlobalSessions();
+    this.core!.resumeLearnerRequests(e.epoch);
   }
 
   mode(): EnsembleMode {
@@ -259,20 +283,36 @@ export class EnsembleDriver implements Replication {
   }
 
   /**
-   * The leader's mntr keys (ZooKeeper's Leader metrics): learners connected, and those synced
-   * (in the broadcast phase) by kind. Empty on any other member.
+   * mntr keys of an ensemble member: its epoch, logged and committed zxids, proposals not yet
+   * committed (on the leader: also those queued behind an unfinished sync), proposal sizes; the
+   * leader adds ZooKeeper's Leader metrics (learners connected, synced ones by kind, learners
+   * still syncing).
    */
-  leaderMetrics(): Record<string, number> {
-    const l = this.peer.leader;
-    if (this.role !== 'leading' || l === null) return {};
+  leaderMetrics(): Record<string, number | string> {
+    const p = this.peer;
+    const out: Record<string, number | string> = {
+      current_epoch: p.currentEpoch,
+      last_logged_zxid: zxidHex(p.lastLoggedZxid),
+      last_committed_zxid: zxidHex(p.commitZxid),
+      pending_proposals: Math.max(0, p.lastLoggedZxid - p.commitZxid) + this.proposals.length,
+      last_proposal_size: this.proposalSizes.last,
+      max_proposal_size: this.proposalSizes.max,
+      min_proposal_size: this.proposalSizes.min,
+    };
+    const l = p.leader;
+    if (this.role !== 'leading' || l === null) return out;
     let followers = 0;
     let observers = 0;
+    let syncing = 0;
     for (const r of l.learners.values()) {
-      if (r.phase !== 'active') continue;
+      if (r.phase !== 'active') {
+        syncing++;
+        continue;
+      }
       if (r.observer) observers++;
       else followers++;
     }
-    return { learners: l.learners.size, synced_followers: followers, synced_observers: observers };
+    return { ...out, learners: l.learners.size, synced_followers: followers, synced_observers: observers, pending_syncs: syncing };
   }
 
   // ---- lifecycle ----
@@ -283,8 +323,8 @@ export class EnsembleDriver implements Replication {
     this.transport.on('forward', (from, msg) => this.onForward(from, msg));
     this.transport.on('peerDown', (peer) => {
       this.backlog.delete(peer);
-      // A REQUEST sent to a leader whose connection dropped may be lost: answer it now.
-      if (peer === this.peer.leaderId && this.role !== 'leading') core.abortForwarded();
+      // Requests sent to a leader whose connection dropped wait for the next one.
+      if (peer === this.peer.leaderId && this.role !== 'leading') core.leaderLost();
       this.step({ kind: 'peerDown', peer });
     });
     this.transport.on('message', (from, msg) => {
@@ -295,10 +335,12 @@ export class EnsembleDriver implements Replication {
       this.step(input);
     });
     await this.transport.start();
+    let n = 0;
     this.tick = setInterval(() => {
       this.step({ kind: 'tick' });
-      this.sendTouches();
-    }, this.o.cfg.tickTimeMs);
+      // TOUCH once a tickTime (as ZooKeeper's learners report touched sessions with each PING).
+      this.learnerTick(++n % this.perTick === 0);
+    }, this.o.cfg.tickTimeMs / this.perTick);
     this.drain();
   }
 
@@ -351,7 +393,9 @@ export class EnsembleDriver implements Replication {
         const p = this.proposals[0];
         if (p === undefined || !this.peer.canPropose()) break;
         this.proposals.shift();
-        this.peer.step({ kind: 'propose', payload: this.encode(p) });
+        const payload = this.encode(p);
+        this.noteProposalSize(payload.length);
+        this.peer.step({ kind: 'propose', payload });
         if (this.peer.lastLoggedZxid !== p.hdr.zxid) {
           this.o.fatal(`proposal got zxid ${zxidHex(this.peer.lastLoggedZxid)}, prepared as ${zxidHex(p.hdr.zxid)}`);
         }
@@ -363,23 +407,31 @@ export class EnsembleDriver implements Replication {
 
   private handle(ready: Ready): void {
     const core = this.core!;
-    if (ready.installSnapshot !== null) {
-      this.o.fatal('SNAP sync (installing a snapshot from the leader) is not supported yet');
-    }
+    // 1. A snapshot from the leader replaces state and log before this batch's entries.
+    if (ready.installSnapshot !== null) this.installSnapshot(ready.installSnapshot);
     const persist = ready.persist;
     if (persist.truncateTo !== undefined) {
-      this.o.logger.warn({ to: zxidHex(persist.truncateTo) }, 'truncating the log (in memory; see driver.ts)');
+      // Durable with this batch's flush: the log files are cut in the txn log's I/O chain
+      // (TxnLog.truncateAfter), so a restart never replays a truncated txn.
+      this.o.logger.warn({ to: zxidHex(persist.truncateTo), lastZxid: zxidHex(this.log.lastZxid()) }, 'truncating the log (TRUNC)');
       this.log.truncate(persist.truncateTo);
-      this.o.stage.log.forgetAfter(persist.truncateTo);
+      this.o.stage.truncate(persist.truncateTo);
     }
     for (const e of persist.entries) {
       this.log.append(e);
       this.o.stage.append(this.decode(e.payload));
     }
+    // 2. SNAP messages carry the applied state as it is now, before this batch's apply.
+    const image = ready.snapshotToSend !== null ? this.snapshotImage(ready.snapshotToSend.zxid) : null;
     for (const out of ready.sendNow) {
       if (out.msg.type === 'SNAP') {
-        this.o.logger.error({ to: out.to }, 'learner needs a SNAP sync, which is not supported yet');
+        if (image === null) this.o.fatal('a SNAP message without snapshotToSend');
+        this.o.logger.info({ to: out.to, zxid: zxidHex(out.msg.zxid), bytes: image.length }, 'sending a snapshot (SNAP sync)');
+        this.transport.send(out.to, { ...out.msg, data: image });
         continue;
+      }
+      if (out.msg.type === 'DIFF' || out.msg.type === 'TRUNC') {
+        this.o.logger.info({ to: out.to, kind: out.msg.type, zxid: zxidHex(out.msg.zxid) }, 'syncing a learner');
       }
       this.transport.send(out.to, out.msg);
     }
@@ -389,11 +441,14 @@ export class EnsembleDriver implements Replication {
       const after = ready.sendAfterPersist;
       const accepted = persist.acceptedEpoch;
       const current = persist.currentEpoch;
+      const installed = ready.installSnapshot?.zxid;
       this.o.stage.flush(() => {
         if (this.stopped) return;
         if (accepted !== undefined) this.writeEpoch(acceptedEpochFile, accepted);
         if (current !== undefined) this.writeEpoch(currentEpochFile, current);
         for (const out of after) this.transport.send(out.to, out.msg);
+        // The snapshot file is durable and the old log gone (TxnLog.rebase ran in this flush).
+        if (installed !== undefined) this.step({ kind: 'snapshotInstalled', zxid: installed });
         if (must) this.step({ kind: 'persisted', zxid });
         else this.drain();
       });
@@ -406,7 +461,7 @@ export class EnsembleDriver implements Replication {
         const wasLeading = this.role === 'leading';
         const wasLearner = this.role === 'following' || this.role === 'observing';
         this.role = ev.role;
-        if (wasLearner) core.abortForwarded();
+        if (wasLearner) core.leaderLost();
         if (ev.role === 'leading') for (const input of this.backlog.values()) this.deferred.push(input);
         if (ev.role !== 'looking') this.backlog.clear();
         if (ev.role !== 'leading') this.established = null;
@@ -414,8 +469,81 @@ export class EnsembleDriver implements Replication {
       } else if (ev.kind === 'established') {
         this.established = { epoch: ev.epoch, zxid: ev.zxid };
         this.o.db.resetPipeline(ev.epoch * 0x100000000);
+      } else if (ev.kind === 'uptodate') {
+        // Synced: the leader's history up to its commit point is applied (this Ready's apply).
+        core.resumeLearnerRequests(ev.epoch);
       }
     }
+    if (this.role === 'leading') this.leaderReady();
+  }
+
+  // ---- SNAP sync and the in-memory log ----
+
+  /**
+   * Leader side: the applied state (tree + global sessions) as a ZooKeeper snapshot image
+   * (storage/snapshot.ts serializeSnapshot), exactly at `zxid`. Synchronous on the main thread:
+   * the tree cannot change under the walk (session workers keep pinging meanwhile).
+   */
+  private snapshotImage(zxid: number): Uint8Array {
+    if (this.o.db.lastZxid !== zxid) {
+      this.o.fatal(`SNAP at ${zxidHex(zxid)} asked while the tree is at ${zxidHex(this.o.db.lastZxid)}`);
+    }
+    const started = performance.now();
+    const image = serializeSnapshot(this.o.db.tree, this.core!.globalSessions(), zxid);
+    this.o.logger.info({ zxid: zxidHex(zxid), bytes: image.length, ms: Math.round(performance.now() - started) }, 'snapshot image for SNAP sync');
+    return image;
+  }
+
+  /**
+   * Learner side (Ready.installSnapshot): the tree and sessions become the leader's image now;
+   * the image becomes the durable snapshot file and the old log goes in the txn log's I/O chain
+   * (SyncStage.installSnapshot), durable with this batch's flush, which then steps
+   * snapshotInstalled. An image that fails its checksum cannot be installed: stop (the leader
+   * sent garbage, or memory is corrupt) rather than serve a tree that differs from the leader's.
+   */
+  private installSnapshot(snap: InstallSnapshot): void {
+    const started = performance.now();
+    let digest = 'unchecked';
+    let sessions: ReadonlyMap<bigint, number> = new Map();
+    try {
+      this.core!.replaceState(snap.zxid, () => {
+        const loaded = loadSnapshotImage(this.o.db.tree, snap.data, snap.zxid);
+        digest = loaded.digest;
+        sessions = loaded.sessions;
+        return loaded.sessions;
+      });
+    } catch (e) {
+      this.o.fatal(`cannot install the leader's snapshot at ${zxidHex(snap.zxid)}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (digest === 'mismatch') this.o.logger.error({ zxid: zxidHex(snap.zxid) }, 'snapshot from the leader: tree digest differs after loading');
+    this.log.install(snap.zxid);
+    this.o.stage.installSnapshot(snap.zxid, snap.data, sessions);
+    this.o.logger.warn(
+      { zxid: zxidHex(snap.zxid), bytes: snap.data.length, sessions: sessions.size, digest, ms: Math.round(performance.now() - started) },
+      'installed a snapshot from the leader (SNAP sync)',
+    );
+  }
+
+  /**
+   * After a durable local snapshot at `zxid`: the in-memory log keeps only `logRetainTxns`
+   * entries at or below it (MemoryLogView.trim), so memory stays bounded; learners further
+   * behind get SNAP. Never between ready() and advance() (snapshot completions are I/O
+   * callbacks, outside drain), and never above what the txn log has made durable.
+   */
+  private trimLog(zxid: number): void {
+    if (this.stopped || this.inReady) return;
+    const upTo = Math.min(zxid, this.o.stage.log.durableZxid, this.o.db.lastZxid);
+    const dropped = this.log.trim(upTo, this.logRetainTxns);
+    if (dropped > 0) {
+      this.o.logger.info({ dropped, base: zxidHex(this.log.baseZxid()), retained: this.log.size }, 'in-memory log trimmed after a snapshot');
+    }
+  }
+
+  private noteProposalSize(n: number): void {
+    const z = this.proposalSizes;
+    z.last = n;
+    z.max = Math.max(z.max, n);
+    z.min = z.min < 0 ? n : Math.min(z.min, n);
   }
 
   // ---- payloads: a PreparedTxn as jute TxnHeader + Txn ----

@@ -35,7 +35,7 @@ export class FourLetterWords {
     /** standalone, or an ensemble member's role (leader, follower, observer, looking). */
     private readonly mode: () => string = () => 'standalone',
     /** Ensemble metrics for mntr (the leader's zk_learners, zk_synced_followers...), or none. */
-    private readonly ensembleMetrics: () => Record<string, number> = () => ({}),
+    private readonly ensembleMetrics: () => Record<string, number | string> = () => ({}),
   ) {}
 
   attach(): void {
@@ -161,7 +161,12 @@ export class FourLetterWords {
       ['zk_last_proposal_size', -1],
       ['zk_zxid', zxidHex(this.core.db.lastZxid)],
     ];
-    for (const [k, v] of Object.entries(this.ensembleMetrics())) rows.push([`zk_${k}`, v]);
+    for (const [k, v] of Object.entries(this.ensembleMetrics())) {
+      const key = `zk_${k}`;
+      const at = rows.findIndex((r) => r[0] === key); // an ensemble figure replaces a standalone one
+      if (at >= 0) rows[at] = [key, v];
+      else rows.push([key, v]);
+    }
     for (const [k, v] of Object.entries(this.storageMetrics())) rows.push([`zk_${k}`, Number.isInteger(v) ? v : round(v)]);
     return rows.map(([k, v]) => `${k}\t${v}\n`).join('');
   }

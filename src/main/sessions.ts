@@ -23,8 +23,10 @@ export class SessionContext {
   authIds: Id[];
   /** Requests waiting behind this session's writes in the log stage (per-session FIFO). */
   waiting: WaitingRequest[] | null = null;
-  /** Writes of this session between prepare and apply. */
+  /** Writes of this session between prepare and apply (and a sync being answered). */
   writesInFlight = 0;
+  /** A sync is being answered: nothing of this session may overtake it, writes included. */
+  barrier = false;
   /** Dense index in the session table (its expiry queue id); -1 outside the table. */
   slot = -1;
   /** Set once a closeSession txn is prepared: later requests get SessionExpired. */

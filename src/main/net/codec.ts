@@ -37,7 +37,8 @@ export interface ForwardAuthId {
  * Request forwarding (not Zab messages: the driver handles them beside the Zab core).
  * REQUEST: learner → leader, a client write to order (Learner.request); the session id is the
  * unsigned 64-bit id (its top byte is the origin server's id, so it travels as a bigint).
- * REQUESTERROR: leader → learner, a REQUEST refused before it was proposed.
+ * REQUESTERROR: leader → learner, a REQUEST refused before it was proposed, or a forwarded sync
+ * answered (err 0) with the zxid the learner must have applied before it answers its client.
  * TOUCH: learner → leader, each tick: the global sessions its clients touched.
  */
 export type ForwardMsg =
@@ -51,7 +52,14 @@ export type ForwardMsg =
       readonly timeoutMs: number;
       readonly local: boolean;
     }
-  | { readonly type: 'REQUESTERROR'; readonly session: bigint; readonly cxid: number; readonly err: number }
+  | {
+      readonly type: 'REQUESTERROR';
+      readonly session: bigint;
+      readonly cxid: number;
+      readonly err: number;
+      /** A sync's answer (err 0): the leader's last proposed zxid; else 0. */
+      readonly zxid: number;
+    }
   | { readonly type: 'TOUCH'; readonly sessions: readonly bigint[] };
 
 /** Everything the transport carries after the handshake. */
@@ -60,7 +68,9 @@ export type QuorumMsg = Msg | ForwardMsg;
 export type DecodedFrame =
   | { readonly kind: 'hello'; readonly hello: Hello }
   | { readonly kind: 'message'; readonly msg: Msg }
-  | { readonly kind: 'forward'; readonly msg: ForwardMsg };
+  | { readonly kind: 'forward'; readonly msg: ForwardMsg }
+  /** A leading piece of the next SNAP's data (transport.ts reassembles; never a Msg). */
+  | { readonly kind: 'snapChunk'; readonly data: Uint8Array };
 
 /** A frame that is not a well-formed Frame of this protocol version (an operating error). */
 export class QuorumCodecError extends Error {
@@ -138,7 +148,13 @@ function encodeBody(b: flatbuffers.Builder, msg: QuorumMsg): [fb.Body, number] {
     case 'REQUESTERROR':
       return [
         fb.Body.RequestError,
-        fb.RequestError.createRequestError(b, sessionLong(msg.session), int32(msg.cxid, 'cxid'), int32(msg.err, 'err')),
+        fb.RequestError.createRequestError(
+          b,
+          sessionLong(msg.session),
+          int32(msg.cxid, 'cxid'),
+          int32(msg.err, 'err'),
+          long(msg.zxid, 'zxid'),
+        ),
       ];
     case 'NOTIFICATION':
       return [
@@ -251,6 +267,16 @@ export function encodeMessageFrame(msg: QuorumMsg): Buffer {
   return copyPrefixed(build(msg));
 }
 
+/** u32 BE length + a SnapChunk Frame carrying `data` (a leading piece of a SNAP's data). */
+export function encodeSnapChunkFrame(data: Uint8Array): Buffer {
+  const b = builder;
+  b.clear();
+  const vector = b.createByteVector(data);
+  const chunk = fb.SnapChunk.createSnapChunk(b, vector);
+  b.finish(fb.Frame.createFrame(b, protocolVersion, fb.Body.SnapChunk, chunk), fileIdentifier);
+  return copyPrefixed(b.asUint8Array());
+}
+
 export function encodeHello(hello: Hello): Uint8Array {
   return build(hello).slice();
 }
@@ -332,6 +358,7 @@ const views = {
   upToDate: new fb.UpToDate(),
   ping: new fb.Ping(),
   snap: new fb.Snap(),
+  snapChunk: new fb.SnapChunk(),
   segment: new fb.Segment(),
   request: new fb.Request(),
   requestError: new fb.RequestError(),
@@ -356,7 +383,13 @@ function decodeForward(frame: fb.Frame, type: fb.Body): ForwardMsg {
   }
   if (type === fb.Body.RequestError) {
     const t = union(frame, views.requestError);
-    return { type: 'REQUESTERROR', session: BigInt.asUintN(64, t.session()), cxid: t.cxid(), err: t.err() };
+    return {
+      type: 'REQUESTERROR',
+      session: BigInt.asUintN(64, t.session()),
+      cxid: t.cxid(),
+      err: t.err(),
+      zxid: num(t.zxid(), 'zxid'),
+    };
   }
   const bb = frame.bb!;
   const t = union(frame, views.request);
@@ -505,6 +538,12 @@ function decodeUnchecked(bytes: Uint8Array): DecodedFrame {
   if (version !== protocolVersion) bad(`protocol version ${version}, expected ${protocolVersion}`);
   const type = frame.bodyType();
   if (type === fb.Body.Hello) return { kind: 'hello', hello: decodeHello(frame) };
+  if (type === fb.Body.SnapChunk) {
+    const t = union(frame, views.snapChunk);
+    checkVector(frame.bb!, t.bb_pos, 4, 1);
+    // A view into the frame: the transport copies it into the reassembly at once.
+    return { kind: 'snapChunk', data: t.dataArray() ?? new Uint8Array(0) };
+  }
   if (type === fb.Body.Request || type === fb.Body.RequestError || type === fb.Body.Touch) {
     return { kind: 'forward', msg: decodeForward(frame, type) };
   }

@@ -18,7 +18,16 @@
 // dropped and the connection, if any, is reset, so every loss is followed by a peerDown.
 // Events are emitted only from I/O callbacks, never from inside send() or close(), so a driver
 // may call send() between ZabPeer.ready() and advance() without being re-entered.
+//
+// SNAP sync: a snapshot can be larger than a frame, and larger than the send queue's bound. A
+// SNAP whose data exceeds snapChunkBytes goes out as SnapChunk frames (leading pieces of the
+// data) and a final SNAP frame with the rest, one frame per 'drain' of the socket, so the queue
+// holds about one chunk at a time; messages sent to that peer meanwhile wait behind the
+// snapshot (in order, counted against sendQueueBytesMax). The receiver concatenates the pieces
+// (up to snapBytesMax) and emits one SNAP message; anything but SnapChunk or SNAP after a
+// SnapChunk is a protocol error that closes the connection.
 
+import * as buffer from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import type { Msg } from '../zab/messages.js';
@@ -30,6 +39,7 @@ import {
   decodeFrame,
   encodeHelloFrame,
   encodeMessageFrame,
+  encodeSnapChunkFrame,
   framePrefixBytes,
   type Hello,
 } from './codec.js';
@@ -59,8 +69,12 @@ export interface QuorumTransportOptions {
   readonly logger?: TransportLogger;
   readonly reconnectDelayMsMin?: number;
   readonly reconnectDelayMsMax?: number;
-  /** Largest frame body accepted or sent; a SNAP message must fit in one frame. */
+  /** Largest frame body accepted or sent (a larger SNAP is chunked, see the header). */
   readonly frameBytesMax?: number;
+  /** SNAP data per frame when chunked; default min(16 MiB, frameBytesMax - 1 KiB). */
+  readonly snapChunkBytes?: number;
+  /** Largest reassembled SNAP data accepted. */
+  readonly snapBytesMax?: number;
   /** Bytes queued to one peer beyond which its connection is reset (peerDown). */
   readonly sendQueueBytesMax?: number;
   /** Time a new connection has to complete the Hello exchange. */
@@ -84,7 +98,20 @@ export const transportDefaults = {
   frameBytesMax: 64 * 1024 * 1024,
   sendQueueBytesMax: 128 * 1024 * 1024,
   handshakeTimeoutMs: 5_000,
+  snapBytesMax: Math.min(buffer.constants.MAX_LENGTH, 4 * 1024 * 1024 * 1024),
 } as const;
+
+const snapChunkBytesDefault = 16 * 1024 * 1024;
+/** Room in a frame for the Frame/SnapChunk tables around the chunk's bytes. */
+const chunkFrameOverheadBytes = 1024;
+
+/** A chunked SNAP going out: the data, how far it has gone, and what waits behind it. */
+class SnapStream {
+  at = 0;
+  readonly backlog: Buffer[] = [];
+  backlogBytes = 0;
+  constructor(readonly msg: Extract<Msg, { type: 'SNAP' }>) {}
+}
 
 const helloBytesMax = 1024;
 
@@ -96,6 +123,11 @@ class Connection {
   state: ConnectionState = 'handshake';
   corked = false;
   handshakeTimer: NodeJS.Timeout | null = null;
+  /** A chunked SNAP being sent on this connection. */
+  snapOut: SnapStream | null = null;
+  /** SnapChunk pieces received so far, and their total size. */
+  snapIn: Uint8Array[] | null = null;
+  snapInBytes = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -124,6 +156,8 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   private readonly reconnectDelayMsMin: number;
   private readonly reconnectDelayMsMax: number;
   private readonly frameBytesMax: number;
+  private readonly snapChunkBytes: number;
+  private readonly snapBytesMax: number;
   private readonly sendQueueBytesMax: number;
   private readonly handshakeTimeoutMs: number;
   private readonly random: () => number;
@@ -152,6 +186,9 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     this.reconnectDelayMsMin = o.reconnectDelayMsMin;
     this.reconnectDelayMsMax = o.reconnectDelayMsMax;
     this.frameBytesMax = o.frameBytesMax;
+    this.snapChunkBytes = o.snapChunkBytes ?? Math.min(snapChunkBytesDefault, o.frameBytesMax - chunkFrameOverheadBytes);
+    assert(this.snapChunkBytes >= 1 && this.snapChunkBytes + chunkFrameOverheadBytes <= o.frameBytesMax, 'a SNAP chunk fits a frame');
+    this.snapBytesMax = o.snapBytesMax;
     this.sendQueueBytesMax = o.sendQueueBytesMax;
     this.handshakeTimeoutMs = o.handshakeTimeoutMs;
     this.random = o.random ?? Math.random;
@@ -200,6 +237,12 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   send(peer: number, msg: QuorumMsg): boolean {
     const conn = this.links.get(peer)?.open ?? null;
     if (conn === null || conn.state !== 'open' || conn.socket.destroyed) return false;
+    if (conn.snapOut !== null) return this.queueBehindSnap(conn, msg);
+    if (msg.type === 'SNAP' && msg.data.length > this.snapChunkBytes) {
+      conn.snapOut = new SnapStream(msg);
+      this.pumpSnap(conn);
+      return isOpen(conn);
+    }
     const frame = this.frameOf(msg);
     if (frame.length - framePrefixBytes > this.frameBytesMax) {
       this.logger.warn(
@@ -219,6 +262,75 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       return false;
     }
     return true;
+  }
+
+  /** A message sent while a chunked SNAP is going out waits behind it, in order. */
+  private queueBehindSnap(conn: Connection, msg: QuorumMsg): boolean {
+    const out = conn.snapOut!;
+    const frame = msg.type === 'SNAP' ? null : this.frameOf(msg);
+    if (frame === null || frame.length - framePrefixBytes > this.frameBytesMax || out.backlogBytes + frame.length > this.sendQueueBytesMax) {
+      // (A second SNAP while one is going out is a driver bug; treat it as an overflow.)
+      this.logger.warn({ peer: conn.peer, type: msg.type, queuedBytes: out.backlogBytes }, 'quorum send queue behind a SNAP over its bound: resetting the connection');
+      this.reset(conn);
+      return false;
+    }
+    out.backlog.push(frame);
+    out.backlogBytes += frame.length;
+    return true;
+  }
+
+  /**
+   * Writes the next piece of the chunked SNAP, then waits for the socket to drain before the
+   * next one, so the queue holds about one chunk. After the final SNAP frame, whatever was sent
+   * meanwhile follows in order.
+   */
+  private pumpSnap(conn: Connection): void {
+    const out = conn.snapOut;
+    if (out === null || !isOpen(conn) || conn.socket.destroyed) return;
+    const data = out.msg.data;
+    const rest = data.length - out.at;
+    if (rest > this.snapChunkBytes) {
+      this.write(conn, encodeSnapChunkFrame(data.subarray(out.at, out.at + this.snapChunkBytes)));
+      out.at += this.snapChunkBytes;
+      conn.socket.once('drain', () => this.pumpSnap(conn));
+      return;
+    }
+    this.write(conn, encodeMessageFrame({ ...out.msg, data: data.subarray(out.at) }));
+    conn.snapOut = null;
+    this.logger.info({ peer: conn.peer, bytes: data.length, chunks: Math.ceil(data.length / this.snapChunkBytes) }, 'chunked SNAP sent');
+    for (const frame of out.backlog) this.write(conn, frame);
+  }
+
+  /** A SnapChunk piece: kept until the SNAP that ends it. */
+  private snapChunkIn(conn: Connection, data: Uint8Array): boolean {
+    if (conn.snapInBytes + data.length > this.snapBytesMax) {
+      return this.refuse(conn, `chunked SNAP over snapBytesMax ${this.snapBytesMax}`);
+    }
+    conn.snapIn ??= [];
+    conn.snapIn.push(data.slice()); // the frame's buffer is the socket's
+    conn.snapInBytes += data.length;
+    return true;
+  }
+
+  /** The SNAP that ends a chunked one: its data is the pieces, then its own. */
+  private snapAssembled(conn: Connection, msg: Extract<Msg, { type: 'SNAP' }>): Msg | null {
+    const parts = conn.snapIn;
+    if (parts === null) return msg;
+    conn.snapIn = null;
+    const total = conn.snapInBytes + msg.data.length;
+    conn.snapInBytes = 0;
+    if (total > this.snapBytesMax) {
+      this.refuse(conn, `chunked SNAP over snapBytesMax ${this.snapBytesMax}`);
+      return null;
+    }
+    const data = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      data.set(p, at);
+      at += p.length;
+    }
+    data.set(msg.data, at);
+    return { ...msg, data };
   }
 
   isConnected(peer: number): boolean {
@@ -344,14 +456,24 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       return this.refuse(conn, err.message);
     }
     if (conn.state === 'handshake') {
-      if (decoded.kind !== 'hello') return this.refuse(conn, `${decoded.msg.type} before Hello`);
+      if (decoded.kind !== 'hello') {
+        return this.refuse(conn, `${decoded.kind === 'snapChunk' ? 'SnapChunk' : decoded.msg.type} before Hello`);
+      }
       const hello = decoded.hello;
       return conn.outbound ? this.helloReply(conn, hello) : this.helloIn(conn, hello);
     }
     if (decoded.kind === 'hello') return this.refuse(conn, 'Hello after the handshake');
+    if (decoded.kind === 'snapChunk') return this.snapChunkIn(conn, decoded.data);
+    let msg: QuorumMsg = decoded.msg;
+    if (conn.snapIn !== null) {
+      if (msg.type !== 'SNAP') return this.refuse(conn, `${msg.type} inside a chunked SNAP`);
+      const whole = this.snapAssembled(conn, msg);
+      if (whole === null) return false;
+      msg = whole;
+    }
     if (!this.closed) {
-      if (decoded.kind === 'forward') this.emit('forward', conn.peer, decoded.msg);
-      else this.emit('message', conn.peer, decoded.msg);
+      if (decoded.kind === 'forward') this.emit('forward', conn.peer, msg as ForwardMsg);
+      else this.emit('message', conn.peer, msg as Msg);
     }
     return isOpen(conn); // a listener may have reset it
   }

@@ -187,15 +187,46 @@ export function loadSnapshot(
   snap: DataFile,
   sessions: Map<bigint, number>,
 ): LoadedSnapshot {
-  const bytes = readFileSync(snap.path);
+  return loadSnapshotBytes(tree, readFileSync(snap.path), snap.path, snap.zxid, sessions);
+}
+
+function loadSnapshotBytes(
+  tree: DataTree,
+  bytes: Uint8Array,
+  file: string,
+  zxid: number,
+  sessions: Map<bigint, number>,
+): LoadedSnapshot {
   const seals = verifySeals(bytes);
-  if (seals.length === 0) throw corrupt(snap.path, 'checksum or seal does not verify');
-  const restore = new TreeRestore(tree, snap.path, sessions);
-  const bodyEnd = parseSnapshot(bytes, snap.path, restore);
+  if (seals.length === 0) throw corrupt(file, 'checksum or seal does not verify');
+  const restore = new TreeRestore(tree, file, sessions);
+  const bodyEnd = parseSnapshot(bytes, file, restore);
   restore.end();
   const seal: SnapshotSeal | undefined = seals.find((s) => s.bodyEnd === bodyEnd);
-  if (seal === undefined) throw corrupt(snap.path, `body ends at ${bodyEnd}, not at a seal`);
-  return { zxid: snap.zxid, digest: seal.digest, fromEmpty: false };
+  if (seal === undefined) throw corrupt(file, `body ends at ${bodyEnd}, not at a seal`);
+  return { zxid, digest: seal.digest, fromEmpty: false };
+}
+
+/**
+ * SNAP sync, learner side: replaces `tree` by a complete (not fuzzy) snapshot image at `zxid`
+ * (storage/snapshot.ts serializeSnapshot on the leader) and returns its global sessions. The
+ * seals (checksums) are checked before the tree is touched, so a damaged image throws a
+ * StorageError and leaves the tree as it was; an image that verifies but does not parse (a bug,
+ * not transport damage) throws with the tree half loaded, and the caller must stop. The digest is then compared with the tree's ('mismatch' means the
+ * leader and this member disagree on the tree the image describes).
+ */
+export function loadSnapshotImage(
+  tree: DataTree,
+  image: Uint8Array,
+  zxid: number,
+): { sessions: Map<bigint, number>; digest: 'match' | 'mismatch' | 'unchecked' } {
+  const what = `SNAP image 0x${zxid.toString(16)}`;
+  if (verifySeals(image).length === 0) throw corrupt(what, 'checksum or seal does not verify');
+  const sessions = new Map<bigint, number>();
+  const loaded = loadSnapshotBytes(tree, image, what, zxid, sessions);
+  const d = loaded.digest;
+  if (d === null || d.version !== digestVersion || d.zxid !== zxid) return { sessions, digest: 'unchecked' };
+  return { sessions, digest: tree.treeDigest() === d.digest ? 'match' : 'mismatch' };
 }
 
 /** Feeds a parsed snapshot into DataTree.beginRestore / restoreNode / endRestore, checking what

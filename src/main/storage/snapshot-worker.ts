@@ -59,6 +59,32 @@ export default function writeSnapshot(task: SnapshotWriteTask): SnapshotWriteRes
   return { file, bytes, checksum: adler, writeMs: performance.now() - started };
 }
 
+/**
+ * Writes a complete snapshot image (SNAP sync: the leader's serializeSnapshot bytes) as
+ * dir/snapshot.<zxid>, durably: temp file, fsync, rename, fsync of the directory. Synchronous,
+ * on the calling thread: the txn log runs it inside its I/O chain (txnlog.ts rebase), where
+ * nothing else touches the data files. Its temp name differs from the fuzzy snapshots' so that
+ * a fuzzy snapshot finishing at the same zxid cannot interleave with it; recovery removes both
+ * kinds of leftovers (snapshot.*.tmp).
+ */
+export function writeSnapshotImageSync(dir: string, zxid: number, image: Uint8Array): string {
+  const file = join(dir, snapshotFileName(zxid));
+  const temp = `${file}.sync${tempSuffix}`;
+  const fd = openSync(temp, 'w', 0o644);
+  try {
+    writeAllSync(fd, image, 0);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkQuietly(temp);
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(temp, file);
+  fsyncDirSync(dir);
+  return file;
+}
+
 function writeAllSync(fd: number, bytes: Uint8Array, position: number): number {
   let done = 0;
   while (done < bytes.length) {

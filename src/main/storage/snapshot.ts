@@ -23,7 +23,9 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { ACL } from '../../protocol/types.js';
 import { JuteWriter } from '../../protocol/jute/index.js';
+import { assert } from '../../common/assert.js';
 import { openAclId } from '../tree/acl-cache.js';
+import { adler32Initial, adler32Update } from './adler32.js';
 import type { DataTree } from '../tree/data-tree.js';
 import { digestVersion } from '../tree/digest.js';
 import { silentLogger, StorageError, StorageErrorCode, type StorageLogger } from './errors.js';
@@ -34,7 +36,13 @@ import {
   snapshotSliceMsDefault,
   snapshotSliceNodesDefault,
 } from './limits.js';
-import { endPath, writeAclEntry, writeNode, writeSession } from './snapshot-format.js';
+import {
+  buildTrailer,
+  endPath,
+  writeAclEntry,
+  writeNode,
+  writeSession,
+} from './snapshot-format.js';
 import type { SnapshotWriteResult, SnapshotWriteTask } from './snapshot-worker.js';
 
 /** What a snapshot reads: ZkDatabase satisfies it (the tree and DataTree.lastProcessedZxid). */
@@ -104,6 +112,8 @@ export class Snapshotter {
   private pool: Piscina<SnapshotWriteTask, SnapshotWriteResult> | null = null;
   private current: Promise<SnapshotInfo> | null = null;
   private closed = false;
+  /** Bumped by abandon(): a walk that sees it change stops (the tree it walks was replaced). */
+  private generation = 0;
 
   constructor(opts: SnapshotterOptions) {
     this.dir = opts.dir;
@@ -141,6 +151,15 @@ export class Snapshotter {
     return run;
   }
 
+  /**
+   * The live state is being replaced (SNAP sync installs the leader's tree): a walk in progress
+   * stops at its next slice instead of mixing two trees into one file. A walk already finished
+   * is a consistent image of the old state and is left to complete.
+   */
+  abandon(): void {
+    this.generation++;
+  }
+
   /** Refuses new snapshots, waits for a running one (its outcome is ignored) and stops the
    *  worker thread. */
   async close(): Promise<void> {
@@ -158,9 +177,14 @@ export class Snapshotter {
     const zxid = source.lastZxid;
     const started = this.nowMs();
     const walk = new SnapshotWalk(sessions);
+    const generation = this.generation;
     let sliceMsMax = 0;
     for (;;) {
       await this.yieldTurn();
+      if (generation !== this.generation) {
+        this.logger.info({ zxid }, 'snapshot abandoned: the state was replaced (SNAP sync)');
+        throw new StorageError(StorageErrorCode.closed, `snapshot 0x${zxid.toString(16)} abandoned`);
+      }
       const sliceStart = this.nowMs();
       const done = walk.step(source.tree, this.sliceNodes, sliceStart + this.sliceMs, this.nowMs);
       sliceMsMax = Math.max(sliceMsMax, this.nowMs() - sliceStart);
@@ -237,6 +261,39 @@ export class Snapshotter {
     }
     return this.pool.run(task, { transferList: transfer });
   }
+}
+
+/**
+ * The state as one complete snapshot image (file bytes, trailer included) in a single
+ * synchronous walk: not fuzzy, so the image is exactly the state at `zxid` and its digest is the
+ * tree's now. SNAP sync sends it (driver.ts); the learner writes it as its snapshot file and
+ * loads it (recovery.loadSnapshotImage). The caller must not let the tree change meanwhile,
+ * which a synchronous call on the main thread guarantees.
+ */
+export function serializeSnapshot(
+  tree: DataTree,
+  sessions: ReadonlyMap<bigint, number>,
+  zxid: number,
+): Uint8Array {
+  const walk = new SnapshotWalk(sessions);
+  const done = walk.step(tree, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY, () => 0);
+  assert(done, 'an unbounded snapshot walk finishes in one step');
+  const parts = walk.finish();
+  let adler = adler32Initial;
+  let length = 0;
+  for (const part of parts) {
+    adler = adler32Update(adler, part);
+    length += part.length;
+  }
+  const trailer = buildTrailer(adler, { zxid, version: digestVersion, digest: tree.treeDigest() });
+  const out = new Uint8Array(length + trailer.length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  out.set(trailer, at);
+  return out;
 }
 
 function nextTurn(): Promise<void> {

@@ -23,6 +23,7 @@ import {
   type SnapshotWriteRunner,
 } from './snapshot.js';
 import { TxnLog } from './txnlog.js';
+import { writeSnapshotImageSync } from './snapshot-worker.js';
 
 export interface SyncStageOptions {
   dataDir: string;
@@ -74,6 +75,8 @@ export class SyncStage implements LogStage<PreparedTxn> {
   private changes: SessionChange[] = [];
   private changesHead = 0;
   private closed = false;
+  private readonly snapDir: string;
+  private readonly snapshotListeners: ((info: SnapshotInfo) => void)[] = [];
 
   constructor(opts: SyncStageOptions) {
     this.snapCount = opts.snapCount ?? snapCountTxnsDefault;
@@ -96,8 +99,9 @@ export class SyncStage implements LogStage<PreparedTxn> {
       ...(opts.preAllocBytes !== undefined ? { preAllocBytes: opts.preAllocBytes } : {}),
       ...(opts.fs !== undefined ? { fs: opts.fs } : {}),
     });
+    this.snapDir = versionDir(opts.dataDir);
     this.snapshots = new Snapshotter({
-      dir: versionDir(opts.dataDir),
+      dir: this.snapDir,
       logger: this.logger,
       ...(opts.snapshotSliceNodes !== undefined ? { sliceNodes: opts.snapshotSliceNodes } : {}),
       ...(opts.snapshotSliceMs !== undefined ? { sliceMs: opts.snapshotSliceMs } : {}),
@@ -141,13 +145,56 @@ export class SyncStage implements LogStage<PreparedTxn> {
    */
   async snapshot(): Promise<SnapshotInfo> {
     try {
-      return await this.snapshots.take(this.db, this.sessions);
+      const info = await this.snapshots.take(this.db, this.sessions);
+      for (const listener of this.snapshotListeners) listener(info);
+      return info;
     } catch (e) {
       const quiet = e instanceof StorageError && e.code !== StorageErrorCode.snapshotWrite;
       if (quiet) throw e; // busy or closed: nothing went wrong
       this.logger.error({ err: e, zxid: zxidHex(this.db.lastZxid) }, 'snapshot failed');
       throw e;
     }
+  }
+
+  /** Called with each snapshot once its file is durable (the ensemble driver trims its
+   *  in-memory log then). */
+  onSnapshot(listener: (info: SnapshotInfo) => void): void {
+    this.snapshotListeners.push(listener);
+  }
+
+  /**
+   * Ensemble TRUNC (driver.ts): every txn above `zxid` is dropped from the log, durably with the
+   * next flush (TxnLog.truncateAfter). Session changes above it that are not durable yet are
+   * forgotten. (One that already became durable stays in the sessions map: see the driver's
+   * known gaps.)
+   */
+  truncate(zxid: number): void {
+    const changes = this.changes;
+    while (changes.length > this.changesHead && (changes[changes.length - 1] as SessionChange).zxid > zxid) {
+      changes.pop();
+    }
+    this.log.truncateAfter(zxid);
+  }
+
+  /**
+   * SNAP sync (driver.ts): the state is now the leader's snapshot `image` at `zxid`, whose global
+   * sessions are `sessions`. A fuzzy snapshot walking the old tree is abandoned; in the log's
+   * I/O chain the image becomes dataDir/version-2/snapshot.<zxid> and every log file goes
+   * (TxnLog.rebase), durably with the next flush. Appends continue after `zxid`.
+   */
+  installSnapshot(zxid: number, image: Uint8Array, sessions: ReadonlyMap<bigint, number>): void {
+    this.snapshots.abandon();
+    this.changes = [];
+    this.changesHead = 0;
+    this.sessions.clear();
+    for (const [id, timeoutMs] of sessions) this.sessions.set(BigInt.asUintN(64, id), timeoutMs);
+    this.logCount = 0;
+    const dir = this.snapDir;
+    const logger = this.logger;
+    this.log.rebase(zxid, () => {
+      const file = writeSnapshotImageSync(dir, zxid, image);
+      logger.info({ file, zxid: zxidHex(zxid), bytes: image.length }, 'snapshot from the leader written');
+    });
   }
 
   private autoSnapshot(): void {

@@ -22,6 +22,15 @@
 // (SyncRequestProcessor: "Severe unrecoverable error, exiting"): the server exits, clients fail
 // over, and on restart recovery truncates whatever tail is torn.
 
+import {
+  closeSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../../common/assert.js';
 import { JuteWriter } from '../../protocol/jute/index.js';
@@ -34,7 +43,15 @@ import {
   StorageErrorCode,
   type StorageLogger,
 } from './errors.js';
-import { logDbId, logFileName, logMagic, writeFileHeader } from './layout.js';
+import {
+  dataFiles,
+  fileHeaderBytes,
+  logDbId,
+  logFileName,
+  logFilePrefix,
+  logMagic,
+  writeFileHeader,
+} from './layout.js';
 import {
   fsyncWarnMsDefault,
   logBatchInitialBytes,
@@ -43,7 +60,7 @@ import {
   preAllocBytesDefault,
   preAllocSlackBytes,
 } from './limits.js';
-import { encodeLogRecord } from './log-format.js';
+import { encodeLogRecord, isDamaged, scanLog } from './log-format.js';
 import { fsyncDir, nodeLogFs, type IoCallback, type LogFs } from './log-fs.js';
 
 export interface TxnLogOptions {
@@ -88,10 +105,26 @@ class Segment {
   ) {}
 }
 
+/**
+ * A change to the files themselves (a truncation, a SNAP rebase), queued between segments so it
+ * runs in append order inside the I/O chain: everything appended before it is written first,
+ * nothing appended after it is written until it is done, and no write is in flight while it
+ * runs. `run` is synchronous (node:fs *Sync: these are rare, and a learner doing them is
+ * syncing, not serving writes) and throws an errno error on failure (fail-stop).
+ */
+class FileOp {
+  constructor(
+    readonly what: string,
+    readonly run: () => void,
+    /** durableZxid once it is done (the log now ends there). */
+    readonly endZxid: number,
+  ) {}
+}
+
 /** What a flush covers: the segments pending when it started and the callbacks waiting on it. */
 class Batch {
   constructor(
-    readonly segments: Segment[],
+    readonly segments: (Segment | FileOp)[],
     readonly callbacks: (() => void)[],
   ) {}
 }
@@ -123,7 +156,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
   private readonly logger: StorageLogger;
   private readonly nowMs: () => number;
   private readonly onFatal: (err: StorageError) => void;
-  private segments: Segment[] = [];
+  private segments: (Segment | FileOp)[] = [];
   private waiting: (() => void)[] = [];
   private inFlight = false;
   /** The append side: does the next append continue a file, or must it start one? */
@@ -159,7 +192,8 @@ export class TxnLog implements LogStage<PreparedTxn> {
     if (this.failure !== null) return; // fail-stop: nothing more becomes durable
     const zxid = p.hdr.zxid;
     assert(zxid > this.lastAppendedZxid, `log append ${zxid} after ${this.lastAppendedZxid}`);
-    let seg = this.segments[this.segments.length - 1];
+    let seg: Segment | FileOp | undefined = this.segments[this.segments.length - 1];
+    if (seg instanceof FileOp) seg = undefined; // (appendFileOpen is false after an op)
     if (this.rollPending || !this.appendFileOpen) {
       seg = new Segment(this.takeWriter(), zxid);
       writeFileHeader(seg.writer, logMagic, logDbId);
@@ -190,14 +224,50 @@ export class TxnLog implements LogStage<PreparedTxn> {
   }
 
   /**
-   * Ensemble TRUNC (first slice, driver.ts): appends may continue after `zxid` again; they start
-   * a new file. Records above `zxid` already handed to the log stay in their file, so a restart
-   * after a truncation is not yet safe (recovery would read them).
+   * Ensemble TRUNC (driver.ts; ZooKeeper's FileTxnLog.truncate): every record above `zxid` goes,
+   * durably, before the next flush completes. In the I/O chain, after what is already appended
+   * has been written: the file holding the first record above `zxid` is cut at that record's
+   * offset (preallocated zeros go with it) and fsynced, every later file is removed, and the
+   * directory is fsynced. Appends after this call continue after `zxid`, in a new file.
    */
-  forgetAfter(zxid: number): void {
+  truncateAfter(zxid: number): void {
     this.lastAppendedZxid = Math.min(this.lastAppendedZxid, zxid);
     this.durableZxid = Math.min(this.durableZxid, zxid);
-    this.rollLog();
+    this.queueOp(new FileOp('truncate txn log', () => truncateLogFiles(this.dir, zxid, this.logger), zxid));
+  }
+
+  /**
+   * SNAP sync (driver.ts): the log restarts after `zxid`, a snapshot the caller writes in
+   * `writeSnapshot`. In the I/O chain, in this order, so that a crash at any point recovers to
+   * a state the ensemble can sync from: records above `zxid` are truncated (a crash here leaves
+   * the old state minus an uncommitted tail); the snapshot is written and made durable (a crash
+   * here recovers from it, the old files holding nothing after it); then every log file goes
+   * (all at or below `zxid`, covered by the snapshot). Appends after this call start a new file.
+   */
+  rebase(zxid: number, writeSnapshot: () => void): void {
+    this.lastAppendedZxid = zxid;
+    this.durableZxid = Math.min(this.durableZxid, zxid);
+    const dir = this.dir;
+    const logger = this.logger;
+    this.queueOp(
+      new FileOp(
+        'rebase txn log on a snapshot',
+        () => {
+          truncateLogFiles(dir, zxid, logger);
+          writeSnapshot();
+          removeLogFiles(dir, logger);
+        },
+        zxid,
+      ),
+    );
+  }
+
+  private queueOp(op: FileOp): void {
+    if (this.failure !== null) return;
+    this.segments.push(op);
+    // The op closes the open file; whatever comes next starts a new one.
+    this.appendFileOpen = false;
+    this.rollPending = false;
   }
 
   /** FileTxnLog.rollLog: the next append starts a new file (named by its zxid). */
@@ -233,11 +303,29 @@ export class TxnLog implements LogStage<PreparedTxn> {
   private runSegment(batch: Batch, i: number): void {
     const seg = batch.segments[i];
     if (seg === undefined) return this.batchDone(batch);
+    if (seg instanceof FileOp) return this.runOp(batch, i, seg);
     if (seg.newFileZxid < 0) return this.growThenWrite(batch, i);
     this.openNext(seg.newFileZxid, (err) => {
       if (err !== null) return this.fail(StorageErrorCode.logOpen, 'create log file', err);
       this.growThenWrite(batch, i);
     });
+  }
+
+  /** Closes the open file (what was written to it is synced), then runs the op. */
+  private runOp(batch: Batch, i: number, op: FileOp): void {
+    const file = this.file;
+    this.file = null;
+    const run = (): void => {
+      try {
+        op.run();
+      } catch (e) {
+        return this.fail(StorageErrorCode.logWrite, op.what, asErrno(e));
+      }
+      this.durableZxid = op.endZxid;
+      this.runSegment(batch, i + 1);
+    };
+    if (file === null) return run();
+    this.io.close(file.fd, (err) => (err !== null ? this.fail(StorageErrorCode.logWrite, op.what, err) : run()));
   }
 
   /** Closes the current file (its data is synced already) and creates + preallocates the next. */
@@ -263,7 +351,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
   private growThenWrite(batch: Batch, i: number): void {
     const file = this.file;
     const seg = batch.segments[i];
-    assert(file !== null && seg !== undefined, 'log write without an open file');
+    assert(file !== null && seg instanceof Segment, 'log write without an open file');
     const end = file.position + seg.writer.length;
     if (this.preAllocBytes === 0 || end + preAllocSlackBytes <= file.allocated) {
       return this.writeSegment(batch, i, file);
@@ -279,7 +367,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
 
   private writeSegment(batch: Batch, i: number, file: OpenLog): void {
     const seg = batch.segments[i];
-    assert(seg !== undefined, 'log segment missing');
+    assert(seg instanceof Segment, 'log segment missing');
     const bytes = seg.writer.bytes();
     this.writeAll(file.fd, bytes, 0, file.position, (err) => {
       if (err !== null) return this.fail(StorageErrorCode.logWrite, 'write txn log', err);
@@ -311,7 +399,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
       if (err !== null) return this.fail(StorageErrorCode.logFsync, 'fsync txn log', err);
       this.recordFsync(this.nowMs() - started, file.path);
       const seg = batch.segments[i];
-      assert(seg !== undefined, 'log segment missing');
+      assert(seg instanceof Segment, 'log segment missing');
       file.position += length;
       file.fresh = false;
       this.durableZxid = seg.lastZxid;
@@ -373,6 +461,71 @@ export class TxnLog implements LogStage<PreparedTxn> {
       this.writerPool.push(w.reset());
     }
   }
+}
+
+/**
+ * Drops every record above `zxid` from the log files in `dir`: files named above it are removed;
+ * the last file named at or below it is cut at its first record above `zxid` (removed when that
+ * is its first record). Files before that one end before its name, so they hold nothing above.
+ * A damaged tail in that file goes too (recovery would cut it anyway). Durable on return.
+ */
+export function truncateLogFiles(dir: string, zxid: number, logger: StorageLogger): void {
+  const logs = dataFiles(dir, readdirSync(dir), logFilePrefix);
+  let changed = false;
+  for (const f of logs) {
+    if (f.zxid <= zxid) continue;
+    unlinkSync(f.path);
+    changed = true;
+    logger.info({ file: f.path, after: zxid }, 'txn log file removed (truncation)');
+  }
+  const last = logs.filter((f) => f.zxid <= zxid).pop();
+  if (last !== undefined) {
+    const bytes = readFileSync(last.path);
+    let cut = -1;
+    const scan = scanLog(bytes, last.path, (hdr, _txn, offset) => {
+      if (cut < 0 && hdr.zxid > zxid) cut = offset;
+    });
+    if (cut < 0 && isDamaged(scan)) cut = scan.goodEnd;
+    if (cut >= 0 && cut <= fileHeaderBytes) {
+      unlinkSync(last.path);
+      changed = true;
+      logger.info({ file: last.path, after: zxid }, 'txn log file removed (truncation)');
+    } else if (cut >= 0) {
+      const fd = openSync(last.path, 'r+');
+      try {
+        ftruncateSync(fd, cut);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      logger.info({ file: last.path, offset: cut, after: zxid }, 'txn log truncated');
+    }
+  }
+  if (changed) fsyncDirSync(dir);
+}
+
+/** Removes every log file in `dir` (SNAP sync: a snapshot now covers all of them). */
+function removeLogFiles(dir: string, logger: StorageLogger): void {
+  const logs = dataFiles(dir, readdirSync(dir), logFilePrefix);
+  for (const f of logs) unlinkSync(f.path);
+  if (logs.length > 0) {
+    fsyncDirSync(dir);
+    logger.info({ files: logs.length }, 'txn log files removed (replaced by a snapshot)');
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function asErrno(e: unknown): NodeJS.ErrnoException {
+  if (e instanceof Error) return e as NodeJS.ErrnoException;
+  return Object.assign(new Error(String(e)), { code: 'EIO' });
 }
 
 function shortWriteError(remaining: number): NodeJS.ErrnoException {

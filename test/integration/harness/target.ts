@@ -31,6 +31,8 @@ export const SUITE_PORTS = {
   cclient: 22100,
   ensemble: 22200,
   ensembleCli: 22300,
+  ensembleSync: 22400,
+  ensembleFailover: 22500,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

@@ -229,7 +229,8 @@ describe('quorum codec: forwarding messages', () => {
       local: true,
     },
     { type: 'REQUEST', session: 0xffffffffffffffffn, cxid: -2, op: -11, body: new Uint8Array(0), authIds: [], timeoutMs: 30000, local: false },
-    { type: 'REQUESTERROR', session: (255n << 56n) | 1n, cxid: 2 ** 31 - 1, err: -4 },
+    { type: 'REQUESTERROR', session: (255n << 56n) | 1n, cxid: 2 ** 31 - 1, err: -4, zxid: 0 },
+    { type: 'REQUESTERROR', session: 7n, cxid: 12, err: 0, zxid: 0x500000003 },
     { type: 'TOUCH', sessions: [(2n << 56n) | 1n, 0xffffffffffffffffn, 0n] },
     { type: 'TOUCH', sessions: [] },
   ];
@@ -245,8 +246,8 @@ describe('quorum codec: forwarding messages', () => {
     assert.throws(() => decodeForwardMessage(encodeMessage({ type: 'PING' })), QuorumCodecError);
   });
   test('out-of-range fields are refused on encode', () => {
-    assert.throws(() => encodeMessage({ type: 'REQUESTERROR', session: 1n << 64n, cxid: 0, err: 0 }), QuorumCodecError);
-    assert.throws(() => encodeMessage({ type: 'REQUESTERROR', session: 1n, cxid: 2 ** 31, err: 0 }), QuorumCodecError);
+    assert.throws(() => encodeMessage({ type: 'REQUESTERROR', session: 1n << 64n, cxid: 0, err: 0, zxid: 0 }), QuorumCodecError);
+    assert.throws(() => encodeMessage({ type: 'REQUESTERROR', session: 1n, cxid: 2 ** 31, err: 0, zxid: 0 }), QuorumCodecError);
     assert.throws(() => encodeMessage({ type: 'TOUCH', sessions: [1n << 64n] }), QuorumCodecError);
   });
   test('truncated forwarding frames give QuorumCodecError', () => {

@@ -22,6 +22,7 @@ export { RequestError } from './zkts/quorum/request-error.js';
 export { Segment } from './zkts/quorum/segment.js';
 export { ServerState } from './zkts/quorum/server-state.js';
 export { Snap } from './zkts/quorum/snap.js';
+export { SnapChunk } from './zkts/quorum/snap-chunk.js';
 export { Touch } from './zkts/quorum/touch.js';
 export { Trunc } from './zkts/quorum/trunc.js';
 export { UpToDate } from './zkts/quorum/up-to-date.js';

@@ -17,6 +17,7 @@ import { Proposal } from '../../zkts/quorum/proposal.js';
 import { Request } from '../../zkts/quorum/request.js';
 import { RequestError } from '../../zkts/quorum/request-error.js';
 import { Snap } from '../../zkts/quorum/snap.js';
+import { SnapChunk } from '../../zkts/quorum/snap-chunk.js';
 import { Touch } from '../../zkts/quorum/touch.js';
 import { Trunc } from '../../zkts/quorum/trunc.js';
 import { UpToDate } from '../../zkts/quorum/up-to-date.js';
@@ -43,13 +44,14 @@ export enum Body {
   Snap = 17,
   Request = 18,
   RequestError = 19,
-  Touch = 20
+  Touch = 20,
+  SnapChunk = 21
 }
 
 export function unionToBody(
   type: Body,
-  accessor: (obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate|null
-): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate|null {
+  accessor: (obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|SnapChunk|Touch|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|SnapChunk|Touch|Trunc|UpToDate|null
+): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|SnapChunk|Touch|Trunc|UpToDate|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(new Hello())! as Hello;
@@ -72,15 +74,16 @@ export function unionToBody(
     case 'Request': return accessor(new Request())! as Request;
     case 'RequestError': return accessor(new RequestError())! as RequestError;
     case 'Touch': return accessor(new Touch())! as Touch;
+    case 'SnapChunk': return accessor(new SnapChunk())! as SnapChunk;
     default: return null;
   }
 }
 
 export function unionListToBody(
   type: Body, 
-  accessor: (index: number, obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate|null, 
+  accessor: (index: number, obj:Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|SnapChunk|Touch|Trunc|UpToDate) => Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|SnapChunk|Touch|Trunc|UpToDate|null, 
   index: number
-): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|Touch|Trunc|UpToDate|null {
+): Ack|AckEpoch|AckNewLeader|Commit|Diff|FollowerInfo|Hello|Inform|LeaderInfo|NewLeader|Notification|ObserverInfo|Ping|Proposal|Request|RequestError|Snap|SnapChunk|Touch|Trunc|UpToDate|null {
   switch(Body[type]) {
     case 'NONE': return null; 
     case 'Hello': return accessor(index, new Hello())! as Hello;
@@ -103,6 +106,7 @@ export function unionListToBody(
     case 'Request': return accessor(index, new Request())! as Request;
     case 'RequestError': return accessor(index, new RequestError())! as RequestError;
     case 'Touch': return accessor(index, new Touch())! as Touch;
+    case 'SnapChunk': return accessor(index, new SnapChunk())! as SnapChunk;
     default: return null;
   }
 }

@@ -3,7 +3,9 @@
 import * as flatbuffers from 'flatbuffers';
 
 /**
- * Leader → learner: a forwarded Request refused before it was proposed (no txn will carry it).
+ * Leader → learner: a forwarded Request answered without a txn. err != 0: refused before it
+ * was proposed (no txn will carry it). err == 0: a sync (Leader.SYNC), answered with the
+ * leader's last proposed zxid; the learner answers its client once it has applied that far.
  */
 export class RequestError {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -38,8 +40,16 @@ err():number {
   return offset ? this.bb!.readInt32(this.bb_pos + offset) : 0;
 }
 
+/**
+ * (added after err: older peers leave it 0)
+ */
+zxid():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startRequestError(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(4);
 }
 
 static addSession(builder:flatbuffers.Builder, session:bigint) {
@@ -54,16 +64,21 @@ static addErr(builder:flatbuffers.Builder, err:number) {
   builder.addFieldInt32(2, err, 0);
 }
 
+static addZxid(builder:flatbuffers.Builder, zxid:bigint) {
+  builder.addFieldInt64(3, zxid, BigInt('0'));
+}
+
 static endRequestError(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createRequestError(builder:flatbuffers.Builder, session:bigint, cxid:number, err:number):flatbuffers.Offset {
+static createRequestError(builder:flatbuffers.Builder, session:bigint, cxid:number, err:number, zxid:bigint):flatbuffers.Offset {
   RequestError.startRequestError(builder);
   RequestError.addSession(builder, session);
   RequestError.addCxid(builder, cxid);
   RequestError.addErr(builder, err);
+  RequestError.addZxid(builder, zxid);
   return RequestError.endRequestError(builder);
 }
 }

@@ -3,8 +3,9 @@
 import * as flatbuffers from 'flatbuffers';
 
 /**
- * Sync header: the learner replaces its state by the leader's snapshot at `zxid`. The whole
- * snapshot travels in one frame, so it must fit the transport's frameBytesMax.
+ * Sync header: the learner replaces its state by the leader's snapshot at `zxid`. A snapshot
+ * larger than one frame travels as SnapChunk frames followed by a Snap holding the rest of the
+ * data (the transport splits and reassembles; the Zab core sees one SNAP message).
  */
 export class Snap {
   bb: flatbuffers.ByteBuffer|null = null;
