@@ -35,6 +35,14 @@ export interface ServerConfig {
   syncLimitTicks: number;
   servers: ServerEntry[];
   peerType: 'participant' | 'observer';
+  /**
+   * observerMasterPort (ZooKeeper 3.6+): followers feed observers, so the leader's fan-out does
+   * not grow with the observer tier. zkts's quorum transport already connects every pair of
+   * members, so the port itself is not listened on: its presence (on the observers' and the
+   * voters' configs alike) turns the feature on, and each observer is given a voter, round
+   * robin (ensembleObserverMasters). 0 = off.
+   */
+  observerMasterPort: number;
   // zkts's own keys
   /** Transactions between snapshots (randomised per snapshot, as ZooKeeper does). */
   snapCount: number;
@@ -92,7 +100,6 @@ const acceptedQuietly = new Set([
   'reconfigEnabled',
   'dynamicConfigFile',
   'globalOutstandingLimit',
-  'observerMasterPort',
   'electionAlg',
   'quorumListenOnAllIPs',
   'syncEnabled',
@@ -203,6 +210,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     syncLimitTicks: r.int('syncLimit', 5, 1, 1_000_000),
     servers: parseServers(entries, r),
     peerType: peerType === 'observer' ? 'observer' : 'participant',
+    observerMasterPort: r.int('observerMasterPort', 0, 0, 65535),
     snapCount: r.int('snapCount', 100_000, 2, 2 ** 31 - 1),
     preAllocBytes: r.int('preAllocSize', 65536, 1, 2 ** 22) * 1024,
     forceSync: r.string('forceSync') !== 'no',
@@ -221,6 +229,22 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+/**
+ * Observer id -> the voter that feeds it, when observerMasterPort is set: observers and voters
+ * in id order, observer k gets voter k mod |voters| (ZooKeeper's observers pick a random
+ * follower; a fixed spread is even and easy to reason about). An observer whose master is the
+ * leader, or is down, learns from the leader (zab/learner.ts).
+ */
+export function ensembleObserverMasters(cfg: ServerConfig): Map<number, number> {
+  const out = new Map<number, number>();
+  if (cfg.observerMasterPort === 0) return out;
+  const voters = cfg.servers.filter((s) => s.role === 'participant').map((s) => s.id).sort((a, b) => a - b);
+  const observers = cfg.servers.filter((s) => s.role === 'observer').map((s) => s.id).sort((a, b) => a - b);
+  if (voters.length === 0) return out;
+  observers.forEach((o, k) => out.set(o, voters[k % voters.length]!));
+  return out;
 }
 
 export function isQuietlyAccepted(key: string): boolean {

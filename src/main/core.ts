@@ -345,7 +345,7 @@ export class Core {
         this.logger.info({ session: sessionIdHex(s.id) }, 'upgrading local session to global (through the leader)');
         this.sessions.upgrade(s, this.now());
         this.out.upgraded(s.worker, s);
-        this.forwardWrite(s, 0, OpCode.createSession, new Uint8Array(0), 'upgrade');
+        this.forwardWrite(s, upgradeXid, OpCode.createSession, new Uint8Array(0), 'upgrade');
       }
       if (this.forwardWrite(s, xid, op, bytes.slice(start, end))) return;
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.notReadOnly, null, 0);
@@ -1097,6 +1097,14 @@ function needsGlobalSession(request: ClientRequest): boolean {
   }
   return false;
 }
+
+/**
+ * The cxid of a learner's upgrade createSession (its txn carries it back): not 0, which some
+ * clients (node-zookeeper-client) use for their first request, and no client xid (clients count
+ * up from 0 or 1; ZooKeeper's negative xids are -1 notification, -2 ping, -4 auth, -8
+ * setWatches).
+ */
+const upgradeXid = -10;
 
 interface AwaitingSync {
   readonly s: SessionContext;

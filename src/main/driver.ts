@@ -66,7 +66,7 @@ import {
   encodeTxn,
   encodeTxnHeader,
 } from '../protocol/jute/index.js';
-import type { ServerConfig } from './config.js';
+import { ensembleObserverMasters, type ServerConfig } from './config.js';
 import type { Core, Replication } from './core.js';
 import type { Logger } from './logger.js';
 import { QuorumTransport, type PeerAddress } from './net/transport.js';
@@ -176,6 +176,7 @@ export class EnsembleDriver implements Replication {
       initLimitTicks: Math.max(2, cfg.initLimitTicks * this.perTick),
       syncLimitTicks: Math.max(2, cfg.syncLimitTicks * this.perTick),
       electionTimeoutTicks: Math.max(1, Math.ceil(400 / (cfg.tickTimeMs / this.perTick))),
+      observerMasters: ensembleObserverMasters(cfg),
     };
     this.peer = new ZabPeer(
       config,
@@ -299,6 +300,13 @@ export class EnsembleDriver implements Replication {
       max_proposal_size: this.proposalSizes.max,
       min_proposal_size: this.proposalSizes.min,
     };
+    const serving = p.learner?.serving;
+    if (serving !== undefined && serving !== null) {
+      // An observer master: the observers this follower feeds.
+      let active = 0;
+      for (const r of serving.observers.values()) if (r.phase === 'active') active++;
+      out['synced_observers'] = active;
+    }
     const l = p.leader;
     if (this.role !== 'leading' || l === null) return out;
     let followers = 0;

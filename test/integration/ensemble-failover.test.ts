@@ -17,8 +17,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type ZkClient } from '../../src/client/index.js';
-import { startKazoo } from './harness/kazoo.js';
-import { call, nzkConnect, zookeeper, type Client as NzkClient } from './harness/nzk.js';
+import { runKazoo, startKazoo } from './harness/kazoo.js';
+import { call, nzkConnect, startHolder, zookeeper, type Client as NzkClient } from './harness/nzk.js';
 import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 
@@ -109,6 +109,8 @@ describe('ensemble failover without disconnects', () => {
     const ports = [0, 1, 2, 3, 4].map((i) => suitePort(SUITE_PORTS.ensembleFailover, i));
     const servers5: Record<string, string> = {};
     ports.forEach((p, i) => (servers5[`server.${i + 1}`] = `127.0.0.1:${p + 1}:${p + 2}${i >= 3 ? ':observer' : ''}`));
+    // Followers feed the observers (observer masters: observer 4 -> voter 1, 5 -> voter 2).
+    servers5['observerMasterPort'] = String(ports[0]! + 5);
     if (process.env['ZKTS_ENSEMBLE_DEBUG'] === '1') servers5['logLevel'] = 'info';
     for (let i = 0; i < 5; i++) {
       const dataDir = mkdtempSync(join(tmpdir(), 'zkts-failover-'));
@@ -121,6 +123,12 @@ describe('ensemble failover without disconnects', () => {
     const [obsA, obsB] = servers.slice(3) as [ServerHandle, ServerHandle];
     const leader = await settled(voters, [obsA, obsB]);
     const follower = voters.find((s) => s !== leader)!;
+    // At least one observer learns from a follower, not from the leader.
+    const fedBy = await eventually('both observers synced with a master', async () => {
+      const counts = await Promise.all(voters.map(async (v) => Number(/zk_synced_observers\t(\d+)/.exec(await fourLetter(v.port, 'mntr'))?.[1] ?? 0)));
+      return counts.reduce((a, b) => a + b, 0) === 2 ? counts : undefined;
+    });
+    assert.ok(fedBy[voters.indexOf(leader)]! < 2, `the leader feeds every observer: ${fedBy.join(',')}`);
 
     // kazoo: a global session on observer A, writing.
     const kz = startKazoo(kazooWriter, { hosts: obsA.connectString, timeoutMs: 150_000 });
@@ -231,12 +239,100 @@ describe('ensemble failover without disconnects', () => {
     const m = await fourLetter(next.port, 'mntr');
     assert.match(m, /zk_server_state\tleader\n/);
     assert.match(m, /zk_synced_followers\t1\n/);
-    assert.match(m, /zk_synced_observers\t2\n/);
+    assert.match(m, /zk_synced_observers\t[012]\n/);
     assert.match(m, /zk_pending_proposals\t\d+\n/);
     assert.match(m, /zk_last_committed_zxid\t0x[0-9a-f]+\n/);
     assert.match(m, /zk_last_proposal_size\t[1-9]\d*\n/);
     const om = await fourLetter(obsA.port, 'mntr');
     assert.match(om, /zk_server_state\tobserver\n/);
     assert.match(om, /zk_last_logged_zxid\t0x[0-9a-f]+\n/);
+  });
+
+  test('local sessions on a follower: upgraded through the leader on the first ephemeral; unknown elsewhere; the new leader expires a dead global session and keeps live ones', { timeout: 180_000 }, async () => {
+    const ports = [5, 6, 7].map((i) => suitePort(SUITE_PORTS.ensembleFailover, i));
+    const extra: Record<string, string> = { localSessionsEnabled: 'true', localSessionsUpgradingEnabled: 'true' };
+    ports.forEach((p, i) => (extra[`server.${i + 1}`] = `127.0.0.1:${p + 1}:${p + 2}`));
+    const members: ServerHandle[] = [];
+    for (let i = 0; i < 3; i++) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'zkts-failover-'));
+      dirs.push(dataDir);
+      writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
+      const s = await startServer('zkts', { port: ports[i]!, dataDir, tickTime: 300, maxSessionTimeout: 12_000, extra });
+      servers.push(s);
+      members.push(s);
+    }
+    const leader = await settled(members, []);
+    const [f1, f2] = members.filter((s) => s !== leader) as [ServerHandle, ServerHandle];
+    const sessions = async (s: ServerHandle): Promise<{ global: number; local: number }> => {
+      const m = await fourLetter(s.port, 'mntr');
+      return { global: Number(/zk_global_sessions\t(\d+)/.exec(m)![1]), local: Number(/zk_local_sessions\t(\d+)/.exec(m)![1]) };
+    };
+    const globalBefore = (await sessions(leader)).global;
+
+    // kazoo on a follower: a local session (the leader never hears of it) until its first
+    // ephemeral, which makes it global through the leader; the ephemeral is everywhere.
+    const up = await runKazoo<{ sid: string; localBefore: number; owner: string; pw: string }>(
+      String.raw`
+      import socket
+      def mntr(port):
+          s = socket.create_connection(('127.0.0.1', port)); s.sendall(b'mntr'); out = b''
+          while True:
+              d = s.recv(65536)
+              if not d: break
+              out += d
+          return dict(l.split('	', 1) for l in out.decode().splitlines() if '	' in l)
+      zk = KazooClient(hosts=HOSTS, timeout=10.0)
+      zk.start(timeout=15)
+      sid, pw = zk.client_id
+      zk.ensure_path('/up')
+      local_before = int(mntr(int(HOSTS.split(':')[1]))['zk_local_sessions'])
+      zk.create('/up/e', b'x', ephemeral=True)
+      owner = zk.exists('/up/e').ephemeralOwner
+      result({'sid': '%x' % sid, 'localBefore': local_before, 'owner': '%x' % owner, 'pw': pw.hex()})
+      # no stop(): the process exits without closeSession; the session lives on its timeout
+      `,
+      { hosts: f1.connectString },
+    );
+    assert.ok(up.localBefore >= 1, 'the kazoo session started local');
+    assert.equal(up.owner, up.sid);
+    assert.equal((await sessions(leader)).global, globalBefore + 1, 'the leader knows the upgraded session');
+    for (const s of members) {
+      const c = createClient(s.connectString, { sessionTimeoutMs: 10_000 });
+      clients.push(c);
+      await c.waitConnected(10_000);
+      const st = await eventually(`/up/e on ${s.port}`, async () => (await c.exists('/up/e')) ?? undefined);
+      assert.equal(BigInt.asUintN(64, st.ephemeralOwner).toString(16), up.sid);
+      await c.close();
+    }
+
+    // A local session (never upgraded) is unknown to any other member: told it expired there.
+    const loc = createClient(f1.connectString, { sessionTimeoutMs: 10_000, localSession: true });
+    clients.push(loc);
+    await loc.waitConnected(10_000);
+    await loc.exists('/up');
+    const locId = loc.sessionId;
+    const locPw = loc.sessionPassword;
+    await loc.close({ closeSession: false });
+    const moved = createClient(f2.connectString, { sessionTimeoutMs: 10_000, sessionId: locId, password: locPw });
+    clients.push(moved);
+    await assert.rejects(moved.waitConnected(10_000));
+    assert.equal(moved.state, 'expired');
+
+    // A global session whose client is gone, and one that stays: kill the leader. The new leader
+    // re-arms both and expires only the dead one.
+    const dead = await startHolder(f2.connectString, ['/up/dead'], 4000);
+    const live = await nzkConnect(f2.connectString, { sessionTimeout: 4000 });
+    cleanups.push(() => live.close());
+    await call((cb) => live.create('/up/live', Buffer.from('l'), zookeeper.CreateMode.EPHEMERAL, cb));
+    await dead.kill();
+    await leader.kill();
+    const next = await settled(members.filter((s) => s !== leader), []);
+    const nc = createClient(next.connectString, { sessionTimeoutMs: 10_000 });
+    clients.push(nc);
+    await nc.waitConnected(10_000);
+    await eventually('the dead session expired by the new leader', async () => ((await nc.exists('/up/dead')) === null ? true : undefined), 30_000);
+    await new Promise((r) => setTimeout(r, 5000)); // longer than the live session's timeout
+    assert.notEqual(await nc.exists('/up/live'), null, 'the live session kept its ephemeral');
+    assert.equal(live.getState().getName(), 'SYNC_CONNECTED');
   });
 });

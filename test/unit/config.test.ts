@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig, parseConfigText } from '../../src/main/config.js';
+import { ConfigError, ensembleObserverMasters, loadConfig, parseConfigText } from '../../src/main/config.js';
 
 function cfgFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'zkts-cfg-'));
@@ -109,4 +109,27 @@ test('invalid values stop start-up with every problem listed', () => {
 test('a line that is not key=value, and a missing file, are config errors', () => {
   assert.throws(() => parseConfigText('clientPort 2181', 'x.cfg'), ConfigError);
   assert.throws(() => loadConfig('/nonexistent/zoo.cfg'), /cannot read/);
+});
+
+test('observerMasterPort: observers get voters round robin; without it, none', () => {
+  const servers = [
+    'server.1=127.0.0.1:3001:4001',
+    'server.2=127.0.0.1:3002:4002',
+    'server.3=127.0.0.1:3003:4003',
+    'server.4=127.0.0.1:3004:4004:observer',
+    'server.5=127.0.0.1:3005:4005:observer',
+    'server.6=127.0.0.1:3006:4006:observer',
+    'server.7=127.0.0.1:3007:4007:observer',
+  ];
+  const on = loadConfig(cfgFile(['dataDir=/tmp/zkts-om', 'observerMasterPort=2191', ...servers].join('\n')));
+  assert.equal(on.observerMasterPort, 2191);
+  assert.deepEqual([...ensembleObserverMasters(on)], [
+    [4, 1],
+    [5, 2],
+    [6, 3],
+    [7, 1],
+  ]);
+  assert.ok(!on.ignoredKeys.includes('observerMasterPort'));
+  const off = loadConfig(cfgFile(['dataDir=/tmp/zkts-om', ...servers].join('\n')));
+  assert.equal(ensembleObserverMasters(off).size, 0);
 });

@@ -8,7 +8,7 @@
 // observerMasterPort). An active follower serves its observers (observer-master.ts).
 
 import { assert } from '../../common/assert.js';
-import { answerNotification } from './election.js';
+import { answerNotification, notificationOf } from './election.js';
 import type { Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
 import { masterMessage, masterPeerDown, masterProgress, masterTick, newMasterState, type MasterState } from './observer-master.js';
@@ -115,11 +115,15 @@ function onBroadcastMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
 }
 
 function onMessage(p: ZabPeer, from: number, msg: Msg): void {
+  const s = learner(p);
   if (msg.type === 'NOTIFICATION') {
+    if (p.isObserver && from === s.master && msg.state === 'LOOKING') {
+      giveUp(p, s); // our observer master stopped following (see giveUp)
+      return;
+    }
     answerNotification(p, from, msg);
     return;
   }
-  const s = learner(p);
   if (s.serving !== null && masterMessage(p, s.serving, from, msg)) return;
   if (from !== s.master) return; // only the member we learn from speaks to us here
   s.ticksSilent = 0;
@@ -127,10 +131,16 @@ function onMessage(p: ZabPeer, from: number, msg: Msg): void {
   else onSyncMessage(p, s, msg);
 }
 
-/** Leave for a new election; an observer avoids this member at its next attempt. */
+/**
+ * Leave for a new election; an observer avoids this member at its next attempt. A follower that
+ * fed observers tells them at once (a LOOKING notification; ZooKeeper's ObserverMaster closes
+ * their connections), so they look for the new leader now instead of after syncLimit.
+ */
 function giveUp(p: ZabPeer, s: LearnerState): void {
   if (p.isObserver) p.avoidMaster = s.master;
+  const served = s.serving === null ? [] : [...s.serving.observers.keys()];
   p.become('looking', -1);
+  for (const o of served) p.send(o, notificationOf(p));
 }
 
 /** The configured observer master, unless it is the leader itself or failed us last time. */
