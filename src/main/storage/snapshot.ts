@@ -68,6 +68,14 @@ export interface SnapshotterOptions {
   nowMs?: () => number;
   /** How the walk gives the event loop back between slices; default one setImmediate turn. */
   yieldTurn?: () => Promise<void>;
+  /**
+   * Resolves once the txn log is durable up to `zxid`. A snapshot holds every txn applied by the
+   * end of its walk, and recovery replays the log from the snapshot on: the file must never be
+   * written before the log has those txns, or a crash leaves a snapshot ahead of its log. A
+   * standalone server applies only durable txns, but an ensemble member applies a txn once a
+   * quorum has it, possibly before its own fsync. Default: nothing to wait for.
+   */
+  logDurableTo?: (zxid: number) => Promise<void>;
 }
 
 export interface SnapshotInfo {
@@ -109,6 +117,7 @@ export class Snapshotter {
   private readonly nowMs: () => number;
   private readonly runner: SnapshotWriteRunner;
   private readonly yieldTurn: () => Promise<void>;
+  private readonly logDurableTo: (zxid: number) => Promise<void>;
   private pool: Piscina<SnapshotWriteTask, SnapshotWriteResult> | null = null;
   private current: Promise<SnapshotInfo> | null = null;
   private closed = false;
@@ -123,6 +132,7 @@ export class Snapshotter {
     this.nowMs = opts.nowMs ?? (() => performance.now());
     this.runner = opts.runner ?? ((task, transfer) => this.runInPool(task, transfer));
     this.yieldTurn = opts.yieldTurn ?? nextTurn;
+    this.logDurableTo = opts.logDurableTo ?? (() => Promise.resolve());
   }
 
   get running(): boolean {
@@ -198,6 +208,11 @@ export class Snapshotter {
     };
     const parts = walk.finish();
     const walkMs = this.nowMs() - started;
+    await this.logDurableTo(digest.zxid);
+    if (generation !== this.generation) {
+      this.logger.info({ zxid }, 'snapshot abandoned: the state was replaced (SNAP sync)');
+      throw new StorageError(StorageErrorCode.closed, `snapshot 0x${zxid.toString(16)} abandoned`);
+    }
     const task: SnapshotWriteTask = { dir: this.dir, zxid, parts, digest };
     let result: SnapshotWriteResult;
     try {

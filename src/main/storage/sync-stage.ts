@@ -107,6 +107,7 @@ export class SyncStage implements LogStage<PreparedTxn> {
       ...(opts.snapshotSliceMs !== undefined ? { sliceMs: opts.snapshotSliceMs } : {}),
       ...(opts.snapshotRunner !== undefined ? { runner: opts.snapshotRunner } : {}),
       ...(opts.snapshotYield !== undefined ? { yieldTurn: opts.snapshotYield } : {}),
+      logDurableTo: (zxid) => this.logDurableTo(zxid),
     });
   }
 
@@ -129,6 +130,15 @@ export class SyncStage implements LogStage<PreparedTxn> {
       } else {
         setImmediate(() => this.autoSnapshot());
       }
+    }
+  }
+
+  /** Resolves once the log is durable up to `zxid` (flushing what is appended, as needed). */
+  private async logDurableTo(zxid: number): Promise<void> {
+    // Every applied txn was appended first, so a flush of what is appended now covers `zxid`;
+    // a few rounds only if a flush fails over to a failure (the log then stops the server).
+    for (let round = 0; round < 100 && this.log.durableZxid < zxid && !this.closed; round++) {
+      await new Promise<void>((resolve) => this.flush(resolve));
     }
   }
 

@@ -18,6 +18,7 @@ import {
   MiniPipeline,
   Workload,
   bytes,
+  ctxOf,
   mulberry32,
   newDb,
   removeDir,
@@ -303,6 +304,31 @@ describe('snapshots', () => {
       assert.equal(r.stage.sessions.has(0x77n), false);
       await new Promise<void>((resolve) => r.stage.flush(resolve));
       assert.equal(r.stage.sessions.get(0x77n), 5000);
+      await r.stage.close();
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('a txn applied before its log fsync (an ensemble member) is durable before the snapshot file is written', async () => {
+    const dir = tempDir();
+    try {
+      let durableAtWrite = -1;
+      let r: Rig | null = null;
+      r = rig(dir, {
+        snapshotRunner: () => {
+          durableAtWrite = r!.stage.log.durableZxid;
+          return Promise.reject(new Error('(test) the file is not written'));
+        },
+      });
+      await grow(r, 50);
+      // As a follower does when a quorum commits before its own fsync: logged, applied, not flushed.
+      const p = r.db.prepare(ctxOf(1n, 9), { op: OpCode.create, req: { path: '/early', data: bytes('e'), acl: open(), flags: 0 } }, Date.now());
+      r.stage.append(p);
+      r.db.apply(p);
+      assert.ok(r.stage.log.durableZxid < p.hdr.zxid);
+      await assert.rejects(r.stage.snapshot());
+      assert.ok(durableAtWrite >= p.hdr.zxid, `the snapshot was written with the log durable to ${durableAtWrite} < ${p.hdr.zxid}`);
       await r.stage.close();
     } finally {
       removeDir(dir);
