@@ -11,20 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateMode, createClient, type ZkClient } from '../../src/client/index.js';
+import { mulberry32 } from '../common/prng.js';
 import { startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
-
-/** mulberry32: a small seeded PRNG, so a failing round can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seed = Number(process.env['ZKTS_CRASH_SEED'] ?? 20261121);
 const rounds = Number(process.env['ZKTS_CRASH_ROUNDS'] ?? 10);
@@ -52,7 +41,7 @@ function startZkts(port: number, dataDir: string, extra: Record<string, string> 
 
 describe(`SIGKILL at random moments (seed ${seed}, ${rounds} rounds)`, () => {
   test('every acknowledged create survives, and nothing that was never sent appears', async () => {
-    const random = prng(seed);
+    const random = mulberry32(seed);
     const port = suitePort(SUITE_PORTS.crash, 0);
     const dataDir = freshDir();
     const acked = new Set<number>();

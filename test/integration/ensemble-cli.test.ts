@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { call, nzkClose, nzkConnect, type Client } from './harness/nzk.js';
 import { fourLetter, repoRoot } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
+import { eventually, memberMode } from './harness/ensemble.js';
 
 const dirs: string[] = [];
 const clients: Client[] = [];
@@ -36,29 +37,6 @@ after(async () => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown = undefined;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last !== undefined ? `: ${String(last)}` : ''}`);
-    await sleep(100);
-  }
-}
-
-async function mode(port: number): Promise<string | null> {
-  try {
-    return /Mode: (\w+)/.exec(await fourLetter(port, 'srvr', 1000))?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
 
 function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -104,9 +82,9 @@ describe('zkts ensemble', () => {
     assert.match(out, new RegExp(`connect string: ${ports.map((p) => `127\\.0\\.0\\.1:${p}`).join(',')}`));
 
     // Roles: the observer observes, exactly one voter leads.
-    assert.equal(await mode(ports[3]!), 'observer');
+    assert.equal(await memberMode(ports[3]!), 'observer');
     const modes = await eventually('one leader, two followers', async () => {
-      const m = await Promise.all(ports.slice(0, 3).map(mode));
+      const m = await Promise.all(ports.slice(0, 3).map(memberMode));
       return m.filter((x) => x === 'leader').length === 1 && m.filter((x) => x === 'follower').length === 2 ? m : undefined;
     });
     assert.equal(modes.filter((x) => x === 'leader').length, 1);

@@ -21,6 +21,7 @@ import { runKazoo, startKazoo } from './harness/kazoo.js';
 import { call, nzkConnect, startHolder, zookeeper, type Client as NzkClient } from './harness/nzk.js';
 import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
+import { eventually, memberMode } from './harness/ensemble.js';
 
 const dirs: string[] = [];
 const servers: ServerHandle[] = [];
@@ -34,34 +35,11 @@ after(async () => {
   if (process.env['ZKTS_TEST_KEEP_DIRS'] !== '1') for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function mode(port: number): Promise<string | null> {
-  try {
-    return /Mode: (\w+)/.exec(await fourLetter(port, 'srvr', 1000))?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown = undefined;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last !== undefined ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** One leader among the voters, the other voters following, every observer observing. */
 async function settled(voters: ServerHandle[], observers: ServerHandle[]): Promise<ServerHandle> {
   return eventually('a leader, followers and observers', async () => {
-    const vm = await Promise.all(voters.map((s) => mode(s.port)));
-    const om = await Promise.all(observers.map((s) => mode(s.port)));
+    const vm = await Promise.all(voters.map((s) => memberMode(s.port)));
+    const om = await Promise.all(observers.map((s) => memberMode(s.port)));
     const leaders = voters.filter((_, i) => vm[i] === 'leader');
     if (leaders.length !== 1 || vm.filter((m) => m === 'follower').length !== voters.length - 1) return undefined;
     return om.every((m) => m === 'observer') ? leaders[0] : undefined;

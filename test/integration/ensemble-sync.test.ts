@@ -21,6 +21,7 @@ import { ZkDatabase } from '../../src/main/pipeline/database.js';
 import { recover } from '../../src/main/storage/recovery.js';
 import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
 import { suitePort } from './harness/target.js';
+import { eventually, memberMode } from './harness/ensemble.js';
 
 /** This suite's block (SUITE_PORTS.ensembleSync); the quorum ports are client port + 1. */
 const base = 22400;
@@ -42,33 +43,9 @@ async function connect(cs: string, extra: { sessionId?: bigint; password?: Uint8
   return c;
 }
 
-async function mode(port: number): Promise<string | null> {
-  try {
-    const text = await fourLetter(port, 'srvr', 1000);
-    return /Mode: (\w+)/.exec(text)?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown = undefined;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last !== undefined ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function leaderOf(live: ServerHandle[]): Promise<ServerHandle> {
   return eventually('a leader and followers', async () => {
-    const modes = await Promise.all(live.map((s) => mode(s.port)));
+    const modes = await Promise.all(live.map((s) => memberMode(s.port)));
     const leaders = live.filter((_, i) => modes[i] === 'leader');
     if (leaders.length === 1 && modes.filter((m) => m === 'follower').length === live.length - 1) return leaders[0];
     return undefined;

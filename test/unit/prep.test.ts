@@ -34,6 +34,7 @@ import {
   setData,
   write,
 } from './fixtures/zk-db.js';
+import { mulberry32 } from '../common/prng.js';
 
 const anon = ctx();
 const readOnlyAcl = [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }];
@@ -547,16 +548,6 @@ describe('pipelining is invisible (property, seeded)', () => {
   // the same answer as validating against the tree after those changes. So: any schedule of
   // applies lagging behind prepares must produce the same transactions, replies, events and
   // final tree as preparing and applying each request at once.
-  function mulberry32(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
   const paths = ['/a', '/b', '/a/x', '/a/y', '/b/x', '/a/x/z', '/c'];
   type Step = { c: ReturnType<typeof ctx>; r: Parameters<typeof prep>[2] };
 

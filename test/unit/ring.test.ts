@@ -8,18 +8,8 @@ import { Channel, createChannelDescriptor } from '../../src/shm/channel.js';
 import { Doorbell } from '../../src/shm/doorbell.js';
 import { Slot, maxPayloadBytes, recordFootprintBytes, ringHeaderBytes } from '../../src/shm/layout.js';
 import { ByteRing } from '../../src/shm/ring.js';
+import { mulberry32 as prng } from '../common/prng.js';
 
-/** mulberry32: a tiny seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pair(capacityBytes: number): { p: ByteRing; c: ByteRing } {
   const p = ByteRing.create(capacityBytes);

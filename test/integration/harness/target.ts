@@ -33,6 +33,7 @@ export const SUITE_PORTS = {
   ensembleCli: 22300,
   ensembleSync: 22400,
   ensembleFailover: 22500,
+  ensembleCrash: 22600,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

@@ -17,6 +17,7 @@ import {
   framePrefixBytes,
 } from '../../../src/main/net/codec.js';
 import { FrameReader } from '../../../src/main/net/frames.js';
+import { mulberry32 as prng } from '../../common/prng.js';
 
 const maxZxid = Number.MAX_SAFE_INTEGER;
 
@@ -26,17 +27,6 @@ function bytes(n: number, seed: number): Uint8Array {
   return out;
 }
 
-/** mulberry32: seeded, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // A Record keyed by MsgType: a message type added to the core without a sample fails to compile.
 const samples: Record<MsgType, readonly Msg[]> = {
