@@ -3,7 +3,7 @@
 // in the formats of ZooKeeper's 3.8 commands (StatCommand, MonitorCommand, ConfCommand, ...).
 
 import { freemem, homedir, hostname, release, totalmem, type as osType, userInfo } from 'node:os';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { sessionIdHex, zxidHex } from '../common/ids.js';
@@ -154,7 +154,7 @@ export class FourLetterWords {
       ['zk_ephemerals_count', tree.ephemeralsCount],
       ['zk_approximate_data_size', tree.approximateDataSize],
       ['zk_open_file_descriptor_count', openFileDescriptors()],
-      ['zk_max_file_descriptor_count', 20000],
+      ['zk_max_file_descriptor_count', maxFileDescriptors()],
       ['zk_uptime', Date.now() - startedAtMs],
       ['zk_global_sessions', sessions.global],
       ['zk_local_sessions', sessions.local],
@@ -323,6 +323,17 @@ function round(ms: number): string {
 function openFileDescriptors(): number {
   try {
     return readdirSync('/proc/self/fd').length;
+  } catch {
+    return -1;
+  }
+}
+
+/** The process's open-file limit (soft), as ZooKeeper's UnixOperatingSystemMXBean reports it. */
+function maxFileDescriptors(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m === null) return -1;
+    return m[1] === 'unlimited' ? -1 : Number(m[1]);
   } catch {
     return -1;
   }
