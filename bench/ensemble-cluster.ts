@@ -360,3 +360,20 @@ export class Ensemble {
     await Promise.all(this.members.map((m) => m.stop(5000)));
   }
 }
+
+/**
+ * Runs `killNow` (SIGKILL of everything a bench started) when the process exits or is
+ * interrupted, so no member outlives its bench. Installed once per process.
+ */
+let exitHooked = false;
+export function killOnExit(killNow: () => void): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', killNow);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      killNow();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+}

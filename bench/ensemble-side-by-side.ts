@@ -35,7 +35,7 @@ import { ZkError } from '../src/client/errors.js';
 import { Err } from '../src/common/zk.js';
 import { runLoad } from '../src/load/cli.js';
 import type { LoadResult } from '../src/load/types.js';
-import { Ensemble, mntr, type Kind } from './ensemble-cluster.js';
+import { Ensemble, killOnExit, mntr, type Kind } from './ensemble-cluster.js';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
@@ -137,18 +137,6 @@ function killEverythingNow(): void {
         }
       }
     }
-  }
-}
-let hooks = false;
-function installHooks(): void {
-  if (hooks) return;
-  hooks = true;
-  process.on('exit', killEverythingNow);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      killEverythingNow();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
   }
 }
 
@@ -668,7 +656,7 @@ function parseOptions(argv: string[]): Options | null {
 export async function run(argv: string[] = process.argv.slice(2)): Promise<number> {
   const o = parseOptions(argv);
   if (o === null) return 0;
-  installHooks();
+  killOnExit(killEverythingNow);
   fs.mkdirSync(o.dir, { recursive: true });
   const runDir = fs.mkdtempSync(path.join(o.dir, 'zkts-ens-bench-'));
   process.stderr.write(`run directory ${runDir}\n`);

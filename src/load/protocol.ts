@@ -100,6 +100,8 @@ export interface HoldResult {
   expirations: number;
   probes: number;
   probeErrors: number;
+  /** the client's reasons for the disconnects during the hold (digits folded to N), counted */
+  disconnectReasons?: Record<string, number>;
 }
 export interface OpsResult {
   ops: number;

@@ -251,8 +251,11 @@ async function hold(cmd: HoldCommand): Promise<HoldResult> {
   let expirations = 0;
   let probes = 0;
   let probeErrors = 0;
-  const onDisc = (): void => {
+  const disconnectReasons: Record<string, number> = {};
+  const onDisc = (reason?: unknown): void => {
     disconnects++;
+    const key = (typeof reason === 'string' ? reason : String(reason ?? '')).replace(/\d+/g, 'N').slice(0, 120);
+    if (key in disconnectReasons || Object.keys(disconnectReasons).length < 20) disconnectReasons[key] = (disconnectReasons[key] ?? 0) + 1;
   };
   const onExp = (): void => {
     expirations++;
@@ -300,7 +303,7 @@ async function hold(cmd: HoldCommand): Promise<HoldResult> {
   }
   let connectedAtEnd = 0;
   for (const s of list) if (s.client.state === 'connected') connectedAtEnd++;
-  return { connectedAtEnd, disconnects, expirations, probes, probeErrors };
+  return { connectedAtEnd, disconnects, expirations, probes, probeErrors, disconnectReasons };
 }
 
 async function ops(cmd: OpsCommand): Promise<OpsResult> {

@@ -11,7 +11,7 @@
 import { treeRss } from '../proc.js';
 import type { HoldResult } from '../protocol.js';
 import type { CommonOptions, Scenario, Values } from '../types.js';
-import { UsageError, closeSessions, count, lastP99, num, openSessions, pct, sessionHelp, sessionOptions, str, msList } from './common.js';
+import { UsageError, closeSessions, count, lastP99, mergeErrors, num, openSessions, pct, sessionHelp, sessionOptions, str, msList } from './common.js';
 
 function parse(v: Values, common: CommonOptions) {
   const probe = v['no-probe'] !== true;
@@ -53,8 +53,9 @@ export const holdScenario: Scenario = {
     progress.phase('hold', (last, p) => `connected ${count(p.connectedNow())}/${count(open.opened)}  disconnects ${count(p.counter('disconnects'))}  expired ${count(p.counter('expirations'))}  rtt p99 ${lastP99(last, 'probe')}`);
     const results = await pool.all<HoldResult>(() => ({ kind: 'hold', durationMs: Math.round(durationS * 1000), probeIntervalMs, probePath }), ctx.left());
     const rssAfterHold = pid === null ? null : treeRss(pid);
-    const h = { connectedAtEnd: 0, disconnects: 0, expirations: 0, probes: 0, probeErrors: 0 };
+    const h = { connectedAtEnd: 0, disconnects: 0, expirations: 0, probes: 0, probeErrors: 0, disconnectReasons: {} as Record<string, number> };
     for (const x of results) {
+      mergeErrors(h.disconnectReasons, x.disconnectReasons ?? {});
       h.connectedAtEnd += x.connectedAtEnd;
       h.disconnects += x.disconnects;
       h.expirations += x.expirations;
@@ -77,7 +78,7 @@ export const holdScenario: Scenario = {
     const problems: string[] = [];
     if (open.failed > 0) problems.push(`${open.failed} of ${n} connects failed: ${JSON.stringify(open.errors)}`);
     if (h.expirations > 0) problems.push(`${h.expirations} sessions expired during the hold`);
-    if (h.disconnects > 0) problems.push(`${h.disconnects} disconnects during the hold`);
+    if (h.disconnects > 0) problems.push(`${h.disconnects} disconnects during the hold: ${JSON.stringify(h.disconnectReasons)}`);
     if (h.connectedAtEnd !== open.opened) problems.push(`${open.opened - h.connectedAtEnd} sessions not connected at the end of the hold`);
     const figures: Array<[string, string]> = [
       ['sessions held', `${count(h.connectedAtEnd)} / ${count(n)}`],
