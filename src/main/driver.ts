@@ -176,6 +176,10 @@ export class EnsembleDriver implements Replication {
       initLimitTicks: Math.max(2, cfg.initLimitTicks * this.perTick),
       syncLimitTicks: Math.max(2, cfg.syncLimitTicks * this.perTick),
       electionTimeoutTicks: Math.max(1, Math.ceil(400 / (cfg.tickTimeMs / this.perTick))),
+      // ZooKeeper's finalizeWait (200 ms): a vote a quorum agrees on waits that long for a
+      // better one, so a member that starts (or notices the old leader's death) a moment later
+      // than the others is not left out of an election it would have won.
+      finalizeWaitTicks: Math.max(1, Math.ceil(200 / (cfg.tickTimeMs / this.perTick))),
       observerMasters: ensembleObserverMasters(cfg),
     };
     this.peer = new ZabPeer(

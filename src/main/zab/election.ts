@@ -34,9 +34,9 @@ export interface LookingState {
   readonly received: Map<number, Vote>;
   readonly outOfElection: Map<number, OutOfElection>;
   readonly rebroadcast: Timeout;
-  /** A quorum agreed on our vote: decide at the next tick unless a better vote arrives
-   * (ZooKeeper's finalizeWait). */
-  decidePending: boolean;
+  /** A quorum agreed on our vote: decide after this many more ticks unless a better vote
+   * arrives (ZooKeeper's finalizeWait); 0 = nothing pending. */
+  decideInTicks: number;
 }
 
 const looking = new WeakMap<ZabPeer, LookingState>();
@@ -83,6 +83,10 @@ function leaderConfirmed(p: ZabPeer, s: LookingState, leader: number, electionEp
 function decide(p: ZabPeer, leader: number): void {
   if (leader === p.id) p.become('leading', leader);
   else p.become(p.isObserver ? 'observing' : 'following', leader);
+  // A voter tells the observers at once: they do not vote, and an observer that lost its leader
+  // would otherwise hear the outcome only at its next notification round (up to the election
+  // timeout later), while its clients' writes wait.
+  if (!p.isObserver) for (const o of p.observers) p.send(o, notificationOf(p));
 }
 
 function onNotification(p: ZabPeer, from: number, n: NotificationMsg): void {
@@ -94,6 +98,7 @@ function onNotification(p: ZabPeer, from: number, n: NotificationMsg): void {
   const vote: Vote = { leader: n.leader, zxid: n.zxid, peerEpoch: n.peerEpoch };
   if (n.state === 'LOOKING') {
     if (p.isObserver) return;
+    const before = p.vote;
     if (n.electionEpoch > p.electionEpoch) {
       p.electionEpoch = n.electionEpoch;
       s.received.clear();
@@ -109,8 +114,14 @@ function onNotification(p: ZabPeer, from: number, n: NotificationMsg): void {
     }
     s.received.set(from, vote);
     s.received.set(p.id, p.vote);
-    s.decidePending = p.isQuorum(agreeing(s.received, p.vote));
-    if (s.decidePending && s.received.size === p.voters.length) decide(p, p.vote.leader);
+    const agreed = p.isQuorum(agreeing(s.received, p.vote));
+    if (agreed && s.received.size === p.voters.length) {
+      decide(p, p.vote.leader); // every vote is in: nothing better can come
+      return;
+    }
+    // The wait starts when a quorum first agrees, and again whenever our vote changes.
+    if (!agreed) s.decideInTicks = 0;
+    else if (s.decideInTicks === 0 || before !== p.vote) s.decideInTicks = p.config.finalizeWaitTicks;
     return;
   }
   // The sender is FOLLOWING or LEADING (an election already ended).
@@ -142,7 +153,7 @@ export const lookingRole: RoleHandler = {
       received: new Map(),
       outOfElection: new Map(),
       rebroadcast: new Timeout('election', timeout, Math.ceil(timeout / 2), p.prng),
-      decidePending: false,
+      decideInTicks: 0,
     });
     const s = state(p);
     if (!p.isObserver) {
@@ -150,7 +161,7 @@ export const lookingRole: RoleHandler = {
       p.vote = p.selfVote();
       s.received.set(p.id, p.vote);
       if (p.voters.length === 1) {
-        s.decidePending = true;
+        s.decideInTicks = 1;
         return;
       }
     }
@@ -162,7 +173,7 @@ export const lookingRole: RoleHandler = {
   },
   tick(p) {
     const s = state(p);
-    if (s.decidePending && p.isQuorum(agreeing(s.received, p.vote))) {
+    if (s.decideInTicks > 0 && --s.decideInTicks === 0 && p.isQuorum(agreeing(s.received, p.vote))) {
       decide(p, p.vote.leader);
       return;
     }

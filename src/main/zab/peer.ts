@@ -42,6 +42,9 @@ export interface ZabConfig {
   readonly syncLimitTicks: number;
   /** Ticks between election notification rounds (jittered by up to half). */
   readonly electionTimeoutTicks: number;
+  /** Ticks an election waits, once a quorum agrees, for a better vote (ZooKeeper's
+   * finalizeWait, 200 ms); 1 by default. */
+  readonly finalizeWaitTicks?: number;
   /** Proposals the leader keeps uncommitted before canPropose() says no. */
   readonly proposalsInFlightMax?: number;
   /** Which voter sets are quorums; a majority of `voters` by default. */
@@ -146,6 +149,7 @@ export class ZabPeer {
       proposalsInFlightMax: 1000,
       quorum: majorityVerifier(config.voters),
       observerMasters: new Map(),
+      finalizeWaitTicks: 1,
       ...config,
     };
     for (const [observer, master] of this.config.observerMasters) {
