@@ -11,6 +11,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { repoRoot } from '../test/integration/harness/server.js';
+import { fourLetter } from '../src/main/ensemble/cli.js';
+
+export { fourLetter };
 
 export type Kind = 'zkts' | 'apache';
 export type Role = 'participant' | 'observer';
@@ -45,27 +48,6 @@ export interface MemberSpec {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
 
-/** One four-letter word; the answer, or null on any error or timeout. */
-export function fourLetter(port: number, word: string, timeoutMs = 1000): Promise<string | null> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    const chunks: Buffer[] = [];
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve(null);
-    }, timeoutMs);
-    s.once('connect', () => s.write(word));
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.once('error', () => {
-      clearTimeout(t);
-      resolve(null);
-    });
-    s.once('close', () => {
-      clearTimeout(t);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
-}
 
 /** srvr's Mode (leader, follower, observer, standalone, looking...), or null (no answer / not serving). */
 export async function modeOf(port: number, timeoutMs = 1000): Promise<string | null> {

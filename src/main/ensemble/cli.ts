@@ -142,7 +142,7 @@ export function writeMemberFiles(o: EnsembleOptions, members: MemberPlan[]): voi
 }
 
 /** One four-letter word; resolves with the answer, or null on any error / timeout. */
-function fourLetter(port: number, word: string, timeoutMs: number): Promise<string | null> {
+export function fourLetter(port: number, word: string, timeoutMs = 1000): Promise<string | null> {
   return new Promise((resolve) => {
     const s = net.connect({ port, host: '127.0.0.1' });
     const chunks: Buffer[] = [];
