@@ -169,14 +169,9 @@ export class Core {
         // createSession; the worker is answered when this member applies its txn). Without a
         // synced leader it waits for one, within its timeout (learner-requests.ts).
         const c = { s, connId: a.connId, pending: true, epoch: -1, since: now };
-        if (!this.learnerRequests.anyPending) {
-          const epoch = this.sendCreate(c);
-          if (epoch >= 0) {
-            c.pending = false;
-            c.epoch = epoch;
-          }
-        }
+        const mayGo = !this.learnerRequests.anyPending; // (else it goes behind what waits)
         this.learnerRequests.addCreate(id, c);
+        if (mayGo) this.noteSent(c, this.sendCreate(c));
         return;
       }
       const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.createSession, req: null, timeOut: a.timeoutMs }, now);
@@ -607,7 +602,7 @@ export class Core {
     this.onApplied(zxid);
     for (const t of result.triggers) this.fanOut(t.path, t.type, zxid);
     if (this.learnerRequests.size > 0) {
-      const f = this.learnerRequests.takeWrite(BigInt(p.hdr.clientId), p.hdr.cxid);
+      const f = this.learnerRequests.takeWrite(p.hdr.clientId, p.hdr.cxid);
       if (f !== undefined && this.sessions.get(f.s.hi, f.s.lo) === f.s) {
         // (else the session ended meanwhile)
         if (!f.silent) this.replyWith(f.s, f.xid, zxid, result.err, result.response);
@@ -691,6 +686,11 @@ export class Core {
     });
   }
 
+  /** A waiting request went to the leader of `epoch` (-1: none is synced, it stays parked). */
+  private noteSent(x: WaitingWrite | WaitingCreate, epoch: number): void {
+    if (epoch >= 0) this.learnerRequests.markSent(x, epoch);
+  }
+
   /** A learner: a createSession that will not be answered fails its client. */
   private failCreate(c: WaitingCreate): void {
     const s = c.s;
@@ -718,14 +718,9 @@ export class Core {
       return true;
     }
     const w: WaitingWrite = { s, xid, op, body, silent, pending: true, epoch: -1, since: this.now() };
-    if (!this.learnerRequests.anyPending) {
-      const epoch = this.sendWrite(w);
-      if (epoch >= 0) {
-        w.pending = false;
-        w.epoch = epoch;
-      }
-    }
+    const mayGo = !this.learnerRequests.anyPending; // (else it goes behind what waits)
     this.learnerRequests.addWrite(w);
+    if (mayGo) this.noteSent(w, this.sendWrite(w));
     if (kind === 'write') this.stats.writes++;
     s.writesInFlight++;
     if (s.waiting === null) s.waiting = [];
@@ -854,7 +849,7 @@ export class Core {
       }
       const e = this.sendCreate(c);
       if (e < 0) return this.out.flush(); // lost it again: the rest stays pending, in order
-      this.learnerRequests.markSent(c, e);
+      this.noteSent(c, e);
     }
     for (const w of writes) {
       const s = w.s;
@@ -865,7 +860,7 @@ export class Core {
       if (!leading) {
         const e = this.sendWrite(w);
         if (e < 0) break;
-        this.learnerRequests.markSent(w, e);
+        this.noteSent(w, e);
         continue;
       }
       this.learnerRequests.takeWrite(s.id, w.xid);

@@ -293,7 +293,7 @@ export class EnsembleDriver implements Replication {
    * leader adds ZooKeeper's Leader metrics (learners connected, synced ones by kind, learners
    * still syncing).
    */
-  leaderMetrics(): Record<string, number | string> {
+  replicationMetrics(): Record<string, number | string> {
     const p = this.peer;
     const out: Record<string, number | string> = {
       current_epoch: p.currentEpoch,

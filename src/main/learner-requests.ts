@@ -14,7 +14,8 @@
 // incremented twice). If it never commits (the connection broke before the leader read it), the
 // session timeout bounds the wait and the client is told ConnectionLoss, as after a disconnect.
 //
-// Insertion order is request order, so iterating the maps resends in per-session FIFO order;
+// Insertion order is request order within a session, so iterating resends in per-session FIFO
+// order (sessions are independent);
 // while anything is parked, new requests park behind it instead of overtaking it.
 
 import type { SessionContext } from './sessions.js';
@@ -43,13 +44,15 @@ export interface WaitingCreate {
 }
 
 export class LearnerRequests {
-  private readonly writes = new Map<string, WaitingWrite>();
+  /** By session (unsigned id), then xid: a lookup per applied txn builds no string key. */
+  private readonly writes = new Map<bigint, Map<number, WaitingWrite>>();
+  private writeCount = 0;
   private readonly creates = new Map<bigint, WaitingCreate>();
   /** Entries with `pending` set. */
   private pendingCount = 0;
 
   get size(): number {
-    return this.writes.size + this.creates.size;
+    return this.writeCount + this.creates.size;
   }
 
   /** Something must go to the leader before a new request may (per-session FIFO). */
@@ -58,11 +61,18 @@ export class LearnerRequests {
   }
 
   hasWrite(session: bigint, xid: number): boolean {
-    return this.writes.has(writeKey(session, xid));
+    return this.peekWrite(session, xid) !== undefined;
   }
 
   addWrite(w: WaitingWrite): void {
-    this.writes.set(writeKey(w.s.id, w.xid), w);
+    const id = BigInt.asUintN(64, w.s.id);
+    let bySession = this.writes.get(id);
+    if (bySession === undefined) {
+      bySession = new Map();
+      this.writes.set(id, bySession);
+    }
+    bySession.set(w.xid, w);
+    this.writeCount++;
     if (w.pending) this.pendingCount++;
   }
 
@@ -73,10 +83,13 @@ export class LearnerRequests {
 
   /** The write a committed txn (or a leader's refusal) answers, removed. */
   takeWrite(session: bigint, xid: number): WaitingWrite | undefined {
-    const key = writeKey(session, xid);
-    const w = this.writes.get(key);
+    const id = BigInt.asUintN(64, session);
+    const bySession = this.writes.get(id);
+    const w = bySession?.get(xid);
     if (w === undefined) return undefined;
-    this.writes.delete(key);
+    bySession!.delete(xid);
+    if (bySession!.size === 0) this.writes.delete(id);
+    this.writeCount--;
     if (w.pending) this.pendingCount--;
     return w;
   }
@@ -90,7 +103,7 @@ export class LearnerRequests {
   }
 
   peekWrite(session: bigint, xid: number): WaitingWrite | undefined {
-    return this.writes.get(writeKey(session, xid));
+    return this.writes.get(BigInt.asUintN(64, session))?.get(xid);
   }
 
   peekCreate(id: bigint): WaitingCreate | undefined {
@@ -113,7 +126,7 @@ export class LearnerRequests {
   /** The leader was lost: everything waiting is looked at again once a leader is synced. */
   leaderLost(): void {
     for (const c of this.creates.values()) this.setPending(c);
-    for (const w of this.writes.values()) this.setPending(w);
+    for (const w of this.allWrites()) this.setPending(w);
   }
 
   /** Sent to the leader of `epoch` (or left in flight to it): no longer pending. */
@@ -137,12 +150,17 @@ export class LearnerRequests {
       if (e[1].epoch === epoch) this.markSent(e[1], epoch);
       else creates.push(e);
     }
-    for (const w of this.writes.values()) {
+    for (const w of this.allWrites()) {
       if (!w.pending) continue;
       if (w.epoch === epoch) this.markSent(w, epoch);
       else writes.push(w);
     }
     return { creates, writes };
+  }
+
+  /** Every waiting write; each session's in request order. */
+  private *allWrites(): IterableIterator<WaitingWrite> {
+    for (const bySession of this.writes.values()) yield* bySession.values();
   }
 
   private setPending(x: WaitingWrite | WaitingCreate): void {
@@ -157,7 +175,7 @@ export class LearnerRequests {
    */
   takeSentWrites(): WaitingWrite[] {
     const out: WaitingWrite[] = [];
-    for (const w of this.writes.values()) if (w.epoch >= 0) out.push(w);
+    for (const w of this.allWrites()) if (w.epoch >= 0) out.push(w);
     for (const w of out) this.takeWrite(w.s.id, w.xid);
     return out;
   }
@@ -170,12 +188,8 @@ export class LearnerRequests {
     }
     for (const [id] of creates) this.takeCreate(id);
     const writes: WaitingWrite[] = [];
-    for (const w of this.writes.values()) if (nowMs - w.since > w.s.timeoutMs) writes.push(w);
+    for (const w of this.allWrites()) if (nowMs - w.since > w.s.timeoutMs) writes.push(w);
     for (const w of writes) this.takeWrite(w.s.id, w.xid);
     return { creates, writes };
   }
-}
-
-function writeKey(session: bigint, cxid: number): string {
-  return `${BigInt.asUintN(64, session)}:${cxid}`;
 }
