@@ -1206,12 +1206,23 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     });
   }
 
+  /**
+   * Connections not yet closing. A 4lw connection is marked closing before its answer is written,
+   * so a client that has read one answer and asks again never sees the old connection counted
+   * (its socket's 'close' event may come a turn later), as ZooKeeper removes it on close.
+   */
+  #aliveConnections(): number {
+    let n = 0;
+    for (const c of this.#conns.values()) if (c.isOpen) n++;
+    return n;
+  }
+
   #counts(): WorkerCounts {
     const l = this.#latency;
     return {
       packetsReceived: this.#counters.packetsReceived,
       packetsSent: this.#counters.packetsSent,
-      aliveConnections: this.#conns.size,
+      aliveConnections: this.#aliveConnections(),
       outstandingRequests: this.#outstanding,
       minLatencyMs: l.minOrZero,
       avgLatencyMs: l.count === 0 ? 0 : l.total / l.count,
