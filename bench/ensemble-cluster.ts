@@ -101,6 +101,15 @@ function apacheArgs(configPath: string): { cmd: string; args: string[] } {
   };
 }
 
+/**
+ * Extra node options for zkts members, from ZKTS_MEMBER_NODE_ARGS (space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile every member (the launcher passes its execArgv
+ * on to the server process).
+ */
+function memberNodeArgs(): string[] {
+  return (process.env['ZKTS_MEMBER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+}
+
 export class Member {
   child: ChildProcess | null = null;
   /** the launcher / JVM PID (what spawn returned) */
@@ -120,7 +129,7 @@ export class Member {
     const { cmd, args } =
       this.kind === 'apache'
         ? apacheArgs(this.spec.configPath)
-        : { cmd: process.execPath, args: [path.join(repoRoot(), 'bin', 'zkts.js'), 'server', this.spec.configPath] };
+        : { cmd: process.execPath, args: [...memberNodeArgs(), path.join(repoRoot(), 'bin', 'zkts.js'), 'server', this.spec.configPath] };
     const fd = fs.openSync(this.spec.logPath, 'a');
     fs.writeSync(fd, `\n===== ${new Date().toISOString()} start #${this.starts + 1}: ${cmd} ${args.join(' ')}\n`);
     const child = spawn(cmd, args, { cwd: this.spec.dir, stdio: ['ignore', fd, fd], env: process.env });

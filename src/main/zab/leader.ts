@@ -42,6 +42,10 @@ export class LeaderState {
   readonly epochAcks = new Set<number>();
   readonly newLeaderAcks = new Set<number>();
   readonly learners = new Map<number, LearnerRecord>();
+  /** advanceCommit's scratch lists (voter ids and their durable zxids), reused per ACK. */
+  readonly ackIds: number[] = [];
+  readonly ackZxids: number[] = [];
+  readonly quorumScratch: number[] = [];
 
   /** Proposals of this epoch not yet committed. */
   inFlight(p: ZabPeer): number {
@@ -167,10 +171,9 @@ export function sendSyncStream(p: ZabPeer, r: LearnerRecord, limit: number, epoc
     p.send(r.id, { type: plan.kind, zxid: plan.zxid });
   }
   while (from < limit) {
-    const entries = p.reader.entriesAfter(from, entriesPerReadMax);
+    const entries = p.reader.entriesThrough(from, limit, entriesPerReadMax);
     assert(entries.length > 0, 'sync entries are in the log');
     for (const e of entries) {
-      if (e.zxid > limit) break;
       p.send(r.id, { type: 'PROPOSAL', zxid: e.zxid, payload: e.payload });
       from = e.zxid;
     }
@@ -218,27 +221,44 @@ function establish(p: ZabPeer, l: LeaderState): void {
 
 /** Commit the highest zxid durable on a quorum of voters (cumulative acks). */
 function advanceCommit(p: ZabPeer, l: LeaderState): void {
-  const acked = new Map<number, number>([[p.id, p.persistedZxid]]);
+  // Runs on every ACK, so it allocates nothing per call beyond the quorum check's id list.
+  const ids = l.ackIds;
+  const zxids = l.ackZxids;
+  ids.length = 0;
+  zxids.length = 0;
+  ids.push(p.id);
+  zxids.push(p.persistedZxid);
+  let highest = p.persistedZxid;
   for (const r of l.learners.values()) {
-    if (!r.observer && (r.phase === 'newLeaderAcked' || r.phase === 'active')) acked.set(r.id, r.ackedZxid);
+    if (!r.observer && (r.phase === 'newLeaderAcked' || r.phase === 'active')) {
+      ids.push(r.id);
+      zxids.push(r.ackedZxid);
+      if (r.ackedZxid > highest) highest = r.ackedZxid;
+    }
   }
-  // The highest zxid that a quorum has durably (cumulative acks make this a scan, not a count).
+  if (highest <= p.commitZxid) return;
+  // The highest zxid that a quorum has durably: acks are cumulative, so try each voter's acked
+  // zxid from the highest down; the first that a quorum has reached is it.
   let quorumZxid = -1;
-  for (const candidate of [...new Set(acked.values())].sort((a, b) => b - a)) {
+  let below = Infinity;
+  for (;;) {
+    let candidate = -1;
+    for (const z of zxids) if (z < below && z > candidate) candidate = z;
     if (candidate <= p.commitZxid) break;
-    const ids: number[] = [];
-    for (const [id, zxid] of acked) if (zxid >= candidate) ids.push(id);
-    if (p.isQuorum(ids)) {
+    const reached = l.quorumScratch;
+    reached.length = 0;
+    for (let i = 0; i < ids.length; i++) if (zxids[i]! >= candidate) reached.push(ids[i]!);
+    if (p.isQuorum(reached)) {
       quorumZxid = candidate;
       break;
     }
+    below = candidate;
   }
   if (quorumZxid <= p.commitZxid) return;
   const target = Math.min(quorumZxid, p.lastLoggedZxid);
   let from = p.commitZxid;
   while (from < target) {
-    for (const e of p.reader.entriesAfter(from, entriesPerReadMax)) {
-      if (e.zxid > target) break;
+    for (const e of p.reader.entriesThrough(from, target, entriesPerReadMax)) {
       for (const r of l.learners.values()) {
         if (!streaming(r)) continue;
         if (!r.observer) p.send(r.id, { type: 'COMMIT', zxid: e.zxid });

@@ -94,6 +94,21 @@ export class LogReader {
     return out;
   }
 
+  /**
+   * Entries with `after` < zxid <= `upTo`, at most countMax. Within one epoch zxids are
+   * consecutive, so only the entries wanted are copied: callers run this per ACK / COMMIT while
+   * up to a pipeline's worth of later proposals sits in the log.
+   */
+  entriesThrough(after: number, upTo: number, countMax: number): Entry[] {
+    if (upTo <= after) return [];
+    const span = zxidEpoch(after) === zxidEpoch(upTo) ? upTo - after : countMax;
+    const out = this.entriesAfter(after, Math.min(countMax, span));
+    let n = out.length;
+    while (n > 0 && out[n - 1]!.zxid > upTo) n--;
+    out.length = n;
+    return out;
+  }
+
   segments(): Segment[] {
     const clip = this.truncateTo ?? Infinity;
     const out: Segment[] = [];

@@ -94,11 +94,12 @@ export function masterTick(p: ZabPeer, m: MasterState): void {
 export function masterProgress(p: ZabPeer, m: MasterState): void {
   if (m.relayedZxid < 0) m.relayedZxid = p.commitZxid;
   let from = m.relayedZxid;
+  // With no observers there is nothing to relay (a synced newcomer starts from its sync point).
+  if (m.observers.size === 0) from = p.commitZxid;
   while (from < p.commitZxid) {
-    const entries = p.reader.entriesAfter(from, entriesPerReadMax);
+    const entries = p.reader.entriesThrough(from, p.commitZxid, entriesPerReadMax);
     assert(entries.length > 0, 'committed entries are in the log');
     for (const e of entries) {
-      if (e.zxid > p.commitZxid) break;
       for (const r of m.observers.values()) {
         if (streaming(r) && e.zxid > r.syncZxid) p.send(r.id, { type: 'INFORM', zxid: e.zxid, payload: e.payload });
       }

@@ -430,10 +430,9 @@ export class ZabPeer {
     if (zxid <= this.commitZxid) return;
     this.commitZxid = zxid;
     while (this.appliedZxid < this.commitZxid) {
-      const entries = this.reader.entriesAfter(this.appliedZxid, entriesPerReadMax);
+      const entries = this.reader.entriesThrough(this.appliedZxid, this.commitZxid, entriesPerReadMax);
       assert(entries.length > 0, 'committed entries are in the log');
       for (const entry of entries) {
-        if (entry.zxid > this.commitZxid) break;
         assert(entry.zxid > this.appliedZxid, 'applied zxids strictly increase');
         this.apply.push(entry);
         this.appliedZxid = entry.zxid;
