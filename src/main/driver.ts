@@ -58,6 +58,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { zxidEpoch, zxidHex } from '../common/ids.js';
+import { SlabAllocator } from '../common/slab.js';
 import {
   JuteReader,
   JuteWriter,
@@ -149,6 +150,8 @@ export class EnsembleDriver implements Replication {
    */
   private readonly backlog = new Map<number, Input>();
   private readonly writer = new JuteWriter(1024);
+  /** Proposal payloads live in the log until it is trimmed, oldest first: slab-allocated. */
+  private readonly payloads = new SlabAllocator();
   private readonly reader = new JuteReader();
 
   constructor(private readonly o: DriverOptions) {
@@ -564,7 +567,7 @@ export class EnsembleDriver implements Replication {
     const w = this.writer.reset();
     encodeTxnHeader(w, p.hdr);
     encodeTxn(w, p.txn);
-    return Uint8Array.from(w.bytes());
+    return this.payloads.copy(w.bytes());
   }
 
   private decode(payload: Uint8Array): PreparedTxn {
