@@ -256,13 +256,22 @@ function advanceCommit(p: ZabPeer, l: LeaderState): void {
   }
   if (quorumZxid <= p.commitZxid) return;
   const target = Math.min(quorumZxid, p.lastLoggedZxid);
+  // A follower commits cumulatively (commitTo), so one COMMIT for the highest zxid covers the
+  // run; one message object for all of them is encoded once by the transport.
+  const commit: Msg = { type: 'COMMIT', zxid: target };
+  let observers = false;
+  for (const r of l.learners.values()) {
+    if (!streaming(r)) continue;
+    if (r.observer) observers = true;
+    else p.send(r.id, commit);
+  }
+  // Observers need every txn's payload (INFORM).
   let from = p.commitZxid;
-  while (from < target) {
+  while (observers && from < target) {
     for (const e of p.reader.entriesThrough(from, target, entriesPerReadMax)) {
+      const inform: Msg = { type: 'INFORM', zxid: e.zxid, payload: e.payload };
       for (const r of l.learners.values()) {
-        if (!streaming(r)) continue;
-        if (!r.observer) p.send(r.id, { type: 'COMMIT', zxid: e.zxid });
-        else if (e.zxid > r.syncZxid) p.send(r.id, { type: 'INFORM', zxid: e.zxid, payload: e.payload });
+        if (r.observer && streaming(r) && e.zxid > r.syncZxid) p.send(r.id, inform);
       }
       from = e.zxid;
     }

@@ -100,8 +100,9 @@ export function masterProgress(p: ZabPeer, m: MasterState): void {
     const entries = p.reader.entriesThrough(from, p.commitZxid, entriesPerReadMax);
     assert(entries.length > 0, 'committed entries are in the log');
     for (const e of entries) {
+      const inform: Msg = { type: 'INFORM', zxid: e.zxid, payload: e.payload }; // encoded once
       for (const r of m.observers.values()) {
-        if (streaming(r) && e.zxid > r.syncZxid) p.send(r.id, { type: 'INFORM', zxid: e.zxid, payload: e.payload });
+        if (streaming(r) && e.zxid > r.syncZxid) p.send(r.id, inform);
       }
       from = e.zxid;
     }

@@ -328,7 +328,16 @@ export class ZabPeer {
 
   sendAfterDurable(to: number, msg: Msg): void {
     assert(to !== this.id, 'no message to self');
-    this.sendAfterPersist.push({ to, msg });
+    // ACKs are cumulative (the leader keeps the highest per voter): a batch that acks a run of
+    // proposals sends only the last ACK of the run, not one per proposal.
+    const q = this.sendAfterPersist;
+    const last = q[q.length - 1];
+    if (msg.type === 'ACK' && last !== undefined && last.to === to && last.msg.type === 'ACK') {
+      assert(msg.zxid > last.msg.zxid, 'ACKs of one batch increase');
+      q[q.length - 1] = { to, msg };
+      return;
+    }
+    q.push({ to, msg });
   }
 
   emit(event: PeerEvent): void {
