@@ -53,6 +53,8 @@ export class Bridge implements Outbound {
   }
 
   stop(): void {
+    if (!this.stopped) this.publishAll();
+    this.stopped = true;
     for (const ch of this.channels) ch.close();
   }
 
@@ -132,10 +134,25 @@ export class Bridge implements Outbound {
     ch.commit();
   }
 
-  /** Records written outside a pump batch (timers, log completions) need an explicit publish. */
+  /**
+   * Records written outside a pump batch (timers, log completions, quorum messages) need a
+   * publish. It happens once per event-loop iteration: waking a sleeping worker is a futex
+   * syscall, and a follower applying commit after commit in one iteration woke its workers
+   * for each (6% of its main thread under write load). Order is kept: rings are FIFO.
+   */
   flush(): void {
-    for (const ch of this.channels) ch.publish();
+    if (this.flushScheduled || this.stopped) return;
+    this.flushScheduled = true;
+    setImmediate(this.publishAll);
   }
+
+  private flushScheduled = false;
+  private stopped = false;
+  private readonly publishAll = (): void => {
+    this.flushScheduled = false;
+    if (this.stopped) return;
+    for (const ch of this.channels) ch.publish();
+  };
 
   private channel(worker: number): Channel | null {
     return this.channels[worker] ?? null;
