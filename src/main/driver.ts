@@ -117,6 +117,9 @@ export interface DriverOptions {
 
 export type EnsembleMode = 'leader' | 'follower' | 'observer' | 'looking';
 
+/** Bound on Driver.decoded: well above any pipeline of uncommitted proposals. */
+const decodedTxnsMax = 100_000;
+
 export class EnsembleDriver implements Replication {
   readonly peer: ZabPeer;
   readonly transport: QuorumTransport;
@@ -150,6 +153,13 @@ export class EnsembleDriver implements Replication {
    */
   private readonly backlog = new Map<number, Input>();
   private readonly writer = new JuteWriter(1024);
+  /**
+   * Txns decoded (or, on the leader, prepared) for the log and not yet applied, by zxid: each
+   * payload is decoded once, not once to persist and again to apply. Entries leave when applied,
+   * truncated or replaced by a snapshot; past decodedTxnsMax (a learner whose leader went away
+   * with proposals uncommitted) the rest are decoded again at apply.
+   */
+  private readonly decoded = new Map<number, PreparedTxn>();
   /** Proposal payloads live in the log until it is trimmed, oldest first: slab-allocated. */
   private readonly payloads = new SlabAllocator();
   private readonly reader = new JuteReader();
@@ -409,6 +419,7 @@ export class EnsembleDriver implements Replication {
         if (p === undefined || !this.peer.canPropose()) break;
         this.proposals.shift();
         const payload = this.encode(p);
+        this.decoded.set(p.hdr.zxid, p);
         this.noteProposalSize(payload.length);
         this.peer.step({ kind: 'propose', payload });
         if (this.peer.lastLoggedZxid !== p.hdr.zxid) {
@@ -430,11 +441,17 @@ export class EnsembleDriver implements Replication {
       // (TxnLog.truncateAfter), so a restart never replays a truncated txn.
       this.o.logger.warn({ to: zxidHex(persist.truncateTo), lastZxid: zxidHex(this.log.lastZxid()) }, 'truncating the log (TRUNC)');
       this.log.truncate(persist.truncateTo);
+      for (const zxid of this.decoded.keys()) if (zxid > persist.truncateTo) this.decoded.delete(zxid);
       this.o.stage.truncate(persist.truncateTo);
     }
     for (const e of persist.entries) {
       this.log.append(e);
-      this.o.stage.append(this.decode(e.payload));
+      let txn = this.decoded.get(e.zxid);
+      if (txn === undefined) {
+        txn = this.decode(e.payload);
+        if (this.decoded.size < decodedTxnsMax) this.decoded.set(e.zxid, txn);
+      }
+      this.o.stage.append(txn);
     }
     // 2. SNAP messages carry the applied state as it is now, before this batch's apply.
     const image = ready.snapshotToSend !== null ? this.snapshotImage(ready.snapshotToSend.zxid) : null;
@@ -468,7 +485,11 @@ export class EnsembleDriver implements Replication {
         else this.drain();
       });
     }
-    for (const e of ready.apply) core.applyCommitted(this.decode(e.payload));
+    for (const e of ready.apply) {
+      const txn = this.decoded.get(e.zxid);
+      if (txn !== undefined) this.decoded.delete(e.zxid);
+      core.applyCommitted(txn ?? this.decode(e.payload));
+    }
     if (ready.apply.length > 0) core.flushOut();
     for (const ev of ready.events) {
       this.o.logger.info({ event: ev, status: this.peer.status() }, 'zab');
@@ -532,6 +553,7 @@ export class EnsembleDriver implements Replication {
     }
     if (digest === 'mismatch') this.o.logger.error({ zxid: zxidHex(snap.zxid) }, 'snapshot from the leader: tree digest differs after loading');
     this.log.install(snap.zxid);
+    this.decoded.clear();
     this.o.stage.installSnapshot(snap.zxid, snap.data, sessions);
     this.o.logger.warn(
       { zxid: zxidHex(snap.zxid), bytes: snap.data.length, sessions: sessions.size, digest, ms: Math.round(performance.now() - started) },
