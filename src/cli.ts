@@ -3,7 +3,7 @@
 
 import { ConfigError, loadConfig, type ServerConfig } from './main/config.js';
 import { exitWithLauncher, hasReusePort, inheritedListenFds, launch } from './main/launcher.js';
-import { startServer, type ListenPlan } from './main/server.js';
+import type { ListenPlan } from './main/server.js';
 
 const usage = `usage: zkts <command> [args]
 
@@ -74,6 +74,9 @@ async function serverCommand(configPath: string | null): Promise<void> {
     await launch(cfg, process.argv.slice(1));
     return;
   }
+  // Imported here, not at the top: on Node 20 this process may be only the launcher, which
+  // needs the config and a socket, and every member restart pays for what it loads.
+  const { startServer } = await import('./main/server.js');
   const server = await startServer(cfg, plan);
   let stopping = false;
   const stop = (signal: string): void => {
