@@ -9,6 +9,7 @@
 // a malformed frame is a QuorumCodecError, never a wrong message and never another exception.
 
 import * as flatbuffers from 'flatbuffers';
+import { assert } from '../../common/assert.js';
 import type { Msg, ServerState } from '../zab/messages.js';
 import type { Segment } from '../zab/log-view.js';
 import * as fb from './generated/quorum_generated.js';
@@ -264,7 +265,66 @@ export function encodeMessage(msg: QuorumMsg): Uint8Array {
 
 /** u32 BE length + Frame, ready for the socket. */
 export function encodeMessageFrame(msg: QuorumMsg): Buffer {
+  if (msg.type === 'PROPOSAL' || msg.type === 'INFORM') return payloadFrame(msg);
   return copyPrefixed(build(msg));
+}
+
+// ---- PROPOSAL / INFORM by template ----
+//
+// The leader encodes two of these per txn (PROPOSAL to the followers, INFORM to the observers);
+// through the Builder that was ~10% of its main thread under write load (calls and BigInts, not
+// bytes). The Builder's output for a given body type and payload length is always the same
+// layout (alignment counts from the buffer's end; nothing depends on the values, as long as the
+// zxid is non-zero so the field is written): so the library builds one frame per length, we
+// locate the zxid and the payload in it with the library's reader, and later frames of that
+// length are a copy of it with those two patched. codec.test.ts checks the bytes are the
+// Builder's for every length and many zxids.
+
+interface PayloadTemplate {
+  readonly frame: Buffer;
+  readonly zxidAt: number;
+  readonly payloadAt: number;
+}
+
+type PayloadMsg = Extract<QuorumMsg, { type: 'PROPOSAL' | 'INFORM' }>;
+
+const payloadTemplates = { PROPOSAL: new Map<number, PayloadTemplate>(), INFORM: new Map<number, PayloadTemplate>() };
+/** Per body type; past it the cache starts over (payload lengths of a workload cluster). */
+const payloadTemplatesMax = 512;
+
+function payloadFrame(msg: PayloadMsg): Buffer {
+  const n = msg.payload.length;
+  const zxid = msg.zxid;
+  // zxid 0 would leave the field out (its default), and an empty payload is not worth a template.
+  if (!Number.isSafeInteger(zxid) || zxid <= 0 || n === 0) return copyPrefixed(build(msg));
+  const cache = payloadTemplates[msg.type];
+  let t = cache.get(n);
+  if (t === undefined) {
+    if (cache.size >= payloadTemplatesMax) cache.clear();
+    t = payloadTemplate(msg.type, n);
+    cache.set(n, t);
+  }
+  const out = Buffer.allocUnsafe(t.frame.length);
+  t.frame.copy(out, 0);
+  out.writeUInt32LE(zxid >>> 0, t.zxidAt);
+  out.writeUInt32LE(Math.floor(zxid / 0x100000000), t.zxidAt + 4);
+  out.set(msg.payload, t.payloadAt);
+  return out;
+}
+
+function payloadTemplate(type: PayloadMsg['type'], n: number): PayloadTemplate {
+  const frame = copyPrefixed(build({ type, zxid: 1, payload: new Uint8Array(n) }));
+  const body = frame.subarray(framePrefixBytes);
+  const root = fb.Frame.getRootAsFrame(new flatbuffers.ByteBuffer(body), new fb.Frame());
+  const table = type === 'PROPOSAL' ? root.body(new fb.Proposal()) : root.body(new fb.Inform());
+  assert(table !== null, 'template has a body');
+  const bb = table.bb!;
+  const zxidAt = framePrefixBytes + table.bb_pos + bb.__offset(table.bb_pos, 4);
+  const payload = table.payloadArray();
+  assert(payload !== null && payload.length === n, 'template payload');
+  const payloadAt = framePrefixBytes + (payload.byteOffset - body.byteOffset);
+  assert(frame.readBigInt64LE(zxidAt) === 1n, 'template zxid found');
+  return { frame, zxidAt, payloadAt };
 }
 
 /** u32 BE length + a SnapChunk Frame carrying `data` (a leading piece of a SNAP's data). */

@@ -162,6 +162,29 @@ describe('quorum codec', () => {
     }
   });
 
+  test('PROPOSAL / INFORM frames from templates are byte for byte the Builder\'s', () => {
+    const random = prng(7);
+    const zxids = [1, 2, 0xffffffff, 0x100000000, 0x1234500000001, maxZxid];
+    const check = (type: 'PROPOSAL' | 'INFORM', n: number, zxid: number): void => {
+      const payload = new Uint8Array(n);
+      for (let i = 0; i < n; i++) payload[i] = Math.floor(random() * 256);
+      const msg = { type, zxid, payload } as const;
+      const framed = encodeMessageFrame(msg);
+      assert.equal(framed.readUInt32BE(0), framed.length - 4);
+      // encodeMessage always goes through the Builder
+      assert.deepStrictEqual(new Uint8Array(framed.subarray(4)), encodeMessage(msg), `${type} length ${n} zxid ${zxid}`);
+      assert.deepStrictEqual(decodeMessage(framed.subarray(4)), msg);
+    };
+    for (const type of ['PROPOSAL', 'INFORM'] as const) {
+      for (let n = 0; n <= 300; n++) check(type, n, zxids[n % zxids.length]!);
+      // the same lengths again (templates cached), new zxids and bytes
+      for (let n = 0; n <= 300; n += 7) check(type, n, Math.floor(random() * maxZxid) + 1);
+      // after the Builder has grown for a large frame, and for large payloads themselves
+      for (const n of [70_000, 1, 4096, 65_536, 17, 1_000_000, 300]) check(type, n, Math.floor(random() * maxZxid) + 1);
+      check(type, 10, 0); // zxid 0: the Builder path (the field is left out)
+    }
+  });
+
   test('frame reader splits frames across any chunk boundary', () => {
     // Small messages only: every byte-sized step over a 1 MiB payload would only cost time.
     const small = all.filter((m) => encodeMessage(m).length < 4096);
