@@ -353,6 +353,8 @@ export class EnsembleDriver implements Replication {
       this.step({ kind: 'peerDown', peer });
     });
     this.transport.on('message', (from, msg) => {
+      // FastLeaderElection logs every notification it takes; debug here (elections are short).
+      if (msg.type === 'NOTIFICATION') this.o.logger.debug({ from, n: msg, role: this.peer.role, electionEpoch: this.peer.electionEpoch }, 'notification in');
       const input: Input = { kind: 'message', from, msg };
       if ((msg.type === 'FOLLOWERINFO' || msg.type === 'OBSERVERINFO') && this.peer.role === 'looking') {
         this.backlog.set(from, input);
@@ -465,6 +467,7 @@ export class EnsembleDriver implements Replication {
       if (out.msg.type === 'DIFF' || out.msg.type === 'TRUNC') {
         this.o.logger.info({ to: out.to, kind: out.msg.type, zxid: zxidHex(out.msg.zxid) }, 'syncing a learner');
       }
+      if (out.msg.type === 'NOTIFICATION') this.o.logger.debug({ to: out.to, n: out.msg }, 'notification out');
       this.transport.send(out.to, out.msg);
     }
     if (ready.mustSync || ready.sendAfterPersist.length > 0) {

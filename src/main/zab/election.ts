@@ -111,6 +111,13 @@ function onNotification(p: ZabPeer, from: number, n: NotificationMsg): void {
     } else if (voteGreater(vote, p.vote)) {
       p.vote = vote;
       broadcast(p);
+    } else if (voteGreater(p.vote, vote)) {
+      // The sender votes worse than we do: tell it now. It may have missed our broadcast (sent
+      // while it was still FOLLOWING, which answers for the old leader), and would otherwise
+      // learn our vote only at its rebroadcast timeout (bench: 700 ms instead of 200 ms to a
+      // new leader). ZooKeeper re-sends after finalizeWait; a reply is sooner, and only a worse
+      // vote gets one, so it cannot ping-pong.
+      p.send(from, notificationOf(p));
     }
     s.received.set(from, vote);
     s.received.set(p.id, p.vote);
