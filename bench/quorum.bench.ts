@@ -1,13 +1,15 @@
 // Micro-benchmark of the quorum codec on the broadcast hot path (PROPOSAL / ACK / COMMIT):
 // FlatBuffers (src/main/net/codec.ts, what the transport uses) against a hand-written DataView
 // encoder of the same fields, encode + decode per iteration, both producing the length-prefixed
-// frame and decoding into the core's plain message (payload copied out in both).
+// frame and decoding into the core's plain message. Then PROPOSAL encoding alone: a Builder pass
+// per frame (encodeMessage) against the per-length template the transport uses
+// (encodeMessageFrame), which is why the template exists.
 //
 //   node dist/bench/quorum.bench.js          (after `npx tsc -b`)
 
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { decodeMessage, encodeMessageFrame, framePrefixBytes } from '../src/main/net/codec.js';
+import { decodeMessage, encodeMessage, encodeMessageFrame, framePrefixBytes } from '../src/main/net/codec.js';
 import type { Msg } from '../src/main/zab/messages.js';
 
 // The hand-written alternative: [u32 length][u8 type][u32 zxid hi][u32 zxid lo][payload...].
@@ -70,6 +72,19 @@ export async function run(): Promise<void> {
   await bench.run();
   console.log(bench.name);
   console.table(bench.table());
+  for (const size of [100, 1024]) {
+    const data = new Uint8Array(size).fill(3);
+    const encode = new Bench({ name: `PROPOSAL ${size} B encode: Builder vs template`, time: 500, warmupTime: 100 });
+    encode.add('Builder pass per frame', () => {
+      sink ^= encodeMessage({ type: 'PROPOSAL', zxid: ++zxid, payload: data }).length;
+    });
+    encode.add('template copy + patch', () => {
+      sink ^= encodeMessageFrame({ type: 'PROPOSAL', zxid: ++zxid, payload: data }).length;
+    });
+    await encode.run();
+    console.log(encode.name);
+    console.table(encode.table());
+  }
   const frame = encodeMessageFrame({ type: 'PROPOSAL', zxid, payload });
   console.log(`PROPOSAL 100 B frame: flatbuffers ${frame.length} B, dataview ${13 + 100} B`);
   if (sink === 0.5) console.log(sink);
