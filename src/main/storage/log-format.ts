@@ -240,21 +240,23 @@ function isZero(bytes: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** The offset of the first non-zero byte at or after `start`, or -1. A word at a time where it
- *  can: a preallocated 64 MiB tail is mostly what it scans. */
+/** Zeros to compare a preallocated tail against (memcmp through Buffer.compare). */
+const zeroBlock = new Uint8Array(256 * 1024);
+
+/**
+ * The offset of the first non-zero byte at or after `start`, or -1. A preallocated 64 MiB tail
+ * is mostly what it scans: block by block with Buffer.compare against zeros (about 4x a word
+ * loop here: 5 against 20 ms per 64 MiB), bytes only inside the block that differs.
+ */
 function firstNonZero(bytes: Uint8Array, start: number): number {
-  const abs = bytes.byteOffset + start;
-  let i = Math.min(bytes.length, start + (((abs + 3) & ~3) - abs));
-  for (let k = start; k < i; k++) if (bytes[k] !== 0) return k;
-  const words = Math.floor((bytes.length - i) / 4);
-  if (words > 0) {
-    const view = new Int32Array(bytes.buffer, bytes.byteOffset + i, words);
-    for (let k = 0; k < words; k++) {
-      if (view[k] !== 0) return firstNonZeroFrom(bytes, i + k * 4);
-    }
-    i += words * 4;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = start;
+  while (at < buf.length) {
+    const n = Math.min(zeroBlock.length, buf.length - at);
+    if (buf.compare(zeroBlock, 0, n, at, at + n) !== 0) return firstNonZeroFrom(bytes, at);
+    at += n;
   }
-  return firstNonZeroFrom(bytes, i);
+  return -1;
 }
 
 function firstNonZeroFrom(bytes: Uint8Array, start: number): number {

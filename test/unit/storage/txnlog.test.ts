@@ -121,6 +121,30 @@ describe('TxnLog', () => {
     }
   });
 
+  it('a non-zero byte anywhere after the end is found at its exact offset (garbage after the end)', async () => {
+    const { logDir, cleanup } = setup();
+    try {
+      const log = new TxnLog({ dir: logDir, onFatal: noFatal, preAllocBytes: 1 << 20 });
+      for (let z = 1; z <= 3; z++) log.append(txnAt(z));
+      await flushed(log);
+      await log.close();
+      const clean = readFileSync(join(logDir, 'log.1'));
+      const end = scanLog(clean, 'log.1', null).goodEnd;
+      assert.equal(scanLog(clean, 'log.1', null).stop, LogStop.end);
+      // around the 256 KiB compare blocks, unaligned, and the very last byte
+      for (const at of [end + 12, end + 13, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 3, 700_001, clean.length - 1]) {
+        const dirty = Buffer.from(clean);
+        dirty[at] = 0x01;
+        const scan = scanLog(dirty, 'log.1', null);
+        assert.equal(scan.stop, LogStop.garbageAfterEnd, `byte at ${at}`);
+        assert.equal(scan.stopOffset, at);
+        assert.equal(scan.records, 3);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
   it('group commit: a batch of 1000 appends costs one write and one fdatasync', async () => {
     const { logDir, cleanup } = setup();
     try {
