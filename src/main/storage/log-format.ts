@@ -95,9 +95,12 @@ export function isDamaged(scan: LogScan): boolean {
 /**
  * Walks the records of one log file. `visit` sees each good record in order. Throws a
  * StorageError for a bad (non-zero) header or for a record whose checksum holds but that cannot
- * be decoded: neither is damage that truncating would repair.
+ * be decoded: neither is damage that truncating would repair. `size` is the file's size when
+ * `bytes` holds only a prefix of it and everything after the prefix is zero
+ * (recovery.readLogPrefix): the scan then says exactly what it says over the whole file, without
+ * the preallocated tail in memory.
  */
-export function scanLog(bytes: Uint8Array, file: string, visit: LogRecordVisit | null): LogScan {
+export function scanLog(bytes: Uint8Array, file: string, visit: LogRecordVisit | null, size = bytes.length): LogScan {
   const scan: LogScan = {
     file,
     header: null,
@@ -120,7 +123,7 @@ export function scanLog(bytes: Uint8Array, file: string, visit: LogRecordVisit |
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = fileHeaderBytes;
   for (;;) {
-    const next = scanRecord(scan, bytes, dv, at, r, visit);
+    const next = scanRecord(scan, bytes, size, dv, at, r, visit);
     if (next < 0) return scan;
     at = next;
     scan.goodEnd = at;
@@ -131,15 +134,15 @@ export function scanLog(bytes: Uint8Array, file: string, visit: LogRecordVisit |
 function scanRecord(
   scan: LogScan,
   bytes: Uint8Array,
+  size: number,
   dv: DataView,
   at: number,
   r: JuteReader,
   visit: LogRecordVisit | null,
 ): number {
-  const size = bytes.length;
   if (at === size) return stopAt(scan, LogStop.end, at, 'end of file');
   if (at + 12 > size) {
-    if (isZero(bytes, at, size)) return stopAt(scan, LogStop.end, at, 'end of file');
+    if (isZero(bytes, at, Math.min(size, bytes.length))) return stopAt(scan, LogStop.end, at, 'end of file');
     return stopAt(scan, LogStop.torn, at, `${size - at} bytes of a record header`);
   }
   const crcHi = dv.getUint32(at);
@@ -155,7 +158,8 @@ function scanRecord(
     return stopAt(scan, LogStop.torn, at, `record of ${length} bytes, ${size - payload} present`);
   }
   if (bytes[end] !== endOfRecordByte) {
-    return stopAt(scan, LogStop.badEndOfRecord, at, `end-of-record byte ${bytes[end] ?? -1}`);
+    // (past a prefix's end the file is zero)
+    return stopAt(scan, LogStop.badEndOfRecord, at, `end-of-record byte ${bytes[end] ?? 0}`);
   }
   const actual = adler32(bytes, payload, end);
   if (actual !== crc) {

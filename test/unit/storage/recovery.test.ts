@@ -19,7 +19,7 @@ import { OpCode } from '../../../src/common/zk.js';
 import { StorageError, StorageErrorCode } from '../../../src/main/storage/errors.js';
 import { ensureVersionDirs, versionDir } from '../../../src/main/storage/layout.js';
 import { scanLog } from '../../../src/main/storage/log-format.js';
-import { recover } from '../../../src/main/storage/recovery.js';
+import { readLogPrefix, recover } from '../../../src/main/storage/recovery.js';
 import { SyncStage } from '../../../src/main/storage/sync-stage.js';
 import { TxnLog } from '../../../src/main/storage/txnlog.js';
 import {
@@ -357,6 +357,47 @@ describe('recovery: snapshots', () => {
           [big, 6000],
         ],
       );
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('readLogPrefix', () => {
+  it('scanning the prefix says exactly what scanning the whole file says, for any damage', async () => {
+    const dir = tempDir();
+    try {
+      await writeLog(dir, 1, 40, { preAllocBytes: 3 << 20 });
+      const path = join(versionDir(dir), 'log.1');
+      const clean = readFileSync(path);
+      const recordAt = [...offsets(path).values()];
+      const last = recordAt[recordAt.length - 1]!;
+      const end = scanLog(clean, path, null).goodEnd;
+      const random = mulberry32(11);
+      const variants: [string, (b: Buffer) => Buffer][] = [
+        ['clean', (b) => b],
+        ['not preallocated', (b) => b.subarray(0, end)],
+        ['empty', () => Buffer.alloc(0)],
+        ['all zero', (b) => Buffer.alloc(b.length)],
+        ['header only', (b) => Buffer.concat([b.subarray(0, 16), Buffer.alloc(b.length - 16)])],
+        ['last record torn', (b) => { b.fill(0, last + 20); return b; }],
+        ['last end-of-record byte zero', (b) => { b[end - 1] = 0; return b; }],
+        ['checksum flipped', (b) => { b[last + 7] = (b[last + 7] ?? 0) ^ 1; return b; }],
+        ['garbage right after the end', (b) => { b[end + 12] = 9; return b; }],
+        ['garbage deep in the tail', (b) => { b[b.length - 1 - Math.floor(random() * 1000)] = 1; return b; }],
+        ['garbage at a block edge', (b) => { b[b.length - (1 << 20)] = 1; return b; }],
+        ['a length that runs into the tail', (b) => { b.writeInt32BE(1 << 20, last + 8); return b; }],
+      ];
+      for (const [name, damage] of variants) {
+        const bytes = damage(Buffer.from(clean));
+        writeFileSync(path, bytes);
+        const whole = scanLog(readFileSync(path), path, null);
+        const { bytes: prefix, size } = readLogPrefix(path);
+        assert.equal(size, bytes.length, name);
+        assert.ok(prefix.length <= end + 64 || name.startsWith('garbage') || name === 'all zero', `${name}: prefix of ${prefix.length} bytes`);
+        const part = scanLog(prefix, path, null, size);
+        assert.deepEqual(part, whole, name);
+      }
     } finally {
       removeDir(dir);
     }
