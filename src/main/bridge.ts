@@ -28,6 +28,9 @@ import type { SessionContext } from './sessions.js';
 export class Bridge implements Outbound {
   readonly channels: Channel[];
   private core: Core | null = null;
+  /** A publish of every ring is due at the end of this event-loop iteration (flush()). */
+  private flushScheduled = false;
+  private stopped = false;
   private readonly requestView = new RequestView();
   private readonly attachView = new AttachView();
   private readonly detachView = new DetachView();
@@ -146,8 +149,6 @@ export class Bridge implements Outbound {
     setImmediate(this.publishAll);
   }
 
-  private flushScheduled = false;
-  private stopped = false;
   private readonly publishAll = (): void => {
     this.flushScheduled = false;
     if (this.stopped) return;

@@ -263,6 +263,19 @@ function firstNonZero(bytes: Uint8Array, start: number): number {
   return -1;
 }
 
+/** The index of the last non-zero byte of b[0, length), or -1: zero blocks skipped by memcmp. */
+export function lastNonZero(b: Buffer, length: number): number {
+  let end = length;
+  while (end > 0) {
+    const start = Math.max(0, end - zeroBlock.length);
+    if (b.compare(zeroBlock, 0, end - start, start, end) !== 0) {
+      for (let i = end - 1; i >= start; i--) if (b[i] !== 0) return i;
+    }
+    end = start;
+  }
+  return -1;
+}
+
 function firstNonZeroFrom(bytes: Uint8Array, start: number): number {
   for (let i = start; i < bytes.length; i++) if (bytes[i] !== 0) return i;
   return -1;

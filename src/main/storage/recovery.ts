@@ -44,7 +44,7 @@ import {
   type DataFile,
 } from './layout.js';
 import { snapshotsTriedMax } from './limits.js';
-import { isDamaged, LogStop, scanLog, zxidFollows, type LogScan } from './log-format.js';
+import { isDamaged, lastNonZero, LogStop, scanLog, zxidFollows, type LogScan } from './log-format.js';
 import {
   corrupt,
   parseSnapshot,
@@ -404,7 +404,6 @@ function replayLogs(
 const prefixSlackBytes = 64;
 /** Read back from a file's end this much at a time, into one buffer. */
 const tailBlockBytes = 1024 * 1024;
-const zeroBlock = new Uint8Array(256 * 1024);
 
 /**
  * A log file's bytes up to its last non-zero byte (plus prefixSlackBytes), and its size: a log
@@ -441,19 +440,6 @@ function readFully(fd: number, into: Buffer, length: number, position: number, p
     if (n === 0) throw new StorageError(StorageErrorCode.logCorrupt, `${path}: shorter than its size while reading`);
     done += n;
   }
-}
-
-/** The index of the last non-zero byte of b[0, length), or -1; zero blocks are skipped by memcmp. */
-function lastNonZero(b: Buffer, length: number): number {
-  let end = length;
-  while (end > 0) {
-    const start = Math.max(0, end - zeroBlock.length);
-    if (b.compare(zeroBlock, 0, end - start, start, end) !== 0) {
-      for (let i = end - 1; i >= start; i--) if (b[i] !== 0) return i;
-    }
-    end = start;
-  }
-  return -1;
 }
 
 /** Truncates a damaged file at its last good record and drops the (record-less) files after it;
