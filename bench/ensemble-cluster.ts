@@ -8,9 +8,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { repoRoot } from '../test/integration/harness/server.js';
+import { portInUse, repoRoot } from '../test/integration/harness/server.js';
 import { fourLetter } from '../src/main/ensemble/cli.js';
 
 export { fourLetter };
@@ -65,17 +64,6 @@ export async function mntr(port: number, timeoutMs = 1000): Promise<Map<string, 
     if (k !== undefined && v !== undefined && k !== '') m.set(k.trim(), v.trim());
   }
   return m;
-}
-
-function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 function apacheArgs(configPath: string): { cmd: string; args: string[] } {

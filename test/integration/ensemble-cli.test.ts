@@ -7,11 +7,10 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, nzkClose, nzkConnect, type Client } from './harness/nzk.js';
-import { fourLetter, repoRoot } from './harness/server.js';
+import { fourLetter, portInUse, repoRoot } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 import { eventually, memberMode } from './harness/ensemble.js';
 
@@ -37,17 +36,6 @@ after(async () => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 describe('zkts ensemble', () => {
   test('3 voters + 1 observer: write through the observer, modes, SIGTERM stops all', async () => {

@@ -21,7 +21,7 @@ import { ZkDatabase } from '../../src/main/pipeline/database.js';
 import { recover } from '../../src/main/storage/recovery.js';
 import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
 import { suitePort } from './harness/target.js';
-import { eventually, memberMode } from './harness/ensemble.js';
+import { eventually, leaderOf } from './harness/ensemble.js';
 
 /** This suite's block (SUITE_PORTS.ensembleSync); the quorum ports are client port + 1. */
 const base = 22400;
@@ -41,15 +41,6 @@ async function connect(cs: string, extra: { sessionId?: bigint; password?: Uint8
   clients.push(c);
   await c.waitConnected(15_000);
   return c;
-}
-
-async function leaderOf(live: ServerHandle[]): Promise<ServerHandle> {
-  return eventually('a leader and followers', async () => {
-    const modes = await Promise.all(live.map((s) => memberMode(s.port)));
-    const leaders = live.filter((_, i) => modes[i] === 'leader');
-    if (leaders.length === 1 && modes.filter((m) => m === 'follower').length === live.length - 1) return leaders[0];
-    return undefined;
-  });
 }
 
 /** Every znode under `root` as "path data czxid mzxid pzxid version cversion owner", sorted. */

@@ -18,7 +18,7 @@ import { createClient, type ZkClient } from '../../src/client/index.js';
 import { CreateMode } from '../../src/common/zk.js';
 import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
-import { eventually, memberMode } from './harness/ensemble.js';
+import { eventually, leaderOf } from './harness/ensemble.js';
 
 const dirs: string[] = [];
 const servers: ServerHandle[] = [];
@@ -35,16 +35,6 @@ async function connect(cs: string): Promise<ZkClient> {
   clients.push(c);
   await c.waitConnected(10_000);
   return c;
-}
-
-/** Waits until the live members report exactly one leader and the rest followers. */
-async function leaderOf(live: ServerHandle[]): Promise<ServerHandle> {
-  return eventually('a leader and followers', async () => {
-    const modes = await Promise.all(live.map((s) => memberMode(s.port)));
-    const leaders = live.filter((_, i) => modes[i] === 'leader');
-    if (leaders.length === 1 && modes.filter((m) => m === 'follower').length === live.length - 1) return leaders[0];
-    return undefined;
-  });
 }
 
 // zkts's own ensemble mode: it always runs zkts processes, whatever ZKTS_TEST_TARGET says.

@@ -53,3 +53,13 @@ export function fsyncDir(io: LogFs, dir: string, cb: IoCallback): void {
     });
   });
 }
+
+/** fsyncDir for synchronous callers (start-up recovery, the snapshot worker, log removal). */
+export function fsyncDirSync(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -44,6 +44,7 @@ import {
   type DataFile,
 } from './layout.js';
 import { snapshotsTriedMax } from './limits.js';
+import { fsyncDirSync } from './log-fs.js';
 import { isDamaged, lastNonZero, LogStop, scanLog, zxidFollows, type LogScan } from './log-format.js';
 import {
   corrupt,
@@ -501,12 +502,7 @@ function removeFile(
   why: string,
 ): void {
   unlinkSync(path);
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncDirSync(dir);
   result.removedFiles.push(path);
   logger.warn({ file: path, why }, 'removed log file');
 }

@@ -9,6 +9,7 @@
 
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDirSync } from './log-fs.js';
 import { adler32Update, adler32Initial } from './adler32.js';
 import { snapshotFileName, tempSuffix } from './layout.js';
 import { buildTrailer, type ZxidDigest } from './snapshot-format.js';
@@ -93,15 +94,6 @@ function writeAllSync(fd: number, bytes: Uint8Array, position: number): number {
     done += n;
   }
   return done;
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function unlinkQuietly(path: string): void {

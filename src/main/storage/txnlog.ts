@@ -61,7 +61,7 @@ import {
   preAllocSlackBytes,
 } from './limits.js';
 import { encodeLogRecord, isDamaged, scanLog } from './log-format.js';
-import { fsyncDir, nodeLogFs, type IoCallback, type LogFs } from './log-fs.js';
+import { fsyncDir, fsyncDirSync, nodeLogFs, type IoCallback, type LogFs } from './log-fs.js';
 
 export interface TxnLogOptions {
   /** dataLogDir/version-2 (layout.versionDir). */
@@ -511,15 +511,6 @@ function removeLogFiles(dir: string, logger: StorageLogger): void {
   if (logs.length > 0) {
     fsyncDirSync(dir);
     logger.info({ files: logs.length }, 'txn log files removed (replaced by a snapshot)');
-  }
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

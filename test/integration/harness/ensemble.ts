@@ -1,6 +1,6 @@
 // Helpers shared by the ensemble suites: a member's role, and waiting for a condition.
 
-import { fourLetter } from './server.js';
+import { fourLetter, type ServerHandle } from './server.js';
 
 /** The member's role as `srvr` reports it (leader, follower, observer, ...), or null. */
 export async function memberMode(port: number): Promise<string | null> {
@@ -28,4 +28,14 @@ export async function eventually<T>(what: string, f: () => Promise<T | undefined
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last !== undefined ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Waits until the live members report exactly one leader and the rest followers. */
+export async function leaderOf(live: ServerHandle[]): Promise<ServerHandle> {
+  return eventually('a leader and followers', async () => {
+    const modes = await Promise.all(live.map((s) => memberMode(s.port)));
+    const leaders = live.filter((_, i) => modes[i] === 'leader');
+    if (leaders.length === 1 && modes.filter((m) => m === 'follower').length === live.length - 1) return leaders[0];
+    return undefined;
+  });
 }

@@ -155,7 +155,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Resolves true if something accepts connections on the port. */
-function portInUse(port: number): Promise<boolean> {
+export function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ port, host: '127.0.0.1' });
     s.once('connect', () => {
