@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Bridge } from './bridge.js';
 import { Core } from './core.js';
 import { ZkDatabase } from './pipeline/database.js';
+import { sessionIdHex } from '../common/ids.js';
 import { PurgeScheduler, SyncStage, nodeLogFs, recover, type LogFs, type StorageError } from './storage/index.js';
 import { writeSync } from 'node:fs';
 import { containersToDelete } from './containers.js';
@@ -38,7 +39,15 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   mkdirSync(cfg.dataDir, { recursive: true });
   mkdirSync(cfg.dataLogDir, { recursive: true });
 
-  const db = new ZkDatabase({ extendedTypesEnabled: cfg.extendedTypesEnabled });
+  const db = new ZkDatabase({
+    extendedTypesEnabled: cfg.extendedTypesEnabled,
+    juteMaxBufferBytes: cfg.juteMaxBufferBytes,
+    onCloseListOmitted: (sessionId, paths, txnBytes) =>
+      logger.warn(
+        { session: sessionIdHex(BigInt.asUintN(64, sessionId)), paths, txnBytes },
+        'session owns more ephemerals than a closeSession txn may list: closed without the list',
+      ),
+  });
   // The newest valid snapshot plus the log after it; a gap or corruption that is not a torn
   // tail stops start-up here (the error names what is missing).
   const recovered = recover(db, { dataDir: cfg.dataDir, dataLogDir: cfg.dataLogDir, logger });

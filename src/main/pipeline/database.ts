@@ -12,7 +12,7 @@ import { DataTree } from '../tree/data-tree.js';
 import { applyTxn, type ApplyResult } from './apply.js';
 import type { RequestContext } from './context.js';
 import { OutstandingChanges } from './outstanding.js';
-import { isWriteOp, Prep, type PreparedTxn } from './prep.js';
+import { isWriteOp, Prep, type PreparedTxn, type PrepOptions } from './prep.js';
 
 export type { PreparedTxn } from './prep.js';
 export type { ApplyResult } from './apply.js';
@@ -31,6 +31,10 @@ export interface ZkDatabaseOptions {
   authProviders?: AuthProviders;
   /** exists needs READ on an existing node (ZooKeeper 3.8.4+); default false, as 3.8.0. */
   existsChecksRead?: boolean;
+  /** jute.maxbuffer: bounds what one session's ephemerals may add up to (prep.ts). */
+  juteMaxBufferBytes?: number;
+  /** Told when a closeSession txn goes without its path list (the server logs it). */
+  onCloseListOmitted?: PrepOptions['onCloseListOmitted'];
 }
 
 export class ZkDatabase {
@@ -49,6 +53,8 @@ export class ZkDatabase {
     this.prep = new Prep(this.tree, this.outstanding, {
       extendedTypesEnabled: opts.extendedTypesEnabled,
       authProviders: providers,
+      ...(opts.juteMaxBufferBytes !== undefined ? { juteMaxBufferBytes: opts.juteMaxBufferBytes } : {}),
+      ...(opts.onCloseListOmitted !== undefined ? { onCloseListOmitted: opts.onCloseListOmitted } : {}),
     });
     this.reads = new Reads(this.tree, {
       authProviders: providers,

@@ -3,6 +3,11 @@
 // (prepared, not yet applied) changes, which it extends. Every write takes a zxid, failed ones
 // too: ZooKeeper logs and commits error transactions like any other.
 //
+// One bound ZooKeeper 3.8 lacks (ZOOKEEPER-4306): a session's closeSession txn lists all its
+// ephemerals, so an ephemeral create that would make that txn larger than jute.maxbuffer gets
+// QuotaExceeded (limits.ts); otherwise closing or expiring the session would write a record that
+// no member could read back, and every restart would try again.
+//
 // Left to the driver, as ZooKeeper does them outside this class: session checks (SessionExpired,
 // SessionMoved: SessionTracker.checkSession), upgrading a local session before an ephemeral
 // create (LeaderRequestProcessor / checkUpgradeSession), throttling. Quota enforcement is off, as
@@ -33,7 +38,7 @@ import type {
   Txn,
   TxnHeader,
 } from '../../protocol/types.js';
-import type { DataTree } from '../tree/data-tree.js';
+import { listEntryBytes, type DataTree } from '../tree/data-tree.js';
 import {
   canonicalOwner,
   containerOwner,
@@ -44,6 +49,7 @@ import {
 } from '../tree/ephemeral.js';
 import type { NodeState } from '../tree/node.js';
 import type { RequestContext } from './context.js';
+import { closeSessionTxnBytesCeiling, closeSessionTxnBytesDefault, txnHeaderBytes } from './limits.js';
 import { ChangeRecord, type OutstandingChanges } from './outstanding.js';
 
 /** A transaction ready for the log: hdr.type is the request's opcode, or -1 with an ErrorTxn. */
@@ -56,6 +62,10 @@ export interface PrepOptions {
   extendedTypesEnabled: boolean;
   /** Authentication schemes ACLs may name (ZooKeeper's ProviderRegistry). */
   authProviders?: AuthProviders;
+  /** jute.maxbuffer: bounds a session's closeSession txn (limits.ts); default 0xfffff. */
+  juteMaxBufferBytes?: number;
+  /** Told when a closeSession txn goes without its path list (see prepCloseSession). */
+  onCloseListOmitted?: (sessionId: bigint, paths: number, txnBytes: number) => void;
 }
 
 /** A sub-request's Txn, or the KeeperException code that stops it. */
@@ -64,6 +74,9 @@ type OpOutcome = Txn | number;
 export class Prep {
   private readonly extendedTypesEnabled: boolean;
   private readonly providers: AuthProviders;
+  /** The largest closeSession txn (TxnHeader + CloseSessionTxn) this leader prepares. */
+  private readonly closeTxnBytesMax: number;
+  private readonly onCloseListOmitted: PrepOptions['onCloseListOmitted'];
 
   constructor(
     private readonly tree: DataTree,
@@ -72,6 +85,9 @@ export class Prep {
   ) {
     this.extendedTypesEnabled = opts.extendedTypesEnabled;
     this.providers = opts.authProviders ?? defaultAuthProviders;
+    const jute = opts.juteMaxBufferBytes ?? closeSessionTxnBytesDefault;
+    this.closeTxnBytesMax = Math.min(jute, closeSessionTxnBytesCeiling);
+    this.onCloseListOmitted = opts.onCloseListOmitted;
   }
 
   /**
@@ -176,6 +192,7 @@ export class Prep {
     if (ephemeralKind(parent.ephemeralOwner, this.extendedTypesEnabled) === EphemeralKind.normal) {
       return Err.noChildrenForEphemerals;
     }
+    if (isEphemeral(flags) && !this.closeListHasRoom(ctx.sessionId, path)) return Err.quotaExceeded;
     const newCversion = (parent.cversion + 1) | 0;
     const acl: ACL[] = fixed.acl;
     const data = req.data;
@@ -370,13 +387,49 @@ export class Prep {
       if (!record.exists) paths.delete(record.path);
       else if (record.ephemeralOwner === owner) paths.add(record.path);
     }
+    let listBytes = 0;
     for (const path of paths) {
       const parentName = this.parentForDelete(path);
       const parent = parentName === null ? null : this.recordFor(parentName);
       if (parentName !== null && parent !== null) this.recordDelete(parentName, parent, path, zxid);
       else this.outstanding.add(ChangeRecord.deleted(zxid, path));
+      listBytes += listEntryBytes(path);
+    }
+    const txnBytes = closeTxnBytes(listBytes);
+    if (txnBytes > this.closeTxnBytesMax) {
+      // Only a session that got past the bound before it held (a data dir from ZooKeeper or
+      // from a larger jute.maxbuffer) gets here. Its list would not fit a record that every
+      // member and ZooKeeper's tools can read, so it goes empty: killSession then deletes every
+      // ephemeral the tree holds for the session, on every member and on replay alike (they
+      // all hold the same tree at this zxid), as ZooKeeper does with a closeSession logged
+      // without its list (zookeeper.closeSessionTxn.enabled=false).
+      this.onCloseListOmitted?.(ctx.sessionId, paths.size, txnBytes);
+      return { type: -11, paths2Delete: [] };
     }
     return { type: -11, paths2Delete: [...paths] };
+  }
+
+  /**
+   * Whether the session's closeSession txn still fits closeTxnBytesMax with `path` added to its
+   * list: the list prepCloseSession would build now (the tree's ephemerals of the session,
+   * changed by the outstanding records in order), without building it.
+   */
+  private closeListHasRoom(sessionId: bigint, path: string): boolean {
+    const owner = canonicalOwner(sessionId);
+    let listBytes = this.tree.ephemeralListBytesOf(owner) + listEntryBytes(path);
+    let decided: Map<string, boolean> | null = null;
+    for (const record of this.outstanding.records()) {
+      if (record.exists && record.ephemeralOwner !== owner) continue;
+      (decided ??= new Map()).set(record.path, record.exists);
+    }
+    if (decided !== null) {
+      const inTree = this.tree.ephemeralsOf(owner);
+      for (const [p, listed] of decided) {
+        if (listed === (inTree?.has(p) ?? false)) continue;
+        listBytes += listed ? listEntryBytes(p) : -listEntryBytes(p);
+      }
+    }
+    return closeTxnBytes(listBytes) <= this.closeTxnBytesMax;
   }
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -403,6 +456,11 @@ export class Prep {
     this.outstanding.add(parentRecord);
     this.outstanding.add(ChangeRecord.deleted(zxid, path));
   }
+}
+
+/** A closeSession txn's payload: TxnHeader, then CloseSessionTxn (a count and the paths). */
+function closeTxnBytes(listBytes: number): number {
+  return txnHeaderBytes + 4 + listBytes;
 }
 
 /** The ephemeralOwner a create gives its node, by mode (PrepRequestProcessor). */

@@ -44,6 +44,8 @@ export class DataTree {
   private readonly acls = new AclCache();
   /** session id (signed) → paths of its ephemerals */
   private readonly ephemerals = new Map<bigint, Set<string>>();
+  /** session id (signed) → what its ephemerals' paths take in a CloseSessionTxn's list */
+  private readonly ephemeralListBytes = new Map<bigint, number>();
   private readonly containerPaths = new Set<string>();
   private readonly ttlPaths = new Set<string>();
   private readonly digestSum = new DigestSum();
@@ -120,6 +122,12 @@ export class DataTree {
   /** The paths of a session's ephemerals (live view; do not keep across mutations). */
   ephemeralsOf(sessionId: bigint): ReadonlySet<string> | undefined {
     return this.ephemerals.get(canonicalOwner(sessionId));
+  }
+
+  /** The bytes a CloseSessionTxn listing every ephemeral of the session spends on the paths
+   *  (each a 4-byte length and its UTF-8): what bounds what one session may own. */
+  ephemeralListBytesOf(sessionId: bigint): number {
+    return this.ephemeralListBytes.get(canonicalOwner(sessionId)) ?? 0;
   }
 
   /**
@@ -307,6 +315,7 @@ export class DataTree {
     const owner = canonicalOwner(sessionId);
     const local = this.ephemerals.get(owner);
     this.ephemerals.delete(owner);
+    this.ephemeralListBytes.delete(owner);
     for (const path of paths) {
       this.deleteNode(path, zxid, triggers);
       local?.delete(path);
@@ -353,6 +362,7 @@ export class DataTree {
     this.nodes.clear();
     this.acls.clear();
     this.ephemerals.clear();
+    this.ephemeralListBytes.clear();
     this.containerPaths.clear();
     this.ttlPaths.clear();
     for (const a of acls) this.acls.restore(a.id, a.acl);
@@ -447,7 +457,10 @@ export class DataTree {
         set = new Set();
         this.ephemerals.set(owner, set);
       }
+      if (set.has(path)) return;
       set.add(path);
+      const bytes = this.ephemeralListBytes.get(owner) ?? 0;
+      this.ephemeralListBytes.set(owner, bytes + listEntryBytes(path));
     }
   }
 
@@ -459,12 +472,21 @@ export class DataTree {
       this.ttlPaths.delete(path);
     } else if (kind === EphemeralKind.normal) {
       const set = this.ephemerals.get(owner);
-      if (set !== undefined) {
-        set.delete(path);
-        if (set.size === 0) this.ephemerals.delete(owner);
+      if (set === undefined || !set.delete(path)) return;
+      if (set.size === 0) {
+        this.ephemerals.delete(owner);
+        this.ephemeralListBytes.delete(owner);
+      } else {
+        const bytes = this.ephemeralListBytes.get(owner) ?? 0;
+        this.ephemeralListBytes.set(owner, bytes - listEntryBytes(path));
       }
     }
   }
+}
+
+/** One path in a jute vector<ustring> (CloseSessionTxn.paths2Delete): its length, its UTF-8. */
+export function listEntryBytes(path: string): number {
+  return 4 + Buffer.byteLength(path, 'utf8');
 }
 
 /** String.trim(): strips every char <= U+0020 from both ends. */

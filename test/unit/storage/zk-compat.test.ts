@@ -14,6 +14,9 @@ import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createClient, CreateMode } from '../../../src/client/index.js';
+import { openAclUnsafe } from '../../../src/common/acl.js';
+import { CreateMode as Mode, OpCode } from '../../../src/common/zk.js';
+import { ZkDatabase } from '../../../src/main/pipeline/database.js';
 import type { StorageError } from '../../../src/main/storage/errors.js';
 import { versionDir } from '../../../src/main/storage/layout.js';
 import { recover } from '../../../src/main/storage/recovery.js';
@@ -203,6 +206,46 @@ describe('ZooKeeper 3.8 file compatibility', { skip }, () => {
       } finally {
         removeDir(copy);
       }
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('a closeSession logged without its list (a session past the bound) is read and replayed by ZooKeeper alike', async () => {
+    const dir = tempDir('zkts-compat-');
+    try {
+      const owner = 0x7000n;
+      const paths = Array.from({ length: 20 }, (_, i) => `/e${i}-${'x'.repeat(300)}`);
+      const stageOf = (db: ZkDatabase, lastZxid: number, sessions: Map<bigint, number>): SyncStage =>
+        new SyncStage({ dataDir: dir, dataLogDir: dir, db, sessions, lastZxid, onFatal: noFatal, snapCount: 1_000_000, random: mulberry32(4), preAllocBytes: 1 << 16 });
+      {
+        const db = new ZkDatabase({ extendedTypesEnabled: true, juteMaxBufferBytes: 1 << 20 });
+        const r = recover(db, { dataDir: dir, dataLogDir: dir });
+        const stage = stageOf(db, r.lastZxid, r.sessions);
+        await stage.snapshot(); // as the server does at start: ZooKeeper wants one
+        const pipeline = new MiniPipeline(db, stage);
+        await pipeline.write(owner, [{ op: OpCode.createSession, req: null, timeOut: 30_000 }]);
+        await pipeline.write(owner, [{ op: OpCode.create, req: { path: '/p', data: null, acl: [...openAclUnsafe], flags: 0 } }]);
+        for (const path of paths) {
+          await pipeline.write(owner, [{ op: OpCode.create, req: { path, data: null, acl: [...openAclUnsafe], flags: Mode.ephemeral } }]);
+        }
+        await stage.close();
+      }
+      let omitted = 0;
+      const db = new ZkDatabase({ extendedTypesEnabled: true, juteMaxBufferBytes: 2048, onCloseListOmitted: () => void omitted++ });
+      const r = recover(db, { dataDir: dir, dataLogDir: dir });
+      const stage = stageOf(db, r.lastZxid, r.sessions);
+      await new MiniPipeline(db, stage).write(owner, [{ op: OpCode.closeSession, req: null }]);
+      await stage.close();
+      assert.equal(omitted, 1);
+      for (const log of readdirSync(versionDir(dir)).filter((f) => f.startsWith('log.'))) {
+        const text = runJava('org.apache.zookeeper.server.persistence.TxnLogToolkit', [join(versionDir(dir), log)]);
+        assert.doesNotMatch(text, /CRC ERROR|partial|Exception/, text);
+      }
+      const zk = await zookeeperOn(dir);
+      assert.equal(zk.zxid, db.lastZxid);
+      assert.equal(zk.digest, db.tree.treeDigest());
+      assert.equal(db.tree.getNode(paths[0] ?? ''), undefined);
     } finally {
       removeDir(dir);
     }

@@ -1,0 +1,27 @@
+// Bounds of the write pipeline, named with their unit last; relations asserted at load.
+
+import { assert } from '../../common/assert.js';
+import { logRecordBytesMax, logRecordOverheadBytes } from '../storage/limits.js';
+
+const MiB = 1024 * 1024;
+
+/** TxnHeader: clientId (8), cxid (4), zxid (8), time (8), type (4). */
+export const txnHeaderBytes = 32;
+
+/**
+ * A closeSession txn (TxnHeader + CloseSessionTxn, which lists every ephemeral of the session)
+ * is never larger than jute.maxbuffer (as ZOOKEEPER-4306 proposes: ZooKeeper itself cannot read
+ * a larger one back from its log or from a leader), nor than this whatever jute.maxbuffer says:
+ * it must fit one log record and one quorum frame (64 MiB each) with room to spare. An ephemeral
+ * create that would make the session's closeSession larger is refused with QuotaExceeded.
+ */
+export const closeSessionTxnBytesCeiling = 32 * MiB;
+
+/** The bound with jute.maxbuffer's default (0xfffff). */
+export const closeSessionTxnBytesDefault = 0xfffff;
+
+assert(
+  txnHeaderBytes + closeSessionTxnBytesCeiling + logRecordOverheadBytes <= logRecordBytesMax,
+  'a closeSession txn fits one log record',
+);
+assert(closeSessionTxnBytesDefault <= closeSessionTxnBytesCeiling, 'the default bound is under the ceiling');
