@@ -55,7 +55,7 @@
 //     snapshot to logRetainTxns (snapCount / 2) entries at or below it; learners further behind
 //     get SNAP. A SNAP in flight holds the whole image in memory on both sides.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zxidEpoch, zxidHex } from '../common/ids.js';
 import { SlabAllocator } from '../common/slab.js';
@@ -75,6 +75,7 @@ import type { ForwardMsg } from './net/codec.js';
 import { Err } from '../common/zk.js';
 import type { PreparedTxn } from './pipeline/prep.js';
 import type { ZkDatabase } from './pipeline/database.js';
+import { readEpochFile, writeEpochFile } from './storage/epoch-file.js';
 import { versionDir } from './storage/layout.js';
 import type { SyncStage } from './storage/sync-stage.js';
 import { MemoryLogView } from './ensemble/memory-log-view.js';
@@ -605,23 +606,10 @@ export class EnsembleDriver implements Replication {
   // ---- epoch files (dataDir/version-2, as ZooKeeper keeps them) ----
 
   private readEpoch(name: string): number | null {
-    const path = join(this.epochDir, name);
-    if (!existsSync(path)) return null;
-    const n = Number(readFileSync(path, 'utf8').trim());
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${path}: not an epoch`);
-    return n;
+    return readEpochFile(this.epochDir, name);
   }
 
   private writeEpoch(name: string, epoch: number): void {
-    const path = join(this.epochDir, name);
-    const tmp = `${path}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, `${epoch}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    writeEpochFile(this.epochDir, name, epoch);
   }
 }

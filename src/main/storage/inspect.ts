@@ -18,7 +18,14 @@ import {
   zxidFromName,
   type DataFile,
 } from './layout.js';
-import { isDamaged, LogStop, scanLog, zxidFollows, type LogScan } from './log-format.js';
+import {
+  isDamaged,
+  LogStop,
+  scanLog,
+  validRecordAfter,
+  zxidFollows,
+  type LogScan,
+} from './log-format.js';
 import { parseSnapshot, verifySeals, type SnapshotSeal } from './snapshot-format.js';
 
 /** Data shown as text when it is printable UTF-8, else as hex, cut at this many bytes. */
@@ -261,27 +268,40 @@ function checkSnapshot(s: DataFile): { seal: SnapshotSeal | null; text: string }
 interface CheckedLog {
   scan: LogScan | null;
   zxids: number[];
+  /** Where a valid record follows the damage in the same file (corruption, not a torn tail),
+   *  or -1. */
+  validAfter: number;
 }
 
 function checkLog(l: DataFile, lines: string[], problems: string[]): CheckedLog {
   const zxids: number[] = [];
   try {
-    const scan = scanLog(readFileSync(l.path), l.path, (hdr) => void zxids.push(hdr.zxid));
+    const bytes = readFileSync(l.path);
+    const scan = scanLog(bytes, l.path, (hdr) => void zxids.push(hdr.zxid));
     const range = scan.records > 0 ? ` ${zxidHex(scan.firstZxid)}..${zxidHex(scan.lastZxid)}` : '';
     lines.push(`${l.path}: ${scan.records} txns${range}, ${describeEnd(scan)}`);
-    if (isDamaged(scan)) problems.push(`${l.path}: ${scan.stop} at offset ${scan.stopOffset}`);
+    const validAfter = isDamaged(scan) ? validRecordAfter(bytes, scan.goodEnd + 1) : -1;
+    if (validAfter >= 0) {
+      lines.push(`  CORRUPT: a valid record follows the damage, at offset ${validAfter}: not a torn tail`);
+      problems.push(
+        `${l.path}: corrupt at offset ${scan.goodEnd} (${scan.stop}), valid records follow ` +
+          `from offset ${validAfter}: recovery refuses (nothing is truncated)`,
+      );
+    } else if (isDamaged(scan)) {
+      problems.push(`${l.path}: ${scan.stop} at offset ${scan.stopOffset}`);
+    }
     if (scan.outOfOrder > 0) {
       lines.push(`  note: ${scan.outOfOrder} txns do not follow the zxid order (replay skips them)`);
     }
     if (scan.records > 0 && scan.firstZxid !== l.zxid) {
       lines.push(`  note: first txn ${zxidHex(scan.firstZxid)} differs from the file name`);
     }
-    return { scan, zxids };
+    return { scan, zxids, validAfter };
   } catch (e) {
     if (!isStorageError(e)) throw e;
     lines.push(`${l.path}: UNREADABLE: ${e.message}`);
     problems.push(`${l.path}: ${e.message}`);
-    return { scan: null, zxids };
+    return { scan: null, zxids, validAfter: -1 };
   }
 }
 
@@ -313,7 +333,9 @@ function followChain(
       first = false;
     }
     const laterRecords = scans.slice(i + 1).some((s) => (s.scan?.records ?? 0) > 0);
-    if (isDamaged(checked.scan) && laterRecords) {
+    if (checked.validAfter >= 0) {
+      ok = false; // reported by checkLog
+    } else if (isDamaged(checked.scan) && laterRecords) {
       problems.push(`${log.path}: damage before later records: recovery refuses`);
       ok = false;
     }

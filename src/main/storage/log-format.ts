@@ -189,6 +189,29 @@ function endAt(scan: LogScan, bytes: Uint8Array, at: number, zeroChecksum: boole
 }
 
 /**
+ * The offset of the first record at or after `from` that is whole and whose checksum holds, or
+ * -1: what tells corruption from a torn tail. A tail torn by a crash is followed by nothing valid
+ * (zeros, or pieces of the unacknowledged write it was part of); a damaged record with a valid
+ * record after it is corruption, and truncating there would drop acknowledged txns. `bytes` may
+ * be a prefix of a file of `size` bytes whose rest is zero, as scanLog's (a record ends in 'B',
+ * so a whole one lies inside the prefix). A candidate must have a zero high checksum word, a
+ * length in range, 'B' after it and a matching Adler-32; it is not decoded.
+ */
+export function validRecordAfter(bytes: Uint8Array, from: number, size = bytes.length): number {
+  const limit = Math.min(bytes.length, size);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = Math.max(from, 0); at + 13 <= limit; at++) {
+    if (bytes[at] !== 0 || dv.getUint32(at) !== 0) continue;
+    const length = dv.getInt32(at + 8);
+    if (length <= 0 || length > logRecordBytesMax) continue;
+    const end = at + 12 + length;
+    if (end >= limit || bytes[end] !== endOfRecordByte) continue;
+    if (adler32(bytes, at + 12, end) === dv.getUint32(at + 4)) return at;
+  }
+  return -1;
+}
+
+/**
  * Whether `zxid` may directly follow `applied` in a log with no txn missing: the next counter in
  * the same epoch, or counter 1 of a later epoch (a new leader's first proposal). `fromEmpty`: no
  * snapshot, so the first txn ever must be a counter-1 one.

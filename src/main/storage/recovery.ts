@@ -4,9 +4,11 @@
 //   2. every log record after the snapshot's zxid, in order, applied through the database, with
 //      createSession / closeSession also kept in the sessions map (FileTxnSnapLog's
 //      processTransaction does the same);
-//   3. a torn or corrupt TAIL (bad checksum, short record, bad end byte, junk after the zero
-//      padding) is truncated at the last good record, logged with file and offset; damage with
-//      good records after it in a later file is not a tail, and stops start-up;
+//   3. a torn TAIL (a short record, a bad checksum or end byte, junk after the zero padding,
+//      with no whole record whose checksum holds anywhere after it) is truncated at the last
+//      good record, logged with file and offset; damage with a valid record after it, in the
+//      same file or a later one, is corruption: start-up stops naming the file and the offset
+//      (ZooKeeper's "CRC check failed"), and nothing is truncated;
 //   4. a GAP (zxids missing between the snapshot and the log, or between two records, or a log
 //      ending before the zxid the snapshot's digest says was applied) stops start-up naming the
 //      missing range: replaying past a hole would build a tree that never existed.
@@ -45,7 +47,15 @@ import {
 } from './layout.js';
 import { snapshotsTriedMax } from './limits.js';
 import { fsyncDirSync } from './log-fs.js';
-import { isDamaged, lastNonZero, LogStop, scanLog, zxidFollows, type LogScan } from './log-format.js';
+import {
+  isDamaged,
+  lastNonZero,
+  LogStop,
+  scanLog,
+  validRecordAfter,
+  zxidFollows,
+  type LogScan,
+} from './log-format.js';
 import {
   corrupt,
   parseSnapshot,
@@ -395,6 +405,7 @@ function replayLogs(
       continue;
     }
     if (!isDamaged(scan)) continue;
+    refuseMidLogDamage(scan, bytes, size);
     cutTail(scan, size, later, dir, result, logger);
     return;
   }
@@ -441,6 +452,20 @@ function readFully(fd: number, into: Buffer, length: number, position: number, p
     if (n === 0) throw new StorageError(StorageErrorCode.logCorrupt, `${path}: shorter than its size while reading`);
     done += n;
   }
+}
+
+/** Damage with a valid record after it in the same file is not a torn tail: the records after
+ *  it may have been acknowledged. */
+function refuseMidLogDamage(scan: LogScan, bytes: Uint8Array, size: number): void {
+  const next = validRecordAfter(bytes, scan.goodEnd + 1, size);
+  if (next < 0) return;
+  throw new StorageError(
+    StorageErrorCode.logCorrupt,
+    `${scan.file} is corrupt at offset ${scan.goodEnd} (${scan.stop}: ${scan.detail}) ` +
+      `but a valid record follows at offset ${next}: this is not a torn tail, and truncating ` +
+      'would drop transactions that may have been acknowledged. Nothing was changed; inspect ' +
+      'with `zkts check`, then restore the file or start this server from a peer',
+  );
 }
 
 /** Truncates a damaged file at its last good record and drops the (record-less) files after it;

@@ -8,6 +8,7 @@ import { OpCode } from '../../../src/common/zk.js';
 import type { StorageError } from '../../../src/main/storage/errors.js';
 import { checkDataDir, formatLog, formatSnapshot } from '../../../src/main/storage/inspect.js';
 import { versionDir } from '../../../src/main/storage/layout.js';
+import { scanLog } from '../../../src/main/storage/log-format.js';
 import { recover } from '../../../src/main/storage/recovery.js';
 import { SyncStage } from '../../../src/main/storage/sync-stage.js';
 import { MiniPipeline, bytes, newDb, removeDir, tempDir } from './fixtures/helpers.js';
@@ -121,6 +122,33 @@ describe('inspect', () => {
       assert.equal(hole.recoverable, false, hole.text);
       assert.match(hole.problems.join('\n'), /gap: after 0x0 comes 0x5/);
       assert.match(hole.text, /recoverable: NO\n$/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('checkDataDir: a damaged record with valid records after it is corruption, not a torn tail', async () => {
+    const dir = tempDir();
+    try {
+      await small(dir);
+      const file = join(versionDir(dir), 'log.5');
+      const pristine = readFileSync(file);
+      const records: number[] = [];
+      scanLog(pristine, file, (_h, _t, offset) => void records.push(offset));
+      assert.equal(records.length, 2);
+      const first = records[0] ?? -1;
+      const b = Buffer.from(pristine);
+      b[first + 20] = (b[first + 20] ?? 0) ^ 0x01; // inside the first of two records
+      writeFileSync(file, b);
+      const report = checkDataDir(dir, dir);
+      assert.equal(report.recoverable, false, report.text);
+      assert.match(
+        report.problems.join('\n'),
+        new RegExp(`log\\.5: corrupt at offset ${first} \\(checksum\\), valid records follow from offset ${records[1]}`),
+      );
+      assert.match(report.text, /CORRUPT: a valid record follows the damage/);
+      assert.match(report.text, /recoverable: NO\n$/);
+      assert.deepEqual(readFileSync(file), b, 'check changes nothing');
     } finally {
       removeDir(dir);
     }

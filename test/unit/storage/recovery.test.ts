@@ -1,6 +1,6 @@
-// Unit tests of src/main/storage/recovery.ts: a torn or corrupt tail is truncated at the last good
-// record (logged with file and offset) and later records are dropped; damage that is not a tail
-// stops start-up; a bad newest snapshot falls back to an older one plus the log; a hole in the
+// Unit tests of src/main/storage/recovery.ts: a torn tail (nothing valid after the damage) is
+// truncated at the last good record (logged with file and offset); damage with a valid record
+// after it, in the same file or a later one, stops start-up and changes nothing; a bad newest snapshot falls back to an older one plus the log; a hole in the
 // zxids stops start-up naming the missing range; session txns rebuild the sessions map.
 
 import { describe, it } from 'node:test';
@@ -72,6 +72,11 @@ function logPath(dir: string, name: string): string {
   return join(versionDir(dir), name);
 }
 
+/** Where the last record of a log file ends (the scan's good end). */
+function lastRecordEnd(file: string): number {
+  return scanLog(readFileSync(file), file, null).goodEnd;
+}
+
 function rewrite(file: string, at: number, patch: Uint8Array): void {
   const bytes = readFileSync(file);
   bytes.set(patch, at);
@@ -125,14 +130,19 @@ describe('recovery: the log tail', () => {
     }
   });
 
-  it('zeros, then a later record that half landed: truncated, later records dropped', async () => {
+  it('zeros, then a piece of a later record (a torn write landed out of order): a torn tail, truncated', async () => {
     const dir = tempDir();
     try {
       await writeLog(dir, 1, 30, { preAllocBytes: 1 << 20 });
       const file = logPath(dir, 'log.1');
       const at = offsets(file);
       const at28 = at.get(28) ?? -1;
-      rewrite(file, at28, new Uint8Array((at.get(29) ?? 0) - at28)); // 28 lost, 29 and 30 landed
+      const at30 = at.get(30) ?? -1;
+      const end = lastRecordEnd(file);
+      // 28 never landed; of 29 only its second half did; 30 never landed.
+      const mid29 = at28 + Math.floor((at30 - at28) * 0.75);
+      rewrite(file, at28, new Uint8Array(mid29 - at28));
+      rewrite(file, at30, new Uint8Array(end - at30));
       const r = recover(newDb(), { dataDir: dir, dataLogDir: dir });
       assert.equal(r.lastZxid, 27);
       assert.equal(r.truncated[0]?.offset, at28);
@@ -143,24 +153,88 @@ describe('recovery: the log tail', () => {
     }
   });
 
-  it('flipped bytes in a record: truncated there, later records dropped and logged', async () => {
+  it('zeros, then whole valid records: corruption, start-up stops and nothing is truncated', async () => {
     const dir = tempDir();
     try {
-      await writeLog(dir, 1, 30);
+      await writeLog(dir, 1, 30, { preAllocBytes: 1 << 20 });
+      const file = logPath(dir, 'log.1');
+      const at = offsets(file);
+      const at28 = at.get(28) ?? -1;
+      rewrite(file, at28, new Uint8Array((at.get(29) ?? 0) - at28)); // 28 gone, 29 and 30 whole
+      const before = readFileSync(file);
+      assert.throws(
+        () => recover(newDb(), { dataDir: dir, dataLogDir: dir }),
+        (e: unknown) =>
+          e instanceof StorageError &&
+          e.code === StorageErrorCode.logCorrupt &&
+          e.message.includes(file) &&
+          e.message.includes(`offset ${at28}`) &&
+          e.message.includes(`valid record follows at offset ${at.get(29)}`),
+      );
+      assert.deepEqual(readFileSync(file), before, 'the file is untouched');
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('a flipped byte in a record with valid records after it: start-up stops naming file and offset, nothing truncated', async () => {
+    const dir = tempDir();
+    try {
+      await writeLog(dir, 1, 30, { preAllocBytes: 1 << 20 });
       const file = logPath(dir, 'log.1');
       const at20 = offsets(file).get(20) ?? -1;
       const bytes = readFileSync(file);
       rewrite(file, at20 + 30, Uint8Array.of((bytes[at20 + 30] ?? 0) ^ 0x5a));
+      const before = readFileSync(file);
       const logger = new MemoryLogger();
-      const db = newDb();
-      const r = recover(db, { dataDir: dir, dataLogDir: dir, logger });
-      assert.equal(r.lastZxid, 19);
-      assert.equal(r.truncated[0]?.reason, 'checksum');
-      assert.equal(r.truncated[0]?.offset, at20);
-      assert.ok((r.truncated[0]?.droppedBytes ?? 0) > 0);
-      assert.ok(logger.find('warn', 'truncated'));
-      assert.equal(db.tree.getNode('/n20'), undefined);
-      assert.ok(db.tree.getNode('/n19'));
+      assert.throws(
+        () => recover(newDb(), { dataDir: dir, dataLogDir: dir, logger }),
+        (e: unknown) =>
+          e instanceof StorageError &&
+          e.code === StorageErrorCode.logCorrupt &&
+          e.message.includes(`${file} is corrupt at offset ${at20} (checksum`),
+      );
+      assert.deepEqual(readFileSync(file), before, 'the file is untouched');
+      assert.equal(logger.find('warn', 'truncated'), undefined);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('a flipped byte in each field of a middle record is corruption; in the last record a torn tail', async () => {
+    const dir = tempDir();
+    try {
+      await writeLog(dir, 1, 12, { preAllocBytes: 1 << 16 });
+      const file = logPath(dir, 'log.1');
+      const pristine = readFileSync(file);
+      const at = offsets(file);
+      const at6 = at.get(6) ?? -1;
+      const at7 = at.get(7) ?? -1;
+      const at12 = at.get(12) ?? -1;
+      const end = lastRecordEnd(file);
+      // checksum, length (both ways), payload, end-of-record byte of record 6
+      for (const offset of [at6 + 5, at6 + 10, at6 + 11, at6 + 20, at7 - 1]) {
+        for (const flip of [0x01, 0x80]) {
+          const bytes = Buffer.from(pristine);
+          bytes[offset] = (bytes[offset] ?? 0) ^ flip;
+          writeFileSync(file, bytes);
+          assert.throws(
+            () => recover(newDb(), { dataDir: dir, dataLogDir: dir }),
+            (e: unknown) => e instanceof StorageError && e.code === StorageErrorCode.logCorrupt,
+            `flip ${flip} at ${offset - at6} into record 6`,
+          );
+          assert.deepEqual(readFileSync(file), bytes, 'untouched');
+        }
+      }
+      // The same damage in the last record, zeros after it: a torn tail.
+      for (const offset of [at12 + 5, at12 + 20, end - 1]) {
+        const bytes = Buffer.from(pristine);
+        bytes[offset] = (bytes[offset] ?? 0) ^ 0x01;
+        writeFileSync(file, bytes);
+        const r = recover(newDb(), { dataDir: dir, dataLogDir: dir });
+        assert.equal(r.lastZxid, 11, `flip at ${offset - at12} into record 12`);
+        assert.equal(statSync(file).size, at12);
+      }
     } finally {
       removeDir(dir);
     }
@@ -169,7 +243,7 @@ describe('recovery: the log tail', () => {
   it('a tail file with no good record is removed, so its name can be taken again', async () => {
     const dir = tempDir();
     try {
-      await writeLog(dir, 1, 20, { rollEvery: 10, preAllocBytes: 1 << 16 });
+      await writeLog(dir, 1, 11, { rollEvery: 10, preAllocBytes: 1 << 16 });
       const file = logPath(dir, 'log.b');
       const at11 = offsets(file).get(11) ?? -1;
       rewrite(file, at11 + 20, Uint8Array.of(0xff, 0xff));
@@ -184,19 +258,19 @@ describe('recovery: the log tail', () => {
     }
   });
 
-  it('damage before records in a later file is not a tail: start-up stops', async () => {
+  it('damage at the end of a file before records in a later file is not a tail: start-up stops', async () => {
     const dir = tempDir();
     try {
       await writeLog(dir, 1, 30, { rollEvery: 10 });
       const file = logPath(dir, 'log.b');
-      const at15 = offsets(file).get(15) ?? -1;
-      rewrite(file, at15 + 25, Uint8Array.of(0x00, 0x13));
+      const at20 = offsets(file).get(20) ?? -1;
+      rewrite(file, at20 + 25, Uint8Array.of(0x00, 0x13));
       assert.throws(
         () => recover(newDb(), { dataDir: dir, dataLogDir: dir }),
         (e: unknown) =>
           e instanceof StorageError &&
           e.code === StorageErrorCode.logCorrupt &&
-          e.message.includes(`offset ${at15}`) &&
+          e.message.includes(`offset ${at20}`) &&
           e.message.includes('log.15'),
       );
     } finally {
