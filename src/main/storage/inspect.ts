@@ -282,7 +282,10 @@ function checkLog(l: DataFile, lines: string[], problems: string[]): CheckedLog 
     lines.push(`${l.path}: ${scan.records} txns${range}, ${describeEnd(scan)}`);
     const validAfter = isDamaged(scan) ? validRecordAfter(bytes, scan.goodEnd + 1) : -1;
     if (validAfter >= 0) {
-      lines.push(`  CORRUPT: a valid record follows the damage, at offset ${validAfter}: not a torn tail`);
+      lines.push(
+        `  CORRUPT at offset ${scan.goodEnd}: a valid record follows the damage (at offset ` +
+          `${validAfter}), so it is not a torn tail; recovery refuses and truncates nothing`,
+      );
       problems.push(
         `${l.path}: corrupt at offset ${scan.goodEnd} (${scan.stop}), valid records follow ` +
           `from offset ${validAfter}: recovery refuses (nothing is truncated)`,

@@ -146,7 +146,7 @@ describe('inspect', () => {
         report.problems.join('\n'),
         new RegExp(`log\\.5: corrupt at offset ${first} \\(checksum\\), valid records follow from offset ${records[1]}`),
       );
-      assert.match(report.text, /CORRUPT: a valid record follows the damage/);
+      assert.match(report.text, new RegExp(`CORRUPT at offset ${first}: a valid record follows the damage \\(at offset ${records[1]}\\)`));
       assert.match(report.text, /recoverable: NO\n$/);
       assert.deepEqual(readFileSync(file), b, 'check changes nothing');
     } finally {
