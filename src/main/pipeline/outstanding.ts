@@ -10,6 +10,11 @@ import type { NodeState } from '../tree/node.js';
 
 /** A node as it will be once transactions up to `zxid` are applied; `exists` false: deleted. */
 export class ChangeRecord implements NodeState {
+  /** The session whose closeSession list this change grows or shrinks (0n: none)... */
+  listOwner = 0n;
+  /** ...and by how many bytes (an ephemeral created: +, deleted: -). */
+  listDelta = 0;
+
   constructor(
     readonly zxid: number,
     readonly path: string,
@@ -94,6 +99,9 @@ export class OutstandingChanges {
   private readonly queue: (ChangeRecord | undefined)[] = [];
   private head = 0;
   private readonly byPath = new Map<string, ChangeRecord>();
+  /** Per session: what the live records add to (or take from) its closeSession list, in bytes;
+   *  the tree holds the rest (DataTree.ephemeralListBytesOf). */
+  private readonly listBytes = new Map<bigint, number>();
   /** While a multi is being prepared: (record shadowed by each add) for rollback. */
   private readonly undo: (ChangeRecord | undefined)[] = [];
   private marking = false;
@@ -107,6 +115,18 @@ export class OutstandingChanges {
     return this.queue.length - this.head;
   }
 
+  /** What transactions not yet applied change in `owner`'s closeSession list, in bytes. */
+  listBytesPending(owner: bigint): number {
+    return this.listBytes.get(owner) ?? 0;
+  }
+
+  private countList(record: ChangeRecord, sign: 1 | -1): void {
+    if (record.listDelta === 0) return;
+    const n = (this.listBytes.get(record.listOwner) ?? 0) + sign * record.listDelta;
+    if (n === 0) this.listBytes.delete(record.listOwner);
+    else this.listBytes.set(record.listOwner, n);
+  }
+
   /** ZooKeeperServer's addChangeRecord. */
   add(record: ChangeRecord): void {
     const last = this.queue[this.queue.length - 1];
@@ -117,6 +137,7 @@ export class OutstandingChanges {
     if (this.marking) this.undo.push(this.byPath.get(record.path));
     this.queue.push(record);
     this.byPath.set(record.path, record);
+    this.countList(record, 1);
   }
 
   /** Live records, oldest first (closeSession walks them). */
@@ -151,6 +172,7 @@ export class OutstandingChanges {
       const record = this.queue[i];
       const shadowed = this.undo[mark.undoLength + (i - mark.queueLength)];
       if (record === undefined) continue;
+      this.countList(record, -1);
       if (shadowed === undefined) this.byPath.delete(record.path);
       else this.byPath.set(record.path, shadowed);
     }
@@ -167,6 +189,7 @@ export class OutstandingChanges {
       this.queue[this.head] = undefined;
       this.head++;
       if (this.byPath.get(record.path) === record) this.byPath.delete(record.path);
+      this.countList(record, -1);
     }
     if (this.head === this.queue.length) {
       this.queue.length = 0;
@@ -182,6 +205,7 @@ export class OutstandingChanges {
     this.queue.length = 0;
     this.head = 0;
     this.byPath.clear();
+    this.listBytes.clear();
     this.undo.length = 0;
     this.marking = false;
   }

@@ -202,7 +202,12 @@ export class Prep {
     parentRecord.pzxid = zxid;
     this.outstanding.add(parentRecord);
     const owner = ownerOf(flags, ttl, ctx.sessionId);
-    this.outstanding.add(ChangeRecord.created(zxid, path, timeMs, owner, acl, data));
+    const created = ChangeRecord.created(zxid, path, timeMs, owner, acl, data);
+    if (isEphemeral(flags)) {
+      created.listOwner = owner;
+      created.listDelta = listEntryBytes(path);
+    }
+    this.outstanding.add(created);
     if (type === OpCode.createContainer)
       return { type: 19, path, data, acl, parentCVersion: newCversion };
     if (type === OpCode.createTTL)
@@ -237,7 +242,7 @@ export class Prep {
     if (node === null) return Err.noNode;
     if (checkAndIncVersion(node.version, req.version) === null) return Err.badVersion;
     if (node.childCount > 0) return Err.notEmpty;
-    this.recordDelete(parentName, parent, path, zxid);
+    this.recordDelete(parentName, parent, path, zxid, this.listOwnerOf(node));
     return { type: 2, path };
   }
 
@@ -391,8 +396,8 @@ export class Prep {
     for (const path of paths) {
       const parentName = this.parentForDelete(path);
       const parent = parentName === null ? null : this.recordFor(parentName);
-      if (parentName !== null && parent !== null) this.recordDelete(parentName, parent, path, zxid);
-      else this.outstanding.add(ChangeRecord.deleted(zxid, path));
+      if (parentName !== null && parent !== null) this.recordDelete(parentName, parent, path, zxid, owner);
+      else this.outstanding.add(listed(ChangeRecord.deleted(zxid, path), owner));
       listBytes += listEntryBytes(path);
     }
     const txnBytes = closeTxnBytes(listBytes);
@@ -411,25 +416,22 @@ export class Prep {
 
   /**
    * Whether the session's closeSession txn still fits closeTxnBytesMax with `path` added to its
-   * list: the list prepCloseSession would build now (the tree's ephemerals of the session,
-   * changed by the outstanding records in order), without building it.
+   * list: what the tree holds for the session plus what prepared, unapplied changes add or take
+   * (each ChangeRecord carries its part), without building the list.
    */
   private closeListHasRoom(sessionId: bigint, path: string): boolean {
     const owner = canonicalOwner(sessionId);
-    let listBytes = this.tree.ephemeralListBytesOf(owner) + listEntryBytes(path);
-    let decided: Map<string, boolean> | null = null;
-    for (const record of this.outstanding.records()) {
-      if (record.exists && record.ephemeralOwner !== owner) continue;
-      (decided ??= new Map()).set(record.path, record.exists);
-    }
-    if (decided !== null) {
-      const inTree = this.tree.ephemeralsOf(owner);
-      for (const [p, listed] of decided) {
-        if (listed === (inTree?.has(p) ?? false)) continue;
-        listBytes += listed ? listEntryBytes(p) : -listEntryBytes(p);
-      }
-    }
+    const listBytes =
+      this.tree.ephemeralListBytesOf(owner) +
+      this.outstanding.listBytesPending(owner) +
+      listEntryBytes(path);
     return closeTxnBytes(listBytes) <= this.closeTxnBytesMax;
+  }
+
+  /** The session whose closeSession list holds `node` (a plain ephemeral), else 0n. */
+  private listOwnerOf(node: NodeState): bigint {
+    const kind = ephemeralKind(node.ephemeralOwner, this.extendedTypesEnabled);
+    return kind === EphemeralKind.normal ? canonicalOwner(node.ephemeralOwner) : 0n;
   }
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -449,13 +451,28 @@ export class Prep {
   }
 
   /** The two records of a delete: the parent loses a child and takes pzxid; the node goes. */
-  private recordDelete(parentName: string, parent: NodeState, path: string, zxid: number): void {
+  private recordDelete(
+    parentName: string,
+    parent: NodeState,
+    path: string,
+    zxid: number,
+    listOwner = 0n,
+  ): void {
     const parentRecord = ChangeRecord.of(zxid, parentName, parent);
     parentRecord.childCount--;
     parentRecord.pzxid = zxid;
     this.outstanding.add(parentRecord);
-    this.outstanding.add(ChangeRecord.deleted(zxid, path));
+    this.outstanding.add(listed(ChangeRecord.deleted(zxid, path), listOwner));
   }
+}
+
+/** Marks a deleted node's record as leaving `owner`'s closeSession list (0n: in none). */
+function listed(record: ChangeRecord, owner: bigint): ChangeRecord {
+  if (owner !== 0n) {
+    record.listOwner = owner;
+    record.listDelta = -listEntryBytes(record.path);
+  }
+  return record;
 }
 
 /** A closeSession txn's payload: TxnHeader, then CloseSessionTxn (a count and the paths). */

@@ -128,6 +128,43 @@ describe('what one session may own is bounded by its closeSession txn', () => {
     d.apply(again);
   });
 
+  it('the running figure is what closeSession would list, through pipelined writes, multis, rollbacks and closes (seeded)', () => {
+    const random = mulberry32(20261207);
+    const d = db(1 << 20);
+    const sessions = [0x11n, 0x22n, 0x33n];
+    const names = Array.from({ length: 12 }, (_, i) => `/k${i}${'z'.repeat(i * 7)}`);
+    const pending: ReturnType<ZkDatabase['prepare']>[] = [];
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const op = (): ClientRequest => {
+      const r = random();
+      const path = pick(names);
+      if (r < 0.4) return ephemeral(path, random() < 0.8 ? CreateMode.ephemeral : CreateMode.persistent);
+      if (r < 0.7) return { op: OpCode.delete, req: { path, version: -1 } };
+      if (r < 0.8) return { op: OpCode.setData, req: { path, data: null, version: -1 } };
+      if (r < 0.93) {
+        return {
+          op: OpCode.multi,
+          req: [
+            { op: OpCode.create, req: { path: pick(names), data: null, acl: [...openAclUnsafe], flags: CreateMode.ephemeral } },
+            random() < 0.5
+              ? { op: OpCode.delete, req: { path: pick(names), version: -1 } }
+              : { op: OpCode.create, req: { path: pick(names), data: null, acl: [...openAclUnsafe], flags: CreateMode.ephemeral } },
+          ],
+        };
+      }
+      return closeSession;
+    };
+    for (let step = 0; step < 3000; step++) {
+      pending.push(d.prepare(ctxOf(pick(sessions)), op(), ++clock));
+      // Apply a random part of what is pending (the log lags behind prep).
+      while (pending.length > 0 && random() < 0.45) d.apply(pending.shift() as ReturnType<ZkDatabase['prepare']>);
+      for (const s of sessions) {
+        const running = d.tree.ephemeralListBytesOf(s) + d.outstanding.listBytesPending(s);
+        assert.equal(running, listedNow(d, s), `step ${step}, session ${s}`);
+      }
+    }
+  });
+
   it('jute.maxbuffer above the ceiling is held to the ceiling', () => {
     const d = db(2 ** 30);
     // Not built for real (32 MiB of paths): the bound is checked through one huge path.
@@ -212,6 +249,19 @@ describe('a session already past the bound is closed without the list', () => {
     }
   });
 });
+
+/** The bytes of the list prepCloseSession would build now: the tree's ephemerals of the session,
+ *  changed by the outstanding records in order. */
+function listedNow(d: ZkDatabase, s: bigint): number {
+  const paths = new Set(d.tree.ephemeralsOf(s) ?? []);
+  for (const r of d.outstanding.records()) {
+    if (!r.exists) paths.delete(r.path);
+    else if (r.ephemeralOwner === s) paths.add(r.path);
+  }
+  let n = 0;
+  for (const p of paths) n += listEntryBytes(p);
+  return n;
+}
 
 /** The create txns a ZooKeeper would have logged for `paths` (recovery applies, never prepares). */
 function loggedCreates(paths: string[]): ReturnType<ZkDatabase['prepare']>[] {
