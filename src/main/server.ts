@@ -129,6 +129,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
         fourLetterWhitelist: cfg.fourLetterWhitelist,
         sessionSecret: cfg.sessionSecret,
+        superDigest: cfg.superDigest,
         logLevel: cfg.logLevel,
       },
     });
