@@ -64,6 +64,11 @@ export interface ServerConfig {
    * A client that adds auth digest super:<password> passes every ACL check. null: none.
    */
   superDigest: string | null;
+  /**
+   * enforceQuota (zookeeper.enforceQuota): a create or setData past a hard limit of
+   * /zookeeper/quota fails with QuotaExceeded. Off (ZooKeeper's default), limits are only logged.
+   */
+  enforceQuota: boolean;
   /** Keys we read but do not act on, and keys we do not know: logged once at start. */
   ignoredKeys: string[];
 }
@@ -226,6 +231,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     logLevel: r.string('logLevel'),
     sessionSecret: r.string('sessionSecret'),
     superDigest: parseSuperDigest(r),
+    enforceQuota: r.bool('enforceQuota'),
     ignoredKeys: [],
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {

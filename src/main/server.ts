@@ -18,6 +18,7 @@ import { writeSync } from 'node:fs';
 import { containersToDelete } from './containers.js';
 import { FourLetterWords } from './four-letter.js';
 import { EnsembleDriver, readMyId } from './driver.js';
+import { QuotaLog } from './quota-log.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -38,10 +39,17 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   mkdirSync(cfg.dataDir, { recursive: true });
   mkdirSync(cfg.dataLogDir, { recursive: true });
 
-  const db = new ZkDatabase({ extendedTypesEnabled: cfg.extendedTypesEnabled });
+  const quotaLog = new QuotaLog(logger, Date.now);
+  const db = new ZkDatabase({
+    extendedTypesEnabled: cfg.extendedTypesEnabled,
+    enforceQuota: cfg.enforceQuota,
+    onQuotaExceeded: (note) => quotaLog.exceeded(note),
+  });
   // The newest valid snapshot plus the log after it; a gap or corruption that is not a torn
   // tail stops start-up here (the error names what is missing).
   const recovered = recover(db, { dataDir: cfg.dataDir, dataLogDir: cfg.dataLogDir, logger });
+  // The log replayed over a fuzzy snapshot may count a node twice in a quota's stats: recount.
+  db.tree.setupQuotas();
   logger.info(
     { lastZxid: recovered.lastZxid, sessions: recovered.sessions.size, replayed: recovered.replayed },
     'recovered data',

@@ -142,3 +142,11 @@ test('superDigest: none by default; it must be super:<base64 SHA-1>', () => {
   assert.throws(() => loadConfig(cfgFile('DigestAuthenticationProvider.superDigest=super:admin\n')), ConfigError);
   assert.throws(() => loadConfig(cfgFile('DigestAuthenticationProvider.superDigest=alice:xQJmxLMiHGwaqBvst5y6rkB6HQs=\n')), ConfigError);
 });
+
+test('enforceQuota: off by default, true or false', () => {
+  assert.equal(loadConfig(null).enforceQuota, false);
+  const c = loadConfig(cfgFile('enforceQuota=true\n'));
+  assert.equal(c.enforceQuota, true);
+  assert.deepEqual(c.ignoredKeys, []);
+  assert.throws(() => loadConfig(cfgFile('enforceQuota=yes\n')), ConfigError);
+});

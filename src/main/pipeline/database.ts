@@ -12,9 +12,9 @@ import { DataTree } from '../tree/data-tree.js';
 import { applyTxn, type ApplyResult } from './apply.js';
 import type { RequestContext } from './context.js';
 import { OutstandingChanges } from './outstanding.js';
-import { isWriteOp, Prep, type PreparedTxn } from './prep.js';
+import { isWriteOp, Prep, type PreparedTxn, type QuotaExceededNote } from './prep.js';
 
-export type { PreparedTxn } from './prep.js';
+export type { PreparedTxn, QuotaExceededNote } from './prep.js';
 export type { ApplyResult } from './apply.js';
 export type { ReadResult, SetWatchesResult } from './reads.js';
 export type { RequestContext } from './context.js';
@@ -31,6 +31,10 @@ export interface ZkDatabaseOptions {
   authProviders?: AuthProviders;
   /** exists needs READ on an existing node (ZooKeeper 3.8.4+); default false, as 3.8.0. */
   existsChecksRead?: boolean;
+  /** zookeeper.enforceQuota: writes past a hard quota limit fail (default false). */
+  enforceQuota?: boolean;
+  /** Told of each write that passes a quota limit (see prep.ts). */
+  onQuotaExceeded?: (note: QuotaExceededNote) => void;
 }
 
 export class ZkDatabase {
@@ -49,6 +53,8 @@ export class ZkDatabase {
     this.prep = new Prep(this.tree, this.outstanding, {
       extendedTypesEnabled: opts.extendedTypesEnabled,
       authProviders: providers,
+      enforceQuota: opts.enforceQuota ?? false,
+      ...(opts.onQuotaExceeded === undefined ? {} : { onQuotaExceeded: opts.onQuotaExceeded }),
     });
     this.reads = new Reads(this.tree, {
       authProviders: providers,
