@@ -31,62 +31,80 @@ export function quotaPathOf(parentName: string): string | null {
   return parentName.slice(ZkPaths.quota.length);
 }
 
-/** StatsTrack: key=value pairs separated by ',' or ';'; a missing key reads as -1. */
+/** Parsed StatsTrack texts by buffer: node data is never written in place, only replaced, and
+ *  every write under a quota reads its limits and stats (a parse each, else). */
+const parsed = new WeakMap<Uint8Array, StatsTrack>();
+const utf8 = new TextEncoder();
+
+/**
+ * StatsTrack: key=value pairs separated by ',' or ';'; a missing key reads as -1. count and
+ * bytes are fields (a stats node has only those); any other key lives in `extra`.
+ */
 export class StatsTrack {
-  private readonly stats = new Map<string, number>();
+  count = -1;
+  bytes = -1;
+  private extra: Map<string, number> | null = null;
 
   /** Parses as StatsTrack(String); a pair ZooKeeper could not parse (it throws) is skipped. */
   static parse(data: Uint8Array | null): StatsTrack {
+    if (data === null || data.length === 0) return new StatsTrack();
+    const known = parsed.get(data);
+    if (known !== undefined) return known.copy();
+    const t = StatsTrack.parseText(data);
+    parsed.set(data, t.copy());
+    return t;
+  }
+
+  private static parseText(data: Uint8Array): StatsTrack {
     const t = new StatsTrack();
-    if (data === null || data.length === 0) return t;
     const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
     for (const pair of text.split(/[,;]+/)) {
       const kv = pair.split('=');
       const key = kv[0] ?? '';
       if (kv.length < 2 || key === '') continue;
       const raw = kv[1] ?? '';
-      if (raw === '') {
-        t.stats.set(key, -1);
-        continue;
-      }
-      if (!/^[+-]?\d{1,18}$/.test(raw)) continue; // Long.parseLong range, kept to exact doubles
-      t.stats.set(key, Number(raw));
+      if (raw === '') t.set(key, -1);
+      else if (/^[+-]?\d{1,18}$/.test(raw)) t.set(key, Number(raw)); // Long.parseLong, kept exact
     }
     return t;
   }
 
-  get count(): number {
-    return this.stats.get('count') ?? -1;
+  private set(key: string, v: number): void {
+    if (key === 'count') this.count = v;
+    else if (key === 'bytes') this.bytes = v;
+    else (this.extra ??= new Map()).set(key, v);
   }
-  set count(v: number) {
-    this.stats.set('count', v);
-  }
-  get bytes(): number {
-    return this.stats.get('bytes') ?? -1;
-  }
-  set bytes(v: number) {
-    this.stats.set('bytes', v);
-  }
+
   get countHardLimit(): number {
-    return this.stats.get('countHardLimit') ?? -1;
+    return this.extra?.get('countHardLimit') ?? -1;
   }
   get byteHardLimit(): number {
-    return this.stats.get('byteHardLimit') ?? -1;
+    return this.extra?.get('byteHardLimit') ?? -1;
+  }
+
+  copy(): StatsTrack {
+    const t = new StatsTrack();
+    t.count = this.count;
+    t.bytes = this.bytes;
+    if (this.extra !== null) t.extra = new Map(this.extra);
+    return t;
   }
 
   /** StatsTrack.toString: count and bytes first, then '=' and the other keys sorted, ';'-joined. */
   toString(): string {
     let out = `count=${this.count},bytes=${this.bytes}`;
-    const keys = [...this.stats.keys()].filter((k) => k !== 'count' && k !== 'bytes').sort();
-    if (keys.length > 0) {
+    if (this.extra !== null && this.extra.size > 0) {
       out += '=';
-      for (const k of keys) out += `;${k}=${this.stats.get(k)}`;
+      for (const k of [...this.extra.keys()].sort()) out += `;${k}=${this.extra.get(k)}`;
     }
     return out;
   }
 
+  /** The text as node data (a new buffer, remembered as parsed). */
   bytesOf(): Uint8Array {
-    return new Uint8Array(Buffer.from(this.toString(), 'utf8'));
+    const data = utf8.encode(this.toString());
+    parsed.set(data, this.copy());
+    return data;
   }
 }
 
