@@ -21,6 +21,7 @@ import {
   sessionEndBytes,
   upgradedBytes,
   watchRegisterBytes,
+  type EventReaders,
 } from '../shm/records.js';
 import type { Core, Outbound } from './core.js';
 import type { SessionContext } from './sessions.js';
@@ -105,11 +106,11 @@ export class Bridge implements Outbound {
     ch.commit();
   }
 
-  event(worker: number, targetHi: number, targetLo: number, type: number, zxid: number, path: string): void {
+  event(worker: number, targetHi: number, targetLo: number, type: number, zxid: number, path: string, readers: EventReaders | null): void {
     const ch = this.channel(worker);
     if (ch === null) return;
-    const off = ch.reserve(RecordKind.event, eventBytes(path));
-    const end = encodeEvent(ch.bytes, ch.view, off, { targetHi, targetLo, type, zxid, path });
+    const off = ch.reserve(RecordKind.event, eventBytes(path, readers));
+    const end = encodeEvent(ch.bytes, ch.view, off, { targetHi, targetLo, type, zxid, path, readers });
     ch.commit(end - off);
   }
 

@@ -58,6 +58,17 @@ export interface ServerConfig {
   logLevel: string;
   /** Shared by every member of an ensemble: session passwords are derived from it. */
   sessionSecret: string;
+  /**
+   * DigestAuthenticationProvider.superDigest (ZooKeeper's system property
+   * zookeeper.DigestAuthenticationProvider.superDigest): "super:<base64 sha1(super:password)>".
+   * A client that adds auth digest super:<password> passes every ACL check. null: none.
+   */
+  superDigest: string | null;
+  /**
+   * enforceQuota (zookeeper.enforceQuota): a create or setData past a hard limit of
+   * /zookeeper/quota fails with QuotaExceeded. Off (ZooKeeper's default), limits are only logged.
+   */
+  enforceQuota: boolean;
   /** Keys we read but do not act on, and keys we do not know: logged once at start. */
   ignoredKeys: string[];
 }
@@ -219,6 +230,8 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     sessionWorkers: r.int('sessionWorkers', defaultWorkerCount(), 1, 32),
     logLevel: r.string('logLevel'),
     sessionSecret: r.string('sessionSecret'),
+    superDigest: parseSuperDigest(r),
+    enforceQuota: r.bool('enforceQuota'),
     ignoredKeys: [],
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
@@ -245,6 +258,18 @@ export function ensembleObserverMasters(cfg: ServerConfig): Map<number, number> 
   if (voters.length === 0) return out;
   observers.forEach((o, k) => out.set(o, voters[k % voters.length]!));
   return out;
+}
+
+/** "super:" + the base64 of a SHA-1 (28 characters), as generateDigest("super:<password>") makes. */
+function parseSuperDigest(r: Reader): string | null {
+  const key = 'DigestAuthenticationProvider.superDigest';
+  if (!r.has(key)) return null;
+  const v = r.string(key);
+  if (!/^super:[A-Za-z0-9+/]{27}=$/.test(v)) {
+    r.problems.push(`${key}=${v}: must be super:<base64 SHA-1 digest>, as DigestAuthenticationProvider.generateDigest makes it`);
+    return null;
+  }
+  return v;
 }
 
 export function isQuietlyAccepted(key: string): boolean {

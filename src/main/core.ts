@@ -7,7 +7,8 @@
 // Global sessions are created, closed and expired here, as transactions. This module never
 // touches a socket: the Outbound interface (bridge.ts) writes ring records.
 
-import { Err, OpCode, EventType } from '../common/zk.js';
+import { Err, OpCode, EventType, Perms } from '../common/zk.js';
+import { checkAcl, type ACL } from '../common/acl.js';
 import { sessionIdHex, sessionIdOf } from '../common/ids.js';
 import { JuteError, JuteReader, JuteWriter, decodeRequest, encodeResponse } from '../protocol/jute/index.js';
 import type { ClientRequest, ClientResponse, CreateRequest, MultiOp } from '../protocol/types.js';
@@ -20,12 +21,14 @@ import {
   SessionEndReason,
   SessionFlag,
   WatchKind,
+  type EventReaders,
 } from '../shm/records.js';
 import type { Logger } from './logger.js';
 import type { LogStage } from './log-stage.js';
 import { SessionContext, SessionTable, type WaitingRequest } from './sessions.js';
 import { LearnerRequests, type WaitingCreate, type WaitingWrite } from './learner-requests.js';
 import { WatchRouter } from './watch-router.js';
+import { readersOf } from './watch-readers.js';
 import { ZkDatabase, type PreparedTxn } from './pipeline/database.js';
 import type { RequestContext } from './pipeline/context.js';
 import type { ForwardMsg } from './net/codec.js';
@@ -37,7 +40,8 @@ type ForwardError = Extract<ForwardMsg, { type: 'REQUESTERROR' }>;
 export interface Outbound {
   reply(worker: number, s: SessionContext, xid: number, zxid: number, err: number, body: Uint8Array | null, flags: number): void;
   attached(worker: number, hi: number, lo: number, connId: number, err: number, timeoutMs: number, flags: number): void;
-  event(worker: number, targetHi: number, targetLo: number, type: number, zxid: number, path: string): void;
+  /** `readers`: who may see it (null: every watcher); see watch-readers.ts. */
+  event(worker: number, targetHi: number, targetLo: number, type: number, zxid: number, path: string, readers: EventReaders | null): void;
   watchRegister(worker: number, s: SessionContext, kind: number, path: string): void;
   sessionEnd(worker: number, s: SessionContext, reason: number): void;
   upgraded(worker: number, s: SessionContext): void;
@@ -113,6 +117,7 @@ export class Core {
   /** A context for work the server does itself (container reaping): session 0. */
   private readonly systemSession: SessionContext;
   readonly stats = { requests: 0, writes: 0, reads: 0, expired: 0 };
+  private warnedReadersTruncated = false;
 
   constructor(
     readonly db: ZkDatabase,
@@ -411,7 +416,12 @@ export class Core {
       case OpCode.setWatches:
       case OpCode.setWatches2: {
         const result = this.db.setWatches(request.req, request.op === OpCode.setWatches2);
-        for (const f of result.fire) this.out.event(s.worker, s.hi, s.lo, f.type, zxid, f.path);
+        for (const f of result.fire) {
+          // The READ filter applies to replayed events too (ZooKeeper 3.8.7, CVE-2026-59739:
+          // 3.8.4 sent them unchecked); a node that is gone has no ACL to check.
+          if (f.acl !== null && !checkAcl(f.acl, Perms.read, s.authIds)) continue;
+          this.out.event(s.worker, s.hi, s.lo, f.type, zxid, f.path, null);
+        }
         for (const w of result.register) this.registerWatch(s, w.kind, w.path);
         this.replyWith(s, xid, zxid, Err.ok, { op: request.op, res: null });
         return;
@@ -548,7 +558,7 @@ export class Core {
     const result = this.db.apply(w.p);
     const zxid = w.p.hdr.zxid;
     this.onApplied(zxid);
-    for (const t of result.triggers) this.fanOut(t.path, t.type, zxid);
+    for (const t of result.triggers) this.fanOut(t.path, t.type, zxid, t.acl);
     const s = w.s;
     switch (w.for) {
       case WriteFor.request:
@@ -600,7 +610,7 @@ export class Core {
     }
     const result = this.db.apply(p);
     this.onApplied(zxid);
-    for (const t of result.triggers) this.fanOut(t.path, t.type, zxid);
+    for (const t of result.triggers) this.fanOut(t.path, t.type, zxid, t.acl);
     if (this.learnerRequests.size > 0) {
       const f = this.learnerRequests.takeWrite(p.hdr.clientId, p.hdr.cxid);
       if (f !== undefined && this.sessions.get(f.s.hi, f.s.lo) === f.s) {
@@ -931,10 +941,20 @@ export class Core {
     this.out.flush();
   }
 
-  private fanOut(path: string, type: number, zxid: number): void {
+  /**
+   * Sends an event once to each worker watching `path`, with who may see it: the READ audience
+   * of `acl`, the ACL of the node the event is about (CVE-2024-23944; null: no check).
+   */
+  private fanOut(path: string, type: number, zxid: number, acl: readonly ACL[] | null): void {
     let workers = this.router.route(path, type);
+    if (workers === 0) return;
+    const audience = readersOf(acl);
+    if (audience.truncated && !this.warnedReadersTruncated) {
+      this.warnedReadersTruncated = true;
+      this.logger.warn({ path, aclEntries: acl?.length }, 'watch event readers too many to send: only super sessions see events on nodes with this ACL');
+    }
     for (let worker = 0; workers !== 0; worker++, workers >>>= 1) {
-      if ((workers & 1) !== 0) this.out.event(worker, 0, 0, type, zxid, path);
+      if ((workers & 1) !== 0) this.out.event(worker, 0, 0, type, zxid, path, audience.readers);
     }
   }
 
@@ -1021,15 +1041,15 @@ export class Core {
     for (const [path, old] of before) {
       const now = after.get(path);
       if (now === undefined) {
-        this.fanOut(path, EventType.nodeDeleted, zxid);
+        this.fanOut(path, EventType.nodeDeleted, zxid, old.acl);
         continue;
       }
-      if (now.czxid !== old.czxid || now.mzxid !== old.mzxid) this.fanOut(path, EventType.nodeDataChanged, zxid);
+      if (now.czxid !== old.czxid || now.mzxid !== old.mzxid) this.fanOut(path, EventType.nodeDataChanged, zxid, now.acl);
       if (now.czxid !== old.czxid || now.pzxid !== old.pzxid || now.cversion !== old.cversion) {
-        this.fanOut(path, EventType.nodeChildrenChanged, zxid);
+        this.fanOut(path, EventType.nodeChildrenChanged, zxid, now.acl);
       }
     }
-    for (const path of after.keys()) if (!before.has(path)) this.fanOut(path, EventType.nodeCreated, zxid);
+    for (const [path, now] of after) if (!before.has(path)) this.fanOut(path, EventType.nodeCreated, zxid, now.acl);
     const nowMs = this.now();
     for (const s of [...this.sessions.all()]) {
       const id = BigInt.asUintN(64, s.id);
@@ -1063,6 +1083,8 @@ interface NodeStamp {
   readonly mzxid: number;
   readonly pzxid: number;
   readonly cversion: number;
+  /** For the READ filter of the events the comparison raises. */
+  readonly acl: readonly ACL[];
 }
 
 function nodeStamps(tree: ZkDatabase['tree']): Map<string, NodeStamp> {
@@ -1071,7 +1093,7 @@ function nodeStamps(tree: ZkDatabase['tree']): Map<string, NodeStamp> {
   for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
     const node = tree.getNode(path);
     if (node === undefined) continue;
-    out.set(path, { czxid: node.czxid, mzxid: node.mzxid, pzxid: node.pzxid, cversion: node.cversion });
+    out.set(path, { czxid: node.czxid, mzxid: node.mzxid, pzxid: node.pzxid, cversion: node.cversion, acl: node.acl });
     if (node.children === null) continue;
     const prefix = path === '/' ? '/' : `${path}/`;
     for (const name of node.children) stack.push(prefix + name);

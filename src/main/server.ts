@@ -19,6 +19,7 @@ import { writeSync } from 'node:fs';
 import { containersToDelete } from './containers.js';
 import { FourLetterWords } from './four-letter.js';
 import { EnsembleDriver, readMyId } from './driver.js';
+import { QuotaLog } from './quota-log.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -39,6 +40,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   mkdirSync(cfg.dataDir, { recursive: true });
   mkdirSync(cfg.dataLogDir, { recursive: true });
 
+  const quotaLog = new QuotaLog(logger, Date.now);
   const db = new ZkDatabase({
     extendedTypesEnabled: cfg.extendedTypesEnabled,
     juteMaxBufferBytes: cfg.juteMaxBufferBytes,
@@ -47,10 +49,14 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         { session: sessionIdHex(BigInt.asUintN(64, sessionId)), paths, txnBytes },
         'session owns more ephemerals than a closeSession txn may list: closed without the list',
       ),
+    enforceQuota: cfg.enforceQuota,
+    onQuotaExceeded: (note) => quotaLog.exceeded(note),
   });
   // The newest valid snapshot plus the log after it; a gap or corruption that is not a torn
   // tail stops start-up here (the error names what is missing).
   const recovered = recover(db, { dataDir: cfg.dataDir, dataLogDir: cfg.dataLogDir, logger });
+  // The log replayed over a fuzzy snapshot may count a node twice in a quota's stats: recount.
+  db.tree.setupQuotas();
   logger.info(
     { lastZxid: recovered.lastZxid, sessions: recovered.sessions.size, replayed: recovered.replayed },
     'recovered data',
@@ -138,6 +144,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
         fourLetterWhitelist: cfg.fourLetterWhitelist,
         sessionSecret: cfg.sessionSecret,
+        superDigest: cfg.superDigest,
         logLevel: cfg.logLevel,
       },
     });

@@ -47,6 +47,11 @@ export interface WorkerInit {
   fourLetterWhitelist: string[];
   /** Session passwords are the first 16 bytes of HMAC-SHA256(secret, session id, 8 bytes BE). */
   sessionSecret: string;
+  /**
+   * DigestAuthenticationProvider.superDigest: "super:<base64 sha1>"; a digest auth whose id
+   * equals it also gets the super id, which passes every ACL check. null: none.
+   */
+  superDigest: string | null;
   /** pino level ('warn' by default: quiet). */
   logLevel: string;
 }

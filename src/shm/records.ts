@@ -208,22 +208,74 @@ export function encodeAttached(
   return off + attachedBytes;
 }
 
-/** event: target session (0/0 = every watcher on this worker), event type, zxid, path. */
-export function eventBytes(path: string): number {
-  return 24 + stringBytes(path);
+/**
+ * Who may see an event (CVE-2024-23944: ZooKeeper 3.8.4 delivers an event only to watchers with
+ * READ on the node it is about; the parent for NodeChildrenChanged). null: everyone (the ACL is
+ * empty or grants world:anyone READ). Otherwise the ids of the ACL entries granting READ, by
+ * scheme; a session holding the super id sees every event. The main thread knows the ACL, the
+ * worker its sessions' ids, so the event carries the one to the other, once per worker.
+ */
+export interface EventReaders {
+  /** digest ids "user:base64(sha1)", matched exactly against a session's digest ids. */
+  readonly digestIds: readonly string[];
+  /** ip ACL ids ("addr" or "addr/bits"), matched against the connection's address. */
+  readonly ipIds: readonly string[];
+}
+
+/** Flags of event records. */
+export const EventFlag = {
+  /** EventReaders follow the path: only sessions they admit get the event. */
+  restricted: 1,
+} as const;
+
+/**
+ * Most bytes the readers of one event may take. A larger list (an ACL of thousands of READ
+ * entries) is not sent: the event then goes only to super sessions (fail closed), and the main
+ * thread logs it.
+ */
+export const eventReadersBytesMax = 64 * 1024;
+
+/** Bytes `readers` take after the path (two u16 counts, then the strings); 0 for null. */
+export function eventReadersBytes(readers: EventReaders | null): number {
+  if (readers === null) return 0;
+  let n = 4;
+  for (const id of readers.digestIds) n += stringBytes(id);
+  for (const id of readers.ipIds) n += stringBytes(id);
+  return n;
+}
+
+/** event: target session (0/0 = every watcher on this worker), event type, flags (EventFlag),
+ *  zxid, path, then the readers when restricted. */
+export function eventBytes(path: string, readers: EventReaders | null = null): number {
+  return 24 + stringBytes(path) + eventReadersBytes(readers);
 }
 export function encodeEvent(
   buf: Uint8Array,
   view: DataView,
   off: number,
-  e: { targetHi: number; targetLo: number; type: number; zxid: number; path: string },
+  e: {
+    targetHi: number;
+    targetLo: number;
+    type: number;
+    zxid: number;
+    path: string;
+    readers?: EventReaders | null;
+  },
 ): number {
+  const readers = e.readers ?? null;
   view.setUint32(off, e.targetHi, true);
   view.setUint32(off + 4, e.targetLo, true);
   view.setInt32(off + 8, e.type, true);
-  view.setUint32(off + 12, 0, true);
+  view.setUint32(off + 12, readers === null ? 0 : EventFlag.restricted, true);
   view.setFloat64(off + 16, e.zxid, true);
-  return writeString(buf, view, off + 24, e.path);
+  let end = writeString(buf, view, off + 24, e.path);
+  if (readers === null) return end;
+  view.setUint16(end, readers.digestIds.length, true);
+  view.setUint16(end + 2, readers.ipIds.length, true);
+  end += 4;
+  for (const id of readers.digestIds) end = writeString(buf, view, end, id);
+  for (const id of readers.ipIds) end = writeString(buf, view, end, id);
+  return end;
 }
 
 export function watchRegisterBytes(path: string): number {
@@ -393,12 +445,31 @@ export class EventView {
   type = 0;
   zxid = 0;
   path = '';
+  /** null: every watcher may see it; else only the sessions these admit (and super ones). */
+  readers: EventReaders | null = null;
+  readonly #digestIds: string[] = [];
+  readonly #ipIds: string[] = [];
+  readonly #readers: EventReaders = { digestIds: this.#digestIds, ipIds: this.#ipIds };
   read(buf: Uint8Array, view: DataView, off: number): this {
     this.targetHi = view.getUint32(off, true);
     this.targetLo = view.getUint32(off + 4, true);
     this.type = view.getInt32(off + 8, true);
+    const flags = view.getUint32(off + 12, true);
     this.zxid = view.getFloat64(off + 16, true);
     this.path = readString(buf, view, off + 24);
+    if ((flags & EventFlag.restricted) === 0) {
+      this.readers = null;
+      return this;
+    }
+    let at = stringEnd(view, off + 24);
+    const digests = view.getUint16(at, true);
+    const ips = view.getUint16(at + 2, true);
+    at += 4;
+    this.#digestIds.length = 0;
+    this.#ipIds.length = 0;
+    for (let i = 0; i < digests; i++, at = stringEnd(view, at)) this.#digestIds.push(readString(buf, view, at));
+    for (let i = 0; i < ips; i++, at = stringEnd(view, at)) this.#ipIds.push(readString(buf, view, at));
+    this.readers = this.#readers;
     return this;
   }
 }

@@ -70,6 +70,7 @@ import {
 import { SessionTable, type Session } from './session/table.js';
 import { Latency, connectionStats, lastOpName, resetConnectionStats, watchStats } from './stats.js';
 import { Fanout } from './watches/fanout.js';
+import { mayRead } from './watches/readers.js';
 import { WatchTable, watcherTypeBits } from './watches/table.js';
 
 /** Bounds of one worker (units last). */
@@ -248,6 +249,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       (bytes) => {
         const off = this.#slab.reserve(bytes);
         return this.#slab.buf.subarray(off, off + bytes);
+      },
+      (slot, readers) => {
+        const s = this.#sessions.at(slot);
+        return s !== undefined && s.conn !== null && mayRead(readers, s.superUser, s.authIds, s.conn.ip);
       },
     );
     this.#connectContext = this.#makeConnectContext();
@@ -604,6 +609,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     // holds authInfo); the client sends setWatches and its auth packets again on reconnect.
     this.#watches.dropSession(s.slot);
     s.authIds.length = 0;
+    s.superUser = false;
   }
 
   #established(
@@ -763,6 +769,12 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     if (scheme === 'digest') {
       const userPassword = Buffer.from(auth.buffer, auth.byteOffset, auth.byteLength);
       const id = digestId(userPassword.toString('utf8'));
+      // DigestAuthenticationProvider.handleAuthentication: the super id comes first.
+      if (!s.superUser && this.#init.superDigest !== null && id === this.#init.superDigest) {
+        s.superUser = true;
+        this.#bridge.sendAuth(s.sidHi, s.sidLo, 'super', '');
+        this.#log.info({ sid: s.hex, remote: conn.remote }, 'authenticated as super');
+      }
       if (!s.authIds.includes(id)) {
         s.authIds.push(id);
         this.#bridge.sendAuth(s.sidHi, s.sidLo, 'digest', id);
@@ -894,7 +906,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       }
       return;
     }
-    this.#fanout.deliver(v.type, v.path);
+    this.#fanout.deliver(v.type, v.path, v.readers);
   }
 
   onWatchRegister(v: WatchRegisterView): void {
@@ -943,6 +955,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     conn.session = null;
     this.#watches.dropSession(s.slot);
     s.authIds.length = 0;
+    s.superUser = false;
     this.#bridge.sendDetach(s.sidHi, s.sidLo, conn.id, DetachReason.connectionClosed);
     this.#log.info(
       { sid: s.hex, remote: conn.remote, local: s.local },

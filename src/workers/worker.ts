@@ -46,6 +46,9 @@ export function validateWorkerInit(init: WorkerInit): string[] {
   if (typeof init.sessionSecret !== 'string' || init.sessionSecret === '') {
     problems.push('sessionSecret must be a non-empty string');
   }
+  if (init.superDigest !== null && typeof init.superDigest !== 'string') {
+    problems.push('superDigest must be a string or null');
+  }
   if (!Array.isArray(init.fourLetterWhitelist)) {
     problems.push('fourLetterWhitelist must be an array');
   }

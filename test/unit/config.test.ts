@@ -133,3 +133,20 @@ test('observerMasterPort: observers get voters round robin; without it, none', (
   const off = loadConfig(cfgFile(['dataDir=/tmp/zkts-om', ...servers].join('\n')));
   assert.equal(ensembleObserverMasters(off).size, 0);
 });
+
+test('superDigest: none by default; it must be super:<base64 SHA-1>', () => {
+  assert.equal(loadConfig(null).superDigest, null);
+  const c = loadConfig(cfgFile('DigestAuthenticationProvider.superDigest=super:xQJmxLMiHGwaqBvst5y6rkB6HQs=\n'));
+  assert.equal(c.superDigest, 'super:xQJmxLMiHGwaqBvst5y6rkB6HQs=');
+  assert.deepEqual(c.ignoredKeys, []);
+  assert.throws(() => loadConfig(cfgFile('DigestAuthenticationProvider.superDigest=super:admin\n')), ConfigError);
+  assert.throws(() => loadConfig(cfgFile('DigestAuthenticationProvider.superDigest=alice:xQJmxLMiHGwaqBvst5y6rkB6HQs=\n')), ConfigError);
+});
+
+test('enforceQuota: off by default, true or false', () => {
+  assert.equal(loadConfig(null).enforceQuota, false);
+  const c = loadConfig(cfgFile('enforceQuota=true\n'));
+  assert.equal(c.enforceQuota, true);
+  assert.deepEqual(c.ignoredKeys, []);
+  assert.throws(() => loadConfig(cfgFile('enforceQuota=yes\n')), ConfigError);
+});

@@ -1,6 +1,7 @@
 // Session worker: watch registration and event fan-out over real sockets.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EventType, KeeperState, OpCode } from '../../src/common/zk.js';
 import { WatchKind } from '../../src/shm/records.js';
@@ -121,5 +122,69 @@ describe('session worker watches', () => {
     await main.next('detach', { skip: ['touch'] });
     const stats = await main.stats({ sections: ['watchesByPath'] });
     assert.ok(!(stats.watches?.byPath ?? []).some((p) => p.path === '/gone'));
+  });
+});
+
+describe('session worker watches: the READ filter (CVE-2024-23944)', () => {
+  let main: FakeMain;
+  const superDigest = `super:${createHash('sha1').update('super:pw').digest('base64')}`;
+  before(async () => {
+    main = await FakeMain.start({ init: { superDigest } });
+  });
+  after(async () => {
+    assert.equal(await main.stop(), 0);
+  });
+
+  async function authed(userPassword: string | null): Promise<OpenSession> {
+    const s = await openGlobal(main);
+    if (userPassword === null) return s;
+    s.client.send(-4, OpCode.auth, (w) => {
+      w.writeInt(0);
+      w.writeString('digest');
+      w.writeBuffer(Buffer.from(userPassword));
+    });
+    assert.equal((await s.client.reply()).header.err, 0);
+    // The worker tells the main thread each id it adds: the super id first, then the digest.
+    const ids = userPassword === 'super:pw' ? 2 : 1;
+    for (let i = 0; i < ids; i++) await main.next('auth', { skip: ['touch'] });
+    return s;
+  }
+  const aliceId = `alice:${createHash('sha1').update('alice:pw').digest('base64')}`;
+
+  it('shows a restricted event only to sessions with a digest id, address or super id it names', async () => {
+    const nobody = await authed(null);
+    const alice = await authed('alice:pw');
+    const root = await authed('super:pw');
+    const wrongRoot = await authed('super:nope');
+    const all = [nobody, alice, root, wrongRoot];
+    for (const s of all) main.watchRegister({ sidHi: s.sidHi, sidLo: s.sidLo, kind: WatchKind.persistentRecursive, path: '/' });
+    main.event({ type: EventType.nodeCreated, path: '/secret', readers: { digestIds: [aliceId], ipIds: [] } });
+    await expectEvent(alice, EventType.nodeCreated, '/secret');
+    await expectEvent(root, EventType.nodeCreated, '/secret');
+    await expectNothing(nobody);
+    await expectNothing(wrongRoot);
+    // An ip ACL admits the connection's address (every test client connects from 127.0.0.1).
+    main.event({ type: EventType.nodeDataChanged, path: '/lan', readers: { digestIds: [], ipIds: ['127.0.0.0/8'] } });
+    for (const s of all) await expectEvent(s, EventType.nodeDataChanged, '/lan');
+    main.event({ type: EventType.nodeDataChanged, path: '/far', readers: { digestIds: [], ipIds: ['10.0.0.1'] } });
+    await expectEvent(root, EventType.nodeDataChanged, '/far');
+    for (const s of [nobody, alice, wrongRoot]) await expectNothing(s);
+    // Unrestricted: everyone.
+    main.event({ type: EventType.nodeDeleted, path: '/open' });
+    for (const s of all) await expectEvent(s, EventType.nodeDeleted, '/open');
+    for (const s of all) {
+      s.client.destroy();
+      await main.next('detach', { skip: ['touch'] });
+    }
+  });
+
+  it('consumes a one-shot watch whose event it holds back, as ZooKeeper does', async () => {
+    const s = await authed(null);
+    main.watchRegister({ sidHi: s.sidHi, sidLo: s.sidLo, kind: WatchKind.exist, path: '/x' });
+    main.event({ type: EventType.nodeCreated, path: '/x', readers: { digestIds: [aliceId], ipIds: [] } });
+    await expectNothing(s);
+    main.event({ type: EventType.nodeDataChanged, path: '/x' });
+    await expectNothing(s);
+    s.client.destroy();
   });
 });

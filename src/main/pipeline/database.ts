@@ -12,9 +12,9 @@ import { DataTree } from '../tree/data-tree.js';
 import { applyTxn, type ApplyResult } from './apply.js';
 import type { RequestContext } from './context.js';
 import { OutstandingChanges } from './outstanding.js';
-import { isWriteOp, Prep, type PreparedTxn, type PrepOptions } from './prep.js';
+import { isWriteOp, Prep, type PreparedTxn, type PrepOptions, type QuotaExceededNote } from './prep.js';
 
-export type { PreparedTxn } from './prep.js';
+export type { PreparedTxn, QuotaExceededNote } from './prep.js';
 export type { ApplyResult } from './apply.js';
 export type { ReadResult, SetWatchesResult } from './reads.js';
 export type { RequestContext } from './context.js';
@@ -35,6 +35,10 @@ export interface ZkDatabaseOptions {
   juteMaxBufferBytes?: number;
   /** Told when a closeSession txn goes without its path list (the server logs it). */
   onCloseListOmitted?: PrepOptions['onCloseListOmitted'];
+  /** zookeeper.enforceQuota: writes past a hard quota limit fail (default false). */
+  enforceQuota?: boolean;
+  /** Told of each write that passes a quota limit (see prep.ts). */
+  onQuotaExceeded?: (note: QuotaExceededNote) => void;
 }
 
 export class ZkDatabase {
@@ -55,6 +59,8 @@ export class ZkDatabase {
       authProviders: providers,
       ...(opts.juteMaxBufferBytes !== undefined ? { juteMaxBufferBytes: opts.juteMaxBufferBytes } : {}),
       ...(opts.onCloseListOmitted !== undefined ? { onCloseListOmitted: opts.onCloseListOmitted } : {}),
+      enforceQuota: opts.enforceQuota ?? false,
+      ...(opts.onQuotaExceeded === undefined ? {} : { onQuotaExceeded: opts.onQuotaExceeded }),
     });
     this.reads = new Reads(this.tree, {
       authProviders: providers,

@@ -10,8 +10,14 @@
 //
 // Left to the driver, as ZooKeeper does them outside this class: session checks (SessionExpired,
 // SessionMoved: SessionTracker.checkSession), upgrading a local session before an ephemeral
-// create (LeaderRequestProcessor / checkUpgradeSession), throttling. Quota enforcement is off, as
-// ZooKeeper's zookeeper.enforceQuota defaults to false.
+// create (LeaderRequestProcessor / checkUpgradeSession), throttling.
+//
+// Quotas (ZooKeeperServer.checkQuota): a create or setData under a quota'd path is checked against
+// its limits and stats nodes. Past a hard limit it fails with QuotaExceeded when enforceQuota is
+// on (off by default, as zookeeper.enforceQuota); a limit passed is reported either way (a log
+// line). ZooKeeper reads the stats the apply step last wrote, so writes in flight can pass a
+// hard limit together; zkts also keeps the stats that writes in flight will make as outstanding
+// records of the stats node, so the count stays within the limit.
 
 import { checkAcl, defaultAuthProviders, fixupAcl, type AuthProviders } from '../../common/acl.js';
 import { assert, unreachable } from '../../common/assert.js';
@@ -48,6 +54,7 @@ import {
   ttlOwner,
 } from '../tree/ephemeral.js';
 import type { NodeState } from '../tree/node.js';
+import { quotaLimitPath, quotaStatPath, StatsTrack } from '../tree/quota.js';
 import type { RequestContext } from './context.js';
 import { closeSessionTxnBytesCeiling, closeSessionTxnBytesDefault, txnHeaderBytes } from './limits.js';
 import { ChangeRecord, type OutstandingChanges } from './outstanding.js';
@@ -66,6 +73,24 @@ export interface PrepOptions {
   juteMaxBufferBytes?: number;
   /** Told when a closeSession txn goes without its path list (see prepCloseSession). */
   onCloseListOmitted?: (sessionId: bigint, paths: number, txnBytes: number) => void;
+  /** zookeeper.enforceQuota: refuse writes past a hard limit (default false). */
+  enforceQuota?: boolean;
+  /** Told of every write that takes a quota past a limit (ZooKeeper logs it, rate-limited). */
+  onQuotaExceeded?: (note: QuotaExceededNote) => void;
+}
+
+/** A write took the subtree of `quota` past one of its limits. */
+export interface QuotaExceededNote {
+  /** The quota'd path. */
+  readonly quota: string;
+  readonly what: 'count' | 'bytes';
+  /** The count or bytes the write would make. */
+  readonly current: number;
+  readonly limit: number;
+  /** A hard limit (countHardLimit / byteHardLimit), else the soft one (count / bytes). */
+  readonly hard: boolean;
+  /** The write is refused (a hard limit with enforceQuota on). */
+  readonly refused: boolean;
 }
 
 /** A sub-request's Txn, or the KeeperException code that stops it. */
@@ -77,6 +102,8 @@ export class Prep {
   /** The largest closeSession txn (TxnHeader + CloseSessionTxn) this leader prepares. */
   private readonly closeTxnBytesMax: number;
   private readonly onCloseListOmitted: PrepOptions['onCloseListOmitted'];
+  private readonly enforceQuota: boolean;
+  private readonly onQuotaExceeded: ((note: QuotaExceededNote) => void) | null;
 
   constructor(
     private readonly tree: DataTree,
@@ -88,6 +115,8 @@ export class Prep {
     const jute = opts.juteMaxBufferBytes ?? closeSessionTxnBytesDefault;
     this.closeTxnBytesMax = Math.min(jute, closeSessionTxnBytesCeiling);
     this.onCloseListOmitted = opts.onCloseListOmitted;
+    this.enforceQuota = opts.enforceQuota ?? false;
+    this.onQuotaExceeded = opts.onQuotaExceeded ?? null;
   }
 
   /**
@@ -196,6 +225,10 @@ export class Prep {
     const newCversion = (parent.cversion + 1) | 0;
     const acl: ACL[] = fixed.acl;
     const data = req.data;
+    const bytes = data === null ? 0 : data.length;
+    const quotaErr = this.checkQuota(path, bytes, 1);
+    if (quotaErr !== Err.ok) return quotaErr;
+    this.noteQuotaChange(path, bytes, 1, zxid);
     const parentRecord = ChangeRecord.of(zxid, parentName, parent);
     parentRecord.childCount++;
     parentRecord.cversion = newCversion;
@@ -275,8 +308,12 @@ export class Prep {
     const node = this.recordFor(path);
     if (node === null) return Err.noNode;
     if (!checkAcl(node.acl, Perms.write, ctx.authIds, this.providers)) return Err.noAuth;
+    const bytesDiff = (req.data === null ? 0 : req.data.length) - (node.data === null ? 0 : node.data.length);
+    const quotaErr = this.checkQuota(path, bytesDiff, 0);
+    if (quotaErr !== Err.ok) return quotaErr;
     const version = checkAndIncVersion(node.version, req.version);
     if (version === null) return Err.badVersion;
+    this.noteQuotaChange(path, bytesDiff, 0, zxid);
     const record = ChangeRecord.of(zxid, path, node);
     record.version = version;
     record.mtime = timeMs;
@@ -443,6 +480,64 @@ export class Prep {
     return this.tree.getNode(path) ?? null;
   }
 
+  // ---- quotas --------------------------------------------------------------------------------
+
+  /**
+   * ZooKeeperServer.checkQuota for a change of `countDiff` nodes and `bytesDiff` data bytes at
+   * `path`: Err.quotaExceeded when it passes a hard limit and enforceQuota is on, else Err.ok.
+   * The count is checked first; only a limit that is set, for a diff that is not 0, is checked.
+   */
+  private checkQuota(path: string, bytesDiff: number, countDiff: number): number {
+    const quota = this.tree.quotas.quotaOf(path);
+    if (quota === null) return Err.ok;
+    const limitNode = this.recordFor(quotaLimitPath(quota));
+    if (limitNode === null) return Err.ok; // ZooKeeper logs "Missing limit node"
+    const limits = StatsTrack.parse(limitNode.data);
+    const checkCount = countDiff !== 0 && (limits.count > -1 || limits.countHardLimit > -1);
+    const checkBytes = bytesDiff !== 0 && (limits.bytes > -1 || limits.byteHardLimit > -1);
+    if (!checkCount && !checkBytes) return Err.ok;
+    const statNode = this.recordFor(quotaStatPath(quota));
+    if (statNode === null) return Err.ok; // ZooKeeper logs "Missing node for stat"
+    const stats = StatsTrack.parse(statNode.data);
+    if (checkCount) {
+      const hard = limits.countHardLimit > -1;
+      const err = this.overLimit(quota, 'count', stats.count + countDiff, hard ? limits.countHardLimit : limits.count, hard);
+      if (err !== Err.ok) return err;
+    }
+    if (checkBytes) {
+      const hard = limits.byteHardLimit > -1;
+      return this.overLimit(quota, 'bytes', stats.bytes + bytesDiff, hard ? limits.byteHardLimit : limits.bytes, hard);
+    }
+    return Err.ok;
+  }
+
+  private overLimit(quota: string, what: 'count' | 'bytes', current: number, limit: number, hard: boolean): number {
+    if (current <= limit) return Err.ok;
+    const refused = hard && this.enforceQuota;
+    this.onQuotaExceeded?.({ quota, what, current, limit, hard, refused });
+    return refused ? Err.quotaExceeded : Err.ok;
+  }
+
+  /**
+   * With enforceQuota on, a change prepared under a quota moves that quota's stats as an
+   * outstanding record of its stats node: the next write is checked against the stats every
+   * write before it will make (the apply step writes the same numbers into the tree).
+   */
+  private noteQuotaChange(path: string, bytesDiff: number, countDiff: number, zxid: number): void {
+    if (!this.enforceQuota || (bytesDiff === 0 && countDiff === 0)) return;
+    const quota = this.tree.quotas.quotaOf(path);
+    if (quota === null) return;
+    const statPath = quotaStatPath(quota);
+    const statNode = this.recordFor(statPath);
+    if (statNode === null) return;
+    const stats = StatsTrack.parse(statNode.data);
+    stats.count += countDiff;
+    stats.bytes += bytesDiff;
+    const record = ChangeRecord.of(zxid, statPath, statNode);
+    record.data = stats.bytesOf();
+    this.outstanding.add(record);
+  }
+
   /** getParentPathAndValidate: null (BadArguments) for no '/', a NUL, or a built-in node. */
   private parentForDelete(path: string): string | null {
     const lastSlash = path.lastIndexOf('/');
@@ -458,6 +553,10 @@ export class Prep {
     zxid: number,
     listOwner = 0n,
   ): void {
+    if (this.enforceQuota) {
+      const node = this.recordFor(path);
+      if (node !== null) this.noteQuotaChange(path, -(node.data === null ? 0 : node.data.length), -1, zxid);
+    }
     const parentRecord = ChangeRecord.of(zxid, parentName, parent);
     parentRecord.childCount--;
     parentRecord.pzxid = zxid;

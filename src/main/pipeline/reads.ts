@@ -243,7 +243,8 @@ export class Reads {
    *   registered;
    * - persistent and persistent-recursive: always registered.
    * Events come out in that order (data, exist, child), each with the node's ACL (null when the
-   * node is gone) for the READ filter 3.8.4+ applies to delivered events.
+   * node is gone) for the READ filter 3.8.4+ applies to delivered events (the core applies it to
+   * these before sending them, as 3.8.7 does).
    */
   setWatches(
     request: SetWatches | SetWatches2,

@@ -15,6 +15,14 @@ import { AclCache, type AclEntry } from './acl-cache.js';
 import { DigestSum, nodeDigest } from './digest.js';
 import { canonicalOwner, EphemeralKind, ephemeralKind } from './ephemeral.js';
 import { DataNode, statOf, WatchTrigger } from './node.js';
+import {
+  QuotaIndex,
+  quotaLimitNode,
+  quotaPathOf,
+  quotaStatNode,
+  quotaStatPath,
+  StatsTrack,
+} from './quota.js';
 
 export interface DataTreeOptions {
   /** zookeeper.extendedTypesEnabled: TTL nodes exist (default false in ZooKeeper). */
@@ -51,6 +59,8 @@ export class DataTree {
   private readonly digestSum = new DigestSum();
   private dataSize = 0;
   private root: DataNode;
+  /** The quota'd paths (DataTree.pTrie): a limits node under /zookeeper/quota adds one. */
+  readonly quotas = new QuotaIndex();
 
   constructor(opts: DataTreeOptions) {
     this.extendedTypesEnabled = opts.extendedTypesEnabled;
@@ -214,6 +224,7 @@ export class DataTree {
     this.digestSum.add(node.digest);
     this.dataSize += path.length + node.dataLength;
     this.trackOwner(path, owner);
+    this.quotaOnCreate(parentName, path, node.dataLength);
     if (triggers !== null) {
       triggers.push(new WatchTrigger(path, EventType.nodeCreated, node.acl));
       triggers.push(new WatchTrigger(parentName, EventType.nodeChildrenChanged, parent.acl));
@@ -240,6 +251,7 @@ export class DataTree {
     this.dataSize -= path.length + node.dataLength;
     this.acls.release(node.aclEntry);
     this.untrackOwner(path, node.ephemeralOwner);
+    this.quotaOnDelete(parentName, path, node.dataLength);
     if (triggers !== null) {
       triggers.push(new WatchTrigger(path, EventType.nodeDeleted, node.acl));
       triggers.push(new WatchTrigger(parentName, EventType.nodeChildrenChanged, parent.acl));
@@ -259,12 +271,15 @@ export class DataTree {
     const node = this.getNode(path);
     if (node === undefined) return Err.noNode;
     this.digestSum.remove(node.digest);
-    this.dataSize += (data === null ? 0 : data.length) - node.dataLength;
+    const bytesDiff = (data === null ? 0 : data.length) - node.dataLength;
+    this.dataSize += bytesDiff;
     node.data = data;
     node.mtime = timeMs;
     node.mzxid = zxid;
     node.version = version;
     this.refreshDigest(path, node);
+    const quota = this.quotas.quotaOf(path);
+    if (quota !== null) this.updateQuotaStat(quota, bytesDiff, 0);
     if (triggers !== null)
       triggers.push(new WatchTrigger(path, EventType.nodeDataChanged, node.acl));
     return node;
@@ -365,6 +380,7 @@ export class DataTree {
     this.ephemeralListBytes.clear();
     this.containerPaths.clear();
     this.ttlPaths.clear();
+    this.quotas.clear();
     for (const a of acls) this.acls.restore(a.id, a.acl);
   }
 
@@ -410,6 +426,96 @@ export class DataTree {
       node.digest = nodeDigest(path, node.data, node);
       this.digestSum.add(node.digest);
     }
+    this.setupQuotas();
+  }
+
+  // ---- quotas (DataTree.updateQuotaStat, updateQuotaForPath, setupQuota) --------------------
+
+  /**
+   * DataTree.setupQuota, after a snapshot load (and after recovery, when the log has been
+   * replayed over a fuzzy snapshot): every leaf limits node under /zookeeper/quota names a
+   * quota'd path; its stats node is recounted from the subtree.
+   */
+  setupQuotas(): void {
+    this.quotas.clear();
+    const end = `/${quotaLimitNode}`;
+    const stack = [ZkPaths.quota as string];
+    for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
+      const node = this.nodes.get(path);
+      if (node === undefined) continue;
+      if (node.children === null || node.children.size === 0) {
+        if (!path.endsWith(end)) continue;
+        const quotaPath = path.slice(ZkPaths.quota.length, path.indexOf(end));
+        if (quotaPath === '') continue; // ZooKeeper 3.8 fails to start on this one
+        this.updateQuotaForPath(quotaPath);
+        this.quotas.add(quotaPath);
+        continue;
+      }
+      for (const name of node.children) stack.push(`${path}/${name}`);
+    }
+  }
+
+  /** A node was created: a limits node adds its quota, a stats node is counted; then the
+   *  node counts in its own quota (DataTree.createNode). */
+  private quotaOnCreate(parentName: string, path: string, bytes: number): void {
+    const quotaPath = quotaPathOf(parentName);
+    if (quotaPath !== null) {
+      const name = basename(path);
+      if (name === quotaLimitNode) this.quotas.add(quotaPath);
+      else if (name === quotaStatNode) this.updateQuotaForPath(quotaPath);
+    }
+    const quota = this.quotas.quotaOf(path);
+    if (quota !== null) this.updateQuotaStat(quota, bytes, 1);
+  }
+
+  /** A node was deleted: a limits node takes its quota away; the node leaves its quota. */
+  private quotaOnDelete(parentName: string, path: string, bytes: number): void {
+    const quotaPath = quotaPathOf(parentName);
+    if (quotaPath !== null && basename(path) === quotaLimitNode) this.quotas.delete(quotaPath);
+    const quota = this.quotas.quotaOf(path);
+    if (quota !== null) this.updateQuotaStat(quota, -bytes, -1);
+  }
+
+  /** DataTree.updateQuotaStat: the stats node of `quotaPath` moves by the diffs (no version,
+   *  zxid or watch: only the apply step writes it, the same way on every replica). */
+  private updateQuotaStat(quotaPath: string, bytesDiff: number, countDiff: number): void {
+    const statPath = quotaStatPath(quotaPath);
+    const node = this.nodes.get(statPath);
+    if (node === undefined) return; // ZooKeeper logs "Missing node for stat"
+    const stats = StatsTrack.parse(node.data);
+    stats.count += countDiff;
+    stats.bytes += bytesDiff;
+    this.replaceQuotaData(statPath, node, stats.bytesOf());
+  }
+
+  /** DataTree.updateQuotaForPath: the stats node says the count and data bytes of the subtree
+   *  at `quotaPath` (itself included), and nothing else. */
+  private updateQuotaForPath(quotaPath: string): void {
+    const statPath = quotaStatPath(quotaPath);
+    const statNode = this.nodes.get(statPath);
+    if (statNode === undefined) return;
+    let count = 0;
+    let bytes = 0;
+    const stack = [quotaPath];
+    for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
+      const node = this.nodes.get(path);
+      if (node === undefined) continue;
+      count++;
+      bytes += node.dataLength;
+      if (node.children !== null) for (const name of node.children) stack.push(`${path}/${name}`);
+    }
+    const stats = new StatsTrack();
+    stats.bytes = bytes;
+    stats.count = count;
+    this.replaceQuotaData(statPath, statNode, stats.bytesOf());
+  }
+
+  /** A new buffer, never a write into the old one: a snapshot in progress may hold it. */
+  private replaceQuotaData(path: string, node: DataNode, data: Uint8Array): void {
+    this.digestSum.remove(node.digest);
+    this.dataSize += data.length - node.dataLength;
+    node.data = data;
+    this.refreshDigest(path, node);
   }
 
   // ---- internals -----------------------------------------------------------------------------

@@ -28,6 +28,8 @@ export class Session<C extends SessionConnection = SessionConnection> {
   conn: C | null = null;
   /** Digest ids authenticated on the current connection (the ip id is the connection's). */
   readonly authIds: string[] = [];
+  /** Authenticated as the super user (superDigest) on the current connection. */
+  superUser = false;
   readonly fifo = new RequestFifo();
   /** In the batch of global sessions heard from since the last touch record. */
   touched = false;

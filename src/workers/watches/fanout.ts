@@ -4,8 +4,13 @@
 //
 // The notification header's zxid is -1, as ZooKeeper 3.8's NIOServerCnxn.process writes it
 // (`new ReplyHeader(ClientCnxn.NOTIFICATION_XID, -1L, 0)`); 3.9 started sending the event's zxid.
+//
+// An event can carry its readers (CVE-2024-23944): a session they do not admit is skipped, as
+// ZooKeeper 3.8.4's ServerCnxn.process drops an event for a watcher without READ on the node.
+// Its one-shot watch is consumed all the same (ZooKeeper removes it before the check).
 
 import { KeeperState, Xid } from '../../common/zk.js';
+import type { EventReaders } from '../../shm/records.js';
 import type { WatchHitSink, WatchTable } from './table.js';
 
 /** Where an event frame goes: a connection's output queue. */
@@ -40,36 +45,55 @@ export function encodeEventFrame(
 /** Allocates the frame memory (a view into the worker's output slab in production). */
 export type FrameAllocator = (bytes: number) => Buffer;
 
+/** May the session in `slot` see an event these readers restrict? */
+export type ReadCheck = (slot: number, readers: EventReaders) => boolean;
+
 export class Fanout implements WatchHitSink {
   readonly #watches: WatchTable;
   readonly #target: (slot: number) => FrameTarget | null;
   readonly #alloc: FrameAllocator;
+  readonly #mayRead: ReadCheck;
   #frame: Buffer | null = null;
   #type = 0;
   #path = '';
+  #readers: EventReaders | null = null;
+  #filtered = 0;
 
   /**
    * `target(slot)`: the connection of the session in `slot`, or null when it has none (a local
    * session between connections: its watches were dropped with the connection, so only a
-   * targeted event can ask for it).
+   * targeted event can ask for it). `mayRead(slot, readers)`: the READ check of a restricted
+   * event; without one, every session passes.
    */
   constructor(
     watches: WatchTable,
     target: (slot: number) => FrameTarget | null,
     alloc: FrameAllocator,
+    mayRead: ReadCheck = () => true,
   ) {
     this.#watches = watches;
     this.#target = target;
     this.#alloc = alloc;
+    this.#mayRead = mayRead;
   }
 
-  /** Fire the watches of `path` for an event of `type`; returns the sessions notified. */
-  deliver(type: number, path: string): number {
+  /** Events held back from a session by the READ filter, since the worker started. */
+  get filteredCount(): number {
+    return this.#filtered;
+  }
+
+  /**
+   * Fire the watches of `path` for an event of `type`, shown only to the sessions `readers`
+   * admit (null: all); returns the sessions whose watches matched.
+   */
+  deliver(type: number, path: string, readers: EventReaders | null = null): number {
     this.#frame = null;
     this.#type = type;
     this.#path = path;
+    this.#readers = readers;
     const n = this.#watches.trigger(type, path, this);
     this.#frame = null;
+    this.#readers = null;
     return n;
   }
 
@@ -81,6 +105,11 @@ export class Fanout implements WatchHitSink {
   hit(slot: number): void {
     const t = this.#target(slot);
     if (t === null) return;
+    const readers = this.#readers;
+    if (readers !== null && !this.#mayRead(slot, readers)) {
+      this.#filtered++;
+      return;
+    }
     let frame = this.#frame;
     if (frame === null) {
       frame = this.#encode(this.#type, this.#path);

@@ -35,6 +35,7 @@ export const SUITE_PORTS = {
   ensembleFailover: 22500,
   ensembleCrash: 22600,
   advStorage: 22800,
+  advAcl: 23300,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

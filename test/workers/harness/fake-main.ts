@@ -24,6 +24,7 @@ import {
   sessionEndBytes,
   upgradedBytes,
   watchRegisterBytes,
+  type EventReaders,
 } from '../../../src/shm/records.js';
 import { SharedStatus } from '../../../src/shm/status.js';
 import type {
@@ -114,6 +115,7 @@ export class FakeMain {
       localSessionsUpgradingEnabled: false,
       fourLetterWhitelist: ['srvr', 'stat', 'ruok', 'cons', 'mntr'],
       sessionSecret: 'test-secret',
+      superDigest: null,
       logLevel: process.env['ZKTS_TEST_LOG'] ?? 'silent',
       ...options.init,
     };
@@ -266,15 +268,16 @@ export class FakeMain {
     ch.publish();
   }
 
-  event(e: { type: number; path: string; zxid?: number; targetHi?: number; targetLo?: number }): void {
+  event(e: { type: number; path: string; zxid?: number; targetHi?: number; targetLo?: number; readers?: EventReaders | null }): void {
     const ch = this.channel;
-    const off = ch.reserve(RecordKind.event, eventBytes(e.path));
+    const off = ch.reserve(RecordKind.event, eventBytes(e.path, e.readers ?? null));
     const end = encodeEvent(this.#tx(), ch.view, off, {
       targetHi: e.targetHi ?? 0,
       targetLo: e.targetLo ?? 0,
       type: e.type,
       zxid: e.zxid ?? 100,
       path: e.path,
+      readers: e.readers ?? null,
     });
     ch.commit(end - off);
     ch.publish();

@@ -1,0 +1,31 @@
+// The worker's half of the READ filter on watch events (CVE-2024-23944): may a session see an
+// event whose readers the main thread worked out from the node's ACL (src/main/watch-readers.ts)?
+// The same answer as ZooKeeperServer.checkACL(READ) for the ids a connection holds: the super id
+// passes, a digest id must equal an ACL's id, the connection's address must fall in an ip ACL.
+
+import { ipProvider } from '../../common/acl.js';
+import type { EventReaders } from '../../shm/records.js';
+
+/**
+ * `superUser`: the session authenticated with the superDigest; `digestIds`: its digest ids;
+ * `ip`: its connection's address (its ip id).
+ */
+export function mayRead(
+  readers: EventReaders,
+  superUser: boolean,
+  digestIds: readonly string[],
+  ip: string,
+): boolean {
+  if (superUser) return true;
+  const digests = readers.digestIds;
+  if (digests.length > 0 && digestIds.length > 0) {
+    for (let i = 0; i < digests.length; i++) {
+      if (digestIds.includes(digests[i]!)) return true;
+    }
+  }
+  const ips = readers.ipIds;
+  for (let i = 0; i < ips.length; i++) {
+    if (ipProvider.matches(ip, ips[i]!)) return true;
+  }
+  return false;
+}
