@@ -9,6 +9,7 @@
 
 import { Err, OpCode, EventType } from '../common/zk.js';
 import { sessionIdHex, sessionIdOf } from '../common/ids.js';
+import { aclEntriesMax, authIdCharsMax, authIdsPerSessionMax } from '../common/limits.js';
 import { JuteError, JuteReader, JuteWriter, decodeRequest, encodeResponse } from '../protocol/jute/index.js';
 import type { ClientRequest, ClientResponse, CreateRequest, MultiOp } from '../protocol/types.js';
 import {
@@ -97,7 +98,8 @@ function workerCompletes(op: number): boolean {
 export class Core {
   readonly sessions: SessionTable;
   readonly router = new WatchRouter();
-  private readonly reader = new JuteReader();
+  /** Client requests: an ACL past aclEntriesMax is refused (InvalidACL) without decoding it all. */
+  private readonly reader = new JuteReader(undefined, { aclEntriesKept: aclEntriesMax });
   private readonly writer = new JuteWriter(4096);
   private readonly inFlight: InFlightWrite[] = [];
   private flushing = false;
@@ -218,9 +220,14 @@ export class Core {
   onAuth(a: AuthView): void {
     const s = this.sessions.get(a.sidHi, a.sidLo);
     if (s === undefined) return;
-    if (!s.authIds.some((id) => id.scheme === a.scheme && id.id === a.id)) {
-      s.authIds.push({ scheme: a.scheme, id: a.id });
+    if (s.authIds.some((id) => id.scheme === a.scheme && id.id === a.id)) return;
+    // The worker refuses an auth past the bound (AuthFailed); one that gets here anyway is
+    // dropped, so that every ACL check of the session stays bounded (the ip id is the +1).
+    if (s.authIds.length >= authIdsPerSessionMax + 1 || a.id.length > authIdCharsMax) {
+      this.logger.warn({ session: sessionIdHex(s.id), scheme: a.scheme }, 'auth id past the session bound dropped');
+      return;
     }
+    s.authIds.push({ scheme: a.scheme, id: a.id });
   }
 
   onTouch(view: DataView, off: number): void {
