@@ -353,10 +353,12 @@ export class Core {
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.notReadOnly, null, 0);
       return;
     }
-    if (op === OpCode.reconfig) {
-      // reconfigEnabled is false (zkts has no dynamic reconfiguration): ZooKeeper refuses with
-      // ReconfigDisabled through an error txn, before it reads the request.
-      const p = this.db.prepareError(this.contextOf(s, xid), Err.reconfigDisabled, this.now());
+    const refusal = refusedWrite(op);
+    if (refusal !== Err.ok) {
+      if (op === OpCode.deleteContainer) {
+        this.logger.warn({ session: sessionIdHex(s.id), xid, op }, 'deleteContainer from a client refused (server-only opcode)');
+      }
+      const p = this.db.prepareError(this.contextOf(s, xid), refusal, this.now());
       this.startWrite({ p, for: WriteFor.request, s, xid, connId: s.connId, op });
       return;
     }
@@ -762,8 +764,8 @@ export class Core {
       s.closing = true;
       this.sessions.unbucket(s);
       p = this.db.prepare(ctx, { op: OpCode.closeSession, req: null }, now);
-    } else if (m.op === OpCode.reconfig) {
-      p = this.db.prepareError(ctx, Err.reconfigDisabled, now);
+    } else if (refusedWrite(m.op) !== Err.ok) {
+      p = this.db.prepareError(ctx, refusedWrite(m.op), now);
     } else if (!this.db.isWrite(m.op)) {
       return refuse(Err.badArguments);
     } else {
@@ -1098,6 +1100,24 @@ function needsGlobalSession(request: ClientRequest): boolean {
     );
   }
   return false;
+}
+
+/**
+ * Writes a client may send that are refused through an error txn (so the answer keeps its place
+ * among the session's writes), before their body is read; Err.ok for every other opcode.
+ *   - reconfig: reconfigEnabled is false (zkts has no dynamic reconfiguration): ZooKeeper answers
+ *     ReconfigDisabled.
+ *   - deleteContainer: only ContainerManager issues it, and it checks no ACL. ZooKeeper's
+ *     PrepRequestProcessor reads a client's as a path made of the whole packet, header included,
+ *     whose NUL bytes make it BadArguments; zkts refuses it the same way, on purpose.
+ * (createSession, error and notification from a client never get here: the worker answers them
+ * Unimplemented and closes. ZooKeeper does so for error and notification, which Request.isValid
+ * leaves out; a client's createSession it lets into its pipeline, zkts does not.)
+ */
+function refusedWrite(op: number): number {
+  if (op === OpCode.reconfig) return Err.reconfigDisabled;
+  if (op === OpCode.deleteContainer) return Err.badArguments;
+  return Err.ok;
 }
 
 /**

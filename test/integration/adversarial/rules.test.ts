@@ -172,6 +172,58 @@ async function callCollect(conn: RawConn, xid: number, type: number, body: Buffe
   }
 }
 
+// ---- item 4 ----------------------------------------------------------------------------------
+
+describe('item 4: opcodes only the server issues', () => {
+  test('a client deleteContainer is refused (BadArguments) and the node it names survives', async () => {
+    const owner = await newSession();
+    let xid = 1;
+    assert.equal((await owner.call(xid++, OpX.auth, authBody('digest', 'alice:secret')))?.err, Code.ok);
+    const aliceOnly: RawAcl[] = [{ perms: 31, scheme: 'digest', id: digest('alice:secret') }];
+    // An empty persistent node and an empty container, both closed to everyone but alice.
+    assert.equal((await owner.call(xid++, Op.create, createBody('/adv/locked', aliceOnly)))?.err, Code.ok);
+    assert.equal((await owner.call(xid++, Op.createContainer, createBody('/adv/box', aliceOnly, 4)))?.err, Code.ok);
+
+    // An anonymous session may not touch them; ContainerManager's deleteContainer checks no ACL,
+    // so from a client it must be refused outright (ZooKeeper: BadArguments, connection kept).
+    const intruder = await newSession();
+    for (const path of ['/adv/locked', '/adv/box']) {
+      const r = await intruder.call(10, OpX.deleteContainer, pathBody(path), 30000);
+      assert.ok(r !== null, 'the connection stays open (ZooKeeper answers, it does not close)');
+      assert.equal(r.err, Code.badArguments, `deleteContainer ${path}`);
+      assert.equal(await exists(owner, xid++, path), Code.ok, `${path} survives`);
+    }
+    // Inside a multi, deleteContainer is no op MultiOperationRecord knows: MarshallingError.
+    const multi = new JuteWriter()
+      .int(OpX.deleteContainer).bool(false).int(-1).string('/adv/locked')
+      .int(-1).bool(true).int(-1)
+      .bytes();
+    const m = await intruder.call(11, OpX.multi, multi, 30000);
+    assert.ok(m !== null, 'connection closed');
+    assert.equal(m.err, Code.marshallingError, 'deleteContainer inside a multi');
+    assert.equal(await exists(owner, xid++, '/adv/locked'), Code.ok, 'survives the multi');
+    await assertWitnessServed();
+  });
+
+  const closers: Array<[string, number]> = [
+    ['error (-1)', OpX.error],
+    ['notification (0)', OpX.notification],
+  ];
+  // Apache 3.8 lets a client's createSession into its pipeline (Request.isValid); zkts refuses it
+  // as an opcode it does not serve, like error and notification.
+  if (!isApache()) closers.push(['createSession (-10)', OpX.createSession]);
+  for (const [name, op] of closers) {
+    test(`a client ${name} is answered Unimplemented and its connection closed`, async () => {
+      const c = await newSession();
+      const r = await c.call(7, op, Buffer.alloc(4), 30000);
+      assert.ok(r !== null, 'an answer before the close');
+      assert.equal(r.err, Code.unimplemented);
+      assert.equal(await c.waitClosed(10000), true, 'connection closed');
+      await assertWitnessServed();
+    });
+  }
+});
+
 // ---- item 9 ----------------------------------------------------------------------------------
 
 describe('item 9: no request or session makes a thread do unbounded work', { skip: isApache() ? 'zkts bounds' : false }, () => {
