@@ -224,6 +224,33 @@ describe('item 4: opcodes only the server issues', () => {
   }
 });
 
+// ---- item 8 ----------------------------------------------------------------------------------
+
+describe('item 8: the default four-letter-word whitelist is srvr only', () => {
+  const words = ['envi', 'cons', 'dump', 'wchc'];
+
+  test('envi, cons, dump and wchc are answered when listed', async () => {
+    for (const w of words) {
+      const text = await fourLetter(port, w);
+      assert.ok(!text.includes('not in the whitelist'), `${w}: ${text}`);
+      assert.ok(text.length > 0, `${w} answered`);
+    }
+  });
+
+  test('without 4lw.commands.whitelist only srvr is answered', async () => {
+    const p = suitePort(SUITE_PORTS.advRules, 1);
+    const plain = await startServer(targetKind(), { port: p, without: ['4lw.commands.whitelist'] });
+    try {
+      for (const w of [...words, 'ruok', 'stat', 'mntr', 'conf']) {
+        assert.equal(await fourLetter(p, w), `${w} is not executed because it is not in the whitelist.\n`, w);
+      }
+      assert.match(await fourLetter(p, 'srvr'), /^Zookeeper version: /);
+    } finally {
+      await plain.stop();
+    }
+  });
+});
+
 // ---- item 9 ----------------------------------------------------------------------------------
 
 describe('item 9: no request or session makes a thread do unbounded work', { skip: isApache() ? 'zkts bounds' : false }, () => {
