@@ -311,3 +311,54 @@ describe('item 9: no request or session makes a thread do unbounded work', { ski
     await assertWitnessServed();
   });
 });
+
+// ---- item 14 ---------------------------------------------------------------------------------
+
+describe('item 14: removeWatches / checkWatches on persistent and recursive watches', () => {
+  test('a persistent watch is a data and a child watch; each half goes on its own', async () => {
+    const c = await newSession();
+    let xid = 1;
+    assert.equal((await c.call(xid++, Op.create, createBody('/adv/p', [worldAll])))?.err, Code.ok);
+    assert.equal((await c.call(xid++, Op.addWatch, pathIntBody('/adv/p', AddWatchMode.persistent)))?.err, Code.ok);
+    for (const t of [WatcherType.data, WatcherType.children, WatcherType.any]) {
+      assert.equal((await c.call(xid++, OpX.checkWatches, pathIntBody('/adv/p', t)))?.err, Code.ok, `check type ${t}`);
+    }
+    // Remove the data half: the child half still fires, and stays.
+    assert.equal((await c.call(xid++, OpX.removeWatches, pathIntBody('/adv/p', WatcherType.data)))?.err, Code.ok);
+    assert.equal((await c.call(xid++, OpX.checkWatches, pathIntBody('/adv/p', WatcherType.data)))?.err, Code.noWatcher);
+    assert.equal((await c.call(xid++, OpX.checkWatches, pathIntBody('/adv/p', WatcherType.children)))?.err, Code.ok);
+    const set = await callCollect(c, xid++, Op.setData, setDataBody('/adv/p', 'x'));
+    assert.equal(set.reply.err, Code.ok);
+    assert.deepEqual(set.events, [], 'no data event once the data half is gone');
+    for (const child of ['/adv/p/a', '/adv/p/b']) {
+      const made = await callCollect(c, xid++, Op.create, createBody(child, [worldAll]));
+      assert.equal(made.reply.err, Code.ok);
+      assert.deepEqual(made.events, [{ type: EventType.nodeChildrenChanged, path: '/adv/p' }], `child event for ${child}`);
+    }
+    assert.equal((await c.call(xid++, OpX.removeWatches, pathIntBody('/adv/p', WatcherType.children)))?.err, Code.ok);
+    assert.equal((await c.call(xid++, OpX.checkWatches, pathIntBody('/adv/p', WatcherType.any)))?.err, Code.noWatcher);
+    assert.equal((await c.call(xid++, OpX.removeWatches, pathIntBody('/adv/p', WatcherType.any)))?.err, Code.noWatcher);
+    await assertWitnessServed();
+  });
+
+  test('a recursive watch is a data and a child watch too; without its child half it still sees data', async () => {
+    const c = await newSession();
+    let xid = 1;
+    assert.equal((await c.call(xid++, Op.create, createBody('/adv/r', [worldAll])))?.err, Code.ok);
+    assert.equal((await c.call(xid++, Op.addWatch, pathIntBody('/adv/r', AddWatchMode.persistentRecursive)))?.err, Code.ok);
+    for (const t of [WatcherType.data, WatcherType.children, WatcherType.any]) {
+      assert.equal((await c.call(xid++, OpX.checkWatches, pathIntBody('/adv/r', t)))?.err, Code.ok, `check type ${t}`);
+    }
+    assert.equal((await c.call(xid++, OpX.removeWatches, pathIntBody('/adv/r', WatcherType.children)))?.err, Code.ok);
+    assert.equal((await c.call(xid++, OpX.checkWatches, pathIntBody('/adv/r', WatcherType.children)))?.err, Code.noWatcher);
+    assert.equal((await c.call(xid++, OpX.checkWatches, pathIntBody('/adv/r', WatcherType.data)))?.err, Code.ok);
+    const made = await callCollect(c, xid++, Op.create, createBody('/adv/r/x', [worldAll]));
+    assert.equal(made.reply.err, Code.ok);
+    assert.deepEqual(made.events, [{ type: EventType.nodeCreated, path: '/adv/r/x' }], 'the data half still fires below');
+    assert.equal((await c.call(xid++, OpX.removeWatches, pathIntBody('/adv/r', WatcherType.data)))?.err, Code.ok);
+    assert.equal((await c.call(xid++, OpX.checkWatches, pathIntBody('/adv/r', WatcherType.any)))?.err, Code.noWatcher);
+    const set = await callCollect(c, xid++, Op.setData, setDataBody('/adv/r/x', 'y'));
+    assert.deepEqual(set.events, [], 'nothing fires once both halves are gone');
+    await assertWitnessServed();
+  });
+});
