@@ -14,9 +14,13 @@
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { aclEntriesMax, authIdsPerSessionMax } from '../../../src/common/limits.js';
 import { JuteReader, JuteWriter, Op, RawConn, openSession, parseReply, requestPacket, type Reply } from '../harness/raw.js';
+import { leaderOf } from '../harness/ensemble.js';
 import { fourLetter, startServer, type ServerHandle } from '../harness/server.js';
 import { SUITE_PORTS, isApache, suitePort, targetKind } from '../harness/target.js';
 
@@ -203,6 +207,44 @@ describe('item 4: opcodes only the server issues', () => {
     assert.equal(m.err, Code.marshallingError, 'deleteContainer inside a multi');
     assert.equal(await exists(owner, xid++, '/adv/locked'), Code.ok, 'survives the multi');
     await assertWitnessServed();
+  });
+
+  test('through a follower too: the leader refuses a forwarded deleteContainer; a session at the auth bound still writes', { skip: isApache() ? 'zkts ensemble mode' : false }, async () => {
+    const ports = [2, 3, 4].map((i) => suitePort(SUITE_PORTS.advRules, i));
+    const extra: Record<string, string> = {};
+    ports.forEach((p, i) => (extra[`server.${i + 1}`] = `127.0.0.1:${p + 1}:${p + 2}`));
+    const members: ServerHandle[] = [];
+    const dirs: string[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const dataDir = mkdtempSync(join(tmpdir(), 'zkts-adv-rules-'));
+        dirs.push(dataDir);
+        writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
+        members.push(await startServer('zkts', { port: ports[i]!, dataDir, tickTime: 200, extra }));
+      }
+      const leader = await leaderOf(members);
+      const follower = members.find((m) => m !== leader)!;
+      const { conn: owner } = await openSession(follower.port, 10000);
+      opened.push(owner);
+      let xid = 1;
+      // As many digest ids as a session may hold: every forwarded write carries them all.
+      for (let i = 0; i < authIdsPerSessionMax - 1; i++) {
+        assert.equal((await owner.call(-4, OpX.auth, authBody('digest', `user${i}:pw`)))?.err, Code.ok);
+      }
+      assert.equal((await owner.call(-4, OpX.auth, authBody('digest', 'alice:secret')))?.err, Code.ok);
+      const aliceOnly: RawAcl[] = [{ perms: 31, scheme: 'digest', id: digest('alice:secret') }];
+      assert.equal((await owner.call(xid++, Op.create, createBody('/locked', aliceOnly), 30000))?.err, Code.ok);
+      const { conn: intruder } = await openSession(follower.port, 10000);
+      opened.push(intruder);
+      assert.equal((await intruder.call(1, OpX.deleteContainer, pathBody('/locked'), 30000))?.err, Code.badArguments);
+      const { conn: onLeader } = await openSession(leader.port, 10000);
+      opened.push(onLeader);
+      assert.equal(await exists(onLeader, 1, '/locked'), Code.ok, 'survives on the leader');
+      assert.equal(await exists(owner, xid++, '/locked'), Code.ok, 'and on the follower');
+    } finally {
+      for (const m of members) await m.kill();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
   });
 
   const closers: Array<[string, number]> = [
