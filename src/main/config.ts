@@ -80,8 +80,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** The defaults ZooKeeper documents, except clientPortAddress (loopback, so `npm start` is safe)
- *  and the whitelist (ZooKeeper's default is srvr only; zkts's tools need a few more). */
+/** The defaults ZooKeeper documents, except clientPortAddress (loopback, so `npm start` is safe).
+ *  The four-letter-word whitelist is ZooKeeper's: srvr only (cons, dump and wchc print session
+ *  ids, envi the environment); tools that want more words list them in the configs they write. */
 const defaults: Record<string, string> = {
   clientPort: '2181',
   clientPortAddress: '127.0.0.1',
@@ -90,7 +91,7 @@ const defaults: Record<string, string> = {
   maxClientCnxns: '60',
   localSessionsEnabled: 'false',
   localSessionsUpgradingEnabled: 'false',
-  '4lw.commands.whitelist': 'srvr,stat,ruok,mntr,conf,isro,envi',
+  '4lw.commands.whitelist': 'srvr',
   extendedTypesEnabled: 'false',
   'jute.maxbuffer': '1048575',
   'znode.container.checkIntervalMs': '60000',

@@ -10,6 +10,7 @@
 import { Err, OpCode, EventType, Perms } from '../common/zk.js';
 import { checkAcl, type ACL } from '../common/acl.js';
 import { sessionIdHex, sessionIdOf } from '../common/ids.js';
+import { aclEntriesMax, authIdCharsMax, authIdsPerSessionMax } from '../common/limits.js';
 import { JuteError, JuteReader, JuteWriter, decodeRequest, encodeResponse } from '../protocol/jute/index.js';
 import type { ClientRequest, ClientResponse, CreateRequest, MultiOp } from '../protocol/types.js';
 import {
@@ -101,7 +102,8 @@ function workerCompletes(op: number): boolean {
 export class Core {
   readonly sessions: SessionTable;
   readonly router = new WatchRouter();
-  private readonly reader = new JuteReader();
+  /** Client requests: an ACL past aclEntriesMax is refused (InvalidACL) without decoding it all. */
+  private readonly reader = new JuteReader(undefined, { aclEntriesKept: aclEntriesMax });
   private readonly writer = new JuteWriter(4096);
   private readonly inFlight: InFlightWrite[] = [];
   private flushing = false;
@@ -223,9 +225,14 @@ export class Core {
   onAuth(a: AuthView): void {
     const s = this.sessions.get(a.sidHi, a.sidLo);
     if (s === undefined) return;
-    if (!s.authIds.some((id) => id.scheme === a.scheme && id.id === a.id)) {
-      s.authIds.push({ scheme: a.scheme, id: a.id });
+    if (s.authIds.some((id) => id.scheme === a.scheme && id.id === a.id)) return;
+    // The worker refuses an auth past the bound (AuthFailed); one that gets here anyway is
+    // dropped, so that every ACL check of the session stays bounded (the ip id is the +1).
+    if (s.authIds.length >= authIdsPerSessionMax + 1 || a.id.length > authIdCharsMax) {
+      this.logger.warn({ session: sessionIdHex(s.id), scheme: a.scheme }, 'auth id past the session bound dropped');
+      return;
     }
+    s.authIds.push({ scheme: a.scheme, id: a.id });
   }
 
   onTouch(view: DataView, off: number): void {
@@ -351,10 +358,12 @@ export class Core {
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.notReadOnly, null, 0);
       return;
     }
-    if (op === OpCode.reconfig) {
-      // reconfigEnabled is false (zkts has no dynamic reconfiguration): ZooKeeper refuses with
-      // ReconfigDisabled through an error txn, before it reads the request.
-      const p = this.db.prepareError(this.contextOf(s, xid), Err.reconfigDisabled, this.now());
+    const refusal = refusedWrite(op);
+    if (refusal !== Err.ok) {
+      if (op === OpCode.deleteContainer) {
+        this.logger.warn({ session: sessionIdHex(s.id), xid, op }, 'deleteContainer from a client refused (server-only opcode)');
+      }
+      const p = this.db.prepareError(this.contextOf(s, xid), refusal, this.now());
       this.startWrite({ p, for: WriteFor.request, s, xid, connId: s.connId, op });
       return;
     }
@@ -765,8 +774,8 @@ export class Core {
       s.closing = true;
       this.sessions.unbucket(s);
       p = this.db.prepare(ctx, { op: OpCode.closeSession, req: null }, now);
-    } else if (m.op === OpCode.reconfig) {
-      p = this.db.prepareError(ctx, Err.reconfigDisabled, now);
+    } else if (refusedWrite(m.op) !== Err.ok) {
+      p = this.db.prepareError(ctx, refusedWrite(m.op), now);
     } else if (!this.db.isWrite(m.op)) {
       return refuse(Err.badArguments);
     } else {
@@ -1113,6 +1122,24 @@ function needsGlobalSession(request: ClientRequest): boolean {
     );
   }
   return false;
+}
+
+/**
+ * Writes a client may send that are refused through an error txn (so the answer keeps its place
+ * among the session's writes), before their body is read; Err.ok for every other opcode.
+ *   - reconfig: reconfigEnabled is false (zkts has no dynamic reconfiguration): ZooKeeper answers
+ *     ReconfigDisabled.
+ *   - deleteContainer: only ContainerManager issues it, and it checks no ACL. ZooKeeper's
+ *     PrepRequestProcessor reads a client's as a path made of the whole packet, header included,
+ *     whose NUL bytes make it BadArguments; zkts refuses it the same way, on purpose.
+ * (createSession, error and notification from a client never get here: the worker answers them
+ * Unimplemented and closes. ZooKeeper does so for error and notification, which Request.isValid
+ * leaves out; a client's createSession it lets into its pipeline, zkts does not.)
+ */
+function refusedWrite(op: number): number {
+  if (op === OpCode.reconfig) return Err.reconfigDisabled;
+  if (op === OpCode.deleteContainer) return Err.badArguments;
+  return Err.ok;
 }
 
 /**

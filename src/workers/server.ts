@@ -58,6 +58,7 @@ import { Listener } from './listener.js';
 import type { WorkerLog } from './log.js';
 import { digestId, encodeWhoAmI } from './session/auth.js';
 import { ExpiryQueue } from '../common/expiry-queue.js';
+import { authIdCharsMax, authIdsPerSessionMax } from '../common/limits.js';
 import {
   SessionIdGenerator,
   connectRequestBytesWithoutReadOnly,
@@ -608,7 +609,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     // Watches and auth ids belong to a connection (ZooKeeper: the ServerCnxn is the Watcher and
     // holds authInfo); the client sends setWatches and its auth packets again on reconnect.
     this.#watches.dropSession(s.slot);
-    s.authIds.length = 0;
+    s.authIds.clear();
     s.superUser = false;
   }
 
@@ -769,14 +770,30 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     if (scheme === 'digest') {
       const userPassword = Buffer.from(auth.buffer, auth.byteOffset, auth.byteLength);
       const id = digestId(userPassword.toString('utf8'));
-      // DigestAuthenticationProvider.handleAuthentication: the super id comes first.
-      if (!s.superUser && this.#init.superDigest !== null && id === this.#init.superDigest) {
-        s.superUser = true;
-        this.#bridge.sendAuth(s.sidHi, s.sidLo, 'super', '');
-        this.#log.info({ sid: s.hex, remote: conn.remote }, 'authenticated as super');
-      }
-      if (!s.authIds.includes(id)) {
-        s.authIds.push(id);
+      if (!s.authIds.has(id)) {
+        // Bounded so that no session makes every ACL check, whoAmI and forwarded write it sends
+        // cost more than authIdsPerSessionMax ids. Past the bound the auth is refused as
+        // ZooKeeper refuses one (AuthFailed, then close): the client must not go on believing
+        // it holds an id the server dropped.
+        const why =
+          id.length > authIdCharsMax
+            ? `digest id of ${id.length} characters (authIdCharsMax ${authIdCharsMax})`
+            : s.authIds.size >= authIdsPerSessionMax
+              ? `more than ${authIdsPerSessionMax} auth ids on one session (authIdsPerSessionMax)`
+              : null;
+        if (why !== null) {
+          this.#log.warn({ remote: conn.remote, sid: s.hex, scheme }, `Authentication refused: ${why}`);
+          this.#writeHeader(conn, xid, 0, Err.authFailed);
+          this.#closeAfterFlush(conn);
+          return;
+        }
+        // DigestAuthenticationProvider.handleAuthentication: the super id comes first.
+        if (!s.superUser && this.#init.superDigest !== null && id === this.#init.superDigest) {
+          s.superUser = true;
+          this.#bridge.sendAuth(s.sidHi, s.sidLo, 'super', '');
+          this.#log.info({ sid: s.hex, remote: conn.remote }, 'authenticated as super');
+        }
+        s.authIds.add(id);
         this.#bridge.sendAuth(s.sidHi, s.sidLo, 'digest', id);
       }
       this.#writeHeader(conn, xid, 0, Err.ok);
@@ -954,7 +971,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     s.conn = null;
     conn.session = null;
     this.#watches.dropSession(s.slot);
-    s.authIds.length = 0;
+    s.authIds.clear();
     s.superUser = false;
     this.#bridge.sendDetach(s.sidHi, s.sidLo, conn.id, DetachReason.connectionClosed);
     this.#log.info(

@@ -15,6 +15,7 @@ import {
   type ACL,
   type Id,
 } from '../../src/common/acl.js';
+import { aclEntriesMax } from '../../src/common/limits.js';
 import { Err, Perms } from '../../src/common/zk.js';
 import { authenticate, generateDigest } from '../../src/main/auth.js';
 
@@ -155,6 +156,21 @@ describe('the digest scheme (isValid: id.split(":").length == 2)', () => {
 });
 
 describe('fixupAcl (PrepRequestProcessor.fixupACL)', () => {
+  it('refuses more than aclEntriesMax entries, before or after auth expands (zkts bound)', () => {
+    const ipAcl = (i: number): ACL => acl(Perms.all, 'ip', `10.0.${i >> 8}.${i & 255}`);
+    const max = Array.from({ length: aclEntriesMax }, (_, i) => ipAcl(i));
+    assert.equal(fixupAcl(max, []).err, Err.ok);
+    assert.equal(fixupAcl([...max, ipAcl(aclEntriesMax)], []).err, Err.invalidACL);
+    // Duplicates count against the bound: it is checked before anything is looked at.
+    assert.equal(fixupAcl([...max, max[0]!], []).err, Err.invalidACL);
+    const ids = Array.from({ length: 4 }, (_, i) => ({ scheme: 'digest', id: `u${i}:h` }));
+    const auths = Array.from({ length: aclEntriesMax / 4 + 1 }, (_, i) => acl(i % 32, 'auth', `${i}`));
+    assert.equal(fixupAcl(auths, ids).err, Err.invalidACL, 'expanded past the bound');
+  });
+  it('removes duplicates in linear time (40,000 distinct entries)', () => {
+    const many = Array.from({ length: 40000 }, (_, i) => acl(Perms.all, 'ip', `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`));
+    assert.equal(removeDuplicateAcls([...many, ...many]).length, 40000);
+  });
   it('refuses an empty list', () => {
     assert.deepEqual(fixupAcl([], [alice]), { err: Err.invalidACL, acl: null });
   });

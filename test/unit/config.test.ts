@@ -24,6 +24,7 @@ test('the embedded default: standalone on 127.0.0.1:2181, data under ./data', ()
   assert.equal(c.maxClientCnxns, 60);
   assert.equal(c.juteMaxBufferBytes, 1048575);
   assert.equal(c.localSessionsEnabled, false);
+  assert.deepEqual(c.fourLetterWhitelist, ['srvr'], "ZooKeeper's default whitelist");
   assert.ok(c.sessionWorkers >= 1);
   assert.deepEqual(c.servers, []);
 });

@@ -416,6 +416,32 @@ describe('JuteWriter / JuteReader primitives', () => {
 
 // ---- records: round trips -----------------------------------------------------------------
 
+describe('ACL vectors of a reader with aclEntriesKept', () => {
+  const acls: ACL[] = Array.from({ length: 50 }, (_, i) => ({ perms: 31, id: { scheme: 'ip', id: `10.0.0.${i}` } }));
+  const body = (() => {
+    const w = new JuteWriter();
+    encodeRequest(w, { op: 1, req: { path: '/a', data: null, acl: acls, flags: 0 } });
+    return w.bytes();
+  })();
+  it('reads kept + 1 entries and skips the rest, ending where the vector ends', () => {
+    const q = decodeRequest(1, new JuteReader(body, { aclEntriesKept: 10 }));
+    assert.equal(q.op, 1);
+    if (q.op !== 1) return;
+    assert.deepEqual(q.req.acl, acls.slice(0, 11));
+    assert.equal(q.req.flags, 0, 'the field after the vector is read in place');
+  });
+  it('reads every entry when the vector is within the bound, or without one', () => {
+    for (const kept of [50, Infinity]) {
+      const q = decodeRequest(1, new JuteReader(body, { aclEntriesKept: kept }));
+      assert.ok(q.op === 1 && q.req.acl.length === 50);
+    }
+  });
+  it('still checks the lengths of what it skips', () => {
+    const cut = body.subarray(0, body.length - 10);
+    assert.throws(() => decodeRequest(1, new JuteReader(cut, { aclEntriesKept: 5 })), JuteError);
+  });
+});
+
 describe('records round-trip', () => {
   it('Id, ACL, Stat', () => {
     const id = { scheme: 'sasl', id: 'zk/host@REALM' };

@@ -83,7 +83,7 @@ describe('mayRead agrees with checkAcl(READ)', () => {
       assert.ok(readers !== null);
       for (const s of sessions) {
         assert.equal(
-          mayRead(readers, s.superUser, s.digests, s.ip),
+          mayRead(readers, s.superUser, new Set(s.digests), s.ip),
           checkAcl(a, Perms.read, s.ids),
           `${JSON.stringify(a)} / ${JSON.stringify(s.ids)}`,
         );

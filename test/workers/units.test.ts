@@ -24,7 +24,7 @@ import {
 } from '../../src/workers/session/handshake.js';
 import { IdIndex, SessionTable } from '../../src/workers/session/table.js';
 import { Fanout, type FrameTarget } from '../../src/workers/watches/fanout.js';
-import { WatchBit, WatchTable, watcherTypeBits } from '../../src/workers/watches/table.js';
+import { WatchBit, WatchTable, persistentBits, recursiveBits, watchKindBits, watcherTypeBits } from '../../src/workers/watches/table.js';
 
 describe('ExpiryQueue', () => {
   it('buckets by expiry rounded up to the interval and expires whole buckets', () => {
@@ -113,20 +113,55 @@ describe('WatchTable and Fanout', () => {
     table.add(0, '/', WatchKind.persistentRecursive);
     assert.equal(fanout.deliver(EventType.nodeDeleted, '/a/b'), 1);
     assert.equal(sinks[0]!.frames.length, 1);
-    assert.equal(table.bitsOf(0, '/a/b'), WatchBit.persistent, 'data and child consumed, persistent kept');
+    assert.equal(table.bitsOf(0, '/a/b'), persistentBits, 'data and child consumed, persistent kept');
   });
 
   it('removes by watcher type and tracks recursive paths', () => {
     const { table, fanout, sinks } = setup(3);
     table.add(1, '/r', WatchKind.persistentRecursive);
     table.add(2, '/r', WatchKind.data);
-    assert.equal(table.remove(1, '/r', watcherTypeBits(WatcherType.data)), 0);
+    assert.equal(table.remove(1, '/r', watcherTypeBits(WatcherType.persistent)), 0);
     assert.notEqual(table.remove(1, '/r', watcherTypeBits(WatcherType.persistentRecursive)), 0);
     assert.equal(fanout.deliver(EventType.nodeCreated, '/r/x'), 0);
     assert.equal(fanout.deliver(EventType.nodeCreated, '/r'), 1);
     assert.equal(sinks[2]!.frames.length, 1);
     assert.equal(table.pathCount, 0);
     assert.equal(watcherTypeBits(42), 0);
+  });
+
+  it('sees a persistent or recursive watch as a data and a child watch, each half on its own', () => {
+    const { table, fanout, sinks } = setup(2);
+    const data = watcherTypeBits(WatcherType.data);
+    const children = watcherTypeBits(WatcherType.children);
+    table.add(0, '/p', WatchKind.persistent);
+    table.add(1, '/r', WatchKind.persistentRecursive);
+    assert.equal(table.watchCount, 4, 'each in both of ZooKeeper 3.8\'s managers');
+    for (const [slot, path] of [[0, '/p'], [1, '/r']] as const) {
+      assert.notEqual(table.bitsOf(slot, path) & data, 0);
+      assert.notEqual(table.bitsOf(slot, path) & children, 0);
+    }
+    // The persistent watch without its data half: children and deletion only.
+    assert.equal(table.remove(0, '/p', data), WatchBit.persistentData);
+    assert.equal(fanout.deliver(EventType.nodeDataChanged, '/p'), 0);
+    assert.equal(fanout.deliver(EventType.nodeChildrenChanged, '/p'), 1);
+    assert.equal(fanout.deliver(EventType.nodeDeleted, '/p'), 1);
+    assert.equal(table.bitsOf(0, '/p'), WatchBit.persistentChild, 'still there');
+    // The recursive watch without its child half: everything below but childrenChanged, as before.
+    assert.equal(table.remove(1, '/r', children), WatchBit.recursiveChild);
+    assert.equal(fanout.deliver(EventType.nodeCreated, '/r/a/b'), 1);
+    assert.equal(fanout.deliver(EventType.nodeChildrenChanged, '/r'), 0);
+    // ... and without its data half too: gone, and no longer walked for descendants.
+    assert.equal(table.remove(1, '/r', data), WatchBit.recursiveData);
+    assert.equal(table.bitsOf(1, '/r'), 0);
+    assert.equal(fanout.deliver(EventType.nodeDeleted, '/r/a'), 0);
+    // A recursive watch with only its child half fires for deletions below, nothing else.
+    table.add(1, '/q', WatchKind.persistentRecursive);
+    table.remove(1, '/q', data);
+    assert.equal(fanout.deliver(EventType.nodeCreated, '/q/x'), 0);
+    assert.equal(fanout.deliver(EventType.nodeDeleted, '/q/x'), 1);
+    assert.equal(table.bitsOf(1, '/q'), WatchBit.recursiveChild);
+    assert.equal(sinks[0]!.frames.length + sinks[1]!.frames.length, 4);
+    assert.equal(recursiveBits & persistentBits, 0);
   });
 
   it('swap-removes consistently under random adds, removes, triggers and session drops', () => {
@@ -147,7 +182,7 @@ describe('WatchTable and Fanout', () => {
       if (op < 5) {
         const kind = 1 + rnd(5);
         table.add(slot, path, kind);
-        model.set(k, (model.get(k) ?? 0) | (1 << kind));
+        model.set(k, (model.get(k) ?? 0) | watchKindBits(kind));
       } else if (op < 7) {
         const bits = watcherTypeBits(1 + rnd(5));
         table.remove(slot, path, bits);
@@ -178,9 +213,8 @@ describe('WatchTable and Fanout', () => {
         assert.equal(table.pairCount, model.size);
         let weight = 0;
         for (const bits of model.values()) {
-          const inData = WatchBit.data | WatchBit.exist | WatchBit.persistent | WatchBit.persistentRecursive;
-          weight += (bits & inData) !== 0 ? 1 : 0;
-          weight += (bits & (WatchBit.child | WatchBit.persistent)) !== 0 ? 1 : 0;
+          weight += (bits & watcherTypeBits(WatcherType.data)) !== 0 ? 1 : 0;
+          weight += (bits & watcherTypeBits(WatcherType.children)) !== 0 ? 1 : 0;
         }
         assert.equal(table.watchCount, weight);
       }

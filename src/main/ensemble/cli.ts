@@ -119,6 +119,9 @@ export function planMembers(o: EnsembleOptions): MemberPlan[] {
   return members;
 }
 
+/** The four-letter words an ensemble's members answer (mntr, ruok and stat for watching it). */
+export const ensembleFourLetterWords = 'srvr,ruok,stat,mntr,conf,isro';
+
 export function writeMemberFiles(o: EnsembleOptions, members: MemberPlan[]): void {
   const serverLines = members.map(
     (m) => `server.${m.id}=127.0.0.1:${m.quorumPort}:${m.electionPort}${m.role === 'observer' ? ':observer' : ''}`,
@@ -134,6 +137,9 @@ export function writeMemberFiles(o: EnsembleOptions, members: MemberPlan[]): voi
       `dataDir=${dataDir}`,
       `clientPort=${m.clientPort}`,
       'clientPortAddress=127.0.0.1',
+      // A loopback playground: the monitoring words on (ZooKeeper's default is srvr only), not
+      // the ones that print session ids or the environment (cons, dump, wchc, envi).
+      `4lw.commands.whitelist=${ensembleFourLetterWords}`,
       ...(m.role === 'observer' ? ['peerType=observer'] : []),
       ...serverLines,
     ];

@@ -10,6 +10,7 @@
 
 import * as flatbuffers from 'flatbuffers';
 import { assert } from '../../common/assert.js';
+import { authIdCharsMax, forwardAuthIdsMax } from '../../common/limits.js';
 import type { Msg, ServerState } from '../zab/messages.js';
 import type { Segment } from '../zab/log-view.js';
 import * as fb from './generated/quorum_generated.js';
@@ -430,8 +431,9 @@ const views = {
   authId: new fb.AuthId(),
 };
 
-const authIdsMax = 64;
-const authStringBytesMax = 1024;
+/** A forwarded request's auth ids: a session's (bounded by the worker) fit, see common/limits. */
+const authIdsMax = forwardAuthIdsMax;
+const authStringBytesMax = authIdCharsMax;
 
 const touchSessionsMax = 1 << 20;
 

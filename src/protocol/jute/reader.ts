@@ -31,6 +31,9 @@ export interface JuteReaderOptions {
    *  input outlives every decoded record (a socket chunk kept alive by a stored znode would pin
    *  the whole chunk), so the default is to copy. */
   bufferViews?: boolean;
+  /** ACL vectors: entries decoded before the rest are skipped unread (see readVectorKept). A
+   *  server reading requests sets its bound here; the default reads every entry. */
+  aclEntriesKept?: number;
 }
 
 /** Buffer's native UTF-8 slicer: one call, no intermediate view (measured ~15% faster than
@@ -47,6 +50,7 @@ const EMPTY = new Uint8Array(0);
 export class JuteReader {
   readonly bufferBytesMax: number;
   readonly bufferViews: boolean;
+  readonly aclEntriesKept: number;
   /** The last view given to reset(), and its length. */
   private src: Uint8Array | null = null;
   private srcBytes = 0;
@@ -62,6 +66,7 @@ export class JuteReader {
   constructor(bytes: Uint8Array = EMPTY, options: JuteReaderOptions = {}) {
     this.bufferBytesMax = options.bufferBytesMax ?? JUTE_BUFFER_BYTES_MAX_DEFAULT;
     this.bufferViews = options.bufferViews ?? false;
+    this.aclEntriesKept = options.aclEntriesKept ?? Infinity;
     this.reset(bytes);
   }
 
@@ -224,6 +229,35 @@ export class JuteReader {
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(readItem(this));
     return out;
+  }
+
+  /**
+   * readVector, except that past `kept` items the rest are passed over by `skipItem` (which checks
+   * lengths as reading does and allocates nothing): a longer vector reads as its first kept + 1
+   * items, one more than the caller accepts, so the caller refuses it without the cost of
+   * decoding every item. A null vector reads as [].
+   */
+  readVectorKept<T>(
+    readItem: (r: JuteReader) => T,
+    skipItem: (r: JuteReader) => void,
+    itemBytesMin: number,
+    kept: number,
+  ): T[] {
+    const n = this.readInt();
+    if (n === -1) return [];
+    if (n < -1) this.badLength(n);
+    if (n * itemBytesMin > this.end - this.pos) this.truncated(n * itemBytesMin);
+    const keep = Math.min(n, kept + 1);
+    const out: T[] = [];
+    for (let i = 0; i < keep; i++) out.push(readItem(this));
+    for (let i = keep; i < n; i++) skipItem(this);
+    return out;
+  }
+
+  /** Passes over a buffer / ustring, checking its length as reading it would. */
+  skipBuffer(): void {
+    const len = this.readLength();
+    if (len > 0) this.pos += len;
   }
 
   /** vector<ustring>; null vector reads as [], null elements as ''. */

@@ -74,7 +74,14 @@ export function encodeACLs(w: JuteWriter, acl: readonly ACL[]): void {
   w.writeVector(acl, encodeACL);
 }
 export function decodeACLs(r: JuteReader): ACL[] {
-  return r.readVector(decodeACL, ACL_BYTES_MIN);
+  const kept = r.aclEntriesKept;
+  if (kept === Infinity) return r.readVector(decodeACL, ACL_BYTES_MIN);
+  return r.readVectorKept(decodeACL, skipACL, ACL_BYTES_MIN, kept);
+}
+function skipACL(r: JuteReader): void {
+  r.readInt();
+  r.skipBuffer();
+  r.skipBuffer();
 }
 
 /** Stat's encoded size: 6 longs and 5 ints. */

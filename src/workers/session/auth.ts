@@ -61,8 +61,8 @@ export function javaAuthOrder(ids: readonly AuthId[]): AuthId[] {
 }
 
 /** WhoAmIResponse body: vector<ClientInfo{authScheme, user}>, in ZooKeeper's set order. */
-export function encodeWhoAmI(w: JuteWriter, ip: string, digestIds: readonly string[]): void {
-  const digests = digestIds.map((id) => ({ scheme: 'digest', id }));
+export function encodeWhoAmI(w: JuteWriter, ip: string, digestIds: Iterable<string>): void {
+  const digests = Array.from(digestIds, (id) => ({ scheme: 'digest', id }));
   const ids = javaAuthOrder([{ scheme: 'ip', id: ip }, ...digests]);
   w.writeInt(ids.length);
   for (const { scheme, id } of ids) {

@@ -26,8 +26,9 @@ export class Session<C extends SessionConnection = SessionConnection> {
   local: boolean;
   readOnly: boolean;
   conn: C | null = null;
-  /** Digest ids authenticated on the current connection (the ip id is the connection's). */
-  readonly authIds: string[] = [];
+  /** Digest ids authenticated on the current connection (the ip id is the connection's), in the
+   *  order added; a set, so that n auth packets cost O(n), bounded by authIdsPerSessionMax. */
+  readonly authIds = new Set<string>();
   /** Authenticated as the super user (superDigest) on the current connection. */
   superUser = false;
   readonly fifo = new RequestFifo();

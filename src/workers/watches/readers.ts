@@ -13,14 +13,14 @@ import type { EventReaders } from '../../shm/records.js';
 export function mayRead(
   readers: EventReaders,
   superUser: boolean,
-  digestIds: readonly string[],
+  digestIds: ReadonlySet<string>,
   ip: string,
 ): boolean {
   if (superUser) return true;
   const digests = readers.digestIds;
-  if (digests.length > 0 && digestIds.length > 0) {
+  if (digests.length > 0 && digestIds.size > 0) {
     for (let i = 0; i < digests.length; i++) {
-      if (digestIds.includes(digests[i]!)) return true;
+      if (digestIds.has(digests[i]!)) return true;
     }
   }
   const ips = readers.ipIds;

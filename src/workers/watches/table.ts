@@ -8,15 +8,20 @@
 //   childrenChanged:       child watches on the path fire and are consumed (childWatches);
 //   persistent (addWatch): fire on every one of those on the path and stay;
 //   persistentRecursive:   fire for created / deleted / dataChanged on the path or any
-//                          descendant and stay (they live in dataWatches only, so never for
-//                          childrenChanged).
+//                          descendant and stay (never for childrenChanged).
+//
+// addWatch puts a persistent or recursive watch into both managers (DataTree.addWatch), so each
+// has a data half and a child half, each its own bit: checkWatches / removeWatches of type Data
+// see and remove the data half, Children the child half, Any both (DataTree.containsWatcher /
+// removeWatch). A persistent watch left with its child half fires only for childrenChanged and
+// deleted; a recursive one left with its child half only for deleted, on the path or below.
 //
 // A session is notified at most once per trigger however many of its watches match (the
 // `supress` set ZooKeeper passes between the two managers), tracked by a per-slot stamp.
 //
-// Kinds are bits (1 << WatchKind), so one (session, path) pair holds any mix of modes. This is
-// what ZooKeeper 3.9 does (WatchStats, ZOOKEEPER-4466); 3.8 kept one mode per pair and a later
-// registration replaced the earlier one's mode.
+// Kinds are bits, so one (session, path) pair holds any mix of modes. This is what ZooKeeper 3.9
+// does (WatchStats, ZOOKEEPER-4466); 3.8 kept one mode per pair and a later registration
+// replaced the earlier one's mode.
 //
 // Pairs are kept in two parallel arrays per path and removed by swapping the last pair in, so
 // add / remove / trigger are O(1) per pair; the slot side records each pair's index.
@@ -25,44 +30,67 @@ import { assert } from '../../common/assert.js';
 import { EventType, WatcherType } from '../../common/zk.js';
 import { WatchKind } from '../../shm/records.js';
 
-/** Watch kind bits: 1 << WatchKind. */
+/** Watch bits: the one-shot kinds, and the data and child halves of the persistent ones. */
 export const WatchBit = {
-  data: 1 << WatchKind.data,
-  exist: 1 << WatchKind.exist,
-  child: 1 << WatchKind.child,
-  persistent: 1 << WatchKind.persistent,
-  persistentRecursive: 1 << WatchKind.persistentRecursive,
+  data: 1 << 0,
+  exist: 1 << 1,
+  child: 1 << 2,
+  persistentData: 1 << 3,
+  persistentChild: 1 << 4,
+  recursiveData: 1 << 5,
+  recursiveChild: 1 << 6,
 } as const;
 
+/** Both halves of a persistent / recursive watch: what addWatch adds. */
+export const persistentBits = WatchBit.persistentData | WatchBit.persistentChild;
+export const recursiveBits = WatchBit.recursiveData | WatchBit.recursiveChild;
 const standardData = WatchBit.data | WatchBit.exist;
-/** Bits ZooKeeper keeps in DataTree.dataWatches, and in childWatches (persistent: both). */
-const dataManagerBits = standardData | WatchBit.persistent | WatchBit.persistentRecursive;
-const childManagerBits = WatchBit.child | WatchBit.persistent;
+/** Bits ZooKeeper keeps in DataTree.dataWatches, and in childWatches. */
+const dataManagerBits = standardData | WatchBit.persistentData | WatchBit.recursiveData;
+const childManagerBits = WatchBit.child | WatchBit.persistentChild | WatchBit.recursiveChild;
+const allBits = dataManagerBits | childManagerBits;
+
+/** The bits a WatchKind (watchRegister record) adds. */
+export function watchKindBits(kind: number): number {
+  switch (kind) {
+    case WatchKind.data:
+      return WatchBit.data;
+    case WatchKind.exist:
+      return WatchBit.exist;
+    case WatchKind.child:
+      return WatchBit.child;
+    case WatchKind.persistent:
+      return persistentBits;
+    case WatchKind.persistentRecursive:
+      return recursiveBits;
+    default:
+      return 0;
+  }
+}
 
 /** How many of ZooKeeper's two WatchManagers hold a pair with these bits (0, 1 or 2). */
 function managerWeight(bits: number): number {
   return ((bits & dataManagerBits) !== 0 ? 1 : 0) + ((bits & childManagerBits) !== 0 ? 1 : 0);
 }
-const allBits =
-  WatchBit.data |
-  WatchBit.exist |
-  WatchBit.child |
-  WatchBit.persistent |
-  WatchBit.persistentRecursive;
 
-/** The bits a RemoveWatches / CheckWatches type (Watcher.WatcherType) refers to; 0 if unknown. */
+/**
+ * The bits a RemoveWatches / CheckWatches type (Watcher.WatcherType) refers to; 0 if unknown.
+ * Children and Data are one manager each (DataTree.containsWatcher / removeWatch), so they take
+ * the matching half of a persistent or recursive watch. Types 4 and 5 (3.9's Persistent and
+ * PersistentRecursive) take both halves of that mode.
+ */
 export function watcherTypeBits(type: number): number {
   switch (type) {
     case WatcherType.children:
-      return WatchBit.child;
+      return childManagerBits;
     case WatcherType.data:
-      return standardData;
+      return dataManagerBits;
     case WatcherType.any:
       return allBits;
     case WatcherType.persistent:
-      return WatchBit.persistent;
+      return persistentBits;
     case WatcherType.persistentRecursive:
-      return WatchBit.persistentRecursive;
+      return recursiveBits;
     default:
       return 0;
   }
@@ -77,7 +105,7 @@ export class PathWatchers {
   readonly path: string;
   readonly slots: number[] = [];
   readonly bits: number[] = [];
-  /** Pairs holding the persistentRecursive bit. */
+  /** Pairs holding either half of a recursive watch. */
   recursive = 0;
   constructor(path: string) {
     this.path = path;
@@ -114,8 +142,8 @@ export class WatchTable {
 
   /** Add watch kind `kind` (WatchKind) for `slot` on `path` (idempotent). */
   add(slot: number, path: string, kind: number): void {
-    const bit = 1 << kind;
-    assert((bit & allBits) !== 0, `WatchTable.add: bad watch kind ${kind}`);
+    const bit = watchKindBits(kind);
+    assert(bit !== 0, `WatchTable.add: bad watch kind ${kind}`);
     let mine = this.#bySlot[slot];
     if (mine === undefined) {
       mine = new Map();
@@ -134,14 +162,14 @@ export class WatchTable {
       entry.bits.push(bit);
       this.#pairs++;
       this.#watches += managerWeight(bit);
-      if (bit === WatchBit.persistentRecursive) this.#addRecursive(entry);
+      if ((bit & recursiveBits) !== 0) this.#addRecursive(entry);
       return;
     }
     const old = entry.bits[idx]!;
-    if ((old & bit) !== 0) return;
+    if ((old & bit) === bit) return;
     entry.bits[idx] = old | bit;
     this.#watches += managerWeight(old | bit) - managerWeight(old);
-    if (bit === WatchBit.persistentRecursive) this.#addRecursive(entry);
+    if ((bit & recursiveBits) !== 0 && (old & recursiveBits) === 0) this.#addRecursive(entry);
   }
 
   /** Bits `slot` holds on `path` (0 = none). */
@@ -172,7 +200,7 @@ export class WatchTable {
       const entry = this.#paths.get(path)!;
       // #removePair would delete from `mine` while we iterate: do its work without that.
       const bits = entry.bits[idx]!;
-      if ((bits & WatchBit.persistentRecursive) !== 0) this.#dropRecursive(entry);
+      if ((bits & recursiveBits) !== 0) this.#dropRecursive(entry);
       this.#swapRemove(entry, idx);
       this.#pairs--;
       this.#watches -= managerWeight(bits);
@@ -190,19 +218,27 @@ export class WatchTable {
   trigger(type: number, path: string, sink: WatchHitSink): number {
     let fire: number;
     let consume: number;
+    /** The recursive halves that fire for a change below their path. */
+    let below: number;
     switch (type) {
       case EventType.nodeCreated:
       case EventType.nodeDataChanged:
-        fire = standardData | WatchBit.persistent | WatchBit.persistentRecursive;
+        // dataWatches only
+        fire = dataManagerBits;
         consume = standardData;
+        below = WatchBit.recursiveData;
         break;
       case EventType.nodeDeleted:
-        fire = standardData | WatchBit.child | WatchBit.persistent | WatchBit.persistentRecursive;
+        // dataWatches, then childWatches
+        fire = allBits;
         consume = standardData | WatchBit.child;
+        below = recursiveBits;
         break;
       case EventType.nodeChildrenChanged:
-        fire = WatchBit.child | WatchBit.persistent;
+        // childWatches, where a recursive watch ignores this type
+        fire = WatchBit.child | WatchBit.persistentChild;
         consume = WatchBit.child;
+        below = 0;
         break;
       default:
         return 0; // none / *WatchRemoved: never matched against tables (targeted only)
@@ -211,8 +247,8 @@ export class WatchTable {
     let n = 0;
     const entry = this.#paths.get(path);
     if (entry !== undefined) n += this.#fireEntry(entry, fire, consume, stamp, sink);
-    if ((fire & WatchBit.persistentRecursive) !== 0 && this.#recursivePaths.size > 0) {
-      n += this.#fireAncestors(path, stamp, sink);
+    if (below !== 0 && this.#recursivePaths.size > 0) {
+      n += this.#fireAncestors(path, below, stamp, sink);
     }
     return n;
   }
@@ -257,7 +293,7 @@ export class WatchTable {
     return n;
   }
 
-  #fireAncestors(path: string, stamp: number, sink: WatchHitSink): number {
+  #fireAncestors(path: string, below: number, stamp: number, sink: WatchHitSink): number {
     const notified = this.#notified;
     let n = 0;
     let end = path.length;
@@ -269,7 +305,7 @@ export class WatchTable {
       const slots = entry.slots;
       const bits = entry.bits;
       for (let i = 0; i < slots.length; i++) {
-        if ((bits[i]! & WatchBit.persistentRecursive) === 0) continue;
+        if ((bits[i]! & below) === 0) continue;
         const slot = slots[i]!;
         if (notified[slot] === stamp) continue;
         notified[slot] = stamp;
@@ -298,9 +334,7 @@ export class WatchTable {
   /** Set a pair's bits; a pair left with none is removed. */
   #setBits(entry: PathWatchers, idx: number, bits: number): void {
     const old = entry.bits[idx]!;
-    if ((old & WatchBit.persistentRecursive) !== 0 && (bits & WatchBit.persistentRecursive) === 0) {
-      this.#dropRecursive(entry);
-    }
+    if ((old & recursiveBits) !== 0 && (bits & recursiveBits) === 0) this.#dropRecursive(entry);
     this.#watches += managerWeight(bits) - managerWeight(old);
     if (bits !== 0) {
       entry.bits[idx] = bits;

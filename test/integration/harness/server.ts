@@ -21,6 +21,9 @@ export interface StartOptions {
   dataDir?: string;
   /** extra zoo.cfg keys; they override the defaults written by the harness */
   extra?: Record<string, string>;
+  /** zoo.cfg keys the harness writes by default that are left out (say '4lw.commands.whitelist',
+   *  to run with the server's own default) */
+  without?: readonly string[];
   tickTime?: number;
   minSessionTimeout?: number;
   maxSessionTimeout?: number;
@@ -71,6 +74,7 @@ const APACHE_SYSTEM_PROPERTIES = new Set([
 
 const LOG_LIMIT = 4 * 1024 * 1024;
 const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
+const RUOK_NOT_WHITELISTED = 'ruok is not executed because it is not in the whitelist.\n';
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -225,6 +229,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
   if (opts.minSessionTimeout !== undefined) cfg.set('minSessionTimeout', String(opts.minSessionTimeout));
   if (opts.maxSessionTimeout !== undefined) cfg.set('maxSessionTimeout', String(opts.maxSessionTimeout));
   for (const [k, v] of Object.entries(opts.extra ?? {})) cfg.set(k, v);
+  for (const k of opts.without ?? []) cfg.delete(k);
 
   const sysprops: string[] = [];
   if (kind === 'apache') {
@@ -335,8 +340,9 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
     },
   };
 
-  // Ready = the port answers ruok with imok AND srvr does not say "not currently serving"
-  // (Apache answers imok while an ensemble member is still electing a leader).
+  // Ready = the port answers ruok with imok (or refuses it: a whitelist without ruok) AND srvr,
+  // which every whitelist has, does not say "not currently serving" (Apache answers imok while
+  // an ensemble member is still electing a leader).
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30000);
   let last = '';
   for (;;) {
@@ -350,7 +356,7 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
     }
     try {
       last = await fourLetter(port, 'ruok', 1000);
-      if (last === 'imok') {
+      if (last === 'imok' || last === RUOK_NOT_WHITELISTED) {
         last = await fourLetter(port, 'srvr', 1000);
         if (!last.startsWith(NOT_SERVING)) return handle;
       }

@@ -36,6 +36,7 @@ export const SUITE_PORTS = {
   ensembleCrash: 22600,
   advStorage: 22800,
   advAcl: 23300,
+  advRules: 22900,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 
