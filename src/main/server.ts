@@ -94,6 +94,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       tickTimeMs: cfg.tickTimeMs,
       localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
       extendedTypesEnabled: cfg.extendedTypesEnabled,
+      juteMaxBufferBytes: cfg.juteMaxBufferBytes,
     },
     logger,
     Date.now,
