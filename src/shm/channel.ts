@@ -99,6 +99,7 @@ const modeDrop = 3;
 /** The record is larger than the ring: built in a buffer of its own, sent as fragments. */
 const modeFragments = 4;
 const outboxCompactRecords = 1024;
+const empty = new Uint8Array(0);
 
 export class Channel {
   readonly side: ChannelSide;
@@ -132,6 +133,9 @@ export class Channel {
   // Outbox: records that did not fit, in order, from #outHead.
   #outData: Uint8Array[] = [];
   #outKinds: number[] = [];
+  /** A fragment's header, written in front of its piece (a view into the record's own buffer,
+   *  so the outbox copies no piece); null for other records. */
+  #outPrefix: (Uint8Array | null)[] = [];
   #outHead = 0;
   #outBytes = 0;
   #flushScheduled = false;
@@ -259,14 +263,15 @@ export class Channel {
       this.#commitLarge(n);
       return;
     }
-    this.#queue(this.#resKind, this.#scratch!.slice(0, n));
+    this.#queue(this.#resKind, null, this.#scratch!.slice(0, n));
   }
 
   /** Put a finished record behind the outbox (which must be non-empty, or the ring full). */
-  #queue(kind: number, data: Uint8Array): void {
+  #queue(kind: number, prefix: Uint8Array | null, data: Uint8Array): void {
     this.#outData.push(data);
     this.#outKinds.push(kind);
-    this.#outBytes += data.length;
+    this.#outPrefix.push(prefix);
+    this.#outBytes += data.length + (prefix === null ? 0 : prefix.length);
     this.tx.noteOverflow();
     this.#scheduleFlush();
   }
@@ -282,9 +287,11 @@ export class Channel {
     if (kind >>> 0 !== kind || kind === fragmentKind) {
       throw new RangeError(`Channel.reserve: kind must be a u32 record kind, got ${kind}`);
     }
-    const buf = new Uint8Array(payloadBytes);
+    // Not zeroed: the caller writes every byte it commits. Its own buffer: the outbox keeps
+    // views of it (#commitLarge).
+    const buf = Buffer.allocUnsafeSlow(payloadBytes);
     this.bytes = buf;
-    this.view = new DataView(buf.buffer);
+    this.view = new DataView(buf.buffer, buf.byteOffset, payloadBytes);
     this.#mode = this.#closed || this.tx.closed ? modeDrop : modeFragments;
     this.#resKind = kind;
     this.#resBytes = payloadBytes;
@@ -293,7 +300,8 @@ export class Channel {
 
   /**
    * Send the first `n` bytes of the large record just built as fragments, in order: into the
-   * ring while it has room and the outbox is empty, then (a copy of each piece) into the outbox.
+   * ring while it has room and the outbox is empty, then into the outbox as views of the
+   * record's buffer (no copy) behind their 16-byte headers.
    */
   #commitLarge(n: number): void {
     const whole = this.bytes;
@@ -306,7 +314,7 @@ export class Channel {
     if (n <= tx.maxPayloadBytes) {
       // commit() shrank it to what one record holds after all.
       const off = inRing ? tx.reserve(kind, n) : -1;
-      if (off < 0) this.#queue(kind, whole.slice(0, n));
+      if (off < 0) this.#queue(kind, null, whole.subarray(0, n));
       else {
         tx.bytes.set(whole.subarray(0, n), off);
         tx.commit();
@@ -325,10 +333,9 @@ export class Channel {
         }
         inRing = false;
       }
-      const rec = new Uint8Array(fragmentHeaderBytes + len);
-      writeFragmentHeader(new DataView(rec.buffer), 0, kind, n, at);
-      rec.set(whole.subarray(at, at + len), fragmentHeaderBytes);
-      this.#queue(fragmentKind, rec);
+      const prefix = new Uint8Array(fragmentHeaderBytes);
+      writeFragmentHeader(new DataView(prefix.buffer), 0, kind, n, at);
+      this.#queue(fragmentKind, prefix, whole.subarray(at, at + len));
     }
   }
 
@@ -391,19 +398,25 @@ export class Channel {
     const tx = this.tx;
     const data = this.#outData;
     const kinds = this.#outKinds;
+    const prefixes = this.#outPrefix;
     let i = this.#outHead;
     while (i < data.length) {
       const rec = data[i]!;
-      const off = tx.reserve(kinds[i]!, rec.length);
+      const prefix = prefixes[i]!;
+      const p = prefix === null ? 0 : prefix.length;
+      const off = tx.reserve(kinds[i]!, p + rec.length);
       if (off < 0) break;
-      tx.bytes.set(rec, off);
+      if (prefix !== null) tx.bytes.set(prefix, off);
+      tx.bytes.set(rec, off + p);
       tx.commit();
-      this.#outBytes -= rec.length;
+      this.#outBytes -= p + rec.length;
+      data[i] = empty; // the record's buffer may go before the whole outbox has
       i++;
     }
     if (i === data.length) {
       data.length = 0;
       kinds.length = 0;
+      prefixes.length = 0;
       this.#outHead = 0;
       this.#resolveWritable();
       return true;
@@ -411,6 +424,7 @@ export class Channel {
     if (i >= outboxCompactRecords) {
       data.splice(0, i);
       kinds.splice(0, i);
+      prefixes.splice(0, i);
       i = 0;
     }
     this.#outHead = i;
@@ -422,6 +436,7 @@ export class Channel {
     if (left > 0) this.tx.noteDropped(left);
     this.#outData = [];
     this.#outKinds = [];
+    this.#outPrefix = [];
     this.#outHead = 0;
     this.#outBytes = 0;
     this.#resolveWritable();
@@ -431,8 +446,9 @@ export class Channel {
     if (this.#flushScheduled || this.#closed) return;
     const first = this.#outData[this.#outHead];
     if (first === undefined) return;
+    const prefix = this.#outPrefix[this.#outHead];
     this.#flushScheduled = true;
-    this.txBell.waitForSpace(first.length).then(this.#onSpace, this.#onSpace);
+    this.txBell.waitForSpace(first.length + (prefix ? prefix.length : 0)).then(this.#onSpace, this.#onSpace);
   }
 
   #resolveWritable(): void {
