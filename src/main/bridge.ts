@@ -55,6 +55,11 @@ export class Bridge implements Outbound {
     });
   }
 
+  /** Timer: frees the channels' large-record buffers that went unused since the last call. */
+  releaseIdleBuffers(): void {
+    for (const ch of this.channels) ch.releaseIdleBuffers();
+  }
+
   stop(): void {
     if (!this.stopped) this.publishAll();
     this.stopped = true;

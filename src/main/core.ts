@@ -109,9 +109,13 @@ function workerCompletes(op: number): boolean {
 /** BinaryInputArchive accepts a buffer this much over jute.maxbuffer (reader.ts). */
 const juteBufferSlackBytes = 1024;
 
-/** The reply writer's first capacity; one that grew past writerBytesKept is dropped after use. */
+/** The reply writer's first capacity. One that grew past writerBytesKept for a large reply is
+ *  kept while large replies keep coming (its pages are already mapped: a fresh 32 MiB buffer
+ *  costs more in page faults than the copy into it), and dropped by the first tick after
+ *  writerLargeIdleMs without one. */
 const writerBytesInitial = 4096;
 const writerBytesKept = 1 << 20;
+const writerLargeIdleMs = 10_000;
 
 export class Core {
   readonly sessions: SessionTable;
@@ -119,6 +123,8 @@ export class Core {
   private readonly reader: JuteReader;
   /** Encodes reply bodies; replaced after a large one so its memory is not kept. */
   private writer = new JuteWriter(writerBytesInitial);
+  /** When the writer last encoded a reply over writerBytesKept; 0: it is small. */
+  private writerLargeAtMs = 0;
   private readonly inFlight: InFlightWrite[] = [];
   private flushing = false;
   private flushAgain = false;
@@ -312,6 +318,10 @@ export class Core {
   /** Expire global sessions whose bucket is due (SessionTrackerImpl.run). */
   tick(): void {
     const now = this.now();
+    if (this.writerLargeAtMs !== 0 && now - this.writerLargeAtMs >= writerLargeIdleMs) {
+      this.writer = new JuteWriter(writerBytesInitial);
+      this.writerLargeAtMs = 0;
+    }
     for (const s of this.sessions.expire(now)) {
       if (s.closing) continue;
       // Ensemble mode: only the leader expires global sessions. A learner keeps them queued
@@ -1000,7 +1010,7 @@ export class Core {
     } else {
       this.out.reply(s.worker, s, xid, zxid, err, body, 0);
     }
-    if (body !== null && body.length > writerBytesKept) this.writer = new JuteWriter(writerBytesInitial);
+    if (body !== null && body.length > writerBytesKept) this.writerLargeAtMs = this.now();
   }
 
   /**

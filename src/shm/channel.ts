@@ -124,6 +124,13 @@ export class Channel {
   #scratch: Uint8Array | undefined;
   #scratchView: DataView | undefined;
   readonly #pieceBytes: number;
+  // Large records' buffers, kept for the next one (a fresh 32 MiB buffer costs more in page
+  // faults than the copy into it) until releaseIdleBuffers() finds them unused since its last
+  // call. The send buffer is reused only while the outbox is empty (it holds views of it).
+  #largeTx: Buffer | undefined;
+  #largeTxUsed = false;
+  #largeRx: Buffer | undefined;
+  #largeRxUsed = false;
   // Reassembly of a record that arrives in fragments (one at a time: their pieces are contiguous).
   readonly #rxBuf: Buffer;
   #asm: Buffer | undefined;
@@ -193,6 +200,17 @@ export class Channel {
       this.#waiting = false;
       if (this.#immediate === undefined) this.#pumpTick();
     };
+  }
+
+  /**
+   * Drop the buffers kept for large records if none was used since the last call (a timer calls
+   * this every second or so: bursts of large records reuse them, an idle channel frees them).
+   */
+  releaseIdleBuffers(): void {
+    if (!this.#largeTxUsed && this.#outHead === this.#outData.length) this.#largeTx = undefined;
+    if (!this.#largeRxUsed && this.#asm === undefined) this.#largeRx = undefined;
+    this.#largeTxUsed = false;
+    this.#largeRxUsed = false;
   }
 
   /** Largest payload one ring record carries (half the tx ring minus the header); a larger
@@ -287,9 +305,15 @@ export class Channel {
     if (kind >>> 0 !== kind || kind === fragmentKind) {
       throw new RangeError(`Channel.reserve: kind must be a u32 record kind, got ${kind}`);
     }
-    // Not zeroed: the caller writes every byte it commits. Its own buffer: the outbox keeps
-    // views of it (#commitLarge).
-    const buf = Buffer.allocUnsafeSlow(payloadBytes);
+    // Not zeroed: the caller writes every byte it commits. The outbox keeps views of it
+    // (#commitLarge), so the kept one is reused only when the outbox is empty.
+    let buf = this.#largeTx;
+    if (buf === undefined || buf.length < payloadBytes || this.#outHead < this.#outData.length) {
+      buf = Buffer.allocUnsafeSlow(payloadBytes);
+      this.#largeTx = buf;
+    }
+    this.#largeTxUsed = true;
+    buf = buf.subarray(0, payloadBytes);
     this.bytes = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, payloadBytes);
     this.#mode = this.#closed || this.tx.closed ? modeDrop : modeFragments;
@@ -505,7 +529,14 @@ export class Channel {
     if (len === 0) this.#fragmentError('an empty piece');
     if (at === 0) {
       if (this.#asm !== undefined) this.#fragmentError('a fragmented record restarted before its end');
-      this.#asm = Buffer.allocUnsafe(total);
+      // A record is valid only during its handler's call: the kept buffer can take the next one.
+      let buf = this.#largeRx;
+      if (buf === undefined || buf.length < total) {
+        buf = Buffer.allocUnsafeSlow(total);
+        this.#largeRx = buf;
+      }
+      this.#largeRxUsed = true;
+      this.#asm = buf.subarray(0, total);
       this.#asmView = new DataView(this.#asm.buffer, this.#asm.byteOffset, total);
       this.#asmKind = kind;
       this.#asmBytes = 0;
@@ -572,6 +603,8 @@ export class Channel {
     this.#closed = true;
     this.#asm = undefined;
     this.#asmView = undefined;
+    this.#largeTx = undefined;
+    this.#largeRx = undefined;
     this.tx.close();
     this.rx.close();
     this.#endPump(undefined, false);

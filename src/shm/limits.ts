@@ -29,6 +29,9 @@ export const recordBytesMax = 32 * MiB;
 export const fragmentKind = 0xffff_fff0;
 export const fragmentHeaderBytes = 16;
 
+/** How often (about) the buffers kept for large records are freed when unused meanwhile. */
+export const largeRecordBufferTrimMs = 1000;
+
 /** The piece size a ring of `capacityBytes` uses: a quarter of the ring, so two records of the
  *  stream around it still fit beside a piece; never less than 8 bytes (tiny test rings). */
 export function fragmentPieceBytesDefault(capacityBytes: number): number {

@@ -30,7 +30,7 @@ import type {
   WorkerToMainMessage,
 } from '../shm/admin.js';
 import type { IpCountTable } from '../shm/ipcount.js';
-import { recordBytesMax } from '../shm/limits.js';
+import { largeRecordBufferTrimMs, recordBytesMax } from '../shm/limits.js';
 import {
   DetachReason,
   ReplyFlag,
@@ -227,6 +227,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #fourLetter = new Map<number, ClientConn>();
   #fourLetterSeq = 0;
   #tickTimer: NodeJS.Timeout | undefined;
+  #buffersTrimmedMs = 0;
   #stopped = false;
 
   readonly #endTurn = (): void => {
@@ -1021,6 +1022,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const now = this.#now();
     this.#sessionExpiry.poll(now, this.#expireLocalSession);
     this.#connExpiry.poll(now, this.#expireConnection);
+    if (now - this.#buffersTrimmedMs >= largeRecordBufferTrimMs) {
+      this.#buffersTrimmedMs = now;
+      this.#bridge.channel.releaseIdleBuffers();
+    }
     this.#flushTouches();
     this.#endTurn();
   }

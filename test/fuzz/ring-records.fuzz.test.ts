@@ -275,6 +275,8 @@ describe('ring records fuzz', () => {
         const size = Object.values(r.fields).reduce<number>((n, v) => n + (typeof v === 'string' || v instanceof Uint8Array ? v.length : 4), 0);
         if (size > probe.maxPayloadBytes) large++;
         send(tx, r);
+        if (rand() < 0.05) tx.releaseIdleBuffers(); // large-record buffers: kept, reused, freed
+        if (rand() < 0.05) rx.releaseIdleBuffers();
         if (rand() < 0.4) tx.publish();
         if (rand() < 0.3) rx.drain(handler, 1 + int(rand, 20));
       }
