@@ -45,8 +45,8 @@ export class Bridge implements Outbound {
   start(core: Core): void {
     this.core = core;
     this.channels.forEach((ch, worker) => {
-      const handler = (kind: number, view: DataView, off: number, bytes: number): void =>
-        this.onRecord(worker, ch, kind, view, off, bytes);
+      const handler = (kind: number, view: DataView, off: number, bytes: number, mem: Buffer): void =>
+        this.onRecord(worker, kind, view, off, bytes, mem);
       ch.start(handler).catch((e: unknown) => {
         // A pump failure is a programmer error: crash rather than serve half a server.
         setImmediate(() => {
@@ -56,15 +56,21 @@ export class Bridge implements Outbound {
     });
   }
 
+  /** Timer: frees the channels' large-record buffers that went unused since the last call. */
+  releaseIdleBuffers(): void {
+    for (const ch of this.channels) ch.releaseIdleBuffers();
+  }
+
   stop(): void {
     if (!this.stopped) this.publishAll();
     this.stopped = true;
     for (const ch of this.channels) ch.close();
   }
 
-  private onRecord(worker: number, ch: Channel, kind: number, view: DataView, off: number, bytes: number): void {
+  /** One worker → main record; `mem` is the memory `view` covers (the ring, or a reassembled
+   *  record's buffer). */
+  private onRecord(worker: number, kind: number, view: DataView, off: number, bytes: number, mem: Buffer): void {
     const core = this.core!;
-    const mem = ch.rx.bytes;
     switch (kind) {
       case RecordKind.request:
         core.onRequest(worker, this.requestView.read(view, off, bytes), mem);

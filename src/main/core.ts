@@ -11,18 +11,27 @@ import { Err, OpCode, EventType, Perms } from '../common/zk.js';
 import { checkAcl, type ACL } from '../common/acl.js';
 import { sessionIdHex, sessionIdOf } from '../common/ids.js';
 import { aclEntriesMax, authIdCharsMax, authIdsPerSessionMax } from '../common/limits.js';
-import { JuteError, JuteReader, JuteWriter, decodeRequest, encodeResponse } from '../protocol/jute/index.js';
+import {
+  JUTE_BUFFER_BYTES_MAX_DEFAULT,
+  JuteError,
+  JuteReader,
+  JuteWriter,
+  decodeRequest,
+  encodeResponse,
+} from '../protocol/jute/index.js';
 import type { ClientRequest, ClientResponse, CreateRequest, MultiOp } from '../protocol/types.js';
 import {
   AttachView,
   AuthView,
   DetachReason,
   DetachView,
+  ReplyFlag,
   RequestView,
   SessionEndReason,
   SessionFlag,
   WatchKind,
   type EventReaders,
+  replyBodyBytesMax,
 } from '../shm/records.js';
 import type { Logger } from './logger.js';
 import type { LogStage } from './log-stage.js';
@@ -70,6 +79,9 @@ export interface CoreOptions {
   tickTimeMs: number;
   localSessionsUpgradingEnabled: boolean;
   extendedTypesEnabled: boolean;
+  /** jute.maxbuffer: the largest buffer a request may carry (plus BinaryInputArchive's 1 KiB
+   *  slack); default 0xfffff. */
+  juteMaxBufferBytes?: number;
 }
 
 /** What a write is for, once it is durable and applied. */
@@ -99,12 +111,26 @@ function workerCompletes(op: number): boolean {
   return op === OpCode.removeWatches || op === OpCode.checkWatches || op === OpCode.whoAmI;
 }
 
+/** BinaryInputArchive accepts a buffer this much over jute.maxbuffer (reader.ts). */
+const juteBufferSlackBytes = 1024;
+
+/** The reply writer's first capacity. One that grew past writerBytesKept for a large reply is
+ *  kept while large replies keep coming (its pages are already mapped: a fresh 32 MiB buffer
+ *  costs more in page faults than the copy into it), and dropped by the first tick after
+ *  writerLargeIdleMs without one. */
+const writerBytesInitial = 4096;
+const writerBytesKept = 1 << 20;
+const writerLargeIdleMs = 10_000;
+
 export class Core {
   readonly sessions: SessionTable;
   readonly router = new WatchRouter();
   /** Client requests: an ACL past aclEntriesMax is refused (InvalidACL) without decoding it all. */
-  private readonly reader = new JuteReader(undefined, { aclEntriesKept: aclEntriesMax });
-  private readonly writer = new JuteWriter(4096);
+  private readonly reader: JuteReader;
+  /** Encodes reply bodies; replaced after a large one so its memory is not kept. */
+  private writer = new JuteWriter(writerBytesInitial);
+  /** When the writer last encoded a reply over writerBytesKept; 0: it is small. */
+  private writerLargeAtMs = 0;
   private readonly inFlight: InFlightWrite[] = [];
   private flushing = false;
   private flushAgain = false;
@@ -132,6 +158,11 @@ export class Core {
     private readonly replication: Replication | null = null,
   ) {
     this.sessions = new SessionTable(opts.tickTimeMs, now());
+    const juteMaxBufferBytes = opts.juteMaxBufferBytes ?? JUTE_BUFFER_BYTES_MAX_DEFAULT - juteBufferSlackBytes;
+    this.reader = new JuteReader(undefined, {
+      bufferBytesMax: juteMaxBufferBytes + juteBufferSlackBytes,
+      aclEntriesKept: aclEntriesMax,
+    });
     this.systemSession = new SessionContext(0n, 0, 0, -1, 0, 0, false, '127.0.0.1');
     this.systemSession.authIds = [{ scheme: 'super', id: 'zkts' }];
   }
@@ -302,6 +333,10 @@ export class Core {
   /** Expire global sessions whose bucket is due (SessionTrackerImpl.run). */
   tick(): void {
     const now = this.now();
+    if (this.writerLargeAtMs !== 0 && now - this.writerLargeAtMs >= writerLargeIdleMs) {
+      this.writer = new JuteWriter(writerBytesInitial);
+      this.writerLargeAtMs = 0;
+    }
     for (const s of this.sessions.expire(now)) {
       if (s.closing) continue;
       // Ensemble mode: only the leader expires global sessions. A learner keeps them queued
@@ -438,7 +473,8 @@ export class Core {
       default: {
         const r = this.db.read(this.contextOf(s, xid), request);
         if (r.watch !== null) this.registerWatch(s, r.watch.kind, r.watch.path);
-        this.replyWith(s, xid, zxid, r.err, r.response);
+        if (r.tooLarge) this.replyTooLarge(s, xid, zxid, request.op, null);
+        else this.replyWith(s, xid, zxid, r.err, r.response);
       }
     }
   }
@@ -1001,7 +1037,27 @@ export class Core {
       encodeResponse(this.writer, response);
       body = this.writer.bytes();
     }
-    this.out.reply(s.worker, s, xid, zxid, err, body, 0);
+    if (body !== null && body.length > replyBodyBytesMax) {
+      this.replyTooLarge(s, xid, zxid, response!.op, body.length);
+    } else {
+      this.out.reply(s.worker, s, xid, zxid, err, body, 0);
+    }
+    if (body !== null && body.length > writerBytesKept) this.writerLargeAtMs = this.now();
+  }
+
+  /**
+   * A reply larger than the rings deliver (a getChildren of a node with millions of children,
+   * a multiRead of the same large node many times): ZooKeeper would send it and a client with a
+   * smaller jute.maxbuffer would drop the connection. Here the connection pays at once: the
+   * worker closes it in the session's turn (ReplyFlag.tooLarge). `bytes` is null when the reply
+   * was not built (Reads stopped collecting past the bound).
+   */
+  private replyTooLarge(s: SessionContext, xid: number, zxid: number, op: number, bytes: number | null): void {
+    this.logger.warn(
+      { session: sessionIdHex(s.id), xid, op, replyBytes: bytes, replyBytesMax: replyBodyBytesMax },
+      'reply too large to deliver: closing the connection',
+    );
+    this.out.reply(s.worker, s, xid, zxid, Err.ok, null, ReplyFlag.tooLarge);
   }
 
   private replyBare(worker: number, hi: number, lo: number, xid: number, err: number): void {

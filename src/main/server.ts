@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { createChannelDescriptor } from '../shm/channel.js';
+import { largeRecordBufferTrimMs } from '../shm/limits.js';
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import type { ServerConfig } from './config.js';
@@ -109,6 +110,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       tickTimeMs: cfg.tickTimeMs,
       localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
       extendedTypesEnabled: cfg.extendedTypesEnabled,
+      juteMaxBufferBytes: cfg.juteMaxBufferBytes,
     },
     logger,
     Date.now,
@@ -162,6 +164,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   status.serving = true;
 
   const tick = setInterval(() => core.tick(), Math.max(10, Math.floor(cfg.tickTimeMs / 2)));
+  const bufferTrim = setInterval(() => bridge.releaseIdleBuffers(), largeRecordBufferTrimMs);
   const reaper = setInterval(() => {
     core.reapContainers(containersToDelete(db.tree, Date.now()));
   }, cfg.containerCheckIntervalMs);
@@ -185,6 +188,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     logger,
     async stop() {
       clearInterval(tick);
+      clearInterval(bufferTrim);
       clearInterval(reaper);
       if (driver !== null) await driver.stop();
       for (const w of workers) w.postMessage({ type: 'stop' });

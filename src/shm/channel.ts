@@ -12,7 +12,7 @@
 //
 // Sending (zero-copy; the outbox only when the ring is full):
 //
-//   const off = ch.reserve(kind, n);        // never fails (RangeError if n > maxPayloadBytes)
+//   const off = ch.reserve(kind, n);        // never fails (RangeError if n > recordBytesMax)
 //   ch.view.setUint32(off, x, true);        // write into ch.bytes / ch.view AS RETURNED NOW:
 //   ch.commit();                            //   they are the ring, or a scratch buffer when full
 //   ch.publish();                           // once per batch (the pump does it after each batch)
@@ -24,14 +24,21 @@
 // is unbounded: producers that can outrun the consumer (e.g. reading sockets) should watch
 // `outboxBytes` and pause their sources, and resume after `await ch.writable()`.
 //
+// A record larger than the ring's maxPayloadBytes (half the ring) is built in a buffer of its own
+// and crosses as fragments (limits.ts `fragmentKind`): pieces of it, in order, each in a record
+// of its own, written in one go (the outbox takes what the ring has no room for). The receiver
+// copies the pieces into one reassembly buffer and hands the whole record to its handler, so no
+// record kind, in either direction, is too large to cross (up to recordBytesMax).
+//
 // Receiving: `ch.start(handler)` pumps the rx ring: it drains at most `budget` records per
-// macrotask, calling `handler(kind, view, offset, payloadBytes)` for each (no allocation per
-// record), publishes tx after each batch (so replies written by the handler go out once per
+// macrotask, calling `handler(kind, view, offset, payloadBytes, bytes)` for each (no allocation
+// per record but a reassembled one's buffer), publishes tx after each batch (so replies written by the handler go out once per
 // batch), yields with setImmediate between batches so sockets are not starved, and sleeps on
 // the rx Doorbell when the ring is empty.
 
 import { AssertionError } from '../common/assert.js';
 import { Doorbell, type DoorbellOptions } from './doorbell.js';
+import { fragmentHeaderBytes, fragmentKind, fragmentPieceBytesDefault, recordBytesMax } from './limits.js';
 import { ByteRing } from './ring.js';
 
 /** Default data-region size of each ring of a channel: 4 MiB (records up to 2 MiB - 8). */
@@ -48,10 +55,15 @@ export interface ChannelDescriptor {
 export type ChannelSide = 'main' | 'worker';
 
 /**
- * Called once per record. `view` is the rx ring's DataView (`ch.rx.bytes` is the same memory as
- * bytes); the payload is `[offset, offset + payloadBytes)`. It is valid only during the call.
+ * Called once per record. `view` and `bytes` are the same memory: the rx ring's, or for a record
+ * that came in fragments, its reassembly buffer (then `offset` is 0). The payload is
+ * `[offset, offset + payloadBytes)`. It is valid only during the call.
  */
-export type RecordHandler = (kind: number, view: DataView, offset: number, payloadBytes: number) => void;
+export type RecordHandler = (kind: number, view: DataView, offset: number, payloadBytes: number, bytes: Buffer) => void;
+
+/** A fragment stream that breaks the contract of limits.ts `fragmentKind`: a bug on the sending
+ *  side (both sides are this codebase), reported as such, never as a crash of the decoder. */
+export class FragmentError extends AssertionError {}
 
 export interface ChannelDescriptorOptions {
   /** Data-region bytes of the worker→main ring (power of two). */
@@ -60,7 +72,10 @@ export interface ChannelDescriptorOptions {
   toWorkerBytes?: number;
 }
 
-export interface ChannelOptions extends DoorbellOptions {}
+export interface ChannelOptions extends DoorbellOptions {
+  /** Bytes of record per fragment this side sends (tests vary it; default: a quarter ring). */
+  fragmentPieceBytes?: number;
+}
 
 export interface PumpOptions {
   /** Most records handled per macrotask (default 1024). */
@@ -81,7 +96,10 @@ const modeNone = 0;
 const modeRing = 1;
 const modeScratch = 2;
 const modeDrop = 3;
+/** The record is larger than the ring: built in a buffer of its own, sent as fragments. */
+const modeFragments = 4;
 const outboxCompactRecords = 1024;
+const empty = new Uint8Array(0);
 
 export class Channel {
   readonly side: ChannelSide;
@@ -105,9 +123,26 @@ export class Channel {
   #resBytes = 0;
   #scratch: Uint8Array | undefined;
   #scratchView: DataView | undefined;
+  readonly #pieceBytes: number;
+  // Large records' buffers, kept for the next one (a fresh 32 MiB buffer costs more in page
+  // faults than the copy into it) until releaseIdleBuffers() finds them unused since its last
+  // call. The send buffer is reused only while the outbox is empty (it holds views of it).
+  #largeTx: Buffer | undefined;
+  #largeTxUsed = false;
+  #largeRx: Buffer | undefined;
+  #largeRxUsed = false;
+  // Reassembly of a record that arrives in fragments (one at a time: their pieces are contiguous).
+  readonly #rxBuf: Buffer;
+  #asm: Buffer | undefined;
+  #asmView: DataView | undefined;
+  #asmKind = 0;
+  #asmBytes = 0;
   // Outbox: records that did not fit, in order, from #outHead.
   #outData: Uint8Array[] = [];
   #outKinds: number[] = [];
+  /** A fragment's header, written in front of its piece (a view into the record's own buffer,
+   *  so the outbox copies no piece); null for other records. */
+  #outPrefix: (Uint8Array | null)[] = [];
   #outHead = 0;
   #outBytes = 0;
   #flushScheduled = false;
@@ -139,6 +174,13 @@ export class Channel {
     this.txBell = new Doorbell(this.tx, options);
     this.bytes = this.tx.bytes;
     this.view = this.tx.view;
+    const rxBytes = this.rx.bytes;
+    this.#rxBuf = Buffer.from(rxBytes.buffer, rxBytes.byteOffset, rxBytes.byteLength);
+    const pieceBytes = options.fragmentPieceBytes ?? fragmentPieceBytesDefault(this.tx.capacityBytes);
+    if (!(Number.isInteger(pieceBytes) && pieceBytes >= 1 && pieceBytes + fragmentHeaderBytes <= this.tx.maxPayloadBytes)) {
+      throw new RangeError(`Channel: fragmentPieceBytes ${pieceBytes} does not fit the ring`);
+    }
+    this.#pieceBytes = pieceBytes;
     this.#onSpace = () => {
       this.#flushScheduled = false;
       if (this.#closed) return;
@@ -160,7 +202,19 @@ export class Channel {
     };
   }
 
-  /** Largest payload one record may carry (half the tx ring minus the header). */
+  /**
+   * Drop the buffers kept for large records if none was used since the last call (a timer calls
+   * this every second or so: bursts of large records reuse them, an idle channel frees them).
+   */
+  releaseIdleBuffers(): void {
+    if (!this.#largeTxUsed && this.#outHead === this.#outData.length) this.#largeTx = undefined;
+    if (!this.#largeRxUsed && this.#asm === undefined) this.#largeRx = undefined;
+    this.#largeTxUsed = false;
+    this.#largeRxUsed = false;
+  }
+
+  /** Largest payload one ring record carries (half the tx ring minus the header); a larger
+   *  record, up to recordBytesMax, crosses in fragments. */
   get maxPayloadBytes(): number {
     return this.tx.maxPayloadBytes;
   }
@@ -175,11 +229,15 @@ export class Channel {
   /**
    * Reserve a record of `payloadBytes` on tx and return the payload offset in `this.bytes` /
    * `this.view` (which this call sets). Never returns -1: when the ring is full the record is
-   * built in a scratch buffer and queued. reserve → write → commit must run synchronously (no
-   * await in between). Throws RangeError when `payloadBytes > maxPayloadBytes`.
+   * built in a scratch buffer and queued; a record over maxPayloadBytes is built in a buffer of
+   * its own and sent as fragments. reserve → write → commit must run synchronously (no await in
+   * between). Throws RangeError when `payloadBytes > recordBytesMax` (callers bound their
+   * records) or `kind` is not a u32 record kind.
    */
   reserve(kind: number, payloadBytes: number): number {
     const tx = this.tx;
+    if (payloadBytes > tx.maxPayloadBytes) return this.#reserveLarge(kind, payloadBytes);
+    if (kind === fragmentKind) throw new RangeError('Channel.reserve: the fragment kind is the channel\'s own');
     if (this.#outHead === this.#outData.length || this.#flushOutbox()) {
       const off = tx.reserve(kind, payloadBytes);
       if (off >= 0) {
@@ -188,10 +246,12 @@ export class Channel {
         this.#mode = modeRing;
         return off;
       }
-    } else if ((payloadBytes | 0) !== payloadBytes || payloadBytes < 0 || payloadBytes > tx.maxPayloadBytes) {
+    } else if ((payloadBytes | 0) !== payloadBytes || payloadBytes < 0) {
       tx.canReserve(payloadBytes); // throws the ring's RangeError
     }
-    if (kind >>> 0 !== kind) throw new RangeError(`Channel.reserve: kind must be a u32, got ${kind}`);
+    if (kind >>> 0 !== kind || kind === fragmentKind) {
+      throw new RangeError(`Channel.reserve: kind must be a u32 record kind, got ${kind}`);
+    }
     // Full (rare path). If the channel is closed nobody will read it: build it, then drop it.
     const drop = this.#closed || tx.closed;
     return this.#reserveScratch(kind, payloadBytes, drop ? modeDrop : modeScratch);
@@ -209,7 +269,7 @@ export class Channel {
       this.tx.noteDropped();
       return;
     }
-    if (mode !== modeScratch) throw new AssertionError('Channel.commit without a reserve');
+    if (mode !== modeScratch && mode !== modeFragments) throw new AssertionError('Channel.commit without a reserve');
     let n = this.#resBytes;
     if (payloadBytes !== undefined) {
       if ((payloadBytes | 0) !== payloadBytes || payloadBytes < 0 || payloadBytes > n) {
@@ -217,11 +277,90 @@ export class Channel {
       }
       n = payloadBytes;
     }
-    this.#outData.push(this.#scratch!.slice(0, n));
-    this.#outKinds.push(this.#resKind);
-    this.#outBytes += n;
+    if (mode === modeFragments) {
+      this.#commitLarge(n);
+      return;
+    }
+    this.#queue(this.#resKind, null, this.#scratch!.slice(0, n));
+  }
+
+  /** Put a finished record behind the outbox (which must be non-empty, or the ring full). */
+  #queue(kind: number, prefix: Uint8Array | null, data: Uint8Array): void {
+    this.#outData.push(data);
+    this.#outKinds.push(kind);
+    this.#outPrefix.push(prefix);
+    this.#outBytes += data.length + (prefix === null ? 0 : prefix.length);
     this.tx.noteOverflow();
     this.#scheduleFlush();
+  }
+
+  /** A record over maxPayloadBytes: built in a buffer of its own (the caller writes it whole,
+   *  at offset 0), sent as fragments by commit(). */
+  #reserveLarge(kind: number, payloadBytes: number): number {
+    if (!Number.isInteger(payloadBytes) || payloadBytes > recordBytesMax) {
+      throw new RangeError(
+        `Channel.reserve: a record of ${payloadBytes} bytes is over recordBytesMax (${recordBytesMax}); bound it before sending`,
+      );
+    }
+    if (kind >>> 0 !== kind || kind === fragmentKind) {
+      throw new RangeError(`Channel.reserve: kind must be a u32 record kind, got ${kind}`);
+    }
+    // Not zeroed: the caller writes every byte it commits. The outbox keeps views of it
+    // (#commitLarge), so the kept one is reused only when the outbox is empty.
+    let buf = this.#largeTx;
+    if (buf === undefined || buf.length < payloadBytes || this.#outHead < this.#outData.length) {
+      buf = Buffer.allocUnsafeSlow(payloadBytes);
+      this.#largeTx = buf;
+    }
+    this.#largeTxUsed = true;
+    buf = buf.subarray(0, payloadBytes);
+    this.bytes = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, payloadBytes);
+    this.#mode = this.#closed || this.tx.closed ? modeDrop : modeFragments;
+    this.#resKind = kind;
+    this.#resBytes = payloadBytes;
+    return 0;
+  }
+
+  /**
+   * Send the first `n` bytes of the large record just built as fragments, in order: into the
+   * ring while it has room and the outbox is empty, then into the outbox as views of the
+   * record's buffer (no copy) behind their 16-byte headers.
+   */
+  #commitLarge(n: number): void {
+    const whole = this.bytes;
+    const kind = this.#resKind;
+    this.bytes = this.tx.bytes;
+    this.view = this.tx.view;
+    const tx = this.tx;
+    const piece = this.#pieceBytes;
+    let inRing = this.#outHead === this.#outData.length || this.#flushOutbox();
+    if (n <= tx.maxPayloadBytes) {
+      // commit() shrank it to what one record holds after all.
+      const off = inRing ? tx.reserve(kind, n) : -1;
+      if (off < 0) this.#queue(kind, null, whole.subarray(0, n));
+      else {
+        tx.bytes.set(whole.subarray(0, n), off);
+        tx.commit();
+      }
+      return;
+    }
+    for (let at = 0; at < n; at += piece) {
+      const len = Math.min(piece, n - at);
+      if (inRing) {
+        const off = tx.reserve(fragmentKind, fragmentHeaderBytes + len);
+        if (off >= 0) {
+          writeFragmentHeader(tx.view, off, kind, n, at);
+          tx.bytes.set(whole.subarray(at, at + len), off + fragmentHeaderBytes);
+          tx.commit();
+          continue;
+        }
+        inRing = false;
+      }
+      const prefix = new Uint8Array(fragmentHeaderBytes);
+      writeFragmentHeader(new DataView(prefix.buffer), 0, kind, n, at);
+      this.#queue(fragmentKind, prefix, whole.subarray(at, at + len));
+    }
   }
 
   /** Drop the record reserved last. */
@@ -283,19 +422,25 @@ export class Channel {
     const tx = this.tx;
     const data = this.#outData;
     const kinds = this.#outKinds;
+    const prefixes = this.#outPrefix;
     let i = this.#outHead;
     while (i < data.length) {
       const rec = data[i]!;
-      const off = tx.reserve(kinds[i]!, rec.length);
+      const prefix = prefixes[i]!;
+      const p = prefix === null ? 0 : prefix.length;
+      const off = tx.reserve(kinds[i]!, p + rec.length);
       if (off < 0) break;
-      tx.bytes.set(rec, off);
+      if (prefix !== null) tx.bytes.set(prefix, off);
+      tx.bytes.set(rec, off + p);
       tx.commit();
-      this.#outBytes -= rec.length;
+      this.#outBytes -= p + rec.length;
+      data[i] = empty; // the record's buffer may go before the whole outbox has
       i++;
     }
     if (i === data.length) {
       data.length = 0;
       kinds.length = 0;
+      prefixes.length = 0;
       this.#outHead = 0;
       this.#resolveWritable();
       return true;
@@ -303,6 +448,7 @@ export class Channel {
     if (i >= outboxCompactRecords) {
       data.splice(0, i);
       kinds.splice(0, i);
+      prefixes.splice(0, i);
       i = 0;
     }
     this.#outHead = i;
@@ -314,6 +460,7 @@ export class Channel {
     if (left > 0) this.tx.noteDropped(left);
     this.#outData = [];
     this.#outKinds = [];
+    this.#outPrefix = [];
     this.#outHead = 0;
     this.#outBytes = 0;
     this.#resolveWritable();
@@ -323,8 +470,9 @@ export class Channel {
     if (this.#flushScheduled || this.#closed) return;
     const first = this.#outData[this.#outHead];
     if (first === undefined) return;
+    const prefix = this.#outPrefix[this.#outHead];
     this.#flushScheduled = true;
-    this.txBell.waitForSpace(first.length).then(this.#onSpace, this.#onSpace);
+    this.txBell.waitForSpace(first.length + (prefix ? prefix.length : 0)).then(this.#onSpace, this.#onSpace);
   }
 
   #resolveWritable(): void {
@@ -346,6 +494,7 @@ export class Channel {
   drain(handler: RecordHandler, budget: number): number {
     const rx = this.rx;
     const view = rx.view;
+    const mem = this.#rxBuf;
     let n = 0;
     try {
       while (n < budget && !this.#closed) {
@@ -355,12 +504,64 @@ export class Channel {
         const payloadBytes = rx.payloadBytes;
         rx.release(); // local: the bytes stay valid until releaseBatch below
         n++;
-        handler(kind, view, off, payloadBytes);
+        if (kind === fragmentKind) {
+          if (this.#takeFragment(view, off, payloadBytes)) this.#deliverAssembled(handler);
+          continue;
+        }
+        if (this.#asm !== undefined) this.#fragmentError(`a record of kind ${kind} inside a fragmented record`);
+        handler(kind, view, off, payloadBytes, mem);
       }
     } finally {
       rx.releaseBatch();
     }
     return n;
+  }
+
+  /** Copy one piece into the reassembly buffer; true when the record is complete. */
+  #takeFragment(view: DataView, off: number, payloadBytes: number): boolean {
+    if (payloadBytes < fragmentHeaderBytes) this.#fragmentError(`a fragment of ${payloadBytes} bytes`);
+    const kind = view.getUint32(off, true);
+    const total = view.getUint32(off + 4, true);
+    const at = view.getUint32(off + 8, true);
+    const len = payloadBytes - fragmentHeaderBytes;
+    if (kind === fragmentKind) this.#fragmentError('a fragment of a fragment');
+    if (total > recordBytesMax) this.#fragmentError(`a record of ${total} bytes (over recordBytesMax)`);
+    if (len === 0) this.#fragmentError('an empty piece');
+    if (at === 0) {
+      if (this.#asm !== undefined) this.#fragmentError('a fragmented record restarted before its end');
+      // A record is valid only during its handler's call: the kept buffer can take the next one.
+      let buf = this.#largeRx;
+      if (buf === undefined || buf.length < total) {
+        buf = Buffer.allocUnsafeSlow(total);
+        this.#largeRx = buf;
+      }
+      this.#largeRxUsed = true;
+      this.#asm = buf.subarray(0, total);
+      this.#asmView = new DataView(this.#asm.buffer, this.#asm.byteOffset, total);
+      this.#asmKind = kind;
+      this.#asmBytes = 0;
+    } else if (this.#asm === undefined || kind !== this.#asmKind || total !== this.#asm.length || at !== this.#asmBytes) {
+      this.#fragmentError(`a piece at ${at} of a ${total}-byte record of kind ${kind} out of sequence`);
+    }
+    const asm = this.#asm!;
+    if (at + len > total) this.#fragmentError(`a piece of ${len} bytes at ${at} past the record's ${total} bytes`);
+    this.#rxBuf.copy(asm, at, off + fragmentHeaderBytes, off + payloadBytes);
+    this.#asmBytes = at + len;
+    return this.#asmBytes === total;
+  }
+
+  #deliverAssembled(handler: RecordHandler): void {
+    const asm = this.#asm!;
+    const view = this.#asmView!;
+    this.#asm = undefined;
+    this.#asmView = undefined;
+    handler(this.#asmKind, view, 0, asm.length, asm);
+  }
+
+  #fragmentError(what: string): never {
+    this.#asm = undefined;
+    this.#asmView = undefined;
+    throw new FragmentError(`Channel (${this.side}): ${what}`);
   }
 
   /**
@@ -400,6 +601,10 @@ export class Channel {
     this.#dropOutbox();
     this.tx.publish();
     this.#closed = true;
+    this.#asm = undefined;
+    this.#asmView = undefined;
+    this.#largeTx = undefined;
+    this.#largeRx = undefined;
     this.tx.close();
     this.rx.close();
     this.#endPump(undefined, false);
@@ -463,4 +668,11 @@ export class Channel {
     if (failed) reject?.(error);
     else resolve?.();
   }
+}
+
+function writeFragmentHeader(view: DataView, off: number, kind: number, totalBytes: number, at: number): void {
+  view.setUint32(off, kind, true);
+  view.setUint32(off + 4, totalBytes, true);
+  view.setUint32(off + 8, at, true);
+  view.setUint32(off + 12, 0, true);
 }

@@ -5,8 +5,11 @@
 //
 // Numbers are little-endian. Session ids (64-bit, server id in the top byte) travel as hi/lo u32.
 // zxids travel as float64: exact while the epoch stays below 2^21, which the main thread asserts.
-// Strings are UTF-8 with a u16 byte length (paths are bounded far below 64 KiB by jute limits).
+// Strings are UTF-8 with a u32 byte length: a path is bounded only by the request that carried it
+// (jute.maxbuffer), so may be longer than 64 KiB. A record larger than its ring crosses in
+// fragments (channel.ts); every record is bounded by limits.ts recordBytesMax.
 import { WatchKind } from '../common/zk.js';
+import { recordBytesMax } from './limits.js';
 
 /** Record kinds. Worker → main below 16, main → worker from 16. */
 export const RecordKind = {
@@ -49,6 +52,10 @@ export const ReplyFlag = {
   /** The main thread only kept the session's order; the worker answers the request itself
    *  (removeWatches, checkWatches, whoAmI: state the worker owns). */
   workerCompletes: 1,
+  /** The reply is too large to deliver (over recordBytesMax): there is no body, and the worker
+   *  closes the connection in its turn, as a ZooKeeper client does with a reply over its
+   *  jute.maxbuffer. The session lives on; the client may reconnect. */
+  tooLarge: 2,
 } as const;
 
 export const DetachReason = {
@@ -71,11 +78,13 @@ export { WatchKind };
 
 export const requestHeaderBytes = 24;
 export const replyHeaderBytes = 28;
+/** The largest reply body the rings deliver; a larger one gets ReplyFlag.tooLarge instead. */
+export const replyBodyBytesMax = recordBytesMax - replyHeaderBytes;
 const attachHeaderBytes = 34;
-const u16 = 2;
+const u32 = 4;
 
 export function stringBytes(s: string): number {
-  return u16 + Buffer.byteLength(s, 'utf8');
+  return u32 + Buffer.byteLength(s, 'utf8');
 }
 
 // ---- encoders: write at `off`, return the end offset ------------------------------------------
@@ -93,11 +102,11 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return b;
 }
 
+/** Writes `s` at `off`; the caller reserved stringBytes(s) there. */
 export function writeString(buf: Uint8Array, view: DataView, off: number, s: string): number {
-  const n = asBuffer(buf).write(s, off + u16, 'utf8');
-  if (n > 0xffff) throw new RangeError(`ring string of ${n} bytes exceeds 65535`);
-  view.setUint16(off, n, true);
-  return off + u16 + n;
+  const n = asBuffer(buf).write(s, off + u32, 'utf8');
+  view.setUint32(off, n, true);
+  return off + u32 + n;
 }
 
 export function encodeRequestHeader(
@@ -319,11 +328,11 @@ export function encodeUpgraded(
 // ---- decoders: flyweights filled in place ---------------------------------------------------
 
 export function readString(buf: Uint8Array, view: DataView, off: number): string {
-  const n = view.getUint16(off, true);
-  return asBuffer(buf).toString('utf8', off + u16, off + u16 + n);
+  const n = view.getUint32(off, true);
+  return asBuffer(buf).toString('utf8', off + u32, off + u32 + n);
 }
 function stringEnd(view: DataView, off: number): number {
-  return off + u16 + view.getUint16(off, true);
+  return off + u32 + view.getUint32(off, true);
 }
 
 /** request / reply: the header fields; the body is [bodyOffset, end). */

@@ -26,7 +26,8 @@ import {
 
 /** What the worker does with each main → worker record. Views are valid during the call only. */
 export interface BridgeHandler {
-  /** `ring` holds the reply body at [v.bodyOffset, v.end). */
+  /** `ring` holds the reply body at [v.bodyOffset, v.end): the ring's memory, or the buffer a
+   *  record that came in fragments was reassembled into. */
   onReply(v: ReplyView, ring: Buffer): void;
   onAttached(v: AttachedView): void;
   onEvent(v: EventView): void;
@@ -49,8 +50,6 @@ export interface RequestFields {
 
 export class Bridge {
   readonly channel: Channel;
-  /** The rx ring's data region as a Buffer (reply bodies are copied out of it). */
-  readonly #rxBuf: Buffer;
   #txBytes: Uint8Array | null = null;
   #txBuf: Buffer = Buffer.alloc(0);
 
@@ -62,8 +61,6 @@ export class Bridge {
 
   constructor(descriptor: ChannelDescriptor) {
     this.channel = new Channel(descriptor, 'worker');
-    const rx = this.channel.rx.bytes;
-    this.#rxBuf = Buffer.from(rx.buffer, rx.byteOffset, rx.byteLength);
   }
 
   get maxPayloadBytes(): number {
@@ -85,8 +82,8 @@ export class Bridge {
 
   /** Pump main → worker records until the channel closes. */
   start(h: BridgeHandler): Promise<void> {
-    const handle = (kind: number, view: DataView, off: number, bytes: number): void => {
-      this.#dispatch(h, kind, view, off, bytes);
+    const handle = (kind: number, view: DataView, off: number, bytes: number, mem: Buffer): void => {
+      this.#dispatch(h, kind, view, off, bytes, mem);
     };
     return this.channel.start(handle, { afterBatch: () => h.afterBatch() });
   }
@@ -95,8 +92,7 @@ export class Bridge {
     this.channel.close();
   }
 
-  #dispatch(h: BridgeHandler, kind: number, view: DataView, off: number, bytes: number): void {
-    const buf = this.#rxBuf;
+  #dispatch(h: BridgeHandler, kind: number, view: DataView, off: number, bytes: number, buf: Buffer): void {
     switch (kind) {
       case RecordKind.reply:
         h.onReply(this.#reply.read(view, off, bytes), buf);

@@ -18,7 +18,7 @@ import type { Socket } from 'node:net';
 import { AssertionError, assert } from '../common/assert.js';
 import { sessionIdHi, sessionIdLo, sessionIdOf } from '../common/ids.js';
 import { Err, OpCode, Xid } from '../common/zk.js';
-import { JuteError, JuteReader, JuteWriter, decodeConnectRequest } from '../protocol/jute/index.js';
+import { JUTE_BUFFER_BYTES_MAX_DEFAULT, JuteError, JuteReader, JuteWriter, decodeConnectRequest } from '../protocol/jute/index.js';
 import type { ConnectRequest } from '../protocol/types.js';
 import type {
   MainToWorkerMessage,
@@ -30,6 +30,7 @@ import type {
   WorkerToMainMessage,
 } from '../shm/admin.js';
 import type { IpCountTable } from '../shm/ipcount.js';
+import { largeRecordBufferTrimMs, recordBytesMax } from '../shm/limits.js';
 import {
   DetachReason,
   ReplyFlag,
@@ -90,6 +91,17 @@ export const workerLimits = {
 assert(
   workerLimits.connOutputBytesPause < workerLimits.connOutputBytesMax,
   'workerLimits: output bounds out of order',
+);
+// The rings carry any legal request and any deliverable reply (in fragments past half a ring):
+// a request of jute.maxbuffer's default crosses, and the largest reply record still fits under
+// the output bound that would drop its client as too slow.
+assert(
+  recordBytesMax >= requestHeaderBytes + JUTE_BUFFER_BYTES_MAX_DEFAULT,
+  'workerLimits: a ring record holds a request of jute.maxbuffer',
+);
+assert(
+  workerLimits.connOutputBytesMax >= recordBytesMax + workerLimits.connOutputBytesPause,
+  'workerLimits: a socket queues the largest reply record',
 );
 
 /** A handshake waiting for its `attached` record. */
@@ -217,6 +229,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #fourLetter = new Map<number, ClientConn>();
   #fourLetterSeq = 0;
   #tickTimer: NodeJS.Timeout | undefined;
+  #buffersTrimmedMs = 0;
   #stopped = false;
 
   readonly #endTurn = (): void => {
@@ -719,8 +732,9 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   ): void {
     const bridge = this.#bridge;
     const bodyStart = start + 8;
-    if (requestHeaderBytes + end - bodyStart > bridge.maxPayloadBytes) {
-      this.onProtocolError(conn, `request of ${end - start} bytes does not fit the ring`);
+    if (requestHeaderBytes + end - bodyStart > recordBytesMax) {
+      // Only with a jute.maxbuffer over recordBytesMax (README: jute.maxbuffer).
+      this.onProtocolError(conn, `request of ${end - start} bytes is over the ring's recordBytesMax`);
       conn.close();
       return;
     }
@@ -848,7 +862,8 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     this.#outstanding--;
     const conn = s.conn;
     if (conn !== null && conn.id === connId && conn.state === ConnState.open) {
-      if ((v.flags & ReplyFlag.workerCompletes) !== 0) this.#complete(conn, s, op, v, arg, ring);
+      if ((v.flags & ReplyFlag.tooLarge) !== 0) this.#replyTooLarge(conn, s, op, v.xid);
+      else if ((v.flags & ReplyFlag.workerCompletes) !== 0) this.#complete(conn, s, op, v, arg, ring);
       else this.#writeReply(conn, v.xid, v.zxid, v.err, ring, v.bodyOffset, v.end);
       // Whole milliseconds between two readings of a millisecond clock, as ZooKeeper measures.
       const latencyMs = Math.floor(this.#now()) - Math.floor(startMs);
@@ -859,6 +874,14 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     }
     if (op === OpCode.closeSession) this.#closedByClient(s);
     else if (s.conn === null && !s.local && fifo.size === 0) this.#removeSession(s); // drained
+  }
+
+  /** The reply was over recordBytesMax (the main thread logged its size): the connection pays,
+   *  after the replies before it, as a ZooKeeper client drops one whose reply is over its
+   *  jute.maxbuffer. The session lives on. */
+  #replyTooLarge(conn: ClientConn, s: WorkerSession, op: number, xid: number): void {
+    this.#log.warn({ remote: conn.remote, sid: s.hex, xid, op }, 'closing connection: reply too large to deliver');
+    this.#closeAfterFlush(conn);
   }
 
   /** The main thread answered out of the session's order: a contract breach. Close the
@@ -1029,6 +1052,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const now = this.#now();
     this.#sessionExpiry.poll(now, this.#expireLocalSession);
     this.#connExpiry.poll(now, this.#expireConnection);
+    if (now - this.#buffersTrimmedMs >= largeRecordBufferTrimMs) {
+      this.#buffersTrimmedMs = now;
+      this.#bridge.channel.releaseIdleBuffers();
+    }
     this.#flushTouches();
     this.#endTurn();
   }

@@ -5,7 +5,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Err, EventType, OpCode } from '../../src/common/zk.js';
 import type { ClientRequest, MultiOp } from '../../src/protocol/types.js';
-import { WatchKind, WatchRegistration } from '../../src/main/pipeline/reads.js';
+import { Reads, WatchKind, WatchRegistration } from '../../src/main/pipeline/reads.js';
+import { JuteWriter, encodeResponse } from '../../src/protocol/jute/index.js';
+import { mulberry32 } from '../common/prng.js';
 import { ZkDatabase } from '../../src/main/pipeline/database.js';
 import type { RequestContext } from '../../src/main/pipeline/context.js';
 import {
@@ -205,6 +207,32 @@ describe('multiRead', () => {
       req: [gd('/a'), { op: 2, req: { path: '/a', version: -1 } }],
     });
     assert.deepEqual([r.err, r.response], [Err.marshallingError, null]);
+  });
+  it('stops collecting past replyBytesMax: tooLarge only when the reply would be larger (issue 9)', () => {
+    ok(db, anon, create('/big', { data: new Uint8Array(1000) }), create('/big/' + 'n'.repeat(300)), create('/big/\u00e9t\u00e9'));
+    const unbounded = new Reads(db.tree, { replyBytesMax: Infinity });
+    const rand = mulberry32(9);
+    const paths = ['/big', '/a', '/missing', '/secret'];
+    let tooLarge = 0;
+    for (let i = 0; i < 300; i++) {
+      const ops = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => {
+        const path = paths[Math.floor(rand() * paths.length)]!;
+        return rand() < 0.5 ? gd(path) : gc(path);
+      });
+      const bound = Math.floor(rand() * 6000);
+      const r = new Reads(db.tree, { replyBytesMax: bound }).read(anon, { op: OpCode.multiRead, req: ops });
+      const full = unbounded.read(anon, { op: OpCode.multiRead, req: ops });
+      const w = new JuteWriter();
+      encodeResponse(w, full.response!);
+      if (r.tooLarge) {
+        tooLarge++;
+        assert.equal(r.response, null);
+        assert.ok(w.length > bound, `tooLarge at ${w.length} bytes under the bound ${bound}`);
+      } else {
+        assert.deepEqual(r.response, full.response);
+      }
+    }
+    assert.ok(tooLarge > 30 && tooLarge < 270, `${tooLarge} of 300 too large`);
   });
 });
 

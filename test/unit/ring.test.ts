@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { setImmediate as immediate } from 'node:timers/promises';
 import { Channel, createChannelDescriptor } from '../../src/shm/channel.js';
 import { Doorbell } from '../../src/shm/doorbell.js';
+import { fragmentKind, recordBytesMax } from '../../src/shm/limits.js';
 import { Slot, maxPayloadBytes, recordFootprintBytes, ringHeaderBytes } from '../../src/shm/layout.js';
 import { ByteRing } from '../../src/shm/ring.js';
 import { mulberry32 as prng } from '../common/prng.js';
@@ -417,7 +418,8 @@ describe('Channel', () => {
     assert.equal(main.outboxLength, 0);
     assert.equal(main.outboxBytes, 0);
     assert.ok(main.tx.stats().overflowCount > 0);
-    assert.throws(() => main.reserve(1, 121), RangeError, 'oversize throws');
+    assert.throws(() => main.reserve(1, recordBytesMax + 1), RangeError, 'over recordBytesMax throws');
+    assert.throws(() => main.reserve(fragmentKind, 8), RangeError, 'the fragment kind is the channel\'s');
     main.close();
     worker.close();
   });

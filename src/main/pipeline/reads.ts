@@ -23,6 +23,7 @@ import type {
   SetWatches,
   SetWatches2,
 } from '../../protocol/types.js';
+import { replyBodyBytesMax } from '../../shm/records.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { DataNode } from '../tree/node.js';
 import type { RequestContext } from './context.js';
@@ -46,8 +47,16 @@ export class ReadResult {
     readonly response: ClientResponse | null,
     /** A watch to add for this session, or null. May be set with err NoNode (exists). */
     readonly watch: WatchRegistration | null,
+    /** The reply would be over `replyBytesMax` (ReadsOptions): it was not built, and the
+     *  connection is closed instead (ReplyFlag.tooLarge). */
+    readonly tooLarge = false,
   ) {}
 }
+
+/** Jute bytes of a Stat (a getData result carries one). */
+const statBytes = 68;
+/** Jute bytes of a MultiHeader (type, done, err): one before each result and one at the end. */
+const multiHeaderBytes = 9;
 
 /** Reads the pipeline answers: everything else is a write (isWriteOp) or session-local. */
 export function isReadOp(op: number): boolean {
@@ -75,11 +84,15 @@ export interface ReadsOptions {
   /** exists needs READ on an existing node, as from ZooKeeper 3.8.4 (ZOOKEEPER-2590). Default
    *  false: 3.8.0, which lets anyone stat any node. */
   existsChecksRead?: boolean;
+  /** A multiRead whose reply would be larger stops collecting results (its reply is
+   *  `tooLarge`): the rings deliver no larger reply (default replyBodyBytesMax). */
+  replyBytesMax?: number;
 }
 
 export class Reads {
   private readonly providers: AuthProviders;
   private readonly existsChecksRead: boolean;
+  private readonly replyBytesMax: number;
 
   constructor(
     private readonly tree: DataTree,
@@ -87,6 +100,7 @@ export class Reads {
   ) {
     this.providers = opts.authProviders ?? defaultAuthProviders;
     this.existsChecksRead = opts.existsChecksRead ?? false;
+    this.replyBytesMax = opts.replyBytesMax ?? replyBodyBytesMax;
   }
 
   /** Serves a read request (isReadOp). setWatches goes through `setWatches`. */
@@ -195,7 +209,10 @@ export class Reads {
 
   /** OpCode.multiRead: each op answers on its own (NoNode, NoAuth as error results); none sets a
    *  watch (Op.getData / Op.getChildren carry no watch flag). A write op fails the whole request
-   *  with MarshallingError. */
+   *  with MarshallingError. One request of ~1 MiB can name the same large node ~100,000 times:
+   *  the results' size is counted as they are collected (a lower bound of their jute bytes), and
+   *  past replyBytesMax collecting stops and the reply is `tooLarge`, so neither the work nor the
+   *  memory grows past that bound. */
   private multiRead(ctx: RequestContext, ops: readonly MultiOp[]): ReadResult {
     for (const op of ops) {
       if (op.op !== OpCode.getData && op.op !== OpCode.getChildren) {
@@ -203,12 +220,24 @@ export class Reads {
       }
     }
     const results: MultiResult[] = [];
+    let bytes = multiHeaderBytes;
     for (const op of ops) {
+      bytes += multiHeaderBytes;
       const node = this.readable(ctx, op.req.path);
-      if (typeof node === 'number') results.push({ op: -1, err: node });
-      else if (op.op === OpCode.getData)
+      if (typeof node === 'number') {
+        results.push({ op: -1, err: node });
+        bytes += 4;
+      } else if (op.op === OpCode.getData) {
         results.push({ op: 4, data: node.data, stat: this.tree.statOf(node) });
-      else results.push({ op: 8, children: this.tree.getChildren(node) });
+        bytes += 4 + (node.data === null ? 0 : node.data.length) + statBytes;
+      } else {
+        const children = this.tree.getChildren(node);
+        results.push({ op: 8, children });
+        bytes += 4;
+        // A UTF-8 name has at least as many bytes as UTF-16 units.
+        for (let i = 0; i < children.length; i++) bytes += 4 + children[i]!.length;
+      }
+      if (bytes > this.replyBytesMax) return new ReadResult(Err.ok, null, null, true);
     }
     return new ReadResult(Err.ok, { op: 22, res: results }, null);
   }

@@ -37,6 +37,7 @@ export const SUITE_PORTS = {
   advStorage: 22800,
   advAcl: 23300,
   advRules: 22900,
+  advReplies: 22700,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

@@ -127,7 +127,7 @@ export class FakeMain {
       for (const f of w) f();
     });
     this.#exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    this.#pump = this.channel.start((kind, view, off, bytes) => this.#onRecord(kind, view, off, bytes));
+    this.#pump = this.channel.start((kind, view, off, bytes, mem) => this.#onRecord(kind, view, off, bytes, mem));
   }
 
   static async start(options: FakeMainOptions = {}): Promise<FakeMain> {
@@ -137,9 +137,7 @@ export class FakeMain {
     return m;
   }
 
-  #onRecord(kind: number, view: DataView, off: number, bytes: number): void {
-    const rx = this.channel.rx.bytes;
-    const mem = Buffer.from(rx.buffer, rx.byteOffset, rx.byteLength);
+  #onRecord(kind: number, view: DataView, off: number, bytes: number, mem: Buffer): void {
     let rec: Rec;
     switch (kind) {
       case RecordKind.request: {
