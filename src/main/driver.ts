@@ -236,6 +236,10 @@ export class EnsembleDriver implements Replication {
     return this.transport.send(this.peer.leaderId, m) ? this.peer.currentEpoch : -1;
   }
 
+  notify(to: number, m: ForwardMsg): void {
+    if (this.role === 'leading') this.transport.send(to, m);
+  }
+
   /** A follower or observer in the broadcast phase with its leader. */
   private learnerSynced(): boolean {
     if (this.stopped || (this.role !== 'following' && this.role !== 'observing')) return false;
@@ -248,7 +252,7 @@ export class EnsembleDriver implements Replication {
     if (m.type === 'REQUEST') {
       const answer =
         this.role === 'leading'
-          ? this.core.onForwardedRequest(m)
+          ? this.core.onForwardedRequest(m, from)
           : ({ type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err: Err.connectionLoss, zxid: 0 } as const);
       if (answer !== null) this.transport.send(from, answer);
       return;
@@ -285,6 +289,8 @@ export class EnsembleDriver implements Replication {
     this.resumedEpoch = e.epoch;
     this.core!.rearmGlobalSessions();
     this.core!.resumeLearnerRequests(e.epoch);
+    // A new ensemble's first leader makes the session secret (session-secret.ts).
+    this.core!.ensureSessionSecret();
   }
 
   mode(): EnsembleMode {

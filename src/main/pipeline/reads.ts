@@ -26,6 +26,7 @@ import type {
 import type { DataTree } from '../tree/data-tree.js';
 import type { DataNode } from '../tree/node.js';
 import type { RequestContext } from './context.js';
+import { clientVisibleData } from '../session-secret.js';
 
 /** The kind of watch a read registers: common/zk.ts's WatchKind, which the ring records carry
  *  unchanged. */
@@ -152,7 +153,7 @@ export class Reads {
     const watch = req.watch ? new WatchRegistration(req.path, WatchKind.data) : null;
     return new ReadResult(
       Err.ok,
-      { op: 4, res: { data: node.data, stat: this.tree.statOf(node) } },
+      { op: 4, res: { data: clientVisibleData(req.path, node.data), stat: this.tree.statOf(node) } },
       watch,
     );
   }
@@ -207,7 +208,7 @@ export class Reads {
       const node = this.readable(ctx, op.req.path);
       if (typeof node === 'number') results.push({ op: -1, err: node });
       else if (op.op === OpCode.getData)
-        results.push({ op: 4, data: node.data, stat: this.tree.statOf(node) });
+        results.push({ op: 4, data: clientVisibleData(op.req.path, node.data), stat: this.tree.statOf(node) });
       else results.push({ op: 8, children: this.tree.getChildren(node) });
     }
     return new ReadResult(Err.ok, { op: 22, res: results }, null);
