@@ -16,7 +16,7 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { JuteReader, JuteWriter, Op, RawConn, createBody, type ConnectResponse } from '../harness/raw.js';
 import { leaderOf } from '../harness/ensemble.js';
 import { startServer, type ServerHandle } from '../harness/server.js';
@@ -196,7 +196,11 @@ describe('adversarial sessions: standalone', () => {
 });
 
 describe('adversarial sessions: a 3-member ensemble', () => {
-  test('a session resumed on another member fences its old connection (SessionMoved), wrong passwords change nothing', async () => {
+  let leader: ServerHandle;
+  let f1: ServerHandle;
+  let f2: ServerHandle;
+
+  before(async () => {
     const ports = [3, 4, 5].map((i) => suitePort(SUITE_PORTS.advSessions, i));
     const extra: Record<string, string> = {};
     ports.forEach((p, i) => (extra[`server.${i + 1}`] = `127.0.0.1:${p + 1}:${p + 2}`));
@@ -208,22 +212,34 @@ describe('adversarial sessions: a 3-member ensemble', () => {
       servers.push(s);
       members.push(s);
     }
-    const leader = await leaderOf(members);
-    const [f1, f2] = members.filter((m) => m !== leader) as [ServerHandle, ServerHandle];
+    leader = await leaderOf(members);
+    [f1, f2] = members.filter((m) => m !== leader) as [ServerHandle, ServerHandle];
+  });
 
+  test('one unguessable secret for the ensemble: a session resumes on another member; a wrong password changes nothing', async () => {
+    const { conn: holder, session } = await newSession(f1.port);
+    assert.equal((await holder.call(1, Op.create, createBody('/adv6-ens', Buffer.from('x'), 1)))?.err, 0);
+    const bad = Buffer.from(session.passwd);
+    bad[0] = (bad[0] ?? 0) ^ 1;
+    assertExpiredAnswer((await resume(f2.port, session.sessionId, bad)).r);
+    assertExpiredAnswer((await resume(leader.port, session.sessionId, passwordUnder(OLD_PUBLIC_SECRET, session.sessionId))).r);
+    assert.equal(await holder.waitClosed(300), false, 'the holder keeps its connection');
+    assert.equal((await holder.call(2, Op.exists, pathBody('/adv6-ens')))?.err, 0, 'the holder is still served');
+    holder.destroy();
+    // The same id + password resume it on another member, with its ephemeral.
+    const back = await resume(f2.port, session.sessionId, session.passwd);
+    assert.equal(back.r?.sessionId, session.sessionId, 'resumed on another member');
+    assert.deepEqual(back.r?.passwd, session.passwd);
+    assert.equal((await back.conn.call(1, Op.exists, pathBody('/adv6-ens')))?.err, 0);
+  });
+
+  test('a session resumed on another member fences its old connection: SessionMoved, and its write is not applied', async () => {
     // A session on follower 1, with an ephemeral and a node it writes.
     const { conn: old, session } = await newSession(f1.port);
     assert.equal((await old.call(1, Op.create, createBody('/adv13', Buffer.from('before'))))?.err, 0);
     assert.equal((await old.call(2, Op.create, createBody('/adv13-eph', Buffer.alloc(0), 1)))?.err, 0);
-    assert.notDeepEqual(session.passwd, passwordUnder(OLD_PUBLIC_SECRET, session.sessionId));
 
-    // A wrong password on follower 2: refused as expired; the holder on follower 1 is untouched.
-    const bad = Buffer.from(session.passwd);
-    bad[0] = (bad[0] ?? 0) ^ 1;
-    assertExpiredAnswer((await resume(f2.port, session.sessionId, bad)).r);
-    assert.equal((await old.call(3, Op.exists, pathBody('/adv13')))?.err, 0, 'the holder is still served');
-
-    // It resumes on follower 2 with id + password (the ensemble shares one secret).
+    // It resumes on follower 2 with id + password.
     const moved = await resume(f2.port, session.sessionId, session.passwd);
     assert.equal(moved.r?.sessionId, session.sessionId, 'resumed on another member');
     const fresh = moved.conn;
