@@ -83,8 +83,8 @@ export interface CoreOptions {
  * this one (see upgradeXid), so neither can be mistaken for a client's request; a leader from
  * before this refuses it (BadArguments), and the learner then attaches alone, as before.
  */
-const revalidateOp = OpCode.ping;
-const revalidateXid = -11;
+export const revalidateOp = OpCode.ping;
+export const revalidateXid = -11;
 
 /** A reconnect on a learner, waiting for the leader's revalidation. */
 interface Revalidating {
