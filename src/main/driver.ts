@@ -37,7 +37,12 @@
 //     SessionTable, so a session can reconnect to any member. Learners send the global sessions
 //     their clients touched to the leader each tickTime (TOUCH); only the leader expires them. A
 //     local session's first ephemeral sends its createSession to the leader ahead of the write
-//     (localSessionsUpgradingEnabled);
+//     (localSessionsUpgradingEnabled). The leader keeps each global session's owner (the member
+//     holding its connection): a learner revalidates a reconnect with it first (a REQUEST, op
+//     ping, cxid -11), the old owner is told (an unasked REQUESTERROR SessionMoved), and a write
+//     forwarded by a member that is not the owner becomes an error txn SessionMoved (core.ts);
+//   - the session secret: the first leader writes a random one into /zookeeper's data once it
+//     may order writes (session-secret.ts);
 //   - sync (DIFF / TRUNC / SNAP, planned by the core): the leader answers snapshotToSend with
 //     its applied tree + global sessions as one ZooKeeper snapshot image (serializeSnapshot,
 //     synchronous on the main thread: a very large tree stalls this thread while it is walked);
