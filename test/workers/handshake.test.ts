@@ -199,3 +199,25 @@ describe('session worker handshake', () => {
     await main.next('detach');
   });
 });
+
+describe('session worker handshake before the session secret is known', () => {
+  it('holds connects, then plans them with the secret it is given (issue 9, item 6)', async () => {
+    const main = await FakeMain.start({ init: { sessionSecret: '' } });
+    try {
+      const client = await TestClient.connect(main.port);
+      client.sendConnect();
+      assert.deepEqual(await main.drain(200), [], 'nothing asked of the main thread without a secret');
+      assert.ok(!client.closed, 'held, not refused');
+      main.worker.postMessage({ type: 'sessionSecret', secret: 'late-secret' });
+      const attach = await main.next('attach');
+      assert.ok((attach.flags & SessionFlag.create) !== 0);
+      main.attached({ sidHi: attach.sidHi, sidLo: attach.sidLo, connId: attach.connId, timeoutMs: 10000 });
+      const r = await client.connectResponse();
+      assert.deepEqual(Buffer.from(r.passwd), sessionPassword('late-secret', attach.sidHi, attach.sidLo));
+      client.destroy();
+      await main.next('detach');
+    } finally {
+      await main.stop();
+    }
+  });
+});
