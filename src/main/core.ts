@@ -219,6 +219,15 @@ export class Core {
       const id = sessionIdOf(a.sidHi, a.sidLo);
       const s = new SessionContext(id, a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local, a.ip);
       s.owner = this.serverId;
+      if (this.sessions.get(a.sidHi, a.sidLo) !== undefined) {
+        // A new id equal to a live one (ids are a keyed permutation, re-keyed at each start: a
+        // chance of about n/2^48). Never overwrite the live session: the new one is refused and
+        // its client tries again (another id).
+        this.logger.warn({ session: sessionIdHex(id) }, 'new session id already in use: refused');
+        if (local) this.out.sessionEnd(worker, s, SessionEndReason.expired);
+        else this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.connectionLoss, 0, 0);
+        return;
+      }
       this.sessions.add(s, now);
       if (local) return; // the worker has answered the client already
       if (!this.canOrderWrites() && this.isEnsemble()) {

@@ -496,6 +496,8 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   ): void {
     const id = this.#idScratch;
     this.#ids.next(id);
+    // Unique within this run; one from before a restart (another key) could match by chance.
+    while (this.#sessions.get(id.hi, id.lo) !== undefined) this.#ids.next(id);
     if (!local) {
       const readOnly = req.readOnly;
       const p = { sidHi: id.hi, sidLo: id.lo, timeoutMs, create: true, readOnly, oldClient };
