@@ -116,6 +116,8 @@ interface InFlightWrite {
   op: number;
   /** The leader: the member that forwarded it (a createSession's owner). */
   from?: number;
+  /** The worker of the session's connection when it started (set by startWrite). */
+  worker?: number;
 }
 
 const errorResponseOk = new Uint8Array(4);
@@ -291,7 +293,12 @@ export class Core {
   private attachHere(s: SessionContext, r: Revalidating): void {
     // A session (local ones too: they live on this server) moves to the worker that now holds
     // its connection; the old worker drops it and closes the old connection.
-    if (s.worker !== r.worker && s.worker >= 0) this.out.sessionEnd(s.worker, s, SessionEndReason.moved);
+    if (s.worker !== r.worker && s.worker >= 0) {
+      this.out.sessionEnd(s.worker, s, SessionEndReason.moved);
+      // Requests of the old connection still waiting behind its writes are dropped unanswered
+      // (that connection is gone); its writes in flight apply, unanswered.
+      if (s.waiting !== null) s.waiting.length = 0;
+    }
     s.worker = r.worker;
     s.connId = r.connId;
     s.timeoutMs = r.timeoutMs; // a reconnect negotiates its timeout again
@@ -592,15 +599,16 @@ export class Core {
 
   /** A sync answered once `zxid` is applied here (now, if it already is). */
   private awaitSync(s: SessionContext, xid: number, path: string, zxid: number): void {
-    if (this.db.lastZxid >= zxid) this.syncDone({ s, xid, path, zxid });
-    else this.syncsAwaiting.push({ s, xid, path, zxid });
+    const worker = s.worker;
+    if (this.db.lastZxid >= zxid) this.syncDone({ s, worker, xid, path, zxid });
+    else this.syncsAwaiting.push({ s, worker, xid, path, zxid });
   }
 
   private syncDone(w: AwaitingSync): void {
     const s = w.s;
     if (this.sessions.get(s.hi, s.lo) !== s) return;
     s.barrier = false;
-    this.replyWith(s, w.xid, this.db.lastZxid, Err.ok, { op: OpCode.sync, res: { path: w.path } });
+    if (w.worker === s.worker) this.replyWith(s, w.xid, this.db.lastZxid, Err.ok, { op: OpCode.sync, res: { path: w.path } });
     this.writeDone(s);
   }
 
@@ -653,6 +661,7 @@ export class Core {
 
   private startWrite(w: InFlightWrite): void {
     if (w.s !== null) {
+      w.worker = w.s.worker;
       w.s.writesInFlight++;
       if (w.s.waiting === null) w.s.waiting = [];
     }
@@ -696,7 +705,8 @@ export class Core {
     switch (w.for) {
       case WriteFor.request:
         if (s === null) break;
-        this.replyWith(s, w.xid, zxid, result.err, result.response);
+        // (not once the session moved to another worker: its old connection is gone there)
+        if (w.worker === s.worker) this.replyWith(s, w.xid, zxid, result.err, result.response);
         if (w.op === OpCode.closeSession) {
           this.sessions.remove(s);
           this.out.sessionEnd(s.worker, s, SessionEndReason.closed);
@@ -758,7 +768,7 @@ export class Core {
           f.s.closing = false;
           this.sessions.touch(f.s, this.now());
         }
-        if (!f.silent) this.replyWith(f.s, f.xid, zxid, result.err, result.response);
+        if (!f.silent && f.worker === f.s.worker) this.replyWith(f.s, f.xid, zxid, result.err, result.response);
         this.writeDone(f.s);
       }
     }
@@ -870,7 +880,7 @@ export class Core {
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.connectionLoss, null, 0);
       return true;
     }
-    const w: WaitingWrite = { s, xid, op, body, silent, pending: true, epoch: -1, since: this.now() };
+    const w: WaitingWrite = { s, worker: s.worker, xid, op, body, silent, pending: true, epoch: -1, since: this.now() };
     const mayGo = !this.learnerRequests.anyPending; // (else it goes behind what waits)
     this.learnerRequests.addWrite(w);
     if (mayGo) this.noteSent(w, this.sendWrite(w));
@@ -982,7 +992,7 @@ export class Core {
     const f = this.learnerRequests.takeWrite(m.session, m.cxid);
     if (f === undefined || this.sessions.get(f.s.hi, f.s.lo) !== f.s) return;
     if (f.op === OpCode.sync) f.s.barrier = false;
-    if (!f.silent) this.out.reply(f.s.worker, f.s, f.xid, this.db.lastZxid, m.err, null, 0);
+    if (!f.silent && f.worker === f.s.worker) this.out.reply(f.s.worker, f.s, f.xid, this.db.lastZxid, m.err, null, 0);
     this.writeDone(f.s);
   }
 
@@ -1051,6 +1061,11 @@ export class Core {
         continue;
       }
       this.learnerRequests.takeWrite(s.id, w.xid);
+      if (w.worker !== s.worker) {
+        // From a connection the session has left (another worker took it): dropped, unanswered.
+        this.writeDone(s);
+        continue;
+      }
       if (w.silent) {
         // A local session's upgrade: its createSession, then the write behind it.
         const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.createSession, req: null, timeOut: s.timeoutMs }, now);
@@ -1075,7 +1090,7 @@ export class Core {
       if (this.sessions.get(s.hi, s.lo) !== s) continue;
       this.logger.warn({ session: sessionIdHex(s.id), xid: w.xid, op: w.op }, 'no leader answered a forwarded write within the session timeout');
       if (w.op === OpCode.sync) s.barrier = false;
-      if (!w.silent) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
+      if (!w.silent && w.worker === s.worker) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
       this.writeDone(s);
     }
   }
@@ -1106,7 +1121,7 @@ export class Core {
     for (const w of ws) {
       const s = w.s;
       if (s === null) continue;
-      if (w.for === WriteFor.request) this.replyBare(s.worker, s.hi, s.lo, w.xid, Err.connectionLoss);
+      if (w.for === WriteFor.request && w.worker === s.worker) this.replyBare(s.worker, s.hi, s.lo, w.xid, Err.connectionLoss);
       else if (w.for === WriteFor.createSession) {
         this.sessions.remove(s);
         this.out.attached(s.worker, s.hi, s.lo, w.connId, Err.sessionExpired, 0, 0);
@@ -1196,7 +1211,7 @@ export class Core {
     for (const w of this.learnerRequests.takeSentWrites()) {
       const s = w.s;
       if (this.sessions.get(s.hi, s.lo) !== s) continue;
-      if (!w.silent) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
+      if (!w.silent && w.worker === s.worker) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
       this.writeDone(s);
     }
     const before = nodeStamps(this.db.tree);
@@ -1290,6 +1305,7 @@ const upgradeXid = -10;
 
 interface AwaitingSync {
   readonly s: SessionContext;
+  readonly worker: number;
   readonly xid: number;
   readonly path: string;
   readonly zxid: number;

@@ -14,6 +14,7 @@ import { ZkDatabase, type PreparedTxn } from '../../src/main/pipeline/database.j
 import type { SessionContext } from '../../src/main/sessions.js';
 import { AttachView, RequestView, SessionEndReason, SessionFlag } from '../../src/shm/records.js';
 import { Err, OpCode } from '../../src/common/zk.js';
+import { JuteWriter, encodeRequest } from '../../src/protocol/jute/index.js';
 
 type Call = { kind: string; worker: number; err?: number; xid?: number; connId?: number; reason?: number };
 
@@ -170,5 +171,29 @@ describe('a session that moves between workers of one member', () => {
     ]);
     core.onRequest(0, request(4, OpCode.setData), new Uint8Array(0));
     assert.deepEqual(out.take(), [{ kind: 'reply', worker: 0, xid: 4, err: Err.sessionMoved }]);
+  });
+});
+
+describe('replies due to a connection the session left for another worker', () => {
+  it('are not sent to the new worker (whose connection never asked), and what waited is dropped', async () => {
+    const { core, out } = coreWith(0, null);
+    core.onAttach(0, attach({ flags: SessionFlag.create, connId: 1 }));
+    await new Promise((r) => setImmediate(r));
+    out.take();
+    // The old connection (worker 0) sends a write and a read behind it; before the write is
+    // durable the client reconnects on worker 1.
+    const w = new JuteWriter();
+    encodeRequest(w, { op: OpCode.create, req: { path: '/stale', data: null, acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 0 } });
+    const body = Uint8Array.from(w.bytes());
+    core.onRequest(0, Object.assign(request(1, OpCode.create), { end: body.length }), body);
+    core.onRequest(0, request(2, OpCode.exists), new Uint8Array(0));
+    core.onAttach(1, attach({ connId: 2 }));
+    await new Promise((r) => setImmediate(r));
+    const calls = out.take();
+    assert.deepEqual(calls.filter((c) => c.kind === 'reply'), [], 'nothing for the old connection goes to worker 1');
+    assert.deepEqual(calls.at(-1), { kind: 'attached', worker: 1, connId: 2, err: Err.ok });
+    // The new connection is served in its own order.
+    core.onRequest(1, Object.assign(request(1, OpCode.exists), { end: 0 }), new Uint8Array(0));
+    assert.deepEqual(out.take().map((c) => [c.kind, c.worker, c.xid]), [['reply', 1, 1]]);
   });
 });
