@@ -23,7 +23,9 @@ import { startServer, type ServerHandle } from '../harness/server.js';
 import { SUITE_PORTS, suitePort } from '../harness/target.js';
 
 const TICK = 200;
-const TIMEOUT = 4000; // within the default [2, 20] × tickTime
+// Raw connections do not ping: sessions outlive a loaded machine's slowest test step.
+const TIMEOUT = 30_000;
+const MAX_TIMEOUT = 60_000;
 const ZERO_PASSWD = Buffer.alloc(16);
 const SESSION_MOVED = -118;
 const NO_AUTH = -102;
@@ -113,7 +115,7 @@ describe('adversarial sessions: standalone', () => {
 
   test('a wrong password is refused as expired, and the holder stays connected and served', async () => {
     const port = suitePort(base, 0);
-    const server = await startServer('zkts', { port, dataDir: tempDir(), tickTime: TICK });
+    const server = await startServer('zkts', { port, dataDir: tempDir(), tickTime: TICK, maxSessionTimeout: MAX_TIMEOUT });
     servers.push(server);
     const { conn: holder, session } = await newSession(port);
     assert.equal((await holder.call(1, Op.create, createBody('/adv6-eph', Buffer.from('mine'), 1)))?.err, 0);
@@ -136,9 +138,9 @@ describe('adversarial sessions: standalone', () => {
     const dirB = tempDir();
     const portA = suitePort(base, 1);
     const portB = suitePort(base, 2);
-    let a = await startServer('zkts', { port: portA, dataDir: dirA, tickTime: TICK });
+    let a = await startServer('zkts', { port: portA, dataDir: dirA, tickTime: TICK, maxSessionTimeout: MAX_TIMEOUT });
     servers.push(a);
-    const b = await startServer('zkts', { port: portB, dataDir: dirB, tickTime: TICK });
+    const b = await startServer('zkts', { port: portB, dataDir: dirB, tickTime: TICK, maxSessionTimeout: MAX_TIMEOUT });
     servers.push(b);
     const sa = await newSession(portA);
     const sb = await newSession(portB);
@@ -185,7 +187,7 @@ describe('adversarial sessions: standalone', () => {
     sa.conn.destroy();
     next.conn.destroy();
     await a.stop();
-    a = await startServer('zkts', { port: portA, dataDir: dirA, tickTime: TICK });
+    a = await startServer('zkts', { port: portA, dataDir: dirA, tickTime: TICK, maxSessionTimeout: MAX_TIMEOUT });
     servers.push(a);
     const back = await resume(portA, sa.session.sessionId, sa.session.passwd);
     assert.equal(back.r?.sessionId, sa.session.sessionId, 'resumed after the restart');
@@ -208,7 +210,7 @@ describe('adversarial sessions: a 3-member ensemble', () => {
     for (let i = 0; i < 3; i++) {
       const dataDir = tempDir();
       writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
-      const s = await startServer('zkts', { port: ports[i]!, dataDir, tickTime: TICK, extra });
+      const s = await startServer('zkts', { port: ports[i]!, dataDir, tickTime: TICK, maxSessionTimeout: MAX_TIMEOUT, extra });
       servers.push(s);
       members.push(s);
     }
