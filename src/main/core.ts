@@ -1101,7 +1101,13 @@ export class Core {
    */
   rearmGlobalSessions(): void {
     const now = this.now();
-    for (const s of this.sessions.all()) if (!s.local && !s.closing) this.sessions.touch(s, now);
+    for (const s of this.sessions.all()) {
+      if (s.local) continue;
+      // Owners this member noted before it led are not the ensemble's: unknown until a member
+      // writes for the session or revalidates it (ZooKeeper's new leader starts with null owners).
+      s.owner = -1;
+      if (!s.closing) this.sessions.touch(s, now);
+    }
   }
 
   /** Makes the replies and events of applyCommitted calls visible to the workers. */
