@@ -102,8 +102,19 @@ function secretsOnDisk(dir: string): Set<string> {
   const walk = (d: string): void => {
     for (const name of readdirSync(d)) {
       const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else for (const m of readFileSync(p).toString('latin1').matchAll(/zkts-session-secret:v1:([0-9a-f]{64})/g)) out.add(m[1]!);
+      let text: string;
+      try {
+        if (statSync(p).isDirectory()) {
+          walk(p);
+          continue;
+        }
+        text = readFileSync(p).toString('latin1');
+      } catch (e) {
+        // A snapshot's temporary file renamed (or a file purged) while we list: not a failure.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      for (const m of text.matchAll(/zkts-session-secret:v1:([0-9a-f]{64})/g)) out.add(m[1]!);
     }
   };
   walk(dir);
