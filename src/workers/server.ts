@@ -347,8 +347,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const now = this.#now();
     for (const h of held) {
       if (this.#conns.get(h.conn.id) !== h.conn || h.conn.state !== ConnState.fresh) continue;
-      h.conn.resume(Pause.handshake);
+      // Planned while still paused: frames the client sent after its ConnectRequest must not be
+      // read as one. An answered session reads on; one that waits for `attached` stays paused.
       this.#planConnect(h.conn, h.req, h.oldClient, now);
+      if ((h.conn.state as number) === ConnState.open) h.conn.resume(Pause.handshake);
     }
     this.#scheduleTurn();
   }

@@ -206,6 +206,10 @@ describe('session worker handshake before the session secret is known', () => {
     try {
       const client = await TestClient.connect(main.port);
       client.sendConnect();
+      client.send(1, 3, (w) => {
+        w.writeString('/a');
+        w.writeBool(false);
+      });
       assert.deepEqual(await main.drain(200), [], 'nothing asked of the main thread without a secret');
       assert.ok(!client.closed, 'held, not refused');
       main.worker.postMessage({ type: 'sessionSecret', secret: 'late-secret' });
@@ -214,6 +218,8 @@ describe('session worker handshake before the session secret is known', () => {
       main.attached({ sidHi: attach.sidHi, sidLo: attach.sidLo, connId: attach.connId, timeoutMs: 10000 });
       const r = await client.connectResponse();
       assert.deepEqual(Buffer.from(r.passwd), sessionPassword('late-secret', attach.sidHi, attach.sidLo));
+      const req = await main.next('request');
+      assert.deepEqual([req.xid, req.op], [1, 3], 'the request sent behind the held connect goes on');
       client.destroy();
       await main.next('detach');
     } finally {
