@@ -899,6 +899,8 @@ export class Core {
   onForwardedRequest(m: ForwardRequest, from = -1): ForwardError | null {
     const refuse = (err: number): ForwardError => ({ type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err, zxid: 0 });
     if (!this.canOrderWrites()) return refuse(Err.connectionLoss);
+    // Session 0 is the server's own (containers, the session secret); no client has it.
+    if (m.session === 0n) return refuse(Err.badArguments);
     const known = m.local ? undefined : this.sessions.get(Number(m.session >> 32n), Number(m.session & 0xffffffffn));
     if (m.op === revalidateOp && m.cxid === revalidateXid) {
       // Learner.validateSession: a client reconnected to `from` (LearnerHandler REVALIDATE).

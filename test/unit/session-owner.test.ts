@@ -103,6 +103,9 @@ describe('session owner at the leader', () => {
     // Member 2's write is prepared as usual (not SessionMoved).
     assert.equal(core.onForwardedRequest(forwarded(OpCode.setData, 3), 2), null);
     assert.notDeepEqual(rep.proposed.pop()?.txn, { type: -1, err: Err.sessionMoved });
+    // Session 0 is the server's own: a forwarded request cannot use it (it may set the secret).
+    const system = core.onForwardedRequest({ ...forwarded(OpCode.setData, 1), session: 0n }, 2);
+    assert.equal(system?.type === 'REQUESTERROR' ? system.err : 0, Err.badArguments);
     // An unknown session is refused as expired.
     const unknown = core.onForwardedRequest({ ...forwarded(revalidateOp, revalidateXid), session: 99n }, 2);
     assert.equal(unknown?.type === 'REQUESTERROR' ? unknown.err : 0, Err.sessionExpired);
