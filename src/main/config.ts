@@ -56,7 +56,8 @@ export interface ServerConfig {
   purgeIntervalHours: number;
   sessionWorkers: number;
   logLevel: string;
-  /** Shared by every member of an ensemble: session passwords are derived from it. */
+  /** Shared by every member of an ensemble: session passwords are derived from it. '' (the
+   *  default): the ensemble makes a random one and keeps it in its state (session-secret.ts). */
   sessionSecret: string;
   /**
    * DigestAuthenticationProvider.superDigest (ZooKeeper's system property
@@ -100,7 +101,7 @@ const defaults: Record<string, string> = {
   peerType: 'participant',
   logLevel: 'warn',
   forceSync: 'yes',
-  sessionSecret: 'zkts-default-session-secret',
+  sessionSecret: '',
 };
 
 /** Keys ZooKeeper knows that zkts accepts without acting on them (yet). */

@@ -42,6 +42,7 @@ import { readersOf } from './watch-readers.js';
 import { ZkDatabase, type PreparedTxn } from './pipeline/database.js';
 import type { RequestContext } from './pipeline/context.js';
 import type { ForwardMsg } from './net/codec.js';
+import { newSessionSecretData, sessionSecretPath, treeSessionSecret } from './session-secret.js';
 
 type ForwardRequest = Extract<ForwardMsg, { type: 'REQUEST' }>;
 type ForwardError = Extract<ForwardMsg, { type: 'REQUESTERROR' }>;
@@ -73,6 +74,8 @@ export interface Replication {
    * for one: learner-requests.ts).
    */
   forward?(m: ForwardMsg): number;
+  /** The leader: sends a message to one learner (a session's old owner: it moved). */
+  notify?(to: number, m: ForwardMsg): void;
 }
 
 export interface CoreOptions {
@@ -82,6 +85,30 @@ export interface CoreOptions {
   /** jute.maxbuffer: the largest buffer a request may carry (plus BinaryInputArchive's 1 KiB
    *  slack); default 0xfffff. */
   juteMaxBufferBytes?: number;
+  /** This member's id (myid; standalone 0): the owner of sessions attached here. */
+  serverId?: number;
+  /** `sessionSecret` is configured: the server never writes one into the tree. */
+  sessionSecretConfigured?: boolean;
+}
+
+/**
+ * A learner's revalidation of a reconnect (ZooKeeper's Learner.validateSession / REVALIDATE): a
+ * forwarded REQUEST with this op and cxid and an empty body; the leader makes the learner the
+ * session's owner and answers with a REQUESTERROR of the same cxid (Ok, or SessionExpired). The
+ * leader's REQUESTERROR of this cxid with SessionMoved, unasked, tells a learner that a session it
+ * held moved to another member. No client sends a ping through the ring, and no client xid is
+ * this one (see upgradeXid), so neither can be mistaken for a client's request; a leader from
+ * before this refuses it (BadArguments), and the learner then attaches alone, as before.
+ */
+export const revalidateOp = OpCode.ping;
+export const revalidateXid = -11;
+
+/** A reconnect on a learner, waiting for the leader's revalidation. */
+interface Revalidating {
+  worker: number;
+  connId: number;
+  timeoutMs: number;
+  ip: string;
 }
 
 /** What a write is for, once it is durable and applied. */
@@ -93,6 +120,8 @@ const WriteFor = {
   container: 4,
   /** The leader: a write a learner forwarded; the learner answers its client. */
   forwarded: 5,
+  /** The server's own write (the session secret). */
+  system: 6,
 } as const;
 
 interface InFlightWrite {
@@ -102,6 +131,10 @@ interface InFlightWrite {
   xid: number;
   connId: number;
   op: number;
+  /** The leader: the member that forwarded it (a createSession's owner). */
+  from?: number;
+  /** The worker of the session's connection when it started (set by startWrite). */
+  worker?: number;
 }
 
 const errorResponseOk = new Uint8Array(4);
@@ -142,6 +175,9 @@ export class Core {
   private syncsAwaiting: AwaitingSync[] = [];
   /** Ensemble mode, a learner: global sessions touched since the last TOUCH to the leader. */
   private touchedGlobal = new Set<bigint>();
+  /** Ensemble mode, a learner: reconnects waiting for the leader's revalidation, by session. */
+  private readonly revalidating = new Map<bigint, Revalidating>();
+  private readonly serverId: number;
   /** A context for work the server does itself (container reaping): session 0. */
   private readonly systemSession: SessionContext;
   readonly stats = { requests: 0, writes: 0, reads: 0, expired: 0 };
@@ -165,6 +201,28 @@ export class Core {
     });
     this.systemSession = new SessionContext(0n, 0, 0, -1, 0, 0, false, '127.0.0.1');
     this.systemSession.authIds = [{ scheme: 'super', id: 'zkts' }];
+    this.serverId = opts.serverId ?? 0;
+  }
+
+  // ---- the session secret (session-secret.ts) ---------------------------------------------
+
+  /**
+   * Standalone at start, or a leader once it may order writes: if no secret is configured and
+   * the tree holds none, write a new random one as the server (session 0). True if one is on
+   * its way.
+   */
+  ensureSessionSecret(): boolean {
+    if (this.opts.sessionSecretConfigured === true || !this.canOrderWrites()) return false;
+    if (treeSessionSecret(this.db.tree) !== null) return false;
+    const req = { path: sessionSecretPath, data: newSessionSecretData(), version: -1 };
+    const p = this.db.prepare(this.contextOf(this.systemSession, 0), { op: OpCode.setData, req }, this.now());
+    if (p.hdr.type === OpCode.error) {
+      this.logger.error({ err: p.txn.type === -1 ? p.txn.err : 0 }, 'cannot write the session secret');
+      return false;
+    }
+    this.logger.info('writing a new random session secret into the replicated state');
+    this.startWrite({ p, for: WriteFor.system, s: null, xid: 0, connId: 0, op: OpCode.setData });
+    return true;
   }
 
   // ---- recovery ----------------------------------------------------------------------------
@@ -200,6 +258,16 @@ export class Core {
       const local = (a.flags & SessionFlag.local) !== 0;
       const id = sessionIdOf(a.sidHi, a.sidLo);
       const s = new SessionContext(id, a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local, a.ip);
+      s.owner = this.serverId;
+      if (this.sessions.get(a.sidHi, a.sidLo) !== undefined) {
+        // A new id equal to a live one (ids are a keyed permutation, re-keyed at each start: a
+        // chance of about n/2^48). Never overwrite the live session: the new one is refused and
+        // its client tries again (another id).
+        this.logger.warn({ session: sessionIdHex(id) }, 'new session id already in use: refused');
+        if (local) this.out.sessionEnd(worker, s, SessionEndReason.expired);
+        else this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.connectionLoss, 0, 0);
+        return;
+      }
       this.sessions.add(s, now);
       if (local) return; // the worker has answered the client already
       if (!this.canOrderWrites() && this.isEnsemble()) {
@@ -218,10 +286,9 @@ export class Core {
     }
     const s = this.sessions.get(a.sidHi, a.sidLo);
     if (!a.passwdOk) {
-      // ZooKeeper closes the connection holding the session before it checks the password
-      // (ZooKeeperServer.reopenSession); the session itself lives on. The worker the attempt
-      // arrived on closes a holder of its own; one on another worker is told here.
-      if (s !== undefined && s.worker !== worker) this.out.sessionEnd(s.worker, s, SessionEndReason.moved);
+      // A wrong password: the worker answers "invalid session". ZooKeeper closes the holder's
+      // connection first (ZooKeeperServer.reopenSession); zkts leaves it alone, so knowing a
+      // session id is not enough to cut its holder off.
       this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.sessionExpired, 0, 0);
       return;
     }
@@ -229,16 +296,91 @@ export class Core {
       this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.sessionExpired, 0, 0);
       return;
     }
+    const r: Revalidating = { worker, connId: a.connId, timeoutMs: a.timeoutMs, ip: a.ip };
+    if (!s.local && !this.canOrderWrites() && this.isEnsemble()) {
+      // A learner: the leader makes this member the session's owner before the client is
+      // answered, so nothing the old connection (on another member) sends after this answer is
+      // applied. Without a synced leader the session attaches here alone (reads go on; the next
+      // leader takes the first member that forwards a write for it as the owner).
+      const had = this.revalidating.get(s.id);
+      this.revalidating.set(s.id, r);
+      if (had !== undefined) {
+        // Two reconnects at once: the newer one takes the leader's answer; the older is closed.
+        this.out.attached(had.worker, s.hi, s.lo, had.connId, Err.connectionLoss, 0, 0);
+        return;
+      }
+      const sent = this.sendForward({
+        type: 'REQUEST',
+        session: s.id,
+        cxid: revalidateXid,
+        op: revalidateOp,
+        body: new Uint8Array(0),
+        authIds: [],
+        timeoutMs: a.timeoutMs,
+        local: false,
+      });
+      if (sent >= 0) return;
+      this.revalidating.delete(s.id);
+    } else if (!s.local && this.isEnsemble()) {
+      this.claim(s, this.serverId); // the leader: its own client
+    }
+    this.attachHere(s, r);
+  }
+
+  /** The session's connection is now `r` on this member. */
+  private attachHere(s: SessionContext, r: Revalidating): void {
     // A session (local ones too: they live on this server) moves to the worker that now holds
     // its connection; the old worker drops it and closes the old connection.
-    if (s.worker !== worker) this.out.sessionEnd(s.worker, s, SessionEndReason.moved);
-    s.worker = worker;
-    s.connId = a.connId;
-    s.timeoutMs = a.timeoutMs; // a reconnect negotiates its timeout again
-    s.authIds = [{ scheme: 'ip', id: a.ip }];
-    this.sessions.touch(s, now);
+    if (s.worker !== r.worker && s.worker >= 0) {
+      this.out.sessionEnd(s.worker, s, SessionEndReason.moved);
+      // Requests of the old connection still waiting behind its writes are dropped unanswered
+      // (that connection is gone); its writes in flight apply, unanswered.
+      if (s.waiting !== null) s.waiting.length = 0;
+    }
+    s.worker = r.worker;
+    s.connId = r.connId;
+    s.timeoutMs = r.timeoutMs; // a reconnect negotiates its timeout again
+    s.authIds = [{ scheme: 'ip', id: r.ip }];
+    s.movedAway = false;
+    this.sessions.touch(s, this.now());
     this.noteTouched(s);
-    this.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.ok, s.timeoutMs, s.local ? SessionFlag.local : 0);
+    this.out.attached(r.worker, s.hi, s.lo, r.connId, Err.ok, s.timeoutMs, s.local ? SessionFlag.local : 0);
+  }
+
+  /**
+   * The leader: `owner` now holds the session (SessionTracker.setOwner). The member that held it
+   * before is told, so that it fences its old connection; the leader fences its own.
+   */
+  private claim(s: SessionContext, owner: number): void {
+    const before = s.owner;
+    s.owner = owner;
+    if (owner !== this.serverId) s.movedAway = true;
+    if (before === owner || before < 0 || before === this.serverId) return;
+    this.logger.info({ session: sessionIdHex(s.id), from: before, to: owner }, 'session moved to another member');
+    this.replication?.notify?.(before, { type: 'REQUESTERROR', session: s.id, cxid: revalidateXid, err: Err.sessionMoved, zxid: 0 });
+  }
+
+  /** A learner: the leader's answer to a revalidation, or word that a session moved away. */
+  private onRevalidated(m: ForwardError): void {
+    const hi = Number(m.session >> 32n);
+    const lo = Number(m.session & 0xffffffffn);
+    const s = this.sessions.get(hi, lo);
+    if (m.err === Err.sessionMoved) {
+      if (s !== undefined && !s.local) {
+        this.logger.info({ session: sessionIdHex(s.id) }, 'session moved to another member: its connection here is fenced');
+        s.movedAway = true;
+      }
+      return;
+    }
+    const r = this.revalidating.get(m.session);
+    if (r === undefined) return;
+    this.revalidating.delete(m.session);
+    if (s === undefined || s.closing || m.err === Err.sessionExpired) {
+      this.out.attached(r.worker, hi, lo, r.connId, Err.sessionExpired, 0, 0);
+      return;
+    }
+    // Ok; or a leader that does not revalidate (an older zkts) or stopped leading: attach alone.
+    this.attachHere(s, r);
   }
 
   onDetach(worker: number, d: DetachView): void {
@@ -306,7 +448,9 @@ export class Core {
     this.stats.requests++;
     const s = this.sessions.get(r.sidHi, r.sidLo);
     if (s === undefined || s.closing || s.worker !== worker) {
-      this.replyBare(worker, r.sidHi, r.sidLo, r.xid, Err.sessionExpired);
+      // A session that moved to another worker here: its old connection is fenced.
+      const err = s !== undefined && !s.closing ? Err.sessionMoved : Err.sessionExpired;
+      this.replyBare(worker, r.sidHi, r.sidLo, r.xid, err);
       return;
     }
     if (!this.canRunNow(s, r.op)) {
@@ -373,6 +517,12 @@ export class Core {
   // ---- execution ---------------------------------------------------------------------------
 
   private execute(s: SessionContext, xid: number, op: number, bytes: Uint8Array, start: number, end: number): void {
+    if (s.movedAway) {
+      // Its session is held by a newer connection on another member (ZooKeeper's checkSession).
+      this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.sessionMoved, null, 0);
+      return;
+    }
+    if (!s.local && s.owner < 0 && this.isEnsemble() && this.canOrderWrites()) s.owner = this.serverId;
     if (workerCompletes(op)) {
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.ok, null, 1);
       return;
@@ -504,15 +654,16 @@ export class Core {
 
   /** A sync answered once `zxid` is applied here (now, if it already is). */
   private awaitSync(s: SessionContext, xid: number, path: string, zxid: number): void {
-    if (this.db.lastZxid >= zxid) this.syncDone({ s, xid, path, zxid });
-    else this.syncsAwaiting.push({ s, xid, path, zxid });
+    const worker = s.worker;
+    if (this.db.lastZxid >= zxid) this.syncDone({ s, worker, xid, path, zxid });
+    else this.syncsAwaiting.push({ s, worker, xid, path, zxid });
   }
 
   private syncDone(w: AwaitingSync): void {
     const s = w.s;
     if (this.sessions.get(s.hi, s.lo) !== s) return;
     s.barrier = false;
-    this.replyWith(s, w.xid, this.db.lastZxid, Err.ok, { op: OpCode.sync, res: { path: w.path } });
+    if (w.worker === s.worker) this.replyWith(s, w.xid, this.db.lastZxid, Err.ok, { op: OpCode.sync, res: { path: w.path } });
     this.writeDone(s);
   }
 
@@ -565,6 +716,7 @@ export class Core {
 
   private startWrite(w: InFlightWrite): void {
     if (w.s !== null) {
+      w.worker = w.s.worker;
       w.s.writesInFlight++;
       if (w.s.waiting === null) w.s.waiting = [];
     }
@@ -608,7 +760,8 @@ export class Core {
     switch (w.for) {
       case WriteFor.request:
         if (s === null) break;
-        this.replyWith(s, w.xid, zxid, result.err, result.response);
+        // (not once the session moved to another worker: its old connection is gone there)
+        if (w.worker === s.worker) this.replyWith(s, w.xid, zxid, result.err, result.response);
         if (w.op === OpCode.closeSession) {
           this.sessions.remove(s);
           this.out.sessionEnd(s.worker, s, SessionEndReason.closed);
@@ -626,6 +779,11 @@ export class Core {
         break;
       case WriteFor.forwarded:
         this.applySessionTxn(w.p);
+        if (w.p.hdr.type === OpCode.createSession && w.from !== undefined && w.from >= 0) {
+          const id = BigInt.asUintN(64, BigInt(w.p.hdr.clientId));
+          const created = this.sessions.get(Number(id >> 32n), Number(id & 0xffffffffn));
+          if (created !== undefined && created.owner < 0) created.owner = w.from;
+        }
         break;
       default:
         break;
@@ -660,7 +818,12 @@ export class Core {
       const f = this.learnerRequests.takeWrite(p.hdr.clientId, p.hdr.cxid);
       if (f !== undefined && this.sessions.get(f.s.hi, f.s.lo) === f.s) {
         // (else the session ended meanwhile)
-        if (!f.silent) this.replyWith(f.s, f.xid, zxid, result.err, result.response);
+        if (f.op === OpCode.closeSession && p.hdr.type === OpCode.error) {
+          // Refused (SessionMoved): the session lives on.
+          f.s.closing = false;
+          this.sessions.touch(f.s, this.now());
+        }
+        if (!f.silent && f.worker === f.s.worker) this.replyWith(f.s, f.xid, zxid, result.err, result.response);
         this.writeDone(f.s);
       }
     }
@@ -772,7 +935,7 @@ export class Core {
       this.out.reply(s.worker, s, xid, this.db.lastZxid, Err.connectionLoss, null, 0);
       return true;
     }
-    const w: WaitingWrite = { s, xid, op, body, silent, pending: true, epoch: -1, since: this.now() };
+    const w: WaitingWrite = { s, worker: s.worker, xid, op, body, silent, pending: true, epoch: -1, since: this.now() };
     const mayGo = !this.learnerRequests.anyPending; // (else it goes behind what waits)
     this.learnerRequests.addWrite(w);
     if (mayGo) this.noteSent(w, this.sendWrite(w));
@@ -788,9 +951,19 @@ export class Core {
    * when it applies the txn). Returns null, or the answer to send back (a refusal before
    * proposing, or a sync's point).
    */
-  onForwardedRequest(m: ForwardRequest): ForwardError | null {
+  onForwardedRequest(m: ForwardRequest, from = -1): ForwardError | null {
     const refuse = (err: number): ForwardError => ({ type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err, zxid: 0 });
     if (!this.canOrderWrites()) return refuse(Err.connectionLoss);
+    // Session 0 is the server's own (containers, the session secret); no client has it.
+    if (m.session === 0n) return refuse(Err.badArguments);
+    const known = m.local ? undefined : this.sessions.get(Number(m.session >> 32n), Number(m.session & 0xffffffffn));
+    if (m.op === revalidateOp && m.cxid === revalidateXid) {
+      // Learner.validateSession: a client reconnected to `from` (LearnerHandler REVALIDATE).
+      if (known === undefined || known.local || known.closing || from < 0) return refuse(Err.sessionExpired);
+      this.claim(known, from);
+      this.sessions.touch(known, this.now());
+      return refuse(Err.ok);
+    }
     if (m.op === OpCode.sync) {
       // Leader.processSync: the learner answers once it has applied what was accepted here.
       return { type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err: Err.ok, zxid: this.db.lastPreparedZxid };
@@ -804,6 +977,18 @@ export class Core {
       const lo = Number(m.session & 0xffffffffn);
       if (m.local || m.timeoutMs <= 0 || this.sessions.get(hi, lo) !== undefined) return refuse(Err.badArguments);
       p = this.db.prepare(ctx, { op: OpCode.createSession, req: null, timeOut: m.timeoutMs }, now);
+    } else if (
+      known !== undefined &&
+      !known.local &&
+      from >= 0 &&
+      known.owner >= 0 &&
+      known.owner !== from &&
+      (this.db.isWrite(m.op) || m.op === OpCode.reconfig)
+    ) {
+      // PrepRequestProcessor's checkSession(owner): the session moved to another member since.
+      // An error txn, so the answer keeps its place among the session's forwarded writes.
+      this.logger.info({ session: sessionIdHex(known.id), from, owner: known.owner, op: m.op }, 'write from a session that moved: SessionMoved');
+      p = this.db.prepareError(ctx, Err.sessionMoved, now);
     } else if (m.op === OpCode.closeSession) {
       const s = this.sessions.get(Number(m.session >> 32n), Number(m.session & 0xffffffffn));
       if (m.local || s === undefined || s.local || s.closing) return refuse(Err.sessionExpired);
@@ -825,8 +1010,9 @@ export class Core {
       // place among the session's other forwarded writes.
       p = request === null ? this.db.prepareError(ctx, Err.marshallingError, now) : this.db.prepare(ctx, request, now);
     }
+    if (known !== undefined && known.owner < 0 && from >= 0 && m.op !== OpCode.createSession) known.owner = from;
     this.stats.writes++;
-    this.startWrite({ p, for: WriteFor.forwarded, s: null, xid: m.cxid, connId: 0, op: m.op });
+    this.startWrite({ p, for: WriteFor.forwarded, s: null, xid: m.cxid, connId: 0, op: m.op, from });
     return null;
   }
 
@@ -835,6 +1021,10 @@ export class Core {
    * the member was not (or no longer) leading: the request waits for the next leader instead.
    */
   onForwardError(m: ForwardError): void {
+    if (m.cxid === revalidateXid) {
+      this.onRevalidated(m);
+      return;
+    }
     if (m.err === Err.ok) {
       // A sync's answer: wait until the leader's point is applied here.
       const w = this.learnerRequests.takeWrite(m.session, m.cxid);
@@ -859,7 +1049,7 @@ export class Core {
     const f = this.learnerRequests.takeWrite(m.session, m.cxid);
     if (f === undefined || this.sessions.get(f.s.hi, f.s.lo) !== f.s) return;
     if (f.op === OpCode.sync) f.s.barrier = false;
-    if (!f.silent) this.out.reply(f.s.worker, f.s, f.xid, this.db.lastZxid, m.err, null, 0);
+    if (!f.silent && f.worker === f.s.worker) this.out.reply(f.s.worker, f.s, f.xid, this.db.lastZxid, m.err, null, 0);
     this.writeDone(f.s);
   }
 
@@ -870,6 +1060,15 @@ export class Core {
    */
   leaderLost(): void {
     this.learnerRequests.leaderLost();
+    // Reconnects the lost leader did not answer attach here alone (as without a leader).
+    const waiting = [...this.revalidating];
+    this.revalidating.clear();
+    for (const [id, r] of waiting) {
+      const s = this.sessions.get(Number(id >> 32n), Number(id & 0xffffffffn));
+      if (s === undefined || s.closing) this.out.attached(r.worker, Number(id >> 32n), Number(id & 0xffffffffn), r.connId, Err.sessionExpired, 0, 0);
+      else this.attachHere(s, r);
+    }
+    this.out.flush();
   }
 
   /** Something waits that must go to the leader before newer requests may. */
@@ -919,6 +1118,11 @@ export class Core {
         continue;
       }
       this.learnerRequests.takeWrite(s.id, w.xid);
+      if (w.worker !== s.worker) {
+        // From a connection the session has left (another worker took it): dropped, unanswered.
+        this.writeDone(s);
+        continue;
+      }
       if (w.silent) {
         // A local session's upgrade: its createSession, then the write behind it.
         const p = this.db.prepare(this.contextOf(s, 0), { op: OpCode.createSession, req: null, timeOut: s.timeoutMs }, now);
@@ -943,7 +1147,7 @@ export class Core {
       if (this.sessions.get(s.hi, s.lo) !== s) continue;
       this.logger.warn({ session: sessionIdHex(s.id), xid: w.xid, op: w.op }, 'no leader answered a forwarded write within the session timeout');
       if (w.op === OpCode.sync) s.barrier = false;
-      if (!w.silent) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
+      if (!w.silent && w.worker === s.worker) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
       this.writeDone(s);
     }
   }
@@ -954,7 +1158,13 @@ export class Core {
    */
   rearmGlobalSessions(): void {
     const now = this.now();
-    for (const s of this.sessions.all()) if (!s.local && !s.closing) this.sessions.touch(s, now);
+    for (const s of this.sessions.all()) {
+      if (s.local) continue;
+      // Owners this member noted before it led are not the ensemble's: unknown until a member
+      // writes for the session or revalidates it (ZooKeeper's new leader starts with null owners).
+      s.owner = -1;
+      if (!s.closing) this.sessions.touch(s, now);
+    }
   }
 
   /** Makes the replies and events of applyCommitted calls visible to the workers. */
@@ -974,7 +1184,7 @@ export class Core {
     for (const w of ws) {
       const s = w.s;
       if (s === null) continue;
-      if (w.for === WriteFor.request) this.replyBare(s.worker, s.hi, s.lo, w.xid, Err.connectionLoss);
+      if (w.for === WriteFor.request && w.worker === s.worker) this.replyBare(s.worker, s.hi, s.lo, w.xid, Err.connectionLoss);
       else if (w.for === WriteFor.createSession) {
         this.sessions.remove(s);
         this.out.attached(s.worker, s.hi, s.lo, w.connId, Err.sessionExpired, 0, 0);
@@ -1094,7 +1304,7 @@ export class Core {
     for (const w of this.learnerRequests.takeSentWrites()) {
       const s = w.s;
       if (this.sessions.get(s.hi, s.lo) !== s) continue;
-      if (!w.silent) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
+      if (!w.silent && w.worker === s.worker) this.out.reply(s.worker, s, w.xid, this.db.lastZxid, Err.connectionLoss, null, 0);
       this.writeDone(s);
     }
     const before = nodeStamps(this.db.tree);
@@ -1208,6 +1418,7 @@ const upgradeXid = -10;
 
 interface AwaitingSync {
   readonly s: SessionContext;
+  readonly worker: number;
   readonly xid: number;
   readonly path: string;
   readonly zxid: number;

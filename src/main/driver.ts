@@ -37,7 +37,12 @@
 //     SessionTable, so a session can reconnect to any member. Learners send the global sessions
 //     their clients touched to the leader each tickTime (TOUCH); only the leader expires them. A
 //     local session's first ephemeral sends its createSession to the leader ahead of the write
-//     (localSessionsUpgradingEnabled);
+//     (localSessionsUpgradingEnabled). The leader keeps each global session's owner (the member
+//     holding its connection): a learner revalidates a reconnect with it first (a REQUEST, op
+//     ping, cxid -11), the old owner is told (an unasked REQUESTERROR SessionMoved), and a write
+//     forwarded by a member that is not the owner becomes an error txn SessionMoved (core.ts);
+//   - the session secret: the first leader writes a random one into /zookeeper's data once it
+//     may order writes (session-secret.ts);
 //   - sync (DIFF / TRUNC / SNAP, planned by the core): the leader answers snapshotToSend with
 //     its applied tree + global sessions as one ZooKeeper snapshot image (serializeSnapshot,
 //     synchronous on the main thread: a very large tree stalls this thread while it is walked);
@@ -237,6 +242,10 @@ export class EnsembleDriver implements Replication {
     return this.transport.send(this.peer.leaderId, m) ? this.peer.currentEpoch : -1;
   }
 
+  notify(to: number, m: ForwardMsg): void {
+    if (this.role === 'leading') this.transport.send(to, m);
+  }
+
   /** A follower or observer in the broadcast phase with its leader. */
   private learnerSynced(): boolean {
     if (this.stopped || (this.role !== 'following' && this.role !== 'observing')) return false;
@@ -249,7 +258,7 @@ export class EnsembleDriver implements Replication {
     if (m.type === 'REQUEST') {
       const answer =
         this.role === 'leading'
-          ? this.core.onForwardedRequest(m)
+          ? this.core.onForwardedRequest(m, from)
           : ({ type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err: Err.connectionLoss, zxid: 0 } as const);
       if (answer !== null) this.transport.send(from, answer);
       return;
@@ -286,6 +295,8 @@ export class EnsembleDriver implements Replication {
     this.resumedEpoch = e.epoch;
     this.core!.rearmGlobalSessions();
     this.core!.resumeLearnerRequests(e.epoch);
+    // A new ensemble's first leader makes the session secret (session-secret.ts).
+    this.core!.ensureSessionSecret();
   }
 
   mode(): EnsembleMode {

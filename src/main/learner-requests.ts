@@ -22,6 +22,9 @@ import type { SessionContext } from './sessions.js';
 
 export interface WaitingWrite {
   readonly s: SessionContext;
+  /** The worker whose connection sent it: once the session moved to another worker, its answer
+   *  is not sent (the old connection is gone; the new one must not get it). */
+  readonly worker: number;
   /** Must be (re)considered for sending before any newer request goes to a leader. */
   pending: boolean;
   readonly xid: number;

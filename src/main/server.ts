@@ -21,6 +21,7 @@ import { containersToDelete } from './containers.js';
 import { FourLetterWords } from './four-letter.js';
 import { EnsembleDriver, readMyId } from './driver.js';
 import { QuotaLog } from './quota-log.js';
+import { SessionSecretTracker } from './session-secret.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -99,6 +100,15 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     : null;
   const status = new SharedStatus();
   status.lastZxid = db.lastZxid;
+  // The session secret: configured, or in the replicated state (session-secret.ts). Followed
+  // after each applied txn; each change goes to the workers.
+  const secret = new SessionSecretTracker(cfg.sessionSecret, db.tree);
+  let workers: Worker[] = [];
+  let secretKnown: () => void = () => {};
+  const secretReady = new Promise<void>((resolve) => {
+    secretKnown = resolve;
+  });
+  if (secret.current !== '') secretKnown();
   const workerCount = listen.mode === 'fd' ? listen.fds.length : cfg.sessionWorkers;
   const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor());
   const bridge = new Bridge(descriptors);
@@ -111,19 +121,29 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
       extendedTypesEnabled: cfg.extendedTypesEnabled,
       juteMaxBufferBytes: cfg.juteMaxBufferBytes,
+      serverId: myId,
+      sessionSecretConfigured: secret.isConfigured,
     },
     logger,
     Date.now,
     (zxid) => {
       status.lastZxid = zxid;
+      if (!secret.update(db.tree)) return;
+      logger.info('session secret known');
+      for (const w of workers) w.postMessage({ type: 'sessionSecret', secret: secret.current });
+      secretKnown();
     },
     driver,
   );
   core.restoreSessions(recovered.sessions, db.tree.sessionsWithEphemerals());
   bridge.start(core);
+  if (driver === null && core.ensureSessionSecret()) {
+    // Standalone, first start: the secret is durable and applied before any worker listens.
+    await secretReady;
+  }
 
   const ipCounts = createIpCountTable(4096);
-  const workers = descriptors.map((channel, workerIndex) => {
+  workers = descriptors.map((channel, workerIndex) => {
     const w = new Worker(workerEntry, {
       workerData: {
         workerIndex,
@@ -145,7 +165,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         localSessionsEnabled: cfg.localSessionsEnabled,
         localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
         fourLetterWhitelist: cfg.fourLetterWhitelist,
-        sessionSecret: cfg.sessionSecret,
+        sessionSecret: secret.current,
         superDigest: cfg.superDigest,
         logLevel: cfg.logLevel,
       },

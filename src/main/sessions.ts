@@ -31,6 +31,16 @@ export class SessionContext {
   slot = -1;
   /** Set once a closeSession txn is prepared: later requests get SessionExpired. */
   closing = false;
+  /**
+   * The leader (ensemble mode): the member whose connection holds this global session
+   * (ZooKeeper's SessionImpl.owner): set by its creation here, a learner's revalidation of a
+   * reconnect, or the first forwarded write while unknown (-1: after recovery or a leader change).
+   * A forwarded write from any other member is refused with SessionMoved.
+   */
+  owner = -1;
+  /** The session moved to a newer connection on another member: this member answers whatever its
+   *  old connection sends with SessionMoved (reads too), until the session attaches here again. */
+  movedAway = false;
   constructor(
     readonly id: bigint,
     readonly hi: number,

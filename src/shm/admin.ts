@@ -45,7 +45,8 @@ export interface WorkerInit {
   localSessionsUpgradingEnabled: boolean;
   /** Enabled four-letter words, e.g. ['srvr', 'stat', 'ruok'], or ['*'] for all. */
   fourLetterWhitelist: string[];
-  /** Session passwords are the first 16 bytes of HMAC-SHA256(secret, session id, 8 bytes BE). */
+  /** Session passwords are the first 16 bytes of HMAC-SHA256(secret, session id, 8 bytes BE).
+   *  '' while the main thread does not know it yet: connects wait for a SessionSecretMessage. */
   sessionSecret: string;
   /**
    * DigestAuthenticationProvider.superDigest: "super:<base64 sha1>"; a digest auth whose id
@@ -90,7 +91,17 @@ export interface StatsRequestMessage {
   sections?: readonly StatsSection[];
 }
 
-export type MainToWorkerMessage = StopMessage | FourLetterReplyMessage | StatsRequestMessage;
+/** The session secret, once known or when it changed (src/main/session-secret.ts). */
+export interface SessionSecretMessage {
+  type: 'sessionSecret';
+  secret: string;
+}
+
+export type MainToWorkerMessage =
+  | StopMessage
+  | FourLetterReplyMessage
+  | StatsRequestMessage
+  | SessionSecretMessage;
 
 // ---- worker → main --------------------------------------------------------------------------
 

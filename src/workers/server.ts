@@ -66,6 +66,7 @@ import {
   connectResponseFrame,
   planConnect,
   sessionPassword,
+  sessionPasswordBytes,
   sessionlessConnectionTimeoutMs,
   type ConnectContext,
 } from './session/handshake.js';
@@ -111,6 +112,13 @@ export interface PendingAttach {
   timeoutMs: number;
   create: boolean;
   readOnly: boolean;
+  oldClient: boolean;
+}
+
+/** A ConnectRequest held until the worker knows the session secret (its connection paused). */
+interface HeldConnect {
+  conn: ClientConn;
+  req: ConnectRequest;
   oldClient: boolean;
 }
 
@@ -228,6 +236,8 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   #ringWaiting = false;
   readonly #fourLetter = new Map<number, ClientConn>();
   #fourLetterSeq = 0;
+  /** Connects that arrived before the session secret (a new ensemble's first leader writes it). */
+  #heldConnects: HeldConnect[] = [];
   #tickTimer: NodeJS.Timeout | undefined;
   #buffersTrimmedMs = 0;
   #stopped = false;
@@ -341,7 +351,27 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       case 'stop':
         void this.stop();
         return;
+      case 'sessionSecret':
+        this.#setSessionSecret(m.secret);
+        return;
     }
+  }
+
+  /** The secret is known (or changed): connects held for it go on, in arrival order. */
+  #setSessionSecret(secret: string): void {
+    this.#connectContext.sessionSecret = secret;
+    if (secret === '') return;
+    const held = this.#heldConnects;
+    this.#heldConnects = [];
+    const now = this.#now();
+    for (const h of held) {
+      if (this.#conns.get(h.conn.id) !== h.conn || h.conn.state !== ConnState.fresh) continue;
+      // Planned while still paused: frames the client sent after its ConnectRequest must not be
+      // read as one. An answered session reads on; one that waits for `attached` stays paused.
+      this.#planConnect(h.conn, h.req, h.oldClient, now);
+      if ((h.conn.state as number) === ConnState.open) h.conn.resume(Pause.handshake);
+    }
+    this.#scheduleTurn();
   }
 
   /** Sessions held by this worker (tests). */
@@ -405,6 +435,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     this.#connExpiry.remove(conn.slot);
     if (conn.ipCounted) this.#listener.release(conn.ip);
     if (conn.fourLetterReqId !== 0) this.#fourLetter.delete(conn.fourLetterReqId);
+    if (this.#heldConnects.length > 0) this.#heldConnects = this.#heldConnects.filter((h) => h.conn !== conn);
     const p = conn.pending;
     if (p !== null) {
       conn.pending = null;
@@ -435,9 +466,21 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       conn.close();
       return;
     }
+    const oldClient = end - start <= connectRequestBytesWithoutReadOnly(req.passwd.length);
+    if (this.#connectContext.sessionSecret === '') {
+      // No password can be made or checked yet: hold the connect (its connection paused, as
+      // ZooKeeper's is until the session is set up); the sessionless timeout still closes it.
+      const passwd = Uint8Array.from(req.passwd.subarray(0, sessionPasswordBytes + 1));
+      this.#heldConnects.push({ conn, req: { ...req, passwd }, oldClient });
+      conn.pause(Pause.handshake);
+      return;
+    }
+    this.#planConnect(conn, req, oldClient, now);
+  }
+
+  #planConnect(conn: ClientConn, req: ConnectRequest, oldClient: boolean, now: number): void {
     const hi = sessionIdHi(req.sessionId);
     const lo = sessionIdLo(req.sessionId);
-    const oldClient = end - start <= connectRequestBytesWithoutReadOnly(req.passwd.length);
     this.#connectContext.remote = conn.remote;
     const plan = planConnect(req, hi, lo, this.#connectContext);
     switch (plan.kind) {
@@ -474,6 +517,8 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   ): void {
     const id = this.#idScratch;
     this.#ids.next(id);
+    // Unique within this run; one from before a restart (another key) could match by chance.
+    while (this.#sessions.get(id.hi, id.lo) !== undefined) this.#ids.next(id);
     if (!local) {
       const readOnly = req.readOnly;
       const p = { sidHi: id.hi, sidLo: id.lo, timeoutMs, create: true, readOnly, oldClient };
@@ -512,11 +557,12 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   }
 
   /**
-   * ZooKeeperServer.processConnectRequest closes the connection that holds the session
-   * (closeSession(sessionId, CLIENT_RECONNECT)) before reopenSession checks the password, and
-   * then answers "invalid session". The holder's session lives on. A holder on this worker is
-   * closed here; the attach record (passwdOk false, no answer awaited) lets the main thread do
-   * the same for a holder on another worker.
+   * A reconnect with the wrong password: "invalid session" (as ZooKeeper answers it), then close.
+   * ZooKeeperServer.processConnectRequest closes the connection that holds the session before
+   * reopenSession checks the password; zkts does not: whoever knows a session id (cons, dump and
+   * wchc print them) could otherwise cut its holder off at will. The holder keeps its connection
+   * and its session. The attach record (passwdOk false, no answer awaited) only tells the main
+   * thread, which logs nothing more and changes nothing.
    */
   #badPassword(
     conn: ClientConn,
@@ -528,8 +574,6 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const sid = hexOf(hi, lo);
     const msg = `Incorrect password from /${conn.remote} for session ${sid}`;
     this.#log.warn({ remote: conn.remote, sid }, msg);
-    const holder = this.#sessions.get(hi, lo)?.conn;
-    if (holder != null && holder !== conn) holder.close();
     this.#sendAttach(conn, hi, lo, 0, 0, req, false);
     this.#invalidSession(conn, hi, lo, oldClient);
   }
@@ -642,7 +686,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       valid: true,
       timeoutMs: s.timeoutMs,
       sessionId: sessionIdOf(s.sidHi, s.sidLo),
-      passwd: sessionPassword(this.#init.sessionSecret, s.sidHi, s.sidLo),
+      passwd: sessionPassword(this.#connectContext.sessionSecret, s.sidHi, s.sidLo),
       oldClient,
     });
     this.#mark(conn).writeShared(frame);
@@ -870,6 +914,13 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       this.#noteResponse(conn, op, v.xid, v.zxid, latencyMs);
       if (fifo.size <= workerLimits.sessionRequestsOutstandingMax >>> 1) {
         conn.resume(Pause.throttle);
+      }
+      if (v.err === Err.sessionMoved) {
+        // The session is held by a newer connection (elsewhere, or here on another worker): this
+        // one is fenced. The answer goes out, then the connection closes, as ZooKeeper tears it
+        // down (FinalRequestProcessor: SessionMovedException is a connection-level error).
+        this.#log.info({ sid: s.hex, remote: conn.remote }, `Session ${s.hex} moved: closing its old connection`);
+        this.#closeAfterFlush(conn);
       }
     }
     if (op === OpCode.closeSession) this.#closedByClient(s);

@@ -148,8 +148,14 @@ describe('global sessions (tickTime 200, minSessionTimeout 600, maxSessionTimeou
       assertRefused(r, withByte);
       assert.equal(await c.waitClosed(2000), true, 'connection closed after the refusal');
     }
-    // Apache closes the connection that holds the session before it checks the password
-    assert.equal(await holder.waitClosed(2000), true, 'the connection holding the session is closed too');
+    if (targetKind() === 'apache') {
+      // Apache closes the connection that holds the session before it checks the password
+      assert.equal(await holder.waitClosed(2000), true, 'the connection holding the session is closed too');
+    } else {
+      // zkts leaves the holder alone: a session id is not enough to cut it off (issue 9, item 6)
+      assert.equal(await holder.waitClosed(500), false, 'the connection holding the session stays open');
+      holder.destroy();
+    }
     // the session itself is intact
     const c = await open(port);
     const r = await c.handshake({ timeOut: 2000, sessionId: session.sessionId, passwd: session.passwd, readOnly: false });

@@ -9,7 +9,7 @@ const s1 = new SessionContext(0x101n, 0, 0x101, 0, 1, 6000, false, '127.0.0.1');
 const s2 = new SessionContext(0x102n, 0, 0x102, 0, 2, 6000, false, '127.0.0.1');
 
 function write(s: SessionContext, xid: number, epoch: number, since = 0): WaitingWrite {
-  return { s, xid, op: 1, body: new Uint8Array(0), silent: false, pending: epoch < 0, epoch, since };
+  return { s, worker: s.worker, xid, op: 1, body: new Uint8Array(0), silent: false, pending: epoch < 0, epoch, since };
 }
 
 test('writes sent in the current epoch are not resent; older ones and parked ones are, in order', () => {

@@ -621,3 +621,18 @@ describe('pipelining is invisible (property, seeded)', () => {
     });
   }
 });
+
+describe('the session secret in /zookeeper (issue 9, item 6)', () => {
+  it('only the server (session 0) sets /zookeeper; clients get NoAuth, super and multi included', () => {
+    const db = newDb();
+    const sup = ctx(0x300n, { authIds: [{ scheme: 'ip', id: '127.0.0.1' }, { scheme: 'super', id: 'admin' }] });
+    assert.equal(prepErr(db, anon, setData('/zookeeper', bytes('x'))), Err.noAuth);
+    assert.equal(prepErr(db, sup, setData('/zookeeper', bytes('x'))), Err.noAuth);
+    const m = prep(db, sup, multi([mSetData('/zookeeper', bytes('x'))]));
+    assert.equal(m.txn.type, 14);
+    assert.deepEqual(m.txn.type === 14 && m.txn.txns.map((t) => (t.type === -1 ? t.err : 0)), [Err.noAuth]);
+    db.apply(m);
+    assert.equal(prepErr(db, ctx(0n), setData('/zookeeper', bytes('secret'))), 0);
+    assert.deepEqual(db.tree.getNode('/zookeeper')?.data, bytes('secret'));
+  });
+});

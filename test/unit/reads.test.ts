@@ -307,3 +307,19 @@ describe('setWatches', () => {
     assert.deepEqual(r.register, [new WatchRegistration('/', WatchKind.data)]);
   });
 });
+
+describe('the session secret in /zookeeper (issue 9, item 6)', () => {
+  it('getData of /zookeeper, alone or in a multiRead, shows no data to any client', () => {
+    const db = newDb();
+    ok(db, ctx(0n), setData('/zookeeper', bytes('zkts-session-secret:v1:' + 'ab'.repeat(32))));
+    const sup = ctx(0x300n, { authIds: [{ scheme: 'super', id: 'admin' }] });
+    for (const c of [anon, sup]) {
+      const r = read(db, c, pw(4, '/zookeeper'));
+      assert.deepEqual(r.response?.op === 4 && r.response.res.data, new Uint8Array(0));
+      const m = read(db, c, { op: OpCode.multiRead, req: [{ op: 4, req: { path: '/zookeeper', watch: false } } as MultiOp] });
+      assert.deepEqual(m.response?.op === 22 && m.response.res.map((x) => (x.op === 4 ? x.data : null)), [new Uint8Array(0)]);
+    }
+    const kids = read(db, anon, pw(8, '/zookeeper'));
+    assert.deepEqual(kids.response?.op === 8 && [...kids.response.res.children].sort(), ['config', 'quota']);
+  });
+});

@@ -97,7 +97,7 @@ describe('session worker handshake', () => {
     await main.next('detach');
   });
 
-  it('refuses a wrong password itself, closing the connection that held the session', async () => {
+  it('refuses a wrong password itself, leaving the connection that holds the session open', async () => {
     const s = await openGlobal(main);
     const bad = await TestClient.connect(main.port);
     bad.sendConnect({ sessionId: s.response.sessionId, passwd: Buffer.alloc(16, 1) });
@@ -106,10 +106,12 @@ describe('session worker handshake', () => {
     assert.equal(r.timeOut, 0);
     assert.deepEqual(Buffer.from(r.passwd), Buffer.alloc(16));
     await bad.waitClosed();
-    // ZooKeeper closes the holder before it checks the password; the session lives on.
-    await s.client.waitClosed();
+    // ZooKeeper closes the holder before it checks the password; zkts does not (a session id is
+    // not enough to cut its holder off). The session lives on.
     const a = await main.next('attach');
     assert.deepEqual([a.passwdOk, a.sidHi, a.sidLo], [false, s.sidHi, s.sidLo], 'informational: no answer awaited');
+    assert.equal(s.client.closed, false, 'the holder keeps its connection');
+    s.client.destroy();
     const d = await main.next('detach');
     assert.equal(d.connId, s.attach.connId);
     main.attached({ sidHi: a.sidHi, sidLo: a.sidLo, connId: a.connId, err: Err.sessionExpired, timeoutMs: 0 });
@@ -195,5 +197,33 @@ describe('session worker handshake', () => {
     assert.equal(req.op, 3);
     client.destroy();
     await main.next('detach');
+  });
+});
+
+describe('session worker handshake before the session secret is known', () => {
+  it('holds connects, then plans them with the secret it is given (issue 9, item 6)', async () => {
+    const main = await FakeMain.start({ init: { sessionSecret: '' } });
+    try {
+      const client = await TestClient.connect(main.port);
+      client.sendConnect();
+      client.send(1, 3, (w) => {
+        w.writeString('/a');
+        w.writeBool(false);
+      });
+      assert.deepEqual(await main.drain(200), [], 'nothing asked of the main thread without a secret');
+      assert.ok(!client.closed, 'held, not refused');
+      main.worker.postMessage({ type: 'sessionSecret', secret: 'late-secret' });
+      const attach = await main.next('attach');
+      assert.ok((attach.flags & SessionFlag.create) !== 0);
+      main.attached({ sidHi: attach.sidHi, sidLo: attach.sidLo, connId: attach.connId, timeoutMs: 10000 });
+      const r = await client.connectResponse();
+      assert.deepEqual(Buffer.from(r.passwd), sessionPassword('late-secret', attach.sidHi, attach.sidLo));
+      const req = await main.next('request');
+      assert.deepEqual([req.xid, req.op], [1, 3], 'the request sent behind the held connect goes on');
+      client.destroy();
+      await main.next('detach');
+    } finally {
+      await main.stop();
+    }
   });
 });

@@ -354,6 +354,33 @@ describe('handshake and auth helpers', () => {
     assert.throws(() => new SessionIdGenerator(256, 0));
   });
 
+  it('makes ids that ids seen before do not give away (a keyed permutation of the counter)', () => {
+    const low48 = (o: { hi: number; lo: number }): number => (o.hi & 0xffff) * 2 ** 32 + o.lo;
+    const a = new SessionIdGenerator(1, 0, 1_700_000_000_000);
+    const b = new SessionIdGenerator(1, 0, 1_700_000_000_000);
+    const x = { hi: 0, lo: 0 };
+    const y = { hi: 0, lo: 0 };
+    let same = 0;
+    let steps1 = 0;
+    let prev = -1;
+    for (let i = 0; i < 200; i++) {
+      a.next(x);
+      b.next(y);
+      if (low48(x) === low48(y)) same++; // same clock, other key: other ids
+      if (prev >= 0 && Math.abs(low48(x) - prev) === 1) steps1++; // not a counter
+      prev = low48(x);
+    }
+    assert.equal(same, 0);
+    assert.equal(steps1, 0);
+    // The same key and clock give the same ids (a permutation, so no repeats within a key).
+    const k = Buffer.alloc(16, 7);
+    const c = new SessionIdGenerator(2, 1, 5, k);
+    const d = new SessionIdGenerator(2, 1, 5, k);
+    c.next(x);
+    d.next(y);
+    assert.deepEqual(x, y);
+  });
+
   it('encodes ConnectResponse frames, the old-client form without readOnly', () => {
     const w = new JuteWriter();
     const r0 = { valid: true, timeoutMs: 5000, sessionId: 42n, passwd: Buffer.alloc(16, 9), oldClient: false };

@@ -27,6 +27,7 @@ import { replyBodyBytesMax } from '../../shm/records.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { DataNode } from '../tree/node.js';
 import type { RequestContext } from './context.js';
+import { clientVisibleData } from '../session-secret.js';
 
 /** The kind of watch a read registers: common/zk.ts's WatchKind, which the ring records carry
  *  unchanged. */
@@ -166,7 +167,7 @@ export class Reads {
     const watch = req.watch ? new WatchRegistration(req.path, WatchKind.data) : null;
     return new ReadResult(
       Err.ok,
-      { op: 4, res: { data: node.data, stat: this.tree.statOf(node) } },
+      { op: 4, res: { data: clientVisibleData(req.path, node.data), stat: this.tree.statOf(node) } },
       watch,
     );
   }
@@ -228,8 +229,9 @@ export class Reads {
         results.push({ op: -1, err: node });
         bytes += 4;
       } else if (op.op === OpCode.getData) {
-        results.push({ op: 4, data: node.data, stat: this.tree.statOf(node) });
-        bytes += 4 + (node.data === null ? 0 : node.data.length) + statBytes;
+        const data = clientVisibleData(op.req.path, node.data);
+        results.push({ op: 4, data, stat: this.tree.statOf(node) });
+        bytes += 4 + (data === null ? 0 : data.length) + statBytes;
       } else {
         const children = this.tree.getChildren(node);
         results.push({ op: 8, children });

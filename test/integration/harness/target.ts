@@ -38,6 +38,7 @@ export const SUITE_PORTS = {
   advAcl: 23300,
   advRules: 22900,
   advReplies: 22700,
+  advSessions: 23000,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 
