@@ -105,7 +105,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   core.restoreSessions(recovered.sessions, db.tree.sessionsWithEphemerals());
   bridge.start(core);
 
-  const ipCounts = createIpCountTable(4096);
+  const ipCounts = createIpCountTable(cfg.maxClientAddresses);
   const workers = descriptors.map((channel, workerIndex) => {
     const w = new Worker(workerEntry, {
       workerData: {
