@@ -85,7 +85,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   status.lastZxid = db.lastZxid;
   const workerCount = listen.mode === 'fd' ? listen.fds.length : cfg.sessionWorkers;
   const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor());
-  const bridge = new Bridge(descriptors);
+  const bridge = new Bridge(descriptors, logger);
   const core = new Core(
     db,
     stage,
@@ -124,6 +124,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         minSessionTimeoutMs: cfg.minSessionTimeoutMs,
         maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
         maxClientCnxns: cfg.maxClientCnxns,
+        globalOutstandingLimit: cfg.globalOutstandingLimit,
         juteMaxBufferBytes: cfg.juteMaxBufferBytes,
         localSessionsEnabled: cfg.localSessionsEnabled,
         localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,

@@ -75,8 +75,8 @@ import { WatchTable, watcherTypeBits } from './watches/table.js';
 /** Bounds of one worker (units last). */
 export const workerLimits = {
   sessionsPerWorkerMax: 1 << 20,
-  /** Requests one session may have at the main thread before its socket stops being read
-   *  (ZooKeeper's globalOutstandingLimit default, applied per session). */
+  /** Requests one session may have at the main thread before its socket stops being read,
+   *  whatever the server-wide total (globalOutstandingLimit) says: bounds one session's FIFO. */
   sessionRequestsOutstandingMax: 1000,
   /** Output queued in a socket above which it stops being read until it drains. */
   connOutputBytesPause: 1 << 20,
@@ -84,6 +84,8 @@ export const workerLimits = {
   connOutputBytesMax: 64 << 20,
   /** Records queued outside a full worker → main ring above which sockets stop being read. */
   ringOutboxBytesMax: 8 << 20,
+  /** At most one "throttling reads" log line per this many milliseconds. */
+  throttleLogMs: 10_000,
 } as const;
 assert(
   workerLimits.connOutputBytesPause < workerLimits.connOutputBytesMax,
@@ -201,7 +203,12 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   #touched = new Int32Array(1024);
   #touchedCount = 0;
   #touchIds = new Uint32Array(2048);
+  /** Requests of this worker's sessions in flight at the main thread. */
   #outstanding = 0;
+  /** The last server-wide total seen was above globalOutstandingLimit (for the log lines). */
+  #overLimit = false;
+  #throttleLoggedMs = -Infinity;
+  #throttleEpisodes = 0;
 
   readonly #reader: JuteReader;
   readonly #writer = new JuteWriter(256);
@@ -727,8 +734,44 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     bridge.sendRequest(r, buf, bodyStart, end);
     s.fifo.push(r.xid, r.op, conn.id, now, arg);
     this.#outstanding++;
-    if (s.fifo.size >= workerLimits.sessionRequestsOutstandingMax) conn.pause(Pause.throttle);
+    const inFlight = this.#status.addRequestsInFlight(1);
+    if (this.#throttled(s.fifo.size, inFlight, workerLimits.sessionRequestsOutstandingMax)) {
+      conn.pause(Pause.throttle);
+    }
     if (bridge.outboxBytes > workerLimits.ringOutboxBytesMax) this.#ringPause(conn);
+  }
+
+  /**
+   * Whether a connection whose session has `size` requests in flight stays unread: its own
+   * bound (`sessionMax`), or ZooKeeper's global throttle (ServerCnxn.incrOutstandingAndCheck-
+   * Throttle / ZooKeeperServer.shouldThrottle): while the requests in flight server-wide exceed
+   * globalOutstandingLimit, every connection with one of its own in flight stops being read
+   * until its last one is answered or the total drops. A connection with none in flight is
+   * still read, so one flooder does not starve the sessions that wait for their answers.
+   */
+  #throttled(size: number, inFlight: number, sessionMax: number): boolean {
+    const limit = this.#init.globalOutstandingLimit;
+    const over = inFlight > limit;
+    if (over && !this.#overLimit) {
+      // Entering the throttled state: at most one line per throttleLogMs (it may flap).
+      this.#throttleEpisodes++;
+      const now = this.#now();
+      if (now - this.#throttleLoggedMs >= workerLimits.throttleLogMs) {
+        const fields = { inFlight, globalOutstandingLimit: limit, episodes: this.#throttleEpisodes };
+        this.#log.info(fields, 'requests in flight above globalOutstandingLimit: throttling reads');
+        this.#throttleLoggedMs = now;
+        this.#throttleEpisodes = 0;
+      }
+    }
+    this.#overLimit = over;
+    return size >= sessionMax || (over && size > 0);
+  }
+
+  /** `n` requests of this worker will never be answered to anyone (their session ended). */
+  #retire(n: number): void {
+    if (n === 0) return;
+    this.#outstanding -= n;
+    this.#status.addRequestsInFlight(-n);
   }
 
   /** ZooKeeper answers a ping with the last processed zxid (FinalRequestProcessor). */
@@ -817,6 +860,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const arg = fifo.headArg;
     fifo.shift();
     this.#outstanding--;
+    const inFlight = this.#status.addRequestsInFlight(-1);
     const conn = s.conn;
     if (conn !== null && conn.id === connId && conn.state === ConnState.open) {
       if ((v.flags & ReplyFlag.workerCompletes) !== 0) this.#complete(conn, s, op, v, arg, ring);
@@ -824,9 +868,9 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       // Whole milliseconds between two readings of a millisecond clock, as ZooKeeper measures.
       const latencyMs = Math.floor(this.#now()) - Math.floor(startMs);
       this.#noteResponse(conn, op, v.xid, v.zxid, latencyMs);
-      if (fifo.size <= workerLimits.sessionRequestsOutstandingMax >>> 1) {
-        conn.resume(Pause.throttle);
-      }
+      // Resume below half the session's own bound (hysteresis), as the global rule allows.
+      const sessionResume = (workerLimits.sessionRequestsOutstandingMax >>> 1) + 1;
+      if (!this.#throttled(fifo.size, inFlight, sessionResume)) conn.resume(Pause.throttle);
     }
     if (op === OpCode.closeSession) this.#closedByClient(s);
     else if (s.conn === null && !s.local && fifo.size === 0) this.#removeSession(s); // drained
@@ -839,7 +883,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const expected = s.fifo.size > 0 ? s.fifo.headXid : null;
     const msg = 'reply out of session order from the main thread';
     this.#log.error({ sid: s.hex, xid, expected }, msg);
-    this.#outstanding -= s.fifo.size;
+    this.#retire(s.fifo.size);
     s.fifo.clear();
     s.conn?.close();
   }
@@ -987,7 +1031,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   #removeSession(s: WorkerSession): void {
     this.#watches.dropSession(s.slot);
     this.#sessionExpiry.remove(s.slot);
-    this.#outstanding -= s.fifo.size;
+    this.#retire(s.fifo.size);
     s.fifo.clear();
     s.touched = false;
     this.#sessions.remove(s);
