@@ -36,12 +36,13 @@ import type { SessionContext } from './sessions.js';
 export const bridgeLimits = {
   /** Records queued for a worker outside its full ring above which its requests are not read. */
   toWorkerOutboxBytesHold: 16 << 20,
+  /** At most one hold warning per worker per this many milliseconds (holds can come fast). */
+  holdLogMs: 10_000,
 } as const;
 
 /** What the bridge reports (a pino logger fits). */
 export interface BridgeLog {
   warn(fields: object, msg: string): void;
-  info(fields: object, msg: string): void;
 }
 
 export class Bridge implements Outbound {
@@ -58,6 +59,8 @@ export class Bridge implements Outbound {
   /** Times a worker's requests were held because it did not take its replies (stats). */
   holds = 0;
   private readonly log: BridgeLog | null;
+  private readonly holdLoggedMs: number[] = [];
+  private readonly holdsSinceLog: number[] = [];
 
   constructor(descriptors: ChannelDescriptor[], log: BridgeLog | null = null) {
     this.channels = descriptors.map((d) => new Channel(d, 'main'));
@@ -70,15 +73,20 @@ export class Bridge implements Outbound {
     if (queued <= bridgeLimits.toWorkerOutboxBytesHold || ch.pumpHeld || ch.closed) return;
     ch.holdPump();
     this.holds++;
-    const limit = bridgeLimits.toWorkerOutboxBytesHold;
-    this.log?.warn(
-      { worker, queued, toWorkerOutboxBytesHold: limit },
-      'session worker does not take its replies: not reading its requests until it does',
-    );
-    void ch.writable().then(() => {
-      ch.releasePump();
-      this.log?.info({ worker }, 'session worker caught up: reading its requests again');
-    });
+    this.holdsSinceLog[worker] = (this.holdsSinceLog[worker] ?? 0) + 1;
+    const now = performance.now();
+    if (now - (this.holdLoggedMs[worker] ?? -Infinity) >= bridgeLimits.holdLogMs) {
+      this.holdLoggedMs[worker] = now;
+      const fields = {
+        worker,
+        queued,
+        toWorkerOutboxBytesHold: bridgeLimits.toWorkerOutboxBytesHold,
+        holds: this.holdsSinceLog[worker],
+      };
+      this.holdsSinceLog[worker] = 0;
+      this.log?.warn(fields, 'session worker does not take its replies: holding its requests until it does');
+    }
+    void ch.writable().then(() => ch.releasePump());
   }
 
   /** Start pumping every worker's requests into the core. */

@@ -82,13 +82,18 @@ export const workerLimits = {
   connOutputBytesPause: 1 << 20,
   /** Output queued in a socket above which the client is dropped as too slow. */
   connOutputBytesMax: 64 << 20,
+  /** Output queued in this worker's stalled sockets (each above connOutputBytesPause: its
+   *  client is not reading) above which the one holding the most is closed, so many slow
+   *  clients together cannot hold more than this either. */
+  workerStalledOutputBytesMax: 128 << 20,
   /** Records queued outside a full worker → main ring above which sockets stop being read. */
   ringOutboxBytesMax: 8 << 20,
   /** At most one "throttling reads" log line per this many milliseconds. */
   throttleLogMs: 10_000,
 } as const;
 assert(
-  workerLimits.connOutputBytesPause < workerLimits.connOutputBytesMax,
+  workerLimits.connOutputBytesPause < workerLimits.connOutputBytesMax &&
+    workerLimits.connOutputBytesMax <= workerLimits.workerStalledOutputBytesMax,
   'workerLimits: output bounds out of order',
 );
 
@@ -104,6 +109,8 @@ export interface PendingAttach {
 
 /** A connection with the session state the worker keeps beside the transport. */
 export class ClientConn extends Conn {
+  /** Output bytes counted in the worker's stalled total (0 while the client reads). */
+  stalledBytes = 0;
   session: Session<ClientConn> | null = null;
   pending: PendingAttach | null = null;
   fourLetterReqId = 0;
@@ -216,6 +223,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #header = { xid: 0, zxid: 0, err: 0 };
   readonly #idScratch = { hi: 0, lo: 0 };
   #dirty: ClientConn[] = [];
+  /** Connections whose clients do not read (output above connOutputBytesPause), and the
+   *  output they hold (see workerStalledOutputBytesMax). */
+  readonly #stalled = new Set<ClientConn>();
+  #stalledOutputBytes = 0;
   #turnScheduled = false;
   #ringPaused: ClientConn[] = [];
   #ringWaiting = false;
@@ -387,6 +398,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
 
   onClose(c: Conn): void {
     const conn = c as ClientConn;
+    this.#setStalled(conn, 0);
     this.#conns.delete(conn.id);
     this.#connBySlot[conn.slot] = undefined;
     this.#freeConnSlots.push(conn.slot);
@@ -1107,19 +1119,48 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     for (const conn of dirty) {
       conn.flush();
       const queued = conn.writableBytes;
+      if (conn.stalledBytes !== 0) this.#setStalled(conn, queued);
       if (queued <= workerLimits.connOutputBytesPause || conn.state !== ConnState.open) continue;
       if (queued > workerLimits.connOutputBytesMax) {
-        const fields = { remote: conn.remote, sid: conn.session?.hex, queued };
-        this.#log.warn(fields, 'closing connection: client does not read its replies');
-        conn.close();
-      } else if ((conn.pauseMask & Pause.output) === 0) {
+        this.#closeStalled(conn, queued, 'client does not read its replies');
+        continue;
+      }
+      this.#setStalled(conn, queued);
+      if ((conn.pauseMask & Pause.output) === 0) {
         conn.pause(Pause.output);
         conn.socket.once('drain', () => {
+          this.#setStalled(conn, 0);
           conn.resume(Pause.output);
           this.#scheduleTurn();
         });
       }
     }
+    while (this.#stalledOutputBytes > workerLimits.workerStalledOutputBytesMax) {
+      let worst: ClientConn | null = null;
+      for (const c of this.#stalled) if (worst === null || c.stalledBytes > worst.stalledBytes) worst = c;
+      if (worst === null) break;
+      this.#closeStalled(worst, worst.stalledBytes, 'clients that do not read hold too much output');
+    }
+  }
+
+  /** Count `bytes` of `conn`'s queued output as stalled (0: not stalled). */
+  #setStalled(conn: ClientConn, bytes: number): void {
+    this.#stalledOutputBytes += bytes - conn.stalledBytes;
+    conn.stalledBytes = bytes;
+    if (bytes > 0) this.#stalled.add(conn);
+    else this.#stalled.delete(conn);
+  }
+
+  #closeStalled(conn: ClientConn, queued: number, why: string): void {
+    const fields = {
+      remote: conn.remote,
+      sid: conn.session?.hex,
+      queued,
+      stalledOutputBytes: this.#stalledOutputBytes,
+    };
+    this.#log.warn(fields, `closing connection: ${why}`);
+    this.#setStalled(conn, 0);
+    conn.close(); // drops what it queued
   }
 
   /** The worker → main ring is full and its outbox large: stop reading until it drains. */

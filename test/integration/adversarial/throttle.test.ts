@@ -218,6 +218,44 @@ describe('item 10: globalOutstandingLimit and a client that never reads', () => 
     assert.ok(!server.exited, 'the server is alive');
   });
 
+  test('many never-reading clients on one worker together hold a bounded amount of output', { skip: isApache() }, async () => {
+    const server = await start(4, { sessionWorkers: '1' });
+    const port = server.port;
+    const witness = (await openSession(port, 30_000)).conn;
+    raws.push(witness);
+    const big = Buffer.alloc(1_000_000, 0x62);
+    assert.equal((await witness.call(1, Op.create, createBody('/big', big), 20_000))?.err, 0);
+    await sleep(500);
+    const baseMiB = rssMiB(server.pid);
+    const sampler = rssSampler(server.pid);
+    // 6 x 100 MB of replies; 6 x 64 MiB if every socket kept what connOutputBytesMax allows.
+    const flooders: net.Socket[] = [];
+    for (let f = 0; f < 6; f++) flooders.push(await neverReadingSession(port));
+    // Round robin, so that their replies pile up together.
+    for (let i = 0; i < 100; i++) {
+      for (const sock of flooders) sock.write(requestPacket(i + 1, Op.getData, pathBody('/big')), () => {});
+    }
+    const pinger = setInterval(() => void witness.write(requestPacket(-2, Op.ping)), 1000);
+    const shed = /closing connection: clients that do not read hold too much output/;
+    const logged = await until(() => shed.test(server.logs()), 60_000);
+    const r = await witness.call(2, Op.exists, pathBody('/big'), 30_000);
+    clearInterval(pinger);
+    assert.ok(r !== null && r.err === 0, 'the witness is served');
+    await sleep(2000);
+    const peakMiB = sampler.stop();
+    const growthMiB = peakMiB - baseMiB;
+    console.log(
+      `# 6 never-reading clients on one worker (100 x getData of 1 MB each): server RSS ` +
+        `${baseMiB.toFixed(0)} MiB before, peak ${peakMiB.toFixed(0)} MiB (+${growthMiB.toFixed(0)} MiB)`,
+    );
+    assert.ok(logged, 'the worker closes the client holding the most output, with a log line');
+    // workerStalledOutputBytesMax (128 MiB) + toWorkerOutboxBytesHold (16 MiB) + a 4 MiB ring,
+    // and slack; 6 x connOutputBytesMax would be 384 MiB.
+    assert.ok(growthMiB < 330, `server RSS grew by ${growthMiB.toFixed(0)} MiB`);
+    for (const f of flooders) f.destroy();
+    assert.ok(!server.exited);
+  });
+
   test('requests in flight server-wide stay within globalOutstandingLimit plus one per connection', { skip: isApache() }, async () => {
     const limit = 20;
     const conns = 6;
