@@ -260,7 +260,8 @@ describe('item 10: globalOutstandingLimit and a client that never reads', () => 
     const limit = 20;
     const conns = 6;
     const perConn = 400;
-    const server = await start(1, { globalOutstandingLimit: String(limit) });
+    // One worker: mntr sums the workers' counts, each read at its own moment.
+    const server = await start(1, { globalOutstandingLimit: String(limit), sessionWorkers: '1' });
     const port = server.port;
     const clients: RawConn[] = [];
     for (let c = 0; c < conns; c++) {
