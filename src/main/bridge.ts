@@ -1,6 +1,13 @@
 // The main thread's side of the rings: one Channel per session worker. Incoming records are
 // decoded in place into flyweights and handed to the core; the core's replies, events and
 // session records are encoded straight into the worker's ring (or its overflow outbox).
+//
+// Back-pressure: when a worker does not take its records (its ring is full and the outbox holds
+// more than `bridgeLimits.toWorkerOutboxBytesHold`), this thread stops reading that worker's
+// requests (Channel.holdPump) until the outbox has drained. Its ring toward us then fills, the
+// worker's own outbox grows past workerLimits.ringOutboxBytesMax and it stops reading its
+// sockets. While held, the outbox still takes what is already owed: replies to requests
+// already read (each request gets one) and watch events from other workers' writes.
 
 import { Channel, type ChannelDescriptor } from '../shm/channel.js';
 import {
@@ -26,6 +33,19 @@ import {
 import type { Core, Outbound } from './core.js';
 import type { SessionContext } from './sessions.js';
 
+/** Bounds of the main thread's side of the rings (units last). */
+export const bridgeLimits = {
+  /** Records queued for a worker outside its full ring above which its requests are not read. */
+  toWorkerOutboxBytesHold: 16 << 20,
+  /** At most one hold warning per worker per this many milliseconds (holds can come fast). */
+  holdLogMs: 10_000,
+} as const;
+
+/** What the bridge reports (a pino logger fits). */
+export interface BridgeLog {
+  warn(fields: object, msg: string): void;
+}
+
 export class Bridge implements Outbound {
   readonly channels: Channel[];
   private core: Core | null = null;
@@ -37,8 +57,37 @@ export class Bridge implements Outbound {
   private readonly detachView = new DetachView();
   private readonly authView = new AuthView();
 
-  constructor(descriptors: ChannelDescriptor[]) {
+  /** Times a worker's requests were held because it did not take its replies (stats). */
+  holds = 0;
+  private readonly log: BridgeLog | null;
+  private readonly holdLoggedMs: number[] = [];
+  private readonly holdsSinceLog: number[] = [];
+
+  constructor(descriptors: ChannelDescriptor[], log: BridgeLog | null = null) {
     this.channels = descriptors.map((d) => new Channel(d, 'main'));
+    this.log = log;
+  }
+
+  /** After every record queued for `worker`: hold its requests while its outbox is too big. */
+  private checkOutbox(worker: number, ch: Channel): void {
+    const queued = ch.outboxBytes;
+    if (queued <= bridgeLimits.toWorkerOutboxBytesHold || ch.pumpHeld || ch.closed) return;
+    ch.holdPump();
+    this.holds++;
+    this.holdsSinceLog[worker] = (this.holdsSinceLog[worker] ?? 0) + 1;
+    const now = performance.now();
+    if (now - (this.holdLoggedMs[worker] ?? -Infinity) >= bridgeLimits.holdLogMs) {
+      this.holdLoggedMs[worker] = now;
+      const fields = {
+        worker,
+        queued,
+        toWorkerOutboxBytesHold: bridgeLimits.toWorkerOutboxBytesHold,
+        holds: this.holdsSinceLog[worker],
+      };
+      this.holdsSinceLog[worker] = 0;
+      this.log?.warn(fields, 'session worker does not take its replies: holding its requests until it does');
+    }
+    void ch.writable().then(() => ch.releasePump());
   }
 
   /** Start pumping every worker's requests into the core. */
@@ -102,6 +151,7 @@ export class Bridge implements Outbound {
     const at = encodeReplyHeader(ch.view, off, { sidHi: s.hi, sidLo: s.lo, xid, err, zxid, flags });
     if (body !== null) ch.bytes.set(body, at);
     ch.commit();
+    this.checkOutbox(worker, ch);
   }
 
   attached(worker: number, hi: number, lo: number, connId: number, err: number, timeoutMs: number, flags: number): void {
@@ -118,6 +168,7 @@ export class Bridge implements Outbound {
     const off = ch.reserve(RecordKind.event, eventBytes(path, readers));
     const end = encodeEvent(ch.bytes, ch.view, off, { targetHi, targetLo, type, zxid, path, readers });
     ch.commit(end - off);
+    this.checkOutbox(worker, ch);
   }
 
   watchRegister(worker: number, s: SessionContext, kind: number, path: string): void {

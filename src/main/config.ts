@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../shm/ipcount.js';
 
 export interface ServerEntry {
   id: number;
@@ -25,6 +26,9 @@ export interface ServerConfig {
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
   maxClientCnxns: number;
+  /** Requests in flight server-wide above which connections with a request in flight stop
+   *  being read (ZooKeeper's globalOutstandingLimit, default 1000). */
+  globalOutstandingLimit: number;
   localSessionsEnabled: boolean;
   localSessionsUpgradingEnabled: boolean;
   fourLetterWhitelist: string[];
@@ -55,6 +59,9 @@ export interface ServerConfig {
   /** autopurge.purgeInterval in hours; 0 = off. */
   purgeIntervalHours: number;
   sessionWorkers: number;
+  /** Distinct client addresses counted for maxClientCnxns at once; a new address past it is
+   *  refused (the table fails closed). */
+  maxClientAddresses: number;
   logLevel: string;
   /** Shared by every member of an ensemble: session passwords are derived from it. '' (the
    *  default): the ensemble makes a random one and keeps it in its state (session-secret.ts). */
@@ -90,6 +97,7 @@ const defaults: Record<string, string> = {
   dataDir: './data',
   tickTime: '2000',
   maxClientCnxns: '60',
+  globalOutstandingLimit: '1000',
   localSessionsEnabled: 'false',
   localSessionsUpgradingEnabled: 'false',
   '4lw.commands.whitelist': 'srvr',
@@ -112,7 +120,6 @@ const acceptedQuietly = new Set([
   'standaloneEnabled',
   'reconfigEnabled',
   'dynamicConfigFile',
-  'globalOutstandingLimit',
   'electionAlg',
   'quorumListenOnAllIPs',
   'syncEnabled',
@@ -213,6 +220,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     minSessionTimeoutMs,
     maxSessionTimeoutMs,
     maxClientCnxns: r.int('maxClientCnxns', 60, 0, 2 ** 31 - 1),
+    globalOutstandingLimit: r.int('globalOutstandingLimit', 1000, 1, 2 ** 30),
     localSessionsEnabled: r.bool('localSessionsEnabled'),
     localSessionsUpgradingEnabled: r.bool('localSessionsUpgradingEnabled'),
     fourLetterWhitelist: whitelist,
@@ -230,6 +238,12 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     snapRetainCount: Math.max(3, r.int('autopurge.snapRetainCount', 3, 1, 1_000_000)),
     purgeIntervalHours: r.int('autopurge.purgeInterval', 0, 0, 1_000_000),
     sessionWorkers: r.int('sessionWorkers', defaultWorkerCount(), 1, 32),
+    maxClientAddresses: r.int(
+      'maxClientAddresses',
+      ipAddressesMaxDefault,
+      ipAddressesMaxMin,
+      ipAddressesMaxMax,
+    ),
     logLevel: r.string('logLevel'),
     sessionSecret: r.string('sessionSecret'),
     superDigest: parseSuperDigest(r),

@@ -111,7 +111,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   if (secret.current !== '') secretKnown();
   const workerCount = listen.mode === 'fd' ? listen.fds.length : cfg.sessionWorkers;
   const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor());
-  const bridge = new Bridge(descriptors);
+  const bridge = new Bridge(descriptors, logger);
   const core = new Core(
     db,
     stage,
@@ -142,7 +142,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     await secretReady;
   }
 
-  const ipCounts = createIpCountTable(4096);
+  const ipCounts = createIpCountTable(cfg.maxClientAddresses);
   workers = descriptors.map((channel, workerIndex) => {
     const w = new Worker(workerEntry, {
       workerData: {
@@ -161,6 +161,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         minSessionTimeoutMs: cfg.minSessionTimeoutMs,
         maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
         maxClientCnxns: cfg.maxClientCnxns,
+        globalOutstandingLimit: cfg.globalOutstandingLimit,
         juteMaxBufferBytes: cfg.juteMaxBufferBytes,
         localSessionsEnabled: cfg.localSessionsEnabled,
         localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,

@@ -39,6 +39,10 @@ export interface WorkerInit {
   maxSessionTimeoutMs: number;
   /** Per client IP across all workers; 0 = unlimited. */
   maxClientCnxns: number;
+  /** Requests in flight server-wide (SharedStatus.requestsInFlight) above which a connection
+   *  with a request in flight is not read until it has none or the total drops (ZooKeeper's
+   *  globalOutstandingLimit). */
+  globalOutstandingLimit: number;
   /** A frame longer than this closes the connection (jute.maxbuffer). */
   juteMaxBufferBytes: number;
   localSessionsEnabled: boolean;

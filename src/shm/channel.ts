@@ -21,8 +21,10 @@
 // a JS outbox; from then on every record goes behind the outbox (order is kept) until the outbox
 // has been flushed into the ring, which happens as soon as the consumer frees space (the
 // Doorbell wakes us) or on the next reserve()/publish(). Nothing is lost or reordered. The outbox
-// is unbounded: producers that can outrun the consumer (e.g. reading sockets) should watch
-// `outboxBytes` and pause their sources, and resume after `await ch.writable()`.
+// itself has no bound: producers that can outrun the consumer must watch `outboxBytes` and pause
+// their sources, and resume after `await ch.writable()`. The worker pauses its sockets; the main
+// thread, whose source is this channel's own rx ring, holds the pump (holdPump / releasePump),
+// so a worker that does not take its replies stops getting its requests read.
 //
 // A record larger than the ring's maxPayloadBytes (half the ring) is built in a buffer of its own
 // and crosses as fragments (limits.ts `fragmentKind`): pieces of it, in order, each in a record
@@ -160,6 +162,7 @@ export class Channel {
   readonly #tick: () => void;
   readonly #onWake: () => void;
   #waiting = false; // a pump wait on rxBell is pending; its resolution continues the pump
+  #held = false; // holdPump(): handle no more records until releasePump()
 
   #closed = false;
 
@@ -497,7 +500,7 @@ export class Channel {
     const mem = this.#rxBuf;
     let n = 0;
     try {
-      while (n < budget && !this.#closed) {
+      while (n < budget && !this.#closed && !this.#held) {
         const off = rx.peek();
         if (off < 0) break;
         const kind = rx.kind;
@@ -584,6 +587,26 @@ export class Channel {
     });
   }
 
+  /**
+   * Handle no more rx records (after the one being handled, if called from the handler) until
+   * releasePump(). Records stay in rx; once it is full the peer's sends go to its outbox, and
+   * its own back-pressure takes over. For a consumer whose output has nowhere to go.
+   */
+  holdPump(): void {
+    this.#held = true;
+  }
+
+  /** Undo holdPump(): the pump handles rx records again. */
+  releasePump(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#scheduleTick();
+  }
+
+  get pumpHeld(): boolean {
+    return this.#held;
+  }
+
   /** Stop the pump (records left in rx stay there). The start() promise resolves. */
   stop(): void {
     this.#endPump(undefined, false);
@@ -614,7 +637,7 @@ export class Channel {
   }
 
   #pumpTick(): void {
-    if (!this.#running) return;
+    if (!this.#running || this.#held) return; // releasePump() schedules the next tick
     let n: number;
     try {
       n = this.drain(this.#handler!, this.#budget);
@@ -626,6 +649,7 @@ export class Channel {
       this.#endPump(e, true);
       return;
     }
+    if (this.#held && !this.#closed) return;
     if (n > 0) {
       this.#scheduleTick(); // yield to I/O between batches
       return;

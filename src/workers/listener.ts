@@ -7,10 +7,12 @@
 //
 // maxClientCnxns is counted per client IP across all workers in the shared IpCountTable, as
 // NIOServerCnxnFactory counts it per InetAddress; an accepted connection over the limit is
-// closed at once with ZooKeeper's warning.
+// closed at once with ZooKeeper's warning. When the table already tracks as many addresses as
+// it may (maxClientAddresses), a connection from a new address is closed too (fail closed),
+// with a warning at most once per `tableFullLogMs` saying how many were refused meanwhile.
 
 import net from 'node:net';
-import type { IpCountTable } from '../shm/ipcount.js';
+import { IpAcquire, type IpCountTable } from '../shm/ipcount.js';
 import type { ListenSpec } from '../shm/admin.js';
 import type { WorkerLog } from './log.js';
 
@@ -38,9 +40,14 @@ export interface ListenerOptions {
   onConnection(socket: net.Socket, ip: string, counted: boolean): void;
 }
 
+/** At most one "address table full" warning per this many milliseconds (per worker). */
+export const tableFullLogMs = 10_000;
+
 export class Listener {
   readonly server: net.Server;
   readonly #options: ListenerOptions;
+  #fullLoggedMs = -Infinity;
+  #fullSinceLog = 0;
 
   constructor(options: ListenerOptions) {
     this.#options = options;
@@ -102,17 +109,36 @@ export class Listener {
   #accept(socket: net.Socket): void {
     const { maxClientCnxns, ipCounts, log } = this.#options;
     const ip = clientIp(socket);
-    if (maxClientCnxns > 0) {
-      if (!ipCounts.tryAcquire(ip, maxClientCnxns)) {
-        // NIOServerCnxnFactory.AcceptThread.doAccept
-        log.warn({ ip }, `Too many connections from /${ip} - max is ${maxClientCnxns}`);
-        socket.on('error', () => {});
-        socket.destroy();
-        return;
-      }
+    if (maxClientCnxns === 0) {
+      this.#options.onConnection(socket, ip, false);
+      return;
+    }
+    const got = ipCounts.acquire(ip, maxClientCnxns);
+    if (got === IpAcquire.ok) {
       this.#options.onConnection(socket, ip, true);
       return;
     }
-    this.#options.onConnection(socket, ip, false);
+    if (got === IpAcquire.perIpLimit) {
+      // NIOServerCnxnFactory.AcceptThread.doAccept
+      log.warn({ ip }, `Too many connections from /${ip} - max is ${maxClientCnxns}`);
+    } else if (got === IpAcquire.tableFull) {
+      this.#tableFull(ip);
+    }
+    socket.on('error', () => {});
+    socket.destroy();
+  }
+
+  #tableFull(ip: string): void {
+    this.#fullSinceLog++;
+    const now = performance.now();
+    if (now - this.#fullLoggedMs < tableFullLogMs) return;
+    this.#fullLoggedMs = now;
+    const { ipCounts, log } = this.#options;
+    const fields = { ip, addresses: ipCounts.addresses, refused: this.#fullSinceLog };
+    const msg =
+      `Too many client addresses connected (maxClientAddresses=${ipCounts.addressesMax}): ` +
+      `refused ${this.#fullSinceLog} connection(s) from new addresses, the last from /${ip}`;
+    log.warn(fields, msg);
+    this.#fullSinceLog = 0;
   }
 }

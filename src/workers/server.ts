@@ -79,18 +79,25 @@ import { WatchTable, watcherTypeBits } from './watches/table.js';
 /** Bounds of one worker (units last). */
 export const workerLimits = {
   sessionsPerWorkerMax: 1 << 20,
-  /** Requests one session may have at the main thread before its socket stops being read
-   *  (ZooKeeper's globalOutstandingLimit default, applied per session). */
+  /** Requests one session may have at the main thread before its socket stops being read,
+   *  whatever the server-wide total (globalOutstandingLimit) says: bounds one session's FIFO. */
   sessionRequestsOutstandingMax: 1000,
   /** Output queued in a socket above which it stops being read until it drains. */
   connOutputBytesPause: 1 << 20,
   /** Output queued in a socket above which the client is dropped as too slow. */
   connOutputBytesMax: 64 << 20,
+  /** Output queued in this worker's stalled sockets (each above connOutputBytesPause: its
+   *  client is not reading) above which the one holding the most is closed, so many slow
+   *  clients together cannot hold more than this either. */
+  workerStalledOutputBytesMax: 128 << 20,
   /** Records queued outside a full worker → main ring above which sockets stop being read. */
   ringOutboxBytesMax: 8 << 20,
+  /** At most one "throttling reads" log line per this many milliseconds. */
+  throttleLogMs: 10_000,
 } as const;
 assert(
-  workerLimits.connOutputBytesPause < workerLimits.connOutputBytesMax,
+  workerLimits.connOutputBytesPause < workerLimits.connOutputBytesMax &&
+    workerLimits.connOutputBytesMax <= workerLimits.workerStalledOutputBytesMax,
   'workerLimits: output bounds out of order',
 );
 // The rings carry any legal request and any deliverable reply (in fragments past half a ring):
@@ -124,6 +131,8 @@ interface HeldConnect {
 
 /** A connection with the session state the worker keeps beside the transport. */
 export class ClientConn extends Conn {
+  /** Output bytes counted in the worker's stalled total (0 while the client reads). */
+  stalledBytes = 0;
   session: Session<ClientConn> | null = null;
   pending: PendingAttach | null = null;
   fourLetterReqId = 0;
@@ -223,7 +232,12 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   #touched = new Int32Array(1024);
   #touchedCount = 0;
   #touchIds = new Uint32Array(2048);
+  /** Requests of this worker's sessions in flight at the main thread. */
   #outstanding = 0;
+  /** The last server-wide total seen was above globalOutstandingLimit (for the log lines). */
+  #overLimit = false;
+  #throttleLoggedMs = -Infinity;
+  #throttleEpisodes = 0;
 
   readonly #reader: JuteReader;
   readonly #writer = new JuteWriter(256);
@@ -231,6 +245,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #header = { xid: 0, zxid: 0, err: 0 };
   readonly #idScratch = { hi: 0, lo: 0 };
   #dirty: ClientConn[] = [];
+  /** Connections whose clients do not read (output above connOutputBytesPause), and the
+   *  output they hold (see workerStalledOutputBytesMax). */
+  readonly #stalled = new Set<ClientConn>();
+  #stalledOutputBytes = 0;
   #turnScheduled = false;
   #ringPaused: ClientConn[] = [];
   #ringWaiting = false;
@@ -429,6 +447,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
 
   onClose(c: Conn): void {
     const conn = c as ClientConn;
+    this.#setStalled(conn, 0);
     this.#conns.delete(conn.id);
     this.#connBySlot[conn.slot] = undefined;
     this.#freeConnSlots.push(conn.slot);
@@ -792,8 +811,44 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     bridge.sendRequest(r, buf, bodyStart, end);
     s.fifo.push(r.xid, r.op, conn.id, now, arg);
     this.#outstanding++;
-    if (s.fifo.size >= workerLimits.sessionRequestsOutstandingMax) conn.pause(Pause.throttle);
+    const inFlight = this.#status.addRequestsInFlight(1);
+    if (this.#throttled(s.fifo.size, inFlight, workerLimits.sessionRequestsOutstandingMax)) {
+      conn.pause(Pause.throttle);
+    }
     if (bridge.outboxBytes > workerLimits.ringOutboxBytesMax) this.#ringPause(conn);
+  }
+
+  /**
+   * Whether a connection whose session has `size` requests in flight stays unread: its own
+   * bound (`sessionMax`), or ZooKeeper's global throttle (ServerCnxn.incrOutstandingAndCheck-
+   * Throttle / ZooKeeperServer.shouldThrottle): while the requests in flight server-wide exceed
+   * globalOutstandingLimit, every connection with one of its own in flight stops being read
+   * until its last one is answered or the total drops. A connection with none in flight is
+   * still read, so one flooder does not starve the sessions that wait for their answers.
+   */
+  #throttled(size: number, inFlight: number, sessionMax: number): boolean {
+    const limit = this.#init.globalOutstandingLimit;
+    const over = inFlight > limit;
+    if (over && !this.#overLimit) {
+      // Entering the throttled state: at most one line per throttleLogMs (it may flap).
+      this.#throttleEpisodes++;
+      const now = this.#now();
+      if (now - this.#throttleLoggedMs >= workerLimits.throttleLogMs) {
+        const fields = { inFlight, globalOutstandingLimit: limit, episodes: this.#throttleEpisodes };
+        this.#log.info(fields, 'requests in flight above globalOutstandingLimit: throttling reads');
+        this.#throttleLoggedMs = now;
+        this.#throttleEpisodes = 0;
+      }
+    }
+    this.#overLimit = over;
+    return size >= sessionMax || (over && size > 0);
+  }
+
+  /** `n` requests of this worker will never be answered to anyone (their session ended). */
+  #retire(n: number): void {
+    if (n === 0) return;
+    this.#outstanding -= n;
+    this.#status.addRequestsInFlight(-n);
   }
 
   /** ZooKeeper answers a ping with the last processed zxid (FinalRequestProcessor). */
@@ -904,6 +959,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const arg = fifo.headArg;
     fifo.shift();
     this.#outstanding--;
+    const inFlight = this.#status.addRequestsInFlight(-1);
     const conn = s.conn;
     if (conn !== null && conn.id === connId && conn.state === ConnState.open) {
       if ((v.flags & ReplyFlag.tooLarge) !== 0) this.#replyTooLarge(conn, s, op, v.xid);
@@ -912,9 +968,9 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       // Whole milliseconds between two readings of a millisecond clock, as ZooKeeper measures.
       const latencyMs = Math.floor(this.#now()) - Math.floor(startMs);
       this.#noteResponse(conn, op, v.xid, v.zxid, latencyMs);
-      if (fifo.size <= workerLimits.sessionRequestsOutstandingMax >>> 1) {
-        conn.resume(Pause.throttle);
-      }
+      // Resume below half the session's own bound (hysteresis), as the global rule allows.
+      const sessionResume = (workerLimits.sessionRequestsOutstandingMax >>> 1) + 1;
+      if (!this.#throttled(fifo.size, inFlight, sessionResume)) conn.resume(Pause.throttle);
       if (v.err === Err.sessionMoved) {
         // The session is held by a newer connection (elsewhere, or here on another worker): this
         // one is fenced. The answer goes out, then the connection closes, as ZooKeeper tears it
@@ -942,7 +998,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const expected = s.fifo.size > 0 ? s.fifo.headXid : null;
     const msg = 'reply out of session order from the main thread';
     this.#log.error({ sid: s.hex, xid, expected }, msg);
-    this.#outstanding -= s.fifo.size;
+    this.#retire(s.fifo.size);
     s.fifo.clear();
     s.conn?.close();
   }
@@ -1091,7 +1147,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   #removeSession(s: WorkerSession): void {
     this.#watches.dropSession(s.slot);
     this.#sessionExpiry.remove(s.slot);
-    this.#outstanding -= s.fifo.size;
+    this.#retire(s.fifo.size);
     s.fifo.clear();
     s.touched = false;
     this.#sessions.remove(s);
@@ -1171,19 +1227,48 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     for (const conn of dirty) {
       conn.flush();
       const queued = conn.writableBytes;
+      if (conn.stalledBytes !== 0) this.#setStalled(conn, queued);
       if (queued <= workerLimits.connOutputBytesPause || conn.state !== ConnState.open) continue;
       if (queued > workerLimits.connOutputBytesMax) {
-        const fields = { remote: conn.remote, sid: conn.session?.hex, queued };
-        this.#log.warn(fields, 'closing connection: client does not read its replies');
-        conn.close();
-      } else if ((conn.pauseMask & Pause.output) === 0) {
+        this.#closeStalled(conn, queued, 'client does not read its replies');
+        continue;
+      }
+      this.#setStalled(conn, queued);
+      if ((conn.pauseMask & Pause.output) === 0) {
         conn.pause(Pause.output);
         conn.socket.once('drain', () => {
+          this.#setStalled(conn, 0);
           conn.resume(Pause.output);
           this.#scheduleTurn();
         });
       }
     }
+    while (this.#stalledOutputBytes > workerLimits.workerStalledOutputBytesMax) {
+      let worst: ClientConn | null = null;
+      for (const c of this.#stalled) if (worst === null || c.stalledBytes > worst.stalledBytes) worst = c;
+      if (worst === null) break;
+      this.#closeStalled(worst, worst.stalledBytes, 'clients that do not read hold too much output');
+    }
+  }
+
+  /** Count `bytes` of `conn`'s queued output as stalled (0: not stalled). */
+  #setStalled(conn: ClientConn, bytes: number): void {
+    this.#stalledOutputBytes += bytes - conn.stalledBytes;
+    conn.stalledBytes = bytes;
+    if (bytes > 0) this.#stalled.add(conn);
+    else this.#stalled.delete(conn);
+  }
+
+  #closeStalled(conn: ClientConn, queued: number, why: string): void {
+    const fields = {
+      remote: conn.remote,
+      sid: conn.session?.hex,
+      queued,
+      stalledOutputBytes: this.#stalledOutputBytes,
+    };
+    this.#log.warn(fields, `closing connection: ${why}`);
+    this.#setStalled(conn, 0);
+    conn.close(); // drops what it queued
   }
 
   /** The worker → main ring is full and its outbox large: stop reading until it drains. */

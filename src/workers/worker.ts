@@ -30,6 +30,7 @@ export function validateWorkerInit(init: WorkerInit): string[] {
   int('minSessionTimeoutMs', init.minSessionTimeoutMs, 1, 0x7fffffff);
   int('maxSessionTimeoutMs', init.maxSessionTimeoutMs, init.minSessionTimeoutMs, 0x7fffffff);
   int('maxClientCnxns', init.maxClientCnxns, 0, 0x7fffffff);
+  int('globalOutstandingLimit', init.globalOutstandingLimit, 1, 1 << 30);
   int('juteMaxBufferBytes', init.juteMaxBufferBytes, 1024, 0x7fffffff);
   const sab = (name: string, v: unknown): void => {
     if (!(v instanceof SharedArrayBuffer)) problems.push(`${name} must be a SharedArrayBuffer`);

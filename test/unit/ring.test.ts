@@ -550,3 +550,41 @@ describe('Channel', () => {
     worker.close();
   });
 });
+
+describe('Channel pump hold (back-pressure of the main thread, issue 9 item 10)', () => {
+  test('holdPump stops the pump after the current record; releasePump continues in order', async () => {
+    const desc = createChannelDescriptor({ toMainBytes: 1024, toWorkerBytes: 1024 });
+    const main = new Channel(desc, 'main', { timeoutMs: 20 });
+    const worker = new Channel(desc, 'worker', { timeoutMs: 20 });
+    for (let i = 0; i < 10; i++) worker.send(i, new Uint8Array([i]));
+    worker.publish();
+    const seen: number[] = [];
+    const pump = main.start((kind) => {
+      seen.push(kind);
+      if (kind === 2 || kind === 6) main.holdPump();
+    });
+    const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 60));
+    await settle();
+    assert.deepEqual(seen, [0, 1, 2], 'nothing handled after the hold');
+    assert.ok(main.pumpHeld);
+    assert.ok(main.rx.readable(), 'the records wait in the ring');
+    main.releasePump();
+    await settle();
+    assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6]);
+    main.releasePump();
+    await settle();
+    assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // Held while idle (no record pending): a record sent meanwhile waits for the release.
+    main.holdPump();
+    worker.send(10, new Uint8Array([10]));
+    worker.publish();
+    await settle();
+    assert.equal(seen.length, 10);
+    main.releasePump();
+    await settle();
+    assert.deepEqual(seen.slice(10), [10]);
+    main.close();
+    worker.close();
+    await pump;
+  });
+});

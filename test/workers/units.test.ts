@@ -6,7 +6,6 @@ import type { Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { EventType, WatcherType } from '../../src/common/zk.js';
 import { JuteReader, JuteWriter, decodeConnectResponse } from '../../src/protocol/jute/index.js';
-import { createIpCountTable, ipHash } from '../../src/shm/ipcount.js';
 import { WatchKind } from '../../src/shm/records.js';
 import { Conn, OutSlab, Pause, type ConnHandler } from '../../src/workers/conn.js';
 import { RequestFifo } from '../../src/workers/fifo.js';
@@ -219,33 +218,6 @@ describe('WatchTable and Fanout', () => {
         assert.equal(table.watchCount, weight);
       }
     }
-  });
-});
-
-describe('IpCountTable', () => {
-  it('counts per ip up to the limit and reuses cells of ips that left', () => {
-    const t = createIpCountTable(16);
-    assert.ok(t.tryAcquire('10.0.0.1', 2));
-    assert.ok(t.tryAcquire('10.0.0.1', 2));
-    assert.ok(!t.tryAcquire('10.0.0.1', 2));
-    assert.equal(t.count('10.0.0.1'), 2);
-    t.release('10.0.0.1');
-    assert.ok(t.tryAcquire('10.0.0.1', 2));
-    t.release('10.0.0.1');
-    t.release('10.0.0.1');
-    assert.equal(t.count('10.0.0.1'), 0);
-    // Many more distinct ips over time than cells: cells with a count of 0 are reused.
-    for (let i = 0; i < 200; i++) {
-      const ip = `10.1.${i >> 8}.${i & 255}`;
-      assert.ok(t.tryAcquire(ip, 1));
-      t.release(ip);
-    }
-    assert.equal(t.untracked, 0);
-    // Full table: fails open, counted as untracked.
-    for (let i = 0; i < 16; i++) assert.ok(t.tryAcquire(`10.2.0.${i}`, 1));
-    assert.ok(t.tryAcquire('10.3.0.1', 1));
-    assert.equal(t.untracked, 1);
-    assert.notEqual(ipHash('x'), 0);
   });
 });
 

@@ -39,6 +39,7 @@ export const SUITE_PORTS = {
   advRules: 22900,
   advReplies: 22700,
   advSessions: 23000,
+  advThrottle: 23200,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

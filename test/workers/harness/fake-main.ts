@@ -110,6 +110,7 @@ export class FakeMain {
       minSessionTimeoutMs: 4000,
       maxSessionTimeoutMs: 40000,
       maxClientCnxns: 0,
+      globalOutstandingLimit: 1000,
       juteMaxBufferBytes: 0xfffff,
       localSessionsEnabled: false,
       localSessionsUpgradingEnabled: false,
