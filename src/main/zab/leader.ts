@@ -198,7 +198,7 @@ function onAckNewLeader(p: ZabPeer, r: LearnerRecord, epoch: number): void {
 
 function onAck(p: ZabPeer, r: LearnerRecord, zxid: number): void {
   if (r.observer || (r.phase !== 'newLeaderAcked' && r.phase !== 'active')) return;
-  assert(zxid <= p.lastLoggedZxid, 'ACK for a zxid we proposed');
+  if (zxid > p.lastLoggedZxid) return p.reject(r.id, { type: 'ACK', zxid }, 'ACK beyond our log');
   r.ackedZxid = Math.max(r.ackedZxid, zxid);
 }
 
