@@ -58,6 +58,12 @@ export interface ServerConfig {
   logLevel: string;
   /** Shared by every member of an ensemble: session passwords are derived from it. */
   sessionSecret: string;
+  /**
+   * The shared quorum secret (quorum.secret, or the trimmed contents of quorum.secretFile):
+   * ensemble members prove they know it when they connect (net/transport.ts). null: the quorum
+   * is unauthenticated, as ZooKeeper's is without quorum SASL or TLS.
+   */
+  quorumSecret: string | null;
   /** Keys we read but do not act on, and keys we do not know: logged once at start. */
   ignoredKeys: string[];
 }
@@ -219,6 +225,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     sessionWorkers: r.int('sessionWorkers', defaultWorkerCount(), 1, 32),
     logLevel: r.string('logLevel'),
     sessionSecret: r.string('sessionSecret'),
+    quorumSecret: quorumSecret(r),
     ignoredKeys: [],
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
@@ -230,6 +237,33 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }
+
+/** quorum.secret or quorum.secretFile (not both); a secret file is read here, once. */
+function quorumSecret(r: Reader): string | null {
+  const inline = r.raw('quorum.secret');
+  const file = r.raw('quorum.secretFile');
+  if (inline !== undefined && file !== undefined) {
+    r.problems.push('quorum.secret and quorum.secretFile: set one of them');
+    return null;
+  }
+  let secret = inline ?? null;
+  if (file !== undefined) {
+    try {
+      secret = readFileSync(resolvePath(file), 'utf8').trim();
+    } catch (e) {
+      r.problems.push(`quorum.secretFile=${file}: ${(e as Error).message}`);
+      return null;
+    }
+  }
+  if (secret !== null && secret.length < quorumSecretCharsMin) {
+    r.problems.push(`quorum secret: at least ${quorumSecretCharsMin} characters`);
+    return null;
+  }
+  return secret;
+}
+
+/** A quorum secret shorter than this is refused (it would be guessable offline from one handshake). */
+export const quorumSecretCharsMin = 16;
 
 /**
  * Observer id -> the voter that feeds it, when observerMasterPort is set: observers and voters

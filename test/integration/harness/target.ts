@@ -34,6 +34,7 @@ export const SUITE_PORTS = {
   ensembleSync: 22400,
   ensembleFailover: 22500,
   ensembleCrash: 22600,
+  advQuorum: 23100,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 
