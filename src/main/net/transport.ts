@@ -611,8 +611,12 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     if (hello.mac.length > 0 || hello.nonce.length > 0) {
       return this.refuse(conn, 'Hello with a challenge: this member has no quorum secret');
     }
-    // The larger sid dialled again, so it has lost the connection we may still hold.
-    if (link.open !== null) this.retire(link.open, 'replaced by a new connection from the peer');
+    // The larger sid dialled again, so it has lost the connection we may still hold. Without a
+    // secret nothing tells it from a process that claims its id (as in ZooKeeper): say so.
+    if (link.open !== null) {
+      this.logger.warn({ peer: link.id, remote: conn.socket.remoteAddress }, 'an unauthenticated connection claiming a connected peer replaces its link');
+      this.retire(link.open, 'replaced by a new connection from the peer');
+    }
     const reply = { cluster: this.cluster, sender: this.myId, receiver: link.id, nonce: new Uint8Array(0), mac: new Uint8Array(0) };
     this.write(conn, encodeHelloFrame(reply));
     this.opened(link, conn);

@@ -60,8 +60,9 @@ function onSyncMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
       return;
     case 'TRUNC':
       if (s.phase !== 'epochAcked') return;
-      if (msg.zxid >= p.lastLoggedZxid || msg.zxid < p.appliedZxid) {
-        return p.reject(s.master, msg, 'TRUNC outside our uncommitted tail');
+      // The common prefix the leader found: a zxid of our log, above what we applied.
+      if (msg.zxid >= p.lastLoggedZxid || msg.zxid < p.appliedZxid || !p.holds(msg.zxid)) {
+        return p.reject(s.master, msg, 'TRUNC to a zxid that is not in our uncommitted tail');
       }
       p.truncate(msg.zxid);
       s.phase = 'syncing';

@@ -411,9 +411,23 @@ export class ZabPeer {
     return null;
   }
 
-  /** Why the commit point cannot move to `zxid` (it is beyond the log), or null. */
+  /**
+   * Why the commit point cannot move to `zxid`, or null. A leader only commits entries it
+   * streamed to us, so anything above our commit point must be an entry of our log.
+   */
   commitProblem(zxid: number): string | null {
-    return zxid > this.lastLoggedZxid ? `commit of ${zxidText(zxid)} beyond our last ${zxidText(this.lastLoggedZxid)}` : null;
+    if (zxid <= this.commitZxid) return null;
+    if (zxid > this.lastLoggedZxid) return `commit of ${zxidText(zxid)} beyond our last ${zxidText(this.lastLoggedZxid)}`;
+    return this.holds(zxid) ? null : `commit of ${zxidText(zxid)}, which is not in our log`;
+  }
+
+  /** Whether our log holds `zxid`: an entry, or the snapshot base it starts after. */
+  holds(zxid: number): boolean {
+    const base = this.reader.baseZxid();
+    if (zxid === base || zxid === this.lastLoggedZxid) return true;
+    if (zxid < base || zxid > this.lastLoggedZxid || zxidCounter(zxid) === 0) return false;
+    const next = this.reader.entriesAfter(zxid - 1, 1);
+    return next.length > 0 && next[0]!.zxid === zxid;
   }
 
   /** Log one entry (leader proposal or learner accept); asserts contiguity. */
