@@ -1,5 +1,5 @@
 // The quorum fuzzer's long run (issue 9, item 12): `npm run bench:quorum-fuzz [-- frames [seed]]`
-// (default 1,000,000 frames in-process from seed 1, then 100,000 over real sockets).
+// (default 1,000,000 frames in-process from seed 1, then 20,000 over real sockets).
 //
 //   in-process: QuorumFuzzer (test/fuzz/quorum-fuzzer.ts) — random, mutated and replayed frames
 //               through the frame reader, the codec, the driver's arrival checks and the Zab
@@ -16,7 +16,7 @@ import { runSocketFuzz } from '../test/fuzz/quorum-socket-fuzz.js';
 
 const framesTotal = Number(process.argv[2] ?? 1_000_000);
 const firstSeed = Number(process.argv[3] ?? 1);
-const socketFrames = Number(process.env['ZKTS_FUZZ_SOCKET_FRAMES'] ?? 100_000);
+const socketFrames = Number(process.env['ZKTS_FUZZ_SOCKET_FRAMES'] ?? 20_000);
 const perSeed = 100_000;
 
 const total: QuorumFuzzStats = {

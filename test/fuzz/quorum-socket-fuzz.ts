@@ -6,19 +6,26 @@
 
 import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodeHelloFrame } from '../../src/main/net/codec.js';
+import { encodeHelloFrame, encodeMessageFrame } from '../../src/main/net/codec.js';
 import { QuorumTransport } from '../../src/main/net/transport.js';
 import type { Msg } from '../../src/main/zab/messages.js';
 import { QuorumFuzzer } from './quorum-fuzzer.js';
 
 const host = '127.0.0.1';
 export const socketFuzzPorts = { member1: 23190, member3: 23191, member2Unused: 23199 } as const;
+/** Ends each batch (a zxid the fuzzer never draws). */
+const sentinelZxid = 987_654_321_987;
+const incompleteFrameWaitMs = 200;
 
 export interface SocketFuzzStats {
   frames: number;
   bytes: number;
   /** Connections the transport closed (a bad frame, or a Hello refused). */
   closedByTransport: number;
+  /** Batches (4 frames) the transport read through to their sentinel without closing the link. */
+  batchesRead: number;
+  /** Links given up on because a frame's announced length was never completed. */
+  incomplete: number;
   messages: number;
   forwards: number;
   /** A real peer connected afterwards and got a message. */
@@ -33,8 +40,13 @@ export async function runSocketFuzz(seed: number, frames: number): Promise<Socke
     [3, { host, port: socketFuzzPorts.member3 }],
   ]);
   const t = new QuorumTransport({ myId: 1, peers, listenHost: host, listenPort: socketFuzzPorts.member1, logger: silent, reconnectDelayMsMin: 50, reconnectDelayMsMax: 200 });
-  const stats: SocketFuzzStats = { frames: 0, bytes: 0, closedByTransport: 0, messages: 0, forwards: 0, servedAfter: false };
-  t.on('message', () => stats.messages++);
+  const stats: SocketFuzzStats = { frames: 0, bytes: 0, closedByTransport: 0, batchesRead: 0, incomplete: 0, messages: 0, forwards: 0, servedAfter: false };
+  let sentinelSeen: (() => void) | null = null;
+  const sentinel = encodeMessageFrame({ type: 'COMMIT', zxid: sentinelZxid });
+  t.on('message', (_from, msg) => {
+    if (msg.type === 'COMMIT' && msg.zxid === sentinelZxid) sentinelSeen?.();
+    else stats.messages++;
+  });
   t.on('forward', () => stats.forwards++);
   await t.start();
   const fuzzer = new QuorumFuzzer({ seed, frames: 0 });
@@ -51,7 +63,8 @@ export async function runSocketFuzz(seed: number, frames: number): Promise<Socke
       });
       if (closed) continue;
       s.write(encodeHelloFrame({ cluster: 'zkts', sender: 2, receiver: 1, nonce: new Uint8Array(0), mac: new Uint8Array(0) }));
-      // Frames in batches, so that a batch's bad frame closes the link before the next batch.
+      // Frames in small batches, each ended by a sentinel COMMIT: the next batch goes once the
+      // transport has emitted the sentinel (it read the whole batch) or closed the link.
       while (!closed && stats.frames < frames) {
         const batch: Buffer[] = [];
         for (let i = 0; i < 4 && stats.frames < frames; i++) {
@@ -59,10 +72,29 @@ export async function runSocketFuzz(seed: number, frames: number): Promise<Socke
           const made = fuzzer.makeFrame(2, 1);
           if (made !== null) batch.push(made.frame);
         }
+        batch.push(sentinel);
         const bytes = Buffer.concat(batch);
         stats.bytes += bytes.length;
-        if (!s.write(bytes)) await new Promise<void>((resolve) => { s.once('drain', () => resolve()); s.once('close', () => resolve()); });
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        let timer: NodeJS.Timeout | null = null;
+        let seen = false;
+        const read = new Promise<void>((resolve) => {
+          sentinelSeen = () => {
+            seen = true;
+            resolve();
+          };
+          s.once('close', () => resolve());
+          // A length prefix that announces more than was sent leaves the reader waiting for
+          // the rest: that link is given up (a real peer's would time out on syncLimit).
+          timer = setTimeout(resolve, incompleteFrameWaitMs);
+        });
+        s.write(bytes);
+        await read;
+        if (timer !== null) clearTimeout(timer);
+        if (seen) stats.batchesRead++;
+        else if (!closed) {
+          stats.incomplete++;
+          break;
+        }
       }
       if (closed) stats.closedByTransport++;
       s.destroy();

@@ -6,7 +6,11 @@
 //   (a) with a quorum secret (quorum.secret): the forged Hello fails the challenge;
 //   (b) without one (unauthenticated, as ZooKeeper by default): the Hello with a member's id is
 //       taken, but its REQUEST is refused (not a synced learner); once the process has synced as
-//       that member it sends an ACK beyond the log, which closes its link, not the leader.
+//       that member it sends an ACK beyond the log, which closes its link, not the leader;
+//   (c) a hostile leader: a lone member whose two peers the hostile process plays (one LEADING,
+//       one FOLLOWING) follows it, and gets a PROPOSAL whose payload is not a txn, then (after
+//       a new election) a COMMIT of a zxid it never logged: each closes that link, and the
+//       member keeps running and answering.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,9 +22,11 @@ import { createClient, type ZkClient } from '../../../src/client/index.js';
 import { Err } from '../../../src/common/zk.js';
 import { type DecodedFrame, decodeFrame, encodeHelloFrame, encodeMessageFrame, type QuorumMsg } from '../../../src/main/net/codec.js';
 import { FrameReader } from '../../../src/main/net/frames.js';
+import { zxidOf } from '../../../src/common/ids.js';
+import { JuteWriter, encodeTxn, encodeTxnHeader } from '../../../src/protocol/jute/index.js';
 import { createBody, Op } from '../harness/raw.js';
 import { eventually, leaderOf, memberMode } from '../harness/ensemble.js';
-import { startServer, type ServerHandle } from '../harness/server.js';
+import { fourLetter, startServer, type ServerHandle } from '../harness/server.js';
 import { SUITE_PORTS, suitePort } from '../harness/target.js';
 
 const base = SUITE_PORTS.advQuorum;
@@ -100,9 +106,11 @@ class Hostile {
   }
 }
 
+type MsgOf<T extends QuorumMsg['type']> = QuorumMsg & { readonly type: T };
+
 function msgOf<T extends QuorumMsg['type']>(type: T) {
-  return (f: DecodedFrame): Extract<QuorumMsg, { type: T }> | undefined =>
-    (f.kind === 'message' || f.kind === 'forward') && f.msg.type === type ? (f.msg as Extract<QuorumMsg, { type: T }>) : undefined;
+  return (f: DecodedFrame): MsgOf<T> | undefined =>
+    (f.kind === 'message' || f.kind === 'forward') && f.msg.type === type ? (f.msg as MsgOf<T>) : undefined;
 }
 
 function hello(sender: number, receiver: number): Buffer {
@@ -262,5 +270,54 @@ describe('adversarial: quorum peers', () => {
     const fc = await connect(other.connectString);
     await eventually('the write on the follower', async () => ((await fc.exists('/after-ack')) !== null ? true : undefined));
     assert.equal(await fc.exists('/locked/forged'), null);
+  });
+
+  test('a hostile leader: a PROPOSAL that is not a txn and a COMMIT beyond the log close its link, not the member', async () => {
+    const all = members(6);
+    const s1 = await startMember(all[0]!, all, {});
+    const q1 = all[0]!.quorumPort;
+    // The hostile process dials member 1 as members 2 and 3 (the larger ids dial) and says the
+    // election is over: 3 leads, 2 follows.
+    const as2 = await Hostile.connect(q1);
+    as2.send(hello(2, 1));
+    await as2.next('Hello reply to 2', (f) => (f.kind === 'hello' ? true : undefined));
+
+    /** One term of member 1 following "3" through the discovery phase; returns the link. */
+    const follow = async (round: number): Promise<{ as3: Hostile; epoch: number }> => {
+      const as3 = await Hostile.connect(q1);
+      as3.send(hello(3, 1));
+      await as3.next(`Hello reply to 3 (round ${round})`, (f) => (f.kind === 'hello' ? true : undefined));
+      const vote = { leader: 3, zxid: 0, peerEpoch: 0, electionEpoch: 1 };
+      as2.send(encodeMessageFrame({ type: 'NOTIFICATION', ...vote, state: 'FOLLOWING' }));
+      as3.send(encodeMessageFrame({ type: 'NOTIFICATION', ...vote, state: 'LEADING' }));
+      const info = await as3.next('FOLLOWERINFO', msgOf('FOLLOWERINFO'));
+      const epoch = 1;
+      as3.send(encodeMessageFrame({ type: 'LEADERINFO', epoch, session: info.session }));
+      await as3.next('ACKEPOCH', msgOf('ACKEPOCH'));
+      as3.send(encodeMessageFrame({ type: 'DIFF', zxid: 0 }));
+      return { as3, epoch };
+    };
+
+    // Round 1: a PROPOSAL whose payload is three bytes, not a TxnHeader + Txn.
+    const r1 = await follow(1);
+    r1.as3.send(encodeMessageFrame({ type: 'PROPOSAL', zxid: zxidOf(r1.epoch, 1), payload: new Uint8Array([1, 2, 3]) }));
+    await eventually('the bad payload refused', async () => (s1.logs().includes('PROPOSAL 0x100000001: payload does not decode') ? true : undefined));
+    assert.ok(await r1.as3.closedWithin(20_000), 'the link of the hostile leader closed');
+    assert.equal(s1.exited, false, 'member 1 survived the bad payload');
+
+    // Round 2: a real txn, synced and up to date, then a COMMIT of a zxid never proposed.
+    const r2 = await follow(2);
+    const zxid = zxidOf(r2.epoch, 1);
+    const w = new JuteWriter(256);
+    encodeTxnHeader(w, { clientId: 0n, cxid: 1, zxid, time: Date.now(), type: 1 });
+    encodeTxn(w, { type: 1, path: '/hostile', data: new Uint8Array(0), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], ephemeral: false, parentCVersion: 1 });
+    r2.as3.send(encodeMessageFrame({ type: 'PROPOSAL', zxid, payload: w.bytes().slice() }), encodeMessageFrame({ type: 'NEWLEADER', epoch: r2.epoch, zxid }));
+    await r2.as3.next('ACKNEWLEADER', msgOf('ACKNEWLEADER'));
+    r2.as3.send(encodeMessageFrame({ type: 'UPTODATE', commitZxid: 0 }), encodeMessageFrame({ type: 'COMMIT', zxid: zxid + 6 }));
+    await eventually('the COMMIT beyond the log refused', async () => (s1.logs().includes('COMMIT of an unknown zxid') ? true : undefined));
+    assert.ok(await r2.as3.closedWithin(20_000), 'the link of the hostile leader closed');
+
+    assert.equal(s1.exited, false, 'member 1 survived');
+    assert.match(await fourLetter(all[0]!.port, 'srvr'), /Zxid: /);
   });
 });
