@@ -19,7 +19,8 @@ export const protocolVersion = 1;
 export const fileIdentifier = 'ZKQ1';
 /** Bytes of the length prefix in front of each frame on the wire. */
 export const framePrefixBytes = 4;
-const clusterBytesMax = 256;
+/** Longest cluster name in a Hello. */
+export const clusterBytesMax = 256;
 
 /** The transport's handshake (QuorumCnxManager's InitialMessage: the sender's sid). */
 export interface Hello {

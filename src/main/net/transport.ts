@@ -51,6 +51,8 @@ import type { Msg } from '../zab/messages.js';
 import { assert } from '../../common/assert.js';
 import {
   QuorumCodecError,
+  clusterBytesMax,
+  helloFieldBytesMax,
   type ForwardMsg,
   type QuorumMsg,
   decodeFrame,
@@ -146,6 +148,9 @@ class SnapStream {
 
 /** Largest frame a connection may send before its handshake completes (a Hello is ~100 bytes). */
 export const handshakeFrameBytesMax = 1024;
+/** A Hello's table, ids and offsets around its cluster name, nonce and mac fit in this. */
+const helloOverheadBytesMax = 128;
+assert(handshakeFrameBytesMax >= clusterBytesMax + 2 * helloFieldBytesMax + helloOverheadBytesMax, 'the largest Hello fits a handshake frame');
 /** Inbound connections in their handshake at once; more are closed as they are accepted. */
 export const handshakesInboundMax = 64;
 /** Bytes of a Hello challenge. */
