@@ -64,8 +64,23 @@ export interface ServerConfig {
    * is unauthenticated, as ZooKeeper's is without quorum SASL or TLS.
    */
   quorumSecret: string | null;
+  /**
+   * sslQuorum=true: quorum connections run over TLS with ZooKeeper's ssl.quorum.* keys (both
+   * ends present a certificate the trust store vouches for); null: plain TCP.
+   */
+  quorumTls: QuorumTlsConfig | null;
   /** Keys we read but do not act on, and keys we do not know: logged once at start. */
   ignoredKeys: string[];
+}
+
+/** The key and trust material of sslQuorum, read from their files at start. */
+export interface QuorumTlsConfig {
+  /** ssl.quorum.keyStore: a PEM file (private key and certificate chain) or a PKCS12 file. */
+  readonly keyStore: { readonly type: 'PEM' | 'PKCS12'; readonly data: Buffer; readonly password: string | null };
+  /** ssl.quorum.trustStore: PEM certificates of the CAs that sign members' certificates. */
+  readonly trustStore: Buffer;
+  /** ssl.quorum.hostnameVerification (default true): a dialled member's certificate must name its server.N host. */
+  readonly hostnameVerification: boolean;
 }
 
 export class ConfigError extends Error {
@@ -226,6 +241,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     logLevel: r.string('logLevel'),
     sessionSecret: r.string('sessionSecret'),
     quorumSecret: quorumSecret(r),
+    quorumTls: quorumTls(r),
     ignoredKeys: [],
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
@@ -260,6 +276,53 @@ function quorumSecret(r: Reader): string | null {
     return null;
   }
   return secret;
+}
+
+/**
+ * sslQuorum and ssl.quorum.* (ZooKeeper's names). Store types come from ssl.quorum.*.type or the
+ * file name (.pem / .crt / .key: PEM, .p12 / .pfx: PKCS12); JKS is not readable here (convert it
+ * with keytool -importkeystore to PKCS12). The trust store must be PEM.
+ */
+function quorumTls(r: Reader): QuorumTlsConfig | null {
+  const on = r.bool('sslQuorum');
+  const keyPath = r.raw('ssl.quorum.keyStore.location');
+  const keyPassword = r.raw('ssl.quorum.keyStore.password') ?? null;
+  const keyType = r.raw('ssl.quorum.keyStore.type');
+  const trustPath = r.raw('ssl.quorum.trustStore.location');
+  const trustType = r.raw('ssl.quorum.trustStore.type');
+  r.raw('ssl.quorum.trustStore.password'); // a PEM trust store has none
+  const verifyRaw = r.raw('ssl.quorum.hostnameVerification') ?? 'true';
+  if (!on) return null;
+  if (keyPath === undefined || trustPath === undefined) {
+    r.problems.push('sslQuorum=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location');
+    return null;
+  }
+  const type = storeType(keyType, keyPath);
+  const ttype = storeType(trustType, trustPath);
+  if (type === null || ttype !== 'PEM') {
+    r.problems.push(`ssl.quorum: key store ${keyPath} must be PEM or PKCS12, trust store ${trustPath} PEM (JKS: convert with keytool -importkeystore)`);
+    return null;
+  }
+  if (verifyRaw !== 'true' && verifyRaw !== 'false') r.problems.push(`ssl.quorum.hostnameVerification=${verifyRaw}: must be true or false`);
+  try {
+    return {
+      keyStore: { type, data: readFileSync(resolvePath(keyPath)), password: keyPassword },
+      trustStore: readFileSync(resolvePath(trustPath)),
+      hostnameVerification: verifyRaw !== 'false',
+    };
+  } catch (e) {
+    r.problems.push(`ssl.quorum: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+function storeType(explicit: string | undefined, path: string): 'PEM' | 'PKCS12' | null {
+  const t = (explicit ?? '').toUpperCase();
+  if (t === 'PEM' || t === 'PKCS12') return t;
+  if (t !== '') return null;
+  if (/\.(pem|crt|key)$/i.test(path)) return 'PEM';
+  if (/\.(p12|pfx)$/i.test(path)) return 'PKCS12';
+  return null;
 }
 
 /** A quorum secret shorter than this is refused (it would be guessable offline from one handshake). */

@@ -70,7 +70,7 @@ import {
 import { ensembleObserverMasters, type ServerConfig } from './config.js';
 import type { Core, Replication } from './core.js';
 import type { Logger } from './logger.js';
-import { QuorumTransport, quorumFrameBytesMax, type PeerAddress } from './net/transport.js';
+import { QuorumTransport, quorumFrameBytesMax, type PeerAddress, type QuorumTlsOptions } from './net/transport.js';
 import { touchSessionsMax, type ForwardMsg } from './net/codec.js';
 import { decodeProposalPayload } from './ensemble/txn-payload.js';
 import { Err } from '../common/zk.js';
@@ -115,6 +115,15 @@ export interface DriverOptions {
    * that far behind still syncs by DIFF; default snapCount / 2.
    */
   logRetainTxns?: number;
+}
+
+/** zoo.cfg's sslQuorum key material as the transport's TLS options (null: plain TCP). */
+function quorumTlsOptions(cfg: ServerConfig): QuorumTlsOptions | null {
+  const t = cfg.quorumTls;
+  if (t === null) return null;
+  const password = t.keyStore.password ?? undefined;
+  const own = t.keyStore.type === 'PKCS12' ? { pfx: t.keyStore.data, passphrase: password } : { key: t.keyStore.data, cert: t.keyStore.data, passphrase: password };
+  return { context: { ...own, ca: t.trustStore }, hostnameVerification: t.hostnameVerification };
 }
 
 export type EnsembleMode = 'leader' | 'follower' | 'observer' | 'looking';
@@ -215,6 +224,7 @@ export class EnsembleDriver implements Replication {
       listenPort: me.quorumPort,
       logger: o.logger,
       secret: cfg.quorumSecret === null ? null : Buffer.from(cfg.quorumSecret, 'utf8'),
+      tls: quorumTlsOptions(cfg),
       frameBytesMax,
       sendQueueBytesMax: Math.max(2 * frameBytesMax, 128 * 1024 * 1024),
     });

@@ -31,6 +31,9 @@
 // it and cannot be reflected. A connects only after D's proof, so a connection that claims the
 // id of a connected peer replaces that peer's link only once it has authenticated. A nudge
 // (below) needs no proof: it only makes us dial the configured address, which then proves itself.
+// With quorum TLS (zoo.cfg sslQuorum, ssl.quorum.*) every connection is TLS with certificates
+// both ways, checked against the trust store (and, when dialling, the member's host name unless
+// hostnameVerification=false), as ZooKeeper's quorum TLS does; a secret may be set as well.
 // Either way, until a connection is open its frames are bounded by handshakeFrameBytesMax (a
 // Hello is ~100 bytes), the Hello must come from a server.N id, and at most
 // handshakesInboundMax inbound connections may be in their handshake at once.
@@ -47,6 +50,7 @@ import * as buffer from 'node:buffer';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { Msg } from '../zab/messages.js';
 import { assert } from '../../common/assert.js';
 import {
@@ -102,6 +106,15 @@ export interface QuorumTransportOptions {
   readonly random?: () => number;
   /** The shared quorum secret (see Authentication in the header); none: unauthenticated. */
   readonly secret?: Uint8Array | null;
+  /** Quorum TLS (zoo.cfg sslQuorum): both directions present certificates the `ca` vouches for. */
+  readonly tls?: QuorumTlsOptions | null;
+}
+
+export interface QuorumTlsOptions {
+  /** Our certificate and key (key + cert, or pfx + passphrase) and the trusted CAs (ca). */
+  readonly context: tls.SecureContextOptions;
+  /** A dialled member's certificate must name the host of its server.N line. */
+  readonly hostnameVerification: boolean;
 }
 
 export interface QuorumTransportEvents {
@@ -208,6 +221,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   private readonly handshakeTimeoutMs: number;
   private readonly random: () => number;
   private readonly secret: Uint8Array | null;
+  private readonly tls: QuorumTlsOptions | null;
   private readonly listenHost: string;
   private readonly listenPort: number;
   private readonly links = new Map<number, Link>();
@@ -240,6 +254,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     this.handshakeTimeoutMs = o.handshakeTimeoutMs;
     this.random = o.random ?? Math.random;
     this.secret = o.secret ?? null;
+    this.tls = o.tls ?? null;
     assert(this.secret === null || this.secret.length > 0, 'a quorum secret is not empty');
     this.listenHost = o.listenHost;
     this.listenPort = o.listenPort;
@@ -257,7 +272,16 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   async start(): Promise<void> {
     assert(!this.started && !this.closed, 'start() once, before close()');
     this.started = true;
-    const server = net.createServer({ noDelay: true }, (socket) => this.accepted(socket));
+    const t = this.tls;
+    const server =
+      t === null
+        ? net.createServer({ noDelay: true }, (socket) => this.accepted(socket))
+        : tls.createServer({ ...t.context, requestCert: true, rejectUnauthorized: true, handshakeTimeout: this.handshakeTimeoutMs }, (socket) => this.accepted(socket));
+    if (t !== null) {
+      server.on('tlsClientError', (err, socket) => {
+        this.logger.warn({ remote: socket.remoteAddress, err: err.message }, 'quorum TLS handshake refused');
+      });
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -267,7 +291,9 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       });
     });
     server.on('error', (err) => this.logger.warn({ err }, 'quorum listener error'));
-    if (this.secret === null) {
+    if (this.tls !== null) {
+      this.logger.info({ port: this.address().port, secret: this.secret !== null }, 'quorum connections use TLS: members authenticate by certificate');
+    } else if (this.secret === null) {
       this.logger.warn({ port: this.address().port }, 'the quorum is unauthenticated: any process that reaches the quorum port can claim a server id (set quorum.secret or quorum.secretFile)');
     } else {
       this.logger.info({ port: this.address().port }, 'quorum peers authenticate with the shared quorum secret (HMAC-SHA256 challenge-response)');
@@ -462,10 +488,22 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     if (this.closed || link.open !== null || link.dial !== null) return;
     if (link.reconnectTimer !== null) clearTimeout(link.reconnectTimer);
     link.reconnectTimer = null;
-    const socket = net.connect({ host: link.address.host, port: link.address.port });
+    const t = this.tls;
+    const { host, port } = link.address;
+    const socket =
+      t === null
+        ? net.connect({ host, port })
+        : tls.connect({
+            host,
+            port,
+            ...t.context,
+            rejectUnauthorized: true,
+            ...(net.isIP(host) === 0 ? { servername: host } : {}),
+            checkServerIdentity: t.hostnameVerification ? tls.checkServerIdentity : () => undefined,
+          });
     const conn = this.track(socket, true, link.id);
     link.dial = conn;
-    socket.once('connect', () => {
+    socket.once(t === null ? 'connect' : 'secureConnect', () => {
       if (conn.state === 'closed') return;
       conn.nonce = this.secret === null ? new Uint8Array(0) : randomBytes(nonceBytes);
       const hello = { cluster: this.cluster, sender: this.myId, receiver: link.id, nonce: conn.nonce, mac: new Uint8Array(0) };
@@ -508,7 +546,10 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     }, this.handshakeTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.received(conn, chunk));
     socket.on('error', (err) => {
-      this.logger.debug({ peer: conn.peer, outbound, err: err.message }, 'quorum socket error');
+      // A TLS failure (a certificate we do not trust, or that does not name the host) is worth
+      // a warning; a refused or reset connection is routine while members start and stop.
+      const level = this.tls !== null && conn.state === 'handshake' && /certificate|SSL|TLS/i.test(err.message) ? 'warn' : 'debug';
+      this.logger[level]({ peer: conn.peer, outbound, err: err.message }, 'quorum socket error');
     });
     socket.on('close', () => this.closedConnection(conn));
     return conn;

@@ -10,11 +10,14 @@
 //   (c) a hostile leader: a lone member whose two peers the hostile process plays (one LEADING,
 //       one FOLLOWING) follows it, and gets a PROPOSAL whose payload is not a txn, then (after
 //       a new election) a COMMIT of a zxid it never logged: each closes that link, and the
-//       member keeps running and answering.
+//       member keeps running and answering;
+//   (d) quorum TLS (sslQuorum with PEM key stores made by openssl): the ensemble runs over TLS,
+//       and a plain-TCP forged Hello + super REQUEST is refused at the TLS handshake.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,6 +235,8 @@ describe('adversarial: quorum peers', () => {
     const fc = await connect(follower.connectString);
     await eventually('the write on a follower', async () => ((await fc.exists('/after-a')) !== null ? true : undefined));
     assert.equal(await fc.exists('/locked/forged'), null);
+    // (d) reuses these ports.
+    for (const s of [s1, s2, s3]) await s.stop();
   });
 
   test('without a secret: a forged REQUEST is refused until synced, and an ACK beyond the log closes only that link', async () => {
@@ -319,5 +324,45 @@ describe('adversarial: quorum peers', () => {
 
     assert.equal(s1.exited, false, 'member 1 survived');
     assert.match(await fourLetter(all[0]!.port, 'srvr'), /Zxid: /);
+  });
+
+  test('with sslQuorum: the ensemble runs over TLS, and a plain-TCP forged Hello + super REQUEST is refused', async () => {
+    const all = members(0);
+    const certs = mkdtempSync(join(tmpdir(), 'zkts-adv-quorum-tls-'));
+    dirs.push(certs);
+    const openssl = (...args: string[]): void => {
+      execFileSync('openssl', args, { cwd: certs, stdio: 'ignore' });
+    };
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=zkts-test-ca');
+    writeFileSync(join(certs, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    const extraOf = (id: number): Record<string, string> => {
+      openssl('req', ...ec, '-keyout', `m${id}.key`, '-out', `m${id}.csr`, '-subj', '/CN=127.0.0.1');
+      openssl('x509', '-req', '-in', `m${id}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `m${id}.crt`, '-days', '2', '-extfile', 'san.ext');
+      writeFileSync(join(certs, `m${id}.pem`), Buffer.concat([readFileSync(join(certs, `m${id}.key`)), readFileSync(join(certs, `m${id}.crt`))]));
+      return {
+        sslQuorum: 'true',
+        'ssl.quorum.keyStore.location': join(certs, `m${id}.pem`),
+        'ssl.quorum.trustStore.location': join(certs, 'ca.crt'),
+      };
+    };
+    const s1 = await startMember(all[0]!, all, extraOf(1));
+    const s2 = await startMember(all[1]!, all, extraOf(2));
+    const leader = await leaderOf([s1, s2]);
+    const leaderId = idOf(leader, all);
+    const s3 = await startMember(all[2]!, all, extraOf(3));
+    await eventually('member 3 follows', async () => ((await memberMode(s3.port)) === 'follower' ? true : undefined));
+    assert.ok(leader.logs().includes('quorum connections use TLS'));
+    const c = await connect(leader.connectString);
+    await lockedNode(c, '/locked');
+
+    const forged = await Hostile.connect(all[leaderId - 1]!.quorumPort);
+    forged.send(hello(3, leaderId), forgedCreate(c.sessionId, '/locked/forged'));
+    await eventually('the plain-TCP connection refused', async () => (leader.logs().includes('quorum TLS handshake refused') ? true : undefined));
+    assert.ok(await forged.closedWithin(20_000), 'the forged connection closed');
+    await notApplied(c, '/locked/forged', '/after-d');
+    const fc = await connect(s3.connectString);
+    await eventually('the write on member 3', async () => ((await fc.exists('/after-d')) !== null ? true : undefined));
+    for (const s of [s1, s2, s3]) assert.equal(s.exited, false);
   });
 });

@@ -1,5 +1,6 @@
-// QuorumTransport against hostile connections, on 127.0.0.1 ports 23180-23189 only
-// (SUITE_PORTS.advQuorum's block): the quorum secret's challenge-response (a wrong secret, a
+// QuorumTransport against hostile connections, on 127.0.0.1 ports 23183-23189 only
+// (SUITE_PORTS.advQuorum's block; the adversarial ensemble test has 23100-23182, each test
+// here closes its transports before the next reuses the ports): the quorum secret's challenge-response (a wrong secret, a
 // replayed handshake, a Hello without the challenge), the pre-authentication frame bound and
 // handshake count, and a send() that cannot encode its message.
 
@@ -12,10 +13,15 @@ import { FrameReader } from '../../../src/main/net/frames.js';
 import { QuorumTransport, handshakesInboundMax, type PeerAddress } from '../../../src/main/net/transport.js';
 
 const host = '127.0.0.1';
-let nextPort = 23180;
+let nextPort = 23183;
+/** The next port of this test (reset between tests); 23189 is never listened on. */
 function port(): number {
-  assert.ok(nextPort <= 23189, 'test ports stay in 23180-23189');
+  assert.ok(nextPort <= 23188, 'test ports stay in 23183-23188');
   return nextPort++;
+}
+function firstPort(): number {
+  nextPort = 23183;
+  return port();
 }
 const secretA = new TextEncoder().encode('the-first-quorum-secret');
 const secretB = new TextEncoder().encode('another-quorum-secret!!');
@@ -76,7 +82,7 @@ function has(warnings: string[], text: string): boolean {
 
 describe('quorum transport: authentication and hostile connections', () => {
   test('members that share the secret connect; one with another secret is refused both ways', async () => {
-    const ports = [port(), port(), port()];
+    const ports = [firstPort(), port(), port()];
     const peers = new Map(ports.map((p, i) => [i + 1, { host, port: p }]));
     const nodes = [node(1, ports[0]!, peers, secretA), node(2, ports[1]!, peers, secretA), node(3, ports[2]!, peers, secretB)];
     await Promise.all(nodes.map((n) => n.t.start()));
@@ -91,7 +97,7 @@ describe('quorum transport: authentication and hostile connections', () => {
   });
 
   test('a recorded handshake replayed on a new connection fails, and the authenticated link stays up', async () => {
-    const p1 = port();
+    const p1 = firstPort();
     const p2 = port();
     const relayPort = port();
     // Member 2 reaches member 1 through a relay that records what 2 sends.
@@ -136,7 +142,7 @@ describe('quorum transport: authentication and hostile connections', () => {
   });
 
   test('before the handshake: a Hello without the challenge, a frame over 1 KiB, too many handshakes', async () => {
-    const p = port();
+    const p = firstPort();
     const n = node(1, p, new Map([[2, { host, port: 23189 }]]), secretA);
     await n.t.start();
     const plain = await rawConnect(p);
@@ -161,7 +167,7 @@ describe('quorum transport: authentication and hostile connections', () => {
   });
 
   test('send() never throws: an unencodable Zab message resets the link, an unencodable REQUEST is dropped', async () => {
-    const p1 = port();
+    const p1 = firstPort();
     const p2 = port();
     const peers = new Map([[1, { host, port: p1 }], [2, { host, port: p2 }]]);
     const n1 = node(1, p1, peers, null);
