@@ -14,6 +14,8 @@ export function sessionIdLo(id: bigint): number {
 export function sessionIdHex(id: bigint): string {
   return `0x${id.toString(16)}`;
 }
+/** The largest epoch a zxid can carry and stay a safe integer in a float64 (epoch < 2^21). */
+export const zxidEpochMax = 0x1fffff;
 /** zxid = epoch << 32 | counter, kept in a float64 while the epoch stays below 2^21. */
 export function zxidOf(epoch: number, counter: number): number {
   return epoch * 0x100000000 + counter;

@@ -77,8 +77,29 @@ export interface ServerConfig {
    * /zookeeper/quota fails with QuotaExceeded. Off (ZooKeeper's default), limits are only logged.
    */
   enforceQuota: boolean;
+  /**
+   * The shared quorum secret (quorum.secret, or the trimmed contents of quorum.secretFile):
+   * ensemble members prove they know it when they connect (net/transport.ts). null: the quorum
+   * is unauthenticated, as ZooKeeper's is without quorum SASL or TLS.
+   */
+  quorumSecret: string | null;
+  /**
+   * sslQuorum=true: quorum connections run over TLS with ZooKeeper's ssl.quorum.* keys (both
+   * ends present a certificate the trust store vouches for); null: plain TCP.
+   */
+  quorumTls: QuorumTlsConfig | null;
   /** Keys we read but do not act on, and keys we do not know: logged once at start. */
   ignoredKeys: string[];
+}
+
+/** The key and trust material of sslQuorum, read from their files at start. */
+export interface QuorumTlsConfig {
+  /** ssl.quorum.keyStore: a PEM file (private key and certificate chain) or a PKCS12 file. */
+  readonly keyStore: { readonly type: 'PEM' | 'PKCS12'; readonly data: Buffer; readonly password: string | null };
+  /** ssl.quorum.trustStore: PEM certificates of the CAs that sign members' certificates. */
+  readonly trustStore: Buffer;
+  /** ssl.quorum.hostnameVerification (default true): a dialled member's certificate must name its server.N host. */
+  readonly hostnameVerification: boolean;
 }
 
 export class ConfigError extends Error {
@@ -248,6 +269,8 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     sessionSecret: r.string('sessionSecret'),
     superDigest: parseSuperDigest(r),
     enforceQuota: r.bool('enforceQuota'),
+    quorumSecret: quorumSecret(r),
+    quorumTls: quorumTls(r),
     ignoredKeys: [],
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
@@ -259,6 +282,80 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }
+
+/** quorum.secret or quorum.secretFile (not both); a secret file is read here, once. */
+function quorumSecret(r: Reader): string | null {
+  const inline = r.raw('quorum.secret');
+  const file = r.raw('quorum.secretFile');
+  if (inline !== undefined && file !== undefined) {
+    r.problems.push('quorum.secret and quorum.secretFile: set one of them');
+    return null;
+  }
+  let secret = inline ?? null;
+  if (file !== undefined) {
+    try {
+      secret = readFileSync(resolvePath(file), 'utf8').trim();
+    } catch (e) {
+      r.problems.push(`quorum.secretFile=${file}: ${(e as Error).message}`);
+      return null;
+    }
+  }
+  if (secret !== null && secret.length < quorumSecretCharsMin) {
+    r.problems.push(`quorum secret: at least ${quorumSecretCharsMin} characters`);
+    return null;
+  }
+  return secret;
+}
+
+/**
+ * sslQuorum and ssl.quorum.* (ZooKeeper's names). Store types come from ssl.quorum.*.type or the
+ * file name (.pem / .crt / .key: PEM, .p12 / .pfx: PKCS12); JKS is not readable here (convert it
+ * with keytool -importkeystore to PKCS12). The trust store must be PEM.
+ */
+function quorumTls(r: Reader): QuorumTlsConfig | null {
+  const on = r.bool('sslQuorum');
+  const keyPath = r.raw('ssl.quorum.keyStore.location');
+  const keyPassword = r.raw('ssl.quorum.keyStore.password') ?? null;
+  const keyType = r.raw('ssl.quorum.keyStore.type');
+  const trustPath = r.raw('ssl.quorum.trustStore.location');
+  const trustType = r.raw('ssl.quorum.trustStore.type');
+  r.raw('ssl.quorum.trustStore.password'); // a PEM trust store has none
+  const verifyRaw = r.raw('ssl.quorum.hostnameVerification') ?? 'true';
+  if (!on) return null;
+  if (keyPath === undefined || trustPath === undefined) {
+    r.problems.push('sslQuorum=true needs ssl.quorum.keyStore.location and ssl.quorum.trustStore.location');
+    return null;
+  }
+  const type = storeType(keyType, keyPath);
+  const ttype = storeType(trustType, trustPath);
+  if (type === null || ttype !== 'PEM') {
+    r.problems.push(`ssl.quorum: key store ${keyPath} must be PEM or PKCS12, trust store ${trustPath} PEM (JKS: convert with keytool -importkeystore)`);
+    return null;
+  }
+  if (verifyRaw !== 'true' && verifyRaw !== 'false') r.problems.push(`ssl.quorum.hostnameVerification=${verifyRaw}: must be true or false`);
+  try {
+    return {
+      keyStore: { type, data: readFileSync(resolvePath(keyPath)), password: keyPassword },
+      trustStore: readFileSync(resolvePath(trustPath)),
+      hostnameVerification: verifyRaw !== 'false',
+    };
+  } catch (e) {
+    r.problems.push(`ssl.quorum: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+function storeType(explicit: string | undefined, path: string): 'PEM' | 'PKCS12' | null {
+  const t = (explicit ?? '').toUpperCase();
+  if (t === 'PEM' || t === 'PKCS12') return t;
+  if (t !== '') return null;
+  if (/\.(pem|crt|key)$/i.test(path)) return 'PEM';
+  if (/\.(p12|pfx)$/i.test(path)) return 'PKCS12';
+  return null;
+}
+
+/** A quorum secret shorter than this is refused (it would be guessable offline from one handshake). */
+export const quorumSecretCharsMin = 16;
 
 /**
  * Observer id -> the voter that feeds it, when observerMasterPort is set: observers and voters

@@ -75,8 +75,9 @@ import {
 import { ensembleObserverMasters, type ServerConfig } from './config.js';
 import type { Core, Replication } from './core.js';
 import type { Logger } from './logger.js';
-import { QuorumTransport, type PeerAddress } from './net/transport.js';
-import type { ForwardMsg } from './net/codec.js';
+import { QuorumTransport, quorumFrameBytesMax, type PeerAddress, type QuorumTlsOptions } from './net/transport.js';
+import { touchSessionsMax, type ForwardMsg } from './net/codec.js';
+import { decodeProposalPayload } from './ensemble/txn-payload.js';
 import { Err } from '../common/zk.js';
 import type { PreparedTxn } from './pipeline/prep.js';
 import type { ZkDatabase } from './pipeline/database.js';
@@ -86,7 +87,8 @@ import type { SyncStage } from './storage/sync-stage.js';
 import { MemoryLogView } from './ensemble/memory-log-view.js';
 import { loadSnapshotImage } from './storage/recovery.js';
 import { serializeSnapshot } from './storage/snapshot.js';
-import type { InstallSnapshot } from './zab/messages.js';
+import { verifySeals } from './storage/snapshot-format.js';
+import type { InstallSnapshot, Msg } from './zab/messages.js';
 import type { Input, Ready, Role } from './zab/messages.js';
 import { ZabPeer, type ZabConfig } from './zab/peer.js';
 
@@ -119,6 +121,15 @@ export interface DriverOptions {
    * that far behind still syncs by DIFF; default snapCount / 2.
    */
   logRetainTxns?: number;
+}
+
+/** zoo.cfg's sslQuorum key material as the transport's TLS options (null: plain TCP). */
+function quorumTlsOptions(cfg: ServerConfig): QuorumTlsOptions | null {
+  const t = cfg.quorumTls;
+  if (t === null) return null;
+  const password = t.keyStore.password ?? undefined;
+  const own = t.keyStore.type === 'PKCS12' ? { pfx: t.keyStore.data, passphrase: password } : { key: t.keyStore.data, cert: t.keyStore.data, passphrase: password };
+  return { context: { ...own, ca: t.trustStore }, hostnameVerification: t.hostnameVerification };
 }
 
 export type EnsembleMode = 'leader' | 'follower' | 'observer' | 'looking';
@@ -169,6 +180,8 @@ export class EnsembleDriver implements Replication {
   /** Proposal payloads live in the log until it is trimmed, oldest first: slab-allocated. */
   private readonly payloads = new SlabAllocator();
   private readonly reader = new JuteReader();
+  /** Proposal payloads a learner received, decoded when they arrived (checkPayload), by identity. */
+  private readonly arrived = new WeakMap<Uint8Array, PreparedTxn>();
 
   constructor(private readonly o: DriverOptions) {
     const { cfg, myId } = o;
@@ -209,12 +222,17 @@ export class EnsembleDriver implements Replication {
     );
     const peers = new Map<number, PeerAddress>();
     for (const s of cfg.servers) peers.set(s.id, { host: s.host, port: s.quorumPort });
+    const frameBytesMax = quorumFrameBytesMax(cfg.juteMaxBufferBytes);
     this.transport = new QuorumTransport({
       myId,
       peers,
       listenHost: me.host,
       listenPort: me.quorumPort,
       logger: o.logger,
+      secret: cfg.quorumSecret === null ? null : Buffer.from(cfg.quorumSecret, 'utf8'),
+      tls: quorumTlsOptions(cfg),
+      frameBytesMax,
+      sendQueueBytesMax: Math.max(2 * frameBytesMax, 128 * 1024 * 1024),
     });
     o.logger.info({ myId, voters, observers, acceptedEpoch: accepted, currentEpoch: current, lastZxid: zxidHex(o.recoveredZxid) }, 'ensemble member');
   }
@@ -252,24 +270,61 @@ export class EnsembleDriver implements Replication {
     return this.peer.leaderId >= 0 && this.peer.learner !== null && this.peer.learner.phase === 'active';
   }
 
-  /** REQUEST at the leader, REQUESTERROR at a learner (from its leader). */
+  /**
+   * REQUEST and TOUCH at the leader, from synced learners only; REQUESTERROR at a learner (from
+   * its leader). A REQUEST from any other member (not synced with us, or we do not lead) is
+   * answered ConnectionLoss, as a member that does not lead answers it: the learner's request
+   * waits for a leader it has synced with.
+   */
   private onForward(from: number, m: ForwardMsg): void {
     if (this.stopped || this.core === null) return;
     if (m.type === 'REQUEST') {
-      const answer =
-        this.role === 'leading'
-          ? this.core.onForwardedRequest(m, from)
-          : ({ type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err: Err.connectionLoss, zxid: 0 } as const);
+      const synced = this.role === 'leading' && this.syncedLearner(from);
+      if (!synced && this.role === 'leading') {
+        this.o.logger.warn({ from, session: `0x${m.session.toString(16)}`, op: m.op }, 'REQUEST from a member that is not a synced learner: refused');
+      }
+      const answer = synced
+        ? this.core.onForwardedRequest(m, from)
+        : ({ type: 'REQUESTERROR', session: m.session, cxid: m.cxid, err: Err.connectionLoss, zxid: 0 } as const);
       if (answer !== null) this.transport.send(from, answer);
       return;
     }
     if (m.type === 'TOUCH') {
-      if (this.role === 'leading') this.core.onLearnerTouch(m.sessions);
+      if (this.role === 'leading' && this.syncedLearner(from)) this.core.onLearnerTouch(m.sessions);
       return;
     }
     if (from !== this.peer.leaderId) return;
     this.core.onForwardError(m);
     this.core.flushOut();
+  }
+
+  /**
+   * The leader: `from` completed sync with us (its learner record is active), or it is an
+   * observer whose observer master is such a follower (it syncs with that master, which we
+   * cannot see, and forwards its requests here).
+   */
+  private syncedLearner(from: number): boolean {
+    const learners = this.peer.leader?.learners;
+    if (learners === undefined) return false;
+    const r = learners.get(from);
+    if (r !== undefined) return r.phase === 'active';
+    const master = this.peer.config.observerMasters.get(from);
+    return master !== undefined && learners.get(master)?.phase === 'active';
+  }
+
+  /**
+   * A learner: a PROPOSAL or INFORM payload is decoded when it arrives, before the Zab core logs
+   * it; one that cannot be persisted and applied closes the connection it came on. The decoded
+   * txn is kept (by payload identity) for the persist step.
+   */
+  private checkPayload(from: number, msg: Extract<Msg, { type: 'PROPOSAL' | 'INFORM' }>): boolean {
+    const txn = decodeProposalPayload(msg.zxid, msg.payload, this.reader);
+    if (typeof txn === 'string') {
+      this.transport.disconnect(from, `${msg.type} ${zxidHex(msg.zxid)}: ${txn}`);
+      return false;
+    }
+    this.arrived.set(msg.payload, txn);
+    return true;
   }
 
   /**
@@ -282,7 +337,9 @@ export class EnsembleDriver implements Replication {
     if (this.core.hasPendingForLeader()) this.core.resumeLearnerRequests(this.peer.currentEpoch);
     if (!touch) return;
     const sessions = this.core.takeTouched();
-    if (sessions.length > 0) this.forward({ type: 'TOUCH', sessions });
+    for (let i = 0; i < sessions.length; i += touchSessionsMax) {
+      this.forward({ type: 'TOUCH', sessions: sessions.slice(i, i + touchSessionsMax) });
+    }
   }
 
   /**
@@ -367,6 +424,13 @@ export class EnsembleDriver implements Replication {
     this.transport.on('message', (from, msg) => {
       // FastLeaderElection logs every notification it takes; debug here (elections are short).
       if (msg.type === 'NOTIFICATION') this.o.logger.debug({ from, n: msg, role: this.peer.role, electionEpoch: this.peer.electionEpoch }, 'notification in');
+      if ((msg.type === 'PROPOSAL' || msg.type === 'INFORM') && !this.checkPayload(from, msg)) return;
+      if (msg.type === 'SNAP' && verifySeals(msg.data).length === 0) {
+        // Damaged in transit or not a snapshot: refused before the core installs it (installing
+        // an image that does not load stops this member).
+        this.transport.disconnect(from, `SNAP ${zxidHex(msg.zxid)}: the image's checksum or seal does not verify`);
+        return;
+      }
       const input: Input = { kind: 'message', from, msg };
       if ((msg.type === 'FOLLOWERINFO' || msg.type === 'OBSERVERINFO') && this.peer.role === 'looking') {
         this.backlog.set(from, input);
@@ -460,7 +524,7 @@ export class EnsembleDriver implements Replication {
     }
     for (const e of persist.entries) {
       this.log.append(e);
-      let txn = this.decoded.get(e.zxid);
+      let txn = this.decoded.get(e.zxid) ?? this.arrived.get(e.payload);
       if (txn === undefined) {
         txn = this.decode(e.payload);
         if (this.decoded.size < decodedTxnsMax) this.decoded.set(e.zxid, txn);
@@ -525,6 +589,8 @@ export class EnsembleDriver implements Replication {
         core.resumeLearnerRequests(ev.epoch);
       }
     }
+    // Impossible messages (zab/peer.ts reject): that peer's connection closes; peerDown follows.
+    for (const r of ready.rejected) this.transport.disconnect(r.peer, `${r.type}: ${r.why}`);
     if (this.role === 'leading') this.leaderReady();
   }
 

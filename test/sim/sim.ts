@@ -240,6 +240,8 @@ export class Sim {
     const peer = node.peer;
     while (peer.hasReady()) {
       const ready = peer.ready();
+      // The network only delivers what correct peers sent: a rejection is a core bug.
+      for (const r of ready.rejected) throw new SimFailure(`n${node.id} rejected ${r.type} from n${r.peer}: ${r.why}`);
       const install = ready.installSnapshot;
       if (install !== null) {
         node.disk.install(install.zxid, install.data);

@@ -116,6 +116,7 @@ export class Env {
         if (p.currentEpoch !== undefined) bits.push(`currentEpoch=${p.currentEpoch}`);
         this.out.push(`n${node.id} write ${bits.join(' ')}`);
       }
+      for (const r of ready.rejected) this.out.push(`n${node.id} rejects ${r.type} from ${r.peer}: ${r.why}`);
       for (const o of ready.sendNow) {
         if (o.msg.type === 'SNAP') {
           if (ready.snapshotToSend?.zxid !== node.stateZxid) throw new Error('SNAP not at the applied state');

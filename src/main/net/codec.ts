@@ -20,14 +20,29 @@ export const protocolVersion = 1;
 export const fileIdentifier = 'ZKQ1';
 /** Bytes of the length prefix in front of each frame on the wire. */
 export const framePrefixBytes = 4;
-const clusterBytesMax = 256;
+/** Longest cluster name in a Hello. */
+export const clusterBytesMax = 256;
 
 /** The transport's handshake (QuorumCnxManager's InitialMessage: the sender's sid). */
 export interface Hello {
   readonly cluster: string;
   readonly sender: number;
   readonly receiver: number;
+  /** The challenge (a quorum secret's handshake, transport.ts); empty without a secret. */
+  readonly nonce: Uint8Array;
+  /** The answer to the other side's challenge; empty without a secret. */
+  readonly mac: Uint8Array;
 }
+
+/** Largest Hello nonce or mac (an HMAC-SHA256 is 32 bytes). */
+export const helloFieldBytesMax = 64;
+/** REQUEST auth ids (a session's addauth ids, bounded by the worker: common/limits) per message,
+ *  and UTF-8 bytes per scheme or id (an id of authIdCharsMax UTF-16 units takes at most 3 bytes
+ *  a unit). */
+export const authIdsMax = forwardAuthIdsMax;
+export const authStringBytesMax = 3 * authIdCharsMax;
+/** Sessions per TOUCH message: a learner splits a longer list. */
+export const touchSessionsMax = 1 << 20;
 
 /** One authenticated id of a session (ZooKeeper's Id). */
 export interface ForwardAuthId {
@@ -122,6 +137,13 @@ function sessionLong(id: bigint): bigint {
 function encodeBody(b: flatbuffers.Builder, msg: QuorumMsg): [fb.Body, number] {
   switch (msg.type) {
     case 'REQUEST': {
+      // What the peer's decoder refuses is never sent (it would close the link at each resend).
+      if (msg.authIds.length > authIdsMax) throw new QuorumCodecError(`${msg.authIds.length} auth ids over authIdsMax ${authIdsMax}`);
+      for (const a of msg.authIds) {
+        if (Buffer.byteLength(a.scheme) > authStringBytesMax || Buffer.byteLength(a.id) > authStringBytesMax) {
+          throw new QuorumCodecError(`an auth id over authStringBytesMax ${authStringBytesMax}`);
+        }
+      }
       const body = b.createByteVector(msg.body);
       const ids = msg.authIds.map((a) => {
         const scheme = b.createString(a.scheme);
@@ -144,6 +166,7 @@ function encodeBody(b: flatbuffers.Builder, msg: QuorumMsg): [fb.Body, number] {
       ];
     }
     case 'TOUCH': {
+      if (msg.sessions.length > touchSessionsMax) throw new QuorumCodecError(`${msg.sessions.length} touched sessions over touchSessionsMax`);
       const sessions = fb.Touch.createSessionsVector(b, msg.sessions.map(sessionLong));
       return [fb.Body.Touch, fb.Touch.createTouch(b, sessions)];
     }
@@ -236,10 +259,13 @@ function encodeBody(b: flatbuffers.Builder, msg: QuorumMsg): [fb.Body, number] {
 }
 
 function encodeHelloBody(b: flatbuffers.Builder, hello: Hello): [fb.Body, number] {
+  if (hello.nonce.length > helloFieldBytesMax || hello.mac.length > helloFieldBytesMax) throw new QuorumCodecError('Hello nonce or mac too long');
+  const nonce = hello.nonce.length > 0 ? b.createByteVector(hello.nonce) : 0;
+  const mac = hello.mac.length > 0 ? b.createByteVector(hello.mac) : 0;
   const cluster = b.createString(hello.cluster);
   const sender = long(hello.sender, 'sender');
   const receiver = long(hello.receiver, 'receiver');
-  return [fb.Body.Hello, fb.Hello.createHello(b, cluster, sender, receiver)];
+  return [fb.Body.Hello, fb.Hello.createHello(b, cluster, sender, receiver, nonce, mac)];
 }
 
 /** Builds one Frame in the shared builder; returns a view that the next encode overwrites. */
@@ -431,11 +457,6 @@ const views = {
   authId: new fb.AuthId(),
 };
 
-/** A forwarded request's auth ids: a session's (bounded by the worker) fit, see common/limits. */
-const authIdsMax = forwardAuthIdsMax;
-const authStringBytesMax = authIdCharsMax;
-
-const touchSessionsMax = 1 << 20;
 
 function decodeForward(frame: fb.Frame, type: fb.Body): ForwardMsg {
   if (type === fb.Body.Touch) {
@@ -474,7 +495,7 @@ function decodeForward(frame: fb.Frame, type: fb.Body): ForwardMsg {
     checkVector(bb, pos, 6, 1);
     const scheme = a.scheme() ?? '';
     const id = a.id() ?? '';
-    if (scheme.length > authStringBytesMax || id.length > authStringBytesMax) bad('auth id too long');
+    if (Buffer.byteLength(scheme) > authStringBytesMax || Buffer.byteLength(id) > authStringBytesMax) bad('auth id too long');
     authIds.push({ scheme, id });
   }
   return {
@@ -492,9 +513,14 @@ function decodeForward(frame: fb.Frame, type: fb.Body): ForwardMsg {
 function decodeHello(frame: fb.Frame): Hello {
   const t = union(frame, views.hello);
   checkVector(frame.bb!, t.bb_pos, 4, 1);
+  checkVector(frame.bb!, t.bb_pos, 10, 1);
+  checkVector(frame.bb!, t.bb_pos, 12, 1);
   const cluster = t.cluster() ?? '';
   if (cluster.length > clusterBytesMax) bad('cluster name too long');
-  return { cluster, sender: num(t.sender(), 'sender'), receiver: num(t.receiver(), 'receiver') };
+  const nonce = (t.nonceArray() ?? new Uint8Array(0)).slice();
+  const mac = (t.macArray() ?? new Uint8Array(0)).slice();
+  if (nonce.length > helloFieldBytesMax || mac.length > helloFieldBytesMax) bad('Hello nonce or mac too long');
+  return { cluster, sender: num(t.sender(), 'sender'), receiver: num(t.receiver(), 'receiver'), nonce, mac };
 }
 
 function decodeAckEpoch(frame: fb.Frame): Msg {

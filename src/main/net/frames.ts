@@ -12,8 +12,14 @@ export class FrameReader {
   /** Body length of the frame being read, or -1 while its header is incomplete. */
   private bodyBytes = -1;
 
-  constructor(readonly frameBytesMax: number) {
+  constructor(private frameBytesMax: number) {
     assert(Number.isInteger(frameBytesMax) && frameBytesMax > 0, 'frameBytesMax > 0');
+  }
+
+  /** Changes the bound from the next frame header on (the transport raises it after the handshake). */
+  setFrameBytesMax(n: number): void {
+    assert(Number.isInteger(n) && n > 0, 'frameBytesMax > 0');
+    this.frameBytesMax = n;
   }
 
   /**

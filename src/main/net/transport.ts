@@ -19,6 +19,25 @@
 // Events are emitted only from I/O callbacks, never from inside send() or close(), so a driver
 // may call send() between ZabPeer.ready() and advance() without being re-entered.
 //
+// Authentication. Without a quorum secret (zoo.cfg quorum.secret / quorum.secretFile) peers are
+// trusted by the id in their Hello, as ZooKeeper's quorum is without SASL or TLS; the start-up
+// log says so. With one, every connection proves both ends know it, by HMAC-SHA256
+// challenge-response inside the Hello exchange (three Hellos instead of two):
+//   dialler D -> A: Hello{D, A, nonce Nd}
+//   acceptor A -> D: Hello{A, A->D, nonce Na, mac = HMAC(secret, "accept", cluster, A, D, Nd, Na)}
+//   D -> A:         Hello{D, A, mac = HMAC(secret, "dial", cluster, D, A, Na, Nd)}
+// Each side's MAC covers the other side's fresh nonce, so a recorded Hello replayed on a new
+// connection fails; both ids and the direction are inside the MAC, so it is bound to who says
+// it and cannot be reflected. A connects only after D's proof, so a connection that claims the
+// id of a connected peer replaces that peer's link only once it has authenticated. A nudge
+// (below) needs no proof: it only makes us dial the configured address, which then proves itself.
+// With quorum TLS (zoo.cfg sslQuorum, ssl.quorum.*) every connection is TLS with certificates
+// both ways, checked against the trust store (and, when dialling, the member's host name unless
+// hostnameVerification=false), as ZooKeeper's quorum TLS does; a secret may be set as well.
+// Either way, until a connection is open its frames are bounded by handshakeFrameBytesMax (a
+// Hello is ~100 bytes), the Hello must come from a server.N id, and at most
+// handshakesInboundMax inbound connections may be in their handshake at once.
+//
 // SNAP sync: a snapshot can be larger than a frame, and larger than the send queue's bound. A
 // SNAP whose data exceeds snapChunkBytes goes out as SnapChunk frames (leading pieces of the
 // data) and a final SNAP frame with the rest, one frame per 'drain' of the socket, so the queue
@@ -28,12 +47,16 @@
 // SnapChunk is a protocol error that closes the connection.
 
 import * as buffer from 'node:buffer';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { Msg } from '../zab/messages.js';
 import { assert } from '../../common/assert.js';
 import {
   QuorumCodecError,
+  clusterBytesMax,
+  helloFieldBytesMax,
   type ForwardMsg,
   type QuorumMsg,
   decodeFrame,
@@ -81,6 +104,17 @@ export interface QuorumTransportOptions {
   readonly handshakeTimeoutMs?: number;
   /** Jitter source, in [0, 1). */
   readonly random?: () => number;
+  /** The shared quorum secret (see Authentication in the header); none: unauthenticated. */
+  readonly secret?: Uint8Array | null;
+  /** Quorum TLS (zoo.cfg sslQuorum): both directions present certificates the `ca` vouches for. */
+  readonly tls?: QuorumTlsOptions | null;
+}
+
+export interface QuorumTlsOptions {
+  /** Our certificate and key (key + cert, or pfx + passphrase) and the trusted CAs (ca). */
+  readonly context: tls.SecureContextOptions;
+  /** A dialled member's certificate must name the host of its server.N line. */
+  readonly hostnameVerification: boolean;
 }
 
 export interface QuorumTransportEvents {
@@ -101,6 +135,18 @@ export const transportDefaults = {
   snapBytesMax: Math.min(buffer.constants.MAX_LENGTH, 4 * 1024 * 1024 * 1024),
 } as const;
 
+/**
+ * The frame bound for an ensemble whose jute.maxbuffer is `juteMaxBufferBytes`: whatever is
+ * legal must be sendable, and a PROPOSAL (a txn) or a REQUEST (a client packet plus its auth
+ * ids) carries at most about one client packet, so twice that plus 1 MiB; never below the
+ * default, never above what a FlatBuffers builder can hold (2 GiB).
+ */
+export function quorumFrameBytesMax(juteMaxBufferBytes: number): number {
+  const wanted = Math.max(transportDefaults.frameBytesMax, 2 * juteMaxBufferBytes + 1024 * 1024);
+  return Math.min(wanted, frameBytesCeiling);
+}
+const frameBytesCeiling = 2 * 1024 * 1024 * 1024 - 1024 * 1024;
+
 const snapChunkBytesDefault = 16 * 1024 * 1024;
 /** Room in a frame for the Frame/SnapChunk tables around the chunk's bytes. */
 const chunkFrameOverheadBytes = 1024;
@@ -113,11 +159,21 @@ class SnapStream {
   constructor(readonly msg: Extract<Msg, { type: 'SNAP' }>) {}
 }
 
-const helloBytesMax = 1024;
+/** Largest frame a connection may send before its handshake completes (a Hello is ~100 bytes). */
+export const handshakeFrameBytesMax = 1024;
+/** A Hello's table, ids and offsets around its cluster name, nonce and mac fit in this. */
+const helloOverheadBytesMax = 128;
+assert(handshakeFrameBytesMax >= clusterBytesMax + 2 * helloFieldBytesMax + helloOverheadBytesMax, 'the largest Hello fits a handshake frame');
+/** Inbound connections in their handshake at once; more are closed as they are accepted. */
+export const handshakesInboundMax = 64;
+/** Bytes of a Hello challenge. */
+const nonceBytes = 16;
+const macLabel = 'zkts-quorum-hello-v1';
 
 const silentLogger: TransportLogger = { debug() {}, info() {}, warn() {} };
 
-type ConnectionState = 'handshake' | 'nudge' | 'open' | 'closed';
+/** handshake: waiting for the other side's Hello; proof: an acceptor waiting for the dialler's MAC. */
+type ConnectionState = 'handshake' | 'proof' | 'nudge' | 'open' | 'closed';
 
 class Connection {
   state: ConnectionState = 'handshake';
@@ -128,6 +184,9 @@ class Connection {
   /** SnapChunk pieces received so far, and their total size. */
   snapIn: Uint8Array[] | null = null;
   snapInBytes = 0;
+  /** Our challenge on this connection, and the other side's (quorum secret only). */
+  nonce: Uint8Array = new Uint8Array(0);
+  peerNonce: Uint8Array = new Uint8Array(0);
 
   constructor(
     readonly socket: net.Socket,
@@ -161,6 +220,8 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   private readonly sendQueueBytesMax: number;
   private readonly handshakeTimeoutMs: number;
   private readonly random: () => number;
+  private readonly secret: Uint8Array | null;
+  private readonly tls: QuorumTlsOptions | null;
   private readonly listenHost: string;
   private readonly listenPort: number;
   private readonly links = new Map<number, Link>();
@@ -177,7 +238,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     assert(Number.isSafeInteger(o.myId) && o.myId >= 0, 'myId is a non-negative integer');
     assert(o.reconnectDelayMsMin >= 1, 'reconnectDelayMsMin >= 1');
     assert(o.reconnectDelayMsMax >= o.reconnectDelayMsMin, 'reconnect max >= min');
-    assert(o.frameBytesMax >= helloBytesMax, 'frameBytesMax >= 1 KiB');
+    assert(o.frameBytesMax >= handshakeFrameBytesMax, 'frameBytesMax >= handshakeFrameBytesMax');
     assert(o.sendQueueBytesMax >= o.frameBytesMax + framePrefixBytes, 'queue holds a frame');
     assert(o.handshakeTimeoutMs >= 1, 'handshakeTimeoutMs >= 1');
     this.myId = o.myId;
@@ -192,6 +253,9 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     this.sendQueueBytesMax = o.sendQueueBytesMax;
     this.handshakeTimeoutMs = o.handshakeTimeoutMs;
     this.random = o.random ?? Math.random;
+    this.secret = o.secret ?? null;
+    this.tls = o.tls ?? null;
+    assert(this.secret === null || this.secret.length > 0, 'a quorum secret is not empty');
     this.listenHost = o.listenHost;
     this.listenPort = o.listenPort;
     for (const [id, address] of o.peers) {
@@ -208,7 +272,16 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   async start(): Promise<void> {
     assert(!this.started && !this.closed, 'start() once, before close()');
     this.started = true;
-    const server = net.createServer({ noDelay: true }, (socket) => this.accepted(socket));
+    const t = this.tls;
+    const server =
+      t === null
+        ? net.createServer({ noDelay: true }, (socket) => this.accepted(socket))
+        : tls.createServer({ ...t.context, requestCert: true, rejectUnauthorized: true, handshakeTimeout: this.handshakeTimeoutMs }, (socket) => this.accepted(socket));
+    if (t !== null) {
+      server.on('tlsClientError', (err, socket) => {
+        this.logger.warn({ remote: socket.remoteAddress, err: err.message }, 'quorum TLS handshake refused');
+      });
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -218,6 +291,13 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       });
     });
     server.on('error', (err) => this.logger.warn({ err }, 'quorum listener error'));
+    if (this.tls !== null) {
+      this.logger.info({ port: this.address().port, secret: this.secret !== null }, 'quorum connections use TLS: members authenticate by certificate');
+    } else if (this.secret === null) {
+      this.logger.warn({ port: this.address().port }, 'the quorum is unauthenticated: any process that reaches the quorum port can claim a server id (set quorum.secret or quorum.secretFile)');
+    } else {
+      this.logger.info({ port: this.address().port }, 'quorum peers authenticate with the shared quorum secret (HMAC-SHA256 challenge-response)');
+    }
     if (this.closed) return;
     for (const link of this.links.values()) this.connect(link);
   }
@@ -243,15 +323,8 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       this.pumpSnap(conn);
       return isOpen(conn);
     }
-    const frame = this.frameOf(msg);
-    if (frame.length - framePrefixBytes > this.frameBytesMax) {
-      this.logger.warn(
-        { peer, type: msg.type, frameBytes: frame.length, frameBytesMax: this.frameBytesMax },
-        'quorum message over frameBytesMax: resetting the connection',
-      );
-      this.reset(conn);
-      return false;
-    }
+    const frame = this.encodeFor(conn, msg);
+    if (frame === null) return false;
     this.write(conn, frame);
     if (conn.socket.writableLength > this.sendQueueBytesMax) {
       this.logger.warn(
@@ -264,12 +337,39 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     return true;
   }
 
+  /**
+   * msg's frame, or null when it cannot be sent: it does not encode (a value the codec refuses)
+   * or is over frameBytesMax. Nothing throws out of send(). A Zab message then resets the
+   * connection (every loss is followed by a peerDown); a forwarding message is only dropped
+   * (the learner's request waits, learner-requests.ts): a reset would make the learner look
+   * for a leader again and resend it, for ever.
+   */
+  private encodeFor(conn: Connection, msg: QuorumMsg): Buffer | null {
+    let problem: string;
+    try {
+      const frame = this.frameOf(msg);
+      if (frame.length - framePrefixBytes <= this.frameBytesMax) return frame;
+      problem = `a frame of ${frame.length} bytes over frameBytesMax ${this.frameBytesMax}`;
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    const forward = msg.type === 'REQUEST' || msg.type === 'REQUESTERROR' || msg.type === 'TOUCH';
+    this.logger.warn({ peer: conn.peer, type: msg.type, problem }, forward ? 'quorum message cannot be sent: dropped' : 'quorum message cannot be sent: resetting the connection');
+    if (!forward) this.reset(conn);
+    return null;
+  }
+
   /** A message sent while a chunked SNAP is going out waits behind it, in order. */
   private queueBehindSnap(conn: Connection, msg: QuorumMsg): boolean {
     const out = conn.snapOut!;
-    const frame = msg.type === 'SNAP' ? null : this.frameOf(msg);
-    if (frame === null || frame.length - framePrefixBytes > this.frameBytesMax || out.backlogBytes + frame.length > this.sendQueueBytesMax) {
-      // (A second SNAP while one is going out is a driver bug; treat it as an overflow.)
+    if (msg.type === 'SNAP') {
+      this.logger.warn({ peer: conn.peer }, 'a second SNAP while one is going out: resetting the connection');
+      this.reset(conn);
+      return false;
+    }
+    const frame = this.encodeFor(conn, msg);
+    if (frame === null) return false;
+    if (out.backlogBytes + frame.length > this.sendQueueBytesMax) {
       this.logger.warn({ peer: conn.peer, type: msg.type, queuedBytes: out.backlogBytes }, 'quorum send queue behind a SNAP over its bound: resetting the connection');
       this.reset(conn);
       return false;
@@ -333,6 +433,17 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     return { ...msg, data };
   }
 
+  /**
+   * Closes peer's open connection because it sent something impossible (the driver's or the Zab
+   * core's verdict); peerDown follows from the close, and the link redials as after any loss.
+   */
+  disconnect(peer: number, why: string): void {
+    const conn = this.links.get(peer)?.open ?? null;
+    if (conn === null || conn.state === 'closed') return;
+    this.logger.warn({ peer, why }, 'closing a quorum peer connection: impossible message');
+    this.reset(conn);
+  }
+
   isConnected(peer: number): boolean {
     return this.links.get(peer)?.open != null;
   }
@@ -377,12 +488,25 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     if (this.closed || link.open !== null || link.dial !== null) return;
     if (link.reconnectTimer !== null) clearTimeout(link.reconnectTimer);
     link.reconnectTimer = null;
-    const socket = net.connect({ host: link.address.host, port: link.address.port });
+    const t = this.tls;
+    const { host, port } = link.address;
+    const socket =
+      t === null
+        ? net.connect({ host, port })
+        : tls.connect({
+            host,
+            port,
+            ...t.context,
+            rejectUnauthorized: true,
+            ...(net.isIP(host) === 0 ? { servername: host } : {}),
+            checkServerIdentity: t.hostnameVerification ? tls.checkServerIdentity : () => undefined,
+          });
     const conn = this.track(socket, true, link.id);
     link.dial = conn;
-    socket.once('connect', () => {
+    socket.once(t === null ? 'connect' : 'secureConnect', () => {
       if (conn.state === 'closed') return;
-      const hello = { cluster: this.cluster, sender: this.myId, receiver: link.id };
+      conn.nonce = this.secret === null ? new Uint8Array(0) : randomBytes(nonceBytes);
+      const hello = { cluster: this.cluster, sender: this.myId, receiver: link.id, nonce: conn.nonce, mac: new Uint8Array(0) };
       socket.write(encodeHelloFrame(hello));
       if (link.id > this.myId) {
         // The larger sid keeps only its own dial: ours is a nudge that asks it to dial back.
@@ -409,20 +533,23 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   }
 
   private track(socket: net.Socket, outbound: boolean, peer: number): Connection {
-    const conn = new Connection(socket, outbound, peer, new FrameReader(this.frameBytesMax));
+    const conn = new Connection(socket, outbound, peer, new FrameReader(handshakeFrameBytesMax));
     this.connections.add(conn);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
     conn.handshakeTimer = setTimeout(() => {
       conn.handshakeTimer = null;
-      if (conn.state === 'handshake') {
-        this.logger.warn({ peer: conn.peer, outbound }, 'quorum handshake timed out');
+      if (conn.state === 'handshake' || conn.state === 'proof') {
+        this.logger.warn({ peer: conn.peer, outbound, remote: conn.socket.remoteAddress }, 'quorum handshake timed out');
       }
       this.destroy(conn);
     }, this.handshakeTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.received(conn, chunk));
     socket.on('error', (err) => {
-      this.logger.debug({ peer: conn.peer, outbound, err: err.message }, 'quorum socket error');
+      // A TLS failure (a certificate we do not trust, or that does not name the host) is worth
+      // a warning; a refused or reset connection is routine while members start and stop.
+      const level = this.tls !== null && conn.state === 'handshake' && /certificate|SSL|TLS/i.test(err.message) ? 'warn' : 'debug';
+      this.logger[level]({ peer: conn.peer, outbound, err: err.message }, 'quorum socket error');
     });
     socket.on('close', () => this.closedConnection(conn));
     return conn;
@@ -430,6 +557,13 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
 
   private accepted(socket: net.Socket): void {
     if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    let handshaking = 0;
+    for (const c of this.connections) if (!c.outbound && (c.state === 'handshake' || c.state === 'proof')) handshaking++;
+    if (handshaking >= handshakesInboundMax) {
+      this.logger.warn({ remote: socket.remoteAddress, handshakesInboundMax }, 'too many quorum connections in their handshake: closing a new one');
       socket.destroy();
       return;
     }
@@ -445,7 +579,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   /** One frame body; returns false once the connection is closed. */
   private frame(conn: Connection, body: Buffer): boolean {
     if (conn.state === 'closed') return false;
-    if (conn.state === 'handshake' && body.length > helloBytesMax) {
+    if (conn.state !== 'open' && body.length > handshakeFrameBytesMax) {
       return this.refuse(conn, `handshake frame of ${body.length} bytes`);
     }
     let decoded;
@@ -455,11 +589,12 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       if (!(err instanceof QuorumCodecError)) throw err;
       return this.refuse(conn, err.message);
     }
-    if (conn.state === 'handshake') {
+    if (conn.state === 'handshake' || conn.state === 'proof') {
       if (decoded.kind !== 'hello') {
-        return this.refuse(conn, `${decoded.kind === 'snapChunk' ? 'SnapChunk' : decoded.msg.type} before Hello`);
+        return this.refuse(conn, `${decoded.kind === 'snapChunk' ? 'SnapChunk' : decoded.msg.type} before the handshake completed`);
       }
       const hello = decoded.hello;
+      if (conn.state === 'proof') return this.proofIn(conn, hello);
       return conn.outbound ? this.helloReply(conn, hello) : this.helloIn(conn, hello);
     }
     if (decoded.kind === 'hello') return this.refuse(conn, 'Hello after the handshake');
@@ -480,7 +615,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
 
   private refuse(conn: Connection, problem: string): false {
     if (conn.state === 'closed') return false;
-    this.logger.warn({ peer: conn.peer, problem }, 'bad quorum frame: closing the connection');
+    this.logger.warn({ peer: conn.peer, remote: conn.socket.remoteAddress, problem }, 'bad quorum frame: closing the connection');
     this.destroy(conn);
     return false;
   }
@@ -509,10 +644,41 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       }
       return false;
     }
-    // The larger sid dialled again, so it has lost the connection we may still hold.
-    if (link.open !== null) this.retire(link.open, 'replaced by a new connection from the peer');
-    const reply = { cluster: this.cluster, sender: this.myId, receiver: link.id };
+    if (this.secret !== null) {
+      // Challenge the dialler; it connects only once it has answered (proofIn).
+      if (hello.nonce.length !== nonceBytes) return this.refuse(conn, 'Hello without a challenge: this member requires the quorum secret');
+      conn.peerNonce = hello.nonce;
+      conn.nonce = randomBytes(nonceBytes);
+      const mac = this.helloMac('accept', this.myId, link.id, conn.peerNonce, conn.nonce);
+      this.write(conn, encodeHelloFrame({ cluster: this.cluster, sender: this.myId, receiver: link.id, nonce: conn.nonce, mac }));
+      conn.state = 'proof';
+      return true;
+    }
+    if (hello.mac.length > 0 || hello.nonce.length > 0) {
+      return this.refuse(conn, 'Hello with a challenge: this member has no quorum secret');
+    }
+    // The larger sid dialled again, so it has lost the connection we may still hold. Without a
+    // secret nothing tells it from a process that claims its id (as in ZooKeeper): say so.
+    if (link.open !== null) {
+      this.logger.warn({ peer: link.id, remote: conn.socket.remoteAddress }, 'an unauthenticated connection claiming a connected peer replaces its link');
+      this.retire(link.open, 'replaced by a new connection from the peer');
+    }
+    const reply = { cluster: this.cluster, sender: this.myId, receiver: link.id, nonce: new Uint8Array(0), mac: new Uint8Array(0) };
     this.write(conn, encodeHelloFrame(reply));
+    this.opened(link, conn);
+    return isOpen(conn);
+  }
+
+  /** An inbound connection's proof (quorum secret): its MAC over our challenge. */
+  private proofIn(conn: Connection, hello: Hello): boolean {
+    const problem = this.checkHello(hello);
+    if (problem !== null) return this.refuse(conn, problem);
+    if (hello.sender !== conn.peer) return this.refuse(conn, `proof from ${hello.sender}, Hello from ${conn.peer}`);
+    const expected = this.helloMac('dial', conn.peer, this.myId, conn.nonce, conn.peerNonce);
+    if (!macEqual(hello.mac, expected)) return this.refuse(conn, `server ${conn.peer} failed the quorum secret's challenge`);
+    const link = this.links.get(conn.peer)!;
+    // Authenticated: the peer dialled again, so it has lost the connection we may still hold.
+    if (link.open !== null) this.retire(link.open, 'replaced by a new authenticated connection from the peer');
     this.opened(link, conn);
     return isOpen(conn);
   }
@@ -522,6 +688,16 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     const problem = this.checkHello(hello);
     if (problem !== null) return this.refuse(conn, problem);
     if (hello.sender !== conn.peer) return this.refuse(conn, `reply from ${hello.sender}`);
+    if (this.secret !== null) {
+      const expected = this.helloMac('accept', conn.peer, this.myId, conn.nonce, hello.nonce);
+      if (hello.nonce.length !== nonceBytes || !macEqual(hello.mac, expected)) {
+        return this.refuse(conn, `server ${conn.peer} failed the quorum secret's challenge`);
+      }
+      const mac = this.helloMac('dial', this.myId, conn.peer, hello.nonce, conn.nonce);
+      this.write(conn, encodeHelloFrame({ cluster: this.cluster, sender: this.myId, receiver: conn.peer, nonce: new Uint8Array(0), mac }));
+    } else if (hello.mac.length > 0 || hello.nonce.length > 0) {
+      return this.refuse(conn, 'Hello with a challenge: this member has no quorum secret');
+    }
     const link = this.links.get(conn.peer)!;
     if (link.dial === conn) link.dial = null;
     assert(link.open === null, 'one open connection per peer');
@@ -529,8 +705,22 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     return isOpen(conn);
   }
 
+  /**
+   * HMAC-SHA256 under the quorum secret of: a label, the direction (`accept`: the acceptor's
+   * answer; `dial`: the dialler's proof), the cluster, who says it and to whom, the challenge it
+   * answers and its own nonce.
+   */
+  private helloMac(role: 'accept' | 'dial', sender: number, receiver: number, challenge: Uint8Array, own: Uint8Array): Buffer {
+    const h = createHmac('sha256', this.secret!);
+    h.update(`${macLabel}\0${role}\0${this.cluster}\0${sender}\0${receiver}\0`);
+    h.update(challenge);
+    h.update(own);
+    return h.digest();
+  }
+
   private opened(link: Link, conn: Connection): void {
     conn.state = 'open';
+    conn.reader.setFrameBytesMax(this.frameBytesMax);
     if (conn.handshakeTimer !== null) clearTimeout(conn.handshakeTimer);
     conn.handshakeTimer = null;
     link.open = conn;
@@ -612,4 +802,8 @@ function isOpen(conn: Connection): boolean {
 function uncork(conn: Connection): void {
   conn.corked = false;
   conn.socket.uncork();
+}
+
+function macEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }

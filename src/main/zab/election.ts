@@ -95,6 +95,8 @@ function onNotification(p: ZabPeer, from: number, n: NotificationMsg): void {
     answerNotification(p, from, n);
     return;
   }
+  // A voter only ever votes for a voter (its own id, or a vote it adopted).
+  if (!p.isVoter(n.leader)) return p.reject(from, n, `a vote for ${n.leader}, which is not a voter`);
   const vote: Vote = { leader: n.leader, zxid: n.zxid, peerEpoch: n.peerEpoch };
   if (n.state === 'LOOKING') {
     if (p.isObserver) return;

@@ -198,7 +198,9 @@ function onAckNewLeader(p: ZabPeer, r: LearnerRecord, epoch: number): void {
 
 function onAck(p: ZabPeer, r: LearnerRecord, zxid: number): void {
   if (r.observer || (r.phase !== 'newLeaderAcked' && r.phase !== 'active')) return;
-  assert(zxid <= p.lastLoggedZxid, 'ACK for a zxid we proposed');
+  // A learner acks proposals we streamed: above our commit point that is an entry of our log.
+  if (zxid > p.lastLoggedZxid) return p.reject(r.id, { type: 'ACK', zxid }, 'ACK beyond our log');
+  if (zxid > p.commitZxid && !p.holds(zxid)) return p.reject(r.id, { type: 'ACK', zxid }, 'ACK of a zxid that is not in our log');
   r.ackedZxid = Math.max(r.ackedZxid, zxid);
 }
 

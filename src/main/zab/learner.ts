@@ -8,6 +8,7 @@
 // observerMasterPort). An active follower serves its observers (observer-master.ts).
 
 import { assert } from '../../common/assert.js';
+import { zxidEpoch } from '../../common/ids.js';
 import { answerNotification, notificationOf } from './election.js';
 import type { Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
@@ -50,31 +51,42 @@ function onLeaderInfo(p: ZabPeer, s: LearnerState, epoch: number, session: numbe
 
 function onSyncMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
   switch (msg.type) {
+    // The leader planned the sync from our ACKEPOCH: a header that does not fit our log, or a
+    // NEWLEADER that does not end where the stream left it, is impossible (Ready.rejected).
     case 'DIFF':
       if (s.phase !== 'epochAcked') return;
-      assert(msg.zxid === p.lastLoggedZxid, 'DIFF starts at our last zxid');
+      if (msg.zxid !== p.lastLoggedZxid) return p.reject(s.master, msg, 'DIFF does not start at our last zxid');
       s.phase = 'syncing';
       return;
     case 'TRUNC':
       if (s.phase !== 'epochAcked') return;
+      // The common prefix the leader found: a zxid of our log, above what we applied.
+      if (msg.zxid >= p.lastLoggedZxid || msg.zxid < p.appliedZxid || !p.holds(msg.zxid)) {
+        return p.reject(s.master, msg, 'TRUNC to a zxid that is not in our uncommitted tail');
+      }
       p.truncate(msg.zxid);
       s.phase = 'syncing';
       return;
     case 'SNAP':
       if (s.phase !== 'epochAcked') return;
+      if (msg.zxid < p.appliedZxid || zxidEpoch(msg.zxid) > p.acceptedEpoch) {
+        return p.reject(s.master, msg, 'SNAP below our applied state or from an epoch not accepted');
+      }
       p.installSnapshot(msg.zxid, msg.data);
       s.phase = 'syncing';
       return;
     case 'NEWLEADER':
       if (s.phase !== 'syncing') return;
-      assert(msg.zxid === p.lastLoggedZxid, 'NEWLEADER: our log equals the leader history');
-      assert(msg.epoch === p.acceptedEpoch, 'NEWLEADER for the epoch we accepted');
+      if (msg.zxid !== p.lastLoggedZxid || msg.epoch !== p.acceptedEpoch) {
+        return p.reject(s.master, msg, 'NEWLEADER does not match our log and accepted epoch');
+      }
       p.setCurrentEpoch(msg.epoch);
       s.phase = 'newLeader';
       p.sendAfterDurable(s.master, { type: 'ACKNEWLEADER', epoch: msg.epoch });
       return;
     case 'UPTODATE':
       if (s.phase !== 'newLeader') return;
+      if (p.commitProblem(msg.commitZxid) !== null) return p.reject(s.master, msg, p.commitProblem(msg.commitZxid)!);
       s.phase = 'active';
       p.commitTo(msg.commitZxid);
       p.emit({ kind: 'uptodate', epoch: p.currentEpoch, leader: p.leaderId });
@@ -89,23 +101,30 @@ function onSyncMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
 function onBroadcastMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
   const synced = s.phase === 'newLeader' || s.phase === 'active';
   switch (msg.type) {
-    case 'PROPOSAL':
-      if (s.phase === 'syncing') {
-        p.append({ zxid: msg.zxid, payload: msg.payload });
-      } else if (synced && !p.isObserver) {
-        p.append({ zxid: msg.zxid, payload: msg.payload });
-        p.sendAfterDurable(s.master, { type: 'ACK', zxid: msg.zxid });
-      }
+    case 'PROPOSAL': {
+      const streamed = s.phase === 'syncing' || (synced && !p.isObserver);
+      if (!streamed) return;
+      const problem = p.appendProblem(msg.zxid);
+      if (problem !== null) return p.reject(s.master, msg, problem);
+      p.append({ zxid: msg.zxid, payload: msg.payload });
+      if (s.phase !== 'syncing') p.sendAfterDurable(s.master, { type: 'ACK', zxid: msg.zxid });
       return;
-    case 'COMMIT':
-      if (synced && !p.isObserver) p.commitTo(msg.zxid);
+    }
+    case 'COMMIT': {
+      if (!synced || p.isObserver) return;
+      const problem = p.commitProblem(msg.zxid);
+      if (problem !== null) return p.reject(s.master, msg, `COMMIT of an unknown zxid: ${problem}`);
+      p.commitTo(msg.zxid);
       return;
-    case 'INFORM':
-      if (synced && p.isObserver) {
-        p.append({ zxid: msg.zxid, payload: msg.payload });
-        p.commitTo(msg.zxid);
-      }
+    }
+    case 'INFORM': {
+      if (!synced || !p.isObserver) return;
+      const problem = p.appendProblem(msg.zxid);
+      if (problem !== null) return p.reject(s.master, msg, problem);
+      p.append({ zxid: msg.zxid, payload: msg.payload });
+      p.commitTo(msg.zxid);
       return;
+    }
     case 'PING':
       if (s.phase !== 'connecting') p.send(s.master, { type: 'PING' });
       return;

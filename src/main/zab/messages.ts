@@ -164,6 +164,17 @@ export interface InstallSnapshot {
   readonly data: Uint8Array;
 }
 
+/**
+ * A message the core refused as impossible from that peer (a zxid that does not follow the
+ * log, an ACK or COMMIT beyond it, an epoch no zxid can carry): the driver closes the peer's
+ * connection (its peerDown follows) and logs why. A correct peer never causes one.
+ */
+export interface Rejection {
+  readonly peer: number;
+  readonly type: MsgType;
+  readonly why: string;
+}
+
 export interface Ready {
   readonly sendNow: readonly Outbound[];
   /** Send only after this batch's persist (and every earlier one) is durable. */
@@ -185,4 +196,6 @@ export interface Ready {
    * put it as `data` into every SNAP message of `sendNow`.
    */
   readonly snapshotToSend: { readonly zxid: number } | null;
+  /** Messages refused as impossible in this batch: close those peers' connections. */
+  readonly rejected: readonly Rejection[];
 }

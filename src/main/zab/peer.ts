@@ -14,7 +14,7 @@
 //   5. advance(). Never step between ready() and advance().
 
 import { assert, assertNever } from '../../common/assert.js';
-import { zxidCounter, zxidEpoch } from '../../common/ids.js';
+import { zxidCounter, zxidEpoch, zxidEpochMax } from '../../common/ids.js';
 import { lookingRole, type Vote } from './election.js';
 import { leadingRole, type LeaderState } from './leader.js';
 import { followingRole, observingRole, type LearnerState } from './learner.js';
@@ -26,6 +26,7 @@ import type {
   Outbound,
   PeerEvent,
   Ready,
+  Rejection,
   Role,
   ServerState,
 } from './messages.js';
@@ -132,6 +133,7 @@ export class ZabPeer {
   private events: PeerEvent[] = [];
   private installOut: InstallSnapshot | null = null;
   private snapshotToSendZxid: number | undefined = undefined;
+  private rejected: Rejection[] = [];
   private inReady = false;
   private readonly batches: Batch[] = [];
   /** Snapshots handed to the driver and not yet reported installed. */
@@ -187,10 +189,13 @@ export class ZabPeer {
         this.ticks += 1;
         roles[this.role].tick(this);
         break;
-      case 'message':
+      case 'message': {
         if (input.from === this.id || !this.isPeer(input.from)) return; // unknown: drop
-        roles[this.role].message(this, input.from, input.msg);
+        const problem = messageProblem(input.msg);
+        if (problem !== null) this.reject(input.from, input.msg, problem);
+        else roles[this.role].message(this, input.from, input.msg);
         break;
+      }
       case 'persisted': {
         const batch = this.batches.shift();
         assert(batch !== undefined, 'persisted without an outstanding batch');
@@ -233,7 +238,8 @@ export class ZabPeer {
       this.mustSync() ||
       this.apply.length > 0 ||
       this.events.length > 0 ||
-      this.snapshotToSendZxid !== undefined
+      this.snapshotToSendZxid !== undefined ||
+      this.rejected.length > 0
     );
   }
 
@@ -255,6 +261,7 @@ export class ZabPeer {
       mustSync: this.mustSync(),
       installSnapshot: this.installOut,
       snapshotToSend: this.snapshotToSendZxid !== undefined ? { zxid: this.snapshotToSendZxid } : null,
+      rejected: this.rejected,
     };
   }
 
@@ -279,6 +286,7 @@ export class ZabPeer {
     this.events = [];
     this.installOut = null;
     this.snapshotToSendZxid = undefined;
+    this.rejected = [];
     this.stateZxid = this.appliedZxid;
     this.reader.clear();
   }
@@ -383,6 +391,45 @@ export class ZabPeer {
     this.persistCurrentEpoch = epoch;
   }
 
+  /**
+   * A message that no correct peer sends in this state: dropped, and the driver closes that
+   * peer's connection (Ready.rejected). The caller returns without changing anything else.
+   */
+  reject(from: number, msg: Msg, why: string): void {
+    this.rejected.push({ peer: from, type: msg.type, why });
+  }
+
+  /** Why `zxid` cannot be the next entry of our log (append's invariants), or null. */
+  appendProblem(zxid: number): string | null {
+    const last = this.lastLoggedZxid;
+    const epoch = zxidEpoch(zxid);
+    if (zxid <= last) return `zxid ${zxidText(zxid)} not after our last ${zxidText(last)}`;
+    if (epoch === zxidEpoch(last) ? zxidCounter(zxid) !== zxidCounter(last) + 1 : zxidCounter(zxid) !== 1) {
+      return `zxid ${zxidText(zxid)} does not follow our last ${zxidText(last)}`;
+    }
+    if (epoch > this.acceptedEpoch) return `zxid ${zxidText(zxid)} from an epoch not accepted (${this.acceptedEpoch})`;
+    return null;
+  }
+
+  /**
+   * Why the commit point cannot move to `zxid`, or null. A leader only commits entries it
+   * streamed to us, so anything above our commit point must be an entry of our log.
+   */
+  commitProblem(zxid: number): string | null {
+    if (zxid <= this.commitZxid) return null;
+    if (zxid > this.lastLoggedZxid) return `commit of ${zxidText(zxid)} beyond our last ${zxidText(this.lastLoggedZxid)}`;
+    return this.holds(zxid) ? null : `commit of ${zxidText(zxid)}, which is not in our log`;
+  }
+
+  /** Whether our log holds `zxid`: an entry, or the snapshot base it starts after. */
+  holds(zxid: number): boolean {
+    const base = this.reader.baseZxid();
+    if (zxid === base || zxid === this.lastLoggedZxid) return true;
+    if (zxid < base || zxid > this.lastLoggedZxid || zxidCounter(zxid) === 0) return false;
+    const next = this.reader.entriesAfter(zxid - 1, 1);
+    return next.length > 0 && next[0]!.zxid === zxid;
+  }
+
   /** Log one entry (leader proposal or learner accept); asserts contiguity. */
   append(entry: Entry): void {
     const last = this.lastLoggedZxid;
@@ -457,5 +504,69 @@ export class ZabPeer {
       this.persistAcceptedEpoch !== undefined ||
       this.persistCurrentEpoch !== undefined
     );
+  }
+}
+
+function zxidText(zxid: number): string {
+  return `${zxidEpoch(zxid)}.${zxidCounter(zxid)}`;
+}
+
+function zxidProblem(zxid: number, what: string): string | null {
+  if (!Number.isSafeInteger(zxid) || zxid < 0 || zxidEpoch(zxid) > zxidEpochMax) return `${what} ${zxid} is not a zxid`;
+  return null;
+}
+
+function epochProblem(epoch: number, what: string, max = zxidEpochMax): string | null {
+  if (!Number.isSafeInteger(epoch) || epoch < 0 || epoch > max) return `${what} ${epoch} is not an epoch`;
+  return null;
+}
+
+function countProblem(n: number, what: string): string | null {
+  return Number.isSafeInteger(n) && n >= 0 ? null : `${what} ${n} is negative`;
+}
+
+/**
+ * What no peer may send whatever the state: a zxid or epoch outside what a zxid can carry (an
+ * accepted epoch must leave room for the next one), a negative session or round. The codec has
+ * already refused anything that is not a safe integer.
+ */
+export function messageProblem(msg: Msg): string | null {
+  switch (msg.type) {
+    case 'NOTIFICATION':
+      return zxidProblem(msg.zxid, 'zxid') ?? epochProblem(msg.peerEpoch, 'peerEpoch') ?? countProblem(msg.electionEpoch, 'electionEpoch');
+    case 'FOLLOWERINFO':
+    case 'OBSERVERINFO':
+      return epochProblem(msg.acceptedEpoch, 'acceptedEpoch', zxidEpochMax - 1) ?? countProblem(msg.session, 'session');
+    case 'LEADERINFO':
+      return epochProblem(msg.epoch, 'epoch') ?? countProblem(msg.session, 'session');
+    case 'ACKEPOCH': {
+      let problem =
+        countProblem(msg.session, 'session') ??
+        epochProblem(msg.currentEpoch, 'currentEpoch') ??
+        zxidProblem(msg.lastZxid, 'lastZxid') ??
+        zxidProblem(msg.snapshotZxid, 'snapshotZxid');
+      for (const seg of msg.segments) {
+        problem ??= epochProblem(seg.epoch, 'segment epoch') ?? zxidProblem(seg.lastZxid, 'segment zxid');
+      }
+      return problem;
+    }
+    case 'NEWLEADER':
+      return epochProblem(msg.epoch, 'epoch') ?? zxidProblem(msg.zxid, 'zxid');
+    case 'ACKNEWLEADER':
+      return epochProblem(msg.epoch, 'epoch');
+    case 'UPTODATE':
+      return zxidProblem(msg.commitZxid, 'commitZxid');
+    case 'DIFF':
+    case 'TRUNC':
+    case 'SNAP':
+    case 'PROPOSAL':
+    case 'ACK':
+    case 'COMMIT':
+    case 'INFORM':
+      return zxidProblem(msg.zxid, 'zxid');
+    case 'PING':
+      return null;
+    default:
+      return assertNever(msg, 'message');
   }
 }

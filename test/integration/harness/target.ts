@@ -40,6 +40,7 @@ export const SUITE_PORTS = {
   advReplies: 22700,
   advSessions: 23000,
   advThrottle: 23200,
+  advQuorum: 23100,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

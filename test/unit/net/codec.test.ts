@@ -115,7 +115,7 @@ describe('quorum codec', () => {
   });
 
   test('hello round-trips and is not a message', () => {
-    const hello = { cluster: 'ensemble-a', sender: 3, receiver: 1 };
+    const hello = { cluster: 'ensemble-a', sender: 3, receiver: 1, nonce: new Uint8Array([1, 2, 3]), mac: new Uint8Array(32).fill(7) };
     assert.deepStrictEqual(decodeFrame(encodeHello(hello)), { kind: 'hello', hello });
     assert.throws(() => decodeMessage(encodeHello(hello)), QuorumCodecError);
   });

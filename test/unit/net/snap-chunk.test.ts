@@ -123,7 +123,7 @@ describe('chunked SNAP', () => {
       s.on('error', () => undefined);
       s.on('data', () => undefined);
       await new Promise<void>((resolve) => s.once('connect', () => resolve()));
-      s.write(encodeHelloFrame({ cluster: 'zkts', sender: 2, receiver: 1 }));
+      s.write(encodeHelloFrame({ cluster: 'zkts', sender: 2, receiver: 1, nonce: new Uint8Array(0), mac: new Uint8Array(0) }));
       for (const f of frames) s.write(f);
       await Promise.race([closed, sleep(3000).then(() => s.destroy())]);
     };

@@ -5,6 +5,9 @@ import * as flatbuffers from 'flatbuffers';
 /**
  * Transport handshake, first frame each way (QuorumCnxManager's InitialMessage: the sender's
  * sid). `cluster` guards against peers of another ensemble; `receiver` against a wrong port.
+ * With a quorum secret (transport.ts, Authentication) the dialler's Hello carries a fresh
+ * `nonce`, the answer its own nonce and a `mac` over both, and the dialler then proves itself
+ * with a third Hello that carries only a `mac`. Both fields are empty without a secret.
  */
 export class Hello {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -41,8 +44,38 @@ receiver():bigint {
   return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
 }
 
+nonce(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+nonceLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+nonceArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+mac(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+macLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+macArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
 static startHello(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(5);
 }
 
 static addCluster(builder:flatbuffers.Builder, clusterOffset:flatbuffers.Offset) {
@@ -57,16 +90,50 @@ static addReceiver(builder:flatbuffers.Builder, receiver:bigint) {
   builder.addFieldInt64(2, receiver, BigInt('0'));
 }
 
+static addNonce(builder:flatbuffers.Builder, nonceOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, nonceOffset, 0);
+}
+
+static createNonceVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startNonceVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
+}
+
+static addMac(builder:flatbuffers.Builder, macOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, macOffset, 0);
+}
+
+static createMacVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startMacVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
+}
+
 static endHello(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createHello(builder:flatbuffers.Builder, clusterOffset:flatbuffers.Offset, sender:bigint, receiver:bigint):flatbuffers.Offset {
+static createHello(builder:flatbuffers.Builder, clusterOffset:flatbuffers.Offset, sender:bigint, receiver:bigint, nonceOffset:flatbuffers.Offset, macOffset:flatbuffers.Offset):flatbuffers.Offset {
   Hello.startHello(builder);
   Hello.addCluster(builder, clusterOffset);
   Hello.addSender(builder, sender);
   Hello.addReceiver(builder, receiver);
+  Hello.addNonce(builder, nonceOffset);
+  Hello.addMac(builder, macOffset);
   return Hello.endHello(builder);
 }
 }
