@@ -111,7 +111,10 @@ describe('item 2: closing a session that owns many ephemerals cannot crash-loop'
     const conn = await session(port, 60_000);
     const filled = await fill(conn, 'c');
     const closed = await conn.call(1000, Op.closeSession, Buffer.alloc(0), 120_000);
-    assert.ok(closed !== null && closed.err === 0, `closeSession answered (after ${filled.created} creates)`);
+    assert.ok(
+      closed !== null && closed.err === 0,
+      `closeSession answered (after ${filled.created} creates); server exited: ${server.exited}; output:\n${server.logs().slice(-2000)}`,
+    );
     assert.ok(await serving(server), `the server is up after closeSession; output:\n${server.logs().slice(-3000)}`);
     assert.equal(filled.refusedWith, QUOTA_EXCEEDED, `created ${filled.created} before any refusal`);
     assert.ok(filled.created >= 1);
@@ -128,7 +131,8 @@ describe('item 2: closing a session that owns many ephemerals cannot crash-loop'
     const dataDir = freshDir('zkts-adv-expire-');
     // First life: a bound of 8 MiB lets the session own ~8 paths of 1 MB.
     let server = await start(port, dataDir, { 'jute.maxbuffer': String(8 * 1024 * 1024) });
-    const conn = await session(port, 10_000);
+    // 30 s: a loaded disk can hold one 1 MB create for seconds, and this client does not ping.
+    const conn = await session(port, 30_000);
     const filled = await fill(conn, 'x');
     conn.destroy();
     await server.kill(); // before the session expires: the restart inherits it
@@ -137,7 +141,7 @@ describe('item 2: closing a session that owns many ephemerals cannot crash-loop'
     await eventually('the recovered session expires and its ephemerals go', async () => {
       if (server.exited) throw new Error(`the server died:\n${server.logs().slice(-3000)}`);
       return (await exists(port, longPath('x', 0))) === NO_NODE ? true : undefined;
-    }, 60_000);
+    }, 150_000);
     assert.ok(await serving(server), `up after the expiry; output:\n${server.logs().slice(-3000)}`);
     assert.match(server.logs(), /closed without the list/);
     await server.stop();
@@ -160,14 +164,14 @@ describe('item 2: closing a session that owns many ephemerals cannot crash-loop'
     }
     const leader = await leaderOf(live);
     const follower = live.find((s) => s !== leader) as ServerHandle;
-    const conn = await session(follower.port, 10_000);
+    const conn = await session(follower.port, 30_000);
     const filled = await fill(conn, 'e');
     conn.destroy();
     for (const s of live) {
       await eventually(`the expiry reached ${s.port}`, async () => {
         if (s.exited) throw new Error(`${s.port} died:\n${s.logs().slice(-3000)}`);
         return (await exists(s.port, longPath('e', 0))) === NO_NODE ? true : undefined;
-      }, 90_000);
+      }, 150_000);
     }
     for (const s of live) assert.ok(await serving(s), `${s.port} is up; output:\n${s.logs().slice(-3000)}`);
     assert.equal(await leaderOf(live), leader, 'no election happened');
