@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Err, OpCode } from '../../src/common/zk.js';
-import type { Txn } from '../../src/protocol/types.js';
+import type { MultiOp, Txn } from '../../src/protocol/types.js';
 import {
   T0,
   alice,
@@ -634,5 +634,41 @@ describe('the session secret in /zookeeper (issue 9, item 6)', () => {
     db.apply(m);
     assert.equal(prepErr(db, ctx(0n), setData('/zookeeper', bytes('secret'))), 0);
     assert.deepEqual(db.tree.getNode('/zookeeper')?.data, bytes('secret'));
+  });
+});
+
+describe('a txn never outgrows txnBytesMax (jute.maxbuffer x 2)', () => {
+  // An `auth` ACL entry expands on the server to every id of the session, so a small request
+  // can make a txn far larger than itself (ZOOKEEPER-2101); one larger than a log record ended
+  // the server.
+  const ids = Array.from({ length: 32 }, (_, i) => ({ scheme: 'digest', id: `u${i}${'x'.repeat(1000)}:h` }));
+  const heavy = ctx(0x200n, { authIds: ids });
+  const authAcl = [{ perms: 31, id: { scheme: 'auth', id: '' } }];
+  const mAuthCreate = (path: string): MultiOp => ({ op: 1, req: { path, data: null, acl: [...authAcl], flags: 0 } });
+
+  it('the op that passes the bound is BadArguments, later ones RuntimeInconsistency, and nothing is kept', () => {
+    const db = newDb();
+    // ~33 KB of ACL per create: 0xfffff x 2 is passed at the 64th.
+    const ops = Array.from({ length: 100 }, (_, i) => mAuthCreate(`/t${i}`));
+    const t = txnOf(prep(db, heavy, multi(ops)));
+    assert.equal(t.type, 14);
+    const errs = (t as Extract<Txn, { type: 14 }>).txns.map((x) => (x.type === -1 ? x.err : 0));
+    const first = errs.findIndex((e) => e !== 0);
+    assert.ok(first > 0 && first < 100, `an op fails (${first})`);
+    assert.equal(errs[first], Err.badArguments);
+    assert.ok(errs.slice(first + 1).every((e) => e === Err.runtimeInconsistency));
+    assert.equal(prepErr(db, heavy, create('/t0', { acl: authAcl })), Err.ok, 'the rolled back create is free again');
+  });
+
+  it('a single create, setACL or setData under the bound is untouched, over it BadArguments', () => {
+    const db = newDb();
+    ok(db, heavy, create('/a', { acl: authAcl }), setACL('/a', authAcl), setData('/a', new Uint8Array(0xfffff - 64)));
+    const big = new Uint8Array(0xfffff);
+    ok(db, heavy, create('/b', { data: big }));
+    // setData counts too (a request over jute.maxbuffer never reaches prep through a socket).
+    const t = txnOf(prep(db, heavy, multi([mSetData('/b', big), mSetData('/b', big), mSetData('/b', big)])));
+    assert.equal(t.type, 14);
+    const errs = (t as Extract<Txn, { type: 14 }>).txns.map((x) => (x.type === -1 ? x.err : 0));
+    assert.deepEqual(errs, [Err.ok, Err.badArguments, Err.runtimeInconsistency]);
   });
 });

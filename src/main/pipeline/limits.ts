@@ -25,3 +25,23 @@ assert(
   'a closeSession txn fits one log record',
 );
 assert(closeSessionTxnBytesDefault <= closeSessionTxnBytesCeiling, 'the default bound is under the ceiling');
+
+/**
+ * The largest txn (TxnHeader + body) a write may make: twice jute.maxbuffer, what ZooKeeper's own
+ * readers accept (jute.maxbuffer plus zookeeper.jute.maxbuffer.extrasize, ZOOKEEPER-3496), and
+ * never more than txnBytesCeiling. A txn can be far larger than its request: an `auth` ACL
+ * entry expands to every id of the session on each create of a multi (ZOOKEEPER-2101). A write
+ * past the bound is refused with BadArguments instead of reaching the log, where it would not
+ * fit a record, or a follower, which could not read it.
+ */
+export function txnBytesMax(juteMaxBufferBytes: number): number {
+  return Math.min(2 * juteMaxBufferBytes, txnBytesCeiling);
+}
+
+/** txnBytesMax whatever jute.maxbuffer says: one log record holds it with room to spare, and it
+ *  is above the largest request a ring record carries (32 MiB), so a write whose txn is no
+ *  larger than its request is never refused by it. */
+export const txnBytesCeiling = 48 * MiB;
+
+assert(txnBytesCeiling + logRecordOverheadBytes <= logRecordBytesMax, 'a txn fits one log record');
+assert(closeSessionTxnBytesCeiling <= txnBytesCeiling, 'a closeSession txn is a txn');

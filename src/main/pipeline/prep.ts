@@ -56,7 +56,7 @@ import {
 import type { NodeState } from '../tree/node.js';
 import { quotaLimitPath, quotaStatPath, StatsTrack } from '../tree/quota.js';
 import type { RequestContext } from './context.js';
-import { closeSessionTxnBytesCeiling, closeSessionTxnBytesDefault, txnHeaderBytes } from './limits.js';
+import { closeSessionTxnBytesCeiling, closeSessionTxnBytesDefault, txnBytesMax, txnHeaderBytes } from './limits.js';
 import { ChangeRecord, type OutstandingChanges } from './outstanding.js';
 import { isSessionSecretWrite } from '../session-secret.js';
 
@@ -103,6 +103,10 @@ export class Prep {
   /** The largest closeSession txn (TxnHeader + CloseSessionTxn) this leader prepares. */
   private readonly closeTxnBytesMax: number;
   private readonly onCloseListOmitted: PrepOptions['onCloseListOmitted'];
+  /** The largest txn a write may make (limits.ts, txnBytesMax). */
+  private readonly txnBytesMax: number;
+  /** Bytes the txn being prepared will take, as far as its ops have counted them. */
+  private txnBytes = 0;
   private readonly enforceQuota: boolean;
   private readonly onQuotaExceeded: ((note: QuotaExceededNote) => void) | null;
 
@@ -115,6 +119,7 @@ export class Prep {
     this.providers = opts.authProviders ?? defaultAuthProviders;
     const jute = opts.juteMaxBufferBytes ?? closeSessionTxnBytesDefault;
     this.closeTxnBytesMax = Math.min(jute, closeSessionTxnBytesCeiling);
+    this.txnBytesMax = txnBytesMax(jute);
     this.onCloseListOmitted = opts.onCloseListOmitted;
     this.enforceQuota = opts.enforceQuota ?? false;
     this.onQuotaExceeded = opts.onQuotaExceeded ?? null;
@@ -132,6 +137,7 @@ export class Prep {
       time: timeMs,
       type: request.op,
     };
+    this.txnBytes = txnHeaderBytes;
     let outcome: OpOutcome;
     switch (request.op) {
       case OpCode.multi:
@@ -229,6 +235,9 @@ export class Prep {
     const bytes = data === null ? 0 : data.length;
     const quotaErr = this.checkQuota(path, bytes, 1);
     if (quotaErr !== Err.ok) return quotaErr;
+    if (!this.txnHasRoom(createTxnOverheadBytes + Buffer.byteLength(path) + bytes + aclBytes(acl))) {
+      return Err.badArguments;
+    }
     this.noteQuotaChange(path, bytes, 1, zxid);
     const parentRecord = ChangeRecord.of(zxid, parentName, parent);
     parentRecord.childCount++;
@@ -247,6 +256,16 @@ export class Prep {
     if (type === OpCode.createTTL)
       return { type: 21, path, data, acl, parentCVersion: newCversion, ttl };
     return { type: 1, path, data, acl, ephemeral: isEphemeral(flags), parentCVersion: newCversion };
+  }
+
+  /**
+   * Counts an op's bytes into the txn being prepared: false once it would pass txnBytesMax. Only
+   * the ops whose txn can outgrow their request count (an `auth` ACL expands on the server); the
+   * others are bounded by the request, which is bounded by jute.maxbuffer.
+   */
+  private txnHasRoom(opBytes: number): boolean {
+    this.txnBytes += opBytes;
+    return this.txnBytes <= this.txnBytesMax;
   }
 
   /** CreateMode.fromFlag, then validateCreateRequest: TTL support and value, local sessions. */
@@ -316,6 +335,8 @@ export class Prep {
     if (quotaErr !== Err.ok) return quotaErr;
     const version = checkAndIncVersion(node.version, req.version);
     if (version === null) return Err.badVersion;
+    const dataBytes = req.data === null ? 0 : req.data.length;
+    if (!this.txnHasRoom(opTxnOverheadBytes + Buffer.byteLength(path) + dataBytes)) return Err.badArguments;
     this.noteQuotaChange(path, bytesDiff, 0, zxid);
     const record = ChangeRecord.of(zxid, path, node);
     record.version = version;
@@ -338,6 +359,7 @@ export class Prep {
     if (!checkAcl(node.acl, Perms.admin, ctx.authIds, this.providers)) return Err.noAuth;
     const aversion = checkAndIncVersion(node.aversion, req.version);
     if (aversion === null) return Err.badVersion;
+    if (!this.txnHasRoom(opTxnOverheadBytes + Buffer.byteLength(path) + aclBytes(fixed.acl))) return Err.badArguments;
     const record = ChangeRecord.of(zxid, path, node);
     record.aversion = aversion;
     record.acl = fixed.acl;
@@ -578,6 +600,22 @@ function listed(record: ChangeRecord, owner: bigint): ChangeRecord {
 }
 
 /** A closeSession txn's payload: TxnHeader, then CloseSessionTxn (a count and the paths). */
+/** A create's fields besides path, data and ACL (lengths, flags, parentCVersion, ttl), and a
+ *  multi's per-op header (type, done, err), rounded up. */
+const createTxnOverheadBytes = 64;
+/** A setData's or setACL's fields besides path and data or ACL, with a multi's per-op header. */
+const opTxnOverheadBytes = 32;
+
+/** The bytes an ACL takes in a txn: a count, then perms, scheme and id per entry. */
+function aclBytes(acl: readonly ACL[]): number {
+  let n = 4;
+  for (let i = 0; i < acl.length; i++) {
+    const e = acl[i]!;
+    n += 12 + Buffer.byteLength(e.id.scheme) + Buffer.byteLength(e.id.id);
+  }
+  return n;
+}
+
 function closeTxnBytes(listBytes: number): number {
   return txnHeaderBytes + 4 + listBytes;
 }

@@ -4,8 +4,9 @@
 //   4   opcodes only the server issues (deleteContainer, createSession, error, notification)
 //       are refused from clients, also inside a multi;
 //   8   the default four-letter-word whitelist is ZooKeeper's (srvr only);
-//   9   one request or session cannot make a thread do unbounded work: a huge ACL and a flood
-//       of auth ids are refused, and a witness session keeps being served;
+//   9   one request or session cannot make a thread do unbounded work: a huge ACL, a flood of
+//       auth ids and a txn that outgrows its request are refused, and a witness session keeps
+//       being served;
 //  14   removeWatches / checkWatches see a persistent or recursive watch as both a data and a
 //       child watch (it sits in both of ZooKeeper 3.8's WatchManagers).
 //
@@ -341,6 +342,46 @@ describe('item 9: no request or session makes a thread do unbounded work', { ski
     assert.ok(last !== null, 'the refusal is answered before the close');
     assert.equal(last.err, Code.authFailed);
     assert.equal(await c.waitClosed(10000), true, 'connection closed');
+    await assertWitnessServed();
+  });
+
+  test('a multi whose txn outgrows its request (auth ACLs expand per create) gets BadArguments; the server stays up', async () => {
+    // Each create names one `auth` entry (~20 bytes); the server expands it to every digest id
+    // of the session (authIdsPerSessionMax ids of ~1 KB): 2,500 creates in a ~60 KB request
+    // make an ~80 MB txn. On the old code the log's record bound failed an assertion and the
+    // server died. Now the op that passes txnBytesMax gets BadArguments and the multi is rolled
+    // back; a small one with the same ACL still works.
+    const c = await newSession();
+    const frames: Buffer[] = [];
+    for (let i = 0; i < authIdsPerSessionMax; i++) {
+      frames.push(requestPacket(-4, OpX.auth, authBody('digest', `u${String(i).padStart(2, '0')}${'x'.repeat(980)}:pw`)));
+    }
+    await c.write(Buffer.concat(frames));
+    for (let i = 0; i < authIdsPerSessionMax; i++) assert.equal((await c.nextReply(30000))?.err, Code.ok, `auth ${i}`);
+    const authAcl: RawAcl[] = [{ perms: 31, scheme: 'auth', id: '' }];
+    const multiOf = (n: number, prefix: string): Buffer => {
+      const w = new JuteWriter();
+      for (let i = 0; i < n; i++) {
+        writeAcls(w.int(Op.create).bool(false).int(-1).string(`${prefix}${i}`).buffer(Buffer.alloc(0)), authAcl).int(0);
+      }
+      return w.int(-1).bool(true).int(-1).bytes();
+    };
+    const big = await c.call(1, OpX.multi, multiOf(2500, '/adv/tx'), 120000);
+    assert.ok(big !== null, 'connection closed (the server died?)');
+    const br = new JuteReader(big.body);
+    const errs = new Set<number>();
+    for (let i = 0; i < 2500; i++) {
+      assert.equal(br.int(), -1, `op ${i} is an ErrorResult`);
+      assert.equal(br.bool(), false);
+      br.int();
+      errs.add(br.int());
+    }
+    assert.ok(errs.has(Code.badArguments), `one op is BadArguments (got ${[...errs].join(',')})`);
+    assert.equal(await exists(c, 2, '/adv/tx0'), Code.noNode, 'the multi was rolled back');
+    const small = await c.call(3, OpX.multi, multiOf(3, '/adv/ty'), 60000);
+    assert.ok(small !== null, 'connection closed');
+    assert.equal(new JuteReader(small.body).int(), Op.create, 'a small multi with the same ACL creates');
+    assert.equal(await exists(c, 4, '/adv/ty2'), Code.ok);
     await assertWitnessServed();
   });
 
