@@ -1,6 +1,6 @@
 // The largest replies zkts delivers (issue 9 item 1), and what one of them costs the others.
 //
-//   npm run build && node dist/bench/big-replies.js
+//   npm run bench:big-replies
 //
 // Starts one zkts server (jute.maxbuffer 32 MiB, ports 22790.. of the advReplies block), then
 // serves, each as large as one ring record holds (recordBytesMax, 32 MiB, less the headers):
@@ -13,12 +13,12 @@
 // largest while idle, is how long that request stalls the threads it passes through.
 
 import net from 'node:net';
+import { recordBytesMax } from '../src/shm/limits.js';
+import { replyBodyBytesMax } from '../src/shm/records.js';
 import { startServer } from '../test/integration/harness/server.js';
 import { SUITE_PORTS, suitePort } from '../test/integration/harness/target.js';
 
 const MiB = 1024 * 1024;
-const recordBytesMax = 32 * MiB; // src/shm/limits.ts
-const replyBodyBytesMax = recordBytesMax - 28; // src/shm/records.ts replyBodyBytesMax
 
 class Conn {
   private chunks: Buffer[] = [];
