@@ -11,13 +11,18 @@
 import { EventType } from '../common/zk.js';
 import { WatchKind } from '../shm/records.js';
 
-const data = 0;
-const child = 1;
-const persistent = 2;
+/** The workers watching one path, a mask per kind (bit i: worker i). A plain object of small
+ *  integers: a Uint32Array per path cost ~3x as much to make, and setWatches makes one per path
+ *  of up to ~95,000 in one request. */
+class PathMasks {
+  /** data and exist watches */
+  data = 0;
+  child = 0;
+  persistent = 0;
+}
 
 export class WatchRouter {
-  /** path → [data/exist mask, child mask, persistent mask] */
-  private readonly masks = new Map<string, Uint32Array>();
+  private readonly masks = new Map<string, PathMasks>();
   /** path → mask of workers with a persistent-recursive watch on it. */
   private readonly recursive = new Map<string, number>();
 
@@ -29,11 +34,12 @@ export class WatchRouter {
     }
     let m = this.masks.get(path);
     if (m === undefined) {
-      m = new Uint32Array(3);
+      m = new PathMasks();
       this.masks.set(path, m);
     }
-    const slot = kind === WatchKind.child ? child : kind === WatchKind.persistent ? persistent : data;
-    m[slot] = (m[slot] ?? 0) | bit;
+    if (kind === WatchKind.child) m.child |= bit;
+    else if (kind === WatchKind.persistent) m.persistent |= bit;
+    else m.data |= bit;
   }
 
   /** The workers a trigger must reach; consumes the one-shot bits it fires. */
@@ -41,8 +47,8 @@ export class WatchRouter {
     let workers = 0;
     const m = this.masks.get(path);
     if (m !== undefined) {
-      const d = m[data] ?? 0;
-      const c = m[child] ?? 0;
+      const d = m.data;
+      const c = m.child;
       const firesData =
         type === EventType.nodeCreated ||
         type === EventType.nodeDeleted ||
@@ -50,14 +56,14 @@ export class WatchRouter {
       const firesChild = type === EventType.nodeChildrenChanged || type === EventType.nodeDeleted;
       if (firesData) {
         workers |= d;
-        m[data] = 0;
+        m.data = 0;
       }
       if (firesChild) {
         workers |= c;
-        m[child] = 0;
+        m.child = 0;
       }
-      workers |= m[persistent] ?? 0;
-      if (m[data] === 0 && m[child] === 0 && m[persistent] === 0) this.masks.delete(path);
+      workers |= m.persistent;
+      if (m.data === 0 && m.child === 0 && m.persistent === 0) this.masks.delete(path);
     }
     if (this.recursive.size > 0 && type !== EventType.nodeChildrenChanged) {
       workers |= this.recursiveMask(path);
@@ -70,7 +76,7 @@ export class WatchRouter {
   forgetPersistent(worker: number, path: string): void {
     const bit = ~(1 << worker);
     const m = this.masks.get(path);
-    if (m !== undefined) m[persistent] = (m[persistent] ?? 0) & bit;
+    if (m !== undefined) m.persistent &= bit;
     const r = this.recursive.get(path);
     if (r !== undefined) {
       if ((r & bit) === 0) this.recursive.delete(path);
