@@ -5,7 +5,7 @@
 // free of node:*. Types are structural copies of protocol/types.ts's Id / ACL so that common
 // imports nothing of ours.
 
-import { aclEntriesMax } from './limits.js';
+import { aclEntriesMax, ipParseCacheEntriesMax } from './limits.js';
 import { Err, Perms } from './zk.js';
 
 export interface Id {
@@ -232,11 +232,25 @@ function parseIpAcl(aclId: string): IpAcl | null {
   return { bytes, bits };
 }
 
+/** Parsed ip ACL ids and client addresses by their text (null: not valid), bounded by
+ *  ipParseCacheEntriesMax: the same few ACLs and clients are checked again and again. */
+const ipAclsParsed = new Map<string, IpAcl | null>();
+const ipAddressesParsed = new Map<string, Uint8Array | null>();
+
+function cached<T>(cache: Map<string, T | null>, text: string, parse: (text: string) => T | null): T | null {
+  const hit = cache.get(text);
+  if (hit !== undefined) return hit;
+  if (cache.size >= ipParseCacheEntriesMax) cache.clear();
+  const parsed = parse(text);
+  cache.set(text, parsed);
+  return parsed;
+}
+
 /** IPAuthenticationProvider.matches: both addresses masked to the ACL's bits, then compared. */
 function ipMatches(clientId: string, aclId: string): boolean {
-  const acl = parseIpAcl(aclId);
+  const acl = cached(ipAclsParsed, aclId, parseIpAcl);
   if (acl === null) return false;
-  const client = parseIpAddress(clientId);
+  const client = cached(ipAddressesParsed, clientId, parseIpAddress);
   if (client === null || client.length !== acl.bytes.length) return false;
   const whole = acl.bits >>> 3;
   for (let i = 0; i < whole; i++) {

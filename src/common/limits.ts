@@ -22,5 +22,11 @@ export const authIdCharsMax = 1024;
 /** Auth ids one forwarded request may carry on the quorum link: the session's, plus its ip id. */
 export const forwardAuthIdsMax = 64;
 
+/** Parsed ip addresses and ip ACL ids kept for reuse by the ACL check (acl.ts): a node's ACL of
+ *  aclEntriesMax ip entries is checked on every read of it, and parsing each entry each time
+ *  cost ~0.6 ms a check. Past the bound the cache starts over. */
+export const ipParseCacheEntriesMax = 16 * 1024;
+
+assert(ipParseCacheEntriesMax >= 2 * aclEntriesMax, 'limits: the ip parse cache holds one full ACL and its clients');
 assert(authIdsPerSessionMax + 1 <= forwardAuthIdsMax, 'limits: a session\'s auth ids must fit a forwarded request');
 assert(aclEntriesMax > 0 && authIdsPerSessionMax > 0 && authIdCharsMax > 0, 'limits: bounds must be positive');
