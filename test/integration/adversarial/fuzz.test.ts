@@ -41,6 +41,8 @@ const RANDOM_FRAMES_PER_LANE = 1500;
 const SCENARIOS = 240;
 /** Frames pipelined before the replies are collected. */
 const BATCH_MAX = 8;
+/** A batch written byte by byte sends this much that way, the rest in one write. */
+const BYTEWISE_BYTES_MAX = 16384;
 /** Bound on any wait for an answer or a close: a hang fails the test, a slow machine does not. */
 const ANSWER_TIMEOUT_MS = 30000;
 const SESSION_TIMEOUT_MS = 6000;
@@ -139,6 +141,7 @@ class Gen {
   }
   data(): Buffer | null {
     if (this.chance(0.05)) return null;
+    if (this.chance(0.002)) return this.bytes(100_000 + this.int(900_000)); // crosses the ring in pieces
     if (this.chance(0.03)) return this.bytes(1000 + this.int(3000));
     return this.bytes(this.int(40));
   }
@@ -443,6 +446,8 @@ const stats = {
   sessions: 0,
   scenarios: new Map<string, number>(),
   bytewiseBatches: 0,
+  /** the slowest witness round (a setData and a getData), for the report; not asserted */
+  witnessMaxMs: 0,
   sentByOp: new Map<number, number>(),
   okByOp: new Map<number, number>(),
 };
@@ -575,6 +580,17 @@ interface Sent {
   body: Buffer;
 }
 
+/** A new session, with a bound as generous as every other wait here (the harness's is 5 s). */
+async function newSession(): Promise<RawConn> {
+  const conn = await RawConn.open(port, '127.0.0.1', ANSWER_TIMEOUT_MS);
+  const resp = await conn.handshake({ timeOut: SESSION_TIMEOUT_MS, readOnly: false }, ANSWER_TIMEOUT_MS);
+  if (resp === null || resp.timeOut <= 0) {
+    conn.destroy();
+    assert.fail(`a plain handshake was refused (seed ${seed})`);
+  }
+  return conn;
+}
+
 /**
  * One fuzzing connection: sends batches, checks every reply against what is outstanding, and
  * replaces a connection the server closed with a new session.
@@ -603,7 +619,7 @@ class Lane {
     if (this.conn !== null && !this.conn.closed) return this.conn;
     // xids go on counting across sessions; nothing here draws from the generator, so the
     // frames sent do not depend on when the server closed a connection.
-    this.conn = (await openSession(port, SESSION_TIMEOUT_MS)).conn;
+    this.conn = await newSession();
     stats.sessions++;
     return this.conn;
   }
@@ -620,8 +636,16 @@ class Lane {
     }
     const bytes = Buffer.concat(out);
     if (bytewise) {
+      // The first bytewiseBytesMax bytes one write each, the rest at once. Yielding to the event
+      // loop now and then: write callbacks that complete at once would otherwise keep this
+      // process from reading anything else (the other lanes' replies, the witness's) meanwhile.
       stats.bytewiseBatches++;
-      for (let k = 0; k < bytes.length && !conn.closed; k++) await conn.write(bytes.subarray(k, k + 1));
+      const split = Math.min(bytes.length, BYTEWISE_BYTES_MAX);
+      for (let k = 0; k < split && !conn.closed; k++) {
+        await conn.write(bytes.subarray(k, k + 1));
+        if (k % 64 === 63) await new Promise((r) => setImmediate(r));
+      }
+      if (split < bytes.length && !conn.closed) await conn.write(bytes.subarray(split));
     } else {
       await conn.write(bytes);
     }
@@ -765,7 +789,7 @@ const scenarios: Record<string, Scenario> = {
     }
   },
   async secondConnect(g) {
-    const { conn } = await openSession(port, SESSION_TIMEOUT_MS);
+    const conn = await newSession();
     stats.sessions++;
     try {
       const w = connectBody(g);
@@ -781,7 +805,7 @@ const scenarios: Record<string, Scenario> = {
   },
   async badFrameLength(g) {
     const established = g.chance(0.6);
-    const conn = established ? (await openSession(port, SESSION_TIMEOUT_MS)).conn : await RawConn.open(port);
+    const conn = established ? await newSession() : await RawConn.open(port);
     if (established) stats.sessions++;
     try {
       const len = g.pick([-1, -2, -0x80000000, 0x7fffffff, JUTE_MAXBUFFER + 1, JUTE_MAXBUFFER + 1025, 0x10000000]);
@@ -794,7 +818,7 @@ const scenarios: Record<string, Scenario> = {
     }
   },
   async shortFrame(g) {
-    const { conn } = await openSession(port, SESSION_TIMEOUT_MS);
+    const conn = await newSession();
     stats.sessions++;
     try {
       const body = g.bytes(g.int(8));
@@ -807,7 +831,7 @@ const scenarios: Record<string, Scenario> = {
     }
   },
   async halfFrameDropped(g) {
-    const { conn } = await openSession(port, SESSION_TIMEOUT_MS);
+    const conn = await newSession();
     stats.sessions++;
     const p = planned(g, drawOp(g), false);
     const whole = requestPacket(1, p.op, p.body);
@@ -821,6 +845,7 @@ const scenarios: Record<string, Scenario> = {
 
 /** Reads and writes of the witness session, checked while the fuzz runs and after it. */
 async function witnessRound(i: number): Promise<void> {
+  const started = Date.now();
   const data = Buffer.from(`round ${i}`);
   const set = await witness.call(witnessXid++, Op.setData, new JuteWriter().string('/witness').buffer(data).int(-1).bytes(), ANSWER_TIMEOUT_MS);
   assert.ok(set !== null, 'the witness connection was closed');
@@ -829,6 +854,7 @@ async function witnessRound(i: number): Promise<void> {
   assert.ok(get !== null, 'the witness connection was closed');
   assert.equal(get.err, Err.ok, 'witness getData');
   assert.deepEqual(new JuteReader(get.body).buffer(), data, 'witness reads what it wrote');
+  stats.witnessMaxMs = Math.max(stats.witnessMaxMs, Date.now() - started);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -881,7 +907,7 @@ test('every request type, valid and mutated, and out-of-order frames: answered s
     `# seed ${seed}: ${stats.frames} frames (${LANES} lanes + ${SCENARIOS} scenarios) in ${fuzzMs} ms, ` +
       `${stats.replies} replies (${stats.errorReplies} with an error code), ${stats.notifications} notifications, ` +
       `${stats.closes} connections closed by the server, ${stats.sessions} sessions, ${stats.bytewiseBatches} batches written byte by byte, ` +
-      `${witnessRounds} witness rounds`,
+      `${witnessRounds} witness rounds (slowest ${stats.witnessMaxMs} ms)`,
   );
   console.log(`# frames per opcode: ${[...stats.sentByOp].sort((a, b) => a[0] - b[0]).map(([op, n]) => `${opName(op)} ${n}`).join(', ')}`);
   console.log(`# ok replies per opcode: ${[...stats.okByOp].sort((a, b) => a[0] - b[0]).map(([op, n]) => `${opName(op)} ${n}`).join(', ')}`);
