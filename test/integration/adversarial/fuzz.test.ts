@@ -22,13 +22,18 @@
 // The seed is printed; ZKTS_FUZZ_SEED=<n> replays a run (the frames sent depend on the seed
 // only: each lane and the scenario list draw from their own generator, and a closed connection
 // is replaced by a new session that goes on with the same plan). ZKTS_FUZZ_DEBUG=1 prints what
-// was outstanding whenever the server closed a connection.
+// was outstanding whenever the server closed a connection; ZKTS_FUZZ_ENSEMBLE=1 runs the same
+// fuzz against a follower of a three-member zkts ensemble (the forwarding paths).
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreateMode, Err, OpCode, errName, opName } from '../../../src/common/zk.js';
 import { mulberry32 } from '../../common/prng.js';
 import { JuteReader, JuteWriter, Op, RawConn, openSession, parseConnectResponse, parseReply, readStat, requestPacket } from '../harness/raw.js';
+import { leaderOf } from '../harness/ensemble.js';
 import { fourLetter, startServer, type ServerHandle } from '../harness/server.js';
 import { SUITE_PORTS, isApache, suitePort, targetKind } from '../harness/target.js';
 
@@ -70,16 +75,40 @@ const seed = (() => {
   return n >>> 0;
 })();
 
+/** The server the fuzz talks to (in ensemble mode, a follower). */
 let server: ServerHandle;
+/** Every server started (the ensemble's members), for the exit and log checks. */
+const servers: ServerHandle[] = [];
 let port: number;
 let witness: RawConn;
 let witnessXid = 1;
 let pinger: NodeJS.Timeout | undefined;
+/** ZKTS_FUZZ_ENSEMBLE=1 (zkts only, not run by default): the same fuzz against a follower of a
+ *  three-member ensemble, so that writes, sessions and closeSession take the forwarding path. */
+const ensembleMode = process.env['ZKTS_FUZZ_ENSEMBLE'] === '1' && !isApache();
+
+async function startEnsemble(): Promise<ServerHandle> {
+  const ports = [2, 3, 4].map((i) => suitePort(SUITE_PORTS.advFuzz, i));
+  const extra: Record<string, string> = { forceSync: 'no' };
+  ports.forEach((p, i) => (extra[`server.${i + 1}`] = `127.0.0.1:${p + 1}:${p + 2}`));
+  for (let i = 0; i < 3; i++) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'zkts-adv-fuzz-'));
+    writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
+    servers.push(await startServer('zkts', { port: ports[i]!, dataDir, tickTime: 500, maxClientCnxns: 100, extra }));
+  }
+  const leader = await leaderOf(servers);
+  return servers.find((m) => m !== leader)!;
+}
 
 before(async () => {
-  console.log(`# client-port fuzz seed ${seed} (replay: ZKTS_FUZZ_SEED=${seed})`);
-  port = suitePort(SUITE_PORTS.advFuzz);
-  server = await startServer(targetKind(), { port, tickTime: 500, maxClientCnxns: 100, extra: { forceSync: 'no' } });
+  console.log(`# client-port fuzz seed ${seed} (replay: ZKTS_FUZZ_SEED=${seed})${ensembleMode ? ', against a follower' : ''}`);
+  if (ensembleMode) {
+    server = await startEnsemble();
+  } else {
+    server = await startServer(targetKind(), { port: suitePort(SUITE_PORTS.advFuzz), tickTime: 500, maxClientCnxns: 100, extra: { forceSync: 'no' } });
+    servers.push(server);
+  }
+  port = server.port;
   witness = (await openSession(port, 10000)).conn;
   pinger = setInterval(() => void witness.write(requestPacket(-2, Op.ping)), 1500);
   for (const p of ['/witness', '/fz', '/fz/a', '/fz/a/b', '/fz/e']) {
@@ -93,7 +122,11 @@ before(async () => {
 after(async () => {
   clearInterval(pinger);
   witness?.destroy();
-  await server?.stop();
+  for (const m of servers) {
+    const dataDir = m.dataDir;
+    await m.stop();
+    if (ensembleMode) rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 // ---- random choices ---------------------------------------------------------------------------
@@ -610,7 +643,7 @@ class Lane {
       const bytewise = this.g.chance(0.03);
       await this.batch(plan.slice(i, i + n), bytewise);
       i += n;
-      if (++batches % 25 === 0) assert.equal(server.exited, false, 'the server process exited');
+      if (++batches % 25 === 0) assert.ok(servers.every((m) => !m.exited), 'a server process exited');
     }
     this.conn?.destroy();
   }
@@ -893,7 +926,7 @@ test('every request type, valid and mutated, and out-of-order frames: answered s
   const fuzzMs = Date.now() - started;
 
   // Afterwards: the process lives, the witness reads and writes, srvr answers.
-  assert.equal(server.exited, false, 'the server process exited');
+  assert.ok(servers.every((m) => !m.exited), 'a server process exited');
   await witnessRound(witnessRounds++);
   const w = new JuteWriter().string('/witness/after').buffer(Buffer.from('x'));
   w.int(1).int(31).string('world').string('anyone').int(0);
@@ -917,7 +950,7 @@ test('every request type, valid and mutated, and out-of-order frames: answered s
     // pino lines: level 50 is error, 60 fatal. Anything else the process printed that looks
     // like an exception counts too.
     const bad: string[] = [];
-    for (const line of server.logs().split('\n')) {
+    for (const line of servers.flatMap((m) => m.logs().split('\n'))) {
       if (line.trim() === '') continue;
       let level = 0;
       let msg = line;
