@@ -8,7 +8,8 @@
 // also appears nested in a multi and in a multiRead. Out-of-order traffic goes alongside:
 // requests before the ConnectRequest, mutated and random ConnectRequests, a second
 // ConnectRequest, frame lengths that are negative or over jute.maxbuffer, frames shorter than a
-// RequestHeader, half frames dropped, and batches written one byte at a time.
+// RequestHeader, half frames dropped, batches written one byte at a time, and a session with
+// requests in flight taken over by a second connection (with its password or a wrong one).
 //
 // What is asserted is ZooKeeper's contract, not one error code per request: every reply is a
 // well-formed ReplyHeader with a KeeperException code for an xid that was sent and not yet
@@ -32,7 +33,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreateMode, Err, OpCode, errName, opName } from '../../../src/common/zk.js';
 import { mulberry32 } from '../../common/prng.js';
-import { JuteReader, JuteWriter, Op, RawConn, openSession, parseConnectResponse, parseReply, readStat, requestPacket } from '../harness/raw.js';
+import { JuteReader, JuteWriter, Op, RawConn, connectRequest, openSession, parseConnectResponse, parseReply, readStat, requestPacket } from '../harness/raw.js';
 import { leaderOf } from '../harness/ensemble.js';
 import { fourLetter, startServer, type ServerHandle } from '../harness/server.js';
 import { SUITE_PORTS, isApache, suitePort, targetKind } from '../harness/target.js';
@@ -871,6 +872,49 @@ const scenarios: Record<string, Scenario> = {
     await conn.write(whole.subarray(0, 1 + g.int(whole.length - 1)));
     stats.frames++;
     conn.destroy();
+  },
+  async reattach(g) {
+    // A session with requests in flight is taken over by a second connection (the right
+    // password, or a wrong one): the new connection is served or refused and closed; the old
+    // one answers what it sent or is closed, never stalls.
+    const old = await RawConn.open(port, '127.0.0.1', ANSWER_TIMEOUT_MS);
+    const next = await RawConn.open(port, '127.0.0.1', ANSWER_TIMEOUT_MS);
+    try {
+      const first = await old.handshake({ timeOut: SESSION_TIMEOUT_MS, readOnly: false }, ANSWER_TIMEOUT_MS);
+      assert.ok(first !== null && first.timeOut > 0, `a plain handshake was refused (seed ${seed})`);
+      stats.sessions++;
+      const sent = new Map<number, number>(); // xid -> op
+      const frames: Buffer[] = [];
+      for (let i = 0, n = 1 + g.int(6); i < n; i++) {
+        const p = planned(g, drawOp(g), g.chance(0.3));
+        sent.set(i + 1, p.op);
+        frames.push(requestPacket(i + 1, p.op, p.body));
+      }
+      await old.write(Buffer.concat(frames));
+      stats.frames += frames.length;
+      const passwd = g.chance(0.8) ? first.passwd : g.bytes(first.passwd.length);
+      const what = `a reconnect to session 0x${first.sessionId.toString(16)} (${passwd === first.passwd ? 'its' : 'a wrong'} password)`;
+      await next.write(connectRequest({ timeOut: SESSION_TIMEOUT_MS, sessionId: first.sessionId, passwd, readOnly: false }));
+      stats.frames++;
+      await expectHandshakeOrClose(next, what);
+      // The old connection: its answers (well-formed, for what it sent), then maybe a close.
+      while (sent.size > 0) {
+        let f: Buffer | null;
+        try {
+          f = await old.nextFrame(ANSWER_TIMEOUT_MS);
+        } catch {
+          assert.fail(`${what}: the old connection neither answered nor closed within ${ANSWER_TIMEOUT_MS} ms (seed ${seed})`);
+        }
+        if (f === null) break;
+        const r = assertWellFormedReply(f, () => `${what}, old connection (seed ${seed})`);
+        if (r.xid === -1) continue;
+        const xid = r.xid === -2 ? [...sent].find(([, op]) => op === OpCode.ping)?.[0] ?? -2 : r.xid;
+        assert.ok(sent.delete(xid), `${what}: the old connection got a reply for xid ${r.xid}, not outstanding (seed ${seed})`);
+      }
+    } finally {
+      old.destroy();
+      next.destroy();
+    }
   },
 };
 
