@@ -448,6 +448,13 @@ export class Core {
     this.stats.requests++;
     const s = this.sessions.get(r.sidHi, r.sidLo);
     if (s === undefined || s.closing || s.worker !== worker) {
+      if (s !== undefined && s.closing && s.worker === worker && s.waiting !== null) {
+        // Pipelined behind the session's writes in flight (its closeSession among them): it is
+        // answered SessionExpired in its turn (writeDone), not ahead of them, which the worker
+        // would take for a reply out of order (ZooKeeper's error txn keeps its place too).
+        s.waiting.push({ xid: r.xid, op: r.op, body: bytes.slice(r.bodyOffset, r.end) });
+        return;
+      }
       // A session that moved to another worker here: its old connection is fenced.
       const err = s !== undefined && !s.closing ? Err.sessionMoved : Err.sessionExpired;
       this.replyBare(worker, r.sidHi, r.sidLo, r.xid, err);
@@ -464,11 +471,12 @@ export class Core {
    * Per-session FIFO: a request runs at once unless it would overtake the session's writes in
    * flight. Writes pipeline (prepare validates against outstanding changes, and replies leave in
    * zxid order), so a write may join the writes in flight as long as nothing waits before it; any
-   * other request waits until the session's writes have been applied.
+   * other request waits until the session's writes have been applied. Once the session is
+   * closing, nothing joins: what comes after its closeSession is answered after it.
    */
   private canRunNow(s: SessionContext, op: number): boolean {
     if (s.waiting === null) return true;
-    if (s.waiting!.length > 0 || s.barrier) return false;
+    if (s.waiting!.length > 0 || s.barrier || s.closing) return false;
     return op !== OpCode.closeSession && this.db.isWrite(op);
   }
 

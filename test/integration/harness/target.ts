@@ -41,6 +41,7 @@ export const SUITE_PORTS = {
   advSessions: 23000,
   advThrottle: 23200,
   advQuorum: 23100,
+  advFuzz: 23400,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 
