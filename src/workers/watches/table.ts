@@ -103,12 +103,16 @@ export interface WatchHitSink {
 
 export class PathWatchers {
   readonly path: string;
-  readonly slots: number[] = [];
-  readonly bits: number[] = [];
+  readonly slots: number[];
+  readonly bits: number[];
   /** Pairs holding either half of a recursive watch. */
   recursive = 0;
-  constructor(path: string) {
+  /** Made with its first pair: array literals of one element, where a push onto an empty array
+   *  reserves room for ~17 (most paths have one watcher; setWatches adds ~95,000 in one go). */
+  constructor(path: string, slot: number, bits: number) {
     this.path = path;
+    this.slots = [slot];
+    this.bits = [bits];
   }
 }
 
@@ -152,8 +156,13 @@ export class WatchTable {
     }
     let entry = this.#paths.get(path);
     if (entry === undefined) {
-      entry = new PathWatchers(path);
+      entry = new PathWatchers(path, slot, bit);
       this.#paths.set(path, entry);
+      mine.set(path, 0);
+      this.#pairs++;
+      this.#watches += managerWeight(bit);
+      if ((bit & recursiveBits) !== 0) this.#addRecursive(entry);
+      return;
     }
     const idx = mine.get(path);
     if (idx === undefined) {
