@@ -75,6 +75,7 @@ import { Latency, connectionStats, lastOpName, resetConnectionStats, watchStats 
 import { Fanout } from './watches/fanout.js';
 import { mayRead } from './watches/readers.js';
 import { WatchTable, watcherTypeBits } from './watches/table.js';
+import { StalledOutput } from './stalled-output.js';
 
 /** Bounds of one worker (units last). */
 export const workerLimits = {
@@ -247,8 +248,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   #dirty: ClientConn[] = [];
   /** Connections whose clients do not read (output above connOutputBytesPause), and the
    *  output they hold (see workerStalledOutputBytesMax). */
-  readonly #stalled = new Set<ClientConn>();
-  #stalledOutputBytes = 0;
+  readonly #stalled = new StalledOutput<ClientConn>();
   #turnScheduled = false;
   #ringPaused: ClientConn[] = [];
   #ringWaiting = false;
@@ -447,7 +447,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
 
   onClose(c: Conn): void {
     const conn = c as ClientConn;
-    this.#setStalled(conn, 0);
+    this.#stalled.set(conn, 0);
     this.#conns.delete(conn.id);
     this.#connBySlot[conn.slot] = undefined;
     this.#freeConnSlots.push(conn.slot);
@@ -1227,36 +1227,27 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     for (const conn of dirty) {
       conn.flush();
       const queued = conn.writableBytes;
-      if (conn.stalledBytes !== 0) this.#setStalled(conn, queued);
+      if (conn.stalledBytes !== 0) this.#stalled.set(conn, queued);
       if (queued <= workerLimits.connOutputBytesPause || conn.state !== ConnState.open) continue;
       if (queued > workerLimits.connOutputBytesMax) {
         this.#closeStalled(conn, queued, 'client does not read its replies');
         continue;
       }
-      this.#setStalled(conn, queued);
+      this.#stalled.set(conn, queued);
       if ((conn.pauseMask & Pause.output) === 0) {
         conn.pause(Pause.output);
         conn.socket.once('drain', () => {
-          this.#setStalled(conn, 0);
+          this.#stalled.set(conn, 0);
           conn.resume(Pause.output);
           this.#scheduleTurn();
         });
       }
     }
-    while (this.#stalledOutputBytes > workerLimits.workerStalledOutputBytesMax) {
-      let worst: ClientConn | null = null;
-      for (const c of this.#stalled) if (worst === null || c.stalledBytes > worst.stalledBytes) worst = c;
+    while (this.#stalled.bytes > workerLimits.workerStalledOutputBytesMax) {
+      const worst = this.#stalled.worst();
       if (worst === null) break;
       this.#closeStalled(worst, worst.stalledBytes, 'clients that do not read hold too much output');
     }
-  }
-
-  /** Count `bytes` of `conn`'s queued output as stalled (0: not stalled). */
-  #setStalled(conn: ClientConn, bytes: number): void {
-    this.#stalledOutputBytes += bytes - conn.stalledBytes;
-    conn.stalledBytes = bytes;
-    if (bytes > 0) this.#stalled.add(conn);
-    else this.#stalled.delete(conn);
   }
 
   #closeStalled(conn: ClientConn, queued: number, why: string): void {
@@ -1264,10 +1255,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       remote: conn.remote,
       sid: conn.session?.hex,
       queued,
-      stalledOutputBytes: this.#stalledOutputBytes,
+      stalledOutputBytes: this.#stalled.bytes,
     };
     this.#log.warn(fields, `closing connection: ${why}`);
-    this.#setStalled(conn, 0);
+    this.#stalled.set(conn, 0);
     conn.close(); // drops what it queued
   }
 
