@@ -12,8 +12,9 @@
 //
 // This file only wires the parts and routes the callbacks of the sockets (ConnHandler), the ring
 // (BridgeHandler) and the main thread's messages to them. Each part is a small class that is
-// handed, at construction, the few parts it calls; none calls back into this file, and the
-// calls go one way (top to bottom, never up):
+// handed, at construction, the few parts below it that it calls (an options object, no shared
+// state object); only those callbacks come back up here, and the calls between parts go one
+// way, top to bottom:
 //
 //   FourLetterAnswers   fourletter.ts            4lw connections and the answers they wait for
 //   SessionAttach       session/attach.ts        ConnectRequest → session, or "invalid session"
@@ -24,6 +25,8 @@
 //   ConnRegistry        connections/registry.ts  connection ids, slots, idle expiry
 //   Output              connections/output.ts    per-turn flush, output and ring backpressure
 //
+// The watch table (watches/table.ts) is shared data: the session lifecycle drops a session's
+// watches, the reply matcher answers removeWatches / checkWatches from it, Fanout fires it.
 // Statistics (stats.ts) read the registry, the session table, the watches and the counters.
 
 import type { Socket } from 'node:net';
