@@ -3,6 +3,12 @@
 // `ruok` and the whitelist refusal itself; every other word is the main thread's (it holds the
 // server-wide state), asked through parentPort.
 
+import type { WorkerToMainMessage } from '../shm/admin.js';
+import { Pause } from './conn.js';
+import type { ClientConn } from './connections/client-conn.js';
+import type { Output } from './connections/output.js';
+import type { WorkerLog } from './log.js';
+
 /** FourLetterCommands.cmd2String (3.8). */
 export const fourLetterWords = [
   'conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'ruok', 'stmk', 'srst', 'srvr', 'stat',
@@ -49,4 +55,82 @@ export class FourLetterWhitelist {
 /** NopCommand's answer for a word off the whitelist (pw.println: a trailing newline). */
 export function notWhitelistedText(word: string): string {
   return `${word} is not executed because it is not in the whitelist.\n`;
+}
+
+export interface FourLetterAnswersOptions {
+  whitelist: readonly string[];
+  workerIndex: number;
+  log: WorkerLog;
+  output: Output;
+  /** postMessage to the main thread, which answers every word but `ruok`. */
+  post(message: WorkerToMainMessage): void;
+}
+
+/** The words asked on this worker's connections, and the answers the main thread owes them. */
+export class FourLetterAnswers {
+  readonly #whitelist: FourLetterWhitelist;
+  readonly #workerIndex: number;
+  readonly #log: WorkerLog;
+  readonly #output: Output;
+  readonly #post: (message: WorkerToMainMessage) => void;
+  readonly #waiting = new Map<number, ClientConn>();
+  #seq = 0;
+
+  constructor(options: FourLetterAnswersOptions) {
+    this.#whitelist = new FourLetterWhitelist(options.whitelist);
+    this.#workerIndex = options.workerIndex;
+    this.#log = options.log;
+    this.#output = options.output;
+    this.#post = options.post;
+  }
+
+  /** The first 4 bytes of `conn` read as `code`: false when that is no word (a frame length). */
+  onFourLetter(conn: ClientConn, code: number): boolean {
+    const word = fourLetterWordOf(code);
+    if (word === undefined) return false;
+    conn.pause(Pause.fourLetter);
+    if (word === telnetClose) {
+      conn.close();
+      return true;
+    }
+    if (!this.#whitelist.isEnabled(word)) {
+      const msg = `Command ${word} is not executed because it is not in the whitelist.`;
+      this.#log.debug({ remote: conn.remote, word }, msg);
+      this.#answer(conn, notWhitelistedText(word));
+      return true;
+    }
+    const msg = `Processing ${word} command from /${conn.remote}`;
+    this.#log.info({ remote: conn.remote, word }, msg);
+    if (word === 'ruok') {
+      this.#answer(conn, 'imok');
+      return true;
+    }
+    const reqId = ++this.#seq;
+    conn.fourLetterReqId = reqId;
+    this.#waiting.set(reqId, conn);
+    const workerIndex = this.#workerIndex;
+    this.#post({ type: 'fourLetter', workerIndex, word, reqId, remote: conn.remote });
+    return true;
+  }
+
+  /** The main thread's answer to request `reqId`. */
+  reply(reqId: number, text: string): void {
+    const conn = this.#waiting.get(reqId);
+    if (conn === undefined) return;
+    this.#waiting.delete(reqId);
+    conn.fourLetterReqId = 0;
+    this.#answer(conn, text);
+  }
+
+  /** `conn` closed: an answer still due to it is dropped when it comes. */
+  closed(conn: ClientConn): void {
+    if (conn.fourLetterReqId !== 0) this.#waiting.delete(conn.fourLetterReqId);
+  }
+
+  #answer(conn: ClientConn, text: string): void {
+    if (!conn.isOpen) return;
+    this.#output.mark(conn).writeRaw(Buffer.from(text, 'utf8'));
+    conn.closeAfterFlush();
+    this.#output.scheduleTurn();
+  }
 }

@@ -1,7 +1,7 @@
 // The output a worker's non-reading clients hold: each connection whose queued replies passed
-// connOutputBytesPause is counted here with what it holds, so that together they stay under
-// workerStalledOutputBytesMax (server.ts closes the one holding the most past it). One owner:
-// the worker's flush step.
+// connOutputPauseBytes is counted here with what it holds, so that together they stay under
+// workerStalledOutputBytesMax (connections/output.ts closes the one holding the most past it).
+// One owner: the worker's flush step.
 
 /** A connection as this count sees it. */
 export interface StalledConn {

@@ -7,8 +7,19 @@ import { OpCode } from '../common/zk.js';
 // The report types live in src/shm/admin.ts (the main thread imports them without importing
 // src/workers); re-exported here for the worker side.
 export type { ConnectionStats, WatchStats, WorkerCounts, WorkerStats } from '../shm/admin.js';
-import type { ConnectionStats, WatchStats } from '../shm/admin.js';
-import type { Conn } from './conn.js';
+import type {
+  ConnectionStats,
+  StatsRequestMessage,
+  StatsSection,
+  WatchStats,
+  WorkerCounts,
+  WorkerStats,
+} from '../shm/admin.js';
+import type { Conn, IoCounters } from './conn.js';
+import type { ClientConn } from './connections/client-conn.js';
+import type { ConnRegistry } from './connections/registry.js';
+import { sessionlessConnectionTimeoutMs } from './session/handshake.js';
+import type { SessionTable } from './session/table.js';
 import type { WatchTable } from './watches/table.js';
 
 /** ZooKeeper's short names of the last operation (FinalRequestProcessor lastOp). */
@@ -142,4 +153,96 @@ export function watchStats(
     out.byPath = [...w.paths()].map((e) => ({ path: e.path, sids: e.slots.map(hexOf) }));
   }
   return out;
+}
+
+/** ServerCnxn.updateStatsForResponse + ServerStats.updateLatency (`worker`: the worker-wide
+ *  latency). */
+export function noteResponse(
+  conn: Conn,
+  worker: Latency,
+  op: number,
+  xid: number,
+  zxid: number,
+  latencyMs: number,
+): void {
+  if (xid >= 0) conn.lastCxid = xid;
+  conn.lastZxid = zxid;
+  conn.lastOp = lastOpName(op);
+  conn.lastResponseMs = Date.now();
+  conn.latency.add(latencyMs);
+  worker.add(latencyMs);
+}
+
+/** Where a worker's report comes from. */
+export interface WorkerStatsSources {
+  workerIndex: number;
+  conns: ConnRegistry;
+  sessions: SessionTable<ClientConn>;
+  watches: WatchTable;
+  /** Packets in and out of all connections (ServerStats). */
+  counters: IoCounters;
+  /** Worker-wide latency (ServerStats). */
+  latency: Latency;
+  /** Requests of this worker's sessions in flight at the main thread. */
+  outstanding(): number;
+}
+
+/** The report a `stats` message asks for, after the reset it asks for (crst, srst). */
+export function workerStats(
+  src: WorkerStatsSources,
+  req: Pick<StatsRequestMessage, 'reset' | 'sections'> = {},
+): WorkerStats {
+  if (req.reset === 'connections') {
+    for (const c of src.conns.values()) resetConnectionStats(c, c.latency);
+  }
+  if (req.reset === 'server') resetServerStats(src);
+  const sections = req.sections;
+  const want = (s: StatsSection): boolean => sections === undefined || sections.includes(s);
+  const out: WorkerStats = { workerIndex: src.workerIndex };
+  if (want('connections')) {
+    out.connections = [...src.conns.values()].map(clientConnStats);
+  }
+  if (want('counts')) out.counts = workerCounts(src);
+  const bySession = want('watchesBySession');
+  const byPath = want('watchesByPath');
+  if (want('watches') || bySession || byPath) {
+    const name = (slot: number): string => src.sessions.at(slot)?.hex ?? `slot:${slot}`;
+    out.watches = watchStats(src.watches, name, { bySession, byPath });
+  }
+  return out;
+}
+
+function clientConnStats(c: ClientConn): ConnectionStats {
+  const s = c.session;
+  return connectionStats({
+    conn: c,
+    latency: c.latency,
+    sid: s === null ? null : s.hex,
+    timeoutMs: s === null ? sessionlessConnectionTimeoutMs : s.timeoutMs,
+    queued: s === null ? 0 : s.fifo.countFor(c.id),
+    local: s !== null && s.local,
+  });
+}
+
+function workerCounts(src: WorkerStatsSources): WorkerCounts {
+  const l = src.latency;
+  return {
+    packetsReceived: src.counters.packetsReceived,
+    packetsSent: src.counters.packetsSent,
+    aliveConnections: src.conns.aliveCount(),
+    outstandingRequests: src.outstanding(),
+    minLatencyMs: l.minOrZero,
+    avgLatencyMs: l.count === 0 ? 0 : l.total / l.count,
+    maxLatencyMs: l.max,
+    latencyTotalMs: l.total,
+    latencyCount: l.count,
+    localSessions: src.sessions.localCount,
+    globalSessions: src.sessions.globalCount,
+  };
+}
+
+function resetServerStats(src: WorkerStatsSources): void {
+  src.counters.packetsReceived = 0;
+  src.counters.packetsSent = 0;
+  src.latency.reset();
 }

@@ -9,8 +9,8 @@ import {
   decodeReplyHeader,
   decodeWatcherEvent,
   encodeConnectRequest,
-} from '../../../src/protocol/jute/index.js';
-import type { ConnectResponse, ReplyHeader, WatcherEvent } from '../../../src/protocol/types.js';
+} from '../../../../src/protocol/jute/index.js';
+import type { ConnectResponse, ReplyHeader, WatcherEvent } from '../../../../src/protocol/types.js';
 
 export interface ConnectOptions {
   timeoutMs?: number;

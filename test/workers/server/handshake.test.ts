@@ -2,9 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Err } from '../../src/common/zk.js';
-import { SessionFlag } from '../../src/shm/records.js';
-import { sessionPassword } from '../../src/workers/session/handshake.js';
+import { Err } from '../../../src/common/zk.js';
+import { SessionFlag } from '../../../src/shm/records.js';
+import { sessionPassword } from '../../../src/workers/session/handshake.js';
 import { TestClient, hiLo, idOf } from './harness/client.js';
 import { FakeMain } from './harness/fake-main.js';
 import { openGlobal, openLocal } from './harness/sessions.js';

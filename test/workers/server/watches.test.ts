@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { EventType, KeeperState, OpCode } from '../../src/common/zk.js';
-import { WatchKind } from '../../src/shm/records.js';
+import { EventType, KeeperState, OpCode } from '../../../src/common/zk.js';
+import { WatchKind } from '../../../src/shm/records.js';
 import { FakeMain } from './harness/fake-main.js';
 import { openGlobal, type OpenSession } from './harness/sessions.js';
 

@@ -2,7 +2,7 @@
 // and 4 (as the launcher does); this process runs two session workers on them, each with a fake
 // main thread that accepts every global session, and reports over IPC.
 
-import { createIpCountTable } from '../../../src/shm/ipcount.js';
+import { createIpCountTable } from '../../../../src/shm/ipcount.js';
 import { FakeMain } from './fake-main.js';
 
 async function serve(main: FakeMain): Promise<void> {

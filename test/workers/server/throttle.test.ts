@@ -5,8 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OpCode } from '../../src/common/zk.js';
-import type { JuteWriter } from '../../src/protocol/jute/index.js';
+import { OpCode } from '../../../src/common/zk.js';
+import type { JuteWriter } from '../../../src/protocol/jute/index.js';
 import { FakeMain } from './harness/fake-main.js';
 import { openGlobal, sleep } from './harness/sessions.js';
 

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OpCode } from '../../src/common/zk.js';
+import { OpCode } from '../../../src/common/zk.js';
 import { TestClient } from './harness/client.js';
 import { FakeMain } from './harness/fake-main.js';
 import { openGlobal, sleep } from './harness/sessions.js';

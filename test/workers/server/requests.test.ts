@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Err, OpCode, WatcherType } from '../../src/common/zk.js';
-import { JuteReader, JuteWriter, encodeResponse } from '../../src/protocol/jute/index.js';
-import { ReplyFlag, SessionFlag, WatchKind } from '../../src/shm/records.js';
+import { Err, OpCode, WatcherType } from '../../../src/common/zk.js';
+import { JuteReader, JuteWriter, encodeResponse } from '../../../src/protocol/jute/index.js';
+import { ReplyFlag, SessionFlag, WatchKind } from '../../../src/shm/records.js';
 import { FakeMain } from './harness/fake-main.js';
 import { openGlobal, openLocal } from './harness/sessions.js';
 

@@ -1,8 +1,8 @@
 // Session set-up shortcuts for worker tests.
 
 import assert from 'node:assert/strict';
-import type { ConnectResponse } from '../../../src/protocol/types.js';
-import { SessionFlag } from '../../../src/shm/records.js';
+import type { ConnectResponse } from '../../../../src/protocol/types.js';
+import { SessionFlag } from '../../../../src/shm/records.js';
 import { TestClient, hiLo, type ConnectOptions } from './client.js';
 import type { FakeMain, Rec } from './fake-main.js';
 

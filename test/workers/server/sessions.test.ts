@@ -2,8 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EventType, OpCode } from '../../src/common/zk.js';
-import { DetachReason, SessionEndReason, SessionFlag } from '../../src/shm/records.js';
+import { EventType, OpCode } from '../../../src/common/zk.js';
+import { DetachReason, SessionEndReason, SessionFlag } from '../../../src/shm/records.js';
 import { TestClient } from './harness/client.js';
 import { FakeMain } from './harness/fake-main.js';
 import { openGlobal, openLocal, sleep } from './harness/sessions.js';

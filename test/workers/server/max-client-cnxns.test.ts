@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createIpCountTable } from '../../src/shm/ipcount.js';
+import { createIpCountTable } from '../../../src/shm/ipcount.js';
 import { TestClient } from './harness/client.js';
 import { FakeMain } from './harness/fake-main.js';
 

@@ -4,8 +4,8 @@
 // (reply, attached, event, watchRegister, sessionEnd, upgraded).
 
 import { Worker } from 'node:worker_threads';
-import { Channel, createChannelDescriptor, type ChannelDescriptor } from '../../../src/shm/channel.js';
-import { createIpCountTable, type IpCountTable } from '../../../src/shm/ipcount.js';
+import { Channel, createChannelDescriptor, type ChannelDescriptor } from '../../../../src/shm/channel.js';
+import { createIpCountTable, type IpCountTable } from '../../../../src/shm/ipcount.js';
 import {
   AttachView,
   AuthView,
@@ -25,16 +25,16 @@ import {
   upgradedBytes,
   watchRegisterBytes,
   type EventReaders,
-} from '../../../src/shm/records.js';
-import { SharedStatus } from '../../../src/shm/status.js';
+} from '../../../../src/shm/records.js';
+import { SharedStatus } from '../../../../src/shm/status.js';
 import type {
   StatsRequestMessage,
   WorkerInit,
   WorkerStats,
   WorkerToMainMessage,
-} from '../../../src/shm/admin.js';
+} from '../../../../src/shm/admin.js';
 
-export const workerEntry = new URL('../../../src/workers/worker.js', import.meta.url);
+export const workerEntry = new URL('../../../../src/workers/worker.js', import.meta.url);
 
 export type Rec =
   | { kind: 'request'; sidHi: number; sidLo: number; xid: number; op: number; flags: number; timeoutMs: number; body: Buffer }

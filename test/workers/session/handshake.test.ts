@@ -1,0 +1,108 @@
+// Handshake helpers (src/workers/session/handshake.ts): connect plans, session ids, passwords,
+// ConnectResponse frames.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { JuteReader, JuteWriter, decodeConnectResponse } from '../../../src/protocol/jute/index.js';
+import {
+  SessionIdGenerator,
+  connectResponseFrame,
+  negotiateTimeout,
+  passwordMatches,
+  planConnect,
+  sessionPassword,
+  type ConnectContext,
+} from '../../../src/workers/session/handshake.js';
+
+describe('handshake helpers', () => {
+  const ctx: ConnectContext = {
+    remote: '127.0.0.1:1',
+    serving: true,
+    lastZxid: 10,
+    minSessionTimeoutMs: 4000,
+    maxSessionTimeoutMs: 40000,
+    localSessionsEnabled: false,
+    sessionSecret: 's',
+    knownLocal: () => false,
+  };
+  const req = {
+    protocolVersion: 0,
+    lastZxidSeen: 0,
+    timeOut: 1,
+    sessionId: 0n,
+    passwd: new Uint8Array(16),
+    readOnly: false,
+    localSession: false,
+  };
+
+  it('plans what to do with a ConnectRequest', () => {
+    assert.deepEqual(planConnect(req, 0, 0, ctx), { kind: 'create', local: false, timeoutMs: 4000 });
+    assert.deepEqual(planConnect({ ...req, localSession: true }, 0, 0, ctx), { kind: 'create', local: true, timeoutMs: 4000 });
+    assert.equal(planConnect({ ...req, lastZxidSeen: 11 }, 0, 0, ctx).kind, 'refuse');
+    assert.equal(planConnect(req, 0, 0, { ...ctx, serving: false }).kind, 'refuse');
+    const pw = sessionPassword('s', 5, 6);
+    const again = { ...req, sessionId: (5n << 32n) | 6n, passwd: pw };
+    assert.equal(planConnect(again, 5, 6, ctx).kind, 'reconnect');
+    assert.equal(planConnect(again, 5, 6, { ...ctx, knownLocal: () => true }).kind, 'reattachLocal');
+    assert.equal(planConnect({ ...req, sessionId: 5n << 32n | 6n }, 5, 6, ctx).kind, 'badPassword');
+    assert.equal(negotiateTimeout(5000, 4000, 40000), 5000);
+    assert.ok(passwordMatches('s', 5, 6, pw));
+    assert.ok(!passwordMatches('t', 5, 6, pw));
+  });
+
+  it('makes ids with the server and worker in the top bytes, never repeating', () => {
+    const g = new SessionIdGenerator(0xab, 3, 1_700_000_000_000);
+    const out = { hi: 0, lo: 0 };
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      g.next(out);
+      assert.equal(out.hi >>> 24, 0xab);
+      assert.equal((out.hi >>> 16) & 0xff, 3);
+      seen.add(`${out.hi}:${out.lo}`);
+    }
+    assert.equal(seen.size, 1000);
+    assert.throws(() => new SessionIdGenerator(256, 0));
+  });
+
+  it('makes ids that ids seen before do not give away (a keyed permutation of the counter)', () => {
+    const low48 = (o: { hi: number; lo: number }): number => (o.hi & 0xffff) * 2 ** 32 + o.lo;
+    const a = new SessionIdGenerator(1, 0, 1_700_000_000_000);
+    const b = new SessionIdGenerator(1, 0, 1_700_000_000_000);
+    const x = { hi: 0, lo: 0 };
+    const y = { hi: 0, lo: 0 };
+    let same = 0;
+    let steps1 = 0;
+    let prev = -1;
+    for (let i = 0; i < 200; i++) {
+      a.next(x);
+      b.next(y);
+      if (low48(x) === low48(y)) same++; // same clock, other key: other ids
+      if (prev >= 0 && Math.abs(low48(x) - prev) === 1) steps1++; // not a counter
+      prev = low48(x);
+    }
+    assert.equal(same, 0);
+    assert.equal(steps1, 0);
+    // The same key and clock give the same ids (a permutation, so no repeats within a key).
+    const k = Buffer.alloc(16, 7);
+    const c = new SessionIdGenerator(2, 1, 5, k);
+    const d = new SessionIdGenerator(2, 1, 5, k);
+    c.next(x);
+    d.next(y);
+    assert.deepEqual(x, y);
+  });
+
+  it('encodes ConnectResponse frames, the old-client form without readOnly', () => {
+    const w = new JuteWriter();
+    const r0 = { valid: true, timeoutMs: 5000, sessionId: 42n, passwd: Buffer.alloc(16, 9), oldClient: false };
+    const full = connectResponseFrame(w, r0);
+    const old = connectResponseFrame(w, { ...r0, oldClient: true });
+    assert.equal(full.readInt32BE(0), full.length - 4);
+    assert.equal(old.length, full.length - 1);
+    assert.equal(old.readInt32BE(0), old.length - 4);
+    const r = decodeConnectResponse(new JuteReader(full.subarray(4)));
+    assert.deepEqual([r.timeOut, r.sessionId], [5000, 42n]);
+    const invalid = connectResponseFrame(w, { ...r0, valid: false });
+    const bad = decodeConnectResponse(new JuteReader(invalid.subarray(4)));
+    assert.deepEqual([bad.timeOut, bad.sessionId, Buffer.from(bad.passwd)], [0, 0n, Buffer.alloc(16)]);
+  });
+});
