@@ -9,7 +9,7 @@ import { largeRecordBufferTrimMs } from '../shm/limits.js';
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import type { ServerConfig } from './config.js';
-import { isQuietlyAccepted } from './config.js';
+import { isQuietlyAccepted, readMyId } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { Bridge } from './bridge.js';
 import { Core } from './core.js';
@@ -19,7 +19,7 @@ import { PurgeScheduler, SyncStage, nodeLogFs, recover, type LogFs, type Storage
 import { writeSync } from 'node:fs';
 import { containersToDelete } from './containers.js';
 import { FourLetterWords } from './four-letter.js';
-import { EnsembleDriver, readMyId } from './driver.js';
+import { EnsembleDriver } from './driver.js';
 import { QuotaLog } from './quota-log.js';
 import { SessionSecretTracker } from './session-secret.js';
 
