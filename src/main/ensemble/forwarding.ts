@@ -2,6 +2,7 @@
 // REQUEST, TOUCH and REQUESTERROR traffic between learners and their leader, and the leader's
 // resume once it may order writes in its epoch.
 
+import { sessionIdHex } from '../../common/ids.js';
 import { Err } from '../../common/zk.js';
 import type { Core, Replication } from '../core.js';
 import type { Logger } from '../logger.js';
@@ -80,7 +81,7 @@ export class RequestForwarding implements Replication {
     if (m.type === 'REQUEST') {
       const synced = member.role === 'leading' && this.syncedLearner(from);
       if (!synced && member.role === 'leading') {
-        this.o.logger.warn({ from, session: `0x${m.session.toString(16)}`, op: m.op }, 'REQUEST from a member that is not a synced learner: refused');
+        this.o.logger.warn({ from, session: sessionIdHex(m.session), op: m.op }, 'REQUEST from a member that is not a synced learner: refused');
       }
       const answer = synced
         ? core.onForwardedRequest(m, from)

@@ -29,6 +29,8 @@ export const electionTicksMin = 1;
  * pipeline of uncommitted proposals.
  */
 export const decodedTxnsMax = 100_000;
+/** Initial capacity of the buffer a leader encodes each proposal's payload into (it grows). */
+export const payloadWriterInitialBytes = 1024;
 
 /** The quorum transport's per-peer send queue is never bounded below this (nor below two frames). */
 export const quorumSendQueueBytesMin = 128 * MiB;
@@ -37,3 +39,4 @@ assert(zabTickMsMax <= finalizeWaitMs, 'finalizeWait must last at least one Zab 
 assert(finalizeWaitMs < electionTimeoutMs, 'finalizeWait must end inside an election round');
 assert(electionTicksMin >= 1 && syncLimitTicksMin >= electionTicksMin, 'limits in Zab ticks must be positive');
 assert(decodedTxnsMax > 0, 'the decoded-txn cache must hold something');
+assert(payloadWriterInitialBytes > 0, 'the payload writer needs a buffer');

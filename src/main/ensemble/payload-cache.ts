@@ -5,11 +5,11 @@
 import { SlabAllocator } from '../../common/slab.js';
 import { JuteReader, JuteWriter, decodeTxn, decodeTxnHeader, encodeTxn, encodeTxnHeader } from '../../protocol/jute/index.js';
 import type { PreparedTxn } from '../pipeline/prep.js';
-import { decodedTxnsMax } from './limits.js';
+import { decodedTxnsMax, payloadWriterInitialBytes } from './limits.js';
 import { decodeProposalPayload } from './txn-payload.js';
 
 export class PayloadCache {
-  private readonly writer = new JuteWriter(1024);
+  private readonly writer = new JuteWriter(payloadWriterInitialBytes);
   private readonly reader = new JuteReader();
   /** Proposal payloads live in the log until it is trimmed, oldest first: slab-allocated. */
   private readonly payloads = new SlabAllocator();
