@@ -1,5 +1,6 @@
-// One zkts server process (standalone for now): the main thread owns the database and the write
-// pipeline; the session workers own the client sockets. This file only wires them together.
+// One zkts server process (standalone, or an ensemble member through driver.ts): the main thread
+// owns the database and the write pipeline; the session workers own the client sockets. This
+// file only wires them together.
 
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
