@@ -15,7 +15,7 @@ import type { ZkDatabase } from './pipeline/database.js';
 import { acceptedEpochFile, currentEpochFile, startingEpochs, writeEpochFile } from './storage/epoch-file.js';
 import { versionDir } from './storage/layout.js';
 import type { SyncStage } from './storage/sync-stage.js';
-import { RequestForwarding, type MemberState } from './ensemble/forwarding.js';
+import { EnsembleReplication, type MemberState } from './ensemble/replication.js';
 import { MemoryLogView } from './ensemble/memory-log-view.js';
 import { ensembleMode, ProposalSizes, replicationMetrics, type EnsembleMode } from './ensemble/metrics.js';
 import { PayloadCache } from './ensemble/payload-cache.js';
@@ -51,7 +51,7 @@ export class EnsembleDriver implements Replication {
   /** dataDir/version-2, where the epoch files live (as ZooKeeper keeps them). */
   private readonly epochDir: string;
   private readonly member: MemberState = { role: 'looking', stopped: false, core: null, established: null };
-  private readonly forwarding: RequestForwarding;
+  private readonly replication: EnsembleReplication;
   private readonly payloads = new PayloadCache();
   private readonly snap: SnapTransfer;
   private readonly proposalSizes = new ProposalSizes();
@@ -87,7 +87,7 @@ export class EnsembleDriver implements Replication {
       { nextInt: (bound) => Math.floor(Math.random() * bound) },
     );
     this.transport = new QuorumTransport(quorumTransportOptions(cfg, myId, o.logger));
-    this.forwarding = new RequestForwarding({
+    this.replication = new EnsembleReplication({
       member: this.member,
       peer: this.peer,
       transport: this.transport,
@@ -102,22 +102,22 @@ export class EnsembleDriver implements Replication {
     o.logger.info({ myId, voters, observers, acceptedEpoch, currentEpoch, lastZxid: zxidHex(o.recoveredZxid) }, 'ensemble member');
   }
 
-  // ---- Replication (what the Core sees: ensemble/forwarding.ts) ----
+  // ---- Replication (what the Core sees: ensemble/replication.ts) ----
 
   writable(): boolean {
-    return this.forwarding.writable();
+    return this.replication.writable();
   }
 
   propose(p: PreparedTxn): void {
-    this.forwarding.propose(p);
+    this.replication.propose(p);
   }
 
   forward(m: ForwardMsg): number {
-    return this.forwarding.forward(m);
+    return this.replication.forward(m);
   }
 
   notify(to: number, m: ForwardMsg): void {
-    this.forwarding.notify(to, m);
+    this.replication.notify(to, m);
   }
 
   // ---- figures for the four-letter words (ensemble/metrics.ts) ----
@@ -127,7 +127,7 @@ export class EnsembleDriver implements Replication {
   }
 
   replicationMetrics(): Record<string, number | string> {
-    return replicationMetrics(this.peer, this.member.role, this.forwarding.proposals.length, this.proposalSizes);
+    return replicationMetrics(this.peer, this.member.role, this.replication.proposals.length, this.proposalSizes);
   }
 
   // ---- lifecycle ----
@@ -135,7 +135,7 @@ export class EnsembleDriver implements Replication {
   async start(core: Core): Promise<void> {
     this.member.core = core;
     this.transport.on('peerUp', (peer) => this.step({ kind: 'peerUp', peer }));
-    this.transport.on('forward', (from, msg) => this.forwarding.onForward(from, msg));
+    this.transport.on('forward', (from, msg) => this.replication.onForward(from, msg));
     this.transport.on('peerDown', (peer) => {
       this.backlog.delete(peer);
       // Requests sent to a leader whose connection dropped wait for the next one.
@@ -171,7 +171,7 @@ export class EnsembleDriver implements Replication {
     this.tick = setInterval(() => {
       this.step({ kind: 'tick' });
       // TOUCH once a tickTime (as ZooKeeper's learners report touched sessions with each PING).
-      this.forwarding.learnerTick(++n % this.perTick === 0);
+      this.replication.learnerTick(++n % this.perTick === 0);
     }, this.o.cfg.tickTimeMs / this.perTick);
     this.drain();
   }
@@ -216,7 +216,7 @@ export class EnsembleDriver implements Replication {
           this.peer.step(d);
           continue;
         }
-        const proposals = this.forwarding.proposals;
+        const proposals = this.replication.proposals;
         if (this.abortPending || (proposals.length > 0 && !this.peer.isEstablishedLeader())) {
           // Leadership lost: queued and proposed writes will not be answered by this member.
           this.abortPending = false;
@@ -316,7 +316,7 @@ export class EnsembleDriver implements Replication {
     }
     // Impossible messages (zab/peer.ts reject): that peer's connection closes; peerDown follows.
     for (const r of ready.rejected) this.transport.disconnect(r.peer, `${r.type}: ${r.why}`);
-    if (this.member.role === 'leading') this.forwarding.leaderReady();
+    if (this.member.role === 'leading') this.replication.leaderReady();
   }
 
   // ---- the in-memory log ----

@@ -1,6 +1,7 @@
-// Request forwarding: the Replication the Core uses (writable / propose / forward / notify), the
-// REQUEST, TOUCH and REQUESTERROR traffic between learners and their leader, and the leader's
-// resume once it may order writes in its epoch.
+// The Replication the Core uses in an ensemble (writable / propose / forward / notify): request
+// forwarding over the quorum transport (REQUEST, TOUCH and REQUESTERROR between learners and
+// their leader), the leader's queue of prepared writes, and its resume once it may order writes
+// in its epoch.
 
 import { sessionIdHex } from '../../common/ids.js';
 import { Err } from '../../common/zk.js';
@@ -23,7 +24,7 @@ export interface MemberState {
   established: { epoch: number; zxid: number } | null;
 }
 
-export interface ForwardingOptions {
+export interface EnsembleReplicationOptions {
   member: MemberState;
   peer: ZabPeer;
   transport: QuorumTransport;
@@ -33,13 +34,13 @@ export interface ForwardingOptions {
   wake: () => void;
 }
 
-export class RequestForwarding implements Replication {
+export class EnsembleReplication implements Replication {
   /** The leader's prepared writes, in prepare order, not yet stepped into the Zab core. */
   readonly proposals: PreparedTxn[] = [];
   /** The epoch in which this leader last re-armed sessions and resumed waiting requests. */
   private resumedEpoch = -1;
 
-  constructor(private readonly o: ForwardingOptions) {}
+  constructor(private readonly o: EnsembleReplicationOptions) {}
 
   writable(): boolean {
     const m = this.o.member;
