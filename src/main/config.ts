@@ -2,8 +2,8 @@
 // validated once, before anything starts; every problem is reported together.
 
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../shm/ipcount.js';
 
 export interface ServerEntry {
@@ -383,6 +383,16 @@ function parseSuperDigest(r: Reader): string | null {
     return null;
   }
   return v;
+}
+
+/** Reads dataDir/myid (as QuorumPeerConfig does). */
+export function readMyId(dataDir: string): number {
+  const path = join(dataDir, 'myid');
+  if (!existsSync(path)) throw new Error(`${path} is missing: an ensemble member needs its id there`);
+  const text = readFileSync(path, 'utf8').trim();
+  const id = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(id)) throw new Error(`${path}: "${text}" is not a server id`);
+  return id;
 }
 
 export function isQuietlyAccepted(key: string): boolean {

@@ -1,5 +1,6 @@
-// One zkts server process (standalone for now): the main thread owns the database and the write
-// pipeline; the session workers own the client sockets. This file only wires them together.
+// One zkts server process (standalone, or an ensemble member through driver.ts): the main thread
+// owns the database and the write pipeline; the session workers own the client sockets. This
+// file only wires them together.
 
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -9,7 +10,7 @@ import { largeRecordBufferTrimMs } from '../shm/limits.js';
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import type { ServerConfig } from './config.js';
-import { isQuietlyAccepted } from './config.js';
+import { isQuietlyAccepted, readMyId } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { Bridge } from './bridge.js';
 import { Core } from './core.js';
@@ -19,7 +20,7 @@ import { PurgeScheduler, SyncStage, nodeLogFs, recover, type LogFs, type Storage
 import { writeSync } from 'node:fs';
 import { containersToDelete } from './containers.js';
 import { FourLetterWords } from './four-letter.js';
-import { EnsembleDriver, readMyId } from './driver.js';
+import { EnsembleDriver } from './driver.js';
 import { QuotaLog } from './quota-log.js';
 import { SessionSecretTracker } from './session-secret.js';
 

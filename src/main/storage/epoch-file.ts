@@ -5,7 +5,24 @@
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { zxidEpoch } from '../../common/ids.js';
 import { fsyncDirSync } from './log-fs.js';
+
+/** ZooKeeper's file names (QuorumPeer.ACCEPTED_EPOCH_FILENAME / CURRENT_EPOCH_FILENAME). */
+export const acceptedEpochFile = 'acceptedEpoch';
+export const currentEpochFile = 'currentEpoch';
+
+/**
+ * The epochs an ensemble member starts with, from the files in `dir` (dataDir/version-2) and the
+ * recovered history that ends at `lastZxid`: neither below that history's epoch (a missing file
+ * is that epoch), and currentEpoch never above acceptedEpoch.
+ */
+export function startingEpochs(dir: string, lastZxid: number): { acceptedEpoch: number; currentEpoch: number } {
+  const lastEpoch = zxidEpoch(lastZxid);
+  const acceptedEpoch = Math.max(readEpochFile(dir, acceptedEpochFile) ?? lastEpoch, lastEpoch);
+  const currentEpoch = Math.min(Math.max(readEpochFile(dir, currentEpochFile) ?? lastEpoch, lastEpoch), acceptedEpoch);
+  return { acceptedEpoch, currentEpoch };
+}
 
 /** The epoch in `dir/name`, or null if there is no such file. Throws on anything else. */
 export function readEpochFile(dir: string, name: string): number | null {

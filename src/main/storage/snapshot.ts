@@ -281,9 +281,9 @@ export class Snapshotter {
 /**
  * The state as one complete snapshot image (file bytes, trailer included) in a single
  * synchronous walk: not fuzzy, so the image is exactly the state at `zxid` and its digest is the
- * tree's now. SNAP sync sends it (driver.ts); the learner writes it as its snapshot file and
- * loads it (recovery.loadSnapshotImage). The caller must not let the tree change meanwhile,
- * which a synchronous call on the main thread guarantees.
+ * tree's now. SNAP sync sends it (ensemble/snap-transfer.ts); the learner writes it as its
+ * snapshot file and loads it (recovery.loadSnapshotImage). The caller must not let the tree
+ * change meanwhile, which a synchronous call on the main thread guarantees.
  */
 export function serializeSnapshot(
   tree: DataTree,

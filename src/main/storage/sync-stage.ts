@@ -175,8 +175,8 @@ export class SyncStage implements LogStage<PreparedTxn> {
   /**
    * Ensemble TRUNC (driver.ts): every txn above `zxid` is dropped from the log, durably with the
    * next flush (TxnLog.truncateAfter). Session changes above it that are not durable yet are
-   * forgotten. (One that already became durable stays in the sessions map: see the driver's
-   * known gaps.)
+   * forgotten. (One that already became durable stays in the sessions map: see "The ensemble
+   * driver" in docs/design-notes.md.)
    */
   truncate(zxid: number): void {
     const changes = this.changes;

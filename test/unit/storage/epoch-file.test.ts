@@ -5,7 +5,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEpochFile, writeEpochFile } from '../../../src/main/storage/epoch-file.js';
+import {
+  acceptedEpochFile,
+  currentEpochFile,
+  readEpochFile,
+  startingEpochs,
+  writeEpochFile,
+} from '../../../src/main/storage/epoch-file.js';
 import { removeDir, tempDir } from './fixtures/helpers.js';
 
 describe('epoch files', () => {
@@ -35,6 +41,25 @@ describe('epoch files', () => {
       assert.equal(readEpochFile(dir, 'currentEpoch'), null);
       writeFileSync(join(dir, 'currentEpoch'), 'x\n');
       assert.throws(() => readEpochFile(dir, 'currentEpoch'), /not an epoch/);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('a member starts from the files, never below its recovered epoch, current never above accepted', () => {
+    const dir = tempDir('zkts-epoch-');
+    const zxid = (epoch: number, n: number): number => epoch * 0x100000000 + n;
+    try {
+      // No files: both are the recovered history's epoch.
+      assert.deepEqual(startingEpochs(dir, zxid(3, 7)), { acceptedEpoch: 3, currentEpoch: 3 });
+      writeEpochFile(dir, acceptedEpochFile, 5);
+      writeEpochFile(dir, currentEpochFile, 4);
+      assert.deepEqual(startingEpochs(dir, zxid(3, 7)), { acceptedEpoch: 5, currentEpoch: 4 });
+      // Files behind the log: the log's epoch wins.
+      assert.deepEqual(startingEpochs(dir, zxid(6, 1)), { acceptedEpoch: 6, currentEpoch: 6 });
+      // currentEpoch ahead of acceptedEpoch is cut to it.
+      writeEpochFile(dir, currentEpochFile, 9);
+      assert.deepEqual(startingEpochs(dir, zxid(3, 7)), { acceptedEpoch: 5, currentEpoch: 5 });
     } finally {
       removeDir(dir);
     }
