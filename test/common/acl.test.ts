@@ -1,6 +1,6 @@
-// Unit tests of src/common/acl.ts (checkACL, fixupACL, the ip and digest schemes, getACL masking)
-// and src/main/auth.ts (the digest hash and the auth packet). Golden digests were produced by
-// ZooKeeper 3.8's own DigestAuthenticationProvider.generateDigest.
+// Unit tests of src/common/acl.ts (checkACL, fixupACL, the ip and digest schemes, getACL masking).
+// The digest hash and the auth packet are tested in test/workers/session/auth.test.ts. The golden
+// digest below was produced by ZooKeeper 3.8's own DigestAuthenticationProvider.generateDigest.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,53 +17,10 @@ import {
 } from '../../src/common/acl.js';
 import { aclEntriesMax } from '../../src/common/limits.js';
 import { Err, Perms } from '../../src/common/zk.js';
-import { authenticate, generateDigest } from '../../src/main/auth.js';
 
 const alice: Id = { scheme: 'digest', id: 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=' };
 const ip: Id = { scheme: 'ip', id: '127.0.0.1' };
 const acl = (perms: number, scheme: string, id: string): ACL => ({ perms, id: { scheme, id } });
-
-describe('generateDigest / authenticate (DigestAuthenticationProvider)', () => {
-  it('matches ZooKeeper 3.8 byte for byte', () => {
-    assert.equal(generateDigest('super:admin'), 'super:xQJmxLMiHGwaqBvst5y6rkB6HQs=');
-    assert.equal(generateDigest('alice:secret'), alice.id);
-    assert.equal(
-      generateDigest('b\u00f6b:p\u00e4ss:word'),
-      'b\u00f6b:2CRf2zcBf713r7U2TCXa/1jAd6Y=',
-    );
-    assert.equal(generateDigest('nocolon'), 'nocolon:Ra+cHr2ZoHvBjtNArFGNGlVie4g=');
-    assert.equal(generateDigest(''), ':2jmj7l5rSw0yVb/vlWAYkK/YBwk=');
-  });
-  it('adds the digest id, and super first when it is the super digest', () => {
-    const bytes = new TextEncoder().encode('super:admin');
-    const plain = authenticate('digest', bytes, { superDigest: null, remoteIp: '1.2.3.4' });
-    assert.deepEqual(plain, {
-      err: Err.ok,
-      ids: [{ scheme: 'digest', id: 'super:xQJmxLMiHGwaqBvst5y6rkB6HQs=' }],
-    });
-    const sup = authenticate('digest', bytes, {
-      superDigest: 'super:xQJmxLMiHGwaqBvst5y6rkB6HQs=',
-      remoteIp: '1.2.3.4',
-    });
-    assert.deepEqual(sup.ids, [
-      { scheme: 'super', id: '' },
-      { scheme: 'digest', id: 'super:xQJmxLMiHGwaqBvst5y6rkB6HQs=' },
-    ]);
-  });
-  it('ip adds the remote address; an unknown scheme fails', () => {
-    assert.deepEqual(
-      authenticate('ip', new Uint8Array(0), { superDigest: null, remoteIp: '10.1.2.3' }),
-      {
-        err: Err.ok,
-        ids: [{ scheme: 'ip', id: '10.1.2.3' }],
-      },
-    );
-    assert.equal(
-      authenticate('kerberos', new Uint8Array(0), { superDigest: null, remoteIp: 'x' }).err,
-      Err.authFailed,
-    );
-  });
-});
 
 describe('checkAcl (ZooKeeperServer.checkACL)', () => {
   it('world:anyone grants the perms it lists', () => {
