@@ -1,18 +1,18 @@
 // The quorum fuzzer's long run (issue 9, item 12): `npm run bench:quorum-fuzz [-- frames [seed]]`
 // (default 1,000,000 frames in-process from seed 1, then 20,000 over real sockets).
 //
-//   in-process: QuorumFuzzer (test/fuzz/quorum-fuzzer.ts) — random, mutated and replayed frames
+//   in-process: QuorumFuzzer (test/fuzz/harness/quorum-fuzzer.ts) — random, mutated and replayed frames
 //               through the frame reader, the codec, the driver's arrival checks and the Zab
 //               core of a live 3-voter + 1-observer ensemble; a new seed every 100,000 frames;
-//   sockets:    runSocketFuzz (test/fuzz/quorum-socket-fuzz.ts) — the same frames to a real
+//   sockets:    runSocketFuzz (test/fuzz/harness/quorum-socket-fuzz.ts) — the same frames to a real
 //               QuorumTransport over loopback (127.0.0.1:23190-23199), which must afterwards
 //               still serve a real peer.
 // Prints frames, frames/s, what refused them, and crashes (anything thrown that is not the
 // codec's QuorumCodecError); exits 1 if there was a crash.
 
 import { performance } from 'node:perf_hooks';
-import { runQuorumFuzz, type QuorumFuzzStats } from '../test/fuzz/quorum-fuzzer.js';
-import { runSocketFuzz } from '../test/fuzz/quorum-socket-fuzz.js';
+import { runQuorumFuzz, type QuorumFuzzStats } from '../test/fuzz/harness/quorum-fuzzer.js';
+import { runSocketFuzz } from '../test/fuzz/harness/quorum-socket-fuzz.js';
 
 const framesTotal = Number(process.argv[2] ?? 1_000_000);
 const firstSeed = Number(process.argv[3] ?? 1);

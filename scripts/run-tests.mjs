@@ -1,8 +1,9 @@
-// `npm test`: every compiled test file under dist/test, through node's test runner. Unit and
-// worker tests first (fast), then the integration suites that start servers. Integration files
-// run with a concurrency of 2: each starts its own server on its own port.
+// `npm test`: every compiled test file under dist/test, through node's test runner. The tests of
+// modules (test/<src path>.test.ts), fuzz, sim and tidy first (fast), then the integration suites
+// that start servers. Files run with a concurrency of 2: each integration file starts its own
+// server on its own port. harness/ and fixtures/ folders hold helpers, never tests.
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 function find(dir) {
@@ -23,7 +24,12 @@ function find(dir) {
 }
 
 const only = process.argv.slice(2);
-const files = only.length > 0 ? only : find('dist/test');
+const integration = join('dist/test', 'integration') + sep;
+const all = find('dist/test');
+const files =
+  only.length > 0
+    ? only
+    : [...all.filter((p) => !p.startsWith(integration)), ...all.filter((p) => p.startsWith(integration))];
 if (files.length === 0) {
   console.error('no compiled tests under dist/test (run npm run build)');
   process.exit(1);

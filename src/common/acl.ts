@@ -1,9 +1,9 @@
 // ACLs as ZooKeeper 3.8 checks and normalises them: ZooKeeperServer.checkACL, PrepRequestProcessor
 // .fixupACL / removeDuplicates, and the built-in authentication providers' isValid / matches /
 // isAuthenticated (server/auth/{IPAuthenticationProvider,DigestAuthenticationProvider}.java).
-// The digest hash itself (SHA-1) needs node:crypto and lives in src/main/auth.ts; this leaf stays
-// free of node:*. Types are structural copies of protocol/types.ts's Id / ACL so that common
-// imports nothing of ours.
+// The digest hash itself (SHA-1) needs node:crypto and lives in src/workers/session/auth.ts; this
+// leaf stays free of node:*. Types are structural copies of protocol/types.ts's Id / ACL so that
+// common imports nothing of ours.
 
 import { aclEntriesMax, ipParseCacheEntriesMax } from './limits.js';
 import { Err, Perms } from './zk.js';

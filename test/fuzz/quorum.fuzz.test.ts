@@ -1,12 +1,12 @@
-// The quorum fuzzer's short run (test/fuzz/quorum-fuzzer.ts): seeded, deterministic, a few
+// The quorum fuzzer's short run (test/fuzz/harness/quorum-fuzzer.ts): seeded, deterministic, a few
 // seconds. Random, mutated and replayed frames through the frame reader, the codec, the
 // driver's arrival checks and the Zab core of a live ensemble: nothing may throw. The long run
 // is `npm run bench:quorum-fuzz` (bench/quorum-fuzz.ts).
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runQuorumFuzz } from './quorum-fuzzer.js';
-import { runSocketFuzz } from './quorum-socket-fuzz.js';
+import { runQuorumFuzz } from './harness/quorum-fuzzer.js';
+import { runSocketFuzz } from './harness/quorum-socket-fuzz.js';
 
 describe('quorum fuzz', () => {
   for (const seed of [1, 2, 3]) {

@@ -45,7 +45,7 @@ import {
   watchRegisterBytes,
 } from '../../src/shm/records.js';
 import { ByteRing } from '../../src/shm/ring.js';
-import { mulberry32 } from '../common/prng.js';
+import { mulberry32 } from '../harness/prng.js';
 
 type Rand = () => number;
 const int = (rand: Rand, n: number): number => Math.floor(rand() * n);

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateMode, createClient, type ZkClient } from '../../src/client/index.js';
-import { mulberry32 } from '../common/prng.js';
+import { mulberry32 } from '../harness/prng.js';
 import { startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 

@@ -8,7 +8,7 @@
 //       global session created while it was down resumes on it; restarted once more, it
 //       recovers that state from its own disk (the installed snapshot was made durable) and
 //       syncs by DIFF;
-//   (c) durable truncation has its deterministic test in test/unit/storage/ensemble-storage.
+//   (c) durable truncation has its deterministic test in test/main/storage/sync-stage.test.ts.
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

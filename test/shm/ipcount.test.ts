@@ -10,7 +10,7 @@ import {
   halfSipHash128,
   parseIpWords,
 } from '../../src/shm/ipcount.js';
-import { mulberry32 } from '../common/prng.js';
+import { mulberry32 } from '../harness/prng.js';
 
 const fixedKey = [0x01234567, 0x089abcde] as const;
 

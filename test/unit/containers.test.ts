@@ -18,7 +18,7 @@ import {
   prep,
   setData,
   write,
-} from './fixtures/zk-db.js';
+} from '../main/harness/zk-db.js';
 
 const anon = ctx();
 const system = ctx(0n, { cxid: 0 });

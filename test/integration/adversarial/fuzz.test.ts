@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CreateMode, Err, OpCode, errName, opName } from '../../../src/common/zk.js';
-import { mulberry32 } from '../../common/prng.js';
+import { mulberry32 } from '../../harness/prng.js';
 import { JuteReader, JuteWriter, Op, RawConn, connectRequest, openSession, parseConnectResponse, parseReply, readStat, requestPacket } from '../harness/raw.js';
 import { leaderOf } from '../harness/ensemble.js';
 import { fourLetter, startServer, type ServerHandle } from '../harness/server.js';

@@ -1,0 +1,65 @@
+// Single-thread tests of Doorbell (src/shm/doorbell.ts) over a ByteRing pair: waits for data and
+// for space, the timeout fallback, close.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setImmediate as immediate } from 'node:timers/promises';
+import { Doorbell } from '../../src/shm/doorbell.js';
+import { Slot } from '../../src/shm/layout.js';
+import { pair } from './harness/rings.js';
+
+describe('Doorbell', () => {
+  test('wait resolves at once when data is there, on publish, on timeout, and on close', async () => {
+    const { p, c } = pair(256);
+    const bell = new Doorbell(c, { timeoutMs: 10_000 });
+    p.reserve(1, 0);
+    p.commit();
+    p.publish();
+    await bell.wait(); // data already there
+    c.peek();
+    c.release();
+    c.releaseBatch();
+
+    const w = bell.wait();
+    assert.equal(Atomics.load(c.ctl, Slot.consumerSleeping), 1);
+    assert.throws(() => bell.wait(), /already pending/);
+    p.reserve(1, 0);
+    p.commit();
+    p.publish(); // notifies (waitAsync resolves in a later task)
+    assert.equal(Atomics.load(c.ctl, Slot.consumerSleeping), 0, 'producer took the flag');
+    await w;
+    assert.equal(p.stats().dataNotifies, 1);
+    c.peek();
+    c.release();
+    c.releaseBatch();
+
+    const quick = new Doorbell(c, { timeoutMs: 5 });
+    const t0 = performance.now();
+    await quick.wait(); // nobody publishes: the timeout fallback resolves it
+    assert.ok(performance.now() - t0 >= 4);
+    quick.close();
+
+    const pending = bell.wait();
+    bell.close();
+    await pending;
+    await bell.wait(); // closed: resolves at once
+  });
+
+  test('waitForSpace resolves when the consumer releases', async () => {
+    const { p, c } = pair(256);
+    while (p.reserve(1, 100) >= 0) p.commit();
+    p.publish();
+    const bell = new Doorbell(p, { timeoutMs: 10_000 });
+    let done = false;
+    const w = bell.waitForSpace(100).then(() => (done = true));
+    await immediate();
+    assert.equal(done, false);
+    assert.equal(Atomics.load(p.ctl, Slot.producerWaiting), 1);
+    c.peek();
+    c.release();
+    c.releaseBatch();
+    await w;
+    assert.ok(p.reserve(1, 100) >= 0);
+    bell.close();
+  });
+});
