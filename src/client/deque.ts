@@ -1,6 +1,8 @@
 // A FIFO on a power-of-two ring: push at the tail, shift at the head, no per-item allocation and
 // no O(n) Array.prototype.shift (the pending queue of a pipelining connection can be deep).
 
+import { dequeCapacityMin } from './limits.js';
+
 export class Deque<T> {
   private items: (T | undefined)[];
   private mask: number;
@@ -8,7 +10,7 @@ export class Deque<T> {
   private count = 0;
 
   constructor(initialCapacity = 8) {
-    let cap = 8;
+    let cap = dequeCapacityMin;
     while (cap < initialCapacity) cap *= 2;
     this.items = new Array<T | undefined>(cap);
     this.mask = cap - 1;

@@ -39,3 +39,11 @@ export function isZkError(e: unknown, code?: number): e is ZkError {
 export function isRetryable(e: unknown): boolean {
   return e instanceof ZkError && (e.code === Err.connectionLoss || e.code === Err.operationTimeout);
 }
+
+/** A listener's or watcher's exception goes to the process (as an uncaught exception on the next
+ *  tick), never into the client's protocol code. */
+export function rethrowLater(e: unknown): void {
+  process.nextTick(() => {
+    throw e;
+  });
+}

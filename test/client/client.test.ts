@@ -30,9 +30,9 @@ import {
   type WatchEvent,
   type Watcher,
 } from '../../src/client/index.js';
-import { OpCode } from '../../src/common/zk.js';
+import { OpCode, WatchKind } from '../../src/common/zk.js';
 import { Deque } from '../../src/client/deque.js';
-import { WatchKind, WatchManager } from '../../src/client/watches.js';
+import { WatchManager } from '../../src/client/watches.js';
 import { LatencyHistogram } from '../../bench/throughput.js';
 import { startServer, type ServerHandle } from '../integration/harness/server.js';
 import { isApache, targetKind } from '../integration/harness/target.js';
