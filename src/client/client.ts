@@ -116,7 +116,7 @@ export class ZkClient extends EventEmitter {
     this.hosts = provider.hosts;
     const sessionTimeoutMs = options.sessionTimeoutMs ?? sessionTimeoutMsDefault;
     if (!Number.isInteger(sessionTimeoutMs) || sessionTimeoutMs <= 0) {
-      throw new ZkError(Err.badArguments, undefined, `sessionTimeoutMs must be a positive integer`);
+      throw new ZkError(Err.badArguments, undefined, { message: `sessionTimeoutMs must be a positive integer` });
     }
     this.session = new Session({ events: this, chroot: this.chroot, provider, sessionTimeoutMs, client: options });
   }
@@ -195,7 +195,7 @@ export class ZkClient extends EventEmitter {
       if (timeoutMs > 0) {
         t = setTimeout(() => {
           done();
-          reject(new ZkError(Err.connectionLoss, undefined, `not connected within ${timeoutMs} ms`));
+          reject(new ZkError(Err.connectionLoss, undefined, { message: `not connected within ${timeoutMs} ms` }));
         }, timeoutMs);
       }
     });

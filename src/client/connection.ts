@@ -15,6 +15,9 @@ const PHASE_CONNECTING = 1; // TCP connect under way
 const PHASE_HANDSHAKE = 2; // ConnectRequest sent
 const PHASE_CONNECTED = 3;
 
+/** Every frame starts with its length, an int32. */
+const LENGTH_BYTES = 4;
+
 /** What the connection tells the session. */
 export interface ConnectionOwner {
   /** An attempt is about to start (state 'connecting'); the owner may die meanwhile. */
@@ -63,7 +66,7 @@ export class Connection {
   private retryTimer: NodeJS.Timeout | null = null;
   private inChunks: Buffer[] = [];
   private inBytes = 0;
-  private inNeed = 4;
+  private inNeed = LENGTH_BYTES;
   private lastError: Error | null = null;
 
   constructor(options: ConnectionOptions) {
@@ -123,7 +126,7 @@ export class Connection {
     this.lastRecv = this.connectStart;
     this.inChunks = [];
     this.inBytes = 0;
-    this.inNeed = 4;
+    this.inNeed = LENGTH_BYTES;
     sock.on('connect', () => {
       if (sock === this.socket) this.onSocketConnect(sock);
     });
@@ -256,7 +259,7 @@ export class Connection {
     }
     this.inChunks = [];
     this.inBytes = 0;
-    this.inNeed = 4;
+    this.inNeed = LENGTH_BYTES;
     this.out.reset();
   }
 
@@ -274,12 +277,12 @@ export class Connection {
     const n = buf.length;
     let off = 0;
     try {
-      while (n - off >= 4) {
+      while (n - off >= LENGTH_BYTES) {
         const len = buf.readInt32BE(off);
         if (len < 0 || len > this.frameBytesMax) throw new Error(`bad frame length ${len}`);
-        if (n - off - 4 < len) break;
-        this.owner.onFrame(buf, off + 4, off + 4 + len);
-        off += 4 + len;
+        if (n - off - LENGTH_BYTES < len) break;
+        this.owner.onFrame(buf, off + LENGTH_BYTES, off + LENGTH_BYTES + len);
+        off += LENGTH_BYTES + len;
         if (sock !== this.socket) return;
       }
     } catch (e) {
@@ -290,7 +293,7 @@ export class Connection {
       const rest = off === 0 ? buf : buf.subarray(off);
       this.inChunks = [rest];
       this.inBytes = rest.length;
-      this.inNeed = rest.length >= 4 ? 4 + rest.readInt32BE(0) : 4;
+      this.inNeed = rest.length >= LENGTH_BYTES ? LENGTH_BYTES + rest.readInt32BE(0) : LENGTH_BYTES;
     }
   }
 }

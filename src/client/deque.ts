@@ -9,7 +9,7 @@ export class Deque<T> {
   private head = 0;
   private count = 0;
 
-  constructor(initialCapacity = 8) {
+  constructor(initialCapacity = dequeCapacityMin) {
     let cap = dequeCapacityMin;
     while (cap < initialCapacity) cap *= 2;
     this.items = new Array<T | undefined>(cap);

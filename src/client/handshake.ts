@@ -48,7 +48,7 @@ export function writeAuth(w: JuteWriter, scheme: string, auth: Uint8Array): void
   w.beginFrame();
   w.writeInt(Xid.auth);
   w.writeInt(OpCode.auth);
-  w.writeInt(0);
+  w.writeInt(0); // AuthPacket.type: unused by ZooKeeper servers, 0 as ClientCnxn sends it
   w.writeString(scheme);
   w.writeBuffer(auth);
   w.endFrame();

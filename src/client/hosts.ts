@@ -28,7 +28,7 @@ export interface ConnectString {
 }
 
 function bad(s: string, why: string): never {
-  throw new ZkError(Err.badArguments, undefined, `bad connect string '${s}': ${why}`);
+  throw new ZkError(Err.badArguments, undefined, { message: `bad connect string '${s}': ${why}` });
 }
 
 function parsePort(s: string, text: string): number {
@@ -88,7 +88,7 @@ export class HostProvider {
   private last = -1;
 
   constructor(hosts: readonly HostPort[], shuffle = true, random: () => number = Math.random) {
-    if (hosts.length === 0) throw new ZkError(Err.badArguments, undefined, 'no hosts');
+    if (hosts.length === 0) throw new ZkError(Err.badArguments, undefined, { message: 'no hosts' });
     this.list = hosts.slice();
     if (shuffle) {
       for (let i = this.list.length - 1; i > 0; i--) {

@@ -24,6 +24,9 @@ export const pingIntervalMsMax = 10000;
 
 /** Largest reply frame accepted, by default. */
 export const frameBytesMaxDefault = 4 * MiB;
+/** The reply reader's own buffer bound: none (0x7fffffff), as the connection's frameBytesMax
+ *  check has bounded every frame before it is decoded. */
+export const frameBytesUnbounded = 0x7fffffff;
 /** ClientCnxn's SET_WATCHES_MAX_LENGTH: path characters per SetWatches packet. */
 export const setWatchesCharsMax = 128 * KiB;
 /** A writer that grew past this is replaced after its flush, so one big write does not pin it. */
@@ -42,6 +45,7 @@ export const dequeCapacityMin = 8;
 export const authInFlightInitial = 2;
 
 assert(writerInitialBytes <= writerKeepBytes, 'a fresh writer must be one that is kept');
+assert(frameBytesMaxDefault <= frameBytesUnbounded, 'the reader takes any frame the connection accepts');
 assert(setWatchesCharsMax < frameBytesMaxDefault, 'a SetWatches packet must fit in a frame');
 assert(retryDelayMsDefault > 0 && reconnectJitterMsDefault >= 0, 'retry pauses are not negative');
 assert(pingIntervalMsMax < sessionTimeoutMsDefault, 'pings come well within the session timeout');

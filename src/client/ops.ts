@@ -96,7 +96,7 @@ export function toBytes(data: Data | undefined): Uint8Array | null {
 /** Validates a client path; throws ZkError(badArguments). */
 export function checkPath(path: string, sequential = false): void {
   if (typeof path !== 'string' || !(sequential ? isValidSequentialPath(path) : isValidPath(path))) {
-    throw new ZkError(Err.badArguments, String(path), `badArguments (-8): invalid path '${String(path)}'`);
+    throw new ZkError(Err.badArguments, String(path), { message: `badArguments (-8): invalid path '${String(path)}'` });
   }
 }
 
@@ -104,18 +104,18 @@ export function checkPath(path: string, sequential = false): void {
 export function createOpcode(path: string, options: CreateOptions, withStat: boolean): { op: number; ttl: number } {
   const mode = options.mode ?? CreateMode.persistent;
   if (!Number.isInteger(mode) || mode < CreateMode.persistent || mode > CreateMode.persistentSequentialWithTTL) {
-    throw new ZkError(Err.badArguments, path, `badArguments (-8): unknown create mode ${mode}`);
+    throw new ZkError(Err.badArguments, path, { message: `badArguments (-8): unknown create mode ${mode}` });
   }
   checkPath(path, isSequential(mode));
   if (isTTL(mode)) {
     const ttl = options.ttl;
     if (ttl === undefined || !Number.isInteger(ttl) || ttl <= 0 || ttl > EphemeralOwner.ttlMsMax) {
-      throw new ZkError(Err.badArguments, path, `badArguments (-8): TTL modes need 0 < ttl <= ${EphemeralOwner.ttlMsMax}`);
+      throw new ZkError(Err.badArguments, path, { message: `badArguments (-8): TTL modes need 0 < ttl <= ${EphemeralOwner.ttlMsMax}` });
     }
     return { op: OpCode.createTTL, ttl };
   }
   if (options.ttl !== undefined) {
-    throw new ZkError(Err.badArguments, path, 'badArguments (-8): ttl given for a mode without TTL');
+    throw new ZkError(Err.badArguments, path, { message: 'badArguments (-8): ttl given for a mode without TTL' });
   }
   if (mode === CreateMode.container) return { op: OpCode.createContainer, ttl: -1 };
   return { op: withStat ? OpCode.create2 : OpCode.create, ttl: -1 };
@@ -151,7 +151,7 @@ export function toMultiOps(ops: readonly Op[], chroot: string): MultiOp[] {
         out.push({ op: OpCode.check, req: { path, version: o.version ?? -1 } });
         break;
       default:
-        throw new ZkError(Err.badArguments, undefined, `badArguments (-8): unknown multi op ${(o as { type: unknown }).type as string}`);
+        throw new ZkError(Err.badArguments, undefined, { message: `badArguments (-8): unknown multi op ${(o as { type: unknown }).type as string}` });
     }
   }
   return out;
@@ -164,7 +164,7 @@ export function toMultiReadOps(ops: readonly ReadOp[], chroot: string): MultiOp[
     const path = serverPath(chroot, o.path);
     if (o.type === 'getData') out.push({ op: OpCode.getData, req: { path, watch: false } });
     else if (o.type === 'getChildren') out.push({ op: OpCode.getChildren, req: { path, watch: false } });
-    else throw new ZkError(Err.badArguments, undefined, `badArguments (-8): unknown multiRead op`);
+    else throw new ZkError(Err.badArguments, undefined, { message: `badArguments (-8): unknown multiRead op` });
   }
   return out;
 }

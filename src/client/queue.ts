@@ -119,7 +119,7 @@ export class RequestQueue {
     const req = this.pending.shift();
     if (req === undefined) throw new Error(`reply xid ${xid} with nothing pending`);
     if (req.xid !== xid) {
-      req.reject(new ZkError(Err.connectionLoss, req.path === '' ? undefined : req.path, `connectionLoss (-4): xid out of order: got ${xid}, expected ${req.xid}`));
+      req.reject(new ZkError(Err.connectionLoss, req.path === '' ? undefined : req.path, { message: `connectionLoss (-4): xid out of order: got ${xid}, expected ${req.xid}` }));
       throw new Error(`xid out of order: got ${xid}, expected ${req.xid}`);
     }
     return req;

@@ -6,6 +6,7 @@ import { Err, OpCode, WatchKind } from '../common/zk.js';
 import { JuteReader, decodeACLs, decodeResponse, decodeStat } from '../protocol/jute/index.js';
 import type { MultiResult } from '../protocol/types.js';
 import { ZkError } from './errors.js';
+import { frameBytesUnbounded } from './limits.js';
 import { stripChroot } from './hosts.js';
 import { fromMultiResults, type Op } from './ops.js';
 import type { RemoveArg, Request } from './queue.js';
@@ -26,7 +27,7 @@ interface ReplyHandler {
 
 /** One reader decodes every client's replies: a frame is decoded start to end synchronously, so
  *  two clients never use it at the same time. */
-export const READER = new JuteReader(undefined, { bufferBytesMax: 0x7fffffff, bufferViews: true });
+export const READER = new JuteReader(undefined, { bufferBytesMax: frameBytesUnbounded, bufferViews: true });
 
 function copyData(view: Uint8Array | null): Buffer | null {
   if (view === null) return null;
@@ -66,12 +67,12 @@ function resolveMulti(req: Request, r: JuteReader, ctx: ReplyContext): void {
   const res = decodeResponse(req.op, r);
   const results = fromMultiResults((res.res as MultiResult[] | null) ?? [], (p) => stripChroot(ctx.chroot, p));
   if (req.op === OpCode.multi) {
-    const i = results.findIndex((x) => x.type === 'error' && x.code !== 0);
+    const i = results.findIndex((x) => x.type === 'error' && x.code !== Err.ok);
     const failed = results[i];
     if (failed !== undefined && failed.type === 'error') {
       const path = (req.arg as readonly Op[])[i]?.path;
       const message = path === undefined ? undefined : `${failed.codeName} (${failed.code}) for ${path} (multi op ${i})`;
-      req.reject(new ZkError(failed.code, path, message, results));
+      req.reject(new ZkError(failed.code, path, { message, results }));
       return;
     }
   }
@@ -82,11 +83,11 @@ function resolveMulti(req: Request, r: JuteReader, ctx: ReplyContext): void {
 function settleRemove(req: Request, err: number, ctx: ReplyContext): void {
   const arg = req.arg as RemoveArg;
   if (!arg.remove) {
-    if (err === 0) req.resolve(undefined);
+    if (err === Err.ok) req.resolve(undefined);
     else req.reject(new ZkError(err, req.path));
     return;
   }
-  if (err !== 0 && !arg.local) {
+  if (err !== Err.ok && !arg.local) {
     req.reject(new ZkError(err, req.path));
     return;
   }
@@ -101,7 +102,7 @@ const plain: ReplyHandler = { ok: resolveNothing, error: reject };
 const created: ReplyHandler = { ok: resolveCreated, error: reject };
 const stat: ReplyHandler = { ok: resolveStat, error: reject };
 const multi: ReplyHandler = { ok: resolveMulti, error: reject };
-const removal: ReplyHandler = { ok: (req, _r, ctx) => settleRemove(req, 0, ctx), error: settleRemove };
+const removal: ReplyHandler = { ok: (req, _r, ctx) => settleRemove(req, Err.ok, ctx), error: settleRemove };
 /** ClientCnxn ignores a failed SetWatches too; the watches stay registered here. */
 const setWatches: ReplyHandler = { ok: resolveNothing, error: () => undefined };
 
@@ -202,6 +203,6 @@ const handlers = new Map<number, ReplyHandler>(
 /** Settles `req` with its reply: err 0 and the body in `r`, or the error code. */
 export function settle(req: Request, err: number, r: JuteReader, ctx: ReplyContext): void {
   const h = handlers.get(req.op) ?? plain;
-  if (err !== 0) h.error(req, err, ctx);
+  if (err !== Err.ok) h.error(req, err, ctx);
   else h.ok(req, r, ctx);
 }

@@ -98,7 +98,7 @@ export class Session implements ConnectionOwner, ReplyContext {
       case 'authFailed':
         return new ZkError(Err.authFailed);
       default:
-        return new ZkError(Err.connectionLoss, undefined, 'connectionLoss (-4): the client is closed');
+        return new ZkError(Err.connectionLoss, undefined, { message: 'connectionLoss (-4): the client is closed' });
     }
   }
 
@@ -107,7 +107,7 @@ export class Session implements ConnectionOwner, ReplyContext {
   /** begin() after validating r.path. */
   beginPath(r: Request): JuteWriter | null {
     if (!isValidPath(r.path)) {
-      r.reject(new ZkError(Err.badArguments, String(r.path), `badArguments (-8): invalid path '${String(r.path)}'`));
+      r.reject(new ZkError(Err.badArguments, String(r.path), { message: `badArguments (-8): invalid path '${String(r.path)}'` }));
       return null;
     }
     return this.begin(r);
@@ -240,14 +240,14 @@ export class Session implements ConnectionOwner, ReplyContext {
       this.finish('authFailed', Err.authFailed);
       return;
     }
-    if (err !== 0) waiter?.reject(new ZkError(err));
+    if (err !== Err.ok) waiter?.reject(new ZkError(err));
     else waiter?.resolve(undefined);
   }
 
   /** Fails what was in flight with connectionLoss and (unless the client is closing or dead)
    *  moves on to the next host. */
   onLost(reason: string, wasConnected: boolean): void {
-    this.queue.failAll(new ZkError(Err.connectionLoss, undefined, `connectionLoss (-4): ${reason}`));
+    this.queue.failAll(new ZkError(Err.connectionLoss, undefined, { message: `connectionLoss (-4): ${reason}` }));
     if (this.closing) {
       if (!this.isTerminal()) this.finish('closed', Err.connectionLoss);
       return;
@@ -266,7 +266,7 @@ export class Session implements ConnectionOwner, ReplyContext {
     this.state = state;
     const err =
       code === Err.connectionLoss
-        ? new ZkError(code, undefined, 'connectionLoss (-4): the client is closed')
+        ? new ZkError(code, undefined, { message: 'connectionLoss (-4): the client is closed' })
         : new ZkError(code);
     this.queue.failAll(err);
     for (const a of this.authInfo) {
