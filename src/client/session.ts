@@ -4,6 +4,7 @@
 // lost connection or a terminal state does to the requests in flight.
 
 import type { EventEmitter } from 'node:events';
+import { isValidPath } from '../common/path.js';
 import { Err, Xid } from '../common/zk.js';
 import { decodeConnectResponse, type JuteWriter } from '../protocol/jute/index.js';
 import type { ConnectResponse } from '../protocol/types.js';
@@ -16,7 +17,6 @@ import { RequestQueue, type Request } from './queue.js';
 import { READER, settle, type ReplyContext } from './replies.js';
 import type { ClientOptions, ClientState } from './types.js';
 import { ClientWatches } from './watches.js';
-import { isValidPath } from '../common/path.js';
 
 const NO_PASSWORD = new Uint8Array(passwordBytes);
 
