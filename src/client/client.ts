@@ -14,40 +14,41 @@
 //   dropped and the next host tried when nothing was received for readTimeout (= 2/3 timeout).
 // - Pipelining: any number of requests in flight; replies come back in order and are matched
 //   against the head of the pending queue (an out-of-order xid drops the connection). Special
-//   xids: -1 watch event, -2 ping, -4 auth, -8 SetWatches.
-// - Failure: a lost connection fails every request sent or queued with connectionLoss (-4), and
-//   the client reconnects with the same session; an expired session fails them with
-//   sessionExpired (-112) and the client is dead ('expired'), as after close() ('closed') or a
-//   rejected auth ('authFailed').
+//   xids (Xid in src/common/zk.ts): notification (watch event), ping, auth, setWatches.
+// - Failure: a lost connection fails every request sent or queued with connectionLoss, and the
+//   client reconnects with the same session; an expired session fails them with sessionExpired
+//   and the client is dead ('expired'), as after close() ('closed') or a rejected auth
+//   ('authFailed').
 //
 // Hot path: one JuteWriter per client; requests of one turn are written with one socket.write
 // (flushed in a microtask); one module-wide JuteReader decodes every reply; a reply costs the
 // request object, its promise and the result, no closures.
+//
+// The shape: ownership runs one way, down, and only the connection calls back up.
+//
+//   client.ts      ZkClient: the public API; encodes each request's body, nothing else
+//     session.ts   Session: identity, state and its events, frame routing, lost/terminal handling
+//       connection.ts   Connection: socket, host walk, framing, writer + flush, timers; it reports
+//                       to its owner through the ConnectionOwner interface (Session implements it)
+//       queue.ts        RequestQueue: xids, sent / parked requests in order, auth waiters
+//       watches.ts      ClientWatches: watch tables, delivery, default watcher
+//     handshake.ts  ConnectRequest, timeouts, SetWatches / auth priming (functions)
+//     replies.ts    reply decoding, a table keyed by opcode (functions of request, reader, context)
+//   limits.ts, types.ts, hosts.ts, ops.ts, errors.ts, deque.ts: leaves.
 
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { isValidPath } from '../common/path.js';
-import { AddWatchMode, CreateMode, Err, EventType, KeeperState, OpCode, WatcherType, Xid } from '../common/zk.js';
-import {
-  JuteReader,
-  JuteWriter,
-  decodeACLs,
-  decodeConnectResponse,
-  decodeResponse,
-  decodeStat,
-  encodeACLs,
-  encodeConnectRequest,
-  encodeRequest,
-} from '../protocol/jute/index.js';
-import type { ACL, ConnectResponse, MultiResult, Stat } from '../protocol/types.js';
-import { Deque } from './deque.js';
+import { AddWatchMode, CreateMode, Err, OpCode, WatchKind, WatcherType } from '../common/zk.js';
+import { encodeACLs, encodeRequest } from '../protocol/jute/index.js';
+import type { ACL, Stat } from '../protocol/types.js';
 import { ZkError } from './errors.js';
-import { HostProvider, parseConnectString, type HostPort } from './hosts.js';
+import { HostProvider, parseConnectString, serverPath, type HostPort } from './hosts.js';
+import { closeWaitMsDefault, sessionTimeoutMsDefault } from './limits.js';
 import {
   Acls,
   Transaction,
   createOpcode,
-  fromMultiResults,
   toBytes,
   toMultiOps,
   toMultiReadOps,
@@ -57,162 +58,31 @@ import {
   type OpResult,
   type ReadOp,
 } from './ops.js';
-import { WatchKind, WatchManager, eventName, type WatchEvent, type Watcher } from './watches.js';
+import { Request, promiseOf, type RemoveArg } from './queue.js';
+import { Session } from './session.js';
+import type {
+  ACLResult,
+  ChildrenResult,
+  ClientInfo,
+  ClientOptions,
+  ClientState,
+  CreateResult,
+  DataResult,
+  WatchArg,
+} from './types.js';
+import type { Watcher } from './watches.js';
 
-export type ClientState =
-  | 'connecting'
-  | 'connected'
-  | 'connectedReadOnly'
-  | 'disconnected'
-  | 'expired'
-  | 'closed'
-  | 'authFailed';
-
-export interface AuthInfo {
-  scheme: string;
-  auth: Uint8Array | string;
-}
-
-export interface ClientOptions {
-  /** Requested session timeout; the server negotiates it into its [min, max]. Default 30000. */
-  sessionTimeoutMs?: number;
-  /** Resume this session (with `password`) instead of creating one. */
-  sessionId?: bigint;
-  password?: Uint8Array;
-  /** zkts only: ask for a local session (a trailing ConnectRequest byte, sent only when true). */
-  localSession?: boolean;
-  /** Accept a read-only server (ConnectRequest.readOnly). Default false. */
-  readOnly?: boolean;
-  /** Credentials sent at every (re)connect, as addAuth() adds them. */
-  auth?: readonly AuthInfo[];
-  /** Pause after every host has been tried without success. Default 1000. */
-  retryDelayMs?: number;
-  /** Local address to connect from (e.g. 127.0.0.2): a load generator spreads sessions over
-   *  several loopback source addresses to get past one address's ephemeral ports. */
-  localAddress?: string;
-  /** Random pause of 0..this before each reconnect attempt (not the first connect). Default 1000. */
-  reconnectJitterMs?: number;
-  /** Per-attempt connect timeout; default the session timeout / host count. */
-  connectTimeoutMs?: number;
-  /** Shuffle the connect string's hosts (StaticHostProvider). Default true. */
-  shuffleHosts?: boolean;
-  /** Largest reply frame accepted. Default 4 MiB. */
-  maxFrameBytes?: number;
-}
-
-/** `true`: the client's default watcher (client 'watch' event and watchEmitter(path)). */
-export type WatchArg = Watcher | boolean | undefined;
-
-export interface DataResult {
-  data: Buffer | null;
-  stat: Stat;
-}
-export interface ChildrenResult {
-  children: string[];
-  stat: Stat;
-}
-export interface ACLResult {
-  acl: ACL[];
-  stat: Stat;
-}
-export interface CreateResult {
-  path: string;
-  stat: Stat;
-}
-export interface ClientInfo {
-  authScheme: string;
-  user: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-
-const PHASE_IDLE = 0;
-const PHASE_CONNECTING = 1; // TCP connect under way
-const PHASE_HANDSHAKE = 2; // ConnectRequest sent
-const PHASE_CONNECTED = 3;
-
-const DEFAULT_SESSION_TIMEOUT_MS = 30000;
-const DEFAULT_RETRY_DELAY_MS = 1000;
-const DEFAULT_JITTER_MS = 1000;
-const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
-/** ClientCnxn's MAX_SEND_PING_INTERVAL. */
-const PING_INTERVAL_MAX_MS = 10000;
-/** ClientCnxn's SET_WATCHES_MAX_LENGTH: path characters per SetWatches packet. */
-const SET_WATCHES_CHARS_MAX = 128 * 1024;
-/** A writer that grew past this is replaced after its flush, so one big write does not pin it. */
-const WRITER_KEEP_BYTES = 64 * 1024;
-const WRITER_INITIAL_BYTES = 256;
-/** How long close() waits for the closeSession reply, by default. */
-const CLOSE_WAIT_MS_DEFAULT = 2000;
-
-const NO_PASSWORD = new Uint8Array(16);
-
-/** One request from submit to reply. Fields set in the constructor only: one shape. */
-class Request {
-  xid = 0;
-  readonly op: number;
-  /** The client path (for errors, watch registration, removal). */
-  readonly path: string;
-  watcher: Watcher | null = null;
-  /** WatchKind the reply registers `watcher` in. */
-  watchKind = 0;
-  /** Per-op extra: create → wants the Stat (boolean); check/removeWatches → RemoveArg;
-   *  multi → its Op[] (to name the failed op's path); multiRead → 'read'. */
-  arg: unknown = null;
-  /** The encoded frame while it waits for a connection. */
-  frame: Buffer | null = null;
-  resolve: (v: unknown) => void = noop;
-  reject: (e: unknown) => void = noop;
-
-  constructor(op: number, path: string) {
-    this.op = op;
-    this.path = path;
-  }
-}
-
-interface RemoveArg {
-  type: number;
-  watcher: Watcher | null;
-  local: boolean;
-  /** false: checkWatches(), which only asks the server */
-  remove: boolean;
-}
-
-function noop(): void {}
-
-// new Promise(executor) runs the executor synchronously: one shared executor that stores the
-// resolvers on the request being created saves a closure per request.
-let capturing: Request | null = null;
-function capture(resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
-  const r = capturing as Request;
-  r.resolve = resolve;
-  r.reject = reject;
-}
-function promiseOf<T>(r: Request): Promise<T> {
-  capturing = r;
-  const p = new Promise<unknown>(capture);
-  capturing = null;
-  return p as Promise<T>;
-}
-
-/** One reader decodes every client's replies: a frame is decoded start to end synchronously, so
- *  two clients never use it at the same time. */
-const READER = new JuteReader(undefined, { bufferBytesMax: 0x7fffffff, bufferViews: true });
-
-function rethrowLater(e: unknown): void {
-  process.nextTick(() => {
-    throw e;
-  });
-}
-
-function copyData(view: Uint8Array | null): Buffer | null {
-  if (view === null) return null;
-  const b = Buffer.allocUnsafe(view.byteLength);
-  b.set(view);
-  return b;
-}
-
-// ---------------------------------------------------------------------------------------------
+export type {
+  ACLResult,
+  AuthInfo,
+  ChildrenResult,
+  ClientInfo,
+  ClientOptions,
+  ClientState,
+  CreateResult,
+  DataResult,
+  WatchArg,
+} from './types.js';
 
 /**
  * A ZooKeeper session. Events (also readable as `state`):
@@ -235,134 +105,70 @@ export class ZkClient extends EventEmitter {
   /** The connect string's chroot ('' for none). */
   readonly chroot: string;
 
-  private readonly provider: HostProvider;
-  private readonly requestedTimeout: number;
-  private readonly retryDelayMs: number;
-  private readonly localAddress: string | undefined;
-  private readonly jitterMs: number;
-  private readonly connectTimeoutOption: number;
-  private readonly readOnlyAllowed: boolean;
-  private readonly localSession: boolean;
-  private readonly maxFrameBytes: number;
-
-  private _state: ClientState = 'connecting';
-  private _sessionId = 0n;
-  private passwd: Uint8Array = NO_PASSWORD;
-  private negotiated = 0;
-  private readTimeout: number;
-  private connectTimeout: number;
-  private pingInterval: number;
-  private _lastZxid = 0;
-  private xid = 0;
-  private serverReadOnly = false;
-  private firstAttempt = true;
-  private closing = false;
+  private readonly session: Session;
   private closePromise: Promise<void> | null = null;
-
-  private socket: net.Socket | null = null;
-  private phase = PHASE_IDLE;
-  private host: HostPort | null = null;
-  private out = new JuteWriter(WRITER_INITIAL_BYTES);
-  private flushQueued = false;
-  private lastSend = 0;
-  private lastRecv = 0;
-  private connectStart = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private inChunks: Buffer[] = [];
-  private inBytes = 0;
-  private inNeed = 4;
-  private lastError: Error | null = null;
-
-  private readonly pending = new Deque<Request>();
-  private backlog: Request[] = [];
-  private readonly authInfo: { scheme: string; auth: Uint8Array; waiter: Request | null }[] = [];
-  /** Auth packets sent and not answered yet (null: one re-sent at a reconnect); made on first use. */
-  private authWaiters: Deque<Request | null> | null = null;
-  private watches: WatchManager | null = null;
-  private pathEmitters: Map<string, EventEmitter> | null = null;
-  private defaultWatcherFn: Watcher | null = null;
 
   constructor(connectString: string, options: ClientOptions = {}) {
     super();
     const cs = parseConnectString(connectString);
     this.chroot = cs.chroot;
-    this.provider = new HostProvider(cs.hosts, options.shuffleHosts ?? true);
-    this.hosts = this.provider.hosts;
-    this.requestedTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
-    if (!Number.isInteger(this.requestedTimeout) || this.requestedTimeout <= 0) {
-      throw new ZkError(Err.badArguments, undefined, `sessionTimeoutMs must be a positive integer`);
+    const provider = new HostProvider(cs.hosts, options.shuffleHosts ?? true);
+    this.hosts = provider.hosts;
+    const sessionTimeoutMs = options.sessionTimeoutMs ?? sessionTimeoutMsDefault;
+    if (!Number.isInteger(sessionTimeoutMs) || sessionTimeoutMs <= 0) {
+      throw new ZkError(Err.badArguments, undefined, { message: `sessionTimeoutMs must be a positive integer` });
     }
-    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    this.localAddress = options.localAddress;
-    this.jitterMs = options.reconnectJitterMs ?? DEFAULT_JITTER_MS;
-    this.connectTimeoutOption = options.connectTimeoutMs ?? 0;
-    this.readOnlyAllowed = options.readOnly ?? false;
-    this.localSession = options.localSession ?? false;
-    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    if (options.sessionId !== undefined && options.sessionId !== 0n) {
-      this._sessionId = BigInt.asIntN(64, options.sessionId);
-      this.passwd = options.password ?? NO_PASSWORD;
-    }
-    for (const a of options.auth ?? []) {
-      this.authInfo.push({ scheme: a.scheme, auth: toAuthBytes(a.auth), waiter: null });
-    }
-    this.readTimeout = Math.floor((this.requestedTimeout * 2) / 3);
-    this.connectTimeout = this.connectTimeoutOption || Math.floor(this.requestedTimeout / this.provider.size);
-    this.pingInterval = Math.min(Math.floor(this.readTimeout / 2), PING_INTERVAL_MAX_MS);
-    // Start on the next tick, so that listeners attached right after construction see it all.
-    process.nextTick(() => {
-      if (this.isTerminal()) return;
-      this.emitSafe('connecting');
-      if (!this.isTerminal()) this.nextAttempt();
-    });
+    this.session = new Session({ events: this, chroot: this.chroot, provider, sessionTimeoutMs, client: options });
   }
 
   // ---- public state --------------------------------------------------------------------------
 
   /** The watcher that watch = true stands for: it emits 'watch' here and feeds watchEmitter(). */
   get defaultWatcher(): Watcher {
-    if (this.defaultWatcherFn === null) this.defaultWatcherFn = (e) => this.onDefaultWatch(e);
-    return this.defaultWatcherFn;
+    return this.session.watches.defaultWatcher;
   }
 
   get state(): ClientState {
-    return this._state;
+    return this.session.state;
   }
   /** The session id (0n until the first session is established). */
   get sessionId(): bigint {
-    return this._sessionId;
+    return this.session.sessionId;
   }
   /** The session password, for resuming the session from another client object. */
   get sessionPassword(): Buffer {
-    return Buffer.from(this.passwd);
+    return Buffer.from(this.session.passwd);
   }
   /** The negotiated session timeout (0 until connected). */
   get sessionTimeoutMs(): number {
-    return this.negotiated;
+    return this.session.negotiated;
   }
   /** The largest zxid seen in a reply. */
   get lastZxid(): number {
-    return this._lastZxid;
+    return this.session.lastZxid;
   }
   /** "host:port" of the server connected to, or null. */
   get connectedHost(): string | null {
-    return this.phase === PHASE_CONNECTED && this.host !== null ? `${this.host.host}:${this.host.port}` : null;
+    return this.session.conn.connectedHost;
   }
   /** True when connected to a read-only server. */
   get readOnly(): boolean {
-    return this.serverReadOnly;
+    return this.session.serverReadOnly;
   }
   /** Requests sent and not answered yet. */
   get outstanding(): number {
-    return this.pending.length + this.backlog.length;
+    return this.session.queue.length;
+  }
+  /** @internal The socket of the connection (null when none): src/load reads its localAddress. */
+  get socket(): net.Socket | null {
+    return this.session.conn.socket;
   }
 
   /** Resolves once connected (at once if connected); rejects if the client dies first or
    *  `timeoutMs` passes. */
   waitConnected(timeoutMs = 0): Promise<void> {
-    if (this.phase === PHASE_CONNECTED) return Promise.resolve();
-    if (this.isTerminal()) return Promise.reject(this.terminalError());
+    if (this.session.conn.connected) return Promise.resolve();
+    if (this.session.isTerminal()) return Promise.reject(this.session.terminalError());
     return new Promise<void>((resolve, reject) => {
       let t: NodeJS.Timeout | null = null;
       const done = (): void => {
@@ -379,7 +185,7 @@ export class ZkClient extends EventEmitter {
       };
       const dead = (): void => {
         done();
-        reject(this.terminalError());
+        reject(this.session.terminalError());
       };
       this.on('connected', ok);
       this.on('connectedReadOnly', ok);
@@ -389,7 +195,7 @@ export class ZkClient extends EventEmitter {
       if (timeoutMs > 0) {
         t = setTimeout(() => {
           done();
-          reject(new ZkError(Err.connectionLoss, undefined, `not connected within ${timeoutMs} ms`));
+          reject(new ZkError(Err.connectionLoss, undefined, { message: `not connected within ${timeoutMs} ms` }));
         }, timeoutMs);
       }
     });
@@ -398,18 +204,12 @@ export class ZkClient extends EventEmitter {
   /** The EventEmitter that the default watcher (watch = true) feeds for `path`: it emits each
    *  event under its name ('nodeDataChanged', ...) and as 'event'. */
   watchEmitter(path: string): EventEmitter {
-    if (this.pathEmitters === null) this.pathEmitters = new Map();
-    let e = this.pathEmitters.get(path);
-    if (e === undefined) {
-      e = new EventEmitter();
-      this.pathEmitters.set(path, e);
-    }
-    return e;
+    return this.session.watches.watchEmitter(path);
   }
 
   /** Forgets the emitter of watchEmitter(path). */
   releaseWatchEmitter(path: string): void {
-    this.pathEmitters?.delete(path);
+    this.session.watches.releaseWatchEmitter(path);
   }
 
   // ---- requests --------------------------------------------------------------------------------
@@ -435,14 +235,14 @@ export class ZkClient extends EventEmitter {
     const r = new Request(op, path);
     r.arg = withStat;
     const p = promiseOf<unknown>(r);
-    const w = this.begin(r);
+    const w = this.session.begin(r);
     if (w === null) return p;
-    w.writeString(this.serverPath(path));
+    w.writeString(serverPath(this.chroot, path));
     w.writeBuffer(toBytes(data));
     encodeACLs(w, (options.acl ?? Acls.openUnsafe) as ACL[]);
     w.writeInt(options.mode ?? CreateMode.persistent);
     if (op === OpCode.createTTL) w.writeLong(ttl);
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -450,11 +250,11 @@ export class ZkClient extends EventEmitter {
   delete(path: string, version = -1): Promise<void> {
     const r = new Request(OpCode.delete, path);
     const p = promiseOf<void>(r);
-    const w = this.beginPath(r);
+    const w = this.session.beginPath(r);
     if (w === null) return p;
-    w.writeString(this.serverPath(path));
+    w.writeString(serverPath(this.chroot, path));
     w.writeInt(version);
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -484,11 +284,11 @@ export class ZkClient extends EventEmitter {
       r.watchKind = kind;
     }
     const p = promiseOf<unknown>(r);
-    const w = this.beginPath(r);
+    const w = this.session.beginPath(r);
     if (w === null) return p;
-    w.writeString(this.serverPath(path));
+    w.writeString(serverPath(this.chroot, path));
     w.writeBool(watcher !== null);
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -496,12 +296,12 @@ export class ZkClient extends EventEmitter {
   setData(path: string, data: Data, version = -1): Promise<Stat> {
     const r = new Request(OpCode.setData, path);
     const p = promiseOf<Stat>(r);
-    const w = this.beginPath(r);
+    const w = this.session.beginPath(r);
     if (w === null) return p;
-    w.writeString(this.serverPath(path));
+    w.writeString(serverPath(this.chroot, path));
     w.writeBuffer(toBytes(data));
     w.writeInt(version);
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -512,12 +312,12 @@ export class ZkClient extends EventEmitter {
   setACL(path: string, acl: readonly ACL[], version = -1): Promise<Stat> {
     const r = new Request(OpCode.setACL, path);
     const p = promiseOf<Stat>(r);
-    const w = this.beginPath(r);
+    const w = this.session.beginPath(r);
     if (w === null) return p;
-    w.writeString(this.serverPath(path));
+    w.writeString(serverPath(this.chroot, path));
     encodeACLs(w, acl as ACL[]);
     w.writeInt(version);
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -539,10 +339,10 @@ export class ZkClient extends EventEmitter {
   private pathOnly(op: number, path: string): Promise<unknown> {
     const r = new Request(op, path);
     const p = promiseOf<unknown>(r);
-    const w = this.beginPath(r);
+    const w = this.session.beginPath(r);
     if (w === null) return p;
-    w.writeString(this.serverPath(path));
-    this.end(r);
+    w.writeString(serverPath(this.chroot, path));
+    this.session.end(r);
     return p;
   }
 
@@ -563,10 +363,10 @@ export class ZkClient extends EventEmitter {
     const r = new Request(OpCode.multi, '');
     r.arg = ops;
     const p = promiseOf<OpResult[]>(r);
-    const w = this.begin(r);
+    const w = this.session.begin(r);
     if (w === null) return p;
     encodeRequest(w, { op: OpCode.multi, req });
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -581,10 +381,10 @@ export class ZkClient extends EventEmitter {
     const r = new Request(OpCode.multiRead, '');
     r.arg = 'read';
     const p = promiseOf<OpResult[]>(r);
-    const w = this.begin(r);
+    const w = this.session.begin(r);
     if (w === null) return p;
     encodeRequest(w, { op: OpCode.multiRead, req });
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -597,19 +397,11 @@ export class ZkClient extends EventEmitter {
   addAuth(scheme: string, auth: Uint8Array | string): Promise<void> {
     const r = new Request(OpCode.auth, '');
     const p = promiseOf<void>(r);
-    if (this.isTerminal() || this.closing) {
-      r.reject(this.terminalError());
+    if (this.session.isTerminal() || this.session.closing) {
+      r.reject(this.session.terminalError());
       return p;
     }
-    const bytes = toAuthBytes(auth);
-    if (this.phase === PHASE_CONNECTED) {
-      this.authInfo.push({ scheme, auth: bytes, waiter: null });
-      this.writeAuth(scheme, bytes);
-      this.authQueue().push(r);
-      this.scheduleFlush();
-    } else {
-      this.authInfo.push({ scheme, auth: bytes, waiter: r });
-    }
+    this.session.addAuth(r, scheme, auth);
     return p;
   }
 
@@ -617,9 +409,9 @@ export class ZkClient extends EventEmitter {
   whoAmI(): Promise<ClientInfo[]> {
     const r = new Request(OpCode.whoAmI, '');
     const p = promiseOf<ClientInfo[]>(r);
-    const w = this.begin(r);
+    const w = this.session.begin(r);
     if (w === null) return p;
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -629,11 +421,11 @@ export class ZkClient extends EventEmitter {
     r.watcher = watch === true ? this.defaultWatcher : watch;
     r.watchKind = mode === AddWatchMode.persistentRecursive ? WatchKind.persistentRecursive : WatchKind.persistent;
     const p = promiseOf<void>(r);
-    const w = this.beginPath(r);
+    const w = this.session.beginPath(r);
     if (w === null) return p;
-    w.writeString(this.serverPath(path));
+    w.writeString(serverPath(this.chroot, path));
     w.writeInt(mode);
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -666,21 +458,21 @@ export class ZkClient extends EventEmitter {
         r.reject(new ZkError(Err.badArguments, path));
         return p;
       }
-      if (this.watches === null || !this.watches.contains(path, watcher, type)) {
+      if (!this.session.watches.contains(path, watcher, type)) {
         r.reject(new ZkError(Err.noWatcher, path));
         return p;
       }
-      if (local && this.phase !== PHASE_CONNECTED && !this.isTerminal()) {
-        this.removeLocally(path, watcher, type);
+      if (local && !this.session.conn.connected && !this.session.isTerminal()) {
+        this.session.watches.removeLocally(path, watcher, type);
         r.resolve(undefined);
         return p;
       }
     }
-    const w = this.beginPath(r);
+    const w = this.session.beginPath(r);
     if (w === null) return p;
-    w.writeString(this.serverPath(path));
+    w.writeString(serverPath(this.chroot, path));
     w.writeInt(type);
-    this.end(r);
+    this.session.end(r);
     return p;
   }
 
@@ -691,18 +483,18 @@ export class ZkClient extends EventEmitter {
    *  the session lives on until its timeout and can be resumed elsewhere. */
   close(options: { closeSession?: boolean; timeoutMs?: number } = {}): Promise<void> {
     if (this.closePromise !== null) return this.closePromise;
-    if (this.isTerminal()) return Promise.resolve();
-    this.closing = true;
-    if (options.closeSession === false || (this._sessionId === 0n && this.phase !== PHASE_HANDSHAKE)) {
-      this.finish('closed', Err.connectionLoss);
+    if (this.session.isTerminal()) return Promise.resolve();
+    this.session.closing = true;
+    if (options.closeSession === false || (this.session.sessionId === 0n && !this.session.conn.handshaking)) {
+      this.session.finish('closed', Err.connectionLoss);
       this.closePromise = Promise.resolve();
       return this.closePromise;
     }
     const r = new Request(OpCode.closeSession, '');
     const p = promiseOf<void>(r);
-    this.open(r);
-    this.end(r);
-    const wait = options.timeoutMs ?? CLOSE_WAIT_MS_DEFAULT;
+    this.session.open(r);
+    this.session.end(r);
+    const wait = options.timeoutMs ?? closeWaitMsDefault;
     this.closePromise = new Promise<void>((resolve) => {
       const t = setTimeout(resolve, wait);
       p.then(
@@ -716,691 +508,15 @@ export class ZkClient extends EventEmitter {
         },
       );
     }).then(() => {
-      if (!this.isTerminal()) this.finish('closed', Err.connectionLoss);
+      if (!this.session.isTerminal()) this.session.finish('closed', Err.connectionLoss);
     });
     return this.closePromise;
   }
 
-  // ---- request plumbing ------------------------------------------------------------------------
-
-  private serverPath(path: string): string {
-    if (this.chroot === '') return path;
-    return path === '/' ? this.chroot : this.chroot + path;
-  }
-
-  private stripChroot(serverPath: string): string {
-    const c = this.chroot;
-    if (c === '') return serverPath;
-    if (serverPath === c) return '/';
-    if (serverPath.length > c.length && serverPath.startsWith(c) && serverPath.charCodeAt(c.length) === 0x2f) {
-      return serverPath.slice(c.length);
-    }
-    return serverPath;
-  }
-
-  private nextXid(): number {
-    this.xid = this.xid >= 0x7fffffff ? 1 : this.xid + 1;
-    return this.xid;
-  }
-
-  private isTerminal(): boolean {
-    const s = this._state;
-    return s === 'closed' || s === 'expired' || s === 'authFailed';
-  }
-
-  private terminalError(): ZkError {
-    switch (this._state) {
-      case 'expired':
-        return new ZkError(Err.sessionExpired);
-      case 'authFailed':
-        return new ZkError(Err.authFailed);
-      default:
-        return new ZkError(Err.connectionLoss, undefined, 'connectionLoss (-4): the client is closed');
-    }
-  }
-
-  /** begin() after validating r.path. */
-  private beginPath(r: Request): JuteWriter | null {
-    if (!isValidPath(r.path)) {
-      r.reject(new ZkError(Err.badArguments, String(r.path), `badArguments (-8): invalid path '${String(r.path)}'`));
-      return null;
-    }
-    return this.begin(r);
-  }
-
-  /** Opens r's frame in the writer, or rejects r (and returns null) if the client is dead. */
-  private begin(r: Request): JuteWriter | null {
-    if (this.isTerminal() || this.closing) {
-      r.reject(this.terminalError());
-      return null;
-    }
-    return this.open(r);
-  }
-
-  private open(r: Request): JuteWriter {
-    const w = this.out;
-    r.xid = this.nextXid();
-    w.beginFrame();
-    w.writeInt(r.xid);
-    w.writeInt(r.op);
-    return w;
-  }
-
-  /** Closes r's frame: sends it with this turn's others, or parks it until connected. */
-  private end(r: Request): void {
-    const w = this.out;
-    w.endFrame();
-    if (this.phase === PHASE_CONNECTED) {
-      this.pending.push(r);
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        enqueueFlush(this);
-      }
-    } else {
-      r.frame = w.bytesCopy();
-      w.reset();
-      this.backlog.push(r);
-    }
-  }
-
-  private scheduleFlush(): void {
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      enqueueFlush(this);
-    }
-  }
-
-  /** @internal Writes what this turn's requests encoded (run by flushAll, or directly). */
+  /** @internal Writes what this turn's requests encoded (normally flushed in a microtask). */
   flush(): void {
-    this.flushQueued = false;
-    const w = this.out;
-    if (w.length === 0) return;
-    const sock = this.socket;
-    if (sock === null || this.phase !== PHASE_CONNECTED) {
-      w.reset();
-      return;
-    }
-    sock.write(w.bytesCopy());
-    this.lastSend = Date.now();
-    if (w.length > WRITER_KEEP_BYTES) this.out = new JuteWriter(WRITER_INITIAL_BYTES);
-    else w.reset();
+    this.session.conn.flush();
   }
-
-  private authQueue(): Deque<Request | null> {
-    if (this.authWaiters === null) this.authWaiters = new Deque(2);
-    return this.authWaiters;
-  }
-
-  private writeAuth(scheme: string, auth: Uint8Array): void {
-    const w = this.out;
-    w.beginFrame();
-    w.writeInt(Xid.auth);
-    w.writeInt(OpCode.auth);
-    w.writeInt(0);
-    w.writeString(scheme);
-    w.writeBuffer(auth);
-    w.endFrame();
-  }
-
-  // ---- connection --------------------------------------------------------------------------
-
-  /** Picks the next host and connects to it, after the retry delay and jitter that apply. */
-  private nextAttempt(): void {
-    if (this.isTerminal() || this.retryTimer !== null) return;
-    const { host, spin } = this.provider.next();
-    let delay = spin ? this.retryDelayMs : 0;
-    if (!this.firstAttempt && this.jitterMs > 0) delay += Math.floor(Math.random() * this.jitterMs);
-    this.firstAttempt = false;
-    if (this._state !== 'connecting') {
-      this._state = 'connecting';
-      this.emitSafe('connecting');
-      if (this.isTerminal()) return;
-    }
-    if (delay <= 0) {
-      this.connectTo(host);
-      return;
-    }
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (!this.isTerminal()) this.connectTo(host);
-    }, delay);
-  }
-
-  private connectTo(host: HostPort): void {
-    this.host = host;
-    this.lastError = null;
-    const sock =
-      this.localAddress === undefined
-        ? net.connect({ host: host.host, port: host.port, noDelay: true })
-        : net.connect({ host: host.host, port: host.port, noDelay: true, localAddress: this.localAddress });
-    this.socket = sock;
-    this.phase = PHASE_CONNECTING;
-    this.connectStart = Date.now();
-    this.lastRecv = this.connectStart;
-    this.inChunks = [];
-    this.inBytes = 0;
-    this.inNeed = 4;
-    sock.on('connect', () => {
-      if (sock === this.socket) this.onSocketConnect(sock);
-    });
-    sock.on('data', (chunk: Buffer) => {
-      if (sock === this.socket) this.onData(sock, chunk);
-    });
-    sock.on('error', (e: Error) => {
-      if (sock === this.socket) this.lastError = e;
-    });
-    sock.on('close', () => {
-      if (sock === this.socket) this.connectionLost(this.lastError?.message ?? 'connection closed by the server');
-    });
-    this.arm(this.connectTimeout);
-  }
-
-  private onSocketConnect(sock: net.Socket): void {
-    const w = this.out;
-    w.reset();
-    w.beginFrame();
-    encodeConnectRequest(w, {
-      protocolVersion: 0,
-      lastZxidSeen: this._lastZxid,
-      timeOut: this.requestedTimeout,
-      sessionId: this._sessionId,
-      passwd: this.passwd,
-      readOnly: this.readOnlyAllowed,
-      localSession: this.localSession,
-    });
-    w.endFrame();
-    sock.write(w.bytesCopy());
-    w.reset();
-    this.phase = PHASE_HANDSHAKE;
-    this.lastSend = Date.now();
-  }
-
-  private onConnectResponse(res: ConnectResponse): void {
-    if (res.timeOut <= 0) {
-      this.finish('expired', Err.sessionExpired);
-      return;
-    }
-    this.negotiated = res.timeOut;
-    this.readTimeout = Math.floor((res.timeOut * 2) / 3);
-    this.connectTimeout = this.connectTimeoutOption || Math.floor(res.timeOut / this.provider.size);
-    this.pingInterval = Math.min(Math.floor(this.readTimeout / 2), PING_INTERVAL_MAX_MS);
-    this._sessionId = res.sessionId;
-    this.passwd = res.passwd;
-    this.serverReadOnly = res.readOnly;
-    this.provider.onConnected();
-    this.phase = PHASE_CONNECTED;
-
-    // SetWatches, auth, then whatever was queued meanwhile.
-    this.primeWatches();
-    for (const a of this.authInfo) {
-      this.writeAuth(a.scheme, a.auth);
-      this.authQueue().push(a.waiter);
-      a.waiter = null;
-    }
-    const sock = this.socket as net.Socket;
-    const backlog = this.backlog;
-    this.backlog = [];
-    if (backlog.length === 0) {
-      if (this.out.length > 0) sock.write(this.out.bytesCopy());
-    } else {
-      const bufs: Buffer[] = [this.out.bytesCopy()];
-      for (const r of backlog) {
-        bufs.push(r.frame as Buffer);
-        r.frame = null;
-        this.pending.push(r);
-      }
-      sock.write(Buffer.concat(bufs));
-    }
-    this.out.reset();
-    this.lastSend = Date.now();
-    this.arm(this.pingInterval);
-    this._state = res.readOnly ? 'connectedReadOnly' : 'connected';
-    this.emitSafe(this._state, res.readOnly);
-  }
-
-  /** SetWatches (SetWatches2 when persistent watches exist), split into packets of at most
-   *  SET_WATCHES_CHARS_MAX path characters, as ClientCnxn.primeConnection sends them. */
-  private primeWatches(): void {
-    const wm = this.watches;
-    if (wm === null || wm.empty) return;
-    const two = wm.hasPersistent;
-    const tables = two
-      ? [wm.data, wm.exist, wm.child, wm.persistent, wm.persistentRecursive]
-      : [wm.data, wm.exist, wm.child];
-    const lists: string[][] = tables.map(() => []);
-    let chars = 0;
-    const emit = (): void => {
-      const w = this.out;
-      w.beginFrame();
-      w.writeInt(Xid.setWatches);
-      w.writeInt(two ? OpCode.setWatches2 : OpCode.setWatches);
-      w.writeLong(this._lastZxid);
-      for (const l of lists) w.writeStringVector(l);
-      w.endFrame();
-      const r = new Request(two ? OpCode.setWatches2 : OpCode.setWatches, '');
-      r.xid = Xid.setWatches;
-      this.pending.push(r);
-      for (const l of lists) l.length = 0;
-      chars = 0;
-    };
-    tables.forEach((t, i) => {
-      for (const path of t.keys()) {
-        const sp = this.serverPath(path);
-        if (chars > 0 && chars + sp.length > SET_WATCHES_CHARS_MAX) emit();
-        (lists[i] as string[]).push(sp);
-        chars += sp.length;
-      }
-    });
-    if (chars > 0) emit();
-  }
-
-  private arm(ms: number): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(ZkClient.onTimerOf, Math.max(1, ms), this);
-    this.timer.unref();
-  }
-
-  /** A timer callback shared by every client (no closure per client). */
-  private static onTimerOf(this: void, c: ZkClient): void {
-    c.onTimer();
-  }
-
-  private onTimer(): void {
-    this.timer = null;
-    const now = Date.now();
-    if (this.phase === PHASE_CONNECTED) {
-      if (now - this.lastRecv >= this.readTimeout) {
-        this.dropConnection(`no reply from the server for ${now - this.lastRecv} ms`);
-        return;
-      }
-      if (now - this.lastSend >= this.pingInterval) {
-        const w = this.out;
-        w.beginFrame();
-        w.writeInt(Xid.ping);
-        w.writeInt(OpCode.ping);
-        w.endFrame();
-        this.flush();
-      }
-      this.arm(Math.min(this.lastRecv + this.readTimeout, this.lastSend + this.pingInterval) - now);
-    } else if (this.phase === PHASE_CONNECTING || this.phase === PHASE_HANDSHAKE) {
-      if (now - this.connectStart >= this.connectTimeout) {
-        this.dropConnection(`no session within the connect timeout (${this.connectTimeout} ms)`);
-        return;
-      }
-      this.arm(this.connectStart + this.connectTimeout - now);
-    }
-  }
-
-  private dropConnection(reason: string): void {
-    this.lastError = new Error(reason);
-    this.connectionLost(reason);
-  }
-
-  /** Tears the connection down, fails what was in flight with connectionLoss, and (unless the
-   *  client is closing or dead) moves on to the next host. */
-  private connectionLost(reason: string): void {
-    const wasConnected = this.phase === PHASE_CONNECTED;
-    this.teardown();
-    this.failAll(new ZkError(Err.connectionLoss, undefined, `connectionLoss (-4): ${reason}`));
-    if (this.closing) {
-      if (!this.isTerminal()) this.finish('closed', Err.connectionLoss);
-      return;
-    }
-    if (this.isTerminal()) return;
-    if (wasConnected) {
-      this._state = 'disconnected';
-      this.emitSafe('disconnected', reason);
-    }
-    this.nextAttempt();
-  }
-
-  private teardown(): void {
-    const sock = this.socket;
-    this.socket = null;
-    this.phase = PHASE_IDLE;
-    if (sock !== null) sock.destroy();
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    this.inChunks = [];
-    this.inBytes = 0;
-    this.inNeed = 4;
-    this.out.reset();
-  }
-
-  /** Fails everything sent or waiting to be sent (not the auth not yet sent). */
-  private failAll(err: ZkError): void {
-    for (let r = this.pending.shift(); r !== undefined; r = this.pending.shift()) r.reject(err);
-    const backlog = this.backlog;
-    this.backlog = [];
-    for (const r of backlog) r.reject(err);
-    const aw = this.authWaiters;
-    if (aw !== null) for (let a = aw.shift(); a !== undefined; a = aw.shift()) a?.reject(err);
-  }
-
-  /** Enters a terminal state. */
-  private finish(state: 'closed' | 'expired' | 'authFailed', code: number): void {
-    if (this.retryTimer !== null) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = null;
-    }
-    this.teardown();
-    this._state = state;
-    const err =
-      code === Err.connectionLoss
-        ? new ZkError(code, undefined, 'connectionLoss (-4): the client is closed')
-        : new ZkError(code);
-    this.failAll(err);
-    for (const a of this.authInfo) {
-      a.waiter?.reject(err);
-      a.waiter = null;
-    }
-    this.watches?.clear();
-    this.emitSafe(state);
-  }
-
-  // ---- incoming ------------------------------------------------------------------------------
-
-  private onData(sock: net.Socket, chunk: Buffer): void {
-    this.lastRecv = Date.now();
-    let buf = chunk;
-    if (this.inBytes > 0) {
-      this.inChunks.push(chunk);
-      this.inBytes += chunk.length;
-      if (this.inBytes < this.inNeed) return;
-      buf = Buffer.concat(this.inChunks, this.inBytes);
-      this.inChunks = [];
-      this.inBytes = 0;
-    }
-    const n = buf.length;
-    let off = 0;
-    try {
-      while (n - off >= 4) {
-        const len = buf.readInt32BE(off);
-        if (len < 0 || len > this.maxFrameBytes) throw new Error(`bad frame length ${len}`);
-        if (n - off - 4 < len) break;
-        this.onFrame(buf, off + 4, off + 4 + len);
-        off += 4 + len;
-        if (sock !== this.socket) return;
-      }
-    } catch (e) {
-      if (sock === this.socket) this.dropConnection(`protocol error: ${(e as Error).message}`);
-      return;
-    }
-    if (off < n) {
-      const rest = off === 0 ? buf : buf.subarray(off);
-      this.inChunks = [rest];
-      this.inBytes = rest.length;
-      this.inNeed = rest.length >= 4 ? 4 + rest.readInt32BE(0) : 4;
-    }
-  }
-
-  private onFrame(buf: Buffer, start: number, end: number): void {
-    const r = READER.reset(buf, start, end);
-    if (this.phase === PHASE_HANDSHAKE) {
-      this.onConnectResponse(decodeConnectResponse(r));
-      return;
-    }
-    if (this.phase !== PHASE_CONNECTED) throw new Error('reply before the handshake');
-    const xid = r.readInt();
-    const zxid = r.readLong();
-    const err = r.readInt();
-    if (xid === Xid.ping) return;
-    if (xid === Xid.notification) {
-      const type = r.readInt();
-      const state = r.readInt();
-      const path = r.readString();
-      this.onWatchEvent(type, state, this.stripChroot(path));
-      return;
-    }
-    if (xid === Xid.auth) {
-      this.onAuthReply(err);
-      return;
-    }
-    const req = this.pending.shift();
-    if (req === undefined) throw new Error(`reply xid ${xid} with nothing pending`);
-    if (req.xid !== xid) {
-      req.reject(new ZkError(Err.connectionLoss, req.path === '' ? undefined : req.path, `connectionLoss (-4): xid out of order: got ${xid}, expected ${req.xid}`));
-      throw new Error(`xid out of order: got ${xid}, expected ${req.xid}`);
-    }
-    if (zxid > 0) this._lastZxid = zxid;
-    if (err !== 0) this.onError(req, err);
-    else this.onReply(req, r);
-  }
-
-  private onReply(req: Request, r: JuteReader): void {
-    switch (req.op) {
-      case OpCode.getData: {
-        const data = copyData(r.readBuffer());
-        const stat = decodeStat(r);
-        this.registerWatch(req);
-        req.resolve({ data, stat });
-        return;
-      }
-      case OpCode.exists: {
-        const stat = decodeStat(r);
-        this.registerWatch(req);
-        req.resolve(stat);
-        return;
-      }
-      case OpCode.setData:
-      case OpCode.setACL:
-        req.resolve(decodeStat(r));
-        return;
-      case OpCode.create:
-        req.resolve(this.stripChroot(r.readString()));
-        return;
-      case OpCode.create2:
-      case OpCode.createContainer:
-      case OpCode.createTTL: {
-        const path = this.stripChroot(r.readString());
-        if (req.arg === true) req.resolve({ path, stat: decodeStat(r) });
-        else req.resolve(path);
-        return;
-      }
-      case OpCode.delete:
-      case OpCode.closeSession:
-        req.resolve(undefined);
-        return;
-      case OpCode.getChildren: {
-        const children = r.readStringVector();
-        this.registerWatch(req);
-        req.resolve(children);
-        return;
-      }
-      case OpCode.getChildren2: {
-        const children = r.readStringVector();
-        const stat = decodeStat(r);
-        this.registerWatch(req);
-        req.resolve({ children, stat });
-        return;
-      }
-      case OpCode.getACL: {
-        const acl = decodeACLs(r);
-        req.resolve({ acl, stat: decodeStat(r) });
-        return;
-      }
-      case OpCode.sync:
-        req.resolve(this.stripChroot(r.readString()));
-        return;
-      case OpCode.getAllChildrenNumber:
-        req.resolve(r.readInt());
-        return;
-      case OpCode.getEphemerals:
-        req.resolve(r.readStringVector().map((p) => this.stripChroot(p)));
-        return;
-      case OpCode.whoAmI: {
-        const res = decodeResponse(OpCode.whoAmI, r);
-        req.resolve(res.op === OpCode.whoAmI ? res.res.clientInfo : []);
-        return;
-      }
-      case OpCode.multi:
-      case OpCode.multiRead: {
-        const res = decodeResponse(req.op, r);
-        const results = fromMultiResults((res.res as MultiResult[] | null) ?? [], (p) => this.stripChroot(p));
-        if (req.op === OpCode.multi) {
-          const i = results.findIndex((x) => x.type === 'error' && x.code !== 0);
-          const failed = results[i];
-          if (failed !== undefined && failed.type === 'error') {
-            const path = (req.arg as readonly Op[])[i]?.path;
-            const message = path === undefined ? undefined : `${failed.codeName} (${failed.code}) for ${path} (multi op ${i})`;
-            req.reject(new ZkError(failed.code, path, message, results));
-            return;
-          }
-        }
-        req.resolve(results);
-        return;
-      }
-      case OpCode.addWatch:
-        this.registerWatch(req);
-        req.resolve(undefined);
-        return;
-      case OpCode.checkWatches:
-      case OpCode.removeWatches:
-        this.onRemoveReply(req, 0);
-        return;
-      default:
-        req.resolve(undefined);
-    }
-  }
-
-  private onError(req: Request, err: number): void {
-    switch (req.op) {
-      case OpCode.exists:
-        if (err === Err.noNode) {
-          if (req.watcher !== null) this.register(WatchKind.exist, req.path, req.watcher);
-          req.resolve(null);
-          return;
-        }
-        break;
-      case OpCode.checkWatches:
-      case OpCode.removeWatches:
-        this.onRemoveReply(req, err);
-        return;
-      case OpCode.setWatches:
-      case OpCode.setWatches2:
-        return; // ClientCnxn ignores it too; the watches stay registered here
-    }
-    req.reject(new ZkError(err, req.path === '' ? undefined : req.path));
-  }
-
-  private onRemoveReply(req: Request, err: number): void {
-    const arg = req.arg as RemoveArg;
-    if (!arg.remove) {
-      if (err === 0) req.resolve(undefined);
-      else req.reject(new ZkError(err, req.path));
-      return;
-    }
-    if (err !== 0 && !arg.local) {
-      req.reject(new ZkError(err, req.path));
-      return;
-    }
-    if (!this.removeLocally(req.path, arg.watcher, arg.type)) {
-      req.reject(new ZkError(Err.noWatcher, req.path));
-      return;
-    }
-    req.resolve(undefined);
-  }
-
-  /** Takes watchers out and sends them their *WatchRemoved events; false if none was there. */
-  private removeLocally(path: string, watcher: Watcher | null, type: number): boolean {
-    if (this.watches === null) return false;
-    const removed = this.watches.remove(path, watcher, type);
-    let any = false;
-    const fire = (set: Set<Watcher>, evType: number): void => {
-      if (set.size === 0) return;
-      any = true;
-      const ev: WatchEvent = { type: evType, name: eventName(evType), state: KeeperState.syncConnected, path };
-      for (const w of set) callWatcher(w, ev);
-    };
-    fire(removed.child, EventType.childWatchRemoved);
-    fire(removed.data, EventType.dataWatchRemoved);
-    fire(removed.persistent, EventType.persistentWatchRemoved);
-    return any;
-  }
-
-  private registerWatch(req: Request): void {
-    if (req.watcher !== null) this.register(req.watchKind, req.path, req.watcher);
-  }
-
-  private register(kind: number, path: string, w: Watcher): void {
-    if (this.watches === null) this.watches = new WatchManager();
-    this.watches.register(kind, path, w);
-  }
-
-  private onWatchEvent(type: number, state: number, path: string): void {
-    if (this.watches === null) return;
-    const ws = this.watches.materialize(type, path);
-    if (ws.size === 0) return;
-    const ev: WatchEvent = { type, name: eventName(type), state, path };
-    for (const w of ws) callWatcher(w, ev);
-  }
-
-  private onDefaultWatch(e: WatchEvent): void {
-    this.emitSafe('watch', e);
-    const pe = this.pathEmitters?.get(e.path);
-    if (pe !== undefined) {
-      try {
-        pe.emit(e.name, e);
-        pe.emit('event', e);
-      } catch (x) {
-        rethrowLater(x);
-      }
-    }
-  }
-
-  private onAuthReply(err: number): void {
-    const waiter = this.authWaiters?.shift() ?? null;
-    if (err === Err.authFailed) {
-      waiter?.reject(new ZkError(Err.authFailed));
-      this.finish('authFailed', Err.authFailed);
-      return;
-    }
-    if (err !== 0) waiter?.reject(new ZkError(err));
-    else waiter?.resolve(undefined);
-  }
-
-  /** emit() that never lets a listener's exception into the protocol code. */
-  private emitSafe(event: string, ...args: unknown[]): void {
-    try {
-      this.emit(event, ...args);
-    } catch (e) {
-      rethrowLater(e);
-    }
-  }
-}
-
-// Requests of one turn are written with one socket.write per client: clients with something to
-// send queue here, and one microtask writes them all.
-const flushQueue: ZkClient[] = [];
-let flushQueued = false;
-
-function enqueueFlush(c: ZkClient): void {
-  flushQueue.push(c);
-  if (!flushQueued) {
-    flushQueued = true;
-    queueMicrotask(flushAll);
-  }
-}
-
-function flushAll(): void {
-  flushQueued = false;
-  // flush() runs no user code, so nothing is added while this runs
-  for (let i = 0; i < flushQueue.length; i++) (flushQueue[i] as ZkClient).flush();
-  flushQueue.length = 0;
-}
-
-function callWatcher(w: Watcher, ev: WatchEvent): void {
-  try {
-    w(ev);
-  } catch (e) {
-    rethrowLater(e);
-  }
-}
-
-function toAuthBytes(auth: Uint8Array | string): Uint8Array {
-  return typeof auth === 'string' ? Buffer.from(auth, 'utf8') : auth;
 }
 
 /** Creates a client and starts connecting (on the next tick). */

@@ -1,14 +1,16 @@
 // A FIFO on a power-of-two ring: push at the tail, shift at the head, no per-item allocation and
 // no O(n) Array.prototype.shift (the pending queue of a pipelining connection can be deep).
 
+import { dequeCapacityMin } from './limits.js';
+
 export class Deque<T> {
   private items: (T | undefined)[];
   private mask: number;
   private head = 0;
   private count = 0;
 
-  constructor(initialCapacity = 8) {
-    let cap = 8;
+  constructor(initialCapacity = dequeCapacityMin) {
+    let cap = dequeCapacityMin;
     while (cap < initialCapacity) cap *= 2;
     this.items = new Array<T | undefined>(cap);
     this.mask = cap - 1;

@@ -9,6 +9,13 @@ export interface ZkErrorResult {
   readonly type: string;
 }
 
+/** A ZkError's optional parts beyond its code and path. */
+export interface ZkErrorDetail {
+  /** Default: "<codeName> (<code>)", with " for <path>" when there is a path. */
+  readonly message?: string | undefined;
+  readonly results?: readonly ZkErrorResult[] | undefined;
+}
+
 export class ZkError extends Error {
   /** KeeperException code (negative; see Err). */
   readonly code: number;
@@ -19,7 +26,9 @@ export class ZkError extends Error {
   /** multi only: every op's result, the failed ones as { type: 'error', code }. */
   readonly results?: readonly ZkErrorResult[];
 
-  constructor(code: number, path?: string, message?: string, results?: readonly ZkErrorResult[]) {
+  constructor(code: number, path?: string, detail?: ZkErrorDetail) {
+    const message = detail?.message;
+    const results = detail?.results;
     const codeName = errName(code);
     super(message ?? (path === undefined ? `${codeName} (${code})` : `${codeName} (${code}) for ${path}`));
     this.name = 'ZkError';
@@ -38,4 +47,12 @@ export function isZkError(e: unknown, code?: number): e is ZkError {
 /** Codes after which retrying the same request on the same client may succeed. */
 export function isRetryable(e: unknown): boolean {
   return e instanceof ZkError && (e.code === Err.connectionLoss || e.code === Err.operationTimeout);
+}
+
+/** A listener's or watcher's exception goes to the process (as an uncaught exception on the next
+ *  tick), never into the client's protocol code. */
+export function rethrowLater(e: unknown): void {
+  process.nextTick(() => {
+    throw e;
+  });
 }

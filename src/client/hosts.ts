@@ -6,13 +6,15 @@
 //
 // The host list is shuffled once; next() walks it round-robin and says when every host has been
 // tried since the last successful connection (the caller then waits its retry delay, as
-// StaticHostProvider.next(spinDelay) sleeps).
+// StaticHostProvider.next(spinDelay) sleeps). The chroot is prefixed to every path a request
+// sends and taken off every path a reply or event brings back.
 
 import { isValidPath } from '../common/path.js';
 import { ZkError } from './errors.js';
 import { Err } from '../common/zk.js';
+import { portDefault, portMax } from './limits.js';
 
-export const DEFAULT_PORT = 2181;
+export const DEFAULT_PORT = portDefault;
 
 export interface HostPort {
   readonly host: string;
@@ -26,13 +28,13 @@ export interface ConnectString {
 }
 
 function bad(s: string, why: string): never {
-  throw new ZkError(Err.badArguments, undefined, `bad connect string '${s}': ${why}`);
+  throw new ZkError(Err.badArguments, undefined, { message: `bad connect string '${s}': ${why}` });
 }
 
 function parsePort(s: string, text: string): number {
   if (!/^\d{1,5}$/.test(text)) bad(s, `port '${text}'`);
   const port = Number(text);
-  if (port < 1 || port > 65535) bad(s, `port ${port}`);
+  if (port < 1 || port > portMax) bad(s, `port ${port}`);
   return port;
 }
 
@@ -86,7 +88,7 @@ export class HostProvider {
   private last = -1;
 
   constructor(hosts: readonly HostPort[], shuffle = true, random: () => number = Math.random) {
-    if (hosts.length === 0) throw new ZkError(Err.badArguments, undefined, 'no hosts');
+    if (hosts.length === 0) throw new ZkError(Err.badArguments, undefined, { message: 'no hosts' });
     this.list = hosts.slice();
     if (shuffle) {
       for (let i = this.list.length - 1; i > 0; i--) {
@@ -118,4 +120,21 @@ export class HostProvider {
   onConnected(): void {
     this.last = this.current;
   }
+}
+
+/** A client path as the server knows it, under `chroot` ('' for none). */
+export function serverPath(chroot: string, path: string): string {
+  if (chroot === '') return path;
+  return path === '/' ? chroot : chroot + path;
+}
+
+/** A server path as the client knows it, `chroot` taken off (unchanged when outside it). */
+export function stripChroot(chroot: string, serverPath: string): string {
+  const c = chroot;
+  if (c === '') return serverPath;
+  if (serverPath === c) return '/';
+  if (serverPath.length > c.length && serverPath.startsWith(c) && serverPath.charCodeAt(c.length) === 0x2f) {
+    return serverPath.slice(c.length);
+  }
+  return serverPath;
 }

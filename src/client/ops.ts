@@ -3,9 +3,10 @@
 // happens here, with the chroot prefixed and validated.
 
 import { isValidPath, isValidSequentialPath } from '../common/path.js';
-import { CreateMode, EphemeralOwner, Err, OpCode, errName, isSequential, isTTL } from '../common/zk.js';
+import { CreateMode, EphemeralOwner, Err, OpCode, Perms, errName, isSequential, isTTL } from '../common/zk.js';
 import type { ACL, MultiOp, MultiResult, Stat } from '../protocol/types.js';
 import { ZkError } from './errors.js';
+import { serverPath } from './hosts.js';
 
 /** znode data as the API takes it: bytes, a string (written as UTF-8), or null. */
 export type Data = Uint8Array | string | null;
@@ -22,11 +23,11 @@ export interface CreateOptions {
 /** ZooDefs.Ids' ACLs. */
 export const Acls = {
   /** world:anyone, all permissions */
-  openUnsafe: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }] as readonly ACL[],
+  openUnsafe: [{ perms: Perms.all, id: { scheme: 'world', id: 'anyone' } }] as readonly ACL[],
   /** every permission for the creator's authenticated ids (needs addAuth first) */
-  creatorAll: [{ perms: 31, id: { scheme: 'auth', id: '' } }] as readonly ACL[],
+  creatorAll: [{ perms: Perms.all, id: { scheme: 'auth', id: '' } }] as readonly ACL[],
   /** world:anyone may read */
-  readUnsafe: [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }] as readonly ACL[],
+  readUnsafe: [{ perms: Perms.read, id: { scheme: 'world', id: 'anyone' } }] as readonly ACL[],
 } as const;
 
 /** A write op of multi(). Build them with Ops.* or by hand. */
@@ -95,26 +96,26 @@ export function toBytes(data: Data | undefined): Uint8Array | null {
 /** Validates a client path; throws ZkError(badArguments). */
 export function checkPath(path: string, sequential = false): void {
   if (typeof path !== 'string' || !(sequential ? isValidSequentialPath(path) : isValidPath(path))) {
-    throw new ZkError(Err.badArguments, String(path), `badArguments (-8): invalid path '${String(path)}'`);
+    throw new ZkError(Err.badArguments, String(path), { message: `badArguments (-8): invalid path '${String(path)}'` });
   }
 }
 
 /** The opcode a create of `mode` goes out as, and the validated TTL (-1 for none). */
 export function createOpcode(path: string, options: CreateOptions, withStat: boolean): { op: number; ttl: number } {
   const mode = options.mode ?? CreateMode.persistent;
-  if (!Number.isInteger(mode) || mode < 0 || mode > 6) {
-    throw new ZkError(Err.badArguments, path, `badArguments (-8): unknown create mode ${mode}`);
+  if (!Number.isInteger(mode) || mode < CreateMode.persistent || mode > CreateMode.persistentSequentialWithTTL) {
+    throw new ZkError(Err.badArguments, path, { message: `badArguments (-8): unknown create mode ${mode}` });
   }
   checkPath(path, isSequential(mode));
   if (isTTL(mode)) {
     const ttl = options.ttl;
     if (ttl === undefined || !Number.isInteger(ttl) || ttl <= 0 || ttl > EphemeralOwner.ttlMsMax) {
-      throw new ZkError(Err.badArguments, path, `badArguments (-8): TTL modes need 0 < ttl <= ${EphemeralOwner.ttlMsMax}`);
+      throw new ZkError(Err.badArguments, path, { message: `badArguments (-8): TTL modes need 0 < ttl <= ${EphemeralOwner.ttlMsMax}` });
     }
     return { op: OpCode.createTTL, ttl };
   }
   if (options.ttl !== undefined) {
-    throw new ZkError(Err.badArguments, path, 'badArguments (-8): ttl given for a mode without TTL');
+    throw new ZkError(Err.badArguments, path, { message: 'badArguments (-8): ttl given for a mode without TTL' });
   }
   if (mode === CreateMode.container) return { op: OpCode.createContainer, ttl: -1 };
   return { op: withStat ? OpCode.create2 : OpCode.create, ttl: -1 };
@@ -124,7 +125,7 @@ export function createOpcode(path: string, options: CreateOptions, withStat: boo
 export function toMultiOps(ops: readonly Op[], chroot: string): MultiOp[] {
   const out: MultiOp[] = [];
   for (const o of ops) {
-    const path = chroot === '' ? o.path : o.path === '/' ? chroot : chroot + o.path;
+    const path = serverPath(chroot, o.path);
     switch (o.type) {
       case 'create': {
         const acl = (o.acl ?? Acls.openUnsafe) as ACL[];
@@ -134,7 +135,7 @@ export function toMultiOps(ops: readonly Op[], chroot: string): MultiOp[] {
         const { op, ttl } = createOpcode(o.path, opts, o.stat === true);
         const req = { path, data: toBytes(o.data), acl, flags: mode };
         if (op === OpCode.createTTL) out.push({ op, req: { ...req, ttl } });
-        else out.push({ op: op as 1 | 15 | 19, req });
+        else out.push({ op: op as typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer, req });
         break;
       }
       case 'delete':
@@ -150,7 +151,7 @@ export function toMultiOps(ops: readonly Op[], chroot: string): MultiOp[] {
         out.push({ op: OpCode.check, req: { path, version: o.version ?? -1 } });
         break;
       default:
-        throw new ZkError(Err.badArguments, undefined, `badArguments (-8): unknown multi op ${(o as { type: unknown }).type as string}`);
+        throw new ZkError(Err.badArguments, undefined, { message: `badArguments (-8): unknown multi op ${(o as { type: unknown }).type as string}` });
     }
   }
   return out;
@@ -160,10 +161,10 @@ export function toMultiReadOps(ops: readonly ReadOp[], chroot: string): MultiOp[
   const out: MultiOp[] = [];
   for (const o of ops) {
     checkPath(o.path);
-    const path = chroot === '' ? o.path : o.path === '/' ? chroot : chroot + o.path;
+    const path = serverPath(chroot, o.path);
     if (o.type === 'getData') out.push({ op: OpCode.getData, req: { path, watch: false } });
     else if (o.type === 'getChildren') out.push({ op: OpCode.getChildren, req: { path, watch: false } });
-    else throw new ZkError(Err.badArguments, undefined, `badArguments (-8): unknown multiRead op`);
+    else throw new ZkError(Err.badArguments, undefined, { message: `badArguments (-8): unknown multiRead op` });
   }
   return out;
 }
@@ -172,28 +173,28 @@ export function fromMultiResults(results: readonly MultiResult[], strip: (p: str
   const out: OpResult[] = [];
   for (const m of results) {
     switch (m.op) {
-      case 1:
+      case OpCode.create:
         out.push({ type: 'create', path: strip(m.path), stat: null });
         break;
-      case 15:
+      case OpCode.create2:
         out.push({ type: 'create', path: strip(m.path), stat: m.stat });
         break;
-      case 2:
+      case OpCode.delete:
         out.push({ type: 'delete' });
         break;
-      case 5:
+      case OpCode.setData:
         out.push({ type: 'setData', stat: m.stat });
         break;
-      case 13:
+      case OpCode.check:
         out.push({ type: 'check' });
         break;
-      case 4:
+      case OpCode.getData:
         out.push({ type: 'getData', data: m.data === null ? null : Buffer.from(m.data), stat: m.stat });
         break;
-      case 8:
+      case OpCode.getChildren:
         out.push({ type: 'getChildren', children: m.children });
         break;
-      case -1:
+      case OpCode.error:
         out.push({ type: 'error', code: m.err, codeName: errName(m.err) });
         break;
     }

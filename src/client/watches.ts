@@ -1,9 +1,13 @@
 // The client's watch tables, as ZooKeeper's ZKWatchManager keeps them: path -> watchers for data,
 // exist and child one-shot watches, and for persistent and persistent-recursive watches. Watches
 // are registered when the reply that sets them arrives, fire (and one-shot ones go) when an event
-// comes, and are re-sent with SetWatches / SetWatches2 after a reconnect.
+// comes, and are re-sent with SetWatches / SetWatches2 after a reconnect. ClientWatches is one
+// client's side of it: delivery to watchers, the default watcher and its per-path emitters, and
+// local removal with *WatchRemoved events.
 
-import { EventType, WatcherType } from '../common/zk.js';
+import { EventEmitter } from 'node:events';
+import { EventType, KeeperState, WatchKind, WatcherType } from '../common/zk.js';
+import { rethrowLater } from './errors.js';
 
 /** A watch event, with the chroot already taken off its path. */
 export interface WatchEvent {
@@ -64,16 +68,6 @@ function remove(t: Table, path: string, w: Watcher | null, into: Set<Watcher>): 
   into.add(w);
   return true;
 }
-
-/** Which table a successful (or noNode, for exists) reply registers its watcher in. */
-export const WatchKind = {
-  none: 0,
-  data: 1,
-  exist: 2,
-  child: 3,
-  persistent: 4,
-  persistentRecursive: 5,
-} as const;
 
 export interface RemovedWatchers {
   /** EventType of the removal event each group gets. */
@@ -197,5 +191,105 @@ export class WatchManager {
       remove(this.persistentRecursive, path, w, r.persistent);
     }
     return r;
+  }
+}
+
+function callWatcher(w: Watcher, ev: WatchEvent): void {
+  try {
+    w(ev);
+  } catch (e) {
+    rethrowLater(e);
+  }
+}
+
+/** One client's watches: the tables (made on first use), delivery, and the default watcher. */
+export class ClientWatches {
+  private table: WatchManager | null = null;
+  private pathEmitters: Map<string, EventEmitter> | null = null;
+  private defaultWatcherFn: Watcher | null = null;
+
+  /** `events` gets the default watcher's events as 'watch'. */
+  constructor(private readonly events: EventEmitter) {}
+
+  /** The tables, or null while no watch was ever registered. */
+  get tables(): WatchManager | null {
+    return this.table;
+  }
+
+  /** The watcher that watch = true stands for: it emits 'watch' and feeds watchEmitter(). */
+  get defaultWatcher(): Watcher {
+    if (this.defaultWatcherFn === null) this.defaultWatcherFn = (e) => this.onDefaultWatch(e);
+    return this.defaultWatcherFn;
+  }
+
+  /** The EventEmitter that the default watcher feeds for `path`. */
+  watchEmitter(path: string): EventEmitter {
+    if (this.pathEmitters === null) this.pathEmitters = new Map();
+    let e = this.pathEmitters.get(path);
+    if (e === undefined) {
+      e = new EventEmitter();
+      this.pathEmitters.set(path, e);
+    }
+    return e;
+  }
+
+  releaseWatchEmitter(path: string): void {
+    this.pathEmitters?.delete(path);
+  }
+
+  register(kind: number, path: string, w: Watcher): void {
+    if (this.table === null) this.table = new WatchManager();
+    this.table.register(kind, path, w);
+  }
+
+  contains(path: string, w: Watcher | null, type: number): boolean {
+    return this.table !== null && this.table.contains(path, w, type);
+  }
+
+  clear(): void {
+    this.table?.clear();
+  }
+
+  /** Takes watchers out and sends them their *WatchRemoved events; false if none was there. */
+  removeLocally(path: string, watcher: Watcher | null, type: number): boolean {
+    if (this.table === null) return false;
+    const removed = this.table.remove(path, watcher, type);
+    let any = false;
+    const fire = (set: Set<Watcher>, evType: number): void => {
+      if (set.size === 0) return;
+      any = true;
+      const ev: WatchEvent = { type: evType, name: eventName(evType), state: KeeperState.syncConnected, path };
+      for (const w of set) callWatcher(w, ev);
+    };
+    fire(removed.child, EventType.childWatchRemoved);
+    fire(removed.data, EventType.dataWatchRemoved);
+    fire(removed.persistent, EventType.persistentWatchRemoved);
+    return any;
+  }
+
+  /** A watch event from the server, its path with the chroot taken off. */
+  onEvent(type: number, state: number, path: string): void {
+    if (this.table === null) return;
+    const ws = this.table.materialize(type, path);
+    if (ws.size === 0) return;
+    const ev: WatchEvent = { type, name: eventName(type), state, path };
+    for (const w of ws) callWatcher(w, ev);
+  }
+
+  private onDefaultWatch(e: WatchEvent): void {
+    try {
+      this.events.emit('watch', e);
+    } catch (x) {
+      rethrowLater(x);
+    }
+    const pe = this.pathEmitters?.get(e.path);
+    if (pe !== undefined) {
+      try {
+        pe.emit(e.name, e);
+        pe.emit('event', e);
+      } catch (x) {
+        rethrowLater(x);
+      }
+    }
   }
 }

@@ -5,7 +5,7 @@
 // Ports 24000-24099 (+ ZKTS_TEST_PORT_SHIFT / 10): the shared server at +0 (+1, +2 if run as an
 // ensemble), the restart server at +10, TCP proxies from +40, a port nobody listens on at +99.
 // Network faults (a cut connection, an unreachable server, a silent one) come from test/client/
-// proxy.ts standing between the client and the server.
+// harness/proxy.ts standing between the client and the server.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -24,19 +24,14 @@ import {
   ZkClient,
   ZkError,
   createClient,
-  parseConnectString,
-  HostProvider,
   type ClientOptions,
   type WatchEvent,
   type Watcher,
 } from '../../src/client/index.js';
 import { OpCode } from '../../src/common/zk.js';
-import { Deque } from '../../src/client/deque.js';
-import { WatchKind, WatchManager } from '../../src/client/watches.js';
-import { LatencyHistogram } from '../../bench/throughput.js';
 import { startServer, type ServerHandle } from '../integration/harness/server.js';
 import { isApache, targetKind } from '../integration/harness/target.js';
-import { TcpProxy } from './proxy.js';
+import { TcpProxy } from './harness/proxy.js';
 
 function portShift(): number {
   const raw = process.env['ZKTS_TEST_PORT_SHIFT'];
@@ -121,102 +116,6 @@ async function rejectsWith(p: Promise<unknown>, code: number, pathOf?: string): 
   }
   assert.fail(`expected a rejection with code ${code}`);
 }
-
-
-describe('connect strings and hosts', () => {
-  test('parseConnectString: hosts, default port, IPv6, chroot', () => {
-    const p = parseConnectString('a:1, b ,[::1]:3,[fe80::1]/app/x');
-    assert.deepEqual(p.hosts, [
-      { host: 'a', port: 1 },
-      { host: 'b', port: 2181 },
-      { host: '::1', port: 3 },
-      { host: 'fe80::1', port: 2181 },
-    ]);
-    assert.equal(p.chroot, '/app/x');
-    assert.equal(parseConnectString('h:2/').chroot, '');
-    assert.throws(() => parseConnectString('h:2/a/'), ZkError);
-    assert.throws(() => parseConnectString(''), ZkError);
-    assert.throws(() => parseConnectString('h:x'), ZkError);
-  });
-
-  test('HostProvider: round robin, spin after a full cycle, reset by onConnected', () => {
-    const hp = new HostProvider([{ host: 'a', port: 1 }, { host: 'b', port: 2 }], false);
-    assert.deepEqual([hp.next(), hp.next(), hp.next()].map((n) => `${n.host.host}${n.spin}`), ['afalse', 'bfalse', 'atrue']);
-    hp.onConnected(); // connected to a
-    assert.deepEqual([hp.next(), hp.next()].map((n) => `${n.host.host}${n.spin}`), ['bfalse', 'atrue']);
-    const shuffled = new Set<string>();
-    for (let i = 0; i < 50; i++) {
-      shuffled.add(new HostProvider([1, 2, 3].map((n) => ({ host: `h${n}`, port: n }))).hosts.map((h) => h.host).join());
-    }
-    assert.ok(shuffled.size > 1, 'hosts are shuffled');
-  });
-});
-
-describe('client internals', () => {
-  test('Deque: FIFO across growth and wrap-around', () => {
-    const q = new Deque<number>(2);
-    const ref: number[] = [];
-    let next = 0;
-    for (let round = 0; round < 200; round++) {
-      const pushes = (round * 7) % 13;
-      for (let i = 0; i < pushes; i++) {
-        q.push(next);
-        ref.push(next++);
-      }
-      const shifts = (round * 5) % 11;
-      for (let i = 0; i < shifts; i++) assert.equal(q.shift(), ref.shift());
-      assert.equal(q.length, ref.length);
-      assert.equal(q.peek(), ref[0]);
-    }
-    assert.deepEqual(q.drain(), ref);
-    assert.equal(q.shift(), undefined);
-  });
-
-  test('WatchManager: which watchers an event triggers (ZKWatchManager.materialize)', () => {
-    const wm = new WatchManager();
-    const names = new Map<Watcher, string>();
-    const w = (n: string): Watcher => {
-      const f: Watcher = () => undefined;
-      names.set(f, n);
-      return f;
-    };
-    const [data, exist, child, pers, recRoot, recA, recB] = ['data', 'exist', 'child', 'pers', 'recRoot', 'recA', 'recB'].map(w) as Watcher[];
-    const fired = (type: number, path: string): string[] => [...wm.materialize(type, path)].map((f) => names.get(f) ?? '?').sort();
-    wm.register(WatchKind.data, '/a', data!);
-    wm.register(WatchKind.exist, '/a', exist!);
-    wm.register(WatchKind.child, '/a', child!);
-    wm.register(WatchKind.persistent, '/a', pers!);
-    wm.register(WatchKind.persistentRecursive, '/', recRoot!);
-    wm.register(WatchKind.persistentRecursive, '/a', recA!);
-    wm.register(WatchKind.persistentRecursive, '/a/b', recB!);
-    assert.deepEqual(fired(EventType.nodeDataChanged, '/a'), ['data', 'exist', 'pers', 'recA', 'recRoot']);
-    assert.deepEqual(fired(EventType.nodeDataChanged, '/a'), ['pers', 'recA', 'recRoot'], 'one-shot watches went');
-    assert.deepEqual(fired(EventType.nodeChildrenChanged, '/a'), ['child', 'pers'], 'no child events for recursive watches');
-    assert.deepEqual(fired(EventType.nodeCreated, '/a/b/c'), ['recA', 'recB', 'recRoot']);
-    assert.deepEqual(fired(EventType.nodeDeleted, '/x'), ['recRoot']);
-    assert.ok(wm.contains('/a', pers!, WatcherType.persistent));
-    assert.ok(!wm.contains('/a', pers!, WatcherType.data));
-    const removed = wm.remove('/a', null, WatcherType.any);
-    assert.deepEqual([...removed.persistent].map((f) => names.get(f)).sort(), ['pers', 'recA']);
-    assert.ok(!wm.contains('/a', null, WatcherType.any));
-    assert.ok(wm.hasPersistent);
-  });
-
-  test('LatencyHistogram: percentiles within 2%', () => {
-    const h = new LatencyHistogram();
-    for (let us = 1; us <= 100000; us++) h.recordUs(us);
-    const close = (got: number, want: number): void => assert.ok(Math.abs(got - want) / want < 0.02, `${got} vs ${want}`);
-    close(h.percentileUs(50), 50000);
-    close(h.percentileUs(99), 99000);
-    close(h.percentileUs(99.9), 99900);
-    assert.equal(h.count, 100000);
-    assert.equal(h.summaryMs().max, 100);
-    const small = new LatencyHistogram();
-    for (const v of [3, 3, 3, 90]) small.recordUs(v);
-    assert.equal(small.percentileUs(50), 3);
-    assert.equal(small.percentileUs(100), 90);
-  });
-});
 
 describe(`zkts client against ${targetKind()}`, () => {
   let server: ServerHandle;
