@@ -3,6 +3,7 @@
 //   - more tests of the same module or folder, one topic each, go in test/X/y/<topic>.test.ts
 //     (y under a top-level folder of src: test/main/storage/txnlog/crash.test.ts is about
 //     src/main/storage/txnlog.ts, but test/workers/<topic>.test.ts says nothing);
+//   - the same for bench/: test/bench/y.test.ts is the test of bench/y.ts;
 //   - suites that are a kind rather than one module's test stay in their kind folder:
 //     integration/ (real servers and stock clients), sim/ (the deterministic simulator), fuzz/
 //     (seeded fuzzers that cross modules), tidy/ (rules over the source tree);
@@ -41,9 +42,13 @@ function holdsFiles(dir: string): boolean {
   });
 }
 
-/** src/<path>.ts or the folder src/<path>/ exists. */
+/** Source folders outside src/ whose modules have tests too: test/bench/x.test.ts is about
+ *  bench/x.ts (the benchmarks' own helpers, e.g. bench/throughput.ts's histogram). */
+const rootFolders = new Set(['bench']);
+
+/** src/<path>.ts or the folder src/<path>/ exists (or <path> under a root folder such as bench/). */
 function inSrc(path: string): boolean {
-  const p = join(src, path);
+  const p = rootFolders.has(path.split('/')[0]!) ? join(root, path) : join(src, path);
   return existsSync(`${p}.ts`) || (existsSync(p) && statSync(p).isDirectory());
 }
 
