@@ -395,7 +395,7 @@ export class Prep {
     zxid: number,
     timeMs: number,
   ): OpOutcome {
-    for (const op of ops) if (multiOpType(op) === -1) return Err.marshallingError;
+    for (const op of ops) if (multiOpType(op) === OpCode.error) return Err.marshallingError;
     const txns: Txn[] = [];
     const mark = this.outstanding.mark();
     let failed = false;
@@ -682,7 +682,7 @@ function multiOpType(op: MultiOp): number {
     case OpCode.create:
     case OpCode.create2:
     case OpCode.createContainer:
-      if (isTTL(op.req.flags)) return -1;
+      if (isTTL(op.req.flags)) return OpCode.error;
       return op.req.flags === CreateMode.container ? OpCode.createContainer : OpCode.create;
     case OpCode.createTTL:
       if (isTTL(op.req.flags)) return OpCode.createTTL;
@@ -692,6 +692,6 @@ function multiOpType(op: MultiOp): number {
     case OpCode.check:
       return op.op;
     default:
-      return -1;
+      return OpCode.error;
   }
 }
