@@ -6,18 +6,19 @@
 // - jute `buffer` is `Uint8Array | null` (a -1 length is null); `ustring` is `string | null` only
 //   where ZooKeeper sends null, otherwise `string`.
 
+import type { ACL } from '../common/acl.js';
 import type { OpCodeOf } from '../common/zk.js';
 
-export interface Id {
-  scheme: string;
-  id: string;
-}
-export interface ACL {
-  perms: number;
-  id: Id;
-}
+// Id and ACL are declared in common/acl.ts, the leaf that checks them (common imports nothing of
+// ours, so the declaration lives there and the protocol re-exports it).
+export type { ACL, Id } from '../common/acl.js';
 
-export interface Stat {
+/**
+ * StatPersisted: the znode record, declared once. The tree's node (tree/node.ts), an outstanding
+ * change (pipeline/outstanding.ts), a snapshot's node record (tree/data-tree.ts PersistedNode) and
+ * the digest's input (tree/digest.ts) are all this shape or derive from it.
+ */
+export interface StatPersisted {
   czxid: number;
   mzxid: number;
   ctime: number;
@@ -26,9 +27,14 @@ export interface Stat {
   cversion: number;
   aversion: number;
   ephemeralOwner: bigint;
+  pzxid: number;
+}
+
+/** Stat: what a client sees of a node, StatPersisted plus two counts the node derives. The codec
+ *  writes the jute field order (dataLength and numChildren before pzxid), not this one. */
+export interface Stat extends StatPersisted {
   dataLength: number;
   numChildren: number;
-  pzxid: number;
 }
 
 // ---- handshake ----------------------------------------------------------------------------
