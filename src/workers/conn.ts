@@ -18,6 +18,7 @@
 // (a single writev) when several views are queued.
 
 import type { Socket } from 'node:net';
+import { outSlabChunkBytesDefault } from './limits.js';
 import { Latency } from './stats.js';
 
 /** Connection lifecycle. */
@@ -68,7 +69,7 @@ export class OutSlab {
   view: DataView;
   pos = 0;
 
-  constructor(chunkBytes = 64 * 1024) {
+  constructor(chunkBytes = outSlabChunkBytesDefault) {
     this.chunkBytes = chunkBytes;
     this.buf = Buffer.allocUnsafeSlow(chunkBytes);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
