@@ -1,6 +1,7 @@
 // Bounds of the write pipeline, named with their unit last; relations asserted at load.
 
 import { assert } from '../../common/assert.js';
+import { juteMaxBufferBytesDefault } from '../../protocol/limits.js';
 import { logRecordBytesMax, logRecordOverheadBytes } from '../storage/limits.js';
 
 const MiB = 1024 * 1024;
@@ -17,8 +18,8 @@ export const txnHeaderBytes = 32;
  */
 export const closeSessionTxnBytesCeiling = 32 * MiB;
 
-/** The bound with jute.maxbuffer's default (0xfffff). */
-export const closeSessionTxnBytesDefault = 0xfffff;
+/** The bound with jute.maxbuffer's default. */
+export const closeSessionTxnBytesDefault = juteMaxBufferBytesDefault;
 
 assert(
   txnHeaderBytes + closeSessionTxnBytesCeiling + logRecordOverheadBytes <= logRecordBytesMax,

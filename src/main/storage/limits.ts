@@ -2,6 +2,7 @@
 // Relations between them are asserted when the module loads.
 
 import { assert } from '../../common/assert.js';
+import { juteMaxBufferBytesDefault } from '../../protocol/limits.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -47,6 +48,6 @@ export const snapshotChunkBytes = 4 * MiB;
 export const snapshotsTriedMax = 100;
 
 assert(preAllocSlackBytes < preAllocBytesDefault, 'preallocation slack must fit in a block');
-assert(logRecordBytesMax > 0xfffff, 'a record must hold at least jute.maxbuffer');
+assert(logRecordBytesMax > juteMaxBufferBytesDefault, 'a record must hold at least jute.maxbuffer');
 assert(snapshotSliceCheckNodes <= snapshotSliceNodesDefault, 'slice check inside the slice');
 assert(logBatchInitialBytes <= logBatchPooledBytesMax, 'initial batch buffer must be poolable');
