@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { juteMaxBufferBytesDefault } from '../protocol/limits.js';
-import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../shm/ipcount.js';
+import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../shm/limits.js';
 
 export interface ServerEntry {
   id: number;
