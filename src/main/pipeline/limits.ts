@@ -46,3 +46,7 @@ export const txnBytesCeiling = 48 * MiB;
 
 assert(txnBytesCeiling + logRecordOverheadBytes <= logRecordBytesMax, 'a txn fits one log record');
 assert(closeSessionTxnBytesCeiling <= txnBytesCeiling, 'a closeSession txn is a txn');
+
+/** The outstanding-change queue compacts once more than this many retired entries lead it (and
+ *  they are over half of it). */
+export const outstandingCompactEntriesMin = 1024;

@@ -7,6 +7,7 @@
 import { assert } from '../../common/assert.js';
 import type { ACL } from '../../protocol/types.js';
 import type { NodeState } from '../tree/node.js';
+import { outstandingCompactEntriesMin } from './limits.js';
 
 /** A node as it will be once transactions up to `zxid` are applied; `exists` false: deleted. */
 export class ChangeRecord implements NodeState {
@@ -194,7 +195,7 @@ export class OutstandingChanges {
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    } else if (this.head > outstandingCompactEntriesMin && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
       this.head = 0;
     }
