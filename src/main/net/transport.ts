@@ -188,13 +188,18 @@ class Connection {
   nonce: Uint8Array = new Uint8Array(0);
   peerNonce: Uint8Array = new Uint8Array(0);
 
-  constructor(
-    readonly socket: net.Socket,
-    readonly outbound: boolean,
-    /** The peer's id: known up front when we dial, from its Hello when it dials us. */
-    public peer: number,
-    readonly reader: FrameReader,
-  ) {}
+  readonly socket: net.Socket;
+  readonly outbound: boolean;
+  /** The peer's id: known up front when we dial, from its Hello when it dials us. */
+  peer: number;
+  readonly reader: FrameReader;
+
+  constructor(o: { socket: net.Socket; outbound: boolean; peer: number; reader: FrameReader }) {
+    this.socket = o.socket;
+    this.outbound = o.outbound;
+    this.peer = o.peer;
+    this.reader = o.reader;
+  }
 }
 
 interface Link {
@@ -533,7 +538,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   }
 
   private track(socket: net.Socket, outbound: boolean, peer: number): Connection {
-    const conn = new Connection(socket, outbound, peer, new FrameReader(handshakeFrameBytesMax));
+    const conn = new Connection({ socket, outbound, peer, reader: new FrameReader(handshakeFrameBytesMax) });
     this.connections.add(conn);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, socketKeepAliveMs);

@@ -16,6 +16,8 @@ import type { DataTree } from '../tree/data-tree.js';
 import { containerOwner, ttlOwner } from '../tree/ephemeral.js';
 import type { DataNode, WatchTrigger } from '../tree/node.js';
 
+/** What applying one txn yields. One per committed write, so its arguments are positional, not
+ *  an options object: making one allocates nothing else (no per-record allocation on hot paths). */
 export class ApplyResult {
   constructor(
     readonly zxid: number,

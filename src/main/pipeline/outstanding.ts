@@ -9,7 +9,9 @@ import type { ACL } from '../../protocol/types.js';
 import type { NodeState } from '../tree/node.js';
 import { outstandingCompactEntriesMin } from './limits.js';
 
-/** A node as it will be once transactions up to `zxid` are applied; `exists` false: deleted. */
+/** A node as it will be once transactions up to `zxid` are applied; `exists` false: deleted. One
+ *  per prepared change, so its arguments are positional, not an options object: making one
+ *  allocates nothing else (no per-record allocation on hot paths). */
 export class ChangeRecord implements NodeState {
   /** The session whose closeSession list this change grows or shrinks (0n: none)... */
   listOwner = 0n;

@@ -47,6 +47,8 @@ export class WatchRegistration {
   ) {}
 }
 
+/** What one read yields. One per read, so its arguments are positional, not an options object:
+ *  making one allocates nothing else (no per-record allocation on hot paths). */
 export class ReadResult {
   constructor(
     /** The reply header's err (Err.ok or a KeeperException code). */

@@ -123,7 +123,7 @@ export function recover(db: RecoveryTarget, opts: RecoverOptions): RecoveryResul
   removeTempSnapshots(snapDir, result, logger);
   const loaded = loadNewestSnapshot(db.tree, snapDir, result, logger);
   db.lastZxid = loaded.zxid;
-  const replay = new Replay(db, result, loaded, logger);
+  const replay = new Replay({ db, result, loaded, logger });
   replay.checkDigest(); // a snapshot whose digest zxid is its own zxid
   const logs = dataFiles(logDir, readdirSync(logDir), logFilePrefix);
   replayLogs(replay, logsFrom(logs, loaded.zxid), logDir, result, logger);
@@ -303,16 +303,20 @@ class Replay {
   /** Where the last applied record came from, for error messages. */
   private lastFile = 'the snapshot';
 
-  constructor(
-    private readonly db: RecoveryTarget,
-    private readonly result: RecoveryResult,
-    private readonly loaded: LoadedSnapshot,
-    private readonly logger: StorageLogger,
-  ) {
+  private readonly db: RecoveryTarget;
+  private readonly result: RecoveryResult;
+  private readonly loaded: LoadedSnapshot;
+  private readonly logger: StorageLogger;
+
+  constructor(o: { db: RecoveryTarget; result: RecoveryResult; loaded: LoadedSnapshot; logger: StorageLogger }) {
+    this.db = o.db;
+    this.result = o.result;
+    this.loaded = o.loaded;
+    this.logger = o.logger;
     // DataTree.deserializeZxidDigest / compareSnapshotDigests: a digest of another version, or
     // from before the snapshot's own zxid, cannot be compared.
-    const d = loaded.digest;
-    const usable = d !== null && d.zxid > 0 && d.zxid >= loaded.zxid && d.version === digestVersion;
+    const d = o.loaded.digest;
+    const usable = d !== null && d.zxid > 0 && d.zxid >= o.loaded.zxid && d.version === digestVersion;
     this.digestPending = usable ? d : null;
   }
 

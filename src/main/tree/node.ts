@@ -16,7 +16,9 @@ export interface NodeState extends Readonly<StatPersisted> {
   readonly data: Uint8Array | null;
 }
 
-/** DataNode + StatPersisted in one object. Fields are set in the constructor, in one order. */
+/** DataNode + StatPersisted in one object. Fields are set in the constructor, in one order. One
+ *  per znode (millions on a snapshot load), so its arguments are positional, not an options
+ *  object: making one allocates nothing else (no per-record allocation on hot paths). */
 export class DataNode implements NodeState, StatPersisted {
   /** Names of the children (not paths); null until the first child, as ZooKeeper does. */
   children: Set<string> | null = null;

@@ -43,12 +43,10 @@ export class SessionIdGenerator {
   readonly #ids = new Float64Array(sessionIdBatchCount);
   #next = sessionIdBatchCount;
 
-  constructor(
-    serverId: number,
-    workerIndex: number,
-    nowMs: number = Date.now(),
-    key: Buffer = randomBytes(sessionIdKeyBytes),
-  ) {
+  /** `nowMs` seeds the counter and `key` keys the permutation; tests fix them, a worker does not. */
+  constructor(serverId: number, workerIndex: number, options: { nowMs?: number; key?: Buffer } = {}) {
+    const nowMs = options.nowMs ?? Date.now();
+    const key = options.key ?? randomBytes(sessionIdKeyBytes);
     if (!Number.isInteger(serverId) || serverId < 0 || serverId > serverIdMax) {
       throw new RangeError(`serverId must be in 0..${serverIdMax}, got ${serverId}`);
     }
