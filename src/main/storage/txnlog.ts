@@ -57,6 +57,7 @@ import {
   logBatchInitialBytes,
   logRecordBytesMax,
   logBatchPooledBytesMax,
+  logBatchWritersPooledMax,
   preAllocBytesDefault,
   preAllocSlackBytes,
 } from './limits.js';
@@ -148,7 +149,6 @@ class OpenLog {
   }
 }
 
-const writerPoolMax = 4;
 
 export class TxnLog implements LogStage<PreparedTxn> {
   readonly stats = new TxnLogStats();
@@ -463,7 +463,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
   }
 
   private recycleWriter(w: JuteWriter): void {
-    if (w.length <= logBatchPooledBytesMax && this.writerPool.length < writerPoolMax) {
+    if (w.length <= logBatchPooledBytesMax && this.writerPool.length < logBatchWritersPooledMax) {
       this.writerPool.push(w.reset());
     }
   }
