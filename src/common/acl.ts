@@ -2,8 +2,7 @@
 // .fixupACL / removeDuplicates, and the built-in authentication providers' isValid / matches /
 // isAuthenticated (server/auth/{IPAuthenticationProvider,DigestAuthenticationProvider}.java).
 // The digest hash itself (SHA-1) needs node:crypto and lives in src/workers/session/auth.ts; this
-// leaf stays free of node:*. Types are structural copies of protocol/types.ts's Id / ACL so that
-// common imports nothing of ours.
+// leaf stays free of node:*. Id and ACL are declared here, once; protocol/types.ts re-exports them.
 
 import { aclEntriesMax, ipParseCacheEntriesMax } from './limits.js';
 import { Err, Perms } from './zk.js';

@@ -38,6 +38,9 @@ export const OpCode = {
   error: -1,
 } as const;
 export type OpCode = (typeof OpCode)[keyof typeof OpCode];
+/** The literal type of the named opcodes, for discriminated unions: `OpCodeOf<'create' | 'create2'>`
+ *  is `1 | 15`. */
+export type OpCodeOf<K extends keyof typeof OpCode> = (typeof OpCode)[K];
 
 const opNames = new Map<number, string>(Object.entries(OpCode).map(([k, v]) => [v, k]));
 export function opName(op: number): string {
@@ -126,17 +129,22 @@ export const CreateMode = {
 export type CreateMode = (typeof CreateMode)[keyof typeof CreateMode];
 
 export function isSequential(mode: number): boolean {
-  return mode === 2 || mode === 3 || mode === 6;
+  return (
+    mode === CreateMode.persistentSequential ||
+    mode === CreateMode.ephemeralSequential ||
+    mode === CreateMode.persistentSequentialWithTTL
+  );
 }
 export function isEphemeral(mode: number): boolean {
-  return mode === 1 || mode === 3;
+  return mode === CreateMode.ephemeral || mode === CreateMode.ephemeralSequential;
 }
 export function isTTL(mode: number): boolean {
-  return mode === 5 || mode === 6;
+  return mode === CreateMode.persistentWithTTL || mode === CreateMode.persistentSequentialWithTTL;
 }
 
 /** AddWatchMode */
 export const AddWatchMode = { persistent: 0, persistentRecursive: 1 } as const;
+export type AddWatchMode = (typeof AddWatchMode)[keyof typeof AddWatchMode];
 
 /** Watcher.WatcherType, as removeWatches / checkWatches carry it. */
 export const WatcherType = {
@@ -146,6 +154,7 @@ export const WatcherType = {
   persistent: 4,
   persistentRecursive: 5,
 } as const;
+export type WatcherType = (typeof WatcherType)[keyof typeof WatcherType];
 
 /** The kinds of watch a session can hold on a path: what worker watch tables, the main thread's
  *  per-path worker masks and the pipeline's read results all count in (zkts's own numbering). */
@@ -168,6 +177,7 @@ export const Xid = {
   auth: -4,
   setWatches: -8,
 } as const;
+export type Xid = (typeof Xid)[keyof typeof Xid];
 
 /** EphemeralType: ephemeralOwner values that mark containers and TTL nodes. */
 export const EphemeralOwner = {

@@ -11,6 +11,20 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { WorkerPool } from './pool.js';
+import {
+  poolShutdownGraceMs,
+  poolShutdownGraceMsOnError,
+  runTimeoutSDefault,
+  runTimeoutSMax,
+  sessionsPerWorkerByLoad,
+  sessionsPerWorkerDefault,
+  sessionsPerWorkerMax,
+  sessionTimeoutMsDefault,
+  sessionTimeoutMsMax,
+  sessionTimeoutMsMin,
+  sourceAddrsMax,
+  workersMax,
+} from './limits.js';
 import { Progress } from './progress.js';
 import { buildSeries, standardCharts, writeJson } from './report/json.js';
 import { writeHtml } from './report/html.js';
@@ -26,9 +40,6 @@ export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
   [connectScenario, holdScenario, readScenario, writeScenario, mixedScenario, watchScenario, herdScenario].map((s) => [s.name, s]),
 );
 
-/** Sessions one worker process holds at most by default (the per-process open-file limit here is ~20000). */
-const SESSIONS_PER_WORKER_DEFAULT = 15000;
-const MAX_WORKERS = 64;
 
 const COMMON_OPTIONS: OptionsConfig = {
   connect: { type: 'string', short: 'c' },
@@ -49,7 +60,7 @@ const COMMON_OPTIONS: OptionsConfig = {
 const COMMON_HELP = `common options:
   -c, --connect HOSTS     connect string of the server under test (default 127.0.0.1:2181)
   -w, --workers N         worker processes holding the sessions (default: from the load and the CPUs)
-      --per-worker N      sessions per worker process at most (default ${SESSIONS_PER_WORKER_DEFAULT}; a process may open ~19,900 files here)
+      --per-worker N      sessions per worker process at most (default ${sessionsPerWorkerDefault}; a process may open ~19,900 files here)
       --source-addrs LIST local addresses to spread sessions over: 127.0.0.2-127.0.0.254, or a,b,c
       --session-timeout MS  requested session timeout (default 30000)
       --local-session     ask for local sessions (zkts)
@@ -104,7 +115,7 @@ export function parseSourceAddrs(spec: string): string[] {
     } else if (/^[0-9a-fA-F:.]+$/.test(part)) out.push(part);
     else throw new UsageError(`--source-addrs: '${part}' is not an address or a range`);
   }
-  if (out.length > 65536) throw new UsageError('--source-addrs: too many addresses');
+  if (out.length > sourceAddrsMax) throw new UsageError('--source-addrs: too many addresses');
   return out;
 }
 
@@ -112,11 +123,11 @@ function parseCommon(v: Values): CommonOptions {
   const pid = v['server-pid'];
   return {
     connect: str(v, 'connect', '127.0.0.1:2181'),
-    workers: v['workers'] === undefined ? null : num(v, 'workers', 1, 1, MAX_WORKERS),
+    workers: v['workers'] === undefined ? null : num(v, 'workers', 1, 1, workersMax),
     sourceAddrs: typeof v['source-addrs'] === 'string' ? parseSourceAddrs(v['source-addrs']) : [],
-    sessionTimeoutMs: num(v, 'session-timeout', 30000, 100, 3_600_000),
+    sessionTimeoutMs: num(v, 'session-timeout', sessionTimeoutMsDefault, sessionTimeoutMsMin, sessionTimeoutMsMax),
     localSession: flag(v, 'local-session'),
-    timeoutS: num(v, 'timeout', 600, 1, 86_400, true),
+    timeoutS: num(v, 'timeout', runTimeoutSDefault, 1, runTimeoutSMax, true),
     out: typeof v['out'] === 'string' ? v['out'] : null,
     html: typeof v['html'] === 'string' ? v['html'] : null,
     quiet: flag(v, 'quiet'),
@@ -132,8 +143,8 @@ function chooseWorkers(common: CommonOptions, sessions: number, perWorker: numbe
     return Math.min(common.workers, Math.max(1, sessions));
   }
   const cpus = os.availableParallelism();
-  const byLoad = Math.ceil(sessions / 1000);
-  return Math.min(MAX_WORKERS, Math.max(needed, Math.min(Math.max(1, Math.floor(cpus / 2)), byLoad)));
+  const byLoad = Math.ceil(sessions / sessionsPerWorkerByLoad);
+  return Math.min(workersMax, Math.max(needed, Math.min(Math.max(1, Math.floor(cpus / 2)), byLoad)));
 }
 
 export interface LoadRun {
@@ -167,7 +178,7 @@ export async function runLoad(argv: string[], io: { stdout: (s: string) => void;
     }
     common = parseCommon(values);
     scenario.validate(values, common);
-    workers = chooseWorkers(common, scenario.sessions(values), num(values, 'per-worker', SESSIONS_PER_WORKER_DEFAULT, 1, 19_000));
+    workers = chooseWorkers(common, scenario.sessions(values), num(values, 'per-worker', sessionsPerWorkerDefault, 1, sessionsPerWorkerMax));
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     io.stderr(`zkts load ${name}: ${msg}\n(zkts load ${name} --help for the options)\n`);
@@ -234,7 +245,7 @@ export async function runLoad(argv: string[], io: { stdout: (s: string) => void;
   }
   progress.stop();
   const workerRss = pool.workerRss();
-  await pool.shutdown(error === undefined ? 5000 : 3000, error !== undefined);
+  await pool.shutdown(error === undefined ? poolShutdownGraceMs : poolShutdownGraceMsOnError, error !== undefined);
 
   const series = buildSeries(pool);
   const result: LoadResult = {

@@ -4,6 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Histogram } from './histogram.js';
+import { poolShutdownGraceMs, workerStartTimeoutMsDefault } from './limits.js';
 import { nowMs, type BucketMessage, type Command, type InitMessage, type WorkerMessage } from './protocol.js';
 
 export interface Second {
@@ -64,7 +65,7 @@ export class WorkerPool {
       pool.workers.push(w);
       ready.push(
         new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error(`worker ${i} did not start within ${o.startTimeoutMs ?? 15000} ms`)), o.startTimeoutMs ?? 15000);
+          const t = setTimeout(() => reject(new Error(`worker ${i} did not start within ${o.startTimeoutMs ?? workerStartTimeoutMsDefault} ms`)), o.startTimeoutMs ?? workerStartTimeoutMsDefault);
           child.on('message', (m: WorkerMessage) => {
             if (m.type === 'ready') {
               clearTimeout(t);
@@ -250,7 +251,7 @@ export class WorkerPool {
   }
 
   /** Asks every worker to close its sessions and exit; kills those still there after graceMs. */
-  async shutdown(graceMs = 5000, abort = false): Promise<void> {
+  async shutdown(graceMs = poolShutdownGraceMs, abort = false): Promise<void> {
     this.closed = true;
     await Promise.all(
       this.workers.map(async (w) => {

@@ -9,6 +9,15 @@ import { ZkError } from '../client/errors.js';
 import { Err, EventType } from '../common/zk.js';
 import { Histogram } from './histogram.js';
 import {
+  clientCloseTimeoutMs,
+  clientReconnectJitterMs,
+  clientRetryDelayMs,
+  disconnectReasonCharsMax,
+  errorKindsMax,
+  workerExitHardMs,
+  workerFlushIntervalMs,
+} from './limits.js';
+import {
   nowMs,
   type CloseCommand,
   type CloseResult,
@@ -41,7 +50,6 @@ interface Bucket {
   hists: Map<string, Histogram>;
 }
 
-const MAX_ERROR_KINDS = 20;
 
 let init: InitMessage | null = null;
 let sessions: Session[] = [];
@@ -110,7 +118,7 @@ function errorKey(e: unknown): string {
 function countError(kinds: Record<string, number>, e: unknown): void {
   const k = errorKey(e);
   if (kinds[k] !== undefined) kinds[k]++;
-  else if (Object.keys(kinds).length < MAX_ERROR_KINDS) kinds[k] = 1;
+  else if (Object.keys(kinds).length < errorKindsMax) kinds[k] = 1;
   else kinds['(other)'] = (kinds['(other)'] ?? 0) + 1;
 }
 
@@ -166,8 +174,8 @@ function clientOptions(localAddress: string, extra: ClientOptions = {}): ClientO
   const o = init as InitMessage;
   const opts: ClientOptions & { localAddress?: string } = {
     sessionTimeoutMs: o.sessionTimeoutMs,
-    retryDelayMs: 200,
-    reconnectJitterMs: 200,
+    retryDelayMs: clientRetryDelayMs,
+    reconnectJitterMs: clientReconnectJitterMs,
     ...extra,
   };
   if (o.localSession) opts.localSession = true;
@@ -254,8 +262,8 @@ async function hold(cmd: HoldCommand): Promise<HoldResult> {
   const disconnectReasons: Record<string, number> = {};
   const onDisc = (reason?: unknown): void => {
     disconnects++;
-    const key = (typeof reason === 'string' ? reason : String(reason ?? '')).replace(/\d+/g, 'N').slice(0, 120);
-    if (key in disconnectReasons || Object.keys(disconnectReasons).length < 20) disconnectReasons[key] = (disconnectReasons[key] ?? 0) + 1;
+    const key = (typeof reason === 'string' ? reason : String(reason ?? '')).replace(/\d+/g, 'N').slice(0, disconnectReasonCharsMax);
+    if (key in disconnectReasons || Object.keys(disconnectReasons).length < errorKindsMax) disconnectReasons[key] = (disconnectReasons[key] ?? 0) + 1;
   };
   const onExp = (): void => {
     expirations++;
@@ -459,8 +467,8 @@ async function shutdown(code: number): Promise<void> {
   const list = sessions;
   sessions = [];
   // Bounded: close() waits at most its timeoutMs; the hard timer below is the last resort.
-  const hard = setTimeout(() => process.exit(code), 3000);
-  await Promise.all(list.map((s) => s.client.close({ timeoutMs: 1000 })));
+  const hard = setTimeout(() => process.exit(code), workerExitHardMs);
+  await Promise.all(list.map((s) => s.client.close({ timeoutMs: clientCloseTimeoutMs })));
   flush(true);
   clearTimeout(hard);
   // Let the IPC channel drain before exiting.
@@ -471,7 +479,7 @@ function onMessage(m: ParentMessage): void {
   switch (m.type) {
     case 'init':
       init = m;
-      flushTimer = setInterval(() => flush(false), 250);
+      flushTimer = setInterval(() => flush(false), workerFlushIntervalMs);
       send({ type: 'ready', pid: process.pid });
       return;
     case 'cmd':

@@ -4,7 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../shm/ipcount.js';
+import { juteMaxBufferBytesDefault } from '../protocol/limits.js';
+import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../shm/limits.js';
 
 export interface ServerEntry {
   id: number;
@@ -123,7 +124,7 @@ const defaults: Record<string, string> = {
   localSessionsUpgradingEnabled: 'false',
   '4lw.commands.whitelist': 'srvr',
   extendedTypesEnabled: 'false',
-  'jute.maxbuffer': '1048575',
+  'jute.maxbuffer': String(juteMaxBufferBytesDefault),
   'znode.container.checkIntervalMs': '60000',
   initLimit: '10',
   syncLimit: '5',
@@ -246,7 +247,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     localSessionsUpgradingEnabled: r.bool('localSessionsUpgradingEnabled'),
     fourLetterWhitelist: whitelist,
     extendedTypesEnabled: r.bool('extendedTypesEnabled'),
-    juteMaxBufferBytes: r.int('jute.maxbuffer', 1048575, 1024, 2 ** 30),
+    juteMaxBufferBytes: r.int('jute.maxbuffer', juteMaxBufferBytesDefault, 1024, 2 ** 30),
     containerCheckIntervalMs: r.int('znode.container.checkIntervalMs', 60000, 1, 2 ** 31 - 1),
     initLimitTicks: r.int('initLimit', 10, 1, 1_000_000),
     syncLimitTicks: r.int('syncLimit', 5, 1, 1_000_000),

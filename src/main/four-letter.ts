@@ -22,21 +22,38 @@ import type { Logger } from './logger.js';
 export const zkVersion = '3.8.0-zkts-0.1.0, built on 2026-11-21 00:00 UTC';
 const startedAtMs = Date.now();
 
+export interface FourLetterWordsOptions {
+  cfg: ServerConfig;
+  core: Core;
+  workers: Worker[];
+  logger: Logger;
+  storageMetrics: () => Record<string, number>;
+  /** standalone (the default), or an ensemble member's role (leader, follower, observer, looking). */
+  mode?: () => string;
+  /** Ensemble metrics for mntr (the leader's zk_learners, zk_synced_followers...); none by default. */
+  ensembleMetrics?: () => Record<string, number | string>;
+}
+
 export class FourLetterWords {
+  private readonly cfg: ServerConfig;
+  private readonly core: Core;
+  private readonly workers: Worker[];
+  private readonly logger: Logger;
+  private readonly storageMetrics: () => Record<string, number>;
+  private readonly mode: () => string;
+  private readonly ensembleMetrics: () => Record<string, number | string>;
   private nextReqId = 1;
   private readonly pending = new Map<number, { stats: WorkerStats[]; left: number; done: (s: WorkerStats[]) => void }>();
 
-  constructor(
-    private readonly cfg: ServerConfig,
-    private readonly core: Core,
-    private readonly workers: Worker[],
-    private readonly logger: Logger,
-    private readonly storageMetrics: () => Record<string, number>,
-    /** standalone, or an ensemble member's role (leader, follower, observer, looking). */
-    private readonly mode: () => string = () => 'standalone',
-    /** Ensemble metrics for mntr (the leader's zk_learners, zk_synced_followers...), or none. */
-    private readonly ensembleMetrics: () => Record<string, number | string> = () => ({}),
-  ) {}
+  constructor(o: FourLetterWordsOptions) {
+    this.cfg = o.cfg;
+    this.core = o.core;
+    this.workers = o.workers;
+    this.logger = o.logger;
+    this.storageMetrics = o.storageMetrics;
+    this.mode = o.mode ?? (() => 'standalone');
+    this.ensembleMetrics = o.ensembleMetrics ?? (() => ({}));
+  }
 
   attach(): void {
     for (const w of this.workers) {

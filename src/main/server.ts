@@ -179,7 +179,15 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     });
     return w;
   });
-  const words = new FourLetterWords(cfg, core, workers, logger, () => stage.metrics(), () => driver?.mode() ?? 'standalone', () => driver?.replicationMetrics() ?? {});
+  const words = new FourLetterWords({
+    cfg,
+    core,
+    workers,
+    logger,
+    storageMetrics: () => stage.metrics(),
+    mode: () => driver?.mode() ?? 'standalone',
+    ensembleMetrics: () => driver?.replicationMetrics() ?? {},
+  });
   words.attach();
   await Promise.all(workers.map((w) => waitListening(w)));
   if (driver !== null) await driver.start(core);

@@ -6,16 +6,19 @@
 // - jute `buffer` is `Uint8Array | null` (a -1 length is null); `ustring` is `string | null` only
 //   where ZooKeeper sends null, otherwise `string`.
 
-export interface Id {
-  scheme: string;
-  id: string;
-}
-export interface ACL {
-  perms: number;
-  id: Id;
-}
+import type { ACL } from '../common/acl.js';
+import type { OpCodeOf } from '../common/zk.js';
 
-export interface Stat {
+// Id and ACL are declared in common/acl.ts, the leaf that checks them (common imports nothing of
+// ours, so the declaration lives there and the protocol re-exports it).
+export type { ACL, Id } from '../common/acl.js';
+
+/**
+ * StatPersisted: the znode record, declared once. The tree's node (tree/node.ts), an outstanding
+ * change (pipeline/outstanding.ts), a snapshot's node record (tree/data-tree.ts PersistedNode) and
+ * the digest's input (tree/digest.ts) are all this shape or derive from it.
+ */
+export interface StatPersisted {
   czxid: number;
   mzxid: number;
   ctime: number;
@@ -24,9 +27,14 @@ export interface Stat {
   cversion: number;
   aversion: number;
   ephemeralOwner: bigint;
+  pzxid: number;
+}
+
+/** Stat: what a client sees of a node, StatPersisted plus two counts the node derives. The codec
+ *  writes the jute field order (dataLength and numChildren before pzxid), not this one. */
+export interface Stat extends StatPersisted {
   dataLength: number;
   numChildren: number;
-  pzxid: number;
 }
 
 // ---- handshake ----------------------------------------------------------------------------
@@ -140,30 +148,33 @@ export interface RemoveWatchesRequest {
 
 /** One op of a multi / multiRead. `op` is the OpCode of the sub-request. */
 export type MultiOp =
-  | { op: 1 | 15 | 19; req: CreateRequest } // create, create2, createContainer
-  | { op: 21; req: CreateTTLRequest }
-  | { op: 2; req: DeleteRequest }
-  | { op: 5; req: SetDataRequest }
-  | { op: 13; req: CheckVersionRequest }
-  | { op: 4 | 8; req: PathWatchRequest }; // getData, getChildren (multiRead)
+  | { op: OpCodeOf<'create' | 'create2' | 'createContainer'>; req: CreateRequest }
+  | { op: OpCodeOf<'createTTL'>; req: CreateTTLRequest }
+  | { op: OpCodeOf<'delete'>; req: DeleteRequest }
+  | { op: OpCodeOf<'setData'>; req: SetDataRequest }
+  | { op: OpCodeOf<'check'>; req: CheckVersionRequest }
+  | { op: OpCodeOf<'getData' | 'getChildren'>; req: PathWatchRequest }; // multiRead
 
 /** A decoded client request body, tagged by opcode. */
 export type ClientRequest =
-  | { op: 1 | 15 | 19; req: CreateRequest }
-  | { op: 21; req: CreateTTLRequest }
-  | { op: 2; req: DeleteRequest }
-  | { op: 20 | 6 | 9 | 104 | 103; req: PathRequest }
-  | { op: 3 | 4 | 8 | 12; req: PathWatchRequest }
-  | { op: 5; req: SetDataRequest }
-  | { op: 7; req: SetACLRequest }
-  | { op: 13; req: CheckVersionRequest }
-  | { op: 14 | 22; req: MultiOp[] }
-  | { op: 101; req: SetWatches }
-  | { op: 105; req: SetWatches2 }
-  | { op: 106; req: AddWatchRequest }
-  | { op: 17 | 18; req: RemoveWatchesRequest }
-  | { op: 100; req: AuthPacket }
-  | { op: 11 | -11 | 107; req: null }; // ping, closeSession, whoAmI
+  | { op: OpCodeOf<'create' | 'create2' | 'createContainer'>; req: CreateRequest }
+  | { op: OpCodeOf<'createTTL'>; req: CreateTTLRequest }
+  | { op: OpCodeOf<'delete'>; req: DeleteRequest }
+  | {
+      op: OpCodeOf<'deleteContainer' | 'getACL' | 'sync' | 'getAllChildrenNumber' | 'getEphemerals'>;
+      req: PathRequest;
+    }
+  | { op: OpCodeOf<'exists' | 'getData' | 'getChildren' | 'getChildren2'>; req: PathWatchRequest }
+  | { op: OpCodeOf<'setData'>; req: SetDataRequest }
+  | { op: OpCodeOf<'setACL'>; req: SetACLRequest }
+  | { op: OpCodeOf<'check'>; req: CheckVersionRequest }
+  | { op: OpCodeOf<'multi' | 'multiRead'>; req: MultiOp[] }
+  | { op: OpCodeOf<'setWatches'>; req: SetWatches }
+  | { op: OpCodeOf<'setWatches2'>; req: SetWatches2 }
+  | { op: OpCodeOf<'addWatch'>; req: AddWatchRequest }
+  | { op: OpCodeOf<'checkWatches' | 'removeWatches'>; req: RemoveWatchesRequest }
+  | { op: OpCodeOf<'auth'>; req: AuthPacket }
+  | { op: OpCodeOf<'ping' | 'closeSession' | 'whoAmI'>; req: null };
 
 // ---- responses ----------------------------------------------------------------------------
 export interface CreateResponse {
@@ -212,34 +223,49 @@ export interface WhoAmIResponse {
 
 /** One result of a multi / multiRead, as MultiResponse carries it. */
 export type MultiResult =
-  | { op: 1; path: string } // create (also createContainer/createTTL without stat)
-  | { op: 15; path: string; stat: Stat } // create2 / createTTL / createContainer
-  | { op: 2 } // delete
-  | { op: 5; stat: Stat } // setData
-  | { op: 13 } // check
-  | { op: 4; data: Uint8Array | null; stat: Stat } // getData (multiRead)
-  | { op: 8; children: string[] } // getChildren (multiRead)
-  | { op: -1; err: number }; // error
+  | { op: OpCodeOf<'create'>; path: string } // create (also createContainer/createTTL without stat)
+  | { op: OpCodeOf<'create2'>; path: string; stat: Stat } // create2 / createTTL / createContainer
+  | { op: OpCodeOf<'delete'> } // delete
+  | { op: OpCodeOf<'setData'>; stat: Stat } // setData
+  | { op: OpCodeOf<'check'> } // check
+  | { op: OpCodeOf<'getData'>; data: Uint8Array | null; stat: Stat } // getData (multiRead)
+  | { op: OpCodeOf<'getChildren'>; children: string[] } // getChildren (multiRead)
+  | { op: OpCodeOf<'error'>; err: number }; // error
 
 /** A reply body, tagged by the opcode it answers; `null` where the reply has no body. */
 export type ClientResponse =
-  | { op: 1; res: CreateResponse }
+  | { op: OpCodeOf<'create'>; res: CreateResponse }
   // createContainer answers with Create2Response too (FinalRequestProcessor); a client that sent
   // it expecting CreateResponse just ignores the trailing stat.
-  | { op: 15 | 19 | 21; res: Create2Response }
-  | { op: 3; res: ExistsResponse }
-  | { op: 4; res: GetDataResponse }
-  | { op: 5; res: SetDataResponse }
-  | { op: 6; res: GetACLResponse }
-  | { op: 7; res: SetACLResponse }
-  | { op: 8; res: GetChildrenResponse }
-  | { op: 12; res: GetChildren2Response }
-  | { op: 9; res: SyncResponse }
-  | { op: 104; res: GetAllChildrenNumberResponse }
-  | { op: 103; res: GetEphemeralsResponse }
-  | { op: 107; res: WhoAmIResponse }
-  | { op: 14 | 22; res: MultiResult[] }
-  | { op: 2 | 13 | 20 | 101 | 105 | 106 | 17 | 18 | 100 | 11 | -11; res: null };
+  | { op: OpCodeOf<'create2' | 'createContainer' | 'createTTL'>; res: Create2Response }
+  | { op: OpCodeOf<'exists'>; res: ExistsResponse }
+  | { op: OpCodeOf<'getData'>; res: GetDataResponse }
+  | { op: OpCodeOf<'setData'>; res: SetDataResponse }
+  | { op: OpCodeOf<'getACL'>; res: GetACLResponse }
+  | { op: OpCodeOf<'setACL'>; res: SetACLResponse }
+  | { op: OpCodeOf<'getChildren'>; res: GetChildrenResponse }
+  | { op: OpCodeOf<'getChildren2'>; res: GetChildren2Response }
+  | { op: OpCodeOf<'sync'>; res: SyncResponse }
+  | { op: OpCodeOf<'getAllChildrenNumber'>; res: GetAllChildrenNumberResponse }
+  | { op: OpCodeOf<'getEphemerals'>; res: GetEphemeralsResponse }
+  | { op: OpCodeOf<'whoAmI'>; res: WhoAmIResponse }
+  | { op: OpCodeOf<'multi' | 'multiRead'>; res: MultiResult[] }
+  | {
+      op: OpCodeOf<
+        | 'delete'
+        | 'check'
+        | 'deleteContainer'
+        | 'setWatches'
+        | 'setWatches2'
+        | 'addWatch'
+        | 'checkWatches'
+        | 'removeWatches'
+        | 'auth'
+        | 'ping'
+        | 'closeSession'
+      >;
+      res: null;
+    };
 
 // ---- transactions (txn log, Zab payloads) --------------------------------------------------
 export interface TxnHeader {
@@ -253,7 +279,7 @@ export interface TxnHeader {
 /** A transaction body, tagged by TxnHeader.type (an OpCode; -1 is ErrorTxn). */
 export type Txn =
   | {
-      type: 1;
+      type: OpCodeOf<'create'>;
       path: string;
       data: Uint8Array | null;
       acl: ACL[];
@@ -261,25 +287,25 @@ export type Txn =
       parentCVersion: number;
     } // CreateTxn (create, create2)
   | {
-      type: 19;
+      type: OpCodeOf<'createContainer'>;
       path: string;
       data: Uint8Array | null;
       acl: ACL[];
       parentCVersion: number;
     } // CreateContainerTxn
   | {
-      type: 21;
+      type: OpCodeOf<'createTTL'>;
       path: string;
       data: Uint8Array | null;
       acl: ACL[];
       parentCVersion: number;
       ttl: number;
     } // CreateTTLTxn
-  | { type: 2 | 20; path: string } // DeleteTxn (delete, deleteContainer)
-  | { type: 5; path: string; data: Uint8Array | null; version: number } // SetDataTxn
-  | { type: 13; path: string; version: number } // CheckVersionTxn
-  | { type: 7; path: string; acl: ACL[]; version: number } // SetACLTxn
-  | { type: -10; timeOut: number } // CreateSessionTxn
-  | { type: -11; paths2Delete: string[] } // CloseSessionTxn
-  | { type: -1; err: number } // ErrorTxn
-  | { type: 14; txns: Txn[] }; // MultiTxn (each sub-txn its own type)
+  | { type: OpCodeOf<'delete' | 'deleteContainer'>; path: string } // DeleteTxn (delete, deleteContainer)
+  | { type: OpCodeOf<'setData'>; path: string; data: Uint8Array | null; version: number } // SetDataTxn
+  | { type: OpCodeOf<'check'>; path: string; version: number } // CheckVersionTxn
+  | { type: OpCodeOf<'setACL'>; path: string; acl: ACL[]; version: number } // SetACLTxn
+  | { type: OpCodeOf<'createSession'>; timeOut: number } // CreateSessionTxn
+  | { type: OpCodeOf<'closeSession'>; paths2Delete: string[] } // CloseSessionTxn
+  | { type: OpCodeOf<'error'>; err: number } // ErrorTxn
+  | { type: OpCodeOf<'multi'>; txns: Txn[] }; // MultiTxn (each sub-txn its own type)

@@ -40,13 +40,17 @@
 
 import { AssertionError } from '../common/assert.js';
 import { Doorbell, type DoorbellOptions } from './doorbell.js';
-import { fragmentHeaderBytes, fragmentKind, fragmentPieceBytesDefault, recordBytesMax } from './limits.js';
+import {
+  channelBudgetRecordsDefault,
+  channelRingBytesDefault,
+  fragmentHeaderBytes,
+  fragmentKind,
+  fragmentPieceBytesDefault,
+  outboxCompactRecordsMin,
+  recordBytesMax,
+} from './limits.js';
 import { ByteRing } from './ring.js';
 
-/** Default data-region size of each ring of a channel: 4 MiB (records up to 2 MiB - 8). */
-export const channelRingBytesDefault = 1 << 22;
-/** Default number of records a pump handles per macrotask. */
-export const channelBudgetRecordsDefault = 1024;
 
 /** What travels to the worker (in workerData): two rings' shared memory. */
 export interface ChannelDescriptor {
@@ -100,7 +104,6 @@ const modeScratch = 2;
 const modeDrop = 3;
 /** The record is larger than the ring: built in a buffer of its own, sent as fragments. */
 const modeFragments = 4;
-const outboxCompactRecords = 1024;
 const empty = new Uint8Array(0);
 
 export class Channel {
@@ -448,7 +451,7 @@ export class Channel {
       this.#resolveWritable();
       return true;
     }
-    if (i >= outboxCompactRecords) {
+    if (i >= outboxCompactRecordsMin) {
       data.splice(0, i);
       kinds.splice(0, i);
       prefixes.splice(0, i);

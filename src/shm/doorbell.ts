@@ -13,13 +13,11 @@
 // protocol that makes the flag + sequence pair free of lost wake-ups is argued in ring.ts.
 
 import { Slot } from './layout.js';
+import { doorbellKeepAliveIntervalMs, doorbellTimeoutMs } from './limits.js';
 import type { ByteRing } from './ring.js';
 
-/** Default fallback: a wait resolves after this long even if nobody notified. */
-export const doorbellTimeoutMs = 50;
 
 const resolved: Promise<void> = Promise.resolve();
-const keepAliveIntervalMs = 1 << 30;
 function noop(): void {}
 
 export interface DoorbellOptions {
@@ -155,7 +153,7 @@ export class Doorbell {
 
   #hold(): void {
     if (this.#pending++ === 0) {
-      if (this.#keepAlive === undefined) this.#keepAlive = setInterval(noop, keepAliveIntervalMs);
+      if (this.#keepAlive === undefined) this.#keepAlive = setInterval(noop, doorbellKeepAliveIntervalMs);
       else this.#keepAlive.ref();
     }
   }

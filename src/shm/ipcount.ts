@@ -20,6 +20,7 @@
 // hash-free probe of a few cells). Never Atomics.wait: these threads own sockets.
 
 import { assert } from '../common/assert.js';
+import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from './limits.js';
 
 const magic = 0x5a4b4944; // "ZKID": exact-key layout
 const headerInts = 16; // 64 bytes
@@ -38,11 +39,6 @@ const cellInts = 6;
 const cHash = 4;
 const cCount = 5;
 
-/** Default number of distinct client addresses tracked at once (table of 2x as many cells). */
-export const ipAddressesMaxDefault = 1 << 16;
-/** Bounds of `addressesMax`: at least 8, at most 2^22 (a 192 MiB table). */
-export const ipAddressesMaxMin = 8;
-export const ipAddressesMaxMax = 1 << 22;
 
 /** What `acquire` did. */
 export const IpAcquire = {

@@ -4,7 +4,7 @@
 // bound in src/main/core.ts assert against recordBytesMax.
 
 import { assert } from '../common/assert.js';
-import { maxPayloadBytes, ringCapacityBytesMin } from './layout.js';
+import { maxPayloadBytes, ringCapacityBytesMax, ringCapacityBytesMin } from './layout.js';
 
 const MiB = 1024 * 1024;
 
@@ -39,6 +39,32 @@ export function fragmentPieceBytesDefault(capacityBytes: number): number {
   return Math.max(max >>> 1, fragmentHeaderBytes + 8) - fragmentHeaderBytes;
 }
 
+/** Default data-region size of each ring of a channel: 4 MiB (records up to 2 MiB - 8). */
+export const channelRingBytesDefault = 1 << 22;
+/** Default number of records a pump handles per macrotask. */
+export const channelBudgetRecordsDefault = 1024;
+/** A channel's outbox compacts its array once this many sent records lead it. */
+export const outboxCompactRecordsMin = 1024;
+
+/** Default fallback: a doorbell wait resolves after this long even if nobody notified. */
+export const doorbellTimeoutMs = 50;
+/** While a doorbell waits, an interval this long keeps the event loop alive (it never fires in
+ *  practice; it only holds a ref). */
+export const doorbellKeepAliveIntervalMs = 1 << 30;
+
+/** Default number of distinct client addresses tracked at once (table of 2x as many cells). */
+export const ipAddressesMaxDefault = 1 << 16;
+/** Bounds of `addressesMax`: at least 8, at most 2^22 (a 192 MiB table). */
+export const ipAddressesMaxMin = 8;
+export const ipAddressesMaxMax = 1 << 22;
+
+/**
+ * Most bytes the readers of one event may take. A larger list (an ACL of thousands of READ
+ * entries) is not sent: the event then goes only to super sessions (fail closed), and the main
+ * thread logs it.
+ */
+export const eventReadersBytesMax = 64 * 1024;
+
 assert(fragmentKind >>> 0 === fragmentKind && fragmentKind > 0xffff, 'fragmentKind is a u32 far from record kinds');
 assert(fragmentPieceBytesDefault(ringCapacityBytesMin) >= 8, 'the smallest ring carries fragments');
 assert(
@@ -46,3 +72,10 @@ assert(
   'a fragment fits the smallest ring',
 );
 assert(recordBytesMax < 2 ** 32 && recordBytesMax % 8 === 0, 'recordBytesMax fits a u32 field');
+assert(
+  channelRingBytesDefault >= ringCapacityBytesMin && channelRingBytesDefault <= ringCapacityBytesMax,
+  'the default channel ring is a legal ring',
+);
+assert(ipAddressesMaxMin <= ipAddressesMaxDefault && ipAddressesMaxDefault <= ipAddressesMaxMax, 'the default ip table size is in range');
+assert(eventReadersBytesMax < recordBytesMax, 'an event with its readers fits a record');
+assert(doorbellTimeoutMs > 0 && doorbellTimeoutMs < doorbellKeepAliveIntervalMs, 'the doorbell fallback fires before the keep-alive would');

@@ -237,12 +237,8 @@ export const EventFlag = {
   restricted: 1,
 } as const;
 
-/**
- * Most bytes the readers of one event may take. A larger list (an ACL of thousands of READ
- * entries) is not sent: the event then goes only to super sessions (fail closed), and the main
- * thread logs it.
- */
-export const eventReadersBytesMax = 64 * 1024;
+// The bound lives in ./limits.ts; main/watch-readers.ts still imports it from here.
+export { eventReadersBytesMax } from './limits.js';
 
 /** Bytes `readers` take after the path (two u16 counts, then the strings); 0 for null. */
 export function eventReadersBytes(readers: EventReaders | null): number {

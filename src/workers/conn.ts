@@ -9,7 +9,8 @@
 //
 // Reading can be paused for several independent reasons (handshake in flight, too many requests
 // outstanding, output backed up, ring outbox full); bytes already read wait in a backlog and are
-// parsed when the last reason clears, so no frame is lost or reordered.
+// parsed when the last reason clears, so no frame is lost or reordered. (Why this parser is not the
+// quorum's FrameReader, src/main/net/frames.ts, is said there.)
 //
 // Out: frames are encoded straight into a worker-wide slab (OutSlab, a pool like Node's own
 // Buffer pool) and queued as views; consecutive frames of one connection extend one view. An
@@ -18,6 +19,7 @@
 // (a single writev) when several views are queued.
 
 import type { Socket } from 'node:net';
+import { outSlabChunkBytesDefault } from './limits.js';
 import { Latency } from './stats.js';
 
 /** Connection lifecycle. */
@@ -68,7 +70,7 @@ export class OutSlab {
   view: DataView;
   pos = 0;
 
-  constructor(chunkBytes = 64 * 1024) {
+  constructor(chunkBytes = outSlabChunkBytesDefault) {
     this.chunkBytes = chunkBytes;
     this.buf = Buffer.allocUnsafeSlow(chunkBytes);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);

@@ -9,6 +9,7 @@
 // and reused: no object per request, no ArrayBuffer per session.
 
 import { assert } from '../common/assert.js';
+import { fifoCompactEntriesMin } from './limits.js';
 
 /** removeWatches / checkWatches argument, kept until the worker completes the request. */
 export interface WatchOpArg {
@@ -17,7 +18,6 @@ export interface WatchOpArg {
 }
 
 const stride = 4; // xid, op, connId, startMs
-const compactEntries = 256;
 
 export class RequestFifo {
   #q: number[] | null = null;
@@ -70,7 +70,7 @@ export class RequestFifo {
     if (this.#args !== null) this.#args[this.#head] = null;
     this.#head++;
     if (--this.#size === 0) this.clear();
-    else if (this.#head >= compactEntries && this.#head >= this.#size) this.#compact();
+    else if (this.#head >= fifoCompactEntriesMin && this.#head >= this.#size) this.#compact();
   }
 
   /** A session that always has something in flight never empties: move the live entries to

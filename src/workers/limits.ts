@@ -1,8 +1,9 @@
 // Every bound of a session worker, named with its unit last. Relations between them (and with the
-// ring's bounds in src/shm/limits.ts) are asserted when the module loads.
+// ring's bounds in src/shm/limits.ts) are asserted when the module loads. One export (with its
+// comment) per group: add new ones at the end, before the asserts.
 
 import { assert } from '../common/assert.js';
-import { JUTE_BUFFER_BYTES_MAX_DEFAULT } from '../protocol/jute/index.js';
+import { juteBufferBytesMaxDefault } from '../protocol/limits.js';
 import { recordBytesMax } from '../shm/limits.js';
 import { requestHeaderBytes } from '../shm/records.js';
 
@@ -32,6 +33,32 @@ export const ringOutboxBytesMax = 8 * MiB;
 /** At most one "throttling reads" log line per this many milliseconds. */
 export const throttleLogIntervalMs = 10_000;
 
+/** A worker's index and the server id each take one byte of a session id (handshake.ts). */
+export const workerIndexMax = 255;
+export const workerCountMax = workerIndexMax + 1;
+export const serverIdMax = 255;
+
+/** WorkerInit bounds checked before a worker starts (worker.ts). */
+export const tickTimeMsMax = 3_600_000;
+export const globalOutstandingLimitMax = 1 << 30;
+export const juteMaxBufferBytesMin = 1024;
+
+/** ZooKeeper's sessionlessCnxnTimeout: a connection without a session is closed after this. */
+export const sessionlessConnectionTimeoutMs = 10_000;
+
+/** At most one "address table full" warning per this many milliseconds (per worker). */
+export const tableFullLogMs = 10_000;
+
+/** Session ids permuted at once: one AES call per Feistel round for the whole batch. */
+export const sessionIdBatchCount = 64;
+
+/** The request FIFO compacts its array once this many consumed entries lead it (and they are at
+ *  least half of it). */
+export const fifoCompactEntriesMin = 256;
+
+/** Output memory is reserved in chunks of this size by default (conn.ts OutSlab). */
+export const outSlabChunkBytesDefault = 64 * 1024;
+
 assert(
   connOutputPauseBytes < connOutputBytesMax && connOutputBytesMax <= workerStalledOutputBytesMax,
   'worker limits: output bounds out of order',
@@ -40,10 +67,14 @@ assert(
 // a request of jute.maxbuffer's default crosses, and the largest reply record still fits under
 // the output bound that would drop its client as too slow.
 assert(
-  recordBytesMax >= requestHeaderBytes + JUTE_BUFFER_BYTES_MAX_DEFAULT,
+  recordBytesMax >= requestHeaderBytes + juteBufferBytesMaxDefault,
   'worker limits: a ring record holds a request of jute.maxbuffer',
 );
 assert(
   connOutputBytesMax >= recordBytesMax + connOutputPauseBytes,
   'worker limits: a socket queues the largest reply record',
 );
+assert(workerIndexMax <= 0xff && serverIdMax <= 0xff, 'a worker index and a server id fit a byte of the session id');
+assert(workerCountMax === workerIndexMax + 1, 'every worker index is usable');
+assert(sessionlessConnectionTimeoutMs > 0 && tableFullLogMs > 0, 'periods are positive');
+assert(sessionIdBatchCount > 0 && fifoCompactEntriesMin > 0 && outSlabChunkBytesDefault > 0, 'sizes are positive');

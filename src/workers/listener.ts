@@ -14,6 +14,7 @@
 import net from 'node:net';
 import { IpAcquire, type IpCountTable } from '../shm/ipcount.js';
 import type { ListenSpec } from '../shm/admin.js';
+import { tableFullLogMs } from './limits.js';
 import type { WorkerLog } from './log.js';
 
 /** The address ZooKeeper would print: IPv4-mapped IPv6 addresses as plain IPv4. */
@@ -40,8 +41,6 @@ export interface ListenerOptions {
   onConnection(socket: net.Socket, ip: string, counted: boolean): void;
 }
 
-/** At most one "address table full" warning per this many milliseconds (per worker). */
-export const tableFullLogMs = 10_000;
 
 export class Listener {
   readonly server: net.Server;

@@ -10,6 +10,14 @@ import type { MainToWorkerMessage, WorkerInit, WorkerToMainMessage } from '../sh
 import { IpCountTable } from '../shm/ipcount.js';
 import { SharedStatus } from '../shm/status.js';
 import { Bridge } from './bridge.js';
+import {
+  globalOutstandingLimitMax,
+  juteMaxBufferBytesMin,
+  serverIdMax,
+  tickTimeMsMax,
+  workerCountMax,
+  workerIndexMax,
+} from './limits.js';
 import { createWorkerLog } from './log.js';
 import { SessionWorker } from './server.js';
 
@@ -23,15 +31,15 @@ export function validateWorkerInit(init: WorkerInit): string[] {
       problems.push(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
     }
   };
-  int('workerIndex', init.workerIndex, 0, 255);
-  int('workerCount', init.workerCount, 1, 256);
-  int('serverId', init.serverId, 0, 255);
-  int('tickTimeMs', init.tickTimeMs, 1, 3_600_000);
+  int('workerIndex', init.workerIndex, 0, workerIndexMax);
+  int('workerCount', init.workerCount, 1, workerCountMax);
+  int('serverId', init.serverId, 0, serverIdMax);
+  int('tickTimeMs', init.tickTimeMs, 1, tickTimeMsMax);
   int('minSessionTimeoutMs', init.minSessionTimeoutMs, 1, 0x7fffffff);
   int('maxSessionTimeoutMs', init.maxSessionTimeoutMs, init.minSessionTimeoutMs, 0x7fffffff);
   int('maxClientCnxns', init.maxClientCnxns, 0, 0x7fffffff);
-  int('globalOutstandingLimit', init.globalOutstandingLimit, 1, 1 << 30);
-  int('juteMaxBufferBytes', init.juteMaxBufferBytes, 1024, 0x7fffffff);
+  int('globalOutstandingLimit', init.globalOutstandingLimit, 1, globalOutstandingLimitMax);
+  int('juteMaxBufferBytes', init.juteMaxBufferBytes, juteMaxBufferBytesMin, 0x7fffffff);
   const sab = (name: string, v: unknown): void => {
     if (!(v instanceof SharedArrayBuffer)) problems.push(`${name} must be a SharedArrayBuffer`);
   };

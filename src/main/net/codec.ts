@@ -10,7 +10,14 @@
 
 import * as flatbuffers from 'flatbuffers';
 import { assert } from '../../common/assert.js';
-import { authIdCharsMax, forwardAuthIdsMax } from '../../common/limits.js';
+import {
+  authIdsMax,
+  authStringBytesMax,
+  clusterBytesMax,
+  helloFieldBytesMax,
+  payloadTemplatesMax,
+  touchSessionsMax,
+} from './limits.js';
 import type { Msg, ServerState } from '../zab/messages.js';
 import type { Segment } from '../zab/log-view.js';
 import * as fb from './generated/quorum_generated.js';
@@ -20,8 +27,6 @@ export const protocolVersion = 1;
 export const fileIdentifier = 'ZKQ1';
 /** Bytes of the length prefix in front of each frame on the wire. */
 export const framePrefixBytes = 4;
-/** Longest cluster name in a Hello. */
-export const clusterBytesMax = 256;
 
 /** The transport's handshake (QuorumCnxManager's InitialMessage: the sender's sid). */
 export interface Hello {
@@ -34,15 +39,8 @@ export interface Hello {
   readonly mac: Uint8Array;
 }
 
-/** Largest Hello nonce or mac (an HMAC-SHA256 is 32 bytes). */
-export const helloFieldBytesMax = 64;
-/** REQUEST auth ids (a session's addauth ids, bounded by the worker: common/limits) per message,
- *  and UTF-8 bytes per scheme or id (an id of authIdCharsMax UTF-16 units takes at most 3 bytes
- *  a unit). */
-export const authIdsMax = forwardAuthIdsMax;
-export const authStringBytesMax = 3 * authIdCharsMax;
-/** Sessions per TOUCH message: a learner splits a longer list. */
-export const touchSessionsMax = 1 << 20;
+// The codec's bounds live in ./limits.ts; main/driver.ts still imports touchSessionsMax from here.
+export { touchSessionsMax } from './limits.js';
 
 /** One authenticated id of a session (ZooKeeper's Id). */
 export interface ForwardAuthId {
@@ -316,8 +314,6 @@ interface PayloadTemplate {
 type PayloadMsg = Extract<QuorumMsg, { type: 'PROPOSAL' | 'INFORM' }>;
 
 const payloadTemplates = { PROPOSAL: new Map<number, PayloadTemplate>(), INFORM: new Map<number, PayloadTemplate>() };
-/** Per body type; past it the cache starts over (payload lengths of a workload cluster). */
-const payloadTemplatesMax = 512;
 
 function payloadFrame(msg: PayloadMsg): Buffer {
   const n = msg.payload.length;

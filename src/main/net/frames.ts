@@ -2,6 +2,14 @@
 // (one FlatBuffers Frame). The reader splits socket chunks into frames without copying when a
 // frame lies inside one chunk, and refuses a frame over frameBytesMax from its header alone, so
 // an oversized or hostile length never makes us buffer it.
+//
+// Not shared with the client-connection parser (workers/conn.ts), for reasons of shape: here a
+// frame body is handed on as a Buffer the decoded message keeps (PROPOSAL / INFORM / SNAP payloads
+// are views into it, codec.ts payloadOf), an empty frame is an error and the bound rises after the
+// handshake; there the first length word may be a four-letter word, lengths are signed ints
+// ("Len error" below zero, as NIOServerCnxn), a frame is (chunk, start, end) valid during the call
+// only, and parsing stops mid-chunk whenever any of several pause reasons is set, stashing the rest
+// in the connection's backlog. Both copy a split frame once and a whole one not at all.
 
 import { assert } from '../../common/assert.js';
 import { framePrefixBytes } from './codec.js';

@@ -46,7 +46,6 @@
 // (up to snapBytesMax) and emits one SNAP message; anything but SnapChunk or SNAP after a
 // SnapChunk is a protocol error that closes the connection.
 
-import * as buffer from 'node:buffer';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
@@ -55,8 +54,6 @@ import type { Msg } from '../zab/messages.js';
 import { assert } from '../../common/assert.js';
 import {
   QuorumCodecError,
-  clusterBytesMax,
-  helloFieldBytesMax,
   type ForwardMsg,
   type QuorumMsg,
   decodeFrame,
@@ -67,6 +64,21 @@ import {
   type Hello,
 } from './codec.js';
 import { FrameReader } from './frames.js';
+import {
+  chunkFrameOverheadBytes,
+  frameBytesCeiling,
+  frameBytesMaxDefault,
+  frameSlackBytes,
+  handshakeFrameBytesMax,
+  handshakesInboundMax,
+  handshakeTimeoutMsDefault,
+  reconnectDelayMsMax,
+  reconnectDelayMsMin,
+  sendQueueBytesMaxDefault,
+  snapBytesMaxDefault,
+  snapChunkBytesDefault,
+  socketKeepAliveMs,
+} from './limits.js';
 
 export interface PeerAddress {
   readonly host: string;
@@ -127,12 +139,12 @@ export interface QuorumTransportEvents {
 
 export const transportDefaults = {
   cluster: 'zkts',
-  reconnectDelayMsMin: 50,
-  reconnectDelayMsMax: 2_000,
-  frameBytesMax: 64 * 1024 * 1024,
-  sendQueueBytesMax: 128 * 1024 * 1024,
-  handshakeTimeoutMs: 5_000,
-  snapBytesMax: Math.min(buffer.constants.MAX_LENGTH, 4 * 1024 * 1024 * 1024),
+  reconnectDelayMsMin,
+  reconnectDelayMsMax,
+  frameBytesMax: frameBytesMaxDefault,
+  sendQueueBytesMax: sendQueueBytesMaxDefault,
+  handshakeTimeoutMs: handshakeTimeoutMsDefault,
+  snapBytesMax: snapBytesMaxDefault,
 } as const;
 
 /**
@@ -142,14 +154,9 @@ export const transportDefaults = {
  * default, never above what a FlatBuffers builder can hold (2 GiB).
  */
 export function quorumFrameBytesMax(juteMaxBufferBytes: number): number {
-  const wanted = Math.max(transportDefaults.frameBytesMax, 2 * juteMaxBufferBytes + 1024 * 1024);
+  const wanted = Math.max(transportDefaults.frameBytesMax, 2 * juteMaxBufferBytes + frameSlackBytes);
   return Math.min(wanted, frameBytesCeiling);
 }
-const frameBytesCeiling = 2 * 1024 * 1024 * 1024 - 1024 * 1024;
-
-const snapChunkBytesDefault = 16 * 1024 * 1024;
-/** Room in a frame for the Frame/SnapChunk tables around the chunk's bytes. */
-const chunkFrameOverheadBytes = 1024;
 
 /** A chunked SNAP going out: the data, how far it has gone, and what waits behind it. */
 class SnapStream {
@@ -159,13 +166,6 @@ class SnapStream {
   constructor(readonly msg: Extract<Msg, { type: 'SNAP' }>) {}
 }
 
-/** Largest frame a connection may send before its handshake completes (a Hello is ~100 bytes). */
-export const handshakeFrameBytesMax = 1024;
-/** A Hello's table, ids and offsets around its cluster name, nonce and mac fit in this. */
-const helloOverheadBytesMax = 128;
-assert(handshakeFrameBytesMax >= clusterBytesMax + 2 * helloFieldBytesMax + helloOverheadBytesMax, 'the largest Hello fits a handshake frame');
-/** Inbound connections in their handshake at once; more are closed as they are accepted. */
-export const handshakesInboundMax = 64;
 /** Bytes of a Hello challenge. */
 const nonceBytes = 16;
 const macLabel = 'zkts-quorum-hello-v1';
@@ -188,13 +188,18 @@ class Connection {
   nonce: Uint8Array = new Uint8Array(0);
   peerNonce: Uint8Array = new Uint8Array(0);
 
-  constructor(
-    readonly socket: net.Socket,
-    readonly outbound: boolean,
-    /** The peer's id: known up front when we dial, from its Hello when it dials us. */
-    public peer: number,
-    readonly reader: FrameReader,
-  ) {}
+  readonly socket: net.Socket;
+  readonly outbound: boolean;
+  /** The peer's id: known up front when we dial, from its Hello when it dials us. */
+  peer: number;
+  readonly reader: FrameReader;
+
+  constructor(o: { socket: net.Socket; outbound: boolean; peer: number; reader: FrameReader }) {
+    this.socket = o.socket;
+    this.outbound = o.outbound;
+    this.peer = o.peer;
+    this.reader = o.reader;
+  }
 }
 
 interface Link {
@@ -533,10 +538,10 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   }
 
   private track(socket: net.Socket, outbound: boolean, peer: number): Connection {
-    const conn = new Connection(socket, outbound, peer, new FrameReader(handshakeFrameBytesMax));
+    const conn = new Connection({ socket, outbound, peer, reader: new FrameReader(handshakeFrameBytesMax) });
     this.connections.add(conn);
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, 10_000);
+    socket.setKeepAlive(true, socketKeepAliveMs);
     conn.handshakeTimer = setTimeout(() => {
       conn.handshakeTimer = null;
       if (conn.state === 'handshake' || conn.state === 'proof') {

@@ -16,6 +16,8 @@ import type { DataTree } from '../tree/data-tree.js';
 import { containerOwner, ttlOwner } from '../tree/ephemeral.js';
 import type { DataNode, WatchTrigger } from '../tree/node.js';
 
+/** What applying one txn yields. One per committed write, so its arguments are positional, not
+ *  an options object: making one allocates nothing else (no per-record allocation on hot paths). */
 export class ApplyResult {
   constructor(
     readonly zxid: number,
@@ -49,7 +51,7 @@ export function applyTxn(tree: DataTree, hdr: TxnHeader, txn: Txn): ApplyResult 
   let response: ClientResponse | null;
   if (txn.type === OpCode.multi) {
     err = Err.ok;
-    response = { op: 14, res: applyMulti(tree, hdr, txn.txns, triggers) };
+    response = { op: OpCode.multi, res: applyMulti(tree, hdr, txn.txns, triggers) };
   } else {
     const outcome = applyOne(tree, hdr.type, hdr, txn, triggers);
     err = outcome.err;
@@ -72,7 +74,7 @@ function applyOne(
 ): TxnOutcome {
   const zxid = hdr.zxid;
   switch (txn.type) {
-    case 1: {
+    case OpCode.create: {
       const owner = txn.ephemeral ? hdr.clientId : 0n;
       const created = tree.createNode(
         txn.path,
@@ -99,9 +101,9 @@ function applyOne(
       }
       return new TxnOutcome(Err.ok, txn.path, type === OpCode.create ? null : tree.statOf(created));
     }
-    case 19:
-    case 21: {
-      const owner = txn.type === 19 ? containerOwner : ttlOwner(txn.ttl);
+    case OpCode.createContainer:
+    case OpCode.createTTL: {
+      const owner = txn.type === OpCode.createContainer ? containerOwner : ttlOwner(txn.ttl);
       const created = tree.createNode(
         txn.path,
         txn.data,
@@ -114,27 +116,27 @@ function applyOne(
       );
       return nodeOutcome(tree, txn.path, created);
     }
-    case 2:
-    case 20:
+    case OpCode.delete:
+    case OpCode.deleteContainer:
       return new TxnOutcome(tree.deleteNode(txn.path, zxid, triggers), txn.path, null);
-    case 5:
+    case OpCode.setData:
       return nodeOutcome(
         tree,
         txn.path,
         tree.setData(txn.path, txn.data, txn.version, zxid, hdr.time, triggers),
       );
-    case 7:
+    case OpCode.setACL:
       return nodeOutcome(tree, txn.path, tree.setACL(txn.path, txn.acl, txn.version));
-    case 13:
+    case OpCode.check:
       return new TxnOutcome(Err.ok, txn.path, null);
-    case -11:
+    case OpCode.closeSession:
       tree.killSession(hdr.clientId, zxid, txn.paths2Delete, triggers);
       return new TxnOutcome(Err.ok, '', null);
-    case -10:
+    case OpCode.createSession:
       return new TxnOutcome(Err.ok, '', null);
-    case -1:
+    case OpCode.error:
       return new TxnOutcome(txn.err, '', null);
-    case 14:
+    case OpCode.multi:
       // A multi inside a multi: ZooKeeper fails it as an invalid op type.
       return new TxnOutcome(Err.marshallingError, '', null);
   }
@@ -157,15 +159,15 @@ function applyMulti(
   triggers: WatchTrigger[],
 ): MultiResult[] {
   let failed = false;
-  for (const t of txns) if (t.type === -1) failed = true;
+  for (const t of txns) if (t.type === OpCode.error) failed = true;
   const results: MultiResult[] = [];
   let postFailed = false;
   for (const sub of txns) {
-    if (sub.type === -1) {
+    if (sub.type === OpCode.error) {
       postFailed = true;
-      results.push({ op: -1, err: sub.err });
+      results.push({ op: OpCode.error, err: sub.err });
     } else if (failed) {
-      results.push({ op: -1, err: postFailed ? Err.runtimeInconsistency : Err.ok });
+      results.push({ op: OpCode.error, err: postFailed ? Err.runtimeInconsistency : Err.ok });
     } else {
       results.push(multiResultOf(sub.type, applyOne(tree, sub.type, hdr, sub, triggers)));
     }
@@ -176,22 +178,22 @@ function applyMulti(
 /** FinalRequestProcessor's MultiResponse entry for a sub-txn that applied. An apply-time error
  *  (only on replay) is reported as an error result. */
 function multiResultOf(type: number, outcome: TxnOutcome): MultiResult {
-  if (outcome.err !== Err.ok) return { op: -1, err: outcome.err };
+  if (outcome.err !== Err.ok) return { op: OpCode.error, err: outcome.err };
   switch (type) {
     case OpCode.create:
-      return { op: 1, path: outcome.path };
+      return { op: OpCode.create, path: outcome.path };
     case OpCode.createContainer:
     case OpCode.createTTL:
-      return { op: 15, path: outcome.path, stat: mustStat(outcome) };
+      return { op: OpCode.create2, path: outcome.path, stat: mustStat(outcome) };
     case OpCode.delete:
     case OpCode.deleteContainer:
-      return { op: 2 };
+      return { op: OpCode.delete };
     case OpCode.setData:
-      return { op: 5, stat: mustStat(outcome) };
+      return { op: OpCode.setData, stat: mustStat(outcome) };
     case OpCode.check:
-      return { op: 13 };
+      return { op: OpCode.check };
     default:
-      return { op: -1, err: Err.marshallingError };
+      return { op: OpCode.error, err: Err.marshallingError };
   }
 }
 
@@ -199,7 +201,7 @@ function multiResultOf(type: number, outcome: TxnOutcome): MultiResult {
 function responseOf(type: number, outcome: TxnOutcome): ClientResponse | null {
   switch (type) {
     case OpCode.create:
-      return { op: 1, res: { path: outcome.path } };
+      return { op: OpCode.create, res: { path: outcome.path } };
     case OpCode.create2:
     case OpCode.createContainer:
     case OpCode.createTTL: {
@@ -207,9 +209,9 @@ function responseOf(type: number, outcome: TxnOutcome): ClientResponse | null {
       return { op: type, res };
     }
     case OpCode.setData:
-      return { op: 5, res: { stat: mustStat(outcome) } };
+      return { op: OpCode.setData, res: { stat: mustStat(outcome) } };
     case OpCode.setACL:
-      return { op: 7, res: { stat: mustStat(outcome) } };
+      return { op: OpCode.setACL, res: { stat: mustStat(outcome) } };
     case OpCode.delete:
     case OpCode.deleteContainer:
     case OpCode.check:

@@ -6,7 +6,7 @@
 
 import { defaultAuthProviders, type AuthProviders } from '../../common/acl.js';
 import { assert } from '../../common/assert.js';
-import { OpCode } from '../../common/zk.js';
+import { OpCode, type OpCodeOf } from '../../common/zk.js';
 import type { ClientRequest, SetWatches, SetWatches2 } from '../../protocol/types.js';
 import { DataTree } from '../tree/data-tree.js';
 import { applyTxn, type ApplyResult } from './apply.js';
@@ -21,7 +21,7 @@ export type { RequestContext } from './context.js';
 
 /** A write request: a client's, or the createSession the session layer asks for (its CreateSession
  *  txn carries the negotiated timeout; ConnectRequest is not a ClientRequest). */
-export type WriteRequest = ClientRequest | { op: -10; req: null; timeOut: number };
+export type WriteRequest = ClientRequest | { op: OpCodeOf<'createSession'>; req: null; timeOut: number };
 import { isReadOp, Reads, type ReadResult, type SetWatchesResult } from './reads.js';
 
 export interface ZkDatabaseOptions {
@@ -99,7 +99,7 @@ export class ZkDatabase {
   prepareError(ctx: RequestContext, err: number, timeMs: number): PreparedTxn {
     return {
       hdr: { clientId: ctx.sessionId, cxid: ctx.cxid, zxid: this.nextZxid(), time: timeMs, type: OpCode.error },
-      txn: { type: -1, err },
+      txn: { type: OpCode.error, err },
     };
   }
 

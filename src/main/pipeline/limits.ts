@@ -1,6 +1,7 @@
 // Bounds of the write pipeline, named with their unit last; relations asserted at load.
 
 import { assert } from '../../common/assert.js';
+import { juteMaxBufferBytesDefault } from '../../protocol/limits.js';
 import { logRecordBytesMax, logRecordOverheadBytes } from '../storage/limits.js';
 
 const MiB = 1024 * 1024;
@@ -17,8 +18,8 @@ export const txnHeaderBytes = 32;
  */
 export const closeSessionTxnBytesCeiling = 32 * MiB;
 
-/** The bound with jute.maxbuffer's default (0xfffff). */
-export const closeSessionTxnBytesDefault = 0xfffff;
+/** The bound with jute.maxbuffer's default. */
+export const closeSessionTxnBytesDefault = juteMaxBufferBytesDefault;
 
 assert(
   txnHeaderBytes + closeSessionTxnBytesCeiling + logRecordOverheadBytes <= logRecordBytesMax,
@@ -45,3 +46,7 @@ export const txnBytesCeiling = 48 * MiB;
 
 assert(txnBytesCeiling + logRecordOverheadBytes <= logRecordBytesMax, 'a txn fits one log record');
 assert(closeSessionTxnBytesCeiling <= txnBytesCeiling, 'a closeSession txn is a txn');
+
+/** The outstanding-change queue compacts once more than this many retired entries lead it (and
+ *  they are over half of it). */
+export const outstandingCompactEntriesMin = 1024;

@@ -7,8 +7,11 @@
 import { assert } from '../../common/assert.js';
 import type { ACL } from '../../protocol/types.js';
 import type { NodeState } from '../tree/node.js';
+import { outstandingCompactEntriesMin } from './limits.js';
 
-/** A node as it will be once transactions up to `zxid` are applied; `exists` false: deleted. */
+/** A node as it will be once transactions up to `zxid` are applied; `exists` false: deleted. One
+ *  per prepared change, so its arguments are positional, not an options object: making one
+ *  allocates nothing else (no per-record allocation on hot paths). */
 export class ChangeRecord implements NodeState {
   /** The session whose closeSession list this change grows or shrinks (0n: none)... */
   listOwner = 0n;
@@ -194,7 +197,7 @@ export class OutstandingChanges {
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    } else if (this.head > outstandingCompactEntriesMin && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
       this.head = 0;
     }

@@ -31,6 +31,7 @@ import {
   OpCode,
   Perms,
   ZkPaths,
+  type OpCodeOf,
 } from '../../common/zk.js';
 import type {
   ACL,
@@ -174,7 +175,7 @@ export class Prep {
     }
     if (typeof outcome === 'number') {
       hdr.type = OpCode.error;
-      return { hdr, txn: { type: -1, err: outcome } };
+      return { hdr, txn: { type: OpCode.error, err: outcome } };
     }
     return { hdr, txn: outcome };
   }
@@ -195,7 +196,7 @@ export class Prep {
         time: timeMs,
         type: OpCode.createSession,
       },
-      txn: { type: -10, timeOut: timeOutMs },
+      txn: { type: OpCode.createSession, timeOut: timeOutMs },
     };
   }
 
@@ -204,7 +205,7 @@ export class Prep {
   /** pRequest2TxnCreate (with validateCreateRequest and validatePathForCreate). */
   private prepCreate(
     ctx: RequestContext,
-    type: 1 | 15 | 19 | 21,
+    type: OpCodeOf<'create' | 'create2' | 'createContainer' | 'createTTL'>,
     req: CreateRequest,
     ttl: number,
     zxid: number,
@@ -252,10 +253,10 @@ export class Prep {
     }
     this.outstanding.add(created);
     if (type === OpCode.createContainer)
-      return { type: 19, path, data, acl, parentCVersion: newCversion };
+      return { type: OpCode.createContainer, path, data, acl, parentCVersion: newCversion };
     if (type === OpCode.createTTL)
-      return { type: 21, path, data, acl, parentCVersion: newCversion, ttl };
-    return { type: 1, path, data, acl, ephemeral: isEphemeral(flags), parentCVersion: newCversion };
+      return { type: OpCode.createTTL, path, data, acl, parentCVersion: newCversion, ttl };
+    return { type: OpCode.create, path, data, acl, ephemeral: isEphemeral(flags), parentCVersion: newCversion };
   }
 
   /**
@@ -296,7 +297,7 @@ export class Prep {
     if (checkAndIncVersion(node.version, req.version) === null) return Err.badVersion;
     if (node.childCount > 0) return Err.notEmpty;
     this.recordDelete(parentName, parent, path, zxid, this.listOwnerOf(node));
-    return { type: 2, path };
+    return { type: OpCode.delete, path };
   }
 
   /** OpCode.deleteContainer, as ContainerManager submits it: no ACL check, and any node that is
@@ -313,7 +314,7 @@ export class Prep {
     const parent = this.recordFor(parentName);
     if (parent === null) return Err.noNode;
     this.recordDelete(parentName, parent, path, zxid);
-    return { type: 20, path };
+    return { type: OpCode.deleteContainer, path };
   }
 
   /** OpCode.setData */
@@ -344,7 +345,7 @@ export class Prep {
     record.mzxid = zxid;
     record.data = req.data;
     this.outstanding.add(record);
-    return { type: 5, path, data: req.data, version };
+    return { type: OpCode.setData, path, data: req.data, version };
   }
 
   /** OpCode.setACL. The new ACL goes on the outstanding record too, so requests prepared before
@@ -364,7 +365,7 @@ export class Prep {
     record.aversion = aversion;
     record.acl = fixed.acl;
     this.outstanding.add(record);
-    return { type: 7, path, acl: fixed.acl, version: aversion };
+    return { type: OpCode.setACL, path, acl: fixed.acl, version: aversion };
   }
 
   /** OpCode.check: READ on the node and the expected version; changes nothing. */
@@ -376,7 +377,7 @@ export class Prep {
     if (!checkAcl(node.acl, Perms.read, ctx.authIds, this.providers)) return Err.noAuth;
     const version = checkAndIncVersion(node.version, req.version);
     if (version === null) return Err.badVersion;
-    return { type: 13, path, version };
+    return { type: OpCode.check, path, version };
   }
 
   // ---- multi ---------------------------------------------------------------------------------
@@ -394,26 +395,26 @@ export class Prep {
     zxid: number,
     timeMs: number,
   ): OpOutcome {
-    for (const op of ops) if (multiOpType(op) === -1) return Err.marshallingError;
+    for (const op of ops) if (multiOpType(op) === OpCode.error) return Err.marshallingError;
     const txns: Txn[] = [];
     const mark = this.outstanding.mark();
     let failed = false;
     for (const op of ops) {
       if (failed) {
-        txns.push({ type: -1, err: Err.runtimeInconsistency });
+        txns.push({ type: OpCode.error, err: Err.runtimeInconsistency });
         continue;
       }
       const outcome = this.prepMultiOp(ctx, op, zxid, timeMs);
       if (typeof outcome === 'number') {
         failed = true;
         this.outstanding.rollback(mark);
-        txns.push({ type: -1, err: outcome });
+        txns.push({ type: OpCode.error, err: outcome });
       } else {
         txns.push(outcome);
       }
     }
     if (!failed) this.outstanding.commit(mark);
-    return { type: 14, txns };
+    return { type: OpCode.multi, txns };
   }
 
   private prepMultiOp(ctx: RequestContext, op: MultiOp, zxid: number, timeMs: number): OpOutcome {
@@ -423,8 +424,8 @@ export class Prep {
       case OpCode.createContainer:
       case OpCode.createTTL: {
         const type = multiOpType(op);
-        assert(type === 1 || type === 19 || type === 21, 'multi create type');
-        const ttl = op.op === OpCode.createTTL && type === 21 ? op.req.ttl : -1;
+        assert(type === OpCode.create || type === OpCode.createContainer || type === OpCode.createTTL, 'multi create type');
+        const ttl = op.op === OpCode.createTTL && type === OpCode.createTTL ? op.req.ttl : -1;
         return this.prepCreate(ctx, type, op.req, ttl, zxid, timeMs);
       }
       case OpCode.delete:
@@ -471,9 +472,9 @@ export class Prep {
       // all hold the same tree at this zxid), as ZooKeeper does with a closeSession logged
       // without its list (zookeeper.closeSessionTxn.enabled=false).
       this.onCloseListOmitted?.(ctx.sessionId, paths.size, txnBytes);
-      return { type: -11, paths2Delete: [] };
+      return { type: OpCode.closeSession, paths2Delete: [] };
     }
-    return { type: -11, paths2Delete: [...paths] };
+    return { type: OpCode.closeSession, paths2Delete: [...paths] };
   }
 
   /**
@@ -681,7 +682,7 @@ function multiOpType(op: MultiOp): number {
     case OpCode.create:
     case OpCode.create2:
     case OpCode.createContainer:
-      if (isTTL(op.req.flags)) return -1;
+      if (isTTL(op.req.flags)) return OpCode.error;
       return op.req.flags === CreateMode.container ? OpCode.createContainer : OpCode.create;
     case OpCode.createTTL:
       if (isTTL(op.req.flags)) return OpCode.createTTL;
@@ -691,6 +692,6 @@ function multiOpType(op: MultiOp): number {
     case OpCode.check:
       return op.op;
     default:
-      return -1;
+      return OpCode.error;
   }
 }

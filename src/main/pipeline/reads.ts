@@ -5,14 +5,21 @@
 // on NoNode or NoAuth. Watch tables live on the session workers; this module only says which watch
 // to add, and for setWatches which events fire at once instead.
 
-import { WatchKind } from '../../common/zk.js';
 import {
   checkAcl,
   defaultAuthProviders,
   maskDigestAcl,
   type AuthProviders,
 } from '../../common/acl.js';
-import { AddWatchMode, Err, EventType, OpCode, Perms } from '../../common/zk.js';
+import {
+  AddWatchMode,
+  Err,
+  EventType,
+  OpCode,
+  Perms,
+  WatchKind,
+  type OpCodeOf,
+} from '../../common/zk.js';
 import type {
   ACL,
   ClientRequest,
@@ -40,6 +47,8 @@ export class WatchRegistration {
   ) {}
 }
 
+/** What one read yields. One per read, so its arguments are positional, not an options object:
+ *  making one allocates nothing else (no per-record allocation on hot paths). */
 export class ReadResult {
   constructor(
     /** The reply header's err (Err.ok or a KeeperException code). */
@@ -120,12 +129,12 @@ export class Reads {
         return this.getAllChildrenNumber(ctx, request.req.path);
       case OpCode.getEphemerals: {
         const ephemerals = this.tree.getEphemerals(ctx.sessionId, request.req.path);
-        return new ReadResult(Err.ok, { op: 103, res: { ephemerals } }, null);
+        return new ReadResult(Err.ok, { op: OpCode.getEphemerals, res: { ephemerals } }, null);
       }
       case OpCode.multiRead:
         return this.multiRead(ctx, request.req);
       case OpCode.sync:
-        return new ReadResult(Err.ok, { op: 9, res: { path: request.req.path } }, null);
+        return new ReadResult(Err.ok, { op: OpCode.sync, res: { path: request.req.path } }, null);
       case OpCode.addWatch:
         return this.addWatch(request.req.path, request.req.mode);
       case OpCode.whoAmI: {
@@ -134,7 +143,7 @@ export class Reads {
           authScheme: id.scheme,
           user: userOf(id.scheme, id.id),
         }));
-        return new ReadResult(Err.ok, { op: 107, res: { clientInfo } }, null);
+        return new ReadResult(Err.ok, { op: OpCode.whoAmI, res: { clientInfo } }, null);
       }
       default:
         return new ReadResult(Err.unimplemented, null, null);
@@ -158,7 +167,7 @@ export class Reads {
     }
     const watch = req.watch ? new WatchRegistration(path, WatchKind.exist) : null;
     if (node === undefined) return new ReadResult(Err.noNode, null, watch);
-    return new ReadResult(Err.ok, { op: 3, res: { stat: this.tree.statOf(node) } }, watch);
+    return new ReadResult(Err.ok, { op: OpCode.exists, res: { stat: this.tree.statOf(node) } }, watch);
   }
 
   private getData(ctx: RequestContext, req: PathWatchRequest): ReadResult {
@@ -167,21 +176,21 @@ export class Reads {
     const watch = req.watch ? new WatchRegistration(req.path, WatchKind.data) : null;
     return new ReadResult(
       Err.ok,
-      { op: 4, res: { data: clientVisibleData(req.path, node.data), stat: this.tree.statOf(node) } },
+      { op: OpCode.getData, res: { data: clientVisibleData(req.path, node.data), stat: this.tree.statOf(node) } },
       watch,
     );
   }
 
-  private getChildren(ctx: RequestContext, op: 8 | 12, req: PathWatchRequest): ReadResult {
+  private getChildren(ctx: RequestContext, op: OpCodeOf<'getChildren' | 'getChildren2'>, req: PathWatchRequest): ReadResult {
     const node = this.readable(ctx, req.path);
     if (typeof node === 'number') return new ReadResult(node, null, null);
     const watch = req.watch ? new WatchRegistration(req.path, WatchKind.child) : null;
     const children = this.tree.getChildren(node);
     if (op === OpCode.getChildren)
-      return new ReadResult(Err.ok, { op: 8, res: { children } }, watch);
+      return new ReadResult(Err.ok, { op: OpCode.getChildren, res: { children } }, watch);
     return new ReadResult(
       Err.ok,
-      { op: 12, res: { children, stat: this.tree.statOf(node) } },
+      { op: OpCode.getChildren2, res: { children, stat: this.tree.statOf(node) } },
       watch,
     );
   }
@@ -198,14 +207,14 @@ export class Reads {
     const acl: ACL[] = checkAcl(node.acl, Perms.admin, ctx.authIds, this.providers)
       ? [...node.acl]
       : maskDigestAcl(node.acl);
-    return new ReadResult(Err.ok, { op: 6, res: { acl, stat } }, null);
+    return new ReadResult(Err.ok, { op: OpCode.getACL, res: { acl, stat } }, null);
   }
 
   private getAllChildrenNumber(ctx: RequestContext, path: string): ReadResult {
     const node = this.readable(ctx, path);
     if (typeof node === 'number') return new ReadResult(node, null, null);
     const totalNumber = this.tree.getAllChildrenNumber(path);
-    return new ReadResult(Err.ok, { op: 104, res: { totalNumber } }, null);
+    return new ReadResult(Err.ok, { op: OpCode.getAllChildrenNumber, res: { totalNumber } }, null);
   }
 
   /** OpCode.multiRead: each op answers on its own (NoNode, NoAuth as error results); none sets a
@@ -226,22 +235,22 @@ export class Reads {
       bytes += multiHeaderBytes;
       const node = this.readable(ctx, op.req.path);
       if (typeof node === 'number') {
-        results.push({ op: -1, err: node });
+        results.push({ op: OpCode.error, err: node });
         bytes += 4;
       } else if (op.op === OpCode.getData) {
         const data = clientVisibleData(op.req.path, node.data);
-        results.push({ op: 4, data, stat: this.tree.statOf(node) });
+        results.push({ op: OpCode.getData, data, stat: this.tree.statOf(node) });
         bytes += 4 + (data === null ? 0 : data.length) + statBytes;
       } else {
         const children = this.tree.getChildren(node);
-        results.push({ op: 8, children });
+        results.push({ op: OpCode.getChildren, children });
         bytes += 4;
         // A UTF-8 name has at least as many bytes as UTF-16 units.
         for (let i = 0; i < children.length; i++) bytes += 4 + children[i]!.length;
       }
       if (bytes > this.replyBytesMax) return new ReadResult(Err.ok, null, null, true);
     }
-    return new ReadResult(Err.ok, { op: 22, res: results }, null);
+    return new ReadResult(Err.ok, { op: OpCode.multiRead, res: results }, null);
   }
 
   /** OpCode.addWatch (DataTree.addWatch): no existence or ACL check; the events themselves are
@@ -252,7 +261,7 @@ export class Reads {
     if (mode === AddWatchMode.persistent) kind = WatchKind.persistent;
     else if (mode === AddWatchMode.persistentRecursive) kind = WatchKind.persistentRecursive;
     else return new ReadResult(Err.marshallingError, null, null);
-    return new ReadResult(Err.ok, { op: 106, res: null }, new WatchRegistration(path, kind));
+    return new ReadResult(Err.ok, { op: OpCode.addWatch, res: null }, new WatchRegistration(path, kind));
   }
 
   /** The node if it exists and the client may READ it, else NoNode / NoAuth. */

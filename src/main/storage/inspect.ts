@@ -5,7 +5,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { sessionIdHex, zxidHex } from '../../common/ids.js';
-import { opName } from '../../common/zk.js';
+import { OpCode, opName } from '../../common/zk.js';
 import type { ACL, Txn, TxnHeader } from '../../protocol/types.js';
 import type { PersistedNode } from '../tree/data-tree.js';
 import { isStorageError } from './errors.js';
@@ -73,28 +73,28 @@ function describeEnd(scan: LogScan): string {
 /** TxnLogToolkit.getFormattedTxnStr's fields, comma-separated. */
 function formatTxn(t: Txn): string {
   switch (t.type) {
-    case 1:
+    case OpCode.create:
       return `${t.path},${dataOf(t.data)},${aclOf(t.acl)},${t.ephemeral},${t.parentCVersion}`;
-    case 19:
+    case OpCode.createContainer:
       return `${t.path},${dataOf(t.data)},${aclOf(t.acl)},${t.parentCVersion}`;
-    case 21:
+    case OpCode.createTTL:
       return `${t.path},${dataOf(t.data)},${aclOf(t.acl)},${t.parentCVersion},${t.ttl}`;
-    case 2:
-    case 20:
+    case OpCode.delete:
+    case OpCode.deleteContainer:
       return t.path;
-    case 5:
+    case OpCode.setData:
       return `${t.path},${dataOf(t.data)},${t.version}`;
-    case 13:
+    case OpCode.check:
       return `${t.path},${t.version}`;
-    case 7:
+    case OpCode.setACL:
       return `${t.path},${aclOf(t.acl)},${t.version}`;
-    case -10:
+    case OpCode.createSession:
       return `${t.timeOut}`;
-    case -11:
+    case OpCode.closeSession:
       return t.paths2Delete.join(',');
-    case -1:
+    case OpCode.error:
       return `${t.err}`;
-    case 14:
+    case OpCode.multi:
       return t.txns.map((s) => `${opName(s.type)}:${formatTxn(s)}`).join(';');
   }
 }

@@ -2,6 +2,7 @@
 // Relations between them are asserted when the module loads.
 
 import { assert } from '../../common/assert.js';
+import { juteMaxBufferBytesDefault } from '../../protocol/limits.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -46,7 +47,29 @@ export const snapshotChunkBytes = 4 * MiB;
 /** FileSnap.deserialize looks at no more than 100 snapshots before giving up. */
 export const snapshotsTriedMax = 100;
 
+/** Pending batch buffers kept for reuse at most. */
+export const logBatchWritersPooledMax = 4;
+/** Zeros compared at once against a preallocated log tail (log-format.ts). */
+export const zeroCompareBytes = 256 * KiB;
+/** Recovery reads a log file back from its end this much at a time, into one buffer... */
+export const logTailBlockBytes = MiB;
+/** ...and keeps this much past the last non-zero byte: room for a record header (12 bytes)
+ *  starting right after it, so scanLog never reads a header across the prefix's end. */
+export const logPrefixSlackBytes = 64;
+
+/** A snapshot pool thread with nothing to do exits after this long. */
+export const snapshotWorkerIdleMs = 60_000;
+
+/** Consumed session changes are dropped from the sync stage's queue front once this many have
+ *  piled up (and they are over half of it). */
+export const sessionChangesCompactEntriesMin = 1024;
+/** Flushes the sync stage tries before it gives up waiting for the log to be durable (a flush
+ *  that fails stops the server anyway). */
+export const durableFlushRoundsMax = 100;
+
 assert(preAllocSlackBytes < preAllocBytesDefault, 'preallocation slack must fit in a block');
-assert(logRecordBytesMax > 0xfffff, 'a record must hold at least jute.maxbuffer');
+assert(logRecordBytesMax > juteMaxBufferBytesDefault, 'a record must hold at least jute.maxbuffer');
 assert(snapshotSliceCheckNodes <= snapshotSliceNodesDefault, 'slice check inside the slice');
 assert(logBatchInitialBytes <= logBatchPooledBytesMax, 'initial batch buffer must be poolable');
+assert(logPrefixSlackBytes >= 12, 'the prefix slack holds a record header');
+assert(logPrefixSlackBytes < logTailBlockBytes, 'the prefix slack is inside a tail block');

@@ -25,12 +25,10 @@ import { OpCode } from '../../common/zk.js';
 import { adler32 } from './adler32.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { fileHeaderBytes, logMagic, readHeaderOf, type FileHeader } from './layout.js';
-import { logRecordBytesMax } from './limits.js';
+import { logRecordBytesMax, zeroCompareBytes } from './limits.js';
 
 /** Util.writeTxnBytes' end-of-record byte. */
 const endOfRecordByte = 0x42;
-/** ZooDefs.OpCode.reconfig: logged with a SetDataTxn body (on /zookeeper/config). */
-const reconfigOp = 16;
 
 /** Appends one complete record (checksum, length, TxnHeader + Txn, 'B') to `w`. */
 export function encodeLogRecord(w: JuteWriter, hdr: TxnHeader, txn: Txn): void {
@@ -237,7 +235,8 @@ export function decodeRecord(
     hdr = decodeTxnHeader(r);
     // A reconfig is logged with a SetDataTxn body and applied as a setData of /zookeeper/config
     // (DataTree.processTxn); trailing bytes (ZooKeeper's TxnDigest) are left unread.
-    const txn = decodeTxn(hdr.type === reconfigOp ? OpCode.setData : hdr.type, r);
+    // OpCode.reconfig is logged with a SetDataTxn body (on /zookeeper/config).
+    const txn = decodeTxn(hdr.type === OpCode.reconfig ? OpCode.setData : hdr.type, r);
     return { hdr, txn };
   } catch (e) {
     // A ZooKeeper with zookeeper.closeSessionTxn.enabled=false logs closeSession with no body,
@@ -268,7 +267,7 @@ function isZero(bytes: Uint8Array, start: number, end: number): boolean {
 }
 
 /** Zeros to compare a preallocated tail against (memcmp through Buffer.compare). */
-const zeroBlock = new Uint8Array(256 * 1024);
+const zeroBlock = new Uint8Array(zeroCompareBytes);
 
 /**
  * The offset of the first non-zero byte at or after `start`, or -1. A preallocated 64 MiB tail

@@ -45,7 +45,7 @@ import {
   versionDir,
   type DataFile,
 } from './layout.js';
-import { snapshotsTriedMax } from './limits.js';
+import { logPrefixSlackBytes, logTailBlockBytes, snapshotsTriedMax } from './limits.js';
 import { fsyncDirSync } from './log-fs.js';
 import {
   isDamaged,
@@ -123,7 +123,7 @@ export function recover(db: RecoveryTarget, opts: RecoverOptions): RecoveryResul
   removeTempSnapshots(snapDir, result, logger);
   const loaded = loadNewestSnapshot(db.tree, snapDir, result, logger);
   db.lastZxid = loaded.zxid;
-  const replay = new Replay(db, result, loaded, logger);
+  const replay = new Replay({ db, result, loaded, logger });
   replay.checkDigest(); // a snapshot whose digest zxid is its own zxid
   const logs = dataFiles(logDir, readdirSync(logDir), logFilePrefix);
   replayLogs(replay, logsFrom(logs, loaded.zxid), logDir, result, logger);
@@ -303,16 +303,20 @@ class Replay {
   /** Where the last applied record came from, for error messages. */
   private lastFile = 'the snapshot';
 
-  constructor(
-    private readonly db: RecoveryTarget,
-    private readonly result: RecoveryResult,
-    private readonly loaded: LoadedSnapshot,
-    private readonly logger: StorageLogger,
-  ) {
+  private readonly db: RecoveryTarget;
+  private readonly result: RecoveryResult;
+  private readonly loaded: LoadedSnapshot;
+  private readonly logger: StorageLogger;
+
+  constructor(o: { db: RecoveryTarget; result: RecoveryResult; loaded: LoadedSnapshot; logger: StorageLogger }) {
+    this.db = o.db;
+    this.result = o.result;
+    this.loaded = o.loaded;
+    this.logger = o.logger;
     // DataTree.deserializeZxidDigest / compareSnapshotDigests: a digest of another version, or
     // from before the snapshot's own zxid, cannot be compared.
-    const d = loaded.digest;
-    const usable = d !== null && d.zxid > 0 && d.zxid >= loaded.zxid && d.version === digestVersion;
+    const d = o.loaded.digest;
+    const usable = d !== null && d.zxid > 0 && d.zxid >= o.loaded.zxid && d.version === digestVersion;
     this.digestPending = usable ? d : null;
   }
 
@@ -411,14 +415,9 @@ function replayLogs(
   }
 }
 
-/** Past the last non-zero byte, what readLogPrefix keeps: room for a record header (12 bytes)
- *  starting right after it, so scanLog never reads a header across the prefix's end. */
-const prefixSlackBytes = 64;
-/** Read back from a file's end this much at a time, into one buffer. */
-const tailBlockBytes = 1024 * 1024;
 
 /**
- * A log file's bytes up to its last non-zero byte (plus prefixSlackBytes), and its size: a log
+ * A log file's bytes up to its last non-zero byte (plus logPrefixSlackBytes), and its size: a log
  * file is preallocated with zeros (64 MiB by default), and reading all of it at start took
  * 40-60 ms per file here and as much memory. The zero tail is read back from the end one block
  * at a time into a single buffer, compared against zeros, and never kept.
@@ -427,7 +426,7 @@ export function readLogPrefix(path: string): { bytes: Buffer; size: number } {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    const block = Buffer.allocUnsafe(Math.min(size, tailBlockBytes));
+    const block = Buffer.allocUnsafe(Math.min(size, logTailBlockBytes));
     let last = -1;
     for (let end = size; end > 0 && last < 0; ) {
       const start = Math.max(0, end - block.length);
@@ -436,7 +435,7 @@ export function readLogPrefix(path: string): { bytes: Buffer; size: number } {
       if (at >= 0) last = start + at;
       end = start;
     }
-    const keep = Math.min(size, last + 1 + prefixSlackBytes);
+    const keep = Math.min(size, last + 1 + logPrefixSlackBytes);
     const bytes = Buffer.allocUnsafe(Math.max(0, keep));
     readFully(fd, bytes, bytes.length, 0, path);
     return { bytes, size };

@@ -35,6 +35,7 @@ import {
   snapshotSliceCheckNodes,
   snapshotSliceMsDefault,
   snapshotSliceNodesDefault,
+  snapshotWorkerIdleMs,
 } from './limits.js';
 import {
   buildTrailer,
@@ -105,8 +106,6 @@ export class SnapshotStats {
 }
 
 const workerFile = fileURLToPath(new URL('./snapshot-worker.js', import.meta.url));
-/** A snapshot pool thread with nothing to do exits after this long. */
-const workerIdleMs = 60_000;
 
 export class Snapshotter {
   readonly stats = new SnapshotStats();
@@ -271,7 +270,7 @@ export class Snapshotter {
         filename: workerFile,
         minThreads: 0,
         maxThreads: 1,
-        idleTimeout: workerIdleMs,
+        idleTimeout: snapshotWorkerIdleMs,
       });
     }
     return this.pool.run(task, { transferList: transfer });

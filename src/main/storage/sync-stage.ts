@@ -14,7 +14,7 @@ import type { LogStage } from '../log-stage.js';
 import type { PreparedTxn } from '../pipeline/prep.js';
 import { silentLogger, StorageError, StorageErrorCode, type StorageLogger } from './errors.js';
 import { versionDir } from './layout.js';
-import { snapCountTxnsDefault, snapCountTxnsMin } from './limits.js';
+import { durableFlushRoundsMax, sessionChangesCompactEntriesMin, snapCountTxnsDefault, snapCountTxnsMin } from './limits.js';
 import type { LogFs } from './log-fs.js';
 import {
   Snapshotter,
@@ -50,8 +50,6 @@ export interface SyncStageOptions {
   snapshotYield?: () => Promise<void>;
 }
 
-/** Consumed session changes are dropped from the queue's front once this many have piled up. */
-const changesCompactMin = 1024;
 
 /** One pending change to the sessions map: `timeoutMs` -1 closes. */
 class SessionChange {
@@ -137,7 +135,7 @@ export class SyncStage implements LogStage<PreparedTxn> {
   private async logDurableTo(zxid: number): Promise<void> {
     // Every applied txn was appended first, so a flush of what is appended now covers `zxid`;
     // a few rounds only if a flush fails over to a failure (the log then stops the server).
-    for (let round = 0; round < 100 && this.log.durableZxid < zxid && !this.closed; round++) {
+    for (let round = 0; round < durableFlushRoundsMax && this.log.durableZxid < zxid && !this.closed; round++) {
       await new Promise<void>((resolve) => this.flush(resolve));
     }
   }
@@ -259,7 +257,7 @@ export class SyncStage implements LogStage<PreparedTxn> {
     if (i === changes.length) {
       this.changes = [];
       this.changesHead = 0;
-    } else if (i > changesCompactMin && i * 2 > changes.length) {
+    } else if (i > sessionChangesCompactEntriesMin && i * 2 > changes.length) {
       this.changes = changes.slice(i);
       this.changesHead = 0;
     } else {

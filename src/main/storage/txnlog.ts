@@ -57,6 +57,7 @@ import {
   logBatchInitialBytes,
   logRecordBytesMax,
   logBatchPooledBytesMax,
+  logBatchWritersPooledMax,
   preAllocBytesDefault,
   preAllocSlackBytes,
 } from './limits.js';
@@ -130,19 +131,24 @@ class Batch {
 }
 
 class OpenLog {
-  constructor(
-    readonly fd: number,
-    readonly path: string,
-    /** Where the next write goes (the end of the last good record). */
-    public position: number,
-    /** The file's size, as preallocation left it. */
-    public allocated: number,
-    /** Not synced yet: its first sync is a full fsync plus the directory's. */
-    public fresh: boolean,
-  ) {}
+  readonly fd: number;
+  readonly path: string;
+  /** Where the next write goes (the end of the last good record). */
+  position: number;
+  /** The file's size, as preallocation left it. */
+  allocated: number;
+  /** Not synced yet: its first sync is a full fsync plus the directory's. */
+  fresh: boolean;
+
+  constructor(o: { fd: number; path: string; position: number; allocated: number; fresh: boolean }) {
+    this.fd = o.fd;
+    this.path = o.path;
+    this.position = o.position;
+    this.allocated = o.allocated;
+    this.fresh = o.fresh;
+  }
 }
 
-const writerPoolMax = 4;
 
 export class TxnLog implements LogStage<PreparedTxn> {
   readonly stats = new TxnLogStats();
@@ -337,7 +343,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
       // 'wx': never overwrite a log; recovery removes a tail file that holds no good record.
       this.io.open(path, 'wx', (err, fd) => {
         if (err !== null) return cb(err);
-        this.file = new OpenLog(fd, path, 0, 0, true);
+        this.file = new OpenLog({ fd, path, position: 0, allocated: 0, fresh: true });
         this.stats.filesCreated++;
         this.logger.info({ file: path }, 'new txn log file');
         cb(null);
@@ -457,7 +463,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
   }
 
   private recycleWriter(w: JuteWriter): void {
-    if (w.length <= logBatchPooledBytesMax && this.writerPool.length < writerPoolMax) {
+    if (w.length <= logBatchPooledBytesMax && this.writerPool.length < logBatchWritersPooledMax) {
       this.writerPool.push(w.reset());
     }
   }

@@ -10,7 +10,7 @@ import { assert } from '../../common/assert.js';
 import { basename, parentPath } from '../../common/path.js';
 import { Err, EventType, ZkPaths } from '../../common/zk.js';
 import { readAclUnsafe } from '../../common/acl.js';
-import type { ACL, Stat } from '../../protocol/types.js';
+import type { ACL, Stat, StatPersisted } from '../../protocol/types.js';
 import { AclCache, type AclEntry } from './acl-cache.js';
 import { DigestSum, nodeDigest } from './digest.js';
 import { canonicalOwner, EphemeralKind, ephemeralKind } from './ephemeral.js';
@@ -30,18 +30,9 @@ export interface DataTreeOptions {
 }
 
 /** The persisted part of a node, as a snapshot stores it (StatPersisted + data + ACL number). */
-export interface PersistedNode {
+export interface PersistedNode extends StatPersisted {
   data: Uint8Array | null;
   aclId: number;
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-  pzxid: number;
 }
 
 const emptyData = new Uint8Array(0);

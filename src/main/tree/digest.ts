@@ -4,6 +4,8 @@
 // updated locally), and the root is hashed under the path "". Keeping ZooKeeper's exact algorithm
 // lets zkts replicas compare state after every zxid the way ZooKeeper's own servers do.
 
+import type { StatPersisted } from '../../protocol/types.js';
+
 /** DigestCalculator.DIGEST_VERSION */
 export const digestVersion = 2;
 
@@ -76,18 +78,9 @@ function crcBigLong(crc: number, v: bigint): number {
   return crcInt(crcInt(crc, Number(BigInt.asIntN(32, v >> 32n))), Number(BigInt.asUintN(32, v)));
 }
 
-/** The persisted stat fields DigestCalculator hashes, in its order. */
-export interface DigestedStat {
-  readonly czxid: number;
-  readonly mzxid: number;
-  readonly pzxid: number;
-  readonly ctime: number;
-  readonly mtime: number;
-  readonly version: number;
-  readonly cversion: number;
-  readonly aversion: number;
-  readonly ephemeralOwner: bigint;
-}
+/** The persisted stat fields DigestCalculator hashes (all of StatPersisted; nodeDigest feeds them
+ *  in its order). */
+export type DigestedStat = Readonly<StatPersisted>;
 
 /** DigestCalculator.calculateDigest(path, data, stat): an unsigned 32-bit CRC, or 0. */
 export function nodeDigest(path: string, data: Uint8Array | null, stat: DigestedStat): number {

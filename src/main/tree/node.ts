@@ -1,7 +1,7 @@
 // A znode (DataNode) and the read-only view of a node's state that the write pipeline validates
 // against (the tree's node, or an outstanding change not yet applied).
 
-import type { ACL, Stat } from '../../protocol/types.js';
+import type { ACL, Stat, StatPersisted } from '../../protocol/types.js';
 import type { AclEntry } from './acl-cache.js';
 import { clientEphemeralOwner } from './ephemeral.js';
 
@@ -10,23 +10,16 @@ import { clientEphemeralOwner } from './ephemeral.js';
  * children ever created (sequential names come from it); clients see `2 * cversion - numChildren`
  * (DataNode.copyStat), i.e. creates plus deletes.
  */
-export interface NodeState {
-  readonly czxid: number;
-  readonly mzxid: number;
-  readonly ctime: number;
-  readonly mtime: number;
-  readonly version: number;
-  readonly cversion: number;
-  readonly aversion: number;
-  readonly ephemeralOwner: bigint;
-  readonly pzxid: number;
+export interface NodeState extends Readonly<StatPersisted> {
   readonly childCount: number;
   readonly acl: readonly ACL[];
   readonly data: Uint8Array | null;
 }
 
-/** DataNode + StatPersisted in one object. Fields are set in the constructor, in one order. */
-export class DataNode implements NodeState {
+/** DataNode + StatPersisted in one object. Fields are set in the constructor, in one order. One
+ *  per znode (millions on a snapshot load), so its arguments are positional, not an options
+ *  object: making one allocates nothing else (no per-record allocation on hot paths). */
+export class DataNode implements NodeState, StatPersisted {
   /** Names of the children (not paths); null until the first child, as ZooKeeper does. */
   children: Set<string> | null = null;
   /** This node's DigestCalculator digest, kept current by the tree. */

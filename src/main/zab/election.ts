@@ -161,7 +161,7 @@ export const lookingRole: RoleHandler = {
     looking.set(p, {
       received: new Map(),
       outOfElection: new Map(),
-      rebroadcast: new Timeout('election', timeout, Math.ceil(timeout / 2), p.prng),
+      rebroadcast: new Timeout({ name: 'election', baseTicks: timeout, jitterTicks: Math.ceil(timeout / 2), prng: p.prng }),
       decideInTicks: 0,
     });
     const s = state(p);

@@ -6,6 +6,7 @@
 import { assert } from '../../common/assert.js';
 import { zxidCounter, zxidEpoch, zxidOf } from '../../common/ids.js';
 import { answerNotification } from './election.js';
+import { entriesPerReadMax } from './limits.js';
 import type { AckEpochMsg, LearnerInfoMsg, Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
 import { clipSegments, planSync } from './sync.js';
@@ -29,7 +30,6 @@ export interface LearnerRecord {
   ticksSilent: number;
 }
 
-export const entriesPerReadMax = 1024;
 
 export class LeaderState {
   phase: LeaderPhase = 'discovery';

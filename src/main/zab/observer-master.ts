@@ -6,7 +6,8 @@
 
 import { assert } from '../../common/assert.js';
 import type { AckEpochMsg, LearnerInfoMsg, Msg } from './messages.js';
-import { entriesPerReadMax, sendSyncStream, streaming, type LearnerRecord } from './leader.js';
+import { sendSyncStream, streaming, type LearnerRecord } from './leader.js';
+import { entriesPerReadMax } from './limits.js';
 import type { ZabPeer } from './peer.js';
 
 export interface MasterState {

@@ -18,6 +18,7 @@ import { zxidCounter, zxidEpoch, zxidEpochMax } from '../../common/ids.js';
 import { lookingRole, type Vote } from './election.js';
 import { leadingRole, type LeaderState } from './leader.js';
 import { followingRole, observingRole, type LearnerState } from './learner.js';
+import { entriesPerReadMax, proposalsInFlightMaxDefault } from './limits.js';
 import { LogReader, type Entry, type LogView } from './log-view.js';
 import type {
   InstallSnapshot,
@@ -88,7 +89,6 @@ interface Batch {
   readonly currentEpoch: number;
 }
 
-const entriesPerReadMax = 1024;
 
 export class ZabPeer {
   readonly id: number;
@@ -148,7 +148,7 @@ export class ZabPeer {
     assert(persisted.currentEpoch <= persisted.acceptedEpoch, 'currentEpoch <= acceptedEpoch');
     assert(log.lastZxid() === persisted.lastLoggedZxid, 'log matches persisted lastLoggedZxid');
     this.config = {
-      proposalsInFlightMax: 1000,
+      proposalsInFlightMax: proposalsInFlightMaxDefault,
       quorum: majorityVerifier(config.voters),
       observerMasters: new Map(),
       finalizeWaitTicks: 1,

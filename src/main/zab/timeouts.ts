@@ -10,16 +10,20 @@ export interface Prng {
 }
 
 export class Timeout {
+  readonly name: string;
+  private readonly baseTicks: number;
+  private readonly jitterTicks: number;
+  private readonly prng: Prng;
   private ticks = 0;
   private afterTicks: number;
 
-  constructor(
-    readonly name: string,
-    private readonly baseTicks: number,
-    private readonly jitterTicks: number,
-    private readonly prng: Prng,
-  ) {
-    assert(baseTicks >= 1, `timeout ${name}: baseTicks >= 1`);
+  /** Fires after `baseTicks` plus a uniform draw in [0, jitterTicks] from `prng`. */
+  constructor(o: { name: string; baseTicks: number; jitterTicks: number; prng: Prng }) {
+    this.name = o.name;
+    this.baseTicks = o.baseTicks;
+    this.jitterTicks = o.jitterTicks;
+    this.prng = o.prng;
+    assert(o.baseTicks >= 1, `timeout ${o.name}: baseTicks >= 1`);
     this.afterTicks = this.draw();
   }
 

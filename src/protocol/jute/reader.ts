@@ -3,6 +3,8 @@
 // length of -1 means null. It sits on the server's hot path, so one reader is meant to be reused
 // via reset(), and views are only rebuilt when the underlying ArrayBuffer changes.
 
+import { juteBufferBytesMaxDefault } from '../limits.js';
+
 /** Error codes a JuteError carries. */
 export type JuteErrorCode =
   | 'ZKTS_ERR_JUTE_TRUNCATED'
@@ -21,8 +23,9 @@ export class JuteError extends Error {
   }
 }
 
-/** jute.maxbuffer's default (0xfffff) plus the 1 KiB slack BinaryInputArchive allows on top. */
-export const JUTE_BUFFER_BYTES_MAX_DEFAULT = 0xfffff + 1024;
+/** The old name of ../limits.ts juteBufferBytesMaxDefault; main/core.ts and workers/server.ts
+ *  still import it. */
+export const JUTE_BUFFER_BYTES_MAX_DEFAULT = juteBufferBytesMaxDefault;
 
 export interface JuteReaderOptions {
   /** Largest buffer / string length accepted (BinaryInputArchive.checkLength). */
@@ -64,7 +67,7 @@ export class JuteReader {
   private end = 0;
 
   constructor(bytes: Uint8Array = EMPTY, options: JuteReaderOptions = {}) {
-    this.bufferBytesMax = options.bufferBytesMax ?? JUTE_BUFFER_BYTES_MAX_DEFAULT;
+    this.bufferBytesMax = options.bufferBytesMax ?? juteBufferBytesMaxDefault;
     this.bufferViews = options.bufferViews ?? false;
     this.aclEntriesKept = options.aclEntriesKept ?? Infinity;
     this.reset(bytes);

@@ -3,6 +3,7 @@
 // and the txn log / Zab use the txn records. Field order follows zookeeper.jute (3.8); multi
 // framing follows MultiOperationRecord / MultiResponse.
 
+import { Err, OpCode, type OpCodeOf } from '../../common/zk.js';
 import type {
   ACL,
   AddWatchRequest,
@@ -330,42 +331,54 @@ function decodeAuth(r: JuteReader): AuthPacket {
 
 // ---- multi requests -----------------------------------------------------------------------
 
-const multiReadOps: ReadonlySet<number> = new Set([4, 8]);
-const multiWriteOps: ReadonlySet<number> = new Set([1, 15, 19, 21, 2, 5, 13]);
+const multiReadOps: ReadonlySet<number> = new Set([OpCode.getData, OpCode.getChildren]);
+const multiWriteOps: ReadonlySet<number> = new Set([
+  OpCode.create,
+  OpCode.create2,
+  OpCode.createContainer,
+  OpCode.createTTL,
+  OpCode.delete,
+  OpCode.setData,
+  OpCode.check,
+]);
+
+/** The err of a request sub-op's MultiHeader and of the done header: ZooKeeper writes -1, a
+ *  placeholder rather than a KeeperException code. */
+const multiHeaderErrUnused = -1;
 
 /** MultiOperationRecord: (MultiHeader{op, false, -1} body)* MultiHeader{-1, true, -1}. */
 function encodeMulti(w: JuteWriter, ops: readonly MultiOp[]): void {
   for (const m of ops) {
-    writeMultiHeader(w, m.op, false, -1);
+    writeMultiHeader(w, m.op, false, multiHeaderErrUnused);
     encodeMultiOp(w, m);
   }
-  writeMultiHeader(w, -1, true, -1);
+  writeMultiHeader(w, OpCode.error, true, multiHeaderErrUnused);
 }
 
 function encodeMultiOp(w: JuteWriter, m: MultiOp): void {
   switch (m.op) {
-    case 1:
-    case 15:
-    case 19:
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
       return encodeCreate(w, m.req);
-    case 21:
+    case OpCode.createTTL:
       encodeCreate(w, m.req);
       return w.writeLong(m.req.ttl);
-    case 2:
-    case 13:
+    case OpCode.delete:
+    case OpCode.check:
       return encodePathVersion(w, m.req);
-    case 5:
+    case OpCode.setData:
       return encodeSetData(w, m.req);
-    case 4:
-    case 8:
+    case OpCode.getData:
+    case OpCode.getChildren:
       return encodePathWatch(w, m.req);
   }
 }
 
 /** Reads sub-ops until the done header. Like MultiOperationRecord, rejects read and write ops
  *  mixed; also rejects ops of the wrong kind for the container (multi vs multiRead). */
-function decodeMulti(r: JuteReader, container: 14 | 22): MultiOp[] {
-  const allowed = container === 14 ? multiWriteOps : multiReadOps;
+function decodeMulti(r: JuteReader, container: OpCodeOf<'multi' | 'multiRead'>): MultiOp[] {
+  const allowed = container === OpCode.multi ? multiWriteOps : multiReadOps;
   const ops: MultiOp[] = [];
   for (;;) {
     const type = r.readInt();
@@ -382,19 +395,19 @@ function decodeMulti(r: JuteReader, container: 14 | 22): MultiOp[] {
 
 function decodeMultiOp(r: JuteReader, op: number): MultiOp {
   switch (op) {
-    case 1:
-    case 15:
-    case 19:
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
       return { op, req: decodeCreate(r) };
-    case 21:
+    case OpCode.createTTL:
       return { op, req: decodeCreateTTL(r) };
-    case 2:
-    case 13:
+    case OpCode.delete:
+    case OpCode.check:
       return { op, req: decodePathVersion(r) };
-    case 5:
+    case OpCode.setData:
       return { op, req: decodeSetData(r) };
-    case 4:
-    case 8:
+    case OpCode.getData:
+    case OpCode.getChildren:
       return { op, req: decodePathWatch(r) };
     default:
       return unknownOp('multi op', op);
@@ -406,48 +419,48 @@ function decodeMultiOp(r: JuteReader, op: number): MultiOp {
 /** Writes a request body (what follows the RequestHeader). */
 export function encodeRequest(w: JuteWriter, q: ClientRequest): void {
   switch (q.op) {
-    case 1:
-    case 15:
-    case 19:
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
       return encodeCreate(w, q.req);
-    case 21:
+    case OpCode.createTTL:
       encodeCreate(w, q.req);
       return w.writeLong(q.req.ttl);
-    case 2:
-    case 13:
+    case OpCode.delete:
+    case OpCode.check:
       return encodePathVersion(w, q.req);
-    case 20:
-    case 6:
-    case 9:
-    case 104:
-    case 103:
+    case OpCode.deleteContainer:
+    case OpCode.getACL:
+    case OpCode.sync:
+    case OpCode.getAllChildrenNumber:
+    case OpCode.getEphemerals:
       return w.writeString(q.req.path);
-    case 3:
-    case 4:
-    case 8:
-    case 12:
+    case OpCode.exists:
+    case OpCode.getData:
+    case OpCode.getChildren:
+    case OpCode.getChildren2:
       return encodePathWatch(w, q.req);
-    case 5:
+    case OpCode.setData:
       return encodeSetData(w, q.req);
-    case 7:
+    case OpCode.setACL:
       return encodeSetACL(w, q.req);
-    case 14:
-    case 22:
+    case OpCode.multi:
+    case OpCode.multiRead:
       return encodeMulti(w, q.req);
-    case 101:
+    case OpCode.setWatches:
       return encodeSetWatches(w, q.req);
-    case 105:
+    case OpCode.setWatches2:
       return encodeSetWatches2(w, q.req);
-    case 106:
+    case OpCode.addWatch:
       return encodePathInt(w, q.req.path, q.req.mode);
-    case 17:
-    case 18:
+    case OpCode.checkWatches:
+    case OpCode.removeWatches:
       return encodePathInt(w, q.req.path, q.req.type);
-    case 100:
+    case OpCode.auth:
       return encodeAuth(w, q.req);
-    case 11:
-    case -11:
-    case 107:
+    case OpCode.ping:
+    case OpCode.closeSession:
+    case OpCode.whoAmI:
       return;
   }
 }
@@ -458,47 +471,47 @@ export function encodeRequest(w: JuteWriter, q: ClientRequest): void {
  *  issues it server-side (raw path bytes), never from a client. */
 export function decodeRequest(op: number, r: JuteReader): ClientRequest {
   switch (op) {
-    case 1:
-    case 15:
-    case 19:
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
       return { op, req: decodeCreate(r) };
-    case 21:
+    case OpCode.createTTL:
       return { op, req: decodeCreateTTL(r) };
-    case 2:
-    case 13:
+    case OpCode.delete:
+    case OpCode.check:
       return { op, req: decodePathVersion(r) };
-    case 20:
-    case 6:
-    case 9:
-    case 104:
-    case 103:
+    case OpCode.deleteContainer:
+    case OpCode.getACL:
+    case OpCode.sync:
+    case OpCode.getAllChildrenNumber:
+    case OpCode.getEphemerals:
       return { op, req: decodePath(r) };
-    case 3:
-    case 4:
-    case 8:
-    case 12:
+    case OpCode.exists:
+    case OpCode.getData:
+    case OpCode.getChildren:
+    case OpCode.getChildren2:
       return { op, req: decodePathWatch(r) };
-    case 5:
+    case OpCode.setData:
       return { op, req: decodeSetData(r) };
-    case 7:
+    case OpCode.setACL:
       return { op, req: decodeSetACL(r) };
-    case 14:
-    case 22:
+    case OpCode.multi:
+    case OpCode.multiRead:
       return { op, req: decodeMulti(r, op) };
-    case 101:
+    case OpCode.setWatches:
       return { op, req: decodeSetWatches(r) };
-    case 105:
+    case OpCode.setWatches2:
       return { op, req: decodeSetWatches2(r) };
-    case 106:
+    case OpCode.addWatch:
       return { op, req: decodeAddWatch(r) };
-    case 17:
-    case 18:
+    case OpCode.checkWatches:
+    case OpCode.removeWatches:
       return { op, req: decodeRemoveWatches(r) };
-    case 100:
+    case OpCode.auth:
       return { op, req: decodeAuth(r) };
-    case 11:
-    case -11:
-    case 107:
+    case OpCode.ping:
+    case OpCode.closeSession:
+    case OpCode.whoAmI:
       return { op, req: null };
     default:
       return unknownOp('request', op);
@@ -537,28 +550,28 @@ function decodeClientInfo(r: JuteReader): { authScheme: string; user: string } {
  *  result is type -1 with its code both in the header and in an ErrorResponse body. */
 function encodeMultiResults(w: JuteWriter, results: readonly MultiResult[]): void {
   for (const m of results) {
-    writeMultiHeader(w, m.op, false, m.op === -1 ? m.err : 0);
+    writeMultiHeader(w, m.op, false, m.op === OpCode.error ? m.err : Err.ok);
     encodeMultiResult(w, m);
   }
-  writeMultiHeader(w, -1, true, -1);
+  writeMultiHeader(w, OpCode.error, true, multiHeaderErrUnused);
 }
 
 function encodeMultiResult(w: JuteWriter, m: MultiResult): void {
   switch (m.op) {
-    case 1:
+    case OpCode.create:
       return w.writeString(m.path);
-    case 15:
+    case OpCode.create2:
       return encodeCreate2(w, m);
-    case 2:
-    case 13:
+    case OpCode.delete:
+    case OpCode.check:
       return;
-    case 5:
+    case OpCode.setData:
       return encodeStat(w, m.stat);
-    case 4:
+    case OpCode.getData:
       return encodeGetData(w, m.data, m.stat);
-    case 8:
+    case OpCode.getChildren:
       return w.writeStringVector(m.children);
-    case -1:
+    case OpCode.error:
       return w.writeInt(m.err);
   }
 }
@@ -576,24 +589,24 @@ function decodeMultiResults(r: JuteReader): MultiResult[] {
 
 function decodeMultiResult(r: JuteReader, op: number): MultiResult {
   switch (op) {
-    case 1:
+    case OpCode.create:
       return { op, path: r.readString() };
-    case 15: {
+    case OpCode.create2: {
       const c = decodeCreate2(r);
       return { op, path: c.path, stat: c.stat };
     }
-    case 2:
-    case 13:
+    case OpCode.delete:
+    case OpCode.check:
       return { op };
-    case 5:
+    case OpCode.setData:
       return { op, stat: decodeStat(r) };
-    case 4: {
+    case OpCode.getData: {
       const data = r.readData();
       return { op, data, stat: decodeStat(r) };
     }
-    case 8:
+    case OpCode.getChildren:
       return { op, children: r.readStringVector() };
-    case -1:
+    case OpCode.error:
       return { op, err: r.readInt() };
     default:
       return unknownOp('multi result', op);
@@ -603,35 +616,35 @@ function decodeMultiResult(r: JuteReader, op: number): MultiResult {
 /** Writes a reply body (what follows the ReplyHeader; only sent when err is ok). */
 export function encodeResponse(w: JuteWriter, s: ClientResponse): void {
   switch (s.op) {
-    case 1:
-    case 9:
+    case OpCode.create:
+    case OpCode.sync:
       return w.writeString(s.res.path);
-    case 15:
-    case 19:
-    case 21:
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL:
       return encodeCreate2(w, s.res);
-    case 3:
-    case 5:
-    case 7:
+    case OpCode.exists:
+    case OpCode.setData:
+    case OpCode.setACL:
       return encodeStat(w, s.res.stat);
-    case 4:
+    case OpCode.getData:
       return encodeGetData(w, s.res.data, s.res.stat);
-    case 6:
+    case OpCode.getACL:
       encodeACLs(w, s.res.acl);
       return encodeStat(w, s.res.stat);
-    case 8:
+    case OpCode.getChildren:
       return w.writeStringVector(s.res.children);
-    case 12:
+    case OpCode.getChildren2:
       w.writeStringVector(s.res.children);
       return encodeStat(w, s.res.stat);
-    case 104:
+    case OpCode.getAllChildrenNumber:
       return w.writeInt(s.res.totalNumber);
-    case 103:
+    case OpCode.getEphemerals:
       return w.writeStringVector(s.res.ephemerals);
-    case 107:
+    case OpCode.whoAmI:
       return encodeWhoAmI(w, s.res);
-    case 14:
-    case 22:
+    case OpCode.multi:
+    case OpCode.multiRead:
       return encodeMultiResults(w, s.res);
     default:
       return; // header-only replies
@@ -641,51 +654,51 @@ export function encodeResponse(w: JuteWriter, s: ClientResponse): void {
 /** Reads the body of a successful reply to a request of opcode `op`. */
 export function decodeResponse(op: number, r: JuteReader): ClientResponse {
   switch (op) {
-    case 1:
-    case 9:
+    case OpCode.create:
+    case OpCode.sync:
       return { op, res: { path: r.readString() } };
-    case 15:
-    case 19:
-    case 21:
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL:
       return { op, res: decodeCreate2(r) };
-    case 3:
-    case 5:
-    case 7:
+    case OpCode.exists:
+    case OpCode.setData:
+    case OpCode.setACL:
       return { op, res: { stat: decodeStat(r) } };
-    case 4: {
+    case OpCode.getData: {
       const data = r.readData();
       return { op, res: { data, stat: decodeStat(r) } };
     }
-    case 6: {
+    case OpCode.getACL: {
       const acl = decodeACLs(r);
       return { op, res: { acl, stat: decodeStat(r) } };
     }
-    case 8:
+    case OpCode.getChildren:
       return { op, res: { children: r.readStringVector() } };
-    case 12: {
+    case OpCode.getChildren2: {
       const children = r.readStringVector();
       return { op, res: { children, stat: decodeStat(r) } };
     }
-    case 104:
+    case OpCode.getAllChildrenNumber:
       return { op, res: { totalNumber: r.readInt() } };
-    case 103:
+    case OpCode.getEphemerals:
       return { op, res: { ephemerals: r.readStringVector() } };
-    case 107:
+    case OpCode.whoAmI:
       return { op, res: { clientInfo: r.readVector(decodeClientInfo, 8) } };
-    case 14:
-    case 22:
+    case OpCode.multi:
+    case OpCode.multiRead:
       return { op, res: decodeMultiResults(r) };
-    case 2:
-    case 13:
-    case 20:
-    case 101:
-    case 105:
-    case 106:
-    case 17:
-    case 18:
-    case 100:
-    case 11:
-    case -11:
+    case OpCode.delete:
+    case OpCode.check:
+    case OpCode.deleteContainer:
+    case OpCode.setWatches:
+    case OpCode.setWatches2:
+    case OpCode.addWatch:
+    case OpCode.checkWatches:
+    case OpCode.removeWatches:
+    case OpCode.auth:
+    case OpCode.ping:
+    case OpCode.closeSession:
       return { op, res: null };
     default:
       return unknownOp('response', op);
@@ -714,37 +727,37 @@ export function decodeTxnHeader(r: JuteReader): TxnHeader {
 /** Writes a txn body (what follows its TxnHeader, whose type is txn.type). */
 export function encodeTxn(w: JuteWriter, t: Txn): void {
   switch (t.type) {
-    case 1:
+    case OpCode.create:
       encodePathDataACL(w, t.path, t.data, t.acl);
       w.writeBool(t.ephemeral);
       return w.writeInt(t.parentCVersion);
-    case 19:
+    case OpCode.createContainer:
       encodePathDataACL(w, t.path, t.data, t.acl);
       return w.writeInt(t.parentCVersion);
-    case 21:
+    case OpCode.createTTL:
       encodePathDataACL(w, t.path, t.data, t.acl);
       w.writeInt(t.parentCVersion);
       return w.writeLong(t.ttl);
-    case 2:
-    case 20:
+    case OpCode.delete:
+    case OpCode.deleteContainer:
       return w.writeString(t.path);
-    case 5:
+    case OpCode.setData:
       w.writeString(t.path);
       w.writeBuffer(t.data);
       return w.writeInt(t.version);
-    case 13:
+    case OpCode.check:
       return encodePathInt(w, t.path, t.version);
-    case 7:
+    case OpCode.setACL:
       w.writeString(t.path);
       encodeACLs(w, t.acl);
       return w.writeInt(t.version);
-    case -10:
+    case OpCode.createSession:
       return w.writeInt(t.timeOut);
-    case -11:
+    case OpCode.closeSession:
       return w.writeStringVector(t.paths2Delete);
-    case -1:
+    case OpCode.error:
       return w.writeInt(t.err);
-    case 14:
+    case OpCode.multi:
       return encodeMultiTxn(w, t.txns);
   }
 }
@@ -770,47 +783,47 @@ function encodeMultiTxn(w: JuteWriter, txns: readonly Txn[]): void {
  *  CreateTxn body, come back as type 1. */
 export function decodeTxn(type: number, r: JuteReader): Txn {
   switch (type) {
-    case 1:
-    case 15:
+    case OpCode.create:
+    case OpCode.create2:
       return decodeCreateTxn(r);
-    case 19: {
+    case OpCode.createContainer: {
       const path = r.readString();
       const data = r.readData();
       const acl = decodeACLs(r);
       return { type, path, data, acl, parentCVersion: r.readInt() };
     }
-    case 21: {
+    case OpCode.createTTL: {
       const path = r.readString();
       const data = r.readData();
       const acl = decodeACLs(r);
       const parentCVersion = r.readInt();
       return { type, path, data, acl, parentCVersion, ttl: r.readLong() };
     }
-    case 2:
-    case 20:
+    case OpCode.delete:
+    case OpCode.deleteContainer:
       return { type, path: r.readString() };
-    case 5: {
+    case OpCode.setData: {
       const path = r.readString();
       const data = r.readData();
       return { type, path, data, version: r.readInt() };
     }
-    case 13: {
+    case OpCode.check: {
       const path = r.readString();
       return { type, path, version: r.readInt() };
     }
-    case 7: {
+    case OpCode.setACL: {
       const path = r.readString();
       const acl = decodeACLs(r);
       return { type, path, acl, version: r.readInt() };
     }
-    case -10:
+    case OpCode.createSession:
       return { type, timeOut: r.readInt() };
-    case -11:
+    case OpCode.closeSession:
       // ZooKeeper writes an empty body unless closeSessionTxn is enabled.
       return { type, paths2Delete: r.remaining > 0 ? r.readStringVector() : [] };
-    case -1:
+    case OpCode.error:
       return { type, err: r.readInt() };
-    case 14:
+    case OpCode.multi:
       return { type, txns: r.readVector(decodeSubTxn, TXN_BYTES_MIN) };
     default:
       return unknownOp('txn', type);
@@ -825,14 +838,14 @@ function decodeCreateTxn(r: JuteReader): Txn {
   const acl = decodeACLs(r);
   const ephemeral = r.readBool();
   const parentCVersion = r.remaining >= 4 ? r.readInt() : -1;
-  return { type: 1, path, data, acl, ephemeral, parentCVersion };
+  return { type: OpCode.create, path, data, acl, ephemeral, parentCVersion };
 }
 
 /** One Txn{type, buffer data} of a MultiTxn. A nested MultiTxn is rejected: ZooKeeper never
  *  writes one, and allowing it would let input drive unbounded recursion. */
 function decodeSubTxn(r: JuteReader): Txn {
   const type = r.readInt();
-  if (type === 14) return unknownOp('sub-txn', type);
+  if (type === OpCode.multi) return unknownOp('sub-txn', type);
   const len = r.readInt();
   if (len < 0 || len > r.bufferBytesMax) {
     throw new JuteError('ZKTS_ERR_JUTE_BAD_LENGTH', `bad sub-txn length ${len}`);

@@ -16,11 +16,12 @@
 import { createCipheriv, createHmac, randomBytes, timingSafeEqual, type Cipher } from 'node:crypto';
 import type { ConnectRequest } from '../../protocol/types.js';
 import { encodeConnectResponse, type JuteWriter } from '../../protocol/jute/index.js';
+import { serverIdMax, sessionIdBatchCount, workerIndexMax } from '../limits.js';
 
 export const sessionPasswordBytes = 16;
 
-/** ZooKeeper's sessionlessCnxnTimeout: a connection without a session is closed after this. */
-export const sessionlessConnectionTimeoutMs = 10_000;
+// Moved to ../limits.ts; server.ts still imports it from here.
+export { sessionlessConnectionTimeoutMs } from '../limits.js';
 
 export function negotiateTimeout(requestedMs: number, minMs: number, maxMs: number): number {
   if (requestedMs < minMs) return minMs;
@@ -31,8 +32,6 @@ export function negotiateTimeout(requestedMs: number, minMs: number, maxMs: numb
 /** Bytes of the key of the session id permutation (AES-128). */
 export const sessionIdKeyBytes = 16;
 
-/** Ids permuted at once: one AES call per Feistel round for the whole batch. */
-const idBatch = 64;
 const feistelRounds = 4;
 
 /** Id generator of one worker. */
@@ -40,21 +39,19 @@ export class SessionIdGenerator {
   readonly #top: number; // serverId << 24 | workerIndex << 16
   #counter: number; // 48 bits
   readonly #aes: Cipher;
-  readonly #blocks = Buffer.alloc(16 * idBatch);
-  readonly #ids = new Float64Array(idBatch);
-  #next = idBatch;
+  readonly #blocks = Buffer.alloc(16 * sessionIdBatchCount);
+  readonly #ids = new Float64Array(sessionIdBatchCount);
+  #next = sessionIdBatchCount;
 
-  constructor(
-    serverId: number,
-    workerIndex: number,
-    nowMs: number = Date.now(),
-    key: Buffer = randomBytes(sessionIdKeyBytes),
-  ) {
-    if (!Number.isInteger(serverId) || serverId < 0 || serverId > 255) {
-      throw new RangeError(`serverId must be in 0..255, got ${serverId}`);
+  /** `nowMs` seeds the counter and `key` keys the permutation; tests fix them, a worker does not. */
+  constructor(serverId: number, workerIndex: number, options: { nowMs?: number; key?: Buffer } = {}) {
+    const nowMs = options.nowMs ?? Date.now();
+    const key = options.key ?? randomBytes(sessionIdKeyBytes);
+    if (!Number.isInteger(serverId) || serverId < 0 || serverId > serverIdMax) {
+      throw new RangeError(`serverId must be in 0..${serverIdMax}, got ${serverId}`);
     }
-    if (!Number.isInteger(workerIndex) || workerIndex < 0 || workerIndex > 255) {
-      throw new RangeError(`workerIndex must be in 0..255, got ${workerIndex}`);
+    if (!Number.isInteger(workerIndex) || workerIndex < 0 || workerIndex > workerIndexMax) {
+      throw new RangeError(`workerIndex must be in 0..${workerIndexMax}, got ${workerIndex}`);
     }
     this.#top = ((serverId << 24) | (workerIndex << 16)) >>> 0;
     // 2^41 ms (~70 years of epoch ms) × 2^7: 128 ids per ms of uptime before a restart's
@@ -69,7 +66,7 @@ export class SessionIdGenerator {
     let v = 0;
     while (v === 0) {
       // (0 is skipped: with server and worker 0 it would be session id 0, "no session")
-      if (this.#next === idBatch) this.#refill();
+      if (this.#next === sessionIdBatchCount) this.#refill();
       v = this.#ids[this.#next++]!;
     }
     out.hi = (this.#top | Math.floor(v / 2 ** 32)) >>> 0;
@@ -77,7 +74,7 @@ export class SessionIdGenerator {
   }
 
   /**
-   * The next `idBatch` counters through a keyed permutation of 48-bit numbers: a Feistel network
+   * The next `sessionIdBatchCount` counters through a keyed permutation of 48-bit numbers: a Feistel network
    * on 24-bit halves whose round function is AES-128 under the key (Luby-Rackoff: 4 rounds of a
    * pseudo-random function give a pseudo-random permutation). Each round is one AES call for the
    * whole batch: about a tenth of a microsecond per id.
@@ -85,26 +82,26 @@ export class SessionIdGenerator {
   #refill(): void {
     const ids = this.#ids;
     const b = this.#blocks;
-    for (let j = 0; j < idBatch; j++) {
+    for (let j = 0; j < sessionIdBatchCount; j++) {
       ids[j] = this.#counter;
       this.#counter = this.#counter + 1 >= 2 ** 48 ? 0 : this.#counter + 1;
     }
-    const left = new Uint32Array(idBatch);
-    const right = new Uint32Array(idBatch);
-    for (let j = 0; j < idBatch; j++) {
+    const left = new Uint32Array(sessionIdBatchCount);
+    const right = new Uint32Array(sessionIdBatchCount);
+    for (let j = 0; j < sessionIdBatchCount; j++) {
       left[j] = Math.floor(ids[j]! / 2 ** 24);
       right[j] = ids[j]! % 2 ** 24;
     }
     for (let round = 0; round < feistelRounds; round++) {
-      for (let j = 0; j < idBatch; j++) b.writeUInt32BE(((round << 24) | right[j]!) >>> 0, 16 * j);
+      for (let j = 0; j < sessionIdBatchCount; j++) b.writeUInt32BE(((round << 24) | right[j]!) >>> 0, 16 * j);
       const f = this.#aes.update(b);
-      for (let j = 0; j < idBatch; j++) {
+      for (let j = 0; j < sessionIdBatchCount; j++) {
         const mixed = (left[j]! ^ f.readUIntBE(16 * j, 3)) >>> 0;
         left[j] = right[j]!;
         right[j] = mixed;
       }
     }
-    for (let j = 0; j < idBatch; j++) ids[j] = left[j]! * 2 ** 24 + right[j]!;
+    for (let j = 0; j < sessionIdBatchCount; j++) ids[j] = left[j]! * 2 ** 24 + right[j]!;
     this.#next = 0;
   }
 }

@@ -37,21 +37,14 @@ export class Session<C extends SessionConnection = SessionConnection> {
   /** A closeSession is in flight: its reply closes the connection and ends the session. */
   closing = false;
 
-  constructor(
-    slot: number,
-    sidHi: number,
-    sidLo: number,
-    timeoutMs: number,
-    local: boolean,
-    readOnly: boolean,
-  ) {
-    this.slot = slot;
-    this.sidHi = sidHi;
-    this.sidLo = sidLo;
-    this.hex = sessionIdHex(sessionIdOf(sidHi, sidLo));
-    this.timeoutMs = timeoutMs;
-    this.local = local;
-    this.readOnly = readOnly;
+  constructor(o: { slot: number; sidHi: number; sidLo: number; timeoutMs: number; local: boolean; readOnly: boolean }) {
+    this.slot = o.slot;
+    this.sidHi = o.sidHi;
+    this.sidLo = o.sidLo;
+    this.hex = sessionIdHex(sessionIdOf(o.sidHi, o.sidLo));
+    this.timeoutMs = o.timeoutMs;
+    this.local = o.local;
+    this.readOnly = o.readOnly;
   }
 }
 
@@ -195,7 +188,7 @@ export class SessionTable<C extends SessionConnection = SessionConnection> {
     assert(this.#index.get(hi, lo) === empty, 'SessionTable.add: session already present');
     if (this.size >= this.sessionsMax) return undefined;
     const slot = this.#free.pop() ?? this.#slots.length;
-    const s = new Session<C>(slot, hi, lo, timeoutMs, local, readOnly);
+    const s = new Session<C>({ slot, sidHi: hi, sidLo: lo, timeoutMs, local, readOnly });
     this.#slots[slot] = s;
     this.#index.set(hi, lo, slot);
     if (local) this.#local++;

@@ -9,7 +9,7 @@
 // ZooKeeper 3.8.4's ServerCnxn.process drops an event for a watcher without READ on the node.
 // Its one-shot watch is consumed all the same (ZooKeeper removes it before the check).
 
-import { KeeperState, Xid } from '../../common/zk.js';
+import { Err, KeeperState, Xid } from '../../common/zk.js';
 import type { EventReaders } from '../../shm/records.js';
 import type { WatchHitSink, WatchTable } from './table.js';
 
@@ -35,7 +35,7 @@ export function encodeEventFrame(
   buf.writeInt32BE(Xid.notification, off + 4);
   buf.writeInt32BE(-1, off + 8); // zxid -1 (two halves of a jute long)
   buf.writeInt32BE(-1, off + 12);
-  buf.writeInt32BE(0, off + 16); // err
+  buf.writeInt32BE(Err.ok, off + 16); // err
   buf.writeInt32BE(type, off + 20);
   buf.writeInt32BE(KeeperState.syncConnected, off + 24);
   buf.writeInt32BE(pathBytes, off + 28);

@@ -31,7 +31,7 @@ import {
   framePrefixBytes,
 } from '../../../src/main/net/codec.js';
 import { FrameReader } from '../../../src/main/net/frames.js';
-import { handshakeFrameBytesMax } from '../../../src/main/net/transport.js';
+import { handshakeFrameBytesMax } from '../../../src/main/net/limits.js';
 import type { Msg, ServerState } from '../../../src/main/zab/messages.js';
 import { verifySeals } from '../../../src/main/storage/snapshot-format.js';
 import { SimPrng } from '../../sim/prng.js';

@@ -51,7 +51,7 @@ describe('handshake helpers', () => {
   });
 
   it('makes ids with the server and worker in the top bytes, never repeating', () => {
-    const g = new SessionIdGenerator(0xab, 3, 1_700_000_000_000);
+    const g = new SessionIdGenerator(0xab, 3, { nowMs: 1_700_000_000_000 });
     const out = { hi: 0, lo: 0 };
     const seen = new Set<string>();
     for (let i = 0; i < 1000; i++) {
@@ -66,8 +66,8 @@ describe('handshake helpers', () => {
 
   it('makes ids that ids seen before do not give away (a keyed permutation of the counter)', () => {
     const low48 = (o: { hi: number; lo: number }): number => (o.hi & 0xffff) * 2 ** 32 + o.lo;
-    const a = new SessionIdGenerator(1, 0, 1_700_000_000_000);
-    const b = new SessionIdGenerator(1, 0, 1_700_000_000_000);
+    const a = new SessionIdGenerator(1, 0, { nowMs: 1_700_000_000_000 });
+    const b = new SessionIdGenerator(1, 0, { nowMs: 1_700_000_000_000 });
     const x = { hi: 0, lo: 0 };
     const y = { hi: 0, lo: 0 };
     let same = 0;
@@ -84,8 +84,8 @@ describe('handshake helpers', () => {
     assert.equal(steps1, 0);
     // The same key and clock give the same ids (a permutation, so no repeats within a key).
     const k = Buffer.alloc(16, 7);
-    const c = new SessionIdGenerator(2, 1, 5, k);
-    const d = new SessionIdGenerator(2, 1, 5, k);
+    const c = new SessionIdGenerator(2, 1, { nowMs: 5, key: k });
+    const d = new SessionIdGenerator(2, 1, { nowMs: 5, key: k });
     c.next(x);
     d.next(y);
     assert.deepEqual(x, y);

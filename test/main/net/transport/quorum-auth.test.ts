@@ -10,7 +10,8 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeHelloFrame } from '../../../../src/main/net/codec.js';
 import { FrameReader } from '../../../../src/main/net/frames.js';
-import { QuorumTransport, handshakesInboundMax, type PeerAddress } from '../../../../src/main/net/transport.js';
+import { handshakesInboundMax } from '../../../../src/main/net/limits.js';
+import { QuorumTransport, type PeerAddress } from '../../../../src/main/net/transport.js';
 
 const host = '127.0.0.1';
 let nextPort = 23183;
