@@ -596,9 +596,10 @@ function decodeMsg(frame: fb.Frame, type: fb.Body): Msg {
       const t = union(frame, views.newLeader);
       return { type: 'NEWLEADER', epoch: num(t.epoch(), 'epoch'), zxid: num(t.zxid(), 'zxid') };
     }
-    case fb.Body.AckNewLeader:
+    case fb.Body.AckNewLeader: {
       const epoch = num(union(frame, views.ackNewLeader).epoch(), 'epoch');
       return { type: 'ACKNEWLEADER', epoch };
+    }
     case fb.Body.Ack:
       return { type: 'ACK', zxid: num(union(frame, views.ack).zxid(), 'zxid') };
     case fb.Body.Commit:
