@@ -1,3 +1,4 @@
+// size: one encode and one decode case per quorum message (schemas/quorum.fbs), each with the bounds checks the FlatBuffers runtime lacks; encode and decode could part.
 // Quorum codec: the Zab core's plain messages (src/main/zab/messages.ts) to and from FlatBuffers
 // frames (schemas/quorum.fbs, generated code under ./generated/). One Frame per TCP frame: the
 // transport adds the u32 big-endian length prefix (encodeMessageFrame does both at once).
