@@ -72,7 +72,18 @@ export function codeOnly(source: string): string {
  *  switch over an opcode or an error code, with their line numbers (1-based). */
 function switchCases(code: string): [number, string][] {
   const out: [number, string][] = [];
-  const lineAt = (i: number): number => code.slice(0, i).split('\n').length;
+  const starts = [0];
+  for (let i = code.indexOf('\n'); i >= 0; i = code.indexOf('\n', i + 1)) starts.push(i + 1);
+  const lineAt = (at: number): number => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
   for (const m of code.matchAll(/\bswitch\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)\s*\{/g)) {
     const subject = m[1]!.trim();
     const isOp = new RegExp(String.raw`(?:^|[.\s])${opName}$`).test(subject);
