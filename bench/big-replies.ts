@@ -18,8 +18,6 @@ import { replyBodyBytesMax } from '../src/shm/records.js';
 import { startServer } from '../test/integration/harness/server.js';
 import { SUITE_PORTS, suitePort } from '../test/integration/harness/target.js';
 
-const MiB = 1024 * 1024;
-
 class Conn {
   private chunks: Buffer[] = [];
   private bytes = 0;

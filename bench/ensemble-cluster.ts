@@ -314,7 +314,7 @@ export class Ensemble {
         );
       }
       modes = await this.modes();
-      const leaders = this.members.filter((m, i) => modes[i] === 'leader');
+      const leaders = this.members.filter((_m, i) => modes[i] === 'leader');
       const ok = this.members.every((m, i) =>
         m.spec.role === 'observer' ? modes[i] === 'observer' : modes[i] === 'leader' || modes[i] === 'follower',
       );

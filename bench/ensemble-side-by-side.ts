@@ -37,7 +37,8 @@ import { runLoad } from '../src/load/cli.js';
 import type { LoadResult } from '../src/load/types.js';
 import { Ensemble, killOnExit, mntr, type Kind } from './ensemble-cluster.js';
 
-type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: loosely read JSON summaries
+type Any = Record<string, any>;
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const PORT_MIN = 25400;

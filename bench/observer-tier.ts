@@ -37,7 +37,8 @@ import { parseArgs } from 'node:util';
 import { repoRoot } from '../test/integration/harness/server.js';
 import { Ensemble, killOnExit, mntr, type Member } from './ensemble-cluster.js';
 
-type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: loosely read JSON summaries
+type Any = Record<string, any>;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const PORT_MIN = 25600;
 const PORT_MAX = 25799;

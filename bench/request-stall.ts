@@ -20,7 +20,7 @@
 // worst round trip during the phase, against their worst in an idle phase before. The worst
 // witness round trip is what a main-thread (or worker) stall costs everyone else.
 
-import { JuteWriter, Op, RawConn, openSession, requestPacket } from '../test/integration/harness/raw.js';
+import { JuteWriter, Op, type RawConn, openSession, requestPacket } from '../test/integration/harness/raw.js';
 import { startServer, type ServerKind } from '../test/integration/harness/server.js';
 
 const port = Number(process.env['ZKTS_STALL_PORT'] ?? 22980);

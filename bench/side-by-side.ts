@@ -24,7 +24,8 @@ interface Row {
   get: (r: LoadResult) => number | null;
 }
 
-type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: loosely read JSON summaries
+type Any = Record<string, any>;
 const s = (r: LoadResult): Any => r.summary as Any;
 const n = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 

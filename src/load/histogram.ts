@@ -38,7 +38,7 @@ function indexOf(v: number): number {
 }
 
 /** The middle of bucket i, in microseconds. */
-function valueOf(i: number): number {
+function bucketMid(i: number): number {
   if (i < 2 * SUB) return i;
   const shift = Math.floor(i / SUB) - 1;
   const mantissa = i - shift * SUB;
@@ -100,7 +100,7 @@ export class Histogram {
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.counts[i]!;
-      if (seen >= rank) return Math.max(this.min, Math.min(valueOf(i), this.max));
+      if (seen >= rank) return Math.max(this.min, Math.min(bucketMid(i), this.max));
     }
     return this.max;
   }

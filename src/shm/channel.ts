@@ -1,3 +1,4 @@
+// size: Channel (~590 lines) is both directions of one ring pair (send, outbox, pump, fragments) over shared ring state; fragment reassembly is the part to split out next.
 // Channel: the pair of rings between the main thread and one session worker.
 //
 //   worker ── toMain ring (requests, session touches ...) ──▶ main

@@ -21,7 +21,7 @@ import {
   Ops,
   Perms,
   WatcherType,
-  ZkClient,
+  type ZkClient,
   ZkError,
   createClient,
   type ClientOptions,

@@ -35,8 +35,6 @@ after(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe('zkts ensemble', () => {
   test('3 voters + 1 observer: write through the observer, modes, SIGTERM stops all', async () => {
     const base = suitePort(SUITE_PORTS.ensembleCli, 0);

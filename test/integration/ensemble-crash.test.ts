@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type ZkClient } from '../../src/client/index.js';
 import { mulberry32 } from '../harness/prng.js';
-import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
+import { startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 import { eventually, memberMode } from './harness/ensemble.js';
 

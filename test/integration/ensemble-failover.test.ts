@@ -26,7 +26,7 @@ import { eventually, memberMode } from './harness/ensemble.js';
 const dirs: string[] = [];
 const servers: ServerHandle[] = [];
 const clients: ZkClient[] = [];
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 
 after(async () => {
   for (const f of cleanups) await f();

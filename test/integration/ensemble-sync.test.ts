@@ -19,7 +19,7 @@ import { createClient, type ZkClient } from '../../src/client/index.js';
 import { CreateMode } from '../../src/common/zk.js';
 import { ZkDatabase } from '../../src/main/pipeline/database.js';
 import { recover } from '../../src/main/storage/recovery.js';
-import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
+import { startServer, type ServerHandle } from './harness/server.js';
 import { suitePort } from './harness/target.js';
 import { eventually, leaderOf } from './harness/ensemble.js';
 

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type ZkClient } from '../../src/client/index.js';
 import { CreateMode } from '../../src/common/zk.js';
-import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
+import { startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 import { eventually, leaderOf } from './harness/ensemble.js';
 

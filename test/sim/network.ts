@@ -39,7 +39,7 @@ export class SimNetwork {
   private readonly links = new Map<number, Link>();
 
   constructor(
-    private readonly ids: readonly number[],
+    ids: readonly number[],
     private readonly sched: Scheduler,
     private readonly prng: SimPrng,
     private readonly options: NetworkOptions,

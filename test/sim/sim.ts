@@ -438,8 +438,7 @@ export class Sim {
     const master = this.nodes.get(s.master);
     return (
       peer.isObserver &&
-      master !== undefined &&
-      master.alive &&
+      master?.alive === true &&
       master.peer.leaderId === leader.id &&
       master.peer.learner?.phase === 'active'
     );

@@ -35,7 +35,7 @@ export function svgChart(c: Chart, width = 760, height = 300): string {
   const pts = c.series.flatMap((s) => s.points);
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
-  let x0 = xs.length > 0 ? Math.min(...xs) : 0;
+  const x0 = xs.length > 0 ? Math.min(...xs) : 0;
   let x1 = xs.length > 0 ? Math.max(...xs) : 1;
   if (x1 === x0) x1 = x0 + 1;
   const log = c.logY === true && ys.some((y) => y > 0);

@@ -113,7 +113,7 @@ export async function closeSessions(ctx: ScenarioContext, ratePerSec: number, co
   const before = pool.counter('closed');
   progress.phase('close', (last, p) => `closed ${count(p.counter('closed') - before)}  ${rate(lastCounter(last, 'closed'), 'sess')}  close p99 ${lastP99(last, 'close')}`);
   const t0 = performance.now();
-  const results = await pool.all<CloseResult>((i) => ({ kind: 'close', ratePerSec: ratePerSec / pool.size, concurrency, timeoutMs: 5000 }), ctx.left());
+  const results = await pool.all<CloseResult>(() => ({ kind: 'close', ratePerSec: ratePerSec / pool.size, concurrency, timeoutMs: 5000 }), ctx.left());
   const wallMs = performance.now() - t0;
   let closed = 0;
   let timedOut = 0;

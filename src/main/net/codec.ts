@@ -1,3 +1,4 @@
+// size: one encode and one decode case per quorum message (schemas/quorum.fbs), each with the bounds checks the FlatBuffers runtime lacks; encode and decode could part.
 // Quorum codec: the Zab core's plain messages (src/main/zab/messages.ts) to and from FlatBuffers
 // frames (schemas/quorum.fbs, generated code under ./generated/). One Frame per TCP frame: the
 // transport adds the u32 big-endian length prefix (encodeMessageFrame does both at once).
@@ -592,9 +593,10 @@ function decodeMsg(frame: fb.Frame, type: fb.Body): Msg {
       const t = union(frame, views.newLeader);
       return { type: 'NEWLEADER', epoch: num(t.epoch(), 'epoch'), zxid: num(t.zxid(), 'zxid') };
     }
-    case fb.Body.AckNewLeader:
+    case fb.Body.AckNewLeader: {
       const epoch = num(union(frame, views.ackNewLeader).epoch(), 'epoch');
       return { type: 'ACKNEWLEADER', epoch };
+    }
     case fb.Body.Ack:
       return { type: 'ACK', zxid: num(union(frame, views.ack).zxid(), 'zxid') };
     case fb.Body.Commit:

@@ -1,3 +1,4 @@
+// size: QuorumTransport (~590 lines) owns every peer connection's state: dial, nudge, hello proof, TLS, snapshot streams. The hello/auth handshake is the part to split out next.
 // QuorumTransport: the quorum TCP mesh between ensemble members. It listens on the quorum port,
 // keeps exactly one connection per peer, carries length-prefixed FlatBuffers frames (codec.ts)
 // and reports peerUp / peerDown / message to the driver, which steps them into ZabPeer.

@@ -1,3 +1,4 @@
+// size: Prep is one case per write opcode, as ZooKeeper's PrepRequestProcessor; the multi and closeSession helpers are the parts to split out next.
 // ZooKeeper's PrepRequestProcessor as a function: a write request becomes a TxnHeader + Txn, or an
 // ErrorTxn carrying ZooKeeper's exact error code, validated against the tree plus the outstanding
 // (prepared, not yet applied) changes, which it extends. Every write takes a zxid, failed ones

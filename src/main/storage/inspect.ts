@@ -109,7 +109,7 @@ function dataOf(data: Uint8Array | null): string {
   const shown = data.subarray(0, dataShownBytesMax);
   const more = data.length > shown.length ? `...(${data.length} bytes)` : '';
   const text = new TextDecoder('utf-8', { fatal: false }).decode(shown);
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to spot control characters
   if (!text.includes('\uFFFD') && !/[\u0000-\u0008\u000e-\u001f]/.test(text)) return text + more;
   return `#${Buffer.from(shown).toString('hex')}${more}`;
 }

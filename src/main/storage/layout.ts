@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { JuteError, type JuteReader, type JuteWriter } from '../../protocol/jute/index.js';
-import { StorageError, StorageErrorCode } from './errors.js';
+import { StorageError, type StorageErrorCode } from './errors.js';
 
 /** FileTxnSnapLog.version: the sub-directory of dataDir / dataLogDir. */
 export const versionDirName = 'version-2';

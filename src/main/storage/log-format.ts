@@ -81,9 +81,7 @@ export interface LogScan {
   detail: string;
 }
 
-export interface LogRecordVisit {
-  (hdr: TxnHeader, txn: Txn, offset: number): void;
-}
+export type LogRecordVisit = (hdr: TxnHeader, txn: Txn, offset: number) => void;
 
 /** True when the stop means the bytes from goodEnd on are damaged (to truncate or report). */
 export function isDamaged(scan: LogScan): boolean {

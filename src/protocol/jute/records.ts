@@ -1,3 +1,4 @@
+// size: one encoder and one decoder per record of zookeeper.jute, kept together beside the schema they mirror; a split by record family (session, data, watches, txns) is the way down.
 // Encoders and decoders for the zookeeper.jute records in ../types.ts, in both directions: the
 // server decodes requests and encodes responses, the zkts client and load harness do the reverse,
 // and the txn log / Zab use the txn records. Field order follows zookeeper.jute (3.8); multi

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Err, OpCode } from '../../../src/common/zk.js';
-import { JuteWriter, RawConn, openSession, requestPacket } from '../harness/raw.js';
+import { JuteWriter, type RawConn, openSession, requestPacket } from '../harness/raw.js';
 import { startServer, type ServerHandle } from '../harness/server.js';
 import { SUITE_PORTS, isApache, suitePort, targetKind } from '../harness/target.js';
 

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { JuteReader, JuteWriter, Op, RawConn, createBody, openSession, readStat, requestPacket } from '../harness/raw.js';
+import { JuteReader, JuteWriter, Op, type RawConn, createBody, openSession, readStat, requestPacket } from '../harness/raw.js';
 import { startServer, type ServerHandle } from '../harness/server.js';
 import { SUITE_PORTS, suitePort, targetKind } from '../harness/target.js';
 

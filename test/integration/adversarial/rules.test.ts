@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { aclEntriesMax, authIdsPerSessionMax } from '../../../src/common/limits.js';
-import { JuteReader, JuteWriter, Op, RawConn, openSession, parseReply, requestPacket, type Reply } from '../harness/raw.js';
+import { JuteReader, JuteWriter, Op, type RawConn, openSession, parseReply, requestPacket, type Reply } from '../harness/raw.js';
 import { leaderOf } from '../harness/ensemble.js';
 import { fourLetter, startServer, type ServerHandle } from '../harness/server.js';
 import { SUITE_PORTS, isApache, suitePort, targetKind } from '../harness/target.js';

@@ -18,7 +18,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanLog } from '../../../src/main/storage/log-format.js';
-import { Op, RawConn, createBody, openSession, type Reply } from '../harness/raw.js';
+import { Op, type RawConn, createBody, openSession, type Reply } from '../harness/raw.js';
 import { fourLetter, repoRoot, startServer, type ServerHandle } from '../harness/server.js';
 import { eventually, leaderOf } from '../harness/ensemble.js';
 import { SUITE_PORTS, suitePort } from '../harness/target.js';

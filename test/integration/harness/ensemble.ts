@@ -17,7 +17,7 @@ export async function memberMode(port: number): Promise<string | null> {
  */
 export async function eventually<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
-  let last: unknown = undefined;
+  let last: unknown;
   for (;;) {
     try {
       const v = await f();

@@ -89,8 +89,8 @@ describe('inspect', () => {
       await small(dir);
       const text = formatSnapshot(join(versionDir(dir), 'snapshot.4'));
       assert.match(text, /^ZNode Details \(count=6\):/);
-      assert.match(text, /\n\/app\n  cZxid = 0x2\n/);
-      assert.match(text, /\n\/app\/e\n[^]*?ephemeralOwner = 0x55\n/);
+      assert.match(text, /\n\/app\n {2}cZxid = 0x2\n/);
+      assert.match(text, /\n\/app\/e\n[\s\S]*?ephemeralOwner = 0x55\n/);
       assert.match(text, /Session Details \(sid, timeout, ephemeralCount\):\n0x55, 9000, 1\n/);
       assert.match(text, /Last zxid: 0x4\n/);
       assert.match(text, /Checksum: ok \(Adler-32\)\nDigest: zxid 0x4, version 2, value -?\d+/);

@@ -10,7 +10,7 @@ import { Err, EventType } from '../../../src/common/zk.js';
 import { DataTree, type PersistedNode } from '../../../src/main/tree/data-tree.js';
 import { crc32 } from '../../../src/main/tree/digest.js';
 import { containerOwner, ttlOwner } from '../../../src/main/tree/ephemeral.js';
-import { DataNode, WatchTrigger } from '../../../src/main/tree/node.js';
+import { DataNode, type WatchTrigger } from '../../../src/main/tree/node.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const digestAcl: ACL[] = [{ perms: 31, id: { scheme: 'digest', id: 'u:h' } }];
