@@ -243,7 +243,7 @@ export class ClientWatches {
   }
 
   contains(path: string, w: Watcher | null, type: number): boolean {
-    return this.table !== null && this.table.contains(path, w, type);
+    return this.table?.contains(path, w, type) === true;
   }
 
   clear(): void {

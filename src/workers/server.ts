@@ -88,7 +88,6 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #latency = new Latency(); // worker-wide (ServerStats)
   readonly #output: Output;
   readonly #conns: ConnRegistry;
-  readonly #inFlight: RequestsInFlight;
   readonly #sessions: WorkerSessions;
   readonly #attach: SessionAttach;
   readonly #router: RequestRouter;
@@ -141,7 +140,6 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const latency = this.#latency;
     this.#output = output;
     this.#conns = conns;
-    this.#inFlight = inFlight;
     this.#sessions = sessions;
     this.#attach = new SessionAttach({ init, status, bridge, log, sessions, conns, output, now });
     this.#router = new RequestRouter({ init, status, bridge, log, sessions, inFlight, output, latency });

@@ -220,7 +220,7 @@ function clientConnStats(c: ClientConn): ConnectionStats {
     sid: s === null ? null : s.hex,
     timeoutMs: s === null ? sessionlessConnectionTimeoutMs : s.timeoutMs,
     queued: s === null ? 0 : s.fifo.countFor(c.id),
-    local: s !== null && s.local,
+    local: s?.local === true,
   });
 }
 

@@ -11,7 +11,7 @@ import { basename, parentPath } from '../../common/path.js';
 import { Err, EventType, ZkPaths } from '../../common/zk.js';
 import { readAclUnsafe } from '../../common/acl.js';
 import type { ACL, Stat, StatPersisted } from '../../protocol/types.js';
-import { AclCache, type AclEntry } from './acl-cache.js';
+import { AclCache } from './acl-cache.js';
 import { DigestSum, nodeDigest } from './digest.js';
 import { canonicalOwner, EphemeralKind, ephemeralKind } from './ephemeral.js';
 import { DataNode, statOf, WatchTrigger } from './node.js';

@@ -260,7 +260,7 @@ export class CoreHarness {
   }
 
   detach(worker: number, session: bigint, connId: number, reason: number): void {
-    const { mem, view } = ringMemory(detachBytes);
+    const { view } = ringMemory(detachBytes);
     encodeDetach(view, recordAt, { sidHi: sessionIdHi(session), sidLo: sessionIdLo(session), connId, reason });
     this.core.onDetach(worker, new DetachView().read(view, recordAt));
   }
