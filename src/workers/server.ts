@@ -35,12 +35,12 @@ import { WatchKind } from '../common/zk.js';
 import type { MainToWorkerMessage, StatsRequestMessage, WorkerInit, WorkerStats, WorkerToMainMessage } from '../shm/admin.js';
 import type { IpCountTable } from '../shm/ipcount.js';
 import { largeRecordBufferTrimMs } from '../shm/limits.js';
-import {
-  type AttachedView,
-  type EventView,
-  type ReplyView,
-  type SessionEndView,
-  type WatchRegisterView,
+import type {
+  AttachedView,
+  EventView,
+  ReplyView,
+  SessionEndView,
+  WatchRegisterView,
 } from '../shm/records.js';
 import type { SharedStatus } from '../shm/status.js';
 import type { Bridge, BridgeHandler } from './bridge.js';
