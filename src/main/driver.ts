@@ -80,12 +80,12 @@ export class EnsembleDriver implements Replication {
     o.stage.onSnapshot((info) => this.trimLog(info.zxid));
     const { acceptedEpoch, currentEpoch } = startingEpochs(this.epochDir, o.recoveredZxid);
     this.perTick = zabTicksPerTickTime(cfg.tickTimeMs);
-    this.peer = new ZabPeer(
+    this.peer = new ZabPeer({
       config,
-      { acceptedEpoch, currentEpoch, lastLoggedZxid: this.log.lastZxid() },
-      this.log,
-      { nextInt: (bound) => Math.floor(Math.random() * bound) },
-    );
+      persisted: { acceptedEpoch, currentEpoch, lastLoggedZxid: this.log.lastZxid() },
+      log: this.log,
+      prng: { nextInt: (bound) => Math.floor(Math.random() * bound) },
+    });
     this.transport = new QuorumTransport(quorumTransportOptions(cfg, myId, o.logger));
     this.replication = new EnsembleReplication({
       member: this.member,

@@ -14,12 +14,12 @@ class AckBeforePersistPeer extends ZabPeer {
   }
 }
 
-export const ackBeforePersist: PeerFactory = (c, s, log, prng) => new AckBeforePersistPeer(c, s, log, prng);
+export const ackBeforePersist: PeerFactory = (c, s, log, prng) => new AckBeforePersistPeer({ config: c, persisted: s, log, prng });
 
 /** A quorum verifier that counts the local server twice: a leader commits with one ack short. */
 export const leaderCountedTwice: PeerFactory = (c, s, log, prng) =>
-  new ZabPeer(
-    {
+  new ZabPeer({
+    config: {
       ...c,
       quorum: {
         containsQuorum(ids) {
@@ -28,7 +28,7 @@ export const leaderCountedTwice: PeerFactory = (c, s, log, prng) =>
         },
       },
     },
-    s,
+    persisted: s,
     log,
     prng,
-  );
+  });

@@ -97,7 +97,7 @@ class SimNode {
   constructor(readonly id: number) {}
 }
 
-const defaultFactory: PeerFactory = (c, s, log, prng) => new ZabPeer(c, s, log, prng);
+const defaultFactory: PeerFactory = (c, s, log, prng) => new ZabPeer({ config: c, persisted: s, log, prng });
 
 export class Sim {
   readonly prng: SimPrng;

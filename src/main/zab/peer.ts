@@ -89,6 +89,14 @@ interface Batch {
   readonly currentEpoch: number;
 }
 
+/** What a peer starts from: its config, the epochs and last zxid it persisted, its log, and the
+ *  only randomness it may use (election jitter). */
+export interface ZabPeerOptions {
+  readonly config: ZabConfig;
+  readonly persisted: PersistedState;
+  readonly log: LogView;
+  readonly prng: Prng;
+}
 
 export class ZabPeer {
   readonly id: number;
@@ -139,7 +147,7 @@ export class ZabPeer {
   /** Snapshots handed to the driver and not yet reported installed. */
   private readonly installsPending: number[] = [];
 
-  constructor(config: ZabConfig, persisted: PersistedState, log: LogView, prng: Prng) {
+  constructor({ config, persisted, log, prng }: ZabPeerOptions) {
     assert(config.voters.includes(config.id) || config.observers.includes(config.id), 'id known');
     assert(config.voters.length >= 1, 'at least one voter');
     assert(!config.voters.some((v) => config.observers.includes(v)), 'voter or observer');

@@ -27,12 +27,12 @@ test('proposal sizes: last, max and min; -1 before the first', () => {
 test('a looking member: epoch, zxids, pending proposals including the queued ones, sizes; no leader keys', () => {
   const zxid = 3 * 0x100000000 + 5;
   const log = new MemoryLogView(zxid);
-  const peer = new ZabPeer(
-    { id: 1, voters: [1, 2, 3], observers: [], initLimitTicks: 10, syncLimitTicks: 5, electionTimeoutTicks: 4 },
-    { acceptedEpoch: 3, currentEpoch: 3, lastLoggedZxid: log.lastZxid() },
+  const peer = new ZabPeer({
+    config: { id: 1, voters: [1, 2, 3], observers: [], initLimitTicks: 10, syncLimitTicks: 5, electionTimeoutTicks: 4 },
+    persisted: { acceptedEpoch: 3, currentEpoch: 3, lastLoggedZxid: log.lastZxid() },
     log,
-    { nextInt: () => 0 },
-  );
+    prng: { nextInt: () => 0 },
+  });
   const sizes = new ProposalSizes();
   sizes.note(64);
   const m = replicationMetrics(peer, 'looking', 2, sizes);

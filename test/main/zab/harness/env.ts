@@ -74,8 +74,8 @@ export class Env {
   }
 
   private makePeer(id: number, disk: SimDisk): ZabPeer {
-    return new ZabPeer(
-      {
+    return new ZabPeer({
+      config: {
         id,
         voters: this.voters,
         observers: this.observers,
@@ -83,10 +83,10 @@ export class Env {
         syncLimitTicks: 5,
         electionTimeoutTicks: 4,
       },
-      { acceptedEpoch: disk.acceptedEpoch, currentEpoch: disk.currentEpoch, lastLoggedZxid: disk.lastZxid() },
-      disk,
-      new SimPrng(id),
-    );
+      persisted: { acceptedEpoch: disk.acceptedEpoch, currentEpoch: disk.currentEpoch, lastLoggedZxid: disk.lastZxid() },
+      log: disk,
+      prng: new SimPrng(id),
+    });
   }
 
   node(id: number): Node {
