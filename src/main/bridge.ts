@@ -5,7 +5,7 @@
 // Back-pressure: when a worker does not take its records (its ring is full and the outbox holds
 // more than `bridgeLimits.toWorkerOutboxBytesHold`), this thread stops reading that worker's
 // requests (Channel.holdPump) until the outbox has drained. Its ring toward us then fills, the
-// worker's own outbox grows past workerLimits.ringOutboxBytesMax and it stops reading its
+// worker's own outbox grows past ringOutboxBytesMax (src/workers/limits.ts) and it stops reading its
 // sockets. While held, the outbox still takes what is already owed: replies to requests
 // already read (each request gets one) and watch events from other workers' writes.
 

@@ -4,7 +4,7 @@
 //
 // One value the workers keep together: the client requests in flight server-wide (forwarded to
 // the main thread and not yet answered), ZooKeeper's requestsInProcess, which each worker
-// compares with globalOutstandingLimit to throttle reads (src/workers/server.ts). An Int32 in
+// compares with globalOutstandingLimit to throttle reads (src/workers/requests/in-flight.ts). An Int32 in
 // the same memory, so a worker adds to it with one Atomics.add and no BigInt.
 
 export const StatusSlot = {
