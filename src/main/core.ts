@@ -34,15 +34,15 @@ import {
   replyBodyBytesMax,
 } from '../shm/records.js';
 import type { Logger } from './logger.js';
-import type { LogStage } from './log-stage.js';
-import { SessionContext, SessionTable, type WaitingRequest } from './sessions.js';
-import { LearnerRequests, type WaitingCreate, type WaitingWrite } from './learner-requests.js';
-import { WatchRouter } from './watch-router.js';
-import { readersOf } from './watch-readers.js';
+import type { LogStage } from './pipeline/log-stage.js';
+import { SessionContext, SessionTable, type WaitingRequest } from './sessions/table.js';
+import { LearnerRequests, type WaitingCreate, type WaitingWrite } from './forwarding/learner-requests.js';
+import { WatchRouter } from './watches/router.js';
+import { readersOf } from './watches/readers.js';
 import { ZkDatabase, type PreparedTxn } from './pipeline/database.js';
 import type { RequestContext } from './pipeline/context.js';
 import type { ForwardMsg } from './net/codec.js';
-import { newSessionSecretData, sessionSecretPath, treeSessionSecret } from './session-secret.js';
+import { newSessionSecretData, sessionSecretPath, treeSessionSecret } from './sessions/secret.js';
 
 type ForwardRequest = Extract<ForwardMsg, { type: 'REQUEST' }>;
 type ForwardError = Extract<ForwardMsg, { type: 'REQUESTERROR' }>;
@@ -51,7 +51,7 @@ type ForwardError = Extract<ForwardMsg, { type: 'REQUESTERROR' }>;
 export interface Outbound {
   reply(worker: number, s: SessionContext, xid: number, zxid: number, err: number, body: Uint8Array | null, flags: number): void;
   attached(worker: number, hi: number, lo: number, connId: number, err: number, timeoutMs: number, flags: number): void;
-  /** `readers`: who may see it (null: every watcher); see watch-readers.ts. */
+  /** `readers`: who may see it (null: every watcher); see watches/readers.ts. */
   event(worker: number, targetHi: number, targetLo: number, type: number, zxid: number, path: string, readers: EventReaders | null): void;
   watchRegister(worker: number, s: SessionContext, kind: number, path: string): void;
   sessionEnd(worker: number, s: SessionContext, reason: number): void;
@@ -204,7 +204,7 @@ export class Core {
     this.serverId = opts.serverId ?? 0;
   }
 
-  // ---- the session secret (session-secret.ts) ---------------------------------------------
+  // ---- the session secret (sessions/secret.ts) ---------------------------------------------
 
   /**
    * Standalone at start, or a leader once it may order writes: if no secret is configured and
@@ -273,7 +273,7 @@ export class Core {
       if (!this.canOrderWrites() && this.isEnsemble()) {
         // Ensemble mode, not the leader: a global session is created by the leader (a forwarded
         // createSession; the worker is answered when this member applies its txn). Without a
-        // synced leader it waits for one, within its timeout (learner-requests.ts).
+        // synced leader it waits for one, within its timeout (forwarding/learner-requests.ts).
         const c = { s, connId: a.connId, pending: true, epoch: -1, since: now };
         const mayGo = !this.learnerRequests.anyPending; // (else it goes behind what waits)
         this.learnerRequests.addCreate(id, c);
@@ -926,7 +926,7 @@ export class Core {
   }
 
   /**
-   * A learner: a client write goes to the leader, or waits for one (learner-requests.ts); it is
+   * A learner: a client write goes to the leader, or waits for one (forwarding/learner-requests.ts); it is
    * answered when its committed txn is applied here. False without a forwarding channel.
    */
   private forwardWrite(
@@ -1064,7 +1064,7 @@ export class Core {
   /**
    * A learner lost its leader. ZooKeeper closes every client connection here; zkts keeps them
    * (sessions live on, reads go on) and keeps their writes and createSessions, which wait for the
-   * next leader (learner-requests.ts).
+   * next leader (forwarding/learner-requests.ts).
    */
   leaderLost(): void {
     this.learnerRequests.leaderLost();

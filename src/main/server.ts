@@ -17,11 +17,11 @@ import { ZkDatabase } from './pipeline/database.js';
 import { sessionIdHex } from '../common/ids.js';
 import { PurgeScheduler, SyncStage, nodeLogFs, recover, type LogFs, type StorageError } from './storage/index.js';
 import { writeSync } from 'node:fs';
-import { containersToDelete } from './containers.js';
+import { containersToDelete } from './tree/containers.js';
 import { FourLetterWords } from './four-letter.js';
 import { EnsembleDriver, readMyId } from './driver.js';
-import { QuotaLog } from './quota-log.js';
-import { SessionSecretTracker } from './session-secret.js';
+import { QuotaLog } from './tree/quota-log.js';
+import { SessionSecretTracker } from './sessions/secret.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -100,7 +100,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     : null;
   const status = new SharedStatus();
   status.lastZxid = db.lastZxid;
-  // The session secret: configured, or in the replicated state (session-secret.ts). Followed
+  // The session secret: configured, or in the replicated state (sessions/secret.ts). Followed
   // after each applied txn; each change goes to the workers.
   const secret = new SessionSecretTracker(cfg.sessionSecret, db.tree);
   let workers: Worker[] = [];

@@ -1,10 +1,10 @@
-// Unit tests of src/main/containers.ts (ContainerManager.getCandidates) and the deleteContainer
+// Unit tests of src/main/tree/containers.ts (ContainerManager.getCandidates) and the deleteContainer
 // round trip the driver runs with its candidates.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Err } from '../../src/common/zk.js';
-import { containersToDelete } from '../../src/main/containers.js';
+import { Err } from '../../../src/common/zk.js';
+import { containersToDelete } from '../../../src/main/tree/containers.js';
 import {
   bytes,
   create,
@@ -18,7 +18,7 @@ import {
   prep,
   setData,
   write,
-} from './fixtures/zk-db.js';
+} from '../../unit/fixtures/zk-db.js';
 
 const anon = ctx();
 const system = ctx(0n, { cxid: 0 });

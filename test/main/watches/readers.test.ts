@@ -1,15 +1,15 @@
 // Unit tests of the READ filter's halves (issue 9, item 5): the readers the main thread works out
-// from an ACL (src/main/watch-readers.ts), their trip through an event record (src/shm/records.ts),
+// from an ACL (src/main/watches/readers.ts), their trip through an event record (src/shm/records.ts),
 // and the worker's match against a session's ids (src/workers/watches/readers.ts), checked
 // against checkAcl(READ), ZooKeeperServer.checkACL's twin.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkAcl, type ACL, type Id } from '../../src/common/acl.js';
-import { Perms } from '../../src/common/zk.js';
-import { readersOf, superOnlyReaders } from '../../src/main/watch-readers.js';
-import { encodeEvent, eventBytes, eventReadersBytesMax, EventView } from '../../src/shm/records.js';
-import { mayRead } from '../../src/workers/watches/readers.js';
+import { checkAcl, type ACL, type Id } from '../../../src/common/acl.js';
+import { Perms } from '../../../src/common/zk.js';
+import { readersOf, superOnlyReaders } from '../../../src/main/watches/readers.js';
+import { encodeEvent, eventBytes, eventReadersBytesMax, EventView } from '../../../src/shm/records.js';
+import { mayRead } from '../../../src/workers/watches/readers.js';
 
 const acl = (perms: number, scheme: string, id: string): ACL => ({ perms, id: { scheme, id } });
 const alice = 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=';

@@ -6,15 +6,15 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Core, revalidateOp, revalidateXid, type Outbound, type Replication } from '../../src/main/core.js';
-import { MemoryLogStage } from '../../src/main/log-stage.js';
-import { createLogger } from '../../src/main/logger.js';
-import type { ForwardMsg } from '../../src/main/net/codec.js';
-import { ZkDatabase, type PreparedTxn } from '../../src/main/pipeline/database.js';
-import type { SessionContext } from '../../src/main/sessions.js';
-import { AttachView, RequestView, SessionEndReason, SessionFlag } from '../../src/shm/records.js';
-import { Err, OpCode } from '../../src/common/zk.js';
-import { JuteWriter, encodeRequest } from '../../src/protocol/jute/index.js';
+import { Core, revalidateOp, revalidateXid, type Outbound, type Replication } from '../../../src/main/core.js';
+import { MemoryLogStage } from '../../../src/main/pipeline/log-stage.js';
+import { createLogger } from '../../../src/main/logger.js';
+import type { ForwardMsg } from '../../../src/main/net/codec.js';
+import { ZkDatabase, type PreparedTxn } from '../../../src/main/pipeline/database.js';
+import type { SessionContext } from '../../../src/main/sessions/table.js';
+import { AttachView, RequestView, SessionEndReason, SessionFlag } from '../../../src/shm/records.js';
+import { Err, OpCode } from '../../../src/common/zk.js';
+import { JuteWriter, encodeRequest } from '../../../src/protocol/jute/index.js';
 
 type Call = { kind: string; worker: number; err?: number; xid?: number; connId?: number; reason?: number };
 

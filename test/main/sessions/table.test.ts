@@ -2,7 +2,7 @@
 // local ones never expire here; slots are reused after a session leaves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionContext, SessionTable } from '../../src/main/sessions.js';
+import { SessionContext, SessionTable } from '../../../src/main/sessions/table.js';
 
 function session(lo: number, timeoutMs: number, local = false): SessionContext {
   return new SessionContext(BigInt(lo), 0, lo, 0, 1, timeoutMs, local, '127.0.0.1');

@@ -8,8 +8,8 @@
 // tick expires a whole bucket and a touch moves a session between buckets. The queue counts in
 // dense slots; each context gets one while it is in the table.
 
-import { ExpiryQueue } from '../common/expiry-queue.js';
-import type { Id } from '../protocol/types.js';
+import { ExpiryQueue } from '../../common/expiry-queue.js';
+import type { Id } from '../../protocol/types.js';
 
 /** A request that must wait behind its session's writes: its body is copied out of the ring. */
 export interface WaitingRequest {

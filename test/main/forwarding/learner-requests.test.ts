@@ -1,9 +1,9 @@
-// learner-requests.ts: what a follower's or observer's requests do across a leader change.
+// forwarding/learner-requests.ts: what a follower's or observer's requests do across a leader change.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LearnerRequests, type WaitingWrite } from '../../src/main/learner-requests.js';
-import { SessionContext } from '../../src/main/sessions.js';
+import { LearnerRequests, type WaitingWrite } from '../../../src/main/forwarding/learner-requests.js';
+import { SessionContext } from '../../../src/main/sessions/table.js';
 
 const s1 = new SessionContext(0x101n, 0, 0x101, 0, 1, 6000, false, '127.0.0.1');
 const s2 = new SessionContext(0x102n, 0, 0x102, 0, 2, 6000, false, '127.0.0.1');
