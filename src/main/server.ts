@@ -112,11 +112,11 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   const workerCount = listen.mode === 'fd' ? listen.fds.length : cfg.sessionWorkers;
   const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor());
   const bridge = new Bridge(descriptors, logger);
-  const core = new Core(
+  const core = new Core({
     db,
-    stage,
-    bridge,
-    {
+    log: stage,
+    out: bridge,
+    opts: {
       tickTimeMs: cfg.tickTimeMs,
       localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
       extendedTypesEnabled: cfg.extendedTypesEnabled,
@@ -125,16 +125,16 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       sessionSecretConfigured: secret.isConfigured,
     },
     logger,
-    Date.now,
-    (zxid) => {
+    now: Date.now,
+    onApplied: (zxid) => {
       status.lastZxid = zxid;
       if (!secret.update(db.tree)) return;
       logger.info('session secret known');
       for (const w of workers) w.postMessage({ type: 'sessionSecret', secret: secret.current });
       secretKnown();
     },
-    driver,
-  );
+    replication: driver,
+  });
   core.restoreSessions(recovered.sessions, db.tree.sessionsWithEphemerals());
   bridge.start(core);
   if (driver === null && core.ensureSessionSecret()) {

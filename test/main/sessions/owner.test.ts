@@ -66,7 +66,16 @@ function coreWith(serverId: number, replication: Replication | null): { core: Co
   const db = new ZkDatabase({ extendedTypesEnabled: false });
   const out = new FakeOut();
   const opts = { tickTimeMs: 200, localSessionsUpgradingEnabled: false, extendedTypesEnabled: false, serverId, sessionSecretConfigured: true };
-  const core = new Core(db, new MemoryLogStage<PreparedTxn>(), out, opts, createLogger('silent', 'test'), Date.now, () => {}, replication);
+  const core = new Core({
+    db,
+    log: new MemoryLogStage<PreparedTxn>(),
+    out,
+    opts,
+    logger: createLogger('silent', 'test'),
+    now: Date.now,
+    onApplied: () => {},
+    replication,
+  });
   return { core, out };
 }
 
