@@ -142,7 +142,7 @@ export class CoreState {
       bufferBytesMax: juteMaxBufferBytes + juteBufferSlackBytes,
       aclEntriesKept: aclEntriesMax,
     });
-    this.systemSession = new SessionContext(0n, 0, 0, -1, 0, 0, false, '127.0.0.1');
+    this.systemSession = new SessionContext({ id: 0n, hi: 0, lo: 0, worker: -1, connId: 0, timeoutMs: 0, local: false, ip: '127.0.0.1' });
     this.systemSession.authIds = [{ scheme: 'super', id: 'zkts' }];
     this.serverId = this.opts.serverId ?? 0;
   }

@@ -59,6 +59,6 @@ export function replyTooLarge(c: CoreState, s: SessionContext, xid: number, zxid
 }
 
 export function replyBare(c: CoreState, worker: number, hi: number, lo: number, xid: number, err: number): void {
-  const s = new SessionContext(sessionIdOf(hi, lo), hi, lo, worker, 0, 0, true, '');
+  const s = new SessionContext({ id: sessionIdOf(hi, lo), hi, lo, worker, connId: 0, timeoutMs: 0, local: true, ip: '' });
   c.out.reply(worker, s, xid, c.db.lastZxid, err, null, 0);
 }

@@ -17,7 +17,7 @@ export function onAttach(c: CoreState, worker: number, a: AttachView): void {
   if ((a.flags & SessionFlag.create) !== 0) {
     const local = (a.flags & SessionFlag.local) !== 0;
     const id = sessionIdOf(a.sidHi, a.sidLo);
-    const s = new SessionContext(id, a.sidHi, a.sidLo, worker, a.connId, a.timeoutMs, local, a.ip);
+    const s = new SessionContext({ id, hi: a.sidHi, lo: a.sidLo, worker, connId: a.connId, timeoutMs: a.timeoutMs, local, ip: a.ip });
     s.owner = c.serverId;
     if (c.sessions.get(a.sidHi, a.sidLo) !== undefined) {
       // A new id equal to a live one (ids are a keyed permutation, re-keyed at each start: a
@@ -256,7 +256,7 @@ export function restoreSessions(c: CoreState, sessions: ReadonlyMap<bigint, numb
 export function detachedSession(id: bigint, timeoutMs: number): SessionContext {
   const hi = Number(id >> 32n);
   const lo = Number(id & 0xffffffffn);
-  return new SessionContext(id, hi, lo, -1, 0, timeoutMs, false, '');
+  return new SessionContext({ id, hi, lo, worker: -1, connId: 0, timeoutMs, local: false, ip: '' });
 }
 
 /**
