@@ -12,7 +12,7 @@ const MiB = 1024 * 1024;
  * Largest payload of one record, of any kind and in either direction, once reassembled. A record
  * larger than its ring's maxPayloadBytes (half the ring) crosses in fragments (channel.ts); this
  * bounds what one record may make a receiver buffer. A request over it closes its connection
- * (src/workers/server.ts), a reply over it closes the connection it was for (src/main/core.ts).
+ * (src/workers/server.ts), a reply over it closes the connection it was for (main/pipeline/replies.ts).
  */
 export const recordBytesMax = 32 * MiB;
 
