@@ -14,8 +14,9 @@
 //   sessions/lifecycle.ts      attach, detach, auth, touch, expire, close, upgrade, recovery
 //   forwarding/forward.ts      learner forwarding and the leader's side of it, revalidation
 //   watches/fan-out.ts         watch registration and event fan-out
-// A stage that releases a waiting request hands it back through CoreState.execute (this file's
-// dispatch); the Core's public methods are the only way in from bridge.ts and driver.ts.
+// Stages call each other's functions but hold no reference to one another or to the Core; a stage
+// that releases a waiting request hands it back through CoreState.execute (this file's dispatch).
+// The Core's public methods are the only way in from bridge.ts and driver.ts.
 //
 // Global sessions are created, closed and expired here, as transactions. This module never
 // touches a socket: the Outbound interface (bridge.ts) writes ring records.
@@ -49,7 +50,9 @@ export { revalidateOp, revalidateXid } from './forwarding/forward.js';
 
 const errorResponseOk = new Uint8Array(4);
 
-/** Ops whose state lives on the worker: the core only keeps the session's order. */
+/** Ops whose state lives on the worker: the core only keeps the session's order. (whoAmI too:
+ *  the worker answers it from its own ids once the reply, flagged workerCompletes, comes back;
+ *  so Reads' whoAmI case is never reached from here.) */
 function workerCompletes(op: number): boolean {
   return op === OpCode.removeWatches || op === OpCode.checkWatches || op === OpCode.whoAmI;
 }
