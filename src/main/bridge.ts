@@ -31,7 +31,7 @@ import {
   type EventReaders,
 } from '../shm/records.js';
 import type { Core, Outbound } from './core.js';
-import type { SessionContext } from './sessions.js';
+import type { SessionContext } from './sessions/table.js';
 
 /** Bounds of the main thread's side of the rings (units last). */
 export const bridgeLimits = {

@@ -65,7 +65,7 @@ export interface ServerConfig {
   maxClientAddresses: number;
   logLevel: string;
   /** Shared by every member of an ensemble: session passwords are derived from it. '' (the
-   *  default): the ensemble makes a random one and keeps it in its state (session-secret.ts). */
+   *  default): the ensemble makes a random one and keeps it in its state (sessions/secret.ts). */
   sessionSecret: string;
   /**
    * DigestAuthenticationProvider.superDigest (ZooKeeper's system property

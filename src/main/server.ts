@@ -18,11 +18,11 @@ import { ZkDatabase } from './pipeline/database.js';
 import { sessionIdHex } from '../common/ids.js';
 import { PurgeScheduler, SyncStage, nodeLogFs, recover, type LogFs, type StorageError } from './storage/index.js';
 import { writeSync } from 'node:fs';
-import { containersToDelete } from './containers.js';
+import { containersToDelete } from './tree/containers.js';
 import { FourLetterWords } from './four-letter.js';
 import { EnsembleDriver } from './driver.js';
-import { QuotaLog } from './quota-log.js';
-import { SessionSecretTracker } from './session-secret.js';
+import { QuotaLog } from './tree/quota-log.js';
+import { SessionSecretTracker } from './sessions/secret.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -101,7 +101,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     : null;
   const status = new SharedStatus();
   status.lastZxid = db.lastZxid;
-  // The session secret: configured, or in the replicated state (session-secret.ts). Followed
+  // The session secret: configured, or in the replicated state (sessions/secret.ts). Followed
   // after each applied txn; each change goes to the workers.
   const secret = new SessionSecretTracker(cfg.sessionSecret, db.tree);
   let workers: Worker[] = [];
@@ -113,11 +113,11 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   const workerCount = listen.mode === 'fd' ? listen.fds.length : cfg.sessionWorkers;
   const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor());
   const bridge = new Bridge(descriptors, logger);
-  const core = new Core(
+  const core = new Core({
     db,
-    stage,
-    bridge,
-    {
+    log: stage,
+    out: bridge,
+    opts: {
       tickTimeMs: cfg.tickTimeMs,
       localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
       extendedTypesEnabled: cfg.extendedTypesEnabled,
@@ -126,16 +126,16 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       sessionSecretConfigured: secret.isConfigured,
     },
     logger,
-    Date.now,
-    (zxid) => {
+    now: Date.now,
+    onApplied: (zxid) => {
       status.lastZxid = zxid;
       if (!secret.update(db.tree)) return;
       logger.info('session secret known');
       for (const w of workers) w.postMessage({ type: 'sessionSecret', secret: secret.current });
       secretKnown();
     },
-    driver,
-  );
+    replication: driver,
+  });
   core.restoreSessions(recovered.sessions, db.tree.sessionsWithEphemerals());
   bridge.start(core);
   if (driver === null && core.ensureSessionSecret()) {

@@ -95,7 +95,7 @@ export interface StatsRequestMessage {
   sections?: readonly StatsSection[];
 }
 
-/** The session secret, once known or when it changed (src/main/session-secret.ts). */
+/** The session secret, once known or when it changed (src/main/sessions/secret.ts). */
 export interface SessionSecretMessage {
   type: 'sessionSecret';
   secret: string;

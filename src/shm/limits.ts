@@ -1,7 +1,7 @@
 // Every bound of the records that cross the rings, named with its unit last; relations between
 // them are asserted when the module loads. Bounds that tie these to jute.maxbuffer live where
-// both are known (shm imports common only): src/workers/limits.ts and the reply bound of the
-// main thread's core assert against recordBytesMax.
+// both are known (shm imports common only): src/workers/limits.ts asserts them against
+// recordBytesMax.
 
 import { assert } from '../common/assert.js';
 import { maxPayloadBytes, ringCapacityBytesMax, ringCapacityBytesMin } from './layout.js';
@@ -12,8 +12,8 @@ const MiB = 1024 * 1024;
  * Largest payload of one record, of any kind and in either direction, once reassembled. A record
  * larger than its ring's maxPayloadBytes (half the ring) crosses in fragments (channel.ts); this
  * bounds what one record may make a receiver buffer. A request over it closes its connection
- * (src/workers/requests/router.ts), a reply over it closes the connection it was for (the main
- * thread's core).
+ * (src/workers/requests/router.ts), a reply over it closes the connection it was for
+ * (src/main/pipeline/replies.ts).
  */
 export const recordBytesMax = 32 * MiB;
 

@@ -60,7 +60,7 @@ import { quotaLimitPath, quotaStatPath, StatsTrack } from '../tree/quota.js';
 import type { RequestContext } from './context.js';
 import { closeSessionTxnBytesCeiling, closeSessionTxnBytesDefault, txnBytesMax, txnHeaderBytes } from './limits.js';
 import { ChangeRecord, type OutstandingChanges } from './outstanding.js';
-import { isSessionSecretWrite } from '../session-secret.js';
+import { isSessionSecretWrite } from '../sessions/secret.js';
 
 /** A transaction ready for the log: hdr.type is the request's opcode, or -1 with an ErrorTxn. */
 export interface PreparedTxn {
@@ -329,7 +329,7 @@ export class Prep {
     if (!isValidPath(path)) return Err.badArguments;
     const node = this.recordFor(path);
     if (node === null) return Err.noNode;
-    // The session secret's node is the server's own (session-secret.ts): session 0 only.
+    // The session secret's node is the server's own (sessions/secret.ts): session 0 only.
     if (isSessionSecretWrite(path) && ctx.sessionId !== 0n) return Err.noAuth;
     if (!checkAcl(node.acl, Perms.write, ctx.authIds, this.providers)) return Err.noAuth;
     const bytesDiff = (req.data === null ? 0 : req.data.length) - (node.data === null ? 0 : node.data.length);

@@ -34,7 +34,7 @@ import { replyBodyBytesMax } from '../../shm/records.js';
 import type { DataTree } from '../tree/data-tree.js';
 import type { DataNode } from '../tree/node.js';
 import type { RequestContext } from './context.js';
-import { clientVisibleData } from '../session-secret.js';
+import { clientVisibleData } from '../sessions/secret.js';
 
 /** The kind of watch a read registers: common/zk.ts's WatchKind, which the ring records carry
  *  unchanged. */

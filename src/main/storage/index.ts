@@ -6,7 +6,7 @@
 //   const rec = recover(db, { dataDir, dataLogDir, logger });   // throws StorageError: exit 1
 //   const stage = new SyncStage({ dataDir, dataLogDir, db, sessions: rec.sessions,
 //     lastZxid: rec.lastZxid, snapCount, preAllocBytes, logger, onFatal });
-//   new Core(db, stage, ...)                                     // stage is the LogStage
+//   new Core({ db, log: stage, ... })                             // stage is the LogStage
 //   rebuild the global sessions from rec.sessions (id -> timeout ms), then
 //   void stage.snapshot().catch(() => {})                        // as ZooKeeperServer.loadData
 //   new PurgeScheduler({ dataDir, dataLogDir, snapRetainCount, purgeIntervalHours }).start();

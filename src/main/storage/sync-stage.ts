@@ -10,7 +10,7 @@
 
 import { zxidHex } from '../../common/ids.js';
 import { OpCode } from '../../common/zk.js';
-import type { LogStage } from '../log-stage.js';
+import type { LogStage } from '../pipeline/log-stage.js';
 import type { PreparedTxn } from '../pipeline/prep.js';
 import { silentLogger, StorageError, StorageErrorCode, type StorageLogger } from './errors.js';
 import { versionDir } from './layout.js';

@@ -34,7 +34,7 @@ import {
 import { join } from 'node:path';
 import { assert } from '../../common/assert.js';
 import { JuteWriter } from '../../protocol/jute/index.js';
-import type { LogStage } from '../log-stage.js';
+import type { LogStage } from '../pipeline/log-stage.js';
 import type { PreparedTxn } from '../pipeline/prep.js';
 import {
   errnoCode,

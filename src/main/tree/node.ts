@@ -84,7 +84,7 @@ export function statOf(node: DataNode, extendedTypesEnabled: boolean): Stat {
  *   ancestor see all but NodeChildrenChanged (WatchManager with PathParentIterator).
  * `acl` is the ACL of the node the event is about (the parent's for NodeChildrenChanged), or null
  * when there is none: ZooKeeper 3.8.4+ delivers an event only to watchers with READ on it
- * (CVE-2024-23944); the core sends its READ audience with the event (main/watch-readers.ts) and
+ * (CVE-2024-23944); the core sends its READ audience with the event (main/watches/readers.ts) and
  * each worker checks the sessions it notifies (workers/watches/readers.ts).
  */
 export class WatchTrigger {

@@ -8,7 +8,7 @@
 //   through a keyed permutation (a 4-round Feistel network on 24-bit halves, AES-128 rounds under
 //   a random key made per worker): distinct, and not guessable from ids seen before;
 // - passwords: the first 16 bytes of HMAC-SHA256(secret, session id as 8 big-endian bytes), the
-//   secret being random per ensemble unless configured (src/main/session-secret.ts). ZooKeeper
+//   secret being random per ensemble unless configured (src/main/sessions/secret.ts). ZooKeeper
 //   uses java.util.Random(sessionId ^ superSecret), which is not a secret at all; any worker of
 //   any member that knows the secret can check a password without asking anyone;
 // - planning what to do with a ConnectRequest, and encoding the ConnectResponse frame.

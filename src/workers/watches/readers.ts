@@ -1,5 +1,5 @@
 // The worker's half of the READ filter on watch events (CVE-2024-23944): may a session see an
-// event whose readers the main thread worked out from the node's ACL (src/main/watch-readers.ts)?
+// event whose readers the main thread worked out from the node's ACL (src/main/watches/readers.ts)?
 // The same answer as ZooKeeperServer.checkACL(READ) for the ids a connection holds: the super id
 // passes, a digest id must equal an ACL's id, the connection's address must fall in an ip ACL.
 

@@ -9,11 +9,11 @@
 // one edit.
 
 import { Core, type Outbound, type Replication } from '../../../src/main/core.js';
-import type { LogStage } from '../../../src/main/log-stage.js';
+import type { LogStage } from '../../../src/main/pipeline/log-stage.js';
 import { createLogger } from '../../../src/main/logger.js';
 import type { ForwardMsg } from '../../../src/main/net/codec.js';
 import { ZkDatabase, type PreparedTxn } from '../../../src/main/pipeline/database.js';
-import type { SessionContext } from '../../../src/main/sessions.js';
+import type { SessionContext } from '../../../src/main/sessions/table.js';
 import { sessionIdHi, sessionIdLo, sessionIdOf } from '../../../src/common/ids.js';
 import { Perms } from '../../../src/common/zk.js';
 import { JuteReader, JuteWriter, decodeResponse, encodeRequest } from '../../../src/protocol/jute/index.js';
@@ -184,7 +184,16 @@ export class CoreHarness {
       sessionSecretConfigured: true,
     };
     const logger = createLogger('silent', 'core-test');
-    this.core = new Core(this.db, this.log, this.out, opts, logger, () => this.nowMs, (zxid) => this.applied.push(zxid), this.rep);
+    this.core = new Core({
+      db: this.db,
+      log: this.log,
+      out: this.out,
+      opts,
+      logger,
+      now: () => this.nowMs,
+      onApplied: (zxid) => this.applied.push(zxid),
+      replication: this.rep,
+    });
   }
 
   /** What the core sent since the last take, in order. */

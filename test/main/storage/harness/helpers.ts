@@ -11,7 +11,7 @@ import type { ClientRequest, Txn, TxnHeader } from '../../../../src/protocol/typ
 import { ZkDatabase, type WriteRequest } from '../../../../src/main/pipeline/database.js';
 import type { PreparedTxn } from '../../../../src/main/pipeline/prep.js';
 import type { RequestContext } from '../../../../src/main/pipeline/context.js';
-import type { LogStage } from '../../../../src/main/log-stage.js';
+import type { LogStage } from '../../../../src/main/pipeline/log-stage.js';
 import { nodeLogFs, type LogFs } from '../../../../src/main/storage/log-fs.js';
 import type { StorageLogger } from '../../../../src/main/storage/errors.js';
 import { mulberry32 } from '../../../harness/prng.js';

@@ -3,8 +3,8 @@
 // per interval, with the number held back since the last one. A client writing in a loop under a
 // full quota must not turn into a log flood.
 
-import type { Logger } from './logger.js';
-import type { QuotaExceededNote } from './pipeline/database.js';
+import type { Logger } from '../logger.js';
+import type { QuotaExceededNote } from '../pipeline/database.js';
 
 /** One line per (quota, count|bytes) per this many ms. */
 export const quotaLogIntervalMs = 60_000;

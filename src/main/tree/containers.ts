@@ -3,8 +3,8 @@
 // request (session 0, cxid 0) per path, at most znode.container.maxPerMinute (default 10000) a
 // minute. Prep re-checks each one (NotEmpty, BadVersion) against the state it then sees.
 
-import type { DataTree } from './tree/data-tree.js';
-import { EphemeralKind, ephemeralKind, ttlOfOwner } from './tree/ephemeral.js';
+import type { DataTree } from './data-tree.js';
+import { EphemeralKind, ephemeralKind, ttlOfOwner } from './ephemeral.js';
 
 export interface ContainerCheckOptions {
   /** znode.container.maxNeverUsedIntervalMs: a container that never had a child goes after this

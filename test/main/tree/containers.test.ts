@@ -1,10 +1,10 @@
-// Unit tests of src/main/containers.ts (ContainerManager.getCandidates) and the deleteContainer
+// Unit tests of src/main/tree/containers.ts (ContainerManager.getCandidates) and the deleteContainer
 // round trip the driver runs with its candidates.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Err } from '../../src/common/zk.js';
-import { containersToDelete } from '../../src/main/containers.js';
+import { CreateMode, Err, OpCode } from '../../../src/common/zk.js';
+import { containersToDelete } from '../../../src/main/tree/containers.js';
 import {
   bytes,
   create,
@@ -18,7 +18,7 @@ import {
   prep,
   setData,
   write,
-} from '../main/harness/zk-db.js';
+} from '../harness/zk-db.js';
 
 const anon = ctx();
 const system = ctx(0n, { cxid: 0 });
@@ -26,7 +26,7 @@ const system = ctx(0n, { cxid: 0 });
 describe('containers', () => {
   it('an empty container goes only after it has had a child', () => {
     const db = newDb(false);
-    ok(db, anon, create('/c', { op: 19, flags: 4 }));
+    ok(db, anon, create('/c', { op: OpCode.createContainer, flags: CreateMode.container }));
     const later = node(db, '/c').mtime + 10 * 60_000;
     assert.deepEqual(containersToDelete(db.tree, later), []);
     ok(db, anon, create('/c/x'));
@@ -36,7 +36,7 @@ describe('containers', () => {
   });
   it('maxNeverUsedIntervalMs removes containers that never had a child', () => {
     const db = newDb(false);
-    ok(db, anon, create('/c', { op: 19, flags: 4 }));
+    ok(db, anon, create('/c', { op: OpCode.createContainer, flags: CreateMode.container }));
     const mtime = node(db, '/c').mtime;
     const opts = { maxNeverUsedIntervalMs: 1000 };
     assert.deepEqual(containersToDelete(db.tree, mtime + 1000, opts), []);
@@ -44,7 +44,7 @@ describe('containers', () => {
   });
   it('deleteContainer removes it; a child arriving first makes it NotEmpty', () => {
     const db = newDb(false);
-    ok(db, anon, create('/c', { op: 19, flags: 4 }), create('/c/x'), del('/c/x'));
+    ok(db, anon, create('/c', { op: OpCode.createContainer, flags: CreateMode.container }), create('/c/x'), del('/c/x'));
     const [path] = containersToDelete(db.tree, Date.UTC(2030, 0));
     assert.equal(path, '/c');
     const racing = prep(db, anon, create('/c/y'));
@@ -86,7 +86,7 @@ describe('TTL nodes', () => {
       db,
       anon,
       createTTL('/t', 1),
-      create('/c', { op: 19, flags: 4 }),
+      create('/c', { op: OpCode.createContainer, flags: CreateMode.container }),
       create('/c/x'),
       del('/c/x'),
     );

@@ -18,8 +18,8 @@
 // until it arrives (workers/server.ts).
 
 import { randomBytes } from 'node:crypto';
-import { ZkPaths } from '../common/zk.js';
-import type { DataTree } from './tree/data-tree.js';
+import { ZkPaths } from '../../common/zk.js';
+import type { DataTree } from '../tree/data-tree.js';
 
 /** The node whose data holds the secret. */
 export const sessionSecretPath = ZkPaths.zookeeper;

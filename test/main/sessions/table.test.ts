@@ -2,10 +2,10 @@
 // local ones never expire here; slots are reused after a session leaves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionContext, SessionTable } from '../../src/main/sessions.js';
+import { SessionContext, SessionTable } from '../../../src/main/sessions/table.js';
 
 function session(lo: number, timeoutMs: number, local = false): SessionContext {
-  return new SessionContext(BigInt(lo), 0, lo, 0, 1, timeoutMs, local, '127.0.0.1');
+  return new SessionContext({ id: BigInt(lo), hi: 0, lo, worker: 0, connId: 1, timeoutMs, local, ip: '127.0.0.1' });
 }
 
 test('a global session expires one bucket after its last touch; local ones never here', () => {

@@ -1,15 +1,16 @@
-// learner-requests.ts: what a follower's or observer's requests do across a leader change.
+// forwarding/learner-requests.ts: what a follower's or observer's requests do across a leader change.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LearnerRequests, type WaitingWrite } from '../../src/main/learner-requests.js';
-import { SessionContext } from '../../src/main/sessions.js';
+import { LearnerRequests, type WaitingWrite } from '../../../src/main/forwarding/learner-requests.js';
+import { SessionContext } from '../../../src/main/sessions/table.js';
+import { OpCode } from '../../../src/common/zk.js';
 
-const s1 = new SessionContext(0x101n, 0, 0x101, 0, 1, 6000, false, '127.0.0.1');
-const s2 = new SessionContext(0x102n, 0, 0x102, 0, 2, 6000, false, '127.0.0.1');
+const s1 = new SessionContext({ id: 0x101n, hi: 0, lo: 0x101, worker: 0, connId: 1, timeoutMs: 6000, local: false, ip: '127.0.0.1' });
+const s2 = new SessionContext({ id: 0x102n, hi: 0, lo: 0x102, worker: 0, connId: 2, timeoutMs: 6000, local: false, ip: '127.0.0.1' });
 
 function write(s: SessionContext, xid: number, epoch: number, since = 0): WaitingWrite {
-  return { s, worker: s.worker, xid, op: 1, body: new Uint8Array(0), silent: false, pending: epoch < 0, epoch, since };
+  return { s, worker: s.worker, xid, op: OpCode.create, body: new Uint8Array(0), silent: false, pending: epoch < 0, epoch, since };
 }
 
 test('writes sent in the current epoch are not resent; older ones and parked ones are, in order', () => {

@@ -18,7 +18,7 @@
 // order (sessions are independent);
 // while anything is parked, new requests park behind it instead of overtaking it.
 
-import type { SessionContext } from './sessions.js';
+import type { SessionContext } from '../sessions/table.js';
 
 export interface WaitingWrite {
   readonly s: SessionContext;

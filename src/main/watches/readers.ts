@@ -5,9 +5,9 @@
 // the sessions it notifies. Nodes share a handful of ACL lists (the tree interns them), so the
 // answer is cached per list.
 
-import type { ACL } from '../common/acl.js';
-import { Perms } from '../common/zk.js';
-import { eventReadersBytes, eventReadersBytesMax, type EventReaders } from '../shm/records.js';
+import type { ACL } from '../../common/acl.js';
+import { Perms } from '../../common/zk.js';
+import { eventReadersBytes, eventReadersBytesMax, type EventReaders } from '../../shm/records.js';
 
 /** The readers of an ACL that no list fits in an event record: only super sessions see it. */
 export const superOnlyReaders: EventReaders = Object.freeze({

@@ -6,15 +6,15 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Core, revalidateOp, revalidateXid, type Outbound, type Replication } from '../../src/main/core.js';
-import { MemoryLogStage } from '../../src/main/log-stage.js';
-import { createLogger } from '../../src/main/logger.js';
-import type { ForwardMsg } from '../../src/main/net/codec.js';
-import { ZkDatabase, type PreparedTxn } from '../../src/main/pipeline/database.js';
-import type { SessionContext } from '../../src/main/sessions.js';
-import { AttachView, RequestView, SessionEndReason, SessionFlag } from '../../src/shm/records.js';
-import { Err, OpCode } from '../../src/common/zk.js';
-import { JuteWriter, encodeRequest } from '../../src/protocol/jute/index.js';
+import { Core, revalidateOp, revalidateXid, type Outbound, type Replication } from '../../../src/main/core.js';
+import { MemoryLogStage } from '../../../src/main/pipeline/log-stage.js';
+import { createLogger } from '../../../src/main/logger.js';
+import type { ForwardMsg } from '../../../src/main/net/codec.js';
+import { ZkDatabase, type PreparedTxn } from '../../../src/main/pipeline/database.js';
+import type { SessionContext } from '../../../src/main/sessions/table.js';
+import { AttachView, RequestView, SessionEndReason, SessionFlag } from '../../../src/shm/records.js';
+import { CreateMode, Err, OpCode, Perms } from '../../../src/common/zk.js';
+import { JuteWriter, encodeRequest } from '../../../src/protocol/jute/index.js';
 
 type Call = { kind: string; worker: number; err?: number; xid?: number; connId?: number; reason?: number };
 
@@ -66,7 +66,16 @@ function coreWith(serverId: number, replication: Replication | null): { core: Co
   const db = new ZkDatabase({ extendedTypesEnabled: false });
   const out = new FakeOut();
   const opts = { tickTimeMs: 200, localSessionsUpgradingEnabled: false, extendedTypesEnabled: false, serverId, sessionSecretConfigured: true };
-  const core = new Core(db, new MemoryLogStage<PreparedTxn>(), out, opts, createLogger('silent', 'test'), Date.now, () => {}, replication);
+  const core = new Core({
+    db,
+    log: new MemoryLogStage<PreparedTxn>(),
+    out,
+    opts,
+    logger: createLogger('silent', 'test'),
+    now: Date.now,
+    onApplied: () => {},
+    replication,
+  });
   return { core, out };
 }
 
@@ -90,7 +99,7 @@ describe('session owner at the leader', () => {
     core.restoreSessions(new Map([[sid, 4000]]), []);
     // Member 3 forwards a write (unreadable body: an error txn, but it takes the session).
     assert.equal(core.onForwardedRequest(forwarded(OpCode.setData, 1), 3), null);
-    assert.equal(rep.proposed.pop()?.txn.type, -1);
+    assert.equal(rep.proposed.pop()?.txn.type, OpCode.error);
     // The client reconnects to member 2: the leader answers Ok and tells member 3.
     const answer = core.onForwardedRequest(forwarded(revalidateOp, revalidateXid), 2);
     assert.deepEqual(answer, { type: 'REQUESTERROR', session: sid, cxid: revalidateXid, err: Err.ok, zxid: 0 });
@@ -99,10 +108,10 @@ describe('session owner at the leader', () => {
     assert.equal(core.onForwardedRequest(forwarded(OpCode.closeSession, 2), 3), null);
     const moved = rep.proposed.pop();
     assert.equal(moved?.hdr.type, OpCode.error);
-    assert.deepEqual(moved?.txn, { type: -1, err: Err.sessionMoved });
+    assert.deepEqual(moved?.txn, { type: OpCode.error, err: Err.sessionMoved });
     // Member 2's write is prepared as usual (not SessionMoved).
     assert.equal(core.onForwardedRequest(forwarded(OpCode.setData, 3), 2), null);
-    assert.notDeepEqual(rep.proposed.pop()?.txn, { type: -1, err: Err.sessionMoved });
+    assert.notDeepEqual(rep.proposed.pop()?.txn, { type: OpCode.error, err: Err.sessionMoved });
     // Session 0 is the server's own: a forwarded request cannot use it (it may set the secret).
     const system = core.onForwardedRequest({ ...forwarded(OpCode.setData, 1), session: 0n }, 2);
     assert.equal(system?.type === 'REQUESTERROR' ? system.err : 0, Err.badArguments);
@@ -186,7 +195,7 @@ describe('replies due to a connection the session left for another worker', () =
     // The old connection (worker 0) sends a write and a read behind it; before the write is
     // durable the client reconnects on worker 1.
     const w = new JuteWriter();
-    encodeRequest(w, { op: OpCode.create, req: { path: '/stale', data: null, acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 0 } });
+    encodeRequest(w, { op: OpCode.create, req: { path: '/stale', data: null, acl: [{ perms: Perms.all, id: { scheme: 'world', id: 'anyone' } }], flags: CreateMode.persistent } });
     const body = Uint8Array.from(w.bytes());
     core.onRequest(0, Object.assign(request(1, OpCode.create), { end: body.length }), body);
     core.onRequest(0, request(2, OpCode.exists), new Uint8Array(0));

@@ -8,8 +8,8 @@
 // those watches. Watches a worker drops on its own (removeWatches, a session that ends) leave a
 // stale bit at worst: one event a worker ignores, then the bit is gone.
 
-import { EventType } from '../common/zk.js';
-import { WatchKind } from '../shm/records.js';
+import { EventType } from '../../common/zk.js';
+import { WatchKind } from '../../shm/records.js';
 
 /** The workers watching one path, a mask per kind (bit i: worker i). A plain object of small
  *  integers: a Uint32Array per path cost ~3x as much to make, and setWatches makes one per path

@@ -8,8 +8,8 @@
 // tick expires a whole bucket and a touch moves a session between buckets. The queue counts in
 // dense slots; each context gets one while it is in the table.
 
-import { ExpiryQueue } from '../common/expiry-queue.js';
-import type { Id } from '../protocol/types.js';
+import { ExpiryQueue } from '../../common/expiry-queue.js';
+import type { Id } from '../../protocol/types.js';
 
 /** A request that must wait behind its session's writes: its body is copied out of the ring. */
 export interface WaitingRequest {
@@ -19,6 +19,15 @@ export interface WaitingRequest {
 }
 
 export class SessionContext {
+  readonly id: bigint;
+  /** The id's high and low 32 bits (ring records carry them so). */
+  readonly hi: number;
+  readonly lo: number;
+  /** The worker that holds its connection; -1: none (recovered, or created on another member). */
+  worker: number;
+  connId: number;
+  timeoutMs: number;
+  local: boolean;
   /** Authenticated ids of the current connection: ip first, then any added by auth packets. */
   authIds: Id[];
   /** Requests waiting behind this session's writes in the log stage (per-session FIFO). */
@@ -41,18 +50,29 @@ export class SessionContext {
   /** The session moved to a newer connection on another member: this member answers whatever its
    *  old connection sends with SessionMoved (reads too), until the session attaches here again. */
   movedAway = false;
-  constructor(
-    readonly id: bigint,
-    readonly hi: number,
-    readonly lo: number,
-    public worker: number,
-    public connId: number,
-    public timeoutMs: number,
-    public local: boolean,
-    ip: string,
-  ) {
-    this.authIds = [{ scheme: 'ip', id: ip }];
+
+  constructor(o: SessionContextInit) {
+    this.id = o.id;
+    this.hi = o.hi;
+    this.lo = o.lo;
+    this.worker = o.worker;
+    this.connId = o.connId;
+    this.timeoutMs = o.timeoutMs;
+    this.local = o.local;
+    this.authIds = [{ scheme: 'ip', id: o.ip }];
   }
+}
+
+/** What a SessionContext starts from; `ip` is the connection's address (its first auth id). */
+export interface SessionContextInit {
+  id: bigint;
+  hi: number;
+  lo: number;
+  worker: number;
+  connId: number;
+  timeoutMs: number;
+  local: boolean;
+  ip: string;
 }
 
 export class SessionTable {

@@ -1,15 +1,15 @@
 // Unit tests of the READ filter's halves (issue 9, item 5): the readers the main thread works out
-// from an ACL (src/main/watch-readers.ts), their trip through an event record (src/shm/records.ts),
+// from an ACL (src/main/watches/readers.ts), their trip through an event record (src/shm/records.ts),
 // and the worker's match against a session's ids (src/workers/watches/readers.ts), checked
 // against checkAcl(READ), ZooKeeperServer.checkACL's twin.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkAcl, type ACL, type Id } from '../../src/common/acl.js';
-import { Perms } from '../../src/common/zk.js';
-import { readersOf, superOnlyReaders } from '../../src/main/watch-readers.js';
-import { encodeEvent, eventBytes, eventReadersBytesMax, EventView } from '../../src/shm/records.js';
-import { mayRead } from '../../src/workers/watches/readers.js';
+import { checkAcl, type ACL, type Id } from '../../../src/common/acl.js';
+import { EventType, Perms } from '../../../src/common/zk.js';
+import { readersOf, superOnlyReaders } from '../../../src/main/watches/readers.js';
+import { encodeEvent, eventBytes, eventReadersBytesMax, EventView } from '../../../src/shm/records.js';
+import { mayRead } from '../../../src/workers/watches/readers.js';
 
 const acl = (perms: number, scheme: string, id: string): ACL => ({ perms, id: { scheme, id } });
 const alice = 'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=';
@@ -51,12 +51,12 @@ describe('event records carry the readers', () => {
     const buf = new Uint8Array(4096);
     const view = new DataView(buf.buffer);
     const readers = { digestIds: [alice, bob], ipIds: ['127.0.0.1', 'fe80::/10'] };
-    const end = encodeEvent(buf, view, 8, { targetHi: 1, targetLo: 2, type: 3, zxid: 77, path: '/a/ü', readers });
+    const end = encodeEvent(buf, view, 8, { targetHi: 1, targetLo: 2, type: EventType.nodeDataChanged, zxid: 77, path: '/a/ü', readers });
     assert.equal(end - 8, eventBytes('/a/ü', readers));
     const v = new EventView().read(buf, view, 8);
-    assert.deepEqual([v.targetHi, v.targetLo, v.type, v.zxid, v.path], [1, 2, 3, 77, '/a/ü']);
+    assert.deepEqual([v.targetHi, v.targetLo, v.type, v.zxid, v.path], [1, 2, EventType.nodeDataChanged, 77, '/a/ü']);
     assert.deepEqual(v.readers, readers);
-    encodeEvent(buf, view, 8, { targetHi: 0, targetLo: 0, type: 2, zxid: 78, path: '/b' });
+    encodeEvent(buf, view, 8, { targetHi: 0, targetLo: 0, type: EventType.nodeDeleted, zxid: 78, path: '/b' });
     assert.equal(v.read(buf, view, 8).readers, null);
     assert.equal(v.path, '/b');
   });
