@@ -22,7 +22,7 @@ export type { RequestContext } from './context.js';
 /** A write request: a client's, or the createSession the session layer asks for (its CreateSession
  *  txn carries the negotiated timeout; ConnectRequest is not a ClientRequest). */
 export type WriteRequest = ClientRequest | { op: OpCodeOf<'createSession'>; req: null; timeOut: number };
-import { isReadOp, Reads, type ReadResult, type SetWatchesResult } from './reads.js';
+import { Reads, type ReadResult, type SetWatchesResult } from './reads.js';
 
 export interface ZkDatabaseOptions {
   /** zookeeper.extendedTypesEnabled: allow TTL nodes (otherwise createTTL is Unimplemented). */
@@ -73,11 +73,6 @@ export class ZkDatabase {
     return isWriteOp(op);
   }
 
-  /** Ops `read` answers. */
-  isRead(op: number): boolean {
-    return isReadOp(op);
-  }
-
   /**
    * Prepares a write with the next zxid (failed writes take one too: their ErrorTxn is logged
    * and applied like any txn). `timeMs` is the wall time the txn header records.
@@ -116,7 +111,7 @@ export class ZkDatabase {
     return result;
   }
 
-  /** Answers a read (isRead) from the tree as it is now. */
+  /** Answers a read from the tree as it is now. */
   read(ctx: RequestContext, request: ClientRequest): ReadResult {
     return this.reads.read(ctx, request);
   }

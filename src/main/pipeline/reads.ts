@@ -68,26 +68,6 @@ const statBytes = 68;
 /** Jute bytes of a MultiHeader (type, done, err): one before each result and one at the end. */
 const multiHeaderBytes = 9;
 
-/** Reads the pipeline answers: everything else is a write (isWriteOp) or session-local. */
-export function isReadOp(op: number): boolean {
-  switch (op) {
-    case OpCode.exists:
-    case OpCode.getData:
-    case OpCode.getChildren:
-    case OpCode.getChildren2:
-    case OpCode.getACL:
-    case OpCode.getAllChildrenNumber:
-    case OpCode.getEphemerals:
-    case OpCode.multiRead:
-    case OpCode.sync:
-    case OpCode.addWatch:
-    case OpCode.whoAmI:
-      return true;
-    default:
-      return false;
-  }
-}
-
 export interface ReadsOptions {
   /** Authentication schemes ACLs may name (ProviderRegistry). */
   authProviders?: AuthProviders;
@@ -113,7 +93,8 @@ export class Reads {
     this.replyBytesMax = opts.replyBytesMax ?? replyBodyBytesMax;
   }
 
-  /** Serves a read request (isReadOp). setWatches goes through `setWatches`. */
+  /** Serves a read request (what Core.read hands on: not sync, addWatch or setWatches, and never
+   *  whoAmI, which the worker answers). setWatches goes through `setWatches`. */
   read(ctx: RequestContext, request: ClientRequest): ReadResult {
     switch (request.op) {
       case OpCode.exists:
@@ -137,14 +118,6 @@ export class Reads {
         return new ReadResult(Err.ok, { op: OpCode.sync, res: { path: request.req.path } }, null);
       case OpCode.addWatch:
         return this.addWatch(request.req.path, request.req.mode);
-      case OpCode.whoAmI: {
-        // AuthUtil.getClientInfos: the user part of each id (digest ids lose their hash).
-        const clientInfo = ctx.authIds.map((id) => ({
-          authScheme: id.scheme,
-          user: userOf(id.scheme, id.id),
-        }));
-        return new ReadResult(Err.ok, { op: OpCode.whoAmI, res: { clientInfo } }, null);
-      }
       default:
         return new ReadResult(Err.unimplemented, null, null);
     }
@@ -341,11 +314,4 @@ export class SetWatchesResult {
     /** Watches to add for the session. */
     readonly register: WatchRegistration[],
   ) {}
-}
-
-/** AuthenticationProvider.getUserName: digest ids are "user:hash", the rest are the user. */
-function userOf(scheme: string, id: string): string {
-  if (scheme !== 'digest') return id;
-  const colon = id.indexOf(':');
-  return colon < 0 ? id : id.slice(0, colon);
 }

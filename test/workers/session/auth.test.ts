@@ -7,13 +7,29 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Err, OpCode } from '../../../src/common/zk.js';
-import { JuteReader } from '../../../src/protocol/jute/index.js';
+import { JuteReader, JuteWriter } from '../../../src/protocol/jute/index.js';
 import { ReplyFlag } from '../../../src/shm/records.js';
-import { authUser, digestId } from '../../../src/workers/session/auth.js';
+import { authUser, digestId, encodeWhoAmI } from '../../../src/workers/session/auth.js';
 import { FakeMain } from '../server/harness/fake-main.js';
 import { openGlobal, type OpenSession } from '../server/harness/sessions.js';
 
 describe('auth helpers', () => {
+  it('whoAmI lists the connection ids, digest users without their hash (AuthUtil.getClientInfos)', () => {
+    // Moved here from the main thread's reads test: the main thread never answers whoAmI (the
+    // worker does, from its own ids), so that branch of pipeline/reads.ts was dead and went.
+    const w = new JuteWriter();
+    encodeWhoAmI(w, '127.0.0.1', ['alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=']);
+    const r = new JuteReader(w.bytes());
+    const n = r.readInt();
+    const infos = Array.from({ length: n }, () => ({ authScheme: r.readString(), user: r.readString() }));
+    assert.deepEqual(
+      infos.sort((a, b) => a.authScheme.localeCompare(b.authScheme)),
+      [
+        { authScheme: 'digest', user: 'alice' },
+        { authScheme: 'ip', user: '127.0.0.1' },
+      ],
+    );
+  });
   it('computes digest ids as ZooKeeper does', () => {
     // DigestAuthenticationProvider.generateDigest("super:test")
     assert.equal(digestId('super:test'), 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=');
