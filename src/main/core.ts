@@ -141,7 +141,7 @@ export class Core {
     c.stats.requests++;
     const s = c.sessions.get(r.sidHi, r.sidLo);
     if (s === undefined || s.closing || s.worker !== worker) {
-      if (s !== undefined && s.closing && s.worker === worker && s.waiting !== null) {
+      if (s?.closing && s.worker === worker && s.waiting !== null) {
         // Pipelined behind the session's writes in flight (its closeSession among them): it is
         // answered SessionExpired in its turn (writeDone), not ahead of them, which the worker
         // would take for a reply out of order (ZooKeeper's error txn keeps its place too).
