@@ -237,8 +237,6 @@ export const EventFlag = {
   restricted: 1,
 } as const;
 
-// The bound lives in ./limits.ts; main/watch-readers.ts still imports it from here.
-export { eventReadersBytesMax } from './limits.js';
 
 /** Bytes `readers` take after the path (two u16 counts, then the strings); 0 for null. */
 export function eventReadersBytes(readers: EventReaders | null): number {

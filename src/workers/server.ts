@@ -55,7 +55,7 @@ import { RequestsInFlight } from './requests/in-flight.js';
 import { ReplyMatcher } from './requests/replies.js';
 import { RequestRouter } from './requests/router.js';
 import { SessionAttach } from './session/attach.js';
-import { sessionlessConnectionTimeoutMs } from './session/handshake.js';
+import { sessionlessConnectionTimeoutMs } from './limits.js';
 import { WorkerSessions } from './session/lifecycle.js';
 import { Latency, workerStats, type WorkerStatsSources } from './stats.js';
 import { Fanout } from './watches/fanout.js';

@@ -18,7 +18,7 @@ import type {
 import type { Conn, IoCounters } from './conn.js';
 import type { ClientConn } from './connections/client-conn.js';
 import type { ConnRegistry } from './connections/registry.js';
-import { sessionlessConnectionTimeoutMs } from './session/handshake.js';
+import { sessionlessConnectionTimeoutMs } from './limits.js';
 import type { SessionTable } from './session/table.js';
 import type { WatchTable } from './watches/table.js';
 

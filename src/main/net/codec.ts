@@ -40,8 +40,6 @@ export interface Hello {
   readonly mac: Uint8Array;
 }
 
-// The codec's bounds live in ./limits.ts; main/driver.ts still imports touchSessionsMax from here.
-export { touchSessionsMax } from './limits.js';
 
 /** One authenticated id of a session (ZooKeeper's Id). */
 export interface ForwardAuthId {

@@ -4,7 +4,8 @@
 // forward; watches/fan-out) are functions over this object and keep no state of their own.
 
 import { aclEntriesMax } from '../../common/limits.js';
-import { JUTE_BUFFER_BYTES_MAX_DEFAULT, JuteReader, JuteWriter } from '../../protocol/jute/index.js';
+import { JuteReader, JuteWriter } from '../../protocol/jute/index.js';
+import { juteBufferSlackBytes, juteMaxBufferBytesDefault } from '../../protocol/limits.js';
 import type { EventReaders } from '../../shm/records.js';
 import type { ForwardMsg } from '../net/codec.js';
 import type { Logger } from '../logger.js';
@@ -76,9 +77,6 @@ export interface CoreParts {
   readonly replication?: Replication | null;
 }
 
-/** BinaryInputArchive accepts a buffer this much over jute.maxbuffer (reader.ts). */
-const juteBufferSlackBytes = 1024;
-
 /** The reply writer's first capacity (see pipeline/replies.ts for when a grown one is dropped). */
 export const writerBytesInitial = 4096;
 
@@ -137,7 +135,7 @@ export class CoreState {
     this.onApplied = parts.onApplied;
     this.replication = parts.replication ?? null;
     this.sessions = new SessionTable(this.opts.tickTimeMs, this.now());
-    const juteMaxBufferBytes = this.opts.juteMaxBufferBytes ?? JUTE_BUFFER_BYTES_MAX_DEFAULT - juteBufferSlackBytes;
+    const juteMaxBufferBytes = this.opts.juteMaxBufferBytes ?? juteMaxBufferBytesDefault;
     this.reader = new JuteReader(undefined, {
       bufferBytesMax: juteMaxBufferBytes + juteBufferSlackBytes,
       aclEntriesKept: aclEntriesMax,

@@ -7,7 +7,8 @@
 
 import type { ACL } from '../../common/acl.js';
 import { Perms } from '../../common/zk.js';
-import { eventReadersBytes, eventReadersBytesMax, type EventReaders } from '../../shm/records.js';
+import { eventReadersBytesMax } from '../../shm/limits.js';
+import { eventReadersBytes, type EventReaders } from '../../shm/records.js';
 
 /** The readers of an ACL that no list fits in an event record: only super sessions see it. */
 export const superOnlyReaders: EventReaders = Object.freeze({

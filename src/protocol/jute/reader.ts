@@ -23,10 +23,6 @@ export class JuteError extends Error {
   }
 }
 
-/** The old name of ../limits.ts juteBufferBytesMaxDefault; main/core.ts and workers/server.ts
- *  still import it. */
-export const JUTE_BUFFER_BYTES_MAX_DEFAULT = juteBufferBytesMaxDefault;
-
 export interface JuteReaderOptions {
   /** Largest buffer / string length accepted (BinaryInputArchive.checkLength). */
   bufferBytesMax?: number;

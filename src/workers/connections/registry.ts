@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { ExpiryQueue } from '../../common/expiry-queue.js';
 import type { ConnHandler, IoCounters, OutSlab } from '../conn.js';
 import type { WorkerLog } from '../log.js';
-import { sessionlessConnectionTimeoutMs } from '../session/handshake.js';
+import { sessionlessConnectionTimeoutMs } from '../limits.js';
 import { ClientConn } from './client-conn.js';
 
 export interface ConnRegistryOptions {

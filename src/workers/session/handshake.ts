@@ -20,9 +20,6 @@ import { serverIdMax, sessionIdBatchCount, workerIndexMax } from '../limits.js';
 
 export const sessionPasswordBytes = 16;
 
-// Moved to ../limits.ts; server.ts still imports it from here.
-export { sessionlessConnectionTimeoutMs } from '../limits.js';
-
 export function negotiateTimeout(requestedMs: number, minMs: number, maxMs: number): number {
   if (requestedMs < minMs) return minMs;
   if (requestedMs > maxMs) return maxMs;

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { checkAcl, type ACL, type Id } from '../../../src/common/acl.js';
 import { EventType, Perms } from '../../../src/common/zk.js';
 import { readersOf, superOnlyReaders } from '../../../src/main/watches/readers.js';
-import { encodeEvent, eventBytes, eventReadersBytesMax, EventView } from '../../../src/shm/records.js';
+import { eventReadersBytesMax } from '../../../src/shm/limits.js';
+import { encodeEvent, eventBytes, EventView } from '../../../src/shm/records.js';
 import { mayRead } from '../../../src/workers/watches/readers.js';
 
 const acl = (perms: number, scheme: string, id: string): ACL => ({ perms, id: { scheme, id } });
