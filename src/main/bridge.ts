@@ -3,7 +3,7 @@
 // session records are encoded straight into the worker's ring (or its overflow outbox).
 //
 // Back-pressure: when a worker does not take its records (its ring is full and the outbox holds
-// more than `bridgeLimits.toWorkerOutboxBytesHold`), this thread stops reading that worker's
+// more than `toWorkerOutboxHoldBytes` (limits.ts)), this thread stops reading that worker's
 // requests (Channel.holdPump) until the outbox has drained. Its ring toward us then fills, the
 // worker's own outbox grows past ringOutboxBytesMax (src/workers/limits.ts) and it stops reading its
 // sockets. While held, the outbox still takes what is already owed: replies to requests
@@ -31,15 +31,8 @@ import {
   type EventReaders,
 } from '../shm/records.js';
 import type { Core, Outbound } from './core.js';
+import { holdLogIntervalMs, toWorkerOutboxHoldBytes } from './limits.js';
 import type { SessionContext } from './sessions/table.js';
-
-/** Bounds of the main thread's side of the rings (units last). */
-export const bridgeLimits = {
-  /** Records queued for a worker outside its full ring above which its requests are not read. */
-  toWorkerOutboxBytesHold: 16 << 20,
-  /** At most one hold warning per worker per this many milliseconds (holds can come fast). */
-  holdLogMs: 10_000,
-} as const;
 
 /** What the bridge reports (a pino logger fits). */
 export interface BridgeLog {
@@ -71,17 +64,17 @@ export class Bridge implements Outbound {
   /** After every record queued for `worker`: hold its requests while its outbox is too big. */
   private checkOutbox(worker: number, ch: Channel): void {
     const queued = ch.outboxBytes;
-    if (queued <= bridgeLimits.toWorkerOutboxBytesHold || ch.pumpHeld || ch.closed) return;
+    if (queued <= toWorkerOutboxHoldBytes || ch.pumpHeld || ch.closed) return;
     ch.holdPump();
     this.holds++;
     this.holdsSinceLog[worker] = (this.holdsSinceLog[worker] ?? 0) + 1;
     const now = performance.now();
-    if (now - (this.holdLoggedMs[worker] ?? -Infinity) >= bridgeLimits.holdLogMs) {
+    if (now - (this.holdLoggedMs[worker] ?? -Infinity) >= holdLogIntervalMs) {
       this.holdLoggedMs[worker] = now;
       const fields = {
         worker,
         queued,
-        toWorkerOutboxBytesHold: bridgeLimits.toWorkerOutboxBytesHold,
+        toWorkerOutboxHoldBytes,
         holds: this.holdsSinceLog[worker],
       };
       this.holdsSinceLog[worker] = 0;

@@ -11,6 +11,7 @@
 
 import net from 'node:net';
 import { spawn } from 'node:child_process';
+import { clientListenBacklog } from './limits.js';
 import type { ServerConfig } from './config.js';
 
 export function hasReusePort(): boolean {
@@ -33,7 +34,7 @@ export async function launch(cfg: ServerConfig, argv: string[]): Promise<never> 
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: cfg.clientPortAddress, port: cfg.clientPort, backlog: 1024 }, resolve);
+    server.listen({ host: cfg.clientPortAddress, port: cfg.clientPort, backlog: clientListenBacklog }, resolve);
   });
   const fd = (server as unknown as { _handle?: HandleWithFd })._handle?.fd;
   if (fd === undefined || fd < 0) throw new Error('cannot read the listening socket descriptor');

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { createChannelDescriptor } from '../shm/channel.js';
 import { largeRecordBufferTrimMs } from '../shm/limits.js';
+import { coreTickIntervalMsMin, workerExitGraceMs } from './limits.js';
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import type { ServerConfig } from './config.js';
@@ -193,7 +194,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   if (driver !== null) await driver.start(core);
   status.serving = true;
 
-  const tick = setInterval(() => core.tick(), Math.max(10, Math.floor(cfg.tickTimeMs / 2)));
+  const tick = setInterval(() => core.tick(), Math.max(coreTickIntervalMsMin, Math.floor(cfg.tickTimeMs / 2)));
   const bufferTrim = setInterval(() => bridge.releaseIdleBuffers(), largeRecordBufferTrimMs);
   const reaper = setInterval(() => {
     core.reapContainers(containersToDelete(db.tree, Date.now()));
@@ -244,7 +245,7 @@ function waitListening(w: Worker): Promise<void> {
 
 function waitExit(w: Worker): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => void w.terminate().then(() => resolve()), 2000);
+    const timer = setTimeout(() => void w.terminate().then(() => resolve()), workerExitGraceMs);
     w.once('exit', () => {
       clearTimeout(timer);
       resolve();

@@ -210,7 +210,7 @@ describe('item 10: globalOutstandingLimit and a client that never reads', () => 
       `# never-reading flooder (${requests} x getData of 1 MB): server RSS ${baseMiB.toFixed(0)} MiB ` +
         `before, peak ${peakMiB.toFixed(0)} MiB (+${growthMiB.toFixed(0)} MiB)`,
     );
-    // Bounds that hold it: toWorkerOutboxBytesHold (16 MiB) + a 4 MiB ring on the main thread;
+    // Bounds that hold it: toWorkerOutboxHoldBytes (16 MiB) + a 4 MiB ring on the main thread;
     // connOutputBytesMax (64 MiB) in the worker; the rest is slack for GC and the allocator.
     assert.ok(growthMiB < 400, `server RSS grew by ${growthMiB.toFixed(0)} MiB`);
     const r = await witness.call(xid++, Op.getData, pathBody('/small'), 30_000);
@@ -249,7 +249,7 @@ describe('item 10: globalOutstandingLimit and a client that never reads', () => 
         `${baseMiB.toFixed(0)} MiB before, peak ${peakMiB.toFixed(0)} MiB (+${growthMiB.toFixed(0)} MiB)`,
     );
     assert.ok(logged, 'the worker closes the client holding the most output, with a log line');
-    // workerStalledOutputBytesMax (128 MiB) + toWorkerOutboxBytesHold (16 MiB) + a 4 MiB ring,
+    // workerStalledOutputBytesMax (128 MiB) + toWorkerOutboxHoldBytes (16 MiB) + a 4 MiB ring,
     // and slack; 6 x connOutputBytesMax would be 384 MiB.
     assert.ok(growthMiB < 330, `server RSS grew by ${growthMiB.toFixed(0)} MiB`);
     for (const f of flooders) f.destroy();
