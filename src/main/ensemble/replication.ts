@@ -141,7 +141,7 @@ export class EnsembleReplication implements Replication {
     const core = this.o.member.core!;
     core.rearmGlobalSessions();
     core.resumeLearnerRequests(e.epoch);
-    // A new ensemble's first leader makes the session secret (session-secret.ts).
+    // A new ensemble's first leader makes the session secret (sessions/secret.ts).
     core.ensureSessionSecret();
   }
 }
