@@ -1,5 +1,5 @@
 // Znode data records: Stat, and the request and response bodies of create, delete, check, exists,
-// getData, setData and getChildren (the hot ones), as encodeRequest / encodeResponse dispatch them.
+// getData, setData and getChildren (the hot ones); requests.ts and responses.ts dispatch to them.
 
 import type {
   CheckVersionRequest,
