@@ -1,4 +1,4 @@
-// The records of zookeeper.jute (3.8) as TypeScript types. The codec (jute/records.ts) reads and
+// The records of zookeeper.jute (3.8) as TypeScript types. The codec (jute/records/) reads and
 // writes exactly these. Conventions:
 // - jute `long` is `number` where ZooKeeper keeps it below 2^53 (zxids, times, versions, TTLs);
 //   the codec throws on a larger value. Session ids and ephemeralOwner are 64-bit with the server
