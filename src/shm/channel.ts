@@ -1,4 +1,3 @@
-// size: Channel (~590 lines) is both directions of one ring pair (send, outbox, pump, fragments) over shared ring state; fragment reassembly is the part to split out next.
 // Channel: the pair of rings between the main thread and one session worker.
 //
 //   worker ── toMain ring (requests, session touches ...) ──▶ main
@@ -27,11 +26,8 @@
 // thread, whose source is this channel's own rx ring, holds the pump (holdPump / releasePump),
 // so a worker that does not take its replies stops getting its requests read.
 //
-// A record larger than the ring's maxPayloadBytes (half the ring) is built in a buffer of its own
-// and crosses as fragments (limits.ts `fragmentKind`): pieces of it, in order, each in a record
-// of its own, written in one go (the outbox takes what the ring has no room for). The receiver
-// copies the pieces into one reassembly buffer and hands the whole record to its handler, so no
-// record kind, in either direction, is too large to cross (up to recordBytesMax).
+// A record larger than the ring's maxPayloadBytes (half the ring) crosses as fragments and is
+// reassembled on arrival (fragments.ts); the outbox lives in outbox.ts.
 //
 // Receiving: `ch.start(handler)` pumps the rx ring: it drains at most `budget` records per
 // macrotask, calling `handler(kind, view, offset, payloadBytes, bytes)` for each (no allocation
@@ -41,17 +37,16 @@
 
 import { AssertionError } from '../common/assert.js';
 import { Doorbell, type DoorbellOptions } from './doorbell.js';
+import { FragmentReassembler, FragmentSender } from './fragments.js';
 import {
   channelBudgetRecordsDefault,
   channelRingBytesDefault,
-  fragmentHeaderBytes,
   fragmentKind,
   fragmentPieceBytesDefault,
-  outboxCompactRecordsMin,
   recordBytesMax,
 } from './limits.js';
+import { Outbox } from './outbox.js';
 import { ByteRing } from './ring.js';
-
 
 /** What travels to the worker (in workerData): two rings' shared memory. */
 export interface ChannelDescriptor {
@@ -67,10 +62,6 @@ export type ChannelSide = 'main' | 'worker';
  * `[offset, offset + payloadBytes)`. It is valid only during the call.
  */
 export type RecordHandler = (kind: number, view: DataView, offset: number, payloadBytes: number, bytes: Buffer) => void;
-
-/** A fragment stream that breaks the contract of limits.ts `fragmentKind`: a bug on the sending
- *  side (both sides are this codebase), reported as such, never as a crash of the decoder. */
-export class FragmentError extends AssertionError {}
 
 export interface ChannelDescriptorOptions {
   /** Data-region bytes of the worker→main ring (power of two). */
@@ -105,7 +96,6 @@ const modeScratch = 2;
 const modeDrop = 3;
 /** The record is larger than the ring: built in a buffer of its own, sent as fragments. */
 const modeFragments = 4;
-const empty = new Uint8Array(0);
 
 export class Channel {
   readonly side: ChannelSide;
@@ -129,31 +119,11 @@ export class Channel {
   #resBytes = 0;
   #scratch: Uint8Array | undefined;
   #scratchView: DataView | undefined;
-  readonly #pieceBytes: number;
-  // Large records' buffers, kept for the next one (a fresh 32 MiB buffer costs more in page
-  // faults than the copy into it) until releaseIdleBuffers() finds them unused since its last
-  // call. The send buffer is reused only while the outbox is empty (it holds views of it).
-  #largeTx: Buffer | undefined;
-  #largeTxUsed = false;
-  #largeRx: Buffer | undefined;
-  #largeRxUsed = false;
-  // Reassembly of a record that arrives in fragments (one at a time: their pieces are contiguous).
+  /** The rx ring's memory, as a Buffer (handed to the handler). */
   readonly #rxBuf: Buffer;
-  #asm: Buffer | undefined;
-  #asmView: DataView | undefined;
-  #asmKind = 0;
-  #asmBytes = 0;
-  // Outbox: records that did not fit, in order, from #outHead.
-  #outData: Uint8Array[] = [];
-  #outKinds: number[] = [];
-  /** A fragment's header, written in front of its piece (a view into the record's own buffer,
-   *  so the outbox copies no piece); null for other records. */
-  #outPrefix: (Uint8Array | null)[] = [];
-  #outHead = 0;
-  #outBytes = 0;
-  #flushScheduled = false;
-  #writableWaiters: (() => void)[] = [];
-  readonly #onSpace: () => void;
+  readonly #outbox: Outbox;
+  readonly #fragmentSender: FragmentSender;
+  readonly #reassembler: FragmentReassembler;
 
   // Pump.
   #running = false;
@@ -183,22 +153,10 @@ export class Channel {
     this.view = this.tx.view;
     const rxBytes = this.rx.bytes;
     this.#rxBuf = Buffer.from(rxBytes.buffer, rxBytes.byteOffset, rxBytes.byteLength);
+    this.#outbox = new Outbox(this.tx, this.txBell);
     const pieceBytes = options.fragmentPieceBytes ?? fragmentPieceBytesDefault(this.tx.capacityBytes);
-    if (!(Number.isInteger(pieceBytes) && pieceBytes >= 1 && pieceBytes + fragmentHeaderBytes <= this.tx.maxPayloadBytes)) {
-      throw new RangeError(`Channel: fragmentPieceBytes ${pieceBytes} does not fit the ring`);
-    }
-    this.#pieceBytes = pieceBytes;
-    this.#onSpace = () => {
-      this.#flushScheduled = false;
-      if (this.#closed) return;
-      if (this.tx.closed) {
-        this.#dropOutbox(); // the peer is gone: nobody will make room again
-        return;
-      }
-      this.#flushOutbox();
-      this.tx.publish();
-      if (this.#outHead < this.#outData.length) this.#scheduleFlush();
-    };
+    this.#fragmentSender = new FragmentSender(this.tx, this.#outbox, pieceBytes);
+    this.#reassembler = new FragmentReassembler(this.#rxBuf, side);
     this.#tick = () => {
       this.#immediate = undefined;
       this.#pumpTick();
@@ -214,10 +172,8 @@ export class Channel {
    * this every second or so: bursts of large records reuse them, an idle channel frees them).
    */
   releaseIdleBuffers(): void {
-    if (!this.#largeTxUsed && this.#outHead === this.#outData.length) this.#largeTx = undefined;
-    if (!this.#largeRxUsed && this.#asm === undefined) this.#largeRx = undefined;
-    this.#largeTxUsed = false;
-    this.#largeRxUsed = false;
+    this.#fragmentSender.releaseIdle();
+    this.#reassembler.releaseIdle();
   }
 
   /** Largest payload one ring record carries (half the tx ring minus the header); a larger
@@ -245,7 +201,7 @@ export class Channel {
     const tx = this.tx;
     if (payloadBytes > tx.maxPayloadBytes) return this.#reserveLarge(kind, payloadBytes);
     if (kind === fragmentKind) throw new RangeError('Channel.reserve: the fragment kind is the channel\'s own');
-    if (this.#outHead === this.#outData.length || this.#flushOutbox()) {
+    if (this.#outbox.isEmpty() || this.#outbox.flush()) {
       const off = tx.reserve(kind, payloadBytes);
       if (off >= 0) {
         this.bytes = tx.bytes;
@@ -285,20 +241,13 @@ export class Channel {
       n = payloadBytes;
     }
     if (mode === modeFragments) {
-      this.#commitLarge(n);
+      const whole = this.bytes;
+      this.bytes = this.tx.bytes;
+      this.view = this.tx.view;
+      this.#fragmentSender.send(this.#resKind, whole, n);
       return;
     }
-    this.#queue(this.#resKind, null, this.#scratch!.slice(0, n));
-  }
-
-  /** Put a finished record behind the outbox (which must be non-empty, or the ring full). */
-  #queue(kind: number, prefix: Uint8Array | null, data: Uint8Array): void {
-    this.#outData.push(data);
-    this.#outKinds.push(kind);
-    this.#outPrefix.push(prefix);
-    this.#outBytes += data.length + (prefix === null ? 0 : prefix.length);
-    this.tx.noteOverflow();
-    this.#scheduleFlush();
+    this.#outbox.queue(this.#resKind, null, this.#scratch!.slice(0, n));
   }
 
   /** A record over maxPayloadBytes: built in a buffer of its own (the caller writes it whole,
@@ -312,62 +261,13 @@ export class Channel {
     if (kind >>> 0 !== kind || kind === fragmentKind) {
       throw new RangeError(`Channel.reserve: kind must be a u32 record kind, got ${kind}`);
     }
-    // Not zeroed: the caller writes every byte it commits. The outbox keeps views of it
-    // (#commitLarge), so the kept one is reused only when the outbox is empty.
-    let buf = this.#largeTx;
-    if (buf === undefined || buf.length < payloadBytes || this.#outHead < this.#outData.length) {
-      buf = Buffer.allocUnsafeSlow(payloadBytes);
-      this.#largeTx = buf;
-    }
-    this.#largeTxUsed = true;
-    buf = buf.subarray(0, payloadBytes);
+    const buf = this.#fragmentSender.buffer(payloadBytes);
     this.bytes = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, payloadBytes);
     this.#mode = this.#closed || this.tx.closed ? modeDrop : modeFragments;
     this.#resKind = kind;
     this.#resBytes = payloadBytes;
     return 0;
-  }
-
-  /**
-   * Send the first `n` bytes of the large record just built as fragments, in order: into the
-   * ring while it has room and the outbox is empty, then into the outbox as views of the
-   * record's buffer (no copy) behind their 16-byte headers.
-   */
-  #commitLarge(n: number): void {
-    const whole = this.bytes;
-    const kind = this.#resKind;
-    this.bytes = this.tx.bytes;
-    this.view = this.tx.view;
-    const tx = this.tx;
-    const piece = this.#pieceBytes;
-    let inRing = this.#outHead === this.#outData.length || this.#flushOutbox();
-    if (n <= tx.maxPayloadBytes) {
-      // commit() shrank it to what one record holds after all.
-      const off = inRing ? tx.reserve(kind, n) : -1;
-      if (off < 0) this.#queue(kind, null, whole.subarray(0, n));
-      else {
-        tx.bytes.set(whole.subarray(0, n), off);
-        tx.commit();
-      }
-      return;
-    }
-    for (let at = 0; at < n; at += piece) {
-      const len = Math.min(piece, n - at);
-      if (inRing) {
-        const off = tx.reserve(fragmentKind, fragmentHeaderBytes + len);
-        if (off >= 0) {
-          writeFragmentHeader(tx.view, off, kind, n, at);
-          tx.bytes.set(whole.subarray(at, at + len), off + fragmentHeaderBytes);
-          tx.commit();
-          continue;
-        }
-        inRing = false;
-      }
-      const prefix = new Uint8Array(fragmentHeaderBytes);
-      writeFragmentHeader(new DataView(prefix.buffer), 0, kind, n, at);
-      this.#queue(fragmentKind, prefix, whole.subarray(at, at + len));
-    }
   }
 
   /** Drop the record reserved last. */
@@ -388,25 +288,24 @@ export class Channel {
    * the outbox first. Cheap when there is nothing to publish.
    */
   publish(): void {
-    if (this.#outHead < this.#outData.length) this.#flushOutbox();
+    if (!this.#outbox.isEmpty()) this.#outbox.flush();
     this.tx.publish();
   }
 
   /** Records waiting in the outbox (0 unless tx was full). */
   get outboxLength(): number {
-    return this.#outData.length - this.#outHead;
+    return this.#outbox.length;
   }
 
   /** Payload bytes waiting in the outbox: a back-pressure signal for the sources. */
   get outboxBytes(): number {
-    return this.#outBytes;
+    return this.#outbox.bytes;
   }
 
   /** Resolves when the outbox is empty (at once if it is), or when the channel closes (then the
    * outbox records were dropped). */
   writable(): Promise<void> {
-    if (this.#outHead === this.#outData.length || this.#closed) return Promise.resolve();
-    return new Promise<void>((resolve) => this.#writableWaiters.push(resolve));
+    return this.#outbox.writable();
   }
 
   #reserveScratch(kind: number, payloadBytes: number, mode: number): number {
@@ -424,71 +323,6 @@ export class Channel {
     return 0;
   }
 
-  /** Move outbox records into tx while they fit (committed, not published). True when empty. */
-  #flushOutbox(): boolean {
-    const tx = this.tx;
-    const data = this.#outData;
-    const kinds = this.#outKinds;
-    const prefixes = this.#outPrefix;
-    let i = this.#outHead;
-    while (i < data.length) {
-      const rec = data[i]!;
-      const prefix = prefixes[i]!;
-      const p = prefix === null ? 0 : prefix.length;
-      const off = tx.reserve(kinds[i]!, p + rec.length);
-      if (off < 0) break;
-      if (prefix !== null) tx.bytes.set(prefix, off);
-      tx.bytes.set(rec, off + p);
-      tx.commit();
-      this.#outBytes -= p + rec.length;
-      data[i] = empty; // the record's buffer may go before the whole outbox has
-      i++;
-    }
-    if (i === data.length) {
-      data.length = 0;
-      kinds.length = 0;
-      prefixes.length = 0;
-      this.#outHead = 0;
-      this.#resolveWritable();
-      return true;
-    }
-    if (i >= outboxCompactRecordsMin) {
-      data.splice(0, i);
-      kinds.splice(0, i);
-      prefixes.splice(0, i);
-      i = 0;
-    }
-    this.#outHead = i;
-    return false;
-  }
-
-  #dropOutbox(): void {
-    const left = this.#outData.length - this.#outHead;
-    if (left > 0) this.tx.noteDropped(left);
-    this.#outData = [];
-    this.#outKinds = [];
-    this.#outPrefix = [];
-    this.#outHead = 0;
-    this.#outBytes = 0;
-    this.#resolveWritable();
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#closed) return;
-    const first = this.#outData[this.#outHead];
-    if (first === undefined) return;
-    const prefix = this.#outPrefix[this.#outHead];
-    this.#flushScheduled = true;
-    this.txBell.waitForSpace(first.length + (prefix ? prefix.length : 0)).then(this.#onSpace, this.#onSpace);
-  }
-
-  #resolveWritable(): void {
-    const waiters = this.#writableWaiters;
-    if (waiters.length === 0) return;
-    this.#writableWaiters = [];
-    for (const w of waiters) w();
-  }
-
   // ---------------------------------------------------------------- receiving
 
   /**
@@ -502,6 +336,7 @@ export class Channel {
     const rx = this.rx;
     const view = rx.view;
     const mem = this.#rxBuf;
+    const reassembler = this.#reassembler;
     let n = 0;
     try {
       while (n < budget && !this.#closed && !this.#held) {
@@ -512,63 +347,16 @@ export class Channel {
         rx.release(); // local: the bytes stay valid until releaseBatch below
         n++;
         if (kind === fragmentKind) {
-          if (this.#takeFragment(view, off, payloadBytes)) this.#deliverAssembled(handler);
+          if (reassembler.take(view, off, payloadBytes)) reassembler.deliver(handler);
           continue;
         }
-        if (this.#asm !== undefined) this.#fragmentError(`a record of kind ${kind} inside a fragmented record`);
+        if (reassembler.record !== undefined) reassembler.error(`a record of kind ${kind} inside a fragmented record`);
         handler(kind, view, off, payloadBytes, mem);
       }
     } finally {
       rx.releaseBatch();
     }
     return n;
-  }
-
-  /** Copy one piece into the reassembly buffer; true when the record is complete. */
-  #takeFragment(view: DataView, off: number, payloadBytes: number): boolean {
-    if (payloadBytes < fragmentHeaderBytes) this.#fragmentError(`a fragment of ${payloadBytes} bytes`);
-    const kind = view.getUint32(off, true);
-    const total = view.getUint32(off + 4, true);
-    const at = view.getUint32(off + 8, true);
-    const len = payloadBytes - fragmentHeaderBytes;
-    if (kind === fragmentKind) this.#fragmentError('a fragment of a fragment');
-    if (total > recordBytesMax) this.#fragmentError(`a record of ${total} bytes (over recordBytesMax)`);
-    if (len === 0) this.#fragmentError('an empty piece');
-    if (at === 0) {
-      if (this.#asm !== undefined) this.#fragmentError('a fragmented record restarted before its end');
-      // A record is valid only during its handler's call: the kept buffer can take the next one.
-      let buf = this.#largeRx;
-      if (buf === undefined || buf.length < total) {
-        buf = Buffer.allocUnsafeSlow(total);
-        this.#largeRx = buf;
-      }
-      this.#largeRxUsed = true;
-      this.#asm = buf.subarray(0, total);
-      this.#asmView = new DataView(this.#asm.buffer, this.#asm.byteOffset, total);
-      this.#asmKind = kind;
-      this.#asmBytes = 0;
-    } else if (this.#asm === undefined || kind !== this.#asmKind || total !== this.#asm.length || at !== this.#asmBytes) {
-      this.#fragmentError(`a piece at ${at} of a ${total}-byte record of kind ${kind} out of sequence`);
-    }
-    const asm = this.#asm!;
-    if (at + len > total) this.#fragmentError(`a piece of ${len} bytes at ${at} past the record's ${total} bytes`);
-    this.#rxBuf.copy(asm, at, off + fragmentHeaderBytes, off + payloadBytes);
-    this.#asmBytes = at + len;
-    return this.#asmBytes === total;
-  }
-
-  #deliverAssembled(handler: RecordHandler): void {
-    const asm = this.#asm!;
-    const view = this.#asmView!;
-    this.#asm = undefined;
-    this.#asmView = undefined;
-    handler(this.#asmKind, view, 0, asm.length, asm);
-  }
-
-  #fragmentError(what: string): never {
-    this.#asm = undefined;
-    this.#asmView = undefined;
-    throw new FragmentError(`Channel (${this.side}): ${what}`);
   }
 
   /**
@@ -624,20 +412,20 @@ export class Channel {
    */
   close(): void {
     if (this.#closed) return;
-    if (this.#outHead < this.#outData.length) this.#flushOutbox();
-    this.#dropOutbox();
+    const outbox = this.#outbox;
+    if (!outbox.isEmpty()) outbox.flush();
+    outbox.drop();
     this.tx.publish();
     this.#closed = true;
-    this.#asm = undefined;
-    this.#asmView = undefined;
-    this.#largeTx = undefined;
-    this.#largeRx = undefined;
+    outbox.close();
+    this.#reassembler.clear();
+    this.#fragmentSender.clear();
     this.tx.close();
     this.rx.close();
     this.#endPump(undefined, false);
     this.rxBell.close();
     this.txBell.close();
-    this.#resolveWritable();
+    outbox.resolveWritable();
   }
 
   #pumpTick(): void {
@@ -696,11 +484,4 @@ export class Channel {
     if (failed) reject?.(error);
     else resolve?.();
   }
-}
-
-function writeFragmentHeader(view: DataView, off: number, kind: number, totalBytes: number, at: number): void {
-  view.setUint32(off, kind, true);
-  view.setUint32(off + 4, totalBytes, true);
-  view.setUint32(off + 8, at, true);
-  view.setUint32(off + 12, 0, true);
 }

@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
 
 /**
  * Largest payload of one record, of any kind and in either direction, once reassembled. A record
- * larger than its ring's maxPayloadBytes (half the ring) crosses in fragments (channel.ts); this
+ * larger than its ring's maxPayloadBytes (half the ring) crosses in fragments (fragments.ts); this
  * bounds what one record may make a receiver buffer. A request over it closes its connection
  * (src/workers/requests/router.ts), a reply over it closes the connection it was for
  * (src/main/pipeline/replies.ts).
@@ -44,7 +44,7 @@ export function fragmentPieceBytesDefault(capacityBytes: number): number {
 export const channelRingBytesDefault = 1 << 22;
 /** Default number of records a pump handles per macrotask. */
 export const channelBudgetRecordsDefault = 1024;
-/** A channel's outbox compacts its array once this many sent records lead it. */
+/** A channel's outbox (outbox.ts) compacts its array once this many sent records lead it. */
 export const outboxCompactRecordsMin = 1024;
 
 /** Default fallback: a doorbell wait resolves after this long even if nobody notified. */

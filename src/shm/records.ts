@@ -7,7 +7,7 @@
 // zxids travel as float64: exact while the epoch stays below 2^21, which the main thread asserts.
 // Strings are UTF-8 with a u32 byte length: a path is bounded only by the request that carried it
 // (jute.maxbuffer), so may be longer than 64 KiB. A record larger than its ring crosses in
-// fragments (channel.ts); every record is bounded by limits.ts recordBytesMax.
+// fragments (fragments.ts); every record is bounded by limits.ts recordBytesMax.
 import { WatchKind } from '../common/zk.js';
 import { recordBytesMax } from './limits.js';
 

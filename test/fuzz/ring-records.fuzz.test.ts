@@ -9,7 +9,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Channel, FragmentError, createChannelDescriptor, type ChannelSide } from '../../src/shm/channel.js';
+import { Channel, createChannelDescriptor, type ChannelSide } from '../../src/shm/channel.js';
+import { FragmentError } from '../../src/shm/fragments.js';
 import { fragmentHeaderBytes, fragmentKind, recordBytesMax } from '../../src/shm/limits.js';
 import {
   AttachView,
