@@ -2,7 +2,7 @@
 // redial timer): the records QuorumTransport, its handshake and its snapshot streams share.
 
 import type * as net from 'node:net';
-import type { PeerAddress } from './transport.js';
+import type { PeerAddress } from './transport-options.js';
 import type { FrameReader } from './frames.js';
 import type { SnapStream } from './snap-stream.js';
 

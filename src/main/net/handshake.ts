@@ -27,7 +27,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { assert } from '../../common/assert.js';
 import { encodeHelloFrame, type Hello } from './codec.js';
 import { type Connection, type Link, isOpen } from './connection.js';
-import type { TransportLogger } from './transport.js';
+import type { TransportLogger } from './transport-options.js';
 
 /** Bytes of a Hello challenge. */
 const nonceBytes = 16;

@@ -4,7 +4,7 @@
 
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { PeerAddress, TransportLogger } from './transport.js';
+import type { PeerAddress, TransportLogger } from './transport-options.js';
 
 export interface QuorumTlsOptions {
   /** Our certificate and key (key + cert, or pfx + passphrase) and the trusted CAs (ca). */
