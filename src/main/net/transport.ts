@@ -1,4 +1,3 @@
-// size: QuorumTransport (~590 lines) owns every peer connection's state: dial, nudge, hello proof, TLS, snapshot streams. The hello/auth handshake is the part to split out next.
 // QuorumTransport: the quorum TCP mesh between ensemble members. It listens on the quorum port,
 // keeps exactly one connection per peer, carries length-prefixed FlatBuffers frames (codec.ts)
 // and reports peerUp / peerDown / message to the driver, which steps them into ZabPeer.
@@ -20,37 +19,13 @@
 // Events are emitted only from I/O callbacks, never from inside send() or close(), so a driver
 // may call send() between ZabPeer.ready() and advance() without being re-entered.
 //
-// Authentication. Without a quorum secret (zoo.cfg quorum.secret / quorum.secretFile) peers are
-// trusted by the id in their Hello, as ZooKeeper's quorum is without SASL or TLS; the start-up
-// log says so. With one, every connection proves both ends know it, by HMAC-SHA256
-// challenge-response inside the Hello exchange (three Hellos instead of two):
-//   dialler D -> A: Hello{D, A, nonce Nd}
-//   acceptor A -> D: Hello{A, A->D, nonce Na, mac = HMAC(secret, "accept", cluster, A, D, Nd, Na)}
-//   D -> A:         Hello{D, A, mac = HMAC(secret, "dial", cluster, D, A, Na, Nd)}
-// Each side's MAC covers the other side's fresh nonce, so a recorded Hello replayed on a new
-// connection fails; both ids and the direction are inside the MAC, so it is bound to who says
-// it and cannot be reflected. A connects only after D's proof, so a connection that claims the
-// id of a connected peer replaces that peer's link only once it has authenticated. A nudge
-// (below) needs no proof: it only makes us dial the configured address, which then proves itself.
-// With quorum TLS (zoo.cfg sslQuorum, ssl.quorum.*) every connection is TLS with certificates
-// both ways, checked against the trust store (and, when dialling, the member's host name unless
-// hostnameVerification=false), as ZooKeeper's quorum TLS does; a secret may be set as well.
-// Either way, until a connection is open its frames are bounded by handshakeFrameBytesMax (a
-// Hello is ~100 bytes), the Hello must come from a server.N id, and at most
-// handshakesInboundMax inbound connections may be in their handshake at once.
-//
-// SNAP sync: a snapshot can be larger than a frame, and larger than the send queue's bound. A
-// SNAP whose data exceeds snapChunkBytes goes out as SnapChunk frames (leading pieces of the
-// data) and a final SNAP frame with the rest, one frame per 'drain' of the socket, so the queue
-// holds about one chunk at a time; messages sent to that peer meanwhile wait behind the
-// snapshot (in order, counted against sendQueueBytesMax). The receiver concatenates the pieces
-// (up to snapBytesMax) and emits one SNAP message; anything but SnapChunk or SNAP after a
-// SnapChunk is a protocol error that closes the connection.
+// The Hello handshake and its authentication are handshake.ts's (its header: quorum secret, TLS),
+// the sockets (plain or TLS) quorum-tls.ts's, chunked SNAP streams snap-stream.ts's. Until a
+// connection is open, this file bounds its frames by handshakeFrameBytesMax, its time by
+// handshakeTimeoutMs, and inbound handshakes in progress by handshakesInboundMax.
 
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as net from 'node:net';
 import type { Msg } from '../zab/messages.js';
 import { assert } from '../../common/assert.js';
 import {
@@ -58,161 +33,34 @@ import {
   type ForwardMsg,
   type QuorumMsg,
   decodeFrame,
-  encodeHelloFrame,
   encodeMessageFrame,
-  encodeSnapChunkFrame,
   framePrefixBytes,
-  type Hello,
 } from './codec.js';
+import { Connection, type Link, isOpen } from './connection.js';
 import { FrameReader } from './frames.js';
+import { type HandshakeHost, helloFrame, sendDialHello } from './handshake.js';
 import {
   chunkFrameOverheadBytes,
-  frameBytesCeiling,
-  frameBytesMaxDefault,
-  frameSlackBytes,
   handshakeFrameBytesMax,
   handshakesInboundMax,
-  handshakeTimeoutMsDefault,
-  reconnectDelayMsMax,
-  reconnectDelayMsMin,
-  sendQueueBytesMaxDefault,
-  snapBytesMaxDefault,
   snapChunkBytesDefault,
   socketKeepAliveMs,
 } from './limits.js';
+import { type QuorumTlsOptions, quorumDial, quorumReadyEvent, quorumServer } from './quorum-tls.js';
+import { SnapStream, addSnapChunk, assembleSnap } from './snap-stream.js';
+import { type QuorumTransportEvents, type QuorumTransportOptions, type TransportLogger, transportDefaults } from './transport-options.js';
 
-export interface PeerAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-/** The subset of pino's Logger the transport uses. */
-export interface TransportLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-export interface QuorumTransportOptions {
-  readonly myId: number;
-  /** Every other member's quorum address (an entry for myId is ignored). */
-  readonly peers: ReadonlyMap<number, PeerAddress>;
-  readonly listenHost: string;
-  /** 0 picks a free port (see address()). */
-  readonly listenPort: number;
-  /** Must match on both sides of the handshake (guards against another ensemble's peers). */
-  readonly cluster?: string;
-  readonly logger?: TransportLogger;
-  readonly reconnectDelayMsMin?: number;
-  readonly reconnectDelayMsMax?: number;
-  /** Largest frame body accepted or sent (a larger SNAP is chunked, see the header). */
-  readonly frameBytesMax?: number;
-  /** SNAP data per frame when chunked; default min(16 MiB, frameBytesMax - 1 KiB). */
-  readonly snapChunkBytes?: number;
-  /** Largest reassembled SNAP data accepted. */
-  readonly snapBytesMax?: number;
-  /** Bytes queued to one peer beyond which its connection is reset (peerDown). */
-  readonly sendQueueBytesMax?: number;
-  /** Time a new connection has to complete the Hello exchange. */
-  readonly handshakeTimeoutMs?: number;
-  /** Jitter source, in [0, 1). */
-  readonly random?: () => number;
-  /** The shared quorum secret (see Authentication in the header); none: unauthenticated. */
-  readonly secret?: Uint8Array | null;
-  /** Quorum TLS (zoo.cfg sslQuorum): both directions present certificates the `ca` vouches for. */
-  readonly tls?: QuorumTlsOptions | null;
-}
-
-export interface QuorumTlsOptions {
-  /** Our certificate and key (key + cert, or pfx + passphrase) and the trusted CAs (ca). */
-  readonly context: tls.SecureContextOptions;
-  /** A dialled member's certificate must name the host of its server.N line. */
-  readonly hostnameVerification: boolean;
-}
-
-export interface QuorumTransportEvents {
-  peerUp: [peer: number];
-  peerDown: [peer: number];
-  message: [from: number, msg: Msg];
-  /** Request forwarding (REQUEST / REQUESTERROR), in order with the Zab messages. */
-  forward: [from: number, msg: ForwardMsg];
-}
-
-export const transportDefaults = {
-  cluster: 'zkts',
-  reconnectDelayMsMin,
-  reconnectDelayMsMax,
-  frameBytesMax: frameBytesMaxDefault,
-  sendQueueBytesMax: sendQueueBytesMaxDefault,
-  handshakeTimeoutMs: handshakeTimeoutMsDefault,
-  snapBytesMax: snapBytesMaxDefault,
-} as const;
-
-/**
- * The frame bound for an ensemble whose jute.maxbuffer is `juteMaxBufferBytes`: whatever is
- * legal must be sendable, and a PROPOSAL (a txn) or a REQUEST (a client packet plus its auth
- * ids) carries at most about one client packet, so twice that plus 1 MiB; never below the
- * default, never above what a FlatBuffers builder can hold (2 GiB).
- */
-export function quorumFrameBytesMax(juteMaxBufferBytes: number): number {
-  const wanted = Math.max(transportDefaults.frameBytesMax, 2 * juteMaxBufferBytes + frameSlackBytes);
-  return Math.min(wanted, frameBytesCeiling);
-}
-
-/** A chunked SNAP going out: the data, how far it has gone, and what waits behind it. */
-class SnapStream {
-  at = 0;
-  readonly backlog: Buffer[] = [];
-  backlogBytes = 0;
-  constructor(readonly msg: Extract<Msg, { type: 'SNAP' }>) {}
-}
-
-/** Bytes of a Hello challenge. */
-const nonceBytes = 16;
-const macLabel = 'zkts-quorum-hello-v1';
+export type { QuorumTlsOptions } from './quorum-tls.js';
+export {
+  type PeerAddress,
+  type QuorumTransportEvents,
+  type QuorumTransportOptions,
+  type TransportLogger,
+  quorumFrameBytesMax,
+  transportDefaults,
+} from './transport-options.js';
 
 const silentLogger: TransportLogger = { debug() {}, info() {}, warn() {} };
-
-/** handshake: waiting for the other side's Hello; proof: an acceptor waiting for the dialler's MAC. */
-type ConnectionState = 'handshake' | 'proof' | 'nudge' | 'open' | 'closed';
-
-class Connection {
-  state: ConnectionState = 'handshake';
-  corked = false;
-  handshakeTimer: NodeJS.Timeout | null = null;
-  /** A chunked SNAP being sent on this connection. */
-  snapOut: SnapStream | null = null;
-  /** SnapChunk pieces received so far, and their total size. */
-  snapIn: Uint8Array[] | null = null;
-  snapInBytes = 0;
-  /** Our challenge on this connection, and the other side's (quorum secret only). */
-  nonce: Uint8Array = new Uint8Array(0);
-  peerNonce: Uint8Array = new Uint8Array(0);
-
-  readonly socket: net.Socket;
-  readonly outbound: boolean;
-  /** The peer's id: known up front when we dial, from its Hello when it dials us. */
-  peer: number;
-  readonly reader: FrameReader;
-
-  constructor(o: { socket: net.Socket; outbound: boolean; peer: number; reader: FrameReader }) {
-    this.socket = o.socket;
-    this.outbound = o.outbound;
-    this.peer = o.peer;
-    this.reader = o.reader;
-  }
-}
-
-interface Link {
-  readonly id: number;
-  readonly address: PeerAddress;
-  /** The one kept connection, once its handshake is done. */
-  open: Connection | null;
-  /** Our dial (or nudge) in progress. */
-  dial: Connection | null;
-  reconnectTimer: NodeJS.Timeout | null;
-  attempts: number;
-}
 
 export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   readonly myId: number;
@@ -237,6 +85,8 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   private lastMsg: QuorumMsg | null = null;
   private lastFrame: Buffer | null = null;
   private closed = false;
+  /** The Hello handshake's view of this transport (handshake.ts). */
+  private readonly handshake: HandshakeHost;
 
   constructor(options: QuorumTransportOptions) {
     super();
@@ -270,6 +120,19 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       const link = { id, address, open: null, dial: null, reconnectTimer: null, attempts: 0 };
       this.links.set(id, link);
     }
+    this.handshake = {
+      myId: this.myId,
+      cluster: this.cluster,
+      secret: this.secret,
+      logger: this.logger,
+      links: this.links,
+      refuse: (conn, problem) => this.refuse(conn, problem),
+      write: (conn, frame) => this.write(conn, frame),
+      destroy: (conn) => this.destroy(conn),
+      connect: (link) => this.connect(link),
+      retire: (conn, why) => this.retire(conn, why),
+      opened: (link, conn) => this.opened(link, conn),
+    };
   }
 
   // ---- API ----
@@ -278,16 +141,12 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   async start(): Promise<void> {
     assert(!this.started && !this.closed, 'start() once, before close()');
     this.started = true;
-    const t = this.tls;
-    const server =
-      t === null
-        ? net.createServer({ noDelay: true }, (socket) => this.accepted(socket))
-        : tls.createServer({ ...t.context, requestCert: true, rejectUnauthorized: true, handshakeTimeout: this.handshakeTimeoutMs }, (socket) => this.accepted(socket));
-    if (t !== null) {
-      server.on('tlsClientError', (err, socket) => {
-        this.logger.warn({ remote: socket.remoteAddress, err: err.message }, 'quorum TLS handshake refused');
-      });
-    }
+    const server = quorumServer({
+      tls: this.tls,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      logger: this.logger,
+      accepted: (socket) => this.accepted(socket),
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -393,50 +252,16 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   private pumpSnap(conn: Connection): void {
     const out = conn.snapOut;
     if (out === null || !isOpen(conn) || conn.socket.destroyed) return;
-    const data = out.msg.data;
-    const rest = data.length - out.at;
-    if (rest > this.snapChunkBytes) {
-      this.write(conn, encodeSnapChunkFrame(data.subarray(out.at, out.at + this.snapChunkBytes)));
-      out.at += this.snapChunkBytes;
+    const { frame, last } = out.nextFrame(this.snapChunkBytes);
+    this.write(conn, frame);
+    if (!last) {
       conn.socket.once('drain', () => this.pumpSnap(conn));
       return;
     }
-    this.write(conn, encodeMessageFrame({ ...out.msg, data: data.subarray(out.at) }));
+    const data = out.msg.data;
     conn.snapOut = null;
     this.logger.info({ peer: conn.peer, bytes: data.length, chunks: Math.ceil(data.length / this.snapChunkBytes) }, 'chunked SNAP sent');
     for (const frame of out.backlog) this.write(conn, frame);
-  }
-
-  /** A SnapChunk piece: kept until the SNAP that ends it. */
-  private snapChunkIn(conn: Connection, data: Uint8Array): boolean {
-    if (conn.snapInBytes + data.length > this.snapBytesMax) {
-      return this.refuse(conn, `chunked SNAP over snapBytesMax ${this.snapBytesMax}`);
-    }
-    conn.snapIn ??= [];
-    conn.snapIn.push(data.slice()); // the frame's buffer is the socket's
-    conn.snapInBytes += data.length;
-    return true;
-  }
-
-  /** The SNAP that ends a chunked one: its data is the pieces, then its own. */
-  private snapAssembled(conn: Connection, msg: Extract<Msg, { type: 'SNAP' }>): Msg | null {
-    const parts = conn.snapIn;
-    if (parts === null) return msg;
-    conn.snapIn = null;
-    const total = conn.snapInBytes + msg.data.length;
-    conn.snapInBytes = 0;
-    if (total > this.snapBytesMax) {
-      this.refuse(conn, `chunked SNAP over snapBytesMax ${this.snapBytesMax}`);
-      return null;
-    }
-    const data = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      data.set(p, at);
-      at += p.length;
-    }
-    data.set(msg.data, at);
-    return { ...msg, data };
   }
 
   /**
@@ -494,31 +319,12 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     if (this.closed || link.open !== null || link.dial !== null) return;
     if (link.reconnectTimer !== null) clearTimeout(link.reconnectTimer);
     link.reconnectTimer = null;
-    const t = this.tls;
-    const { host, port } = link.address;
-    const socket =
-      t === null
-        ? net.connect({ host, port })
-        : tls.connect({
-            host,
-            port,
-            ...t.context,
-            rejectUnauthorized: true,
-            ...(net.isIP(host) === 0 ? { servername: host } : {}),
-            checkServerIdentity: t.hostnameVerification ? tls.checkServerIdentity : () => undefined,
-          });
+    const socket = quorumDial(this.tls, link.address);
     const conn = this.track(socket, true, link.id);
     link.dial = conn;
-    socket.once(t === null ? 'connect' : 'secureConnect', () => {
+    socket.once(quorumReadyEvent(this.tls), () => {
       if (conn.state === 'closed') return;
-      conn.nonce = this.secret === null ? new Uint8Array(0) : randomBytes(nonceBytes);
-      const hello = { cluster: this.cluster, sender: this.myId, receiver: link.id, nonce: conn.nonce, mac: new Uint8Array(0) };
-      socket.write(encodeHelloFrame(hello));
-      if (link.id > this.myId) {
-        // The larger sid keeps only its own dial: ours is a nudge that asks it to dial back.
-        conn.state = 'nudge';
-        socket.end();
-      }
+      sendDialHello(this.handshake, conn, link);
     });
   }
 
@@ -599,17 +405,18 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
       if (decoded.kind !== 'hello') {
         return this.refuse(conn, `${decoded.kind === 'snapChunk' ? 'SnapChunk' : decoded.msg.type} before the handshake completed`);
       }
-      const hello = decoded.hello;
-      if (conn.state === 'proof') return this.proofIn(conn, hello);
-      return conn.outbound ? this.helloReply(conn, hello) : this.helloIn(conn, hello);
+      return helloFrame(this.handshake, conn, decoded.hello);
     }
     if (decoded.kind === 'hello') return this.refuse(conn, 'Hello after the handshake');
-    if (decoded.kind === 'snapChunk') return this.snapChunkIn(conn, decoded.data);
+    if (decoded.kind === 'snapChunk') {
+      const problem = addSnapChunk(conn, decoded.data, this.snapBytesMax);
+      return problem === null ? true : this.refuse(conn, problem);
+    }
     let msg: QuorumMsg = decoded.msg;
     if (conn.snapIn !== null) {
       if (msg.type !== 'SNAP') return this.refuse(conn, `${msg.type} inside a chunked SNAP`);
-      const whole = this.snapAssembled(conn, msg);
-      if (whole === null) return false;
+      const whole = assembleSnap(conn, msg, this.snapBytesMax);
+      if (typeof whole === 'string') return this.refuse(conn, whole);
       msg = whole;
     }
     if (!this.closed) {
@@ -624,104 +431,6 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
     this.logger.warn({ peer: conn.peer, remote: conn.socket.remoteAddress, problem }, 'bad quorum frame: closing the connection');
     this.destroy(conn);
     return false;
-  }
-
-  private checkHello(hello: Hello): string | null {
-    if (hello.cluster !== this.cluster) return `cluster ${JSON.stringify(hello.cluster)}`;
-    if (hello.receiver !== this.myId) return `Hello meant for server ${hello.receiver}`;
-    if (hello.sender === this.myId) return 'Hello from our own id (ZOOKEEPER-2164)';
-    if (!this.links.has(hello.sender)) return `unknown server ${hello.sender}`;
-    return null;
-  }
-
-  /** An inbound connection's Hello. */
-  private helloIn(conn: Connection, hello: Hello): boolean {
-    const problem = this.checkHello(hello);
-    if (problem !== null) return this.refuse(conn, problem);
-    conn.peer = hello.sender;
-    const link = this.links.get(hello.sender)!;
-    if (hello.sender < this.myId) {
-      // A nudge: the smaller sid never keeps its dial; close it and dial back now.
-      this.logger.debug({ peer: link.id }, 'quorum nudge from a smaller id');
-      this.destroy(conn);
-      if (link.open === null) {
-        link.attempts = 0;
-        this.connect(link);
-      }
-      return false;
-    }
-    if (this.secret !== null) {
-      // Challenge the dialler; it connects only once it has answered (proofIn).
-      if (hello.nonce.length !== nonceBytes) return this.refuse(conn, 'Hello without a challenge: this member requires the quorum secret');
-      conn.peerNonce = hello.nonce;
-      conn.nonce = randomBytes(nonceBytes);
-      const mac = this.helloMac('accept', this.myId, link.id, conn.peerNonce, conn.nonce);
-      this.write(conn, encodeHelloFrame({ cluster: this.cluster, sender: this.myId, receiver: link.id, nonce: conn.nonce, mac }));
-      conn.state = 'proof';
-      return true;
-    }
-    if (hello.mac.length > 0 || hello.nonce.length > 0) {
-      return this.refuse(conn, 'Hello with a challenge: this member has no quorum secret');
-    }
-    // The larger sid dialled again, so it has lost the connection we may still hold. Without a
-    // secret nothing tells it from a process that claims its id (as in ZooKeeper): say so.
-    if (link.open !== null) {
-      this.logger.warn({ peer: link.id, remote: conn.socket.remoteAddress }, 'an unauthenticated connection claiming a connected peer replaces its link');
-      this.retire(link.open, 'replaced by a new connection from the peer');
-    }
-    const reply = { cluster: this.cluster, sender: this.myId, receiver: link.id, nonce: new Uint8Array(0), mac: new Uint8Array(0) };
-    this.write(conn, encodeHelloFrame(reply));
-    this.opened(link, conn);
-    return isOpen(conn);
-  }
-
-  /** An inbound connection's proof (quorum secret): its MAC over our challenge. */
-  private proofIn(conn: Connection, hello: Hello): boolean {
-    const problem = this.checkHello(hello);
-    if (problem !== null) return this.refuse(conn, problem);
-    if (hello.sender !== conn.peer) return this.refuse(conn, `proof from ${hello.sender}, Hello from ${conn.peer}`);
-    const expected = this.helloMac('dial', conn.peer, this.myId, conn.nonce, conn.peerNonce);
-    if (!macEqual(hello.mac, expected)) return this.refuse(conn, `server ${conn.peer} failed the quorum secret's challenge`);
-    const link = this.links.get(conn.peer)!;
-    // Authenticated: the peer dialled again, so it has lost the connection we may still hold.
-    if (link.open !== null) this.retire(link.open, 'replaced by a new authenticated connection from the peer');
-    this.opened(link, conn);
-    return isOpen(conn);
-  }
-
-  /** Our dial's Hello reply. */
-  private helloReply(conn: Connection, hello: Hello): boolean {
-    const problem = this.checkHello(hello);
-    if (problem !== null) return this.refuse(conn, problem);
-    if (hello.sender !== conn.peer) return this.refuse(conn, `reply from ${hello.sender}`);
-    if (this.secret !== null) {
-      const expected = this.helloMac('accept', conn.peer, this.myId, conn.nonce, hello.nonce);
-      if (hello.nonce.length !== nonceBytes || !macEqual(hello.mac, expected)) {
-        return this.refuse(conn, `server ${conn.peer} failed the quorum secret's challenge`);
-      }
-      const mac = this.helloMac('dial', this.myId, conn.peer, hello.nonce, conn.nonce);
-      this.write(conn, encodeHelloFrame({ cluster: this.cluster, sender: this.myId, receiver: conn.peer, nonce: new Uint8Array(0), mac }));
-    } else if (hello.mac.length > 0 || hello.nonce.length > 0) {
-      return this.refuse(conn, 'Hello with a challenge: this member has no quorum secret');
-    }
-    const link = this.links.get(conn.peer)!;
-    if (link.dial === conn) link.dial = null;
-    assert(link.open === null, 'one open connection per peer');
-    this.opened(link, conn);
-    return isOpen(conn);
-  }
-
-  /**
-   * HMAC-SHA256 under the quorum secret of: a label, the direction (`accept`: the acceptor's
-   * answer; `dial`: the dialler's proof), the cluster, who says it and to whom, the challenge it
-   * answers and its own nonce.
-   */
-  private helloMac(role: 'accept' | 'dial', sender: number, receiver: number, challenge: Uint8Array, own: Uint8Array): Buffer {
-    const h = createHmac('sha256', this.secret!);
-    h.update(`${macLabel}\0${role}\0${this.cluster}\0${sender}\0${receiver}\0`);
-    h.update(challenge);
-    h.update(own);
-    return h.digest();
   }
 
   private opened(link: Link, conn: Connection): void {
@@ -801,15 +510,7 @@ export class QuorumTransport extends EventEmitter<QuorumTransportEvents> {
   }
 }
 
-function isOpen(conn: Connection): boolean {
-  return conn.state === 'open';
-}
-
 function uncork(conn: Connection): void {
   conn.corked = false;
   conn.socket.uncork();
-}
-
-function macEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }
