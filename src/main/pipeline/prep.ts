@@ -3,19 +3,12 @@
 // (prepared, not yet applied) changes, which it extends. Every write takes a zxid, failed ones
 // too: ZooKeeper logs and commits error transactions like any other.
 //
-// The multi request (prep/multi.ts) and the session txns with the closeSession list's bound
-// (prep/session.ts) have their own modules.
+// The multi request (prep/multi.ts), the session txns with the closeSession list's bound
+// (prep/session.ts) and the quota checks (prep/quota.ts) have their own modules.
 //
 // Left to the driver, as ZooKeeper does them outside this class: session checks (SessionExpired,
 // SessionMoved: SessionTracker.checkSession), upgrading a local session before an ephemeral
 // create (LeaderRequestProcessor / checkUpgradeSession), throttling.
-//
-// Quotas (ZooKeeperServer.checkQuota): a create or setData under a quota'd path is checked against
-// its limits and stats nodes. Past a hard limit it fails with QuotaExceeded when enforceQuota is
-// on (off by default, as zookeeper.enforceQuota); a limit passed is reported either way (a log
-// line). ZooKeeper reads the stats the apply step last wrote, so writes in flight can pass a
-// hard limit together; zkts also keeps the stats that writes in flight will make as outstanding
-// records of the stats node, so the count stays within the limit.
 
 import { checkAcl, defaultAuthProviders, fixupAcl, type AuthProviders } from '../../common/acl.js';
 import { unreachable } from '../../common/assert.js';
@@ -45,11 +38,11 @@ import type {
 import { listEntryBytes, type DataTree } from '../tree/data-tree.js';
 import { canonicalOwner, containerOwner, EphemeralKind, ephemeralKind, isValidTtl, ttlOwner } from '../tree/ephemeral.js';
 import type { NodeState } from '../tree/node.js';
-import { quotaLimitPath, quotaStatPath, StatsTrack } from '../tree/quota.js';
 import type { RequestContext } from './context.js';
 import { closeSessionTxnBytesCeiling, closeSessionTxnBytesDefault, txnBytesMax, txnHeaderBytes } from './limits.js';
 import { ChangeRecord, type OutstandingChanges } from './outstanding.js';
 import { prepMulti, type OpOutcome, type SingleOpPreparer } from './prep/multi.js';
+import { QuotaGuard, type QuotaExceededNote, type RecordReader } from './prep/quota.js';
 import { CloseLists, createSessionTxn, listed, type DeleteRecorder } from './prep/session.js';
 import { isSessionSecretWrite } from '../sessions/secret.js';
 
@@ -73,21 +66,7 @@ export interface PrepOptions {
   onQuotaExceeded?: (note: QuotaExceededNote) => void;
 }
 
-/** A write took the subtree of `quota` past one of its limits. */
-export interface QuotaExceededNote {
-  /** The quota'd path. */
-  readonly quota: string;
-  readonly what: 'count' | 'bytes';
-  /** The count or bytes the write would make. */
-  readonly current: number;
-  readonly limit: number;
-  /** A hard limit (countHardLimit / byteHardLimit), else the soft one (count / bytes). */
-  readonly hard: boolean;
-  /** The write is refused (a hard limit with enforceQuota on). */
-  readonly refused: boolean;
-}
-
-export class Prep implements SingleOpPreparer, DeleteRecorder {
+export class Prep implements SingleOpPreparer, DeleteRecorder, RecordReader {
   private readonly extendedTypesEnabled: boolean;
   private readonly providers: AuthProviders;
   /** Every session's closeSession list and its bound (prep/session.ts). */
@@ -96,8 +75,8 @@ export class Prep implements SingleOpPreparer, DeleteRecorder {
   private readonly txnBytesMax: number;
   /** Bytes the txn being prepared will take, as far as its ops have counted them. */
   private txnBytes = 0;
-  private readonly enforceQuota: boolean;
-  private readonly onQuotaExceeded: ((note: QuotaExceededNote) => void) | null;
+  /** The quota checks of creates, setData and deletes (prep/quota.ts). */
+  private readonly quotas: QuotaGuard;
 
   constructor(
     private readonly tree: DataTree,
@@ -113,8 +92,10 @@ export class Prep implements SingleOpPreparer, DeleteRecorder {
       onCloseListOmitted: opts.onCloseListOmitted,
     });
     this.txnBytesMax = txnBytesMax(jute);
-    this.enforceQuota = opts.enforceQuota ?? false;
-    this.onQuotaExceeded = opts.onQuotaExceeded ?? null;
+    this.quotas = new QuotaGuard(tree, outstanding, {
+      enforceQuota: opts.enforceQuota ?? false,
+      onQuotaExceeded: opts.onQuotaExceeded ?? null,
+    });
   }
 
   /**
@@ -211,12 +192,12 @@ export class Prep implements SingleOpPreparer, DeleteRecorder {
     const acl: ACL[] = fixed.acl;
     const data = req.data;
     const bytes = data === null ? 0 : data.length;
-    const quotaErr = this.checkQuota(path, bytes, 1);
+    const quotaErr = this.quotas.check(this, path, bytes, 1);
     if (quotaErr !== Err.ok) return quotaErr;
     if (!this.txnHasRoom(createTxnOverheadBytes + Buffer.byteLength(path) + bytes + aclBytes(acl))) {
       return Err.badArguments;
     }
-    this.noteQuotaChange(path, bytes, 1, zxid);
+    this.quotas.noteChange(this, path, bytes, 1, zxid);
     const parentRecord = ChangeRecord.of(zxid, parentName, parent);
     parentRecord.childCount++;
     parentRecord.cversion = newCversion;
@@ -309,13 +290,13 @@ export class Prep implements SingleOpPreparer, DeleteRecorder {
     if (isSessionSecretWrite(path) && ctx.sessionId !== 0n) return Err.noAuth;
     if (!checkAcl(node.acl, Perms.write, ctx.authIds, this.providers)) return Err.noAuth;
     const bytesDiff = (req.data === null ? 0 : req.data.length) - (node.data === null ? 0 : node.data.length);
-    const quotaErr = this.checkQuota(path, bytesDiff, 0);
+    const quotaErr = this.quotas.check(this, path, bytesDiff, 0);
     if (quotaErr !== Err.ok) return quotaErr;
     const version = checkAndIncVersion(node.version, req.version);
     if (version === null) return Err.badVersion;
     const dataBytes = req.data === null ? 0 : req.data.length;
     if (!this.txnHasRoom(opTxnOverheadBytes + Buffer.byteLength(path) + dataBytes)) return Err.badArguments;
-    this.noteQuotaChange(path, bytesDiff, 0, zxid);
+    this.quotas.noteChange(this, path, bytesDiff, 0, zxid);
     const record = ChangeRecord.of(zxid, path, node);
     record.version = version;
     record.mtime = timeMs;
@@ -366,64 +347,6 @@ export class Prep implements SingleOpPreparer, DeleteRecorder {
     return this.tree.getNode(path) ?? null;
   }
 
-  // ---- quotas --------------------------------------------------------------------------------
-
-  /**
-   * ZooKeeperServer.checkQuota for a change of `countDiff` nodes and `bytesDiff` data bytes at
-   * `path`: Err.quotaExceeded when it passes a hard limit and enforceQuota is on, else Err.ok.
-   * The count is checked first; only a limit that is set, for a diff that is not 0, is checked.
-   */
-  private checkQuota(path: string, bytesDiff: number, countDiff: number): number {
-    const quota = this.tree.quotas.quotaOf(path);
-    if (quota === null) return Err.ok;
-    const limitNode = this.recordFor(quotaLimitPath(quota));
-    if (limitNode === null) return Err.ok; // ZooKeeper logs "Missing limit node"
-    const limits = StatsTrack.parse(limitNode.data);
-    const checkCount = countDiff !== 0 && (limits.count > -1 || limits.countHardLimit > -1);
-    const checkBytes = bytesDiff !== 0 && (limits.bytes > -1 || limits.byteHardLimit > -1);
-    if (!checkCount && !checkBytes) return Err.ok;
-    const statNode = this.recordFor(quotaStatPath(quota));
-    if (statNode === null) return Err.ok; // ZooKeeper logs "Missing node for stat"
-    const stats = StatsTrack.parse(statNode.data);
-    if (checkCount) {
-      const hard = limits.countHardLimit > -1;
-      const err = this.overLimit(quota, 'count', stats.count + countDiff, hard ? limits.countHardLimit : limits.count, hard);
-      if (err !== Err.ok) return err;
-    }
-    if (checkBytes) {
-      const hard = limits.byteHardLimit > -1;
-      return this.overLimit(quota, 'bytes', stats.bytes + bytesDiff, hard ? limits.byteHardLimit : limits.bytes, hard);
-    }
-    return Err.ok;
-  }
-
-  private overLimit(quota: string, what: 'count' | 'bytes', current: number, limit: number, hard: boolean): number {
-    if (current <= limit) return Err.ok;
-    const refused = hard && this.enforceQuota;
-    this.onQuotaExceeded?.({ quota, what, current, limit, hard, refused });
-    return refused ? Err.quotaExceeded : Err.ok;
-  }
-
-  /**
-   * With enforceQuota on, a change prepared under a quota moves that quota's stats as an
-   * outstanding record of its stats node: the next write is checked against the stats every
-   * write before it will make (the apply step writes the same numbers into the tree).
-   */
-  private noteQuotaChange(path: string, bytesDiff: number, countDiff: number, zxid: number): void {
-    if (!this.enforceQuota || (bytesDiff === 0 && countDiff === 0)) return;
-    const quota = this.tree.quotas.quotaOf(path);
-    if (quota === null) return;
-    const statPath = quotaStatPath(quota);
-    const statNode = this.recordFor(statPath);
-    if (statNode === null) return;
-    const stats = StatsTrack.parse(statNode.data);
-    stats.count += countDiff;
-    stats.bytes += bytesDiff;
-    const record = ChangeRecord.of(zxid, statPath, statNode);
-    record.data = stats.bytesOf();
-    this.outstanding.add(record);
-  }
-
   /** getParentPathAndValidate: null (BadArguments) for no '/', a NUL, or a built-in node. */
   parentForDelete(path: string): string | null {
     const lastSlash = path.lastIndexOf('/');
@@ -439,10 +362,7 @@ export class Prep implements SingleOpPreparer, DeleteRecorder {
     zxid: number,
     listOwner = 0n,
   ): void {
-    if (this.enforceQuota) {
-      const node = this.recordFor(path);
-      if (node !== null) this.noteQuotaChange(path, -(node.data === null ? 0 : node.data.length), -1, zxid);
-    }
+    this.quotas.noteDelete(this, path, zxid);
     const parentRecord = ChangeRecord.of(zxid, parentName, parent);
     parentRecord.childCount--;
     parentRecord.pzxid = zxid;
