@@ -12,9 +12,11 @@ import { DataTree } from '../tree/data-tree.js';
 import { applyTxn, type ApplyResult } from './apply.js';
 import type { RequestContext } from './context.js';
 import { OutstandingChanges } from './outstanding.js';
-import { isWriteOp, Prep, type PreparedTxn, type PrepOptions, type QuotaExceededNote } from './prep.js';
+import { isWriteOp, Prep, type PreparedTxn, type PrepOptions } from './prep.js';
+import type { QuotaExceededNote } from './prep/quota.js';
 
-export type { PreparedTxn, QuotaExceededNote } from './prep.js';
+export type { PreparedTxn } from './prep.js';
+export type { QuotaExceededNote } from './prep/quota.js';
 export type { ApplyResult } from './apply.js';
 export type { ReadResult, SetWatchesResult } from './reads.js';
 export type { RequestContext } from './context.js';
@@ -31,13 +33,13 @@ export interface ZkDatabaseOptions {
   authProviders?: AuthProviders;
   /** exists needs READ on an existing node (ZooKeeper 3.8.4+); default false, as 3.8.0. */
   existsChecksRead?: boolean;
-  /** jute.maxbuffer: bounds what one session's ephemerals may add up to (prep.ts). */
+  /** jute.maxbuffer: bounds what one session's ephemerals may add up to (prep/session.ts). */
   juteMaxBufferBytes?: number;
   /** Told when a closeSession txn goes without its path list (the server logs it). */
   onCloseListOmitted?: PrepOptions['onCloseListOmitted'];
   /** zookeeper.enforceQuota: writes past a hard quota limit fail (default false). */
   enforceQuota?: boolean;
-  /** Told of each write that passes a quota limit (see prep.ts). */
+  /** Told of each write that passes a quota limit (see prep/quota.ts). */
   onQuotaExceeded?: (note: QuotaExceededNote) => void;
 }
 
