@@ -90,11 +90,6 @@ const exceptions: readonly { from: string; target: string; why: string }[] = [
     target: 'main/storage/limits.ts',
     why: "the pipeline's request bounds are asserted against the log record bound at load (one limits module per layer)",
   },
-  {
-    from: 'main/tree/quota-log.ts',
-    target: 'main/pipeline/database.ts',
-    why: "(issue 10 move) QuotaExceededNote's type is declared by the pipeline's database; moving the type into tree/ drops this",
-  },
 ];
 
 interface Import {

@@ -13,10 +13,9 @@ import { applyTxn, type ApplyResult } from './apply.js';
 import type { RequestContext } from './context.js';
 import { OutstandingChanges } from './outstanding.js';
 import { isWriteOp, Prep, type PreparedTxn, type PrepOptions } from './prep.js';
-import type { QuotaExceededNote } from './prep/quota.js';
+import type { QuotaExceededNote } from '../tree/quota.js';
 
 export type { PreparedTxn } from './prep.js';
-export type { QuotaExceededNote } from './prep/quota.js';
 export type { ApplyResult } from './apply.js';
 export type { ReadResult, SetWatchesResult } from './reads.js';
 export type { RequestContext } from './context.js';

@@ -42,7 +42,8 @@ import type { RequestContext } from './context.js';
 import { closeSessionTxnBytesCeiling, closeSessionTxnBytesDefault, txnBytesMax, txnHeaderBytes } from './limits.js';
 import { ChangeRecord, type OutstandingChanges } from './outstanding.js';
 import { prepMulti, type OpOutcome, type SingleOpPreparer } from './prep/multi.js';
-import { QuotaGuard, type QuotaExceededNote, type RecordReader } from './prep/quota.js';
+import type { QuotaExceededNote } from '../tree/quota.js';
+import { QuotaGuard, type RecordReader } from './prep/quota.js';
 import { CloseLists, createSessionTxn, listed, type DeleteRecorder } from './prep/session.js';
 import { isSessionSecretWrite } from '../sessions/secret.js';
 

@@ -4,7 +4,7 @@
 // full quota must not turn into a log flood.
 
 import type { Logger } from '../logger.js';
-import type { QuotaExceededNote } from '../pipeline/database.js';
+import type { QuotaExceededNote } from './quota.js';
 
 /** One line per (quota, count|bytes) per this many ms. */
 export const quotaLogIntervalMs = 60_000;

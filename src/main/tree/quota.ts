@@ -6,6 +6,20 @@
 
 import { ZkPaths } from '../../common/zk.js';
 
+/** A write took the subtree of `quota` past one of its limits. */
+export interface QuotaExceededNote {
+  /** The quota'd path. */
+  readonly quota: string;
+  readonly what: 'count' | 'bytes';
+  /** The count or bytes the write would make. */
+  readonly current: number;
+  readonly limit: number;
+  /** A hard limit (countHardLimit / byteHardLimit), else the soft one (count / bytes). */
+  readonly hard: boolean;
+  /** The write is refused (a hard limit with enforceQuota on). */
+  readonly refused: boolean;
+}
+
 /** Quotas.limitNode / statNode */
 export const quotaLimitNode = 'zookeeper_limits';
 export const quotaStatNode = 'zookeeper_stats';

@@ -8,22 +8,8 @@
 import { Err } from '../../../common/zk.js';
 import type { DataTree } from '../../tree/data-tree.js';
 import type { NodeState } from '../../tree/node.js';
-import { quotaLimitPath, quotaStatPath, StatsTrack } from '../../tree/quota.js';
+import { quotaLimitPath, quotaStatPath, StatsTrack, type QuotaExceededNote } from '../../tree/quota.js';
 import { ChangeRecord, type OutstandingChanges } from '../outstanding.js';
-
-/** A write took the subtree of `quota` past one of its limits. */
-export interface QuotaExceededNote {
-  /** The quota'd path. */
-  readonly quota: string;
-  readonly what: 'count' | 'bytes';
-  /** The count or bytes the write would make. */
-  readonly current: number;
-  readonly limit: number;
-  /** A hard limit (countHardLimit / byteHardLimit), else the soft one (count / bytes). */
-  readonly hard: boolean;
-  /** The write is refused (a hard limit with enforceQuota on). */
-  readonly refused: boolean;
-}
 
 /** How the quota checks read a node: the preparer's view, outstanding changes before the tree. */
 export interface RecordReader {
