@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Err } from '../../../../src/common/zk.js';
 import { ZkDatabase } from '../../../../src/main/pipeline/database.js';
-import type { QuotaExceededNote } from '../../../../src/main/pipeline/prep/quota.js';
+import type { QuotaExceededNote } from '../../../../src/main/tree/quota.js';
 import {
   bytes,
   create,
