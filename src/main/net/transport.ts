@@ -64,7 +64,7 @@ import {
   framePrefixBytes,
   type Hello,
 } from './codec.js';
-import { FrameReader } from './frames.js';
+import { FrameReader } from '../../protocol/frame-reader.js';
 import {
   chunkFrameOverheadBytes,
   frameBytesCeiling,

@@ -7,8 +7,8 @@ import type { Msg } from '../../zab/messages.js';
 /** Frame.version this build speaks; a peer with another one is refused at the handshake. */
 export const protocolVersion = 1;
 export const fileIdentifier = 'ZKQ1';
-/** Bytes of the length prefix in front of each frame on the wire. */
-export const framePrefixBytes = 4;
+/** Bytes of the length prefix in front of each frame on the wire (the shared frame reader's). */
+export { framePrefixBytes } from '../../../protocol/frame-reader.js';
 
 /** The transport's handshake (QuorumCnxManager's InitialMessage: the sender's sid). */
 export interface Hello {
