@@ -5,6 +5,7 @@
 
 import net from 'node:net';
 import { OpCode, Xid } from '../common/zk.js';
+import { FrameReader, frameLengthOk } from '../protocol/frame-reader.js';
 import { JuteWriter } from '../protocol/jute/index.js';
 import type { Timeouts } from './handshake.js';
 import type { HostPort, HostProvider } from './hosts.js';
@@ -14,9 +15,6 @@ const PHASE_IDLE = 0;
 const PHASE_CONNECTING = 1; // TCP connect under way
 const PHASE_HANDSHAKE = 2; // ConnectRequest sent
 const PHASE_CONNECTED = 3;
-
-/** Every frame starts with its length, an int32. */
-const LENGTH_BYTES = 4;
 
 /** What the connection tells the session. */
 export interface ConnectionOwner {
@@ -48,7 +46,8 @@ export class Connection {
   private readonly retryDelayMs: number;
   private readonly jitterMs: number;
   private readonly localAddress: string | undefined;
-  private readonly frameBytesMax: number;
+  /** Replies: an int32 length, then the frame; an empty one is the session's to refuse. */
+  private readonly reader: FrameReader;
   private timeouts: Timeouts;
 
   /** @internal src/load reads socket.localAddress through the client, for diagnostics. */
@@ -64,9 +63,6 @@ export class Connection {
   private connectStart = 0;
   private timer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
-  private inChunks: Buffer[] = [];
-  private inBytes = 0;
-  private inNeed = LENGTH_BYTES;
   private lastError: Error | null = null;
 
   constructor(options: ConnectionOptions) {
@@ -75,7 +71,7 @@ export class Connection {
     this.retryDelayMs = options.retryDelayMs;
     this.jitterMs = options.reconnectJitterMs;
     this.localAddress = options.localAddress;
-    this.frameBytesMax = options.frameBytesMax;
+    this.reader = new FrameReader(options.frameBytesMax, 'deliver');
     this.timeouts = options.timeouts;
   }
 
@@ -124,9 +120,7 @@ export class Connection {
     this.phase = PHASE_CONNECTING;
     this.connectStart = Date.now();
     this.lastRecv = this.connectStart;
-    this.inChunks = [];
-    this.inBytes = 0;
-    this.inNeed = LENGTH_BYTES;
+    this.reader.reset();
     sock.on('connect', () => {
       if (sock === this.socket) this.onSocketConnect(sock);
     });
@@ -257,44 +251,24 @@ export class Connection {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    this.inChunks = [];
-    this.inBytes = 0;
-    this.inNeed = LENGTH_BYTES;
+    this.reader.reset();
     this.out.reset();
   }
 
   private onData(sock: net.Socket, chunk: Buffer): void {
     this.lastRecv = Date.now();
-    let buf = chunk;
-    if (this.inBytes > 0) {
-      this.inChunks.push(chunk);
-      this.inBytes += chunk.length;
-      if (this.inBytes < this.inNeed) return;
-      buf = Buffer.concat(this.inChunks, this.inBytes);
-      this.inChunks = [];
-      this.inBytes = 0;
-    }
-    const n = buf.length;
-    let off = 0;
+    let bad: number;
     try {
-      while (n - off >= LENGTH_BYTES) {
-        const len = buf.readInt32BE(off);
-        if (len < 0 || len > this.frameBytesMax) throw new Error(`bad frame length ${len}`);
-        if (n - off - LENGTH_BYTES < len) break;
-        this.owner.onFrame(buf, off + LENGTH_BYTES, off + LENGTH_BYTES + len);
-        off += LENGTH_BYTES + len;
-        if (sock !== this.socket) return;
-      }
+      bad = this.reader.pushSpans(chunk, (buf, start, end) => {
+        this.owner.onFrame(buf, start, end);
+        return sock === this.socket;
+      });
     } catch (e) {
       if (sock === this.socket) this.drop(`protocol error: ${(e as Error).message}`);
       return;
     }
-    if (off < n) {
-      const rest = off === 0 ? buf : buf.subarray(off);
-      this.inChunks = [rest];
-      this.inBytes = rest.length;
-      this.inNeed = rest.length >= LENGTH_BYTES ? LENGTH_BYTES + rest.readInt32BE(0) : LENGTH_BYTES;
-    }
+    // The length word is an int32: `| 0` shows the one over 0x7fffffff as the negative it is.
+    if (bad !== frameLengthOk && sock === this.socket) this.drop(`protocol error: bad frame length ${bad | 0}`);
   }
 }
 

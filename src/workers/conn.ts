@@ -10,7 +10,7 @@
 // Reading can be paused for several independent reasons (handshake in flight, too many requests
 // outstanding, output backed up, ring outbox full); bytes already read wait in a backlog and are
 // parsed when the last reason clears, so no frame is lost or reordered. (Why this parser is not the
-// quorum's FrameReader, src/main/net/frames.ts, is said there.)
+// FrameReader of the quorum and the client, src/protocol/frame-reader.ts, is said there.)
 //
 // Out: frames are encoded straight into a worker-wide slab (OutSlab, a pool like Node's own
 // Buffer pool) and queued as views; consecutive frames of one connection extend one view. An

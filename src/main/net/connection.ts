@@ -3,7 +3,7 @@
 
 import type * as net from 'node:net';
 import type { PeerAddress } from './transport-options.js';
-import type { FrameReader } from './frames.js';
+import type { FrameReader } from '../../protocol/frame-reader.js';
 import type { SnapStream } from './snap-stream.js';
 
 /** handshake: waiting for the other side's Hello; proof: an acceptor waiting for the dialler's MAC. */

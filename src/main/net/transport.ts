@@ -36,8 +36,8 @@ import {
   encodeMessageFrame,
   framePrefixBytes,
 } from './codec.js';
+import { FrameReader } from '../../protocol/frame-reader.js';
 import { Connection, type Link, isOpen } from './connection.js';
-import { FrameReader } from './frames.js';
 import { type HandshakeHost, helloFrame, sendDialHello } from './handshake.js';
 import {
   chunkFrameOverheadBytes,

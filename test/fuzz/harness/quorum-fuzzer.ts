@@ -30,7 +30,7 @@ import {
   encodeSnapChunkFrame,
   framePrefixBytes,
 } from '../../../src/main/net/codec.js';
-import { FrameReader } from '../../../src/main/net/frames.js';
+import { FrameReader } from '../../../src/protocol/frame-reader.js';
 import { handshakeFrameBytesMax } from '../../../src/main/net/limits.js';
 import type { Msg, ServerState } from '../../../src/main/zab/messages.js';
 import { verifySeals } from '../../../src/main/storage/snapshot-format.js';

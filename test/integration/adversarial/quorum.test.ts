@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { createClient, type ZkClient } from '../../../src/client/index.js';
 import { Err } from '../../../src/common/zk.js';
 import { type DecodedFrame, decodeFrame, encodeHelloFrame, encodeMessageFrame, type QuorumMsg } from '../../../src/main/net/codec.js';
-import { FrameReader } from '../../../src/main/net/frames.js';
+import { FrameReader } from '../../../src/protocol/frame-reader.js';
 import { zxidOf } from '../../../src/common/ids.js';
 import { JuteWriter, encodeTxn, encodeTxnHeader } from '../../../src/protocol/jute/index.js';
 import { createBody, Op } from '../harness/raw.js';

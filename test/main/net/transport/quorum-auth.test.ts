@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeHelloFrame } from '../../../../src/main/net/codec.js';
-import { FrameReader } from '../../../../src/main/net/frames.js';
+import { FrameReader } from '../../../../src/protocol/frame-reader.js';
 import { handshakesInboundMax } from '../../../../src/main/net/limits.js';
 import { QuorumTransport, type PeerAddress } from '../../../../src/main/net/transport.js';
 
