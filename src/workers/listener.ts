@@ -70,7 +70,10 @@ export class Listener {
         else resolve({ host: spec.host, port: spec.port });
       };
       if (spec.mode === 'fd') {
-        server.listen({ fd: spec.fd }, done);
+        // Node calls listen(fd, backlog) on the adopted socket, 511 when no backlog is given, and
+        // Linux sets an already listening socket's backlog again: without it every worker would
+        // cut the launcher's clientPortListenBacklog back to 511.
+        server.listen({ fd: spec.fd, backlog: spec.backlog }, done);
         return;
       }
       if (this.#options.sharedPort && !reusePortSupported()) {
@@ -83,6 +86,7 @@ export class Listener {
       const options: net.ListenOptions & { reusePort?: boolean } = {
         host: spec.host,
         port: spec.port,
+        backlog: spec.backlog,
         reusePort: true,
       };
       server.listen(options, done);
