@@ -72,8 +72,10 @@ export class Listener {
       if (spec.mode === 'fd') {
         // Node calls listen(fd, backlog) on the adopted socket, 511 when no backlog is given, and
         // Linux sets an already listening socket's backlog again: without it every worker would
-        // cut the launcher's clientPortListenBacklog back to 511.
-        server.listen({ fd: spec.fd, backlog: spec.backlog }, done);
+        // cut the launcher's clientPortListenBacklog back to 511. For a handle Node reads the
+        // backlog only from the second argument (listen(handle, backlog, cb)); `options.backlog`
+        // is ignored there.
+        server.listen({ fd: spec.fd }, spec.backlog, done);
         return;
       }
       if (this.#options.sharedPort && !reusePortSupported()) {
