@@ -6,6 +6,7 @@
 //   npm run bench:herd -- [--sessions 19500] [--workers 2] [--port 25300] [--timeout-ms 30000]
 //                         [--wait-s 60] [--throttle-tokens 0] [--throttle-fill-ms 1]
 //                         [--throttle-fill-count 1] [--backlog N] [--target zkts|apache]
+//                         [--procs N] [--concurrency 256]
 //
 // The server: one standalone server with local sessions (localSessionsEnabled=true), started as
 // the test harness starts it (tickTime 2000, so a 30 s timeout is granted). The load: a lean
@@ -278,13 +279,15 @@ async function main(): Promise<void> {
       backlog: { type: 'string' },
       concurrency: { type: 'string', default: '256' },
       target: { type: 'string', default: 'zkts' },
+      procs: { type: 'string' },
     },
   });
   const n = Number(v.sessions);
   const timeoutMs = Number(v['timeout-ms']);
   const kind = v.target as ServerKind;
   const perProcess = openFilesSoftCap() - 200;
-  const procs = Math.ceil(n / perProcess);
+  // As few load processes as the open-file cap allows, or --procs of them (never fewer).
+  const procs = Math.max(Math.ceil(n / perProcess), Number(v.procs ?? 1));
   const extra: Record<string, string> = { localSessionsEnabled: 'true', sessionWorkers: String(v.workers) };
   if (Number(v['throttle-tokens']) > 0) {
     extra['connection_throttle_tokens'] = String(v['throttle-tokens']);
@@ -329,6 +332,7 @@ async function main(): Promise<void> {
       ['sessions dropped at once', String(sum('dropped'))],
       ['back (same session) / expired / not back / other id', `${sum('back')} / ${sum('expired')} / ${sum('notBack')} / ${sum('changedId')}`],
       ['all back after', allBack ? `${Math.round(Math.max(...backMs))} ms` : `not all within ${v['wait-s']} s`],
+      ['first back after', `${Math.round(pct(backMs, 0))} ms`],
       ['back p50 / p90 / p99 / max', [50, 90, 99, 100].map((p) => `${Math.round(pct(backMs, p))}`).join(' / ') + ' ms'],
       ['connect tries (incl. retries after refusal)', String(sum('tries'))],
       ['load: issuing the reconnects took', `${Math.round(Math.max(...results.map((r) => r.issueMs)))} ms`],
