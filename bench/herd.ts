@@ -295,7 +295,7 @@ async function main(): Promise<void> {
     extra['connection_throttle_fill_count'] = String(v['throttle-fill-count']);
   }
   if (v.backlog !== undefined) extra['clientPortListenBacklog'] = v.backlog;
-  console.log(`# bench:herd  ${n} sessions in ${procs} load process(es), server ${kind} with ${v.workers} session worker(s), local sessions, timeout ${timeoutMs} ms`);
+  console.log(`# bench:herd  ${n} sessions in ${procs} load process(es), server ${kind}${kind === 'zkts' ? ` with ${v.workers} session worker(s)` : ''}, local sessions, timeout ${timeoutMs} ms`);
   console.log(`# somaxconn ${readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.cpus().length} cores`);
   const server = await startServer(kind, { port: Number(v.port), maxClientCnxns: 0, maxSessionTimeout: Math.max(40_000, timeoutMs), extra, startTimeoutMs: 60_000 });
   const children = Array.from({ length: procs }, () => fork(fileURLToPath(import.meta.url), ['--child'], { stdio: 'inherit' }));
