@@ -14,7 +14,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -34,11 +34,19 @@ const herdBoundMs = 10_000;
 
 const servers: ServerHandle[] = [];
 const clients: ZkClient[] = [];
+const dirs: string[] = [];
 
 after(async () => {
   await Promise.allSettled(clients.map((c) => c.close()));
   await Promise.allSettled(servers.map((s) => s.stop()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+function freshDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'zkts-herd-'));
+  dirs.push(d);
+  return d;
+}
 
 async function start(i: number, extra: Record<string, string>, opts: Partial<StartOptions> = {}): Promise<ServerHandle> {
   const s = await startServer(targetKind(), {
@@ -111,7 +119,7 @@ describe('clientPortListenBacklog', () => {
   });
 
   test('a bad value stops start-up with a config error naming the key', { skip: isApache() }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zkts-herd-cfg-'));
+    const dir = freshDir();
     const cfg = join(dir, 'zoo.cfg');
     writeFileSync(cfg, `dataDir=${join(dir, 'data')}\nclientPort=${suitePort(SUITE_PORTS.herd, 9)}\nclientPortListenBacklog=0\n`);
     const r = spawnSync(process.execPath, [join(repoRoot(), 'bin', 'zkts.js'), 'server', cfg], {
@@ -157,6 +165,41 @@ describe('connection throttling (BlueThrottle)', () => {
     assert.equal(await mntrNumber(s, 'zk_connection_rejected'), 0);
     if (!isApache()) assert.ok((await mntrNumber(s, 'zk_connection_request_count')) >= herdClients);
     await stopServer(s);
+  });
+
+  test('after a restart the whole herd re-establishes its sessions through the throttle, none expired', { skip: isApache() }, async () => {
+    // 5 connects at once, then one per 50 ms: 60 clients coming back within a second or two
+    // cannot all get in at once.
+    const n = 60;
+    const throttle = {
+      connection_throttle_tokens: '5',
+      connection_throttle_fill_time: '50',
+      connection_throttle_fill_count: '1',
+    };
+    const dataDir = freshDir(); // outlives the first server process
+    const first = await start(4, throttle, { dataDir });
+    const { clients: herdOf } = await herd(first, n);
+    const ids = herdOf.map((c) => c.sessionId);
+    let expired = 0;
+    for (const c of herdOf) c.on('expired', () => expired++);
+    await first.kill(); // a crash: every connection drops at once; global sessions are durable
+    const again = await start(4, throttle, { dataDir });
+    const t0 = performance.now();
+    const ms = await Promise.all(
+      herdOf.map(async (c) => {
+        await c.waitConnected(herdBoundMs * 3);
+        return performance.now() - t0;
+      }),
+    );
+    const slowest = Math.max(...ms);
+    assert.ok(slowest < herdBoundMs, `all back within ${herdBoundMs} ms of the restart (slowest ${Math.round(slowest)} ms)`);
+    assert.deepEqual(herdOf.map((c) => c.sessionId), ids, 'every client has its own session back');
+    assert.equal(expired, 0, 'no session expired');
+    const rejected = await mntrNumber(again, 'zk_connection_rejected');
+    assert.ok(rejected > 0, `re-establishing connects were refused (${rejected}) and came back`);
+    await Promise.all(herdOf.map((c) => c.exists('/')));
+    console.log(`# restart herd: ${n} sessions back, ${rejected} connects refused, slowest ${Math.round(slowest)} ms`);
+    await stopServer(again);
   });
 
   test('kazoo, refused while the bucket is empty, comes back and gets its session', async () => {
