@@ -90,6 +90,8 @@ export interface HerdResult {
   backMs: number[];
   /** ms this process spent issuing the reconnects (its own CPU, not the server's). */
   issueMs: number;
+  /** CPU (user + system) this load process used from the drop until all were back, ms. */
+  cpuMs: number;
 }
 
 class Load {
@@ -179,6 +181,7 @@ class Load {
     await new Promise((r) => setTimeout(r, Math.max(0, m.atWallMs - Date.now())));
     const ss = this.sessions.filter((s) => s.connected);
     const dropAt = performance.now();
+    const cpu0 = process.cpuUsage();
     for (const s of ss) {
       s.connected = false;
       s.backAtMs = 0;
@@ -210,7 +213,9 @@ class Load {
     await Promise.race([allBack, new Promise<void>((r) => (timer = setTimeout(r, m.waitMs)))]);
     clearTimeout(timer);
     const back = ss.filter((s) => s.connected);
+    const cpu = process.cpuUsage(cpu0);
     return {
+      cpuMs: (cpu.user + cpu.system) / 1000,
       dropped: ss.length,
       back: back.length,
       expired: ss.filter((s) => s.expired).length,
@@ -256,6 +261,25 @@ function netstat(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of netstatKeys) out[k] = values[names.indexOf(k)] ?? Number.NaN;
   return out;
+}
+
+/** CPU (user + system, ms) used so far by `pid` and every process under it (the launcher's
+ *  server process, a JVM under its script). */
+function treeCpuMs(pid: number): number {
+  const tick = 10; // USER_HZ is 100 on Linux
+  let ms = 0;
+  const visit = (p: number): void => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms += (Number(f[11]) + Number(f[12])) * tick; // utime, stime (fields 14 and 15)
+      for (const c of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/)) if (c !== '') visit(Number(c));
+    } catch {
+      // gone
+    }
+  };
+  visit(pid);
+  return ms;
 }
 
 function reply<T>(c: ChildProcess, type: string): Promise<T> {
@@ -327,6 +351,7 @@ async function main(): Promise<void> {
     const before = netstat();
     const rejectedBefore = await rejected(server.port);
     const atWallMs = Date.now() + 300;
+    const serverCpu0 = treeCpuMs(server.pid);
     const results = await Promise.all(
       children.map((c) => {
         const r = reply<{ result: HerdResult }>(c, 'herdDone');
@@ -335,6 +360,7 @@ async function main(): Promise<void> {
       }),
     );
     const after = netstat();
+    const serverCpuMs = treeCpuMs(server.pid) - serverCpu0;
     const sum = (k: keyof HerdResult): number => results.reduce((a, r) => a + (r[k] as number), 0);
     const backMs = results.flatMap((r) => r.backMs);
     const allBack = sum('back') === sum('dropped');
@@ -347,6 +373,7 @@ async function main(): Promise<void> {
       ['back p50 / p90 / p99 / max', [50, 90, 99, 100].map((p) => `${Math.round(pct(backMs, p))}`).join(' / ') + ' ms'],
       ['connect tries (incl. retries after refusal)', String(sum('tries'))],
       ['load: issuing the reconnects took', `${Math.round(Math.max(...results.map((r) => r.issueMs)))} ms`],
+      ['CPU during the herd: server / load processes', `${Math.round(serverCpuMs)} / ${Math.round(sum('cpuMs'))} ms`],
       ['throttle refusals (zk_connection_rejected)', String((await rejected(server.port)) - rejectedBefore)],
       ...netstatKeys.map((k): [string, string] => [`${k} (host-wide, during the herd)`, String(after[k]! - before[k]!)]),
       ['zk_local_sessions after', String(sessionsNow)],
