@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { juteMaxBufferBytesDefault } from '../protocol/limits.js';
 import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../shm/limits.js';
+import { connThrottleDefaults, connThrottleProblems, type ConnThrottleSettings } from '../shm/connthrottle.js';
+import { clientListenBacklogDefault, clientListenBacklogMax } from './limits.js';
 
 export interface ServerEntry {
   id: number;
@@ -27,6 +29,12 @@ export interface ServerConfig {
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
   maxClientCnxns: number;
+  /** clientPortListenBacklog (ZooKeeper 3.6+): the listen backlog of the client port, on every
+   *  listening socket of it (launcher.ts, the workers' listeners). Linux cuts it to
+   *  net.core.somaxconn. */
+  clientPortListenBacklog: number;
+  /** Connection throttling, ZooKeeper's BlueThrottle (src/shm/connthrottle.ts); tokens 0 = off. */
+  connThrottle: ConnThrottleSettings;
   /** Requests in flight server-wide above which connections with a request in flight stop
    *  being read (ZooKeeper's globalOutstandingLimit, default 1000). */
   globalOutstandingLimit: number;
@@ -183,6 +191,16 @@ class Reader {
   has(key: string): boolean {
     return this.entries.has(key);
   }
+  /** A decimal number (ZooKeeper reads these keys with Double.parseDouble). */
+  float(key: string, fallback: number): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) {
+      this.problems.push(`${key}=${v}: not a number`);
+      return fallback;
+    }
+    return Number(v);
+  }
   int(key: string, fallback: number, min: number, max: number): number {
     const v = this.raw(key);
     if (v === undefined) return fallback;
@@ -242,6 +260,8 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     minSessionTimeoutMs,
     maxSessionTimeoutMs,
     maxClientCnxns: r.int('maxClientCnxns', 60, 0, 2 ** 31 - 1),
+    clientPortListenBacklog: listenBacklog(r),
+    connThrottle: connThrottle(r),
     globalOutstandingLimit: r.int('globalOutstandingLimit', 1000, 1, 2 ** 30),
     localSessionsEnabled: r.bool('localSessionsEnabled'),
     localSessionsUpgradingEnabled: r.bool('localSessionsUpgradingEnabled'),
@@ -282,6 +302,59 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+/** clientPortListenBacklog: a positive integer; -1 (ZooKeeper's "unset") is the default. */
+function listenBacklog(r: Reader): number {
+  const n = r.int('clientPortListenBacklog', clientListenBacklogDefault, -1, clientListenBacklogMax);
+  if (n === 0) r.problems.push('clientPortListenBacklog=0: must be positive (or -1 for the default)');
+  return n <= 0 ? clientListenBacklogDefault : n;
+}
+
+/**
+ * The connection throttle's keys. zkts's names are the brief ones (connThrottleTokens ...);
+ * ZooKeeper reads the same settings from the system properties zookeeper.connection_throttle_*,
+ * which a zoo.cfg sets as connection_throttle_* (unknown keys become zookeeper.<key>), so those
+ * spellings are accepted too. Both spellings of one key: a problem.
+ */
+const connThrottleKeys = [
+  ['connThrottleTokens', 'connection_throttle_tokens'],
+  ['connThrottleFillTime', 'connection_throttle_fill_time'],
+  ['connThrottleFillCount', 'connection_throttle_fill_count'],
+  ['connThrottleFreezeTime', 'connection_throttle_freeze_time'],
+  ['connThrottleDropIncrease', 'connection_throttle_drop_increase'],
+  ['connThrottleDropDecrease', 'connection_throttle_drop_decrease'],
+  ['connThrottleDecreaseRatio', 'connection_throttle_decrease_ratio'],
+  ['connThrottleWeightEnabled', 'connection_throttle_weight_enabled'],
+  ['connThrottleGlobalSessionWeight', 'connection_throttle_global_session_weight'],
+  ['connThrottleLocalSessionWeight', 'connection_throttle_local_session_weight'],
+  ['connThrottleRenewSessionWeight', 'connection_throttle_renew_session_weight'],
+] as const;
+
+function connThrottle(r: Reader): ConnThrottleSettings {
+  const key = (i: number): string => {
+    const [name, zk] = connThrottleKeys[i]!;
+    if (r.has(name) && r.has(zk)) r.problems.push(`${name} and ${zk}: the same setting, set one of them`);
+    return r.has(zk) ? zk : name;
+  };
+  const d = connThrottleDefaults;
+  const before = r.problems.length;
+  const big = 2 ** 31 - 1;
+  const s: ConnThrottleSettings = {
+    tokens: r.int(key(0), d.tokens, 0, big),
+    fillTimeMs: r.int(key(1), d.fillTimeMs, 1, big),
+    fillCount: r.int(key(2), d.fillCount, 1, big),
+    freezeTimeMs: r.int(key(3), d.freezeTimeMs, -1, big),
+    dropIncrease: r.float(key(4), d.dropIncrease),
+    dropDecrease: r.float(key(5), d.dropDecrease),
+    decreaseRatio: r.float(key(6), d.decreaseRatio),
+    weightEnabled: r.bool(key(7)),
+    globalSessionWeight: r.int(key(8), d.globalSessionWeight, 1, 1000),
+    localSessionWeight: r.int(key(9), d.localSessionWeight, 1, 1000),
+    renewSessionWeight: r.int(key(10), d.renewSessionWeight, 1, 1000),
+  };
+  if (r.problems.length === before) r.problems.push(...connThrottleProblems(s));
+  return s;
 }
 
 /** quorum.secret or quorum.secretFile (not both); a secret file is read here, once. */

@@ -32,6 +32,8 @@ export interface FourLetterWordsOptions {
   mode?: () => string;
   /** Ensemble metrics for mntr (the leader's zk_learners, zk_synced_followers...); none by default. */
   ensembleMetrics?: () => Record<string, number | string>;
+  /** The connection throttle's metrics for mntr (ZooKeeper's connection_rejected ...); none by default. */
+  connectionMetrics?: () => Record<string, number>;
 }
 
 export class FourLetterWords {
@@ -42,6 +44,7 @@ export class FourLetterWords {
   private readonly storageMetrics: () => Record<string, number>;
   private readonly mode: () => string;
   private readonly ensembleMetrics: () => Record<string, number | string>;
+  private readonly connectionMetrics: () => Record<string, number>;
   private nextReqId = 1;
   private readonly pending = new Map<number, { stats: WorkerStats[]; left: number; done: (s: WorkerStats[]) => void }>();
 
@@ -53,6 +56,7 @@ export class FourLetterWords {
     this.storageMetrics = o.storageMetrics;
     this.mode = o.mode ?? (() => 'standalone');
     this.ensembleMetrics = o.ensembleMetrics ?? (() => ({}));
+    this.connectionMetrics = o.connectionMetrics ?? (() => ({}));
   }
 
   attach(): void {
@@ -185,6 +189,7 @@ export class FourLetterWords {
       else rows.push([key, v]);
     }
     for (const [k, v] of Object.entries(this.storageMetrics())) rows.push([`zk_${k}`, Number.isInteger(v) ? v : round(v)]);
+    for (const [k, v] of Object.entries(this.connectionMetrics())) rows.push([`zk_${k}`, Number.isInteger(v) ? v : round(v)]);
     return rows.map(([k, v]) => `${k}\t${v}\n`).join('');
   }
 

@@ -11,7 +11,6 @@
 
 import net from 'node:net';
 import { spawn } from 'node:child_process';
-import { clientListenBacklog } from './limits.js';
 import type { ServerConfig } from './config.js';
 
 export function hasReusePort(): boolean {
@@ -34,7 +33,9 @@ export async function launch(cfg: ServerConfig, argv: string[]): Promise<never> 
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: cfg.clientPortAddress, port: cfg.clientPort, backlog: clientListenBacklog }, resolve);
+    // The workers listen on duplicates of this socket with the same backlog (listener.ts): a
+    // listen() on a listening socket sets its backlog again, and Node passes 511 when none is given.
+    server.listen({ host: cfg.clientPortAddress, port: cfg.clientPort, backlog: cfg.clientPortListenBacklog }, resolve);
   });
   const fd = (server as unknown as { _handle?: HandleWithFd })._handle?.fd;
   if (fd === undefined || fd < 0) throw new Error('cannot read the listening socket descriptor');

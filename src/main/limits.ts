@@ -10,8 +10,17 @@ export const coreTickIntervalMsMin = 10;
 /** A session worker that has not exited this long after it was asked to stop is terminated. */
 export const workerExitGraceMs = 2000;
 
-/** The client port's listen backlog (launcher.ts binds it before the server process starts). */
-export const clientListenBacklog = 1024;
+/**
+ * The client port's listen backlog when clientPortListenBacklog is not set: as deep as the kernel
+ * allows. Linux cuts a larger backlog to net.core.somaxconn (4096 by default since Linux 5.4, and
+ * on this machine), so this asks for that cap. A herd of thousands of clients reconnecting at once
+ * must not find the accept queue full: a connection that completes its handshake into a full queue
+ * is dropped (ListenOverflows) and its client waits out a SYN-ACK retransmission, a second or
+ * more. ZooKeeper leaves it to the JVM's default, 50.
+ */
+export const clientListenBacklogDefault = 65535;
+/** clientPortListenBacklog's largest value (the kernel's own bound on somaxconn). */
+export const clientListenBacklogMax = 2 ** 31 - 1;
 
 /** Records queued for a worker outside its full ring above which its requests are not read
  *  (bridge.ts: Channel.holdPump). */
@@ -21,4 +30,4 @@ export const toWorkerOutboxHoldBytes = 16 << 20;
 export const holdLogIntervalMs = 10_000;
 
 assert(coreTickIntervalMsMin > 0 && workerExitGraceMs > 0 && holdLogIntervalMs > 0, 'main limits: periods are positive');
-assert(clientListenBacklog > 0 && toWorkerOutboxHoldBytes > 0, 'main limits: sizes are positive');
+assert(clientListenBacklogDefault > 0 && clientListenBacklogDefault <= clientListenBacklogMax && toWorkerOutboxHoldBytes > 0, 'main limits: sizes are positive');

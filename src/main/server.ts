@@ -10,6 +10,7 @@ import { largeRecordBufferTrimMs } from '../shm/limits.js';
 import { coreTickIntervalMsMin, workerExitGraceMs } from './limits.js';
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
+import { createConnThrottle } from '../shm/connthrottle.js';
 import type { ServerConfig } from './config.js';
 import { isQuietlyAccepted, readMyId } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -145,6 +146,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   }
 
   const ipCounts = createIpCountTable(cfg.maxClientAddresses);
+  const connThrottle = createConnThrottle(cfg.connThrottle, performance.timeOrigin + performance.now());
   workers = descriptors.map((channel, workerIndex) => {
     const w = new Worker(workerEntry, {
       workerData: {
@@ -154,9 +156,11 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         channel,
         status: status.buffer,
         ipCounts: ipCounts.buffer,
+        connThrottle: connThrottle.buffer,
         listen: {
           host: cfg.clientPortAddress,
           port: cfg.clientPort,
+          backlog: cfg.clientPortListenBacklog,
           ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.fds[workerIndex] } : { mode: 'reusePort' }),
         },
         tickTimeMs: cfg.tickTimeMs,
@@ -188,6 +192,13 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     storageMetrics: () => stage.metrics(),
     mode: () => driver?.mode() ?? 'standalone',
     ensembleMetrics: () => driver?.replicationMetrics() ?? {},
+    // ZooKeeper's ServerMetrics names: connects let through the throttle, connects it refused,
+    // and BLUE's current drop chance.
+    connectionMetrics: () => ({
+      connection_request_count: connThrottle.letThrough,
+      connection_rejected: connThrottle.rejected,
+      connection_drop_probability: connThrottle.dropChance,
+    }),
   });
   words.attach();
   await Promise.all(workers.map((w) => waitListening(w)));

@@ -6,7 +6,12 @@
 // src/workers (DESIGN.md: the two never import each other).
 
 /** How a worker gets its listening socket. */
-export type ListenSpec = { host: string; port: number } & (
+export type ListenSpec = {
+  host: string;
+  port: number;
+  /** clientPortListenBacklog: the listen() backlog of this worker's socket. */
+  backlog: number;
+} & (
   | {
       /** Each worker binds its own SO_REUSEPORT socket (Node >= 22.12; the kernel spreads
        *  connections). On older Node the option is ignored: fine for one worker, not for more. */
@@ -33,6 +38,9 @@ export interface WorkerInit {
   status: SharedArrayBuffer;
   /** src/shm/ipcount.ts table (`createIpCountTable(slots).buffer`), shared by all workers. */
   ipCounts: SharedArrayBuffer;
+  /** src/shm/connthrottle.ts bucket (`createConnThrottle(settings, now).buffer`), shared by all
+   *  workers: the server-wide connection throttle. */
+  connThrottle: SharedArrayBuffer;
   listen: ListenSpec;
   tickTimeMs: number;
   minSessionTimeoutMs: number;

@@ -80,3 +80,28 @@ assert(
 assert(ipAddressesMaxMin <= ipAddressesMaxDefault && ipAddressesMaxDefault <= ipAddressesMaxMax, 'the default ip table size is in range');
 assert(eventReadersBytesMax < recordBytesMax, 'an event with its readers fits a record');
 assert(doorbellTimeoutMs > 0 && doorbellTimeoutMs < doorbellKeepAliveIntervalMs, 'the doorbell fallback fires before the keep-alive would');
+
+/**
+ * Connection throttling (ZooKeeper 3.6's BlueThrottle), ZooKeeper's defaults: tokens 0 = off;
+ * one token back per millisecond; BLUE's random dropping off (freeze time -1); with weights on,
+ * a new global session takes 3 tokens, a renewed one 2, a new local one 1.
+ */
+export const connThrottleTokensDefault = 0;
+export const connThrottleFillTimeMsDefault = 1;
+export const connThrottleFillCountDefault = 1;
+export const connThrottleFreezeTimeMsDefault = -1;
+export const connThrottleDropIncreaseDefault = 0.02;
+export const connThrottleDropDecreaseDefault = 0.002;
+export const connThrottleDecreaseRatioDefault = 0;
+export const connThrottleGlobalSessionWeightDefault = 3;
+export const connThrottleLocalSessionWeightDefault = 1;
+export const connThrottleRenewSessionWeightDefault = 2;
+/** Largest token count (after weighting): the bucket's arithmetic stays exact far below 2^53. */
+export const connThrottleTokensMax = 2 ** 31 - 1;
+
+assert(
+  connThrottleLocalSessionWeightDefault <= connThrottleRenewSessionWeightDefault &&
+    connThrottleRenewSessionWeightDefault <= connThrottleGlobalSessionWeightDefault,
+  'throttle weights: local <= renew <= global (what each costs the server)',
+);
+assert(connThrottleFillTimeMsDefault > 0 && connThrottleFillCountDefault > 0, 'the throttle bucket refills');

@@ -59,6 +59,10 @@ export const fifoCompactEntriesMin = 256;
 /** Output memory is reserved in chunks of this size by default (conn.ts OutSlab). */
 export const outSlabChunkBytesDefault = 64 * 1024;
 
+/** At most one "connection throttle refused connects" warning per this many milliseconds,
+ *  server-wide (the count lives in the shared throttle, src/shm/connthrottle.ts). */
+export const connThrottleLogIntervalMs = 10_000;
+
 assert(
   connOutputPauseBytes < connOutputBytesMax && connOutputBytesMax <= workerStalledOutputBytesMax,
   'worker limits: output bounds out of order',
@@ -76,5 +80,5 @@ assert(
 );
 assert(workerIndexMax <= 0xff && serverIdMax <= 0xff, 'a worker index and a server id fit a byte of the session id');
 assert(workerCountMax === workerIndexMax + 1, 'every worker index is usable');
-assert(sessionlessConnectionTimeoutMs > 0 && tableFullLogMs > 0, 'periods are positive');
+assert(sessionlessConnectionTimeoutMs > 0 && tableFullLogMs > 0 && connThrottleLogIntervalMs > 0, 'periods are positive');
 assert(sessionIdBatchCount > 0 && fifoCompactEntriesMin > 0 && outSlabChunkBytesDefault > 0, 'sizes are positive');

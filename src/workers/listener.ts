@@ -70,7 +70,12 @@ export class Listener {
         else resolve({ host: spec.host, port: spec.port });
       };
       if (spec.mode === 'fd') {
-        server.listen({ fd: spec.fd }, done);
+        // Node calls listen(fd, backlog) on the adopted socket, 511 when no backlog is given, and
+        // Linux sets an already listening socket's backlog again: without it every worker would
+        // cut the launcher's clientPortListenBacklog back to 511. For a handle Node reads the
+        // backlog only from the second argument (listen(handle, backlog, cb)); `options.backlog`
+        // is ignored there.
+        server.listen({ fd: spec.fd }, spec.backlog, done);
         return;
       }
       if (this.#options.sharedPort && !reusePortSupported()) {
@@ -83,6 +88,7 @@ export class Listener {
       const options: net.ListenOptions & { reusePort?: boolean } = {
         host: spec.host,
         port: spec.port,
+        backlog: spec.backlog,
         reusePort: true,
       };
       server.listen(options, done);

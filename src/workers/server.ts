@@ -43,6 +43,7 @@ import type {
   WatchRegisterView,
 } from '../shm/records.js';
 import type { SharedStatus } from '../shm/status.js';
+import { ConnThrottle } from '../shm/connthrottle.js';
 import type { Bridge, BridgeHandler } from './bridge.js';
 import { ConnState, type Conn, type ConnHandler, type IoCounters } from './conn.js';
 import { logProtocolError, type ClientConn } from './connections/client-conn.js';
@@ -141,7 +142,8 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     this.#output = output;
     this.#conns = conns;
     this.#sessions = sessions;
-    this.#attach = new SessionAttach({ init, status, bridge, log, sessions, conns, output, now });
+    const throttle = ConnThrottle.attach(init.connThrottle);
+    this.#attach = new SessionAttach({ init, status, bridge, log, sessions, conns, output, now, throttle });
     this.#router = new RequestRouter({ init, status, bridge, log, sessions, inFlight, output, latency });
     this.#replies = new ReplyMatcher({ log, sessions, watches, inFlight, output, latency, now });
     this.#fourLetter = new FourLetterAnswers({

@@ -47,11 +47,13 @@ export function validateWorkerInit(init: WorkerInit): string[] {
   sab('channel.toWorker', init.channel?.toWorker);
   sab('status', init.status);
   sab('ipCounts', init.ipCounts);
+  sab('connThrottle', init.connThrottle);
   const l = init.listen;
   if (l?.mode !== 'fd' && l?.mode !== 'reusePort') {
     problems.push("listen.mode must be 'fd' or 'reusePort'");
   }
   if (l?.mode === 'fd') int('listen.fd', l.fd, 0, 0x7fffffff);
+  int('listen.backlog', l?.backlog, 1, 0x7fffffff);
   if (typeof init.sessionSecret !== 'string') problems.push('sessionSecret must be a string');
   if (init.superDigest !== null && typeof init.superDigest !== 'string') {
     problems.push('superDigest must be a string or null');

@@ -151,3 +151,84 @@ test('enforceQuota: off by default, true or false', () => {
   assert.deepEqual(c.ignoredKeys, []);
   assert.throws(() => loadConfig(cfgFile('enforceQuota=yes\n')), ConfigError);
 });
+
+test('clientPortListenBacklog (issue 11): the kernel cap by default, a positive integer, -1 = default', () => {
+  assert.equal(loadConfig(null).clientPortListenBacklog, 65535, 'asks for all Linux allows (somaxconn)');
+  assert.equal(loadConfig(cfgFile('clientPortListenBacklog=100\n')).clientPortListenBacklog, 100);
+  assert.equal(loadConfig(cfgFile('clientPortListenBacklog=-1\n')).clientPortListenBacklog, 65535, "ZooKeeper's 'unset'");
+  for (const bad of ['0', '-5', 'many', '1.5']) {
+    assert.throws(() => loadConfig(cfgFile(`clientPortListenBacklog=${bad}\n`)), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /clientPortListenBacklog/);
+      return true;
+    });
+  }
+});
+
+test("connection throttle keys (issue 11): ZooKeeper's defaults (off), both spellings, every bad value listed", () => {
+  const d = loadConfig(null).connThrottle;
+  assert.deepEqual(d, {
+    tokens: 0,
+    fillTimeMs: 1,
+    fillCount: 1,
+    freezeTimeMs: -1,
+    dropIncrease: 0.02,
+    dropDecrease: 0.002,
+    decreaseRatio: 0,
+    weightEnabled: false,
+    globalSessionWeight: 3,
+    localSessionWeight: 1,
+    renewSessionWeight: 2,
+  });
+  const c = loadConfig(
+    cfgFile(
+      [
+        'connThrottleTokens=100',
+        'connThrottleFillTime=10',
+        'connThrottleFillCount=5',
+        'connThrottleFreezeTime=50',
+        'connThrottleDropIncrease=0.1',
+        'connection_throttle_drop_decrease=0.01',
+        'connThrottleDecreaseRatio=0.5',
+        'connThrottleWeightEnabled=true',
+        'connThrottleGlobalSessionWeight=4',
+        'connThrottleLocalSessionWeight=1',
+        'connThrottleRenewSessionWeight=3',
+      ].join('\n'),
+    ),
+  );
+  assert.deepEqual(c.connThrottle, {
+    tokens: 100,
+    fillTimeMs: 10,
+    fillCount: 5,
+    freezeTimeMs: 50,
+    dropIncrease: 0.1,
+    dropDecrease: 0.01,
+    decreaseRatio: 0.5,
+    weightEnabled: true,
+    globalSessionWeight: 4,
+    localSessionWeight: 1,
+    renewSessionWeight: 3,
+  });
+  assert.deepEqual(c.ignoredKeys, [], "ZooKeeper's connection_throttle_* spelling is read, not ignored");
+  const bad = [
+    'connThrottleTokens=-1',
+    'connThrottleFillTime=0',
+    'connThrottleDropIncrease=lots',
+    'connThrottleWeightEnabled=yes',
+    'connection_throttle_tokens=5',
+  ];
+  assert.throws(() => loadConfig(cfgFile(bad.join('\n'))), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /connThrottleTokens and connection_throttle_tokens/);
+    assert.match(e.message, /connThrottleFillTime=0/);
+    assert.match(e.message, /connThrottleDropIncrease=lots: not a number/);
+    assert.match(e.message, /connThrottleWeightEnabled=yes/);
+    return true;
+  });
+  assert.throws(() => loadConfig(cfgFile('connThrottleDropDecrease=1.5\n')), /connThrottleDropDecrease=1.5: must be a number in \[0, 1\]/);
+  assert.throws(
+    () => loadConfig(cfgFile('connThrottleLocalSessionWeight=3\nconnThrottleRenewSessionWeight=2\n')),
+    /must not be below connThrottleLocalSessionWeight/,
+  );
+});

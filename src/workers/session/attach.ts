@@ -2,6 +2,13 @@
 // fresh connection's ConnectRequest becomes a new session, a re-established one, or an "invalid
 // session" answer. New local sessions and local re-attaches are answered here; global ones wait
 // for the main thread's `attached` record. Connects that arrive before the session secret wait.
+//
+// Every ConnectRequest first takes its tokens from the server-wide connection throttle
+// (ZooKeeperServer.processConnectRequest: connThrottle.checkLimit(tokensNeeded)): a new global
+// session its global weight, a new local one its local weight, a session id its renew weight (1
+// each unless connThrottleWeightEnabled). A connect refused is closed without an answer, as
+// ZooKeeper closes it (ClientCnxnLimitException); its client tries again at once (the next host,
+// or the same one after its short reconnect pause), never waiting out a session timeout.
 
 import { sessionIdHi, sessionIdLo, sessionIdOf } from '../../common/ids.js';
 import { Err } from '../../common/zk.js';
@@ -10,6 +17,8 @@ import type { ConnectRequest } from '../../protocol/types.js';
 import type { WorkerInit } from '../../shm/admin.js';
 import { DetachReason, SessionFlag, type AttachedView } from '../../shm/records.js';
 import type { SharedStatus } from '../../shm/status.js';
+import { ConnectKind, type ConnThrottle } from '../../shm/connthrottle.js';
+import { connThrottleLogIntervalMs } from '../limits.js';
 import type { Bridge } from '../bridge.js';
 import { ConnState, Pause } from '../conn.js';
 import { logProtocolError, type ClientConn, type PendingAttach, type WorkerSession } from '../connections/client-conn.js';
@@ -47,6 +56,10 @@ export interface SessionAttachOptions {
   conns: ConnRegistry;
   output: Output;
   now: () => number;
+  /** The server-wide connection throttle (shared by every worker). */
+  throttle: ConnThrottle;
+  /** Randomness for the throttle's BLUE drops (Math.random by default). */
+  random?: () => number;
 }
 
 export class SessionAttach {
@@ -56,6 +69,8 @@ export class SessionAttach {
   readonly #conns: ConnRegistry;
   readonly #output: Output;
   readonly #now: () => number;
+  readonly #throttle: ConnThrottle;
+  readonly #random: () => number;
   readonly #ids: SessionIdGenerator;
   readonly #connectContext: ConnectContext;
   readonly #reader: JuteReader;
@@ -72,6 +87,8 @@ export class SessionAttach {
     this.#conns = options.conns;
     this.#output = options.output;
     this.#now = options.now;
+    this.#throttle = options.throttle;
+    this.#random = options.random ?? Math.random;
     this.#ids = new SessionIdGenerator(init.serverId, init.workerIndex);
     this.#reader = new JuteReader(undefined, { bufferBytesMax: init.juteMaxBufferBytes });
     const status = options.status;
@@ -130,6 +147,7 @@ export class SessionAttach {
       conn.close();
       return;
     }
+    if (!this.#admit(conn, req)) return;
     const oldClient = end - start <= connectRequestBytesWithoutReadOnly(req.passwd.length);
     if (this.#connectContext.sessionSecret === '') {
       // No password can be made or checked yet: hold the connect (its connection paused, as
@@ -140,6 +158,29 @@ export class SessionAttach {
       return;
     }
     this.#planConnect(conn, req, oldClient, now);
+  }
+
+  /** Take the connect's tokens from the throttle, or close the connection without an answer. */
+  #admit(conn: ClientConn, req: ConnectRequest): boolean {
+    const t = this.#throttle;
+    let kind: ConnectKind = ConnectKind.renew;
+    if (req.sessionId === 0n) {
+      const local = req.localSession || this.#connectContext.localSessionsEnabled;
+      kind = local ? ConnectKind.newLocal : ConnectKind.newGlobal;
+    }
+    // A clock all workers share (performance.now() alone counts from each thread's start).
+    const nowMs = performance.timeOrigin + performance.now();
+    if (t.check(t.weight(kind), nowMs, this.#random)) return true;
+    conn.close();
+    const refused = t.refusedToReport(nowMs, connThrottleLogIntervalMs);
+    if (refused > 0) {
+      const fields = { remote: conn.remote, refused, tokens: t.maxTokens };
+      const msg =
+        `Connection throttle: refused ${refused} connect(s) since the last report, the last from ` +
+        `/${conn.remote}; their clients connect again`;
+      this.#log.warn(fields, msg);
+    }
+    return false;
   }
 
   #planConnect(conn: ClientConn, req: ConnectRequest, oldClient: boolean, now: number): void {

@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { Channel, createChannelDescriptor, type ChannelDescriptor } from '../../../../src/shm/channel.js';
 import { createIpCountTable, type IpCountTable } from '../../../../src/shm/ipcount.js';
+import { type ConnThrottle, connThrottleDefaults, createConnThrottle } from '../../../../src/shm/connthrottle.js';
 import {
   AttachView,
   AuthView,
@@ -60,6 +61,8 @@ export interface FakeMainOptions {
   init?: Partial<WorkerInit>;
   /** Share an ip table with another FakeMain (two workers of one server). */
   ipCounts?: IpCountTable;
+  /** The server-wide connection throttle (default: off). */
+  connThrottle?: ConnThrottle;
   workerIndex?: number;
   /** Listen on this fd instead of a fresh port. */
   listenFd?: number;
@@ -75,6 +78,7 @@ export class FakeMain {
   readonly channel: Channel;
   readonly status = new SharedStatus();
   readonly ipCounts: IpCountTable;
+  readonly connThrottle: ConnThrottle;
   readonly worker: Worker;
   readonly init: WorkerInit;
   port = 0;
@@ -92,6 +96,7 @@ export class FakeMain {
     this.descriptor = createChannelDescriptor({ toMainBytes: 1 << 16, toWorkerBytes: 1 << 16 });
     this.channel = new Channel(this.descriptor, 'main', { timeoutMs: 20 });
     this.ipCounts = options.ipCounts ?? createIpCountTable(1024);
+    this.connThrottle = options.connThrottle ?? createConnThrottle(connThrottleDefaults, performance.timeOrigin + performance.now());
     this.status.lastZxid = 100;
     this.status.serving = true;
     const workerIndex = options.workerIndex ?? 0;
@@ -102,10 +107,11 @@ export class FakeMain {
       channel: this.descriptor,
       status: this.status.buffer,
       ipCounts: this.ipCounts.buffer,
+      connThrottle: this.connThrottle.buffer,
       listen:
         options.listenFd === undefined
-          ? { host: '127.0.0.1', port: 0, mode: 'reusePort' }
-          : { host: '127.0.0.1', port: 0, mode: 'fd', fd: options.listenFd },
+          ? { host: '127.0.0.1', port: 0, backlog: 511, mode: 'reusePort' }
+          : { host: '127.0.0.1', port: 0, backlog: 511, mode: 'fd', fd: options.listenFd },
       tickTimeMs: 2000,
       minSessionTimeoutMs: 4000,
       maxSessionTimeoutMs: 40000,
