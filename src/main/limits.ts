@@ -10,7 +10,8 @@ export const coreTickIntervalMsMin = 10;
 /** A session worker that has not exited this long after it was asked to stop is terminated. */
 export const workerExitGraceMs = 2000;
 
-/** The client port's listen backlog (launcher.ts binds it before the server process starts). */
+/** The client port's listen backlog (launcher.ts binds it before the server process starts, or
+ *  each session worker binds its own socket with it). */
 export const clientListenBacklog = 1024;
 
 /** Records queued for a worker outside its full ring above which its requests are not read

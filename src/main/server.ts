@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { createChannelDescriptor } from '../shm/channel.js';
 import { largeRecordBufferTrimMs } from '../shm/limits.js';
-import { coreTickIntervalMsMin, workerExitGraceMs } from './limits.js';
+import { clientListenBacklog, coreTickIntervalMsMin, workerExitGraceMs } from './limits.js';
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import type { ServerConfig } from './config.js';
@@ -157,6 +157,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         listen: {
           host: cfg.clientPortAddress,
           port: cfg.clientPort,
+          backlog: clientListenBacklog,
           ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.fds[workerIndex] } : { mode: 'reusePort' }),
         },
         tickTimeMs: cfg.tickTimeMs,

@@ -6,7 +6,13 @@
 // src/workers (DESIGN.md: the two never import each other).
 
 /** How a worker gets its listening socket. */
-export type ListenSpec = { host: string; port: number } & (
+export type ListenSpec = {
+  host: string;
+  port: number;
+  /** listen(2) backlog of a socket the worker binds itself (mode reusePort); a launcher's
+   *  socket (mode fd) was bound with the same value. */
+  backlog: number;
+} & (
   | {
       /** Each worker binds its own SO_REUSEPORT socket (Node >= 22.12; the kernel spreads
        *  connections). On older Node the option is ignored: fine for one worker, not for more. */

@@ -83,6 +83,7 @@ export class Listener {
       const options: net.ListenOptions & { reusePort?: boolean } = {
         host: spec.host,
         port: spec.port,
+        backlog: spec.backlog,
         reusePort: true,
       };
       server.listen(options, done);

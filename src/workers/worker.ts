@@ -52,6 +52,7 @@ export function validateWorkerInit(init: WorkerInit): string[] {
     problems.push("listen.mode must be 'fd' or 'reusePort'");
   }
   if (l?.mode === 'fd') int('listen.fd', l.fd, 0, 0x7fffffff);
+  int('listen.backlog', l?.backlog, 1, 0x7fffffff);
   if (typeof init.sessionSecret !== 'string') problems.push('sessionSecret must be a string');
   if (init.superDigest !== null && typeof init.superDigest !== 'string') {
     problems.push('superDigest must be a string or null');

@@ -42,6 +42,7 @@ export const SUITE_PORTS = {
   advThrottle: 23200,
   advQuorum: 23100,
   advFuzz: 23400,
+  leanProcess: 23600,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

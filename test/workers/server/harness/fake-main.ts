@@ -104,8 +104,8 @@ export class FakeMain {
       ipCounts: this.ipCounts.buffer,
       listen:
         options.listenFd === undefined
-          ? { host: '127.0.0.1', port: 0, mode: 'reusePort' }
-          : { host: '127.0.0.1', port: 0, mode: 'fd', fd: options.listenFd },
+          ? { host: '127.0.0.1', port: 0, backlog: 511, mode: 'reusePort' }
+          : { host: '127.0.0.1', port: 0, backlog: 511, mode: 'fd', fd: options.listenFd },
       tickTimeMs: 2000,
       minSessionTimeoutMs: 4000,
       maxSessionTimeoutMs: 40000,
