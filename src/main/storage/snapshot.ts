@@ -36,6 +36,7 @@ import {
   snapshotSliceMsDefault,
   snapshotSliceNodesDefault,
   snapshotWorkerIdleMs,
+  snapshotWriteInlineBytesMax,
 } from './limits.js';
 import {
   buildTrailer,
@@ -44,7 +45,7 @@ import {
   writeNode,
   writeSession,
 } from './snapshot-format.js';
-import type { SnapshotWriteResult, SnapshotWriteTask } from './snapshot-worker.js';
+import { writeSnapshotAsync, type SnapshotWriteResult, type SnapshotWriteTask } from './snapshot-worker.js';
 
 /** What a snapshot reads: ZkDatabase satisfies it (the tree and DataTree.lastProcessedZxid). */
 export interface SnapshotSource {
@@ -64,8 +65,12 @@ export interface SnapshotterOptions {
   logger?: StorageLogger;
   sliceNodes?: number;
   sliceMs?: number;
-  /** Default: a piscina pool of one thread running snapshot-worker.js. */
+  /** Default: an image up to inlineWriteBytesMax is written from this thread with async fs
+   *  calls (writeSnapshotAsync); a larger one by a piscina pool of one thread running
+   *  snapshot-worker.js, started on first use. */
   runner?: SnapshotWriteRunner;
+  /** Default snapshotWriteInlineBytesMax. */
+  inlineWriteBytesMax?: number;
   nowMs?: () => number;
   /** How the walk gives the event loop back between slices; default one setImmediate turn. */
   yieldTurn?: () => Promise<void>;
@@ -103,6 +108,8 @@ export class SnapshotStats {
   lastWalkMs = 0;
   lastSliceMsMax = 0;
   lastWriteMs = 0;
+  /** Snapshots the default runner wrote without the pool thread (small images). */
+  writtenInline = 0;
 }
 
 const workerFile = fileURLToPath(new URL('./snapshot-worker.js', import.meta.url));
@@ -117,6 +124,7 @@ export class Snapshotter {
   private readonly runner: SnapshotWriteRunner;
   private readonly yieldTurn: () => Promise<void>;
   private readonly logDurableTo: (zxid: number) => Promise<void>;
+  private readonly inlineWriteBytesMax: number;
   private pool: Piscina<SnapshotWriteTask, SnapshotWriteResult> | null = null;
   private current: Promise<SnapshotInfo> | null = null;
   private closed = false;
@@ -129,7 +137,8 @@ export class Snapshotter {
     this.sliceNodes = opts.sliceNodes ?? snapshotSliceNodesDefault;
     this.sliceMs = opts.sliceMs ?? snapshotSliceMsDefault;
     this.nowMs = opts.nowMs ?? (() => performance.now());
-    this.runner = opts.runner ?? ((task, transfer) => this.runInPool(task, transfer));
+    this.runner = opts.runner ?? ((task, transfer) => this.write(task, transfer));
+    this.inlineWriteBytesMax = opts.inlineWriteBytesMax ?? snapshotWriteInlineBytesMax;
     this.yieldTurn = opts.yieldTurn ?? nextTurn;
     this.logDurableTo = opts.logDurableTo ?? (() => Promise.resolve());
   }
@@ -259,6 +268,19 @@ export class Snapshotter {
       },
       'snapshot written',
     );
+  }
+
+  /** Whether the pool thread was ever started (and not yet destroyed by close). */
+  get poolStarted(): boolean {
+    return this.pool !== null;
+  }
+
+  private write(task: SnapshotWriteTask, transfer: ArrayBuffer[]): Promise<SnapshotWriteResult> {
+    let bytes = 0;
+    for (const part of task.parts) bytes += part.length;
+    if (bytes > this.inlineWriteBytesMax) return this.runInPool(task, transfer);
+    this.stats.writtenInline++;
+    return writeSnapshotAsync(task);
   }
 
   private runInPool(
