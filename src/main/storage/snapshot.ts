@@ -20,7 +20,7 @@
 // start (setACL), and a restore would not know the node's ACL number.
 
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { ACL } from '../../protocol/types.js';
 import { JuteWriter } from '../../protocol/jute/index.js';
 import { assert } from '../../common/assert.js';
@@ -283,12 +283,15 @@ export class Snapshotter {
     return writeSnapshotAsync(task);
   }
 
-  private runInPool(
+  private async runInPool(
     task: SnapshotWriteTask,
     transfer: ArrayBuffer[],
   ): Promise<SnapshotWriteResult> {
     if (this.pool === null) {
-      this.pool = new Piscina<SnapshotWriteTask, SnapshotWriteResult>({
+      // piscina itself is loaded on first use too: a server whose snapshots all stay small
+      // (write()) never pays for its modules (~1 MB of heap on the main thread).
+      const { Piscina } = await import('piscina');
+      this.pool ??= new Piscina<SnapshotWriteTask, SnapshotWriteResult>({
         filename: workerFile,
         minThreads: 0,
         maxThreads: 1,
