@@ -9,8 +9,10 @@
 //   - a local ensemble of 3 voters + 2 observers (bench/ensemble-cluster.ts), the first observer
 //     with the default config, the second with the tier profile.
 // Waits until each serves (the floor: a TCP connect; zkts: srvr answers with its Mode), lets it
-// settle, then samples /proc/PID/status (VmRSS, RssAnon, Threads) of every process a few times
-// and prints the median of each. On Node 20 a zkts server with several session workers runs as
+// settle (20 s by default: V8 grows each isolate's young generation while the modules load and
+// shrinks it back only after some idle seconds, so an earlier sample reads 5-10 MB high), then
+// samples /proc/PID/status (VmRSS, RssAnon, Threads) of every process --samples times and
+// prints the median of each. On Node 20 a zkts server with several session workers runs as
 // a launcher process plus the server process (src/main/launcher.ts); both are counted, and the
 // total is what the host pays. --sessions N also holds N idle sessions (a raw ConnectRequest
 // each, from this process) on each standalone and observer and samples again: RSS per session.
@@ -50,9 +52,9 @@ interface Options {
 }
 
 const usage = `usage: node dist/bench/idle-rss.js [options]
-  --samples N        RSS samples per process (default 5)
+  --samples N        RSS samples per process (default 10)
   --interval-ms MS   between samples (default 1000)
-  --settle-ms MS     after a process serves, before sampling (default 3000)
+  --settle-ms MS     after every process serves, before sampling (default 20000)
   --sessions N       also hold N idle sessions on each zkts server and sample again (default 0)
   --no-ensemble      only the floor and the standalones
   --dir DIR          working directory (default: a new one under the OS temp dir)
@@ -79,9 +81,9 @@ function parse(argv: string[]): Options | null {
     return n;
   };
   return {
-    samples: int(v.samples, 5, 1, 100, 'samples'),
+    samples: int(v.samples, 10, 1, 100, 'samples'),
     intervalMs: int(v['interval-ms'], 1000, 10, 60_000, 'interval-ms'),
-    settleMs: int(v['settle-ms'], 3000, 0, 600_000, 'settle-ms'),
+    settleMs: int(v['settle-ms'], 20_000, 0, 600_000, 'settle-ms'),
     startTimeoutMs: 60_000,
     sessions: int(v.sessions, 0, 0, 19_000, 'sessions'),
     ensemble: v['no-ensemble'] !== true,
