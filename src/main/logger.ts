@@ -2,9 +2,9 @@
 // log per session or per request (info and below), the main thread writes through a pino
 // transport, so formatting and I/O stay off the thread that runs the pipeline. At warn and above
 // (the default) lines are rare, and a transport thread (a JS isolate, ~5 MB RSS held for the
-// process's life) costs more than it saves: the main thread then writes as the session workers
-// do, asynchronously to fd 1 (sonic-boom; pino flushes it synchronously on exit, so a fatal line
-// before process.exit is not lost).
+// process's life) costs more than it saves: the main thread then writes each line to fd 1
+// synchronously (a few µs for a rare line; an asynchronous write could still be in flight when a
+// fatal error calls process.exit, and be lost or overtaken by a later line).
 
 import { pino, type Logger } from 'pino';
 
@@ -14,6 +14,6 @@ export function createLogger(level: string, name: string): Logger {
   if (level === 'silent') return pino({ level, name });
   const options = { level, name, base: { pid: process.pid } };
   const chatty = (pino.levels.values[level] ?? 0) <= (pino.levels.values['info'] ?? 30);
-  if (!chatty) return pino(options, pino.destination({ dest: 1, sync: false }));
+  if (!chatty) return pino(options, pino.destination({ dest: 1, sync: true }));
   return pino(options, pino.transport({ target: 'pino/file', options: { destination: 1 } }));
 }

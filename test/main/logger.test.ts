@@ -1,5 +1,5 @@
 // src/main/logger.ts: at warn and above (the default) the main thread's logger starts no thread
-// and its lines still reach fd 1, a fatal line just before process.exit included; at info and
+// and its lines reach fd 1 in order, a fatal line just before process.exit included; at info and
 // below it writes through a pino transport thread. Each case runs in a child process (threads
 // counted in /proc/self/status, stdout read whole).
 
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const loggerUrl = new URL('../../src/main/logger.js', import.meta.url).href;
 
-function runChild(level: string): { threadsAdded: number; stdout: string; status: number | null } {
+function runChild(level: string): { threadsAdded: number; stdout: string; stderr: string; status: number | null } {
   const code = `
     import { createLogger } from ${JSON.stringify(loggerUrl)};
     import { readFileSync } from 'node:fs';
@@ -20,6 +20,8 @@ function runChild(level: string): { threadsAdded: number; stdout: string; status
     const before = threads();
     const log = createLogger(${JSON.stringify(level)}, 'logger-test');
     process.stderr.write('threads+' + (threads() - before) + '\\n');
+    log.debug({ n: 0 }, 'dropped');
+    log.info({ n: 0 }, 'dropped');
     log.warn({ n: 1 }, 'a warning');
     log.fatal({ n: 2 }, 'the last line');
     process.exit(3);
@@ -31,7 +33,7 @@ function runChild(level: string): { threadsAdded: number; stdout: string; status
   });
   const added = /threads\+(-?\d+)/.exec(r.stderr)?.[1];
   assert.ok(added !== undefined, `child printed its thread count: ${r.stderr}`);
-  return { threadsAdded: Number(added), stdout: r.stdout, status: r.status };
+  return { threadsAdded: Number(added), stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
 test('warn (the default): no logger thread, and every line reaches fd 1 before exit', () => {
