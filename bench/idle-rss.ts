@@ -49,6 +49,8 @@ interface Options {
   sessions: number;
   ensemble: boolean;
   dir: string;
+  /** The directory was made here: removed after a run that succeeded. */
+  dirMade: boolean;
 }
 
 const usage = `usage: node dist/bench/idle-rss.js [options]
@@ -57,7 +59,8 @@ const usage = `usage: node dist/bench/idle-rss.js [options]
   --settle-ms MS     after every process serves, before sampling (default 20000)
   --sessions N       also hold N idle sessions on each zkts server and sample again (default 0)
   --no-ensemble      only the floor and the standalones
-  --dir DIR          working directory (default: a new one under the OS temp dir)
+  --dir DIR          working directory, kept (default: a new one under the OS temp dir, removed
+                     after a run that succeeded)
 `;
 
 function parse(argv: string[]): Options | null {
@@ -88,6 +91,7 @@ function parse(argv: string[]): Options | null {
     sessions: int(v.sessions, 0, 0, 19_000, 'sessions'),
     ensemble: v['no-ensemble'] !== true,
     dir: v.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-idle-rss-')),
+    dirMade: v.dir === undefined,
   };
 }
 
@@ -330,6 +334,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   });
   const held: net.Socket[] = [];
+  let ok = false;
   try {
     console.log(`# idle RSS (MB = MiB), node ${process.version}, ${os.availableParallelism()} cores, ` +
       `load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; tier profile: ` +
@@ -372,12 +377,15 @@ export async function main(argv: string[]): Promise<number> {
         console.log(`  ${rows[i]!.name}: ${fmt(((after[i]!.serverMiB - rows[i]!.serverMiB) * 1024) / o.sessions, 2)}`);
       }
     }
-    console.log(`\nload after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; files under ${o.dir}`);
+    console.log(`\nload after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    ok = true;
     return 0;
   } finally {
     for (const s of held) s.destroy();
     await Promise.all(spawned.map((c) => stopChild(c)));
     if (ensemble !== null) await ensemble.stop();
+    if (ok && o.dirMade) fs.rmSync(o.dir, { recursive: true, force: true });
+    else console.log(`files under ${o.dir}`);
   }
 }
 
