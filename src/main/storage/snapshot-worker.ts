@@ -6,6 +6,8 @@
 //
 // One task per snapshot: the main thread has already copied the node records into large chunks
 // (moved here without copying), so the task is coarse and the thread pool stays idle otherwise.
+// A small image (at most snapshotWriteInlineBytesMax) takes the same steps on the main thread
+// with asynchronous fs calls instead (writeSnapshotAsync), and the pool thread never starts.
 
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -76,6 +78,7 @@ export async function writeSnapshotAsync(task: SnapshotWriteTask): Promise<Snaps
   const temp = file + tempSuffix;
   let bytes = 0;
   let handle: FileHandle | null = null;
+  let at = temp; // the file an error names, as writeSnapshot's do
   try {
     handle = await open(temp, 'w', 0o644);
     for (const part of task.parts) bytes += await writeAll(handle, part, bytes);
@@ -83,12 +86,13 @@ export async function writeSnapshotAsync(task: SnapshotWriteTask): Promise<Snaps
     await handle.sync();
     await handle.close();
     handle = null;
+    at = file;
     await rename(temp, file);
     await fsyncDir(task.dir);
   } catch (e) {
     await handle?.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
-    throw describe(e, temp);
+    throw describe(e, at);
   }
   return { file, bytes, checksum: adler, writeMs: performance.now() - started };
 }
@@ -97,7 +101,9 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number)
   let done = 0;
   while (done < bytes.length) {
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    if (bytesWritten <= 0) {
+      throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    }
     done += bytesWritten;
   }
   return done;

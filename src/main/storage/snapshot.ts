@@ -12,7 +12,9 @@
 //     building an object per node to encode later would allocate more on this thread, and
 //     handing objects to a worker would pay structured clone on this thread too.
 //   snapshot worker (piscina, one coarse task per snapshot; the chunks are moved, not copied):
-//     checksum, seals, digest, write, fsync, rename, fsync of the directory.
+//     checksum, seals, digest, write, fsync, rename, fsync of the directory. An image of at
+//     most snapshotWriteInlineBytesMax is checksummed on the main thread and written with
+//     asynchronous fs calls instead: the pool thread (an isolate) starts only for a larger one.
 //
 // The ACL map comes before the nodes in the file but is written last: it holds exactly the ACL
 // lists the visited nodes referred to (ids are never reused by the tree's ACL cache, so each id
@@ -45,7 +47,11 @@ import {
   writeNode,
   writeSession,
 } from './snapshot-format.js';
-import { writeSnapshotAsync, type SnapshotWriteResult, type SnapshotWriteTask } from './snapshot-worker.js';
+import {
+  writeSnapshotAsync,
+  type SnapshotWriteResult,
+  type SnapshotWriteTask,
+} from './snapshot-worker.js';
 
 /** What a snapshot reads: ZkDatabase satisfies it (the tree and DataTree.lastProcessedZxid). */
 export interface SnapshotSource {
