@@ -29,6 +29,8 @@ export interface EnsembleOptions {
   extra?: Record<string, string>;
   /** zoo.cfg keys for zkts members only (e.g. logLevel); empty by default */
   zktsOnly?: Record<string, string>;
+  /** zoo.cfg keys for one member, after the others (e.g. a tier profile on one observer) */
+  perMember?: (spec: MemberSpec) => Record<string, string>;
   startTimeoutMs: number;
 }
 
@@ -272,6 +274,7 @@ export class Ensemble {
       if (s.role === 'observer') cfg.push(['peerType', 'observer']);
       for (const [k, v] of Object.entries(o.extra ?? {})) cfg.push([k, v]);
       if (o.kind === 'zkts') for (const [k, v] of Object.entries(o.zktsOnly ?? {})) cfg.push([k, v]);
+      for (const [k, v] of Object.entries(o.perMember?.(s) ?? {})) cfg.push([k, v]);
       fs.writeFileSync(s.configPath, [...cfg.map(([k, v]) => `${k}=${v}`), ...serverLines].join('\n') + '\n');
     }
     const e = new Ensemble(o, specs.map((s) => new Member(o.kind, s)));

@@ -8,6 +8,8 @@
 // then closes its own copy and only forwards signals and the exit code. The server learns its fds
 // from ZKTS_LISTEN_FDS. If the launcher dies (even by SIGKILL) the server's IPC channel
 // disconnects and the server kills itself, so a test that SIGKILLs the launcher kills the server.
+// With one session worker there is nothing to share: that worker binds the port itself (cli.ts)
+// and no launcher runs.
 
 import net from 'node:net';
 import { spawn } from 'node:child_process';

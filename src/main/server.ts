@@ -22,7 +22,7 @@ import { PurgeScheduler, SyncStage, nodeLogFs, recover, type LogFs, type Storage
 import { writeSync } from 'node:fs';
 import { containersToDelete } from './tree/containers.js';
 import { FourLetterWords } from './four-letter.js';
-import { EnsembleDriver } from './driver.js';
+import type { EnsembleDriver } from './driver.js';
 import { QuotaLog } from './tree/quota-log.js';
 import { SessionSecretTracker } from './sessions/secret.js';
 
@@ -85,10 +85,12 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   });
   // Ensemble mode: server.N lines are present. The driver (driver.ts) owns Zab, the quorum
   // transport and the log's ordering; the core proposes through it instead of the log stage.
+  // Imported only here: a standalone server never loads the ensemble's modules (Zab, the quorum
+  // transport, TLS, FlatBuffers: ~4 MB RSS).
   const ensemble = cfg.servers.length > 0;
   const myId = ensemble ? readMyId(cfg.dataDir) : 0;
-  const driver = ensemble
-    ? new EnsembleDriver({
+  const driver: EnsembleDriver | null = ensemble
+    ? new (await import('./driver.js')).EnsembleDriver({
         cfg,
         myId,
         db,

@@ -9,7 +9,8 @@
 export type ListenSpec = {
   host: string;
   port: number;
-  /** clientPortListenBacklog: the listen() backlog of this worker's socket. */
+  /** clientPortListenBacklog: the listen(2) backlog of this worker's socket (mode reusePort); a
+   *  launcher's socket (mode fd) was bound with the same value. */
   backlog: number;
 } & (
   | {

@@ -1,8 +1,24 @@
 // The worker's logger: pino, writing asynchronously straight to fd 1 from this thread (no
 // transport thread per worker), quiet ('warn') unless asked. The hot path never logs; session
-// open / close / expiry / upgrade are one info line each.
+// open / close / expiry / upgrade are one info line each. pino is loaded (a synchronous require:
+// it is CommonJS) at the first line the level lets through: at warn, most workers never log,
+// and its modules cost each worker isolate ~1 MB (bench:idle-rss A/B; 1.7 MB in a bare worker).
 
-import pino from 'pino';
+import { createRequire } from 'node:module';
+import type pinoModule from 'pino';
+
+const require = createRequire(import.meta.url);
+
+/** pino's numeric levels (pino.levels.values), for the checks made before pino is loaded. */
+const levelValues: Readonly<Record<string, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Number.POSITIVE_INFINITY,
+};
 
 /** The part of pino's API the worker uses (a no-op or capturing logger in tests and benches). */
 export interface WorkerLog {
@@ -14,19 +30,40 @@ export interface WorkerLog {
   flush(): void;
 }
 
+type SyncFlushable = pinoModule.DestinationStream & { flushSync(): void };
+
 export function createWorkerLog(level: string, workerIndex: number): WorkerLog {
-  const destination = pino.destination({ dest: 1, sync: false });
-  const logger = pino({ level, base: { worker: workerIndex } }, destination);
+  const threshold = levelValues[level];
+  if (threshold === undefined) throw new Error(`session worker: unknown log level ${level}`);
+  let loaded: { logger: pinoModule.Logger; destination: SyncFlushable } | null = null;
+  const logger = (): pinoModule.Logger => {
+    if (loaded === null) {
+      const pino = require('pino') as typeof pinoModule;
+      const destination = pino.destination({ dest: 1, sync: false });
+      loaded = { logger: pino({ level, base: { worker: workerIndex } }, destination), destination };
+    }
+    return loaded.logger;
+  };
+  const enabled = (l: string): boolean => (levelValues[l] ?? Number.POSITIVE_INFINITY) >= threshold;
   return {
-    debug: (obj, msg) => logger.debug(obj, msg),
-    info: (obj, msg) => logger.info(obj, msg),
-    warn: (obj, msg) => logger.warn(obj, msg),
-    error: (obj, msg) => logger.error(obj, msg),
-    isLevelEnabled: (l) => logger.isLevelEnabled(l),
+    debug: (obj, msg) => {
+      if (enabled('debug')) logger().debug(obj, msg);
+    },
+    info: (obj, msg) => {
+      if (enabled('info')) logger().info(obj, msg);
+    },
+    warn: (obj, msg) => {
+      if (enabled('warn')) logger().warn(obj, msg);
+    },
+    error: (obj, msg) => {
+      if (enabled('error')) logger().error(obj, msg);
+    },
+    isLevelEnabled: enabled,
     flush: () => {
+      if (loaded === null) return; // nothing was ever written
       try {
-        logger.flush();
-        destination.flushSync();
+        loaded.logger.flush();
+        loaded.destination.flushSync();
       } catch {
         // Not open yet (nothing was ever written) or already closed: nothing to flush.
       }

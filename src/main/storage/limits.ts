@@ -57,6 +57,11 @@ export const logTailBlockBytes = MiB;
  *  starting right after it, so scanLog never reads a header across the prefix's end. */
 export const logPrefixSlackBytes = 64;
 
+/** A snapshot image (all its chunks) at most this large is checksummed on the main thread and
+ *  written with libuv's asynchronous fs calls, without the pool thread: its Adler-32 costs less
+ *  than one walk slice, and a pool thread is a JS isolate (~10 MB RSS until it idles out), which
+ *  a server with a small tree (an observer, any server at start-up) need never start. */
+export const snapshotWriteInlineBytesMax = MiB;
 /** A snapshot pool thread with nothing to do exits after this long. */
 export const snapshotWorkerIdleMs = 60_000;
 
@@ -70,6 +75,7 @@ export const durableFlushRoundsMax = 100;
 assert(preAllocSlackBytes < preAllocBytesDefault, 'preallocation slack must fit in a block');
 assert(logRecordBytesMax > juteMaxBufferBytesDefault, 'a record must hold at least jute.maxbuffer');
 assert(snapshotSliceCheckNodes <= snapshotSliceNodesDefault, 'slice check inside the slice');
+assert(snapshotWriteInlineBytesMax <= snapshotChunkBytes, 'an inline snapshot write is at most one chunk');
 assert(logBatchInitialBytes <= logBatchPooledBytesMax, 'initial batch buffer must be poolable');
 assert(logPrefixSlackBytes >= 12, 'the prefix slack holds a record header');
 assert(logPrefixSlackBytes < logTailBlockBytes, 'the prefix slack is inside a tail block');

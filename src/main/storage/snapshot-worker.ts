@@ -6,8 +6,11 @@
 //
 // One task per snapshot: the main thread has already copied the node records into large chunks
 // (moved here without copying), so the task is coarse and the thread pool stays idle otherwise.
+// A small image (at most snapshotWriteInlineBytesMax) takes the same steps on the main thread
+// with asynchronous fs calls instead (writeSnapshotAsync), and the pool thread never starts.
 
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirSync } from './log-fs.js';
 import { adler32Update, adler32Initial } from './adler32.js';
@@ -58,6 +61,61 @@ export default function writeSnapshot(task: SnapshotWriteTask): SnapshotWriteRes
     throw describe(e, file);
   }
   return { file, bytes, checksum: adler, writeMs: performance.now() - started };
+}
+
+/**
+ * writeSnapshot's steps on the calling thread, with asynchronous fs calls (libuv's pool): for a
+ * small image (snapshot.ts: snapshotWriteInlineBytesMax) the main thread checksums it and waits
+ * for the disk without blocking, and no pool thread is started. Same file, same durability:
+ * temp file, fsync, rename, fsync of the directory.
+ */
+export async function writeSnapshotAsync(task: SnapshotWriteTask): Promise<SnapshotWriteResult> {
+  const started = performance.now();
+  let adler = adler32Initial;
+  for (const part of task.parts) adler = adler32Update(adler, part);
+  const trailer = buildTrailer(adler, task.digest);
+  const file = join(task.dir, snapshotFileName(task.zxid));
+  const temp = file + tempSuffix;
+  let bytes = 0;
+  let handle: FileHandle | null = null;
+  let at = temp; // the file an error names, as writeSnapshot's do
+  try {
+    handle = await open(temp, 'w', 0o644);
+    for (const part of task.parts) bytes += await writeAll(handle, part, bytes);
+    bytes += await writeAll(handle, trailer, bytes);
+    await handle.sync();
+    await handle.close();
+    handle = null;
+    at = file;
+    await rename(temp, file);
+    await fsyncDir(task.dir);
+  } catch (e) {
+    await handle?.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw describe(e, at);
+  }
+  return { file, bytes, checksum: adler, writeMs: performance.now() - started };
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<number> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    if (bytesWritten <= 0) {
+      throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    }
+    done += bytesWritten;
+  }
+  return done;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

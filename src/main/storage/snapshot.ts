@@ -12,7 +12,9 @@
 //     building an object per node to encode later would allocate more on this thread, and
 //     handing objects to a worker would pay structured clone on this thread too.
 //   snapshot worker (piscina, one coarse task per snapshot; the chunks are moved, not copied):
-//     checksum, seals, digest, write, fsync, rename, fsync of the directory.
+//     checksum, seals, digest, write, fsync, rename, fsync of the directory. An image of at
+//     most snapshotWriteInlineBytesMax is checksummed on the main thread and written with
+//     asynchronous fs calls instead: the pool thread (an isolate) starts only for a larger one.
 //
 // The ACL map comes before the nodes in the file but is written last: it holds exactly the ACL
 // lists the visited nodes referred to (ids are never reused by the tree's ACL cache, so each id
@@ -20,7 +22,7 @@
 // start (setACL), and a restore would not know the node's ACL number.
 
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { ACL } from '../../protocol/types.js';
 import { JuteWriter } from '../../protocol/jute/index.js';
 import { assert } from '../../common/assert.js';
@@ -36,6 +38,7 @@ import {
   snapshotSliceMsDefault,
   snapshotSliceNodesDefault,
   snapshotWorkerIdleMs,
+  snapshotWriteInlineBytesMax,
 } from './limits.js';
 import {
   buildTrailer,
@@ -44,7 +47,11 @@ import {
   writeNode,
   writeSession,
 } from './snapshot-format.js';
-import type { SnapshotWriteResult, SnapshotWriteTask } from './snapshot-worker.js';
+import {
+  writeSnapshotAsync,
+  type SnapshotWriteResult,
+  type SnapshotWriteTask,
+} from './snapshot-worker.js';
 
 /** What a snapshot reads: ZkDatabase satisfies it (the tree and DataTree.lastProcessedZxid). */
 export interface SnapshotSource {
@@ -64,8 +71,12 @@ export interface SnapshotterOptions {
   logger?: StorageLogger;
   sliceNodes?: number;
   sliceMs?: number;
-  /** Default: a piscina pool of one thread running snapshot-worker.js. */
+  /** Default: an image up to inlineWriteBytesMax is written from this thread with async fs
+   *  calls (writeSnapshotAsync); a larger one by a piscina pool of one thread running
+   *  snapshot-worker.js, started on first use. */
   runner?: SnapshotWriteRunner;
+  /** Default snapshotWriteInlineBytesMax. */
+  inlineWriteBytesMax?: number;
   nowMs?: () => number;
   /** How the walk gives the event loop back between slices; default one setImmediate turn. */
   yieldTurn?: () => Promise<void>;
@@ -103,6 +114,8 @@ export class SnapshotStats {
   lastWalkMs = 0;
   lastSliceMsMax = 0;
   lastWriteMs = 0;
+  /** Snapshots the default runner wrote without the pool thread (small images). */
+  writtenInline = 0;
 }
 
 const workerFile = fileURLToPath(new URL('./snapshot-worker.js', import.meta.url));
@@ -117,6 +130,7 @@ export class Snapshotter {
   private readonly runner: SnapshotWriteRunner;
   private readonly yieldTurn: () => Promise<void>;
   private readonly logDurableTo: (zxid: number) => Promise<void>;
+  private readonly inlineWriteBytesMax: number;
   private pool: Piscina<SnapshotWriteTask, SnapshotWriteResult> | null = null;
   private current: Promise<SnapshotInfo> | null = null;
   private closed = false;
@@ -129,7 +143,8 @@ export class Snapshotter {
     this.sliceNodes = opts.sliceNodes ?? snapshotSliceNodesDefault;
     this.sliceMs = opts.sliceMs ?? snapshotSliceMsDefault;
     this.nowMs = opts.nowMs ?? (() => performance.now());
-    this.runner = opts.runner ?? ((task, transfer) => this.runInPool(task, transfer));
+    this.runner = opts.runner ?? ((task, transfer) => this.write(task, transfer));
+    this.inlineWriteBytesMax = opts.inlineWriteBytesMax ?? snapshotWriteInlineBytesMax;
     this.yieldTurn = opts.yieldTurn ?? nextTurn;
     this.logDurableTo = opts.logDurableTo ?? (() => Promise.resolve());
   }
@@ -261,12 +276,28 @@ export class Snapshotter {
     );
   }
 
-  private runInPool(
+  /** Whether the pool thread was ever started (and not yet destroyed by close). */
+  get poolStarted(): boolean {
+    return this.pool !== null;
+  }
+
+  private write(task: SnapshotWriteTask, transfer: ArrayBuffer[]): Promise<SnapshotWriteResult> {
+    let bytes = 0;
+    for (const part of task.parts) bytes += part.length;
+    if (bytes > this.inlineWriteBytesMax) return this.runInPool(task, transfer);
+    this.stats.writtenInline++;
+    return writeSnapshotAsync(task);
+  }
+
+  private async runInPool(
     task: SnapshotWriteTask,
     transfer: ArrayBuffer[],
   ): Promise<SnapshotWriteResult> {
     if (this.pool === null) {
-      this.pool = new Piscina<SnapshotWriteTask, SnapshotWriteResult>({
+      // piscina itself is loaded on first use too: a server whose snapshots all stay small
+      // (write()) never pays for its modules (~1 MB of heap on the main thread).
+      const { Piscina } = await import('piscina');
+      this.pool ??= new Piscina<SnapshotWriteTask, SnapshotWriteResult>({
         filename: workerFile,
         minThreads: 0,
         maxThreads: 1,

@@ -47,6 +47,8 @@ export interface SyncStageOptions {
   snapshotSliceNodes?: number;
   snapshotSliceMs?: number;
   snapshotRunner?: SnapshotWriteRunner;
+  /** Snapshotter's inlineWriteBytesMax. */
+  snapshotInlineWriteBytesMax?: number;
   snapshotYield?: () => Promise<void>;
 }
 
@@ -104,6 +106,9 @@ export class SyncStage implements LogStage<PreparedTxn> {
       ...(opts.snapshotSliceNodes !== undefined ? { sliceNodes: opts.snapshotSliceNodes } : {}),
       ...(opts.snapshotSliceMs !== undefined ? { sliceMs: opts.snapshotSliceMs } : {}),
       ...(opts.snapshotRunner !== undefined ? { runner: opts.snapshotRunner } : {}),
+      ...(opts.snapshotInlineWriteBytesMax !== undefined
+        ? { inlineWriteBytesMax: opts.snapshotInlineWriteBytesMax }
+        : {}),
       ...(opts.snapshotYield !== undefined ? { yieldTurn: opts.snapshotYield } : {}),
       logDurableTo: (zxid) => this.logDurableTo(zxid),
     });

@@ -43,6 +43,7 @@ export const SUITE_PORTS = {
   advQuorum: 23100,
   advFuzz: 23400,
   herd: 23500,
+  leanProcess: 23600,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

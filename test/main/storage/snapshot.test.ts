@@ -1,11 +1,11 @@
 // Unit tests of src/main/storage/snapshot.ts and sync-stage.ts (with the real piscina worker):
-// a snapshot round trip; FUZZY snapshots taken while writes keep flowing recover the exact tree
+// a snapshot round trip, written inline (a small image) and on the pool thread; FUZZY snapshots taken while writes keep flowing recover the exact tree
 // (digest and every node); an ACL first used during the walk; one snapshot at a time; snapCount
 // triggering with a log roll; the sessions map following durable session txns only.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { OpCode } from '../../../src/common/zk.js';
 import { StorageError, StorageErrorCode } from '../../../src/main/storage/errors.js';
@@ -90,10 +90,13 @@ function recovered(dir: string): { db: ZkDatabase; result: ReturnType<typeof rec
 }
 
 describe('snapshots', () => {
-  it('round trip: the snapshot alone rebuilds the tree, ACLs and sessions', async () => {
+  // A small image is written from the main thread with async fs calls, without starting the
+  // pool thread (snapshotWriteInlineBytesMax); a larger one goes to the pool thread. Same file.
+  for (const [way, inlineMax] of [['inline, no pool thread', undefined], ['on the pool thread', 0]] as const) {
+  it(`round trip (${way}): the snapshot alone rebuilds the tree, ACLs and sessions`, async () => {
     const dir = tempDir();
     try {
-      const r = rig(dir);
+      const r = rig(dir, inlineMax === undefined ? {} : { snapshotInlineWriteBytesMax: inlineMax });
       const work = new Workload(mulberry32(3));
       for (let i = 0; i < 400; i++) {
         const b = work.next();
@@ -101,6 +104,8 @@ describe('snapshots', () => {
       }
       const info = await r.stage.snapshot();
       assert.equal(info.zxid, r.db.lastZxid);
+      assert.equal(r.stage.snapshots.stats.writtenInline, inlineMax === undefined ? 1 : 0);
+      assert.equal(r.stage.snapshots.poolStarted, inlineMax !== undefined, 'the pool thread starts only for a large image');
       const sessions = new Map(r.stage.sessions);
       await r.stage.close();
       for (const n of readdirSync(versionDir(dir))) {
@@ -113,6 +118,25 @@ describe('snapshots', () => {
       assert.equal(back.db.tree.treeDigest(), r.db.tree.treeDigest());
       assert.deepEqual(back.result.sessions, sessions);
       assert.ok(sessions.size > 0);
+    } finally {
+      removeDir(dir);
+    }
+  });
+  }
+
+  it('an inline write that fails leaves no file and rejects with snapshotWrite', async () => {
+    const dir = tempDir();
+    try {
+      const r = rig(dir);
+      await grow(r, 50);
+      rmSync(versionDir(dir), { recursive: true, force: true }); // the snapshot directory is gone
+      await assert.rejects(
+        r.stage.snapshot(),
+        (e: unknown) => e instanceof StorageError && e.code === StorageErrorCode.snapshotWrite && /ENOENT/.test(e.message),
+      );
+      assert.equal(r.stage.snapshots.stats.failed, 1);
+      assert.equal(r.stage.snapshots.poolStarted, false);
+      await r.stage.close();
     } finally {
       removeDir(dir);
     }
