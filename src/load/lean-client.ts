@@ -131,7 +131,6 @@ export class LeanSessions {
   private opening: Opening | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private pingCursor = 0;
-  private pingCarry = 0;
   private readonly onConnect: (this: net.Socket) => void;
   private readonly onSocketData: (this: net.Socket, chunk: Buffer) => void;
   private readonly onError: (this: net.Socket, e: NodeJS.ErrnoException) => void;
@@ -341,11 +340,19 @@ export class LeanSessions {
     });
   }
 
-  /** Pings every connected session once per intervalMs, a slice per tick; one timer in all. */
+  /** Pings every connected session once per intervalMs, a slice per tick; one timer in all.
+   *  The slice is what is due by the clock since the start, so a late tick catches up (one
+   *  round of the sessions at most) instead of slowing the ping rate. */
   startPings(intervalMs: number): void {
     this.stopPings();
-    const perTick = (this.used * leanPingTickMs) / intervalMs;
-    this.pingTimer = setInterval(() => this.pingTick(perTick), leanPingTickMs);
+    const t0 = performance.now();
+    let visited = 0;
+    this.pingTimer = setInterval(() => {
+      const due = Math.floor(((performance.now() - t0) * this.used) / intervalMs);
+      const n = Math.min(due - visited, this.used);
+      visited = due;
+      this.pingSlice(n);
+    }, leanPingTickMs);
   }
 
   stopPings(): void {
@@ -353,10 +360,8 @@ export class LeanSessions {
     this.pingTimer = null;
   }
 
-  private pingTick(perTick: number): void {
-    this.pingCarry += perTick;
-    const n = Math.min(Math.floor(this.pingCarry), this.used);
-    this.pingCarry -= n;
+  /** Pings the next n sessions in slot order (round-robin). */
+  private pingSlice(n: number): void {
     const now = performance.now();
     for (let k = 0; k < n; k++) {
       const i = this.pingCursor;
