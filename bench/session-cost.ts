@@ -16,7 +16,9 @@
 //      the server's utime+stime (/proc/<pid>/stat, all threads, all its processes) at the start
 //      and end and counts the pings answered: server CPU µs per ping; RSS per held session =
 //      (RSS held - RSS before) / sessions held; ping RTT p50/p99; the same two costs for the load
-//      client itself (process.cpuUsage, process RSS);
+//      client itself (process.cpuUsage, process RSS); and what the rest of the machine used in
+//      the window (/proc/stat busy ticks less the server's and the client's), so a run on a busy
+//      machine says so;
 //   4. closes every socket and stops the server by its PID.
 // The parent prints one table with the ratios to the floor. Every reply is checked by the lean
 // client (xid, err, handshake fields); errors and disconnects are counted and printed.
@@ -68,6 +70,8 @@ interface RunResult {
   clientRssHeldBytes: number;
   clientCpuUsPerPing: number;
   windowMs: number;
+  /** CPU the rest of the machine used in the window (not the server, not this client), in cores. */
+  outsideCores: number;
   pingsAnswered: number;
   pingsLate: number;
   disconnects: number;
@@ -123,6 +127,17 @@ function sourceRange(s: string): string[] {
   const hi = Number(m[3]);
   if (!(lo <= hi && hi <= 255)) throw new Error(`--source-addrs: bad range '${s}'`);
   return Array.from({ length: hi - lo + 1 }, (_, k) => `${m[1]}${lo + k}`);
+}
+
+/** Busy clock ticks of the whole machine so far (/proc/stat: all but idle and iowait), or 0. */
+function machineBusyTicks(): number {
+  try {
+    const f = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1, 9).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return total - (f[3] ?? 0) - (f[4] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -210,12 +225,14 @@ async function runOne(kind: Kind, o: Opts): Promise<RunResult> {
     const c0 = { ...client.counters };
     const server0 = treeCpuTicks(server.pid) ?? 0;
     const client0 = process.cpuUsage();
+    const busy0 = machineBusyTicks();
     const t0 = performance.now();
     client.rtt.reset();
     client.recording = true;
     await sleep(o.windowS * 1_000);
     const server1 = treeCpuTicks(server.pid) ?? 0;
     const client1 = process.cpuUsage(client0);
+    const busy1 = machineBusyTicks();
     const windowMs = performance.now() - t0;
     client.recording = false;
     const c1 = { ...client.counters };
@@ -241,6 +258,7 @@ async function runOne(kind: Kind, o: Opts): Promise<RunResult> {
       clientRssHeldBytes: clientRssHeld,
       clientCpuUsPerPing: pings > 0 ? (client1.user + client1.system) / pings : NaN,
       windowMs,
+      outsideCores: Math.max(0, (busy1 - busy0) / clockTicksPerS - (server1 - server0) / clockTicksPerS - (client1.user + client1.system) / 1e6) / (windowMs / 1_000),
       pingsAnswered: pings,
       pingsLate: c1.pingsLate - c0.pingsLate,
       disconnects: c1.disconnects,
@@ -321,7 +339,7 @@ function table(results: RunResult[], o: Opts): string {
     lines.push(
       `${r.kind}: ${r.opened ?? 0}/${r.sessions ?? o.sessions} opened (${r.openFailed ?? 0} failed), ${r.pingsAnswered ?? 0} pings answered in ` +
         `${fmt((r.windowMs ?? 0) / 1000, 1)} s (${r.pingsLate ?? 0} late), ${r.disconnects ?? 0} disconnects, ${r.protocolErrors ?? 0} protocol errors, ` +
-        `${r.serverProcs ?? 0} server process(es)` +
+        `${r.serverProcs ?? 0} server process(es), outside CPU in the window ${fmt(r.outsideCores ?? NaN, 2)} cores` +
         (r.errors !== undefined && Object.keys(r.errors).length > 0 ? `, errors ${JSON.stringify(r.errors)}` : '') +
         (r.error !== null ? `; FAILED: ${r.error}` : ''),
     );
