@@ -47,9 +47,35 @@ export const workerExitHardMs = 3_000;
 /** Counters and histograms go to the parent this often. */
 export const workerFlushIntervalMs = 250;
 
+// ---- the plain-Node floor server and the lean raw-socket client (issue 11) ---------------------
+
+/** The floor server drops a connection whose frame says more than this: a ConnectRequest is ~50
+ *  bytes and a ping 8, and the floor answers nothing else. */
+export const floorFrameBytesMax = 1_024;
+/** The floor's ConnectResponse password length, as ZooKeeper's (16 random bytes per session). */
+export const sessionPasswdBytes = 16;
+/** The floor server's listen backlog (this machine's somaxconn is 4096). */
+export const floorListenBacklog = 4_096;
+/** The lean client reads a reply frame of at most this (a ConnectResponse is 40 bytes, a ping's
+ *  ReplyHeader 16): anything larger is a protocol error, not a buffer to grow. */
+export const leanFrameBytesMax = 1_024;
+/** The lean client's ping scheduler ticks this often: each tick pings the slice of sessions due,
+ *  so there is one timer for all sessions, none per session. */
+export const leanPingTickMs = 20;
+/** A lean client holds at most this many sessions (one process: the open-file cap is 20,000). */
+export const leanSessionsMax = sessionsPerWorkerMax;
+/** Connects in flight at most. */
+export const leanConnectsInFlightMax = 1_024;
+/** While sessions open, connects older than their timeout are failed by a sweep this often. */
+export const leanConnectSweepMs = 100;
+
 assert(sessionsPerWorkerDefault <= sessionsPerWorkerMax, 'the default per-worker sessions are allowed');
 assert(sessionsPerWorkerByLoad <= sessionsPerWorkerDefault, 'the auto worker count never needs more than the default per worker');
 assert(sessionTimeoutMsMin <= sessionTimeoutMsDefault && sessionTimeoutMsDefault <= sessionTimeoutMsMax, 'the default session timeout is in range');
 assert(runTimeoutSDefault <= runTimeoutSMax, 'the default run timeout is in range');
 assert(clientCloseTimeoutMs < workerExitHardMs, 'clients close before the hard exit');
 assert(workerExitHardMs <= poolShutdownGraceMsOnError && poolShutdownGraceMsOnError <= poolShutdownGraceMs, 'a worker exits within the pool\'s grace');
+assert(floorFrameBytesMax >= 64 && leanFrameBytesMax >= 64, 'a ConnectRequest / ConnectResponse fits a floor or lean frame');
+assert(leanPingTickMs > 0 && leanPingTickMs < 1_000, 'the lean ping tick is a fraction of a second');
+assert(leanConnectsInFlightMax <= leanSessionsMax, 'connects in flight are bounded by the sessions');
+assert(leanConnectSweepMs > 0 && leanConnectSweepMs < 1_000, 'the connect-timeout sweep runs several times a second');

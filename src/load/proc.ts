@@ -48,3 +48,39 @@ export function treeRss(pid: number): number | null {
   }
   return total;
 }
+
+/** The pids of a process and its descendants (bounded walk), the process first. */
+export function treePids(pid: number): number[] {
+  const out = [pid];
+  const seen = new Set<number>([pid]);
+  const queue = children(pid);
+  while (queue.length > 0 && seen.size < 256) {
+    const p = queue.shift() as number;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    out.push(p);
+    queue.push(...children(p));
+  }
+  return out;
+}
+
+/** utime + stime of one process (all its threads), in clock ticks, or null if unreadable. */
+export function processCpuTicks(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after "(comm)": state is field 3, utime 14, stime 15 (1-based).
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime of a process and its descendants, in clock ticks, or null if the process is
+ *  unreadable. */
+export function treeCpuTicks(pid: number): number | null {
+  if (processCpuTicks(pid) === null) return null;
+  let total = 0;
+  for (const p of treePids(pid)) total += processCpuTicks(p) ?? 0;
+  return total;
+}
