@@ -290,7 +290,10 @@ export class Core {
           if (f.acl !== null && !checkAcl(f.acl, Perms.read, s.authIds)) continue;
           c.out.event(s.worker, s.hi, s.lo, f.type, zxid, f.path, null);
         }
-        for (const w of result.register) registerWatch(c, s, w.kind, w.path);
+        for (const list of result.register) {
+          const kind = list.kind;
+          for (const path of list.paths) registerWatch(c, s, kind, path);
+        }
         replyWith(c, s, xid, zxid, Err.ok, { op: request.op, res: null });
         return;
       }

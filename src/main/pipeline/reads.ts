@@ -264,33 +264,56 @@ export class Reads {
     v2 = 'persistentWatches' in request,
   ): SetWatchesResult {
     const fire: FiredWatch[] = [];
-    const register: WatchRegistration[] = [];
+    const register: WatchList[] = [];
     const relativeZxid = request.relativeZxid;
-    for (const path of request.dataWatches) {
-      const node = this.tree.getNode(path);
-      if (node === undefined) fire.push(new FiredWatch(path, EventType.nodeDeleted, null));
-      else if (node.mzxid > relativeZxid)
-        fire.push(new FiredWatch(path, EventType.nodeDataChanged, node.acl));
-      else register.push(new WatchRegistration(path, WatchKind.data));
+    const tree = this.tree;
+    // A list whose watches all register is handed on as it is (no copy, no object per path):
+    // the common case, and the cost of a setWatches of ~95,000 paths.
+    let paths = request.dataWatches;
+    let kept: string[] | null = null;
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      const node = tree.getNode(path);
+      let f: FiredWatch | null = null;
+      if (node === undefined) f = new FiredWatch(path, EventType.nodeDeleted, null);
+      else if (node.mzxid > relativeZxid) f = new FiredWatch(path, EventType.nodeDataChanged, node.acl);
+      if (f !== null) {
+        fire.push(f);
+        kept ??= paths.slice(0, i);
+      } else if (kept !== null) kept.push(path);
     }
-    for (const path of request.existWatches) {
-      const node = this.tree.getNode(path);
-      if (node !== undefined) fire.push(new FiredWatch(path, EventType.nodeCreated, node.acl));
-      else register.push(new WatchRegistration(path, WatchKind.exist));
+    if (paths.length > 0) register.push(new WatchList(WatchKind.data, kept ?? paths));
+    paths = request.existWatches;
+    kept = null;
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      const node = tree.getNode(path);
+      if (node !== undefined) {
+        fire.push(new FiredWatch(path, EventType.nodeCreated, node.acl));
+        kept ??= paths.slice(0, i);
+      } else if (kept !== null) kept.push(path);
     }
-    for (const path of request.childWatches) {
-      const node = this.tree.getNode(path);
-      if (node === undefined) fire.push(new FiredWatch(path, EventType.nodeDeleted, null));
-      else if (node.pzxid > relativeZxid)
-        fire.push(new FiredWatch(path, EventType.nodeChildrenChanged, node.acl));
-      else register.push(new WatchRegistration(path, WatchKind.child));
+    if (paths.length > 0) register.push(new WatchList(WatchKind.exist, kept ?? paths));
+    paths = request.childWatches;
+    kept = null;
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      const node = tree.getNode(path);
+      let f: FiredWatch | null = null;
+      if (node === undefined) f = new FiredWatch(path, EventType.nodeDeleted, null);
+      else if (node.pzxid > relativeZxid) f = new FiredWatch(path, EventType.nodeChildrenChanged, node.acl);
+      if (f !== null) {
+        fire.push(f);
+        kept ??= paths.slice(0, i);
+      } else if (kept !== null) kept.push(path);
     }
+    if (paths.length > 0) register.push(new WatchList(WatchKind.child, kept ?? paths));
     if (v2 && 'persistentWatches' in request) {
-      for (const path of request.persistentWatches) {
-        register.push(new WatchRegistration(path, WatchKind.persistent));
+      if (request.persistentWatches.length > 0) {
+        register.push(new WatchList(WatchKind.persistent, request.persistentWatches));
       }
-      for (const path of request.persistentRecursiveWatches) {
-        register.push(new WatchRegistration(path, WatchKind.persistentRecursive));
+      if (request.persistentRecursiveWatches.length > 0) {
+        register.push(new WatchList(WatchKind.persistentRecursive, request.persistentRecursiveWatches));
       }
     }
     return new SetWatchesResult(fire, register);
@@ -307,11 +330,20 @@ export class FiredWatch {
   ) {}
 }
 
+/** Watches of one kind setWatches registers: the request's own list when none of it fired. */
+export class WatchList {
+  constructor(
+    /** WatchKind */
+    readonly kind: number,
+    readonly paths: readonly string[],
+  ) {}
+}
+
 export class SetWatchesResult {
   constructor(
     /** Events to send now, in order. */
     readonly fire: FiredWatch[],
-    /** Watches to add for the session. */
-    readonly register: WatchRegistration[],
+    /** Watches to add for the session, in order (data, exist, child, persistent, recursive). */
+    readonly register: WatchList[],
   ) {}
 }

@@ -11,60 +11,54 @@
 import { EventType } from '../../common/zk.js';
 import { WatchKind } from '../../shm/records.js';
 
-/** The workers watching one path, a mask per kind (bit i: worker i). A plain object of small
- *  integers: a Uint32Array per path cost ~3x as much to make, and setWatches makes one per path
- *  of up to ~95,000 in one request. */
-class PathMasks {
-  /** data and exist watches */
-  data = 0;
-  child = 0;
-  persistent = 0;
-}
-
 export class WatchRouter {
-  private readonly masks = new Map<string, PathMasks>();
+  /** path → mask of workers, one map per kind (bit i: worker i). Small integers in maps, no
+   *  object per path: setWatches registers up to ~95,000 paths in one request, and an object
+   *  per path (a Uint32Array earlier, then a plain object of three masks) was most of its cost
+   *  on this thread. */
+  /** data and exist watches */
+  private readonly data = new Map<string, number>();
+  private readonly child = new Map<string, number>();
+  private readonly persistent = new Map<string, number>();
   /** path → mask of workers with a persistent-recursive watch on it. */
   private readonly recursive = new Map<string, number>();
 
   register(worker: number, kind: number, path: string): void {
     const bit = 1 << worker;
-    if (kind === WatchKind.persistentRecursive) {
-      this.recursive.set(path, (this.recursive.get(path) ?? 0) | bit);
-      return;
-    }
-    let m = this.masks.get(path);
-    if (m === undefined) {
-      m = new PathMasks();
-      this.masks.set(path, m);
-    }
-    if (kind === WatchKind.child) m.child |= bit;
-    else if (kind === WatchKind.persistent) m.persistent |= bit;
-    else m.data |= bit;
+    const masks =
+      kind === WatchKind.persistentRecursive
+        ? this.recursive
+        : kind === WatchKind.child
+          ? this.child
+          : kind === WatchKind.persistent
+            ? this.persistent
+            : this.data;
+    const m = masks.get(path);
+    if (m === undefined) masks.set(path, bit);
+    else if ((m & bit) === 0) masks.set(path, m | bit);
   }
 
   /** The workers a trigger must reach; consumes the one-shot bits it fires. */
   route(path: string, type: number): number {
     let workers = 0;
-    const m = this.masks.get(path);
-    if (m !== undefined) {
-      const d = m.data;
-      const c = m.child;
-      const firesData =
-        type === EventType.nodeCreated ||
-        type === EventType.nodeDeleted ||
-        type === EventType.nodeDataChanged;
-      const firesChild = type === EventType.nodeChildrenChanged || type === EventType.nodeDeleted;
-      if (firesData) {
+    const firesData =
+      type === EventType.nodeCreated || type === EventType.nodeDeleted || type === EventType.nodeDataChanged;
+    const firesChild = type === EventType.nodeChildrenChanged || type === EventType.nodeDeleted;
+    if (firesData && this.data.size > 0) {
+      const d = this.data.get(path);
+      if (d !== undefined) {
         workers |= d;
-        m.data = 0;
+        this.data.delete(path);
       }
-      if (firesChild) {
-        workers |= c;
-        m.child = 0;
-      }
-      workers |= m.persistent;
-      if (m.data === 0 && m.child === 0 && m.persistent === 0) this.masks.delete(path);
     }
+    if (firesChild && this.child.size > 0) {
+      const c = this.child.get(path);
+      if (c !== undefined) {
+        workers |= c;
+        this.child.delete(path);
+      }
+    }
+    if (this.persistent.size > 0) workers |= this.persistent.get(path) ?? 0;
     if (this.recursive.size > 0 && type !== EventType.nodeChildrenChanged) {
       workers |= this.recursiveMask(path);
     }
@@ -75,18 +69,20 @@ export class WatchRouter {
    *  a worker reports it has none left there. */
   forgetPersistent(worker: number, path: string): void {
     const bit = ~(1 << worker);
-    const m = this.masks.get(path);
-    if (m !== undefined) m.persistent &= bit;
-    const r = this.recursive.get(path);
-    if (r !== undefined) {
-      if ((r & bit) === 0) this.recursive.delete(path);
-      else this.recursive.set(path, r & bit);
+    for (const masks of [this.persistent, this.recursive]) {
+      const m = masks.get(path);
+      if (m === undefined) continue;
+      if ((m & bit) === 0) masks.delete(path);
+      else masks.set(path, m & bit);
     }
   }
 
   /** Paths with any watch registered (mntr's zk_watch_count is the workers' sum, not this). */
   get pathCount(): number {
-    return this.masks.size + this.recursive.size;
+    let n = this.data.size + this.recursive.size;
+    for (const path of this.child.keys()) if (!this.data.has(path)) n++;
+    for (const path of this.persistent.keys()) if (!this.data.has(path) && !this.child.has(path)) n++;
+    return n;
   }
 
   private recursiveMask(path: string): number {

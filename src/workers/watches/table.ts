@@ -23,7 +23,7 @@
 // does (WatchStats, ZOOKEEPER-4466); 3.8 kept one mode per pair and a later registration
 // replaced the earlier one's mode.
 //
-// Pairs are kept in two parallel arrays per path and removed by swapping the last pair in, so
+// Pairs are kept interleaved in one array per path and removed by swapping the last pair in, so
 // add / remove / trigger are O(1) per pair; the slot side records each pair's index.
 
 import { assert } from '../../common/assert.js';
@@ -103,16 +103,24 @@ export interface WatchHitSink {
 
 export class PathWatchers {
   readonly path: string;
-  readonly slots: number[];
-  readonly bits: number[];
+  /** The pairs, interleaved: pair i's session slot at 2i, its bits at 2i + 1. One array, not
+   *  one per field: setWatches makes an entry for each of up to ~95,000 paths in one go. */
+  readonly pairs: number[];
   /** Pairs holding either half of a recursive watch. */
   recursive = 0;
-  /** Made with its first pair: array literals of one element, where a push onto an empty array
-   *  reserves room for ~17 (most paths have one watcher; setWatches adds ~95,000 in one go). */
+  /** Made with its first pair: an array literal, where a push onto an empty array reserves
+   *  room for ~17 (most paths have one watcher). */
   constructor(path: string, slot: number, bits: number) {
     this.path = path;
-    this.slots = [slot];
-    this.bits = [bits];
+    this.pairs = [slot, bits];
+  }
+
+  /** The session slots watching this path, in pair order (for wchp). */
+  get slots(): number[] {
+    const pairs = this.pairs;
+    const out: number[] = [];
+    for (let i = 0; i < pairs.length; i += 2) out.push(pairs[i]!);
+    return out;
   }
 }
 
@@ -166,17 +174,16 @@ export class WatchTable {
     }
     const idx = mine.get(path);
     if (idx === undefined) {
-      mine.set(path, entry.slots.length);
-      entry.slots.push(slot);
-      entry.bits.push(bit);
+      mine.set(path, entry.pairs.length >> 1);
+      entry.pairs.push(slot, bit);
       this.#pairs++;
       this.#watches += managerWeight(bit);
       if ((bit & recursiveBits) !== 0) this.#addRecursive(entry);
       return;
     }
-    const old = entry.bits[idx]!;
+    const old = entry.pairs[2 * idx + 1]!;
     if ((old & bit) === bit) return;
-    entry.bits[idx] = old | bit;
+    entry.pairs[2 * idx + 1] = old | bit;
     this.#watches += managerWeight(old | bit) - managerWeight(old);
     if ((bit & recursiveBits) !== 0 && (old & recursiveBits) === 0) this.#addRecursive(entry);
   }
@@ -185,7 +192,7 @@ export class WatchTable {
   bitsOf(slot: number, path: string): number {
     const idx = this.#bySlot[slot]?.get(path);
     if (idx === undefined) return 0;
-    return this.#paths.get(path)!.bits[idx]!;
+    return this.#paths.get(path)!.pairs[2 * idx + 1]!;
   }
 
   /** Remove `mask` bits of `slot` on `path`; returns the bits that were there and went. */
@@ -193,7 +200,7 @@ export class WatchTable {
     const idx = this.#bySlot[slot]?.get(path);
     if (idx === undefined) return 0;
     const entry = this.#paths.get(path)!;
-    const old = entry.bits[idx]!;
+    const old = entry.pairs[2 * idx + 1]!;
     const removed = old & mask;
     if (removed === 0) return 0;
     this.#setBits(entry, idx, old & ~mask);
@@ -208,7 +215,7 @@ export class WatchTable {
     for (const [path, idx] of mine) {
       const entry = this.#paths.get(path)!;
       // #removePair would delete from `mine` while we iterate: do its work without that.
-      const bits = entry.bits[idx]!;
+      const bits = entry.pairs[2 * idx + 1]!;
       if ((bits & recursiveBits) !== 0) this.#dropRecursive(entry);
       this.#swapRemove(entry, idx);
       this.#pairs--;
@@ -283,15 +290,14 @@ export class WatchTable {
     stamp: number,
     sink: WatchHitSink,
   ): number {
-    const slots = entry.slots;
-    const bits = entry.bits;
+    const pairs = entry.pairs;
     const notified = this.#notified;
     let n = 0;
     // Backwards: a consumed pair is replaced by the last one, which was already visited.
-    for (let i = slots.length - 1; i >= 0; i--) {
-      const b = bits[i]!;
+    for (let i = (pairs.length >> 1) - 1; i >= 0; i--) {
+      const b = pairs[2 * i + 1]!;
       if ((b & fire) === 0) continue;
-      const slot = slots[i]!;
+      const slot = pairs[2 * i]!;
       if ((b & consume) !== 0) this.#setBits(entry, i, b & ~consume);
       if (notified[slot] !== stamp) {
         notified[slot] = stamp;
@@ -311,11 +317,10 @@ export class WatchTable {
       if (end < 0) break;
       const entry = this.#recursivePaths.get(end === 0 ? '/' : path.slice(0, end));
       if (entry === undefined) continue;
-      const slots = entry.slots;
-      const bits = entry.bits;
-      for (let i = 0; i < slots.length; i++) {
-        if ((bits[i]! & below) === 0) continue;
-        const slot = slots[i]!;
+      const pairs = entry.pairs;
+      for (let i = 0; i < pairs.length; i += 2) {
+        if ((pairs[i + 1]! & below) === 0) continue;
+        const slot = pairs[i]!;
         if (notified[slot] === stamp) continue;
         notified[slot] = stamp;
         n++;
@@ -342,14 +347,14 @@ export class WatchTable {
 
   /** Set a pair's bits; a pair left with none is removed. */
   #setBits(entry: PathWatchers, idx: number, bits: number): void {
-    const old = entry.bits[idx]!;
+    const old = entry.pairs[2 * idx + 1]!;
     if ((old & recursiveBits) !== 0 && (bits & recursiveBits) === 0) this.#dropRecursive(entry);
     this.#watches += managerWeight(bits) - managerWeight(old);
     if (bits !== 0) {
-      entry.bits[idx] = bits;
+      entry.pairs[2 * idx + 1] = bits;
       return;
     }
-    const slot = entry.slots[idx]!;
+    const slot = entry.pairs[2 * idx]!;
     const mine = this.#bySlot[slot]!;
     mine.delete(entry.path);
     this.#swapRemove(entry, idx);
@@ -361,18 +366,17 @@ export class WatchTable {
   }
 
   #swapRemove(entry: PathWatchers, idx: number): void {
-    const slots = entry.slots;
-    const bits = entry.bits;
-    const last = slots.length - 1;
+    const pairs = entry.pairs;
+    const last = (pairs.length >> 1) - 1;
     if (idx !== last) {
-      const movedSlot = slots[last]!;
-      slots[idx] = movedSlot;
-      bits[idx] = bits[last]!;
+      const movedSlot = pairs[2 * last]!;
+      pairs[2 * idx] = movedSlot;
+      pairs[2 * idx + 1] = pairs[2 * last + 1]!;
       this.#bySlot[movedSlot]!.set(entry.path, idx);
     }
-    slots.pop();
-    bits.pop();
-    if (slots.length === 0) this.#paths.delete(entry.path);
+    pairs.pop();
+    pairs.pop();
+    if (last === 0) this.#paths.delete(entry.path);
   }
 
   #addRecursive(entry: PathWatchers): void {

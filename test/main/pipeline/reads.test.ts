@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Err, EventType, OpCode } from '../../../src/common/zk.js';
 import type { ClientRequest, MultiOp } from '../../../src/protocol/types.js';
-import { Reads, WatchKind, WatchRegistration } from '../../../src/main/pipeline/reads.js';
+import { Reads, WatchKind, WatchList, WatchRegistration } from '../../../src/main/pipeline/reads.js';
 import { JuteWriter, encodeResponse } from '../../../src/protocol/jute/index.js';
 import { mulberry32 } from '../../harness/prng.js';
 import { ZkDatabase } from '../../../src/main/pipeline/database.js';
@@ -276,7 +276,7 @@ describe('setWatches', () => {
     );
     assert.equal(r.fire[0]?.acl, null);
     assert.deepEqual(
-      r.register.map((w) => [w.path, w.kind]),
+      r.register.flatMap((l) => l.paths.map((path) => [path, l.kind])),
       [
         ['/c', WatchKind.data],
         ['/e', WatchKind.exist],
@@ -295,7 +295,7 @@ describe('setWatches', () => {
       childWatches: [],
     });
     assert.deepEqual(r.fire, []);
-    assert.deepEqual(r.register, [new WatchRegistration('/', WatchKind.data)]);
+    assert.deepEqual(r.register, [new WatchList(WatchKind.data, ['/'])]);
   });
 });
 
