@@ -1,8 +1,9 @@
-// The worker's logger: pino, writing asynchronously straight to fd 1 from this thread (no
-// transport thread per worker), quiet ('warn') unless asked. The hot path never logs; session
-// open / close / expiry / upgrade are one info line each. pino is loaded (a synchronous require:
-// it is CommonJS) at the first line the level lets through: at warn, most workers never log,
-// and its modules cost each worker isolate ~1 MB (bench:idle-rss A/B; 1.7 MB in a bare worker).
+// The worker's logger: pino, writing straight to fd 1 from this thread (no transport thread per
+// worker; synchronously at warn and above, where lines are rare), quiet ('warn') unless asked.
+// The hot path never logs; session open / close / expiry / upgrade are one info line each. pino
+// is loaded (a synchronous require: it is CommonJS) at the first line the level lets through: at
+// warn, most workers never log, and its modules cost each worker isolate ~1 MB (bench:idle-rss
+// A/B; 1.7 MB in a bare worker).
 
 import { createRequire } from 'node:module';
 import type pinoModule from 'pino';
@@ -39,7 +40,10 @@ export function createWorkerLog(level: string, workerIndex: number): WorkerLog {
   const logger = (): pinoModule.Logger => {
     if (loaded === null) {
       const pino = require('pino') as typeof pinoModule;
-      const destination = pino.destination({ dest: 1, sync: false });
+      // At warn and above lines are rare: each is written synchronously, so none is still in
+      // flight when a later one (or the exit's flushSync) is written, which could overtake it.
+      // At info and below (a line per session) writes stay asynchronous, off the I/O path.
+      const destination = pino.destination({ dest: 1, sync: threshold >= levelValues['warn']! });
       loaded = { logger: pino({ level, base: { worker: workerIndex } }, destination), destination };
     }
     return loaded.logger;
