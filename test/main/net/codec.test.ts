@@ -15,6 +15,8 @@ import {
   encodeMessage,
   encodeMessageFrame,
   framePrefixBytes,
+  serverStateCodes,
+  serverStateOfCode,
 } from '../../../src/main/net/codec.js';
 import { FrameReader } from '../../../src/protocol/frame-reader.js';
 import { mulberry32 as prng } from '../../harness/prng.js';
@@ -27,6 +29,14 @@ function bytes(n: number, seed: number): Uint8Array {
   return out;
 }
 
+
+test('the server-state table reads both ways: every state, and no state for an unknown code', () => {
+  const states = Object.keys(serverStateCodes) as (keyof typeof serverStateCodes)[];
+  assert.deepEqual(states.sort(), ['FOLLOWING', 'LEADING', 'LOOKING', 'OBSERVING']);
+  for (const st of states) assert.equal(serverStateOfCode.get(serverStateCodes[st]), st);
+  assert.equal(new Set(states.map((st) => serverStateCodes[st])).size, states.length, 'codes are distinct');
+  assert.equal(serverStateOfCode.get(99), undefined);
+});
 
 // A Record keyed by MsgType: a message type added to the core without a sample fails to compile.
 const samples: Record<MsgType, readonly Msg[]> = {

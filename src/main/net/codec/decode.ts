@@ -2,7 +2,7 @@
 // FlatBuffers runtime lacks (every table, vector and string against the buffer's end).
 
 import * as flatbuffers from 'flatbuffers';
-import type { Msg, ServerState } from '../../zab/messages.js';
+import type { Msg } from '../../zab/messages.js';
 import type { Segment } from '../../zab/log-view.js';
 import * as fb from '../generated/quorum_generated.js';
 import { authIdsMax, authStringBytesMax, clusterBytesMax, helloFieldBytesMax, touchSessionsMax } from '../limits.js';
@@ -14,13 +14,12 @@ import {
   type Hello,
   protocolVersion,
   QuorumCodecError,
+  serverStateOfCode,
 } from './types.js';
 
 function bad(what: string): never {
   throw new QuorumCodecError(`malformed quorum frame: ${what}`);
 }
-
-const stateNames: readonly ServerState[] = ['LOOKING', 'FOLLOWING', 'LEADING', 'OBSERVING'];
 
 function num(v: bigint, what: string): number {
   if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
@@ -192,7 +191,7 @@ function decodeAckEpoch(frame: fb.Frame): Msg {
 
 function decodeNotification(frame: fb.Frame): Msg {
   const t = union(frame, views.notification);
-  const state = stateNames[t.state()];
+  const state = serverStateOfCode.get(t.state());
   if (state === undefined) bad(`server state ${t.state()}`);
   return {
     type: 'NOTIFICATION',

@@ -3,20 +3,20 @@
 
 import * as flatbuffers from 'flatbuffers';
 import { assert } from '../../../common/assert.js';
-import type { ServerState } from '../../zab/messages.js';
 import type { Segment } from '../../zab/log-view.js';
 import * as fb from '../generated/quorum_generated.js';
 import { authIdsMax, authStringBytesMax, helloFieldBytesMax, payloadTemplatesMax, touchSessionsMax } from '../limits.js';
-import { fileIdentifier, framePrefixBytes, type Hello, protocolVersion, QuorumCodecError, type QuorumMsg } from './types.js';
+import {
+  fileIdentifier,
+  framePrefixBytes,
+  type Hello,
+  protocolVersion,
+  QuorumCodecError,
+  type QuorumMsg,
+  serverStateCodes,
+} from './types.js';
 
 const builder = new flatbuffers.Builder(1024);
-const stateCodes: Record<ServerState, fb.ServerState> = {
-  LOOKING: fb.ServerState.LOOKING,
-  FOLLOWING: fb.ServerState.FOLLOWING,
-  LEADING: fb.ServerState.LEADING,
-  OBSERVING: fb.ServerState.OBSERVING,
-};
-
 function long(n: number, what: string): bigint {
   if (!Number.isSafeInteger(n)) throw new QuorumCodecError(`${what} is not a safe integer: ${n}`);
   return BigInt(n);
@@ -98,7 +98,7 @@ function encodeBody(b: flatbuffers.Builder, msg: QuorumMsg): [fb.Body, number] {
           long(msg.zxid, 'zxid'),
           long(msg.peerEpoch, 'peerEpoch'),
           long(msg.electionEpoch, 'electionEpoch'),
-          stateCodes[msg.state],
+          serverStateCodes[msg.state],
         ),
       ];
     case 'FOLLOWERINFO':

@@ -2,9 +2,22 @@
 // (the handshake's Hello, request forwarding), what a decoded frame is, the protocol's version and
 // file identifier, and the error a malformed frame is.
 
-import type { Msg } from '../../zab/messages.js';
+import type { Msg, ServerState } from '../../zab/messages.js';
+import * as fb from '../generated/quorum_generated.js';
 
 /** Frame.version this build speaks; a peer with another one is refused at the handshake. */
+/** A server state's code on the wire (schemas/quorum.fbs ServerState): the one table both ways. */
+export const serverStateCodes: Readonly<Record<ServerState, fb.ServerState>> = {
+  LOOKING: fb.ServerState.LOOKING,
+  FOLLOWING: fb.ServerState.FOLLOWING,
+  LEADING: fb.ServerState.LEADING,
+  OBSERVING: fb.ServerState.OBSERVING,
+};
+/** The same table read from the wire: code → state (undefined for a code no state has). */
+export const serverStateOfCode: ReadonlyMap<number, ServerState> = new Map(
+  (Object.entries(serverStateCodes) as [ServerState, fb.ServerState][]).map(([state, code]) => [code, state]),
+);
+
 export const protocolVersion = 1;
 export const fileIdentifier = 'ZKQ1';
 /** Bytes of the length prefix in front of each frame on the wire (the shared frame reader's). */
