@@ -46,11 +46,12 @@ export class PayloadCache {
 
   /** The persist step: the txn of an entry appended to the log, kept until it is applied. */
   logged(zxid: number, payload: Uint8Array): PreparedTxn {
-    let txn = this.decoded.get(zxid) ?? this.arrivedTxns.get(payload);
-    if (txn === undefined) {
-      txn = this.decode(payload);
-      if (this.decoded.size < decodedTxnsMax) this.decoded.set(zxid, txn);
-    }
+    const kept = this.decoded.get(zxid);
+    if (kept !== undefined) return kept;
+    // A learner's txn decoded on arrival is kept by zxid too, so the apply step does not decode
+    // the payload a second time.
+    const txn = this.arrivedTxns.get(payload) ?? this.decode(payload);
+    if (this.decoded.size < decodedTxnsMax) this.decoded.set(zxid, txn);
     return txn;
   }
 

@@ -36,7 +36,8 @@ test('a learner: an arriving payload is decoded and checked, and that txn goes t
   const logged = c.logged(9, payload);
   assert.deepEqual(logged, createAt(9));
   assert.equal(c.logged(9, payload), logged, 'kept by payload identity');
-  assert.deepEqual(c.applied(9, payload), logged);
+  assert.equal(c.applied(9, payload), logged, 'applied without decoding the payload again');
+  assert.equal(c.size, 0);
   assert.match(c.arrived(10, payload) ?? '', /payload is the txn of 0x9/);
   assert.match(c.arrived(9, payload.subarray(0, 10)) ?? '', /does not decode/);
 });
