@@ -131,12 +131,12 @@ export class RequestRouter {
       case OpCode.removeWatches:
       case OpCode.checkWatches: {
         const arg = this.#watchOpArg(conn, buf, bodyStart, end);
-        if (arg !== null) this.#forward(conn, s, buf, start, end, arg, now);
+        if (arg !== null) this.#forward(conn, s, buf, start, end, xid, op, arg, now);
         return;
       }
       case OpCode.closeSession:
         s.closing = true;
-        this.#forward(conn, s, buf, start, end, null, now);
+        this.#forward(conn, s, buf, start, end, xid, op, null, now);
         return;
       case OpCode.sasl:
         // No SASL provider: ZooKeeper answers at once with an empty challenge
@@ -144,7 +144,7 @@ export class RequestRouter {
         this.#output.writeReply(conn, xid, 0, Err.ok, saslNoToken, 0, saslNoToken.length);
         return;
       default:
-        if (isForwarded(op)) this.#forward(conn, s, buf, start, end, null, now);
+        if (isForwarded(op)) this.#forward(conn, s, buf, start, end, xid, op, null, now);
         else this.#unimplemented(conn, xid, op);
     }
   }
@@ -156,6 +156,8 @@ export class RequestRouter {
     buf: Buffer,
     start: number,
     end: number,
+    xid: number,
+    op: number,
     arg: WatchOpArg | null,
     now: number,
   ): void {
@@ -170,8 +172,8 @@ export class RequestRouter {
     const r = this.#fields;
     r.sidHi = s.sidHi;
     r.sidLo = s.sidLo;
-    r.xid = buf.readInt32BE(start);
-    r.op = buf.readInt32BE(start + 4);
+    r.xid = xid;
+    r.op = op;
     r.flags = (s.local ? SessionFlag.local : 0) | (s.readOnly ? SessionFlag.readOnly : 0);
     r.timeoutMs = s.timeoutMs;
     bridge.sendRequest(r, buf, bodyStart, end);
