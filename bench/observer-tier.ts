@@ -4,7 +4,7 @@
 //   node dist/bench/observer-tier.js [options]          (npm run bench:observer-tier -- [options])
 //
 // 1. Starts 3 voters + K observers (bench/ensemble-cluster.ts: one `node bin/zkts.js server` per
-//    member, own zoo.cfg / dataDir / myid, ports 25600..25799 only) with maxClientCnxns=0,
+//    member, own zoo.cfg / dataDir / myid, ports 27000..27999 only) with maxClientCnxns=0,
 //    maxSessionTimeout=30000 and the session mode:
 //      --sessions global  ZooKeeper's sessions (default): createSession is a transaction through
 //                         the leader, every member keeps the session table, learners batch their
@@ -40,8 +40,15 @@ import { Ensemble, killOnExit, mntr, type Member } from './ensemble-cluster.js';
 // biome-ignore lint/suspicious/noExplicitAny: loosely read JSON summaries
 type Any = Record<string, any>;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const PORT_MIN = 25600;
-const PORT_MAX = 25799;
+// The tier's own block: 100 members at 10 ports each, clear of the test suites (21000..25999
+// with ZKTS_TEST_PORT_SHIFT, 26000..26099 for the quorum transport test) and of the other
+// benchmarks (25300..25799).
+const PORT_MIN = 27000;
+const PORT_MAX = 27999;
+/** Loopback source addresses for the load children: 127.0.0.2 .. 127.0.0.254. */
+const SOURCE_ADDRS = 253;
+/** Source addresses per observer unless --addrs-per-observer says otherwise. */
+const ADDRS_PER_OBSERVER_MAX = 19;
 const MAX_PER_OBSERVER = 19_800;
 const MiB = 1048576;
 
@@ -87,8 +94,8 @@ const USAGE = `usage: node dist/bench/observer-tier.js [options]
       --max-session-timeout MS  maxSessionTimeout in zoo.cfg (default 30000)
       --probe-interval MS  heartbeat period per session (default: timeout / 3)
       --no-probe           no heartbeats (the client's own pings keep the sessions)
-      --addrs-per-observer A  loopback source addresses per observer (default 19:
-                           127.0.0.2-127.0.0.20 for the first, 127.0.0.21-127.0.0.39 ...)
+      --addrs-per-observer A  loopback source addresses per observer (default 19, fewer when
+                           K × 19 > 253: 127.0.0.2-127.0.0.20 for the first, 127.0.0.21-127.0.0.39 ...)
       --base-port P        client port of member 1 (default ${PORT_MIN}; member i: P+10i, quorum +1,
                            election +2; everything must stay within ${PORT_MIN}..${PORT_MAX})
       --tick-time MS       tickTime (default 2000)
@@ -151,7 +158,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
   if (mode !== 'local' && mode !== 'global') throw new UsageError(`--sessions: '${mode}' is neither local nor global`);
   const duration = n('duration', v.duration, 60, 1, 3600, true);
   const o: Options = {
-    observers: n('observers', v.observers, 4, 1, 13),
+    observers: n('observers', v.observers, 4, 1, 96),
     sessions: mode,
     perObserver: n('per-observer', v['per-observer'], 5000, 1, MAX_PER_OBSERVER),
     duration,
@@ -163,7 +170,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     maxSessionTimeoutMs: n('max-session-timeout', v['max-session-timeout'], 30000, 100, 3_600_000),
     probeIntervalMs: v['probe-interval'] === undefined ? null : n('probe-interval', v['probe-interval'], 0, 10, 600_000),
     noProbe: v['no-probe'] === true,
-    addrsPerObserver: n('addrs-per-observer', v['addrs-per-observer'], 19, 1, 253),
+    addrsPerObserver: 0, // set below, from the observer count
     basePort: n('base-port', v['base-port'], PORT_MIN, PORT_MIN, PORT_MAX),
     tickTime: n('tick-time', v['tick-time'], 2000, 10, 60_000),
     sessionWorkers: v['session-workers'] === undefined ? null : n('session-workers', v['session-workers'], 1, 1, 32),
@@ -176,10 +183,11 @@ export function parseOptions(argv: string[]): Options | 'help' {
     keep: v.keep === true,
     label: v.label ?? null,
   };
+  o.addrsPerObserver = n('addrs-per-observer', v['addrs-per-observer'], Math.max(1, Math.min(ADDRS_PER_OBSERVER_MAX, Math.floor(SOURCE_ADDRS / o.observers))), 1, SOURCE_ADDRS);
   const members = 3 + o.observers;
   const lastPort = o.basePort + 10 * (members - 1) + 2;
   if (lastPort > PORT_MAX) throw new UsageError(`${members} members from --base-port ${o.basePort} need ports up to ${lastPort} (> ${PORT_MAX})`);
-  if (1 + o.addrsPerObserver * o.observers > 254) throw new UsageError(`${o.observers} observers × ${o.addrsPerObserver} source addresses do not fit in 127.0.0.2..127.0.0.254`);
+  if (o.addrsPerObserver * o.observers > SOURCE_ADDRS) throw new UsageError(`${o.observers} observers × ${o.addrsPerObserver} source addresses do not fit in 127.0.0.2..127.0.0.254`);
   if (o.killLeaderAt !== null && o.killLeaderAt >= o.duration) throw new UsageError(`--kill-leader-at ${o.killLeaderAt} must be below --duration ${o.duration}`);
   if (o.workers !== null && Math.ceil(o.perObserver / o.workers) > 19_000) throw new UsageError(`--workers ${o.workers}: at most 19,000 sessions per load worker`);
   return o;
