@@ -77,6 +77,8 @@ export interface Options {
   dir: string;
   keep: boolean;
   label: string | null;
+  /** followers feed the observers (observerMasterPort), as the tier is meant to run */
+  observerMasters: boolean;
 }
 
 const USAGE = `usage: node dist/bench/observer-tier.js [options]
@@ -94,6 +96,8 @@ const USAGE = `usage: node dist/bench/observer-tier.js [options]
       --max-session-timeout MS  maxSessionTimeout in zoo.cfg (default 30000)
       --probe-interval MS  heartbeat period per session (default: timeout / 3)
       --no-probe           no heartbeats (the client's own pings keep the sessions)
+      --leader-feeds       observers learn from the leader (default: from the followers,
+                           observerMasterPort set on every member)
       --addrs-per-observer A  loopback source addresses per observer (default 19, fewer when
                            K × 19 > 253: 127.0.0.2-127.0.0.20 for the first, 127.0.0.21-127.0.0.39 ...)
       --base-port P        client port of member 1 (default ${PORT_MIN}; member i: P+10i, quorum +1,
@@ -131,6 +135,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
       'max-session-timeout': { type: 'string' },
       'probe-interval': { type: 'string' },
       'no-probe': { type: 'boolean' },
+      'leader-feeds': { type: 'boolean' },
       'addrs-per-observer': { type: 'string' },
       'base-port': { type: 'string' },
       'tick-time': { type: 'string' },
@@ -182,6 +187,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     dir: v.dir ?? '',
     keep: v.keep === true,
     label: v.label ?? null,
+    observerMasters: v['leader-feeds'] !== true,
   };
   o.addrsPerObserver = n('addrs-per-observer', v['addrs-per-observer'], Math.max(1, Math.min(ADDRS_PER_OBSERVER_MAX, Math.floor(SOURCE_ADDRS / o.observers))), 1, SOURCE_ADDRS);
   const members = 3 + o.observers;
@@ -583,7 +589,7 @@ export async function run(o: Options): Promise<Any> {
     },
     problems,
   };
-  process.stderr.write(`observer-tier: ${o.sessions} sessions, 3 voters + ${o.observers} observers, ${o.perObserver} sessions per observer for ${o.duration} s${o.killLeaderAt !== null ? `, leader SIGKILL at +${o.killLeaderAt} s` : ''}; dir ${dir}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+  process.stderr.write(`observer-tier: ${o.sessions} sessions, 3 voters + ${o.observers} observers fed by ${o.observerMasters ? 'the followers' : 'the leader'}, ${o.perObserver} sessions per observer for ${o.duration} s${o.killLeaderAt !== null ? `, leader SIGKILL at +${o.killLeaderAt} s` : ''}; dir ${dir}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
 
   let memberPids = new Map<number, number>();
   const snap = (name: string): Snapshot => {
@@ -630,6 +636,9 @@ export async function run(o: Options): Promise<Any> {
     const zktsOnly: Record<string, string> = {};
     if (o.sessionWorkers !== null) zktsOnly['sessionWorkers'] = String(o.sessionWorkers);
     if (o.logLevel !== null) zktsOnly['logLevel'] = o.logLevel;
+    // zkts carries observer-master traffic on its quorum mesh; the key only has to be set (and
+    // is a port of this block that no member listens on).
+    if (o.observerMasters) zktsOnly['observerMasterPort'] = String(PORT_MAX);
     const ens = await Ensemble.start({
       kind: 'zkts',
       voters: 3,
