@@ -24,6 +24,12 @@ export interface LearnerState {
   ticksOnLeader: number;
   /** An active follower's observers. */
   serving: MasterState | null;
+  /**
+   * OBSERVERINFO from our observers that came before we were active, answered once we are.
+   * ZooKeeper opens the observer master port only after the follower synced; dropping the
+   * message instead would leave the observer waiting out initLimit (20 s at the defaults).
+   */
+  readonly waitingObservers: Map<number, Msg>;
 }
 
 function learner(p: ZabPeer): LearnerState {
@@ -90,7 +96,12 @@ function onSyncMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
       s.phase = 'active';
       p.commitTo(msg.commitZxid);
       p.emit({ kind: 'uptodate', epoch: p.currentEpoch, leader: p.leaderId });
-      if (!p.isObserver && p.observers.length > 0) s.serving = newMasterState();
+      if (!p.isObserver && p.observers.length > 0) {
+        const serving = newMasterState();
+        s.serving = serving;
+        for (const [from, info] of s.waitingObservers) masterMessage(p, serving, from, info);
+      }
+      s.waitingObservers.clear();
       p.vote = { leader: p.leaderId, zxid: msg.commitZxid, peerEpoch: p.currentEpoch };
       return;
     default:
@@ -144,6 +155,10 @@ function onMessage(p: ZabPeer, from: number, msg: Msg): void {
     return;
   }
   if (s.serving !== null && masterMessage(p, s.serving, from, msg)) return;
+  if (msg.type === 'OBSERVERINFO' && !p.isObserver && !p.isVoter(from)) {
+    if (p.config.observerMasters.get(from) === p.id) s.waitingObservers.set(from, msg);
+    return;
+  }
   if (from !== s.master) return; // only the member we learn from speaks to us here
   s.ticksSilent = 0;
   if (msg.type === 'LEADERINFO') onLeaderInfo(p, s, msg.epoch, msg.session);
@@ -182,7 +197,7 @@ function makeRole(observer: boolean): RoleHandler {
     enter(p) {
       p.learnerSession += 1;
       const master = chooseMaster(p);
-      p.learner = { phase: 'connecting', session: p.learnerSession, master, ticksSilent: 0, ticksOnLeader: 0, serving: null };
+      p.learner = { phase: 'connecting', session: p.learnerSession, master, ticksSilent: 0, ticksOnLeader: 0, serving: null, waitingObservers: new Map() };
       p.send(master, {
         type: observer ? 'OBSERVERINFO' : 'FOLLOWERINFO',
         acceptedEpoch: p.acceptedEpoch,

@@ -2,7 +2,7 @@
 // test/main/zab/scripts is a list of commands, each followed by `----` and the transcript it must
 // produce (up to a blank line). ZKTS_REWRITE=1 regenerates the transcripts; review the diff.
 //
-// Commands: peers <n> [observers=<m>] | tick <id|all> [n=<k>] | stabilize [hold=<id,...>]
+// Commands: peers <n> [observers=<m>] [masters=1] | tick <id|all> [n=<k>] | stabilize [hold=<id,...>]
 //   | deliver [<from>-><to>] [type=<T>] [n=<k>] | drop <from>-><to> | persist <id>
 //   | propose <id> <text> | crash <id> | restart <id> | compact <id> | state | log <id>
 
@@ -58,7 +58,7 @@ function run(env: Env, command: string): void {
   }
   switch (name) {
     case 'peers':
-      env.peers(Number(positional[0]), Number(opts.get('observers') ?? 0));
+      env.peers(Number(positional[0]), Number(opts.get('observers') ?? 0), opts.get('masters') === '1');
       return;
     case 'tick':
       for (let k = 0; k < Number(opts.get('n') ?? 1); k++) {

@@ -60,11 +60,14 @@ export class Env {
   private queue: { from: number; to: number; msg: Msg }[] = [];
   private voters: number[] = [];
   private observers: number[] = [];
+  /** observer id -> the voter that feeds it (ensembleObserverMasters' spread); empty: the leader */
+  private observerMasters = new Map<number, number>();
   out: string[] = [];
 
-  peers(voters: number, observers: number): void {
+  peers(voters: number, observers: number, masters = false): void {
     this.voters = Array.from({ length: voters }, (_, i) => i + 1);
     this.observers = Array.from({ length: observers }, (_, i) => voters + i + 1);
+    this.observerMasters = new Map(masters ? this.observers.map((o, k) => [o, this.voters[k % voters]!]) : []);
     for (const id of [...this.voters, ...this.observers]) {
       const disk = new SimDisk();
       const node: Node = { id, disk, peer: this.makePeer(id, disk), alive: true, syncs: [], applied: [], stateZxid: 0 };
@@ -79,6 +82,7 @@ export class Env {
         id,
         voters: this.voters,
         observers: this.observers,
+        observerMasters: this.observerMasters,
         initLimitTicks: 10,
         syncLimitTicks: 5,
         electionTimeoutTicks: 4,
