@@ -11,7 +11,8 @@
 //      --depth in flight, reads the bytes again: bytes sent per write, per member;
 //   4. stops the ensemble by PID.
 // The window also carries the quorum's own PINGs (one per learner per tick), which are part of
-// what a member sends; at the default tick they are far below the writes' bytes.
+// what a member sends; at the default tick they are far below the writes' bytes. Each member's
+// CPU per write (/proc utime + stime over the same window) is printed beside its bytes.
 //
 // Options: --observers 0,4,8,16 --feeds leader,followers --writes 5000 --bytes 100 --depth 32
 // --warmup 500 --json FILE.
@@ -23,7 +24,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient } from '../src/client/index.js';
-import { treePids } from '../src/load/proc.js';
+import { treeCpuTicks, treePids } from '../src/load/proc.js';
 import { Ensemble, killOnExit, mntr } from './ensemble-cluster.js';
 
 const BASE_PORT = 27000;
@@ -32,6 +33,7 @@ const MEMBERS_MAX = 100;
 const START_TIMEOUT_MS = 90_000;
 const SYNC_TIMEOUT_MS = 60_000;
 const CLIENT_CONNECT_TIMEOUT_MS = 10_000;
+const clockTicksPerS = 100; // getconf CLK_TCK on Linux
 
 type Feeds = 'leader' | 'followers';
 
@@ -49,6 +51,8 @@ interface MemberEgress {
   id: number;
   role: string;
   bytesPerWrite: number;
+  /** the member's CPU (user + system, all threads) per write, µs */
+  cpuUsPerWrite: number;
 }
 
 interface Row {
@@ -60,6 +64,9 @@ interface Row {
   followerMean: number;
   observerMean: number | null;
   total: number;
+  leaderCpuUs: number;
+  followerCpuUs: number;
+  observerCpuUs: number | null;
   members: MemberEgress[];
 }
 
@@ -152,6 +159,7 @@ async function runOne(o: Options, observers: number, feeds: Feeds, dir: string):
     await burst(o.warmup);
     const pidsOf = new Map(ens.members.map((m) => [m, treePids(m.pid)] as const));
     const before = new Map(ens.members.map((m) => [m, bytesSent(pidsOf.get(m)!, m.spec.clientPort)] as const));
+    const cpuBefore = new Map(ens.members.map((m) => [m, treeCpuTicks(m.pid) ?? 0] as const));
     const t0 = performance.now();
     await burst(o.writes);
     const seconds = (performance.now() - t0) / 1000;
@@ -159,11 +167,12 @@ async function runOne(o: Options, observers: number, feeds: Feeds, dir: string):
     for (const m of ens.members) {
       const sent = bytesSent(pidsOf.get(m)!, m.spec.clientPort) - before.get(m)!;
       const role = m === leader ? 'leader' : m.spec.role === 'observer' ? 'observer' : 'follower';
-      members.push({ id: m.spec.id, role, bytesPerWrite: sent / o.writes });
+      const ticks = (treeCpuTicks(m.pid) ?? 0) - cpuBefore.get(m)!;
+      members.push({ id: m.spec.id, role, bytesPerWrite: sent / o.writes, cpuUsPerWrite: (ticks * 1e6) / clockTicksPerS / o.writes });
     }
     await client.close({ timeoutMs: 1000 });
-    const mean = (role: string): number | null => {
-      const xs = members.filter((x) => x.role === role).map((x) => x.bytesPerWrite);
+    const mean = (role: string, of: (x: MemberEgress) => number = (x) => x.bytesPerWrite): number | null => {
+      const xs = members.filter((x) => x.role === role).map(of);
       return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
     };
     return {
@@ -175,6 +184,9 @@ async function runOne(o: Options, observers: number, feeds: Feeds, dir: string):
       followerMean: mean('follower')!,
       observerMean: mean('observer'),
       total: members.reduce((a, x) => a + x.bytesPerWrite, 0),
+      leaderCpuUs: mean('leader', (x) => x.cpuUsPerWrite)!,
+      followerCpuUs: mean('follower', (x) => x.cpuUsPerWrite)!,
+      observerCpuUs: mean('observer', (x) => x.cpuUsPerWrite),
       members,
     };
   } finally {
@@ -228,8 +240,18 @@ async function main(): Promise<void> {
       process.stderr.write(`egress: ${k} observers fed by the ${feeds}: leader ${row.leader.toFixed(0)} B/write, follower ${row.followerMean.toFixed(0)}, observer ${row.observerMean?.toFixed(0) ?? '-'} (${(o.writes / row.seconds).toFixed(0)} writes/s)\n`);
     }
   }
-  const head = ['observers', 'fed by', 'leader B/write', 'follower B/write (mean)', 'observer B/write (mean)', 'ensemble B/write', 'writes/s'];
-  const body = rows.map((r) => [String(r.observers), r.observers === 0 ? '-' : r.feeds, r.leader.toFixed(0), r.followerMean.toFixed(0), r.observerMean === null ? '-' : r.observerMean.toFixed(0), r.total.toFixed(0), (r.writes / r.seconds).toFixed(0)]);
+  const head = ['observers', 'fed by', 'leader B/write', 'follower B/write (mean)', 'observer B/write (mean)', 'ensemble B/write', 'CPU µs/write leader / follower / observer', 'writes/s'];
+  const us = (x: number | null): string => (x === null ? '-' : x.toFixed(0));
+  const body = rows.map((r) => [
+    String(r.observers),
+    r.observers === 0 ? '-' : r.feeds,
+    r.leader.toFixed(0),
+    r.followerMean.toFixed(0),
+    r.observerMean === null ? '-' : r.observerMean.toFixed(0),
+    r.total.toFixed(0),
+    `${us(r.leaderCpuUs)} / ${us(r.followerCpuUs)} / ${us(r.observerCpuUs)}`,
+    (r.writes / r.seconds).toFixed(0),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   process.stdout.write(`\nquorum bytes sent per write (${o.bytes} B setData; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})\n${line(head)}\n${body.map(line).join('\n')}\n`);
