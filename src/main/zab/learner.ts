@@ -12,7 +12,7 @@ import { zxidEpoch } from '../../common/ids.js';
 import { answerNotification, notificationOf } from './election.js';
 import type { Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
-import { masterMessage, masterPeerDown, masterProgress, masterTick, newMasterState, type MasterState } from './observer-master.js';
+import { masterMessage, masterPeerDown, masterProgress, masterTick, newMasterState, observerMasterOf, type MasterState } from './observer-master.js';
 
 export interface LearnerState {
   phase: 'connecting' | 'epochAcked' | 'syncing' | 'newLeader' | 'active';
@@ -156,7 +156,7 @@ function onMessage(p: ZabPeer, from: number, msg: Msg): void {
   }
   if (s.serving !== null && masterMessage(p, s.serving, from, msg)) return;
   if (msg.type === 'OBSERVERINFO' && !p.isObserver && !p.isVoter(from)) {
-    if (p.config.observerMasters.get(from) === p.id) s.waitingObservers.set(from, msg);
+    if (observerMasterOf(p.config, from, p.leaderId) === p.id) s.waitingObservers.set(from, msg);
     return;
   }
   if (from !== s.master) return; // only the member we learn from speaks to us here
@@ -183,9 +183,9 @@ function chooseMaster(p: ZabPeer): number {
   return preferred === undefined || preferred === p.avoidMaster ? p.leaderId : preferred;
 }
 
-/** This observer's configured master when it is a voter other than the leader. */
+/** This observer's master (observerMasterOf) when it is a voter other than the leader. */
 function preferredMaster(p: ZabPeer): number | undefined {
-  const preferred = p.config.observerMasters.get(p.id);
+  const preferred = observerMasterOf(p.config, p.id, p.leaderId);
   if (!p.isObserver || preferred === undefined || preferred === p.leaderId || !p.isVoter(preferred)) {
     return undefined;
   }

@@ -20,10 +20,25 @@ export function newMasterState(): MasterState {
   return { observers: new Map(), relayedZxid: -1 };
 }
 
+/**
+ * The voter that feeds `observer` while `leader` leads, or undefined (it learns from the leader).
+ * Its configured master, unless that is the leader: then another voter, the followers taken in
+ * turn by the observer's index, so that the leader's fan-out does not grow with the tier (with
+ * 3 voters a fixed spread would leave a third of the observers on the leader). Both sides
+ * compute it: the observer to choose, the follower to accept.
+ */
+export function observerMasterOf(config: ZabPeer['config'], observer: number, leader: number): number | undefined {
+  const configured = config.observerMasters.get(observer);
+  if (configured === undefined || configured !== leader) return configured;
+  const followers = config.voters.filter((v) => v !== leader);
+  if (followers.length === 0) return undefined;
+  return followers[Math.max(0, config.observers.indexOf(observer)) % followers.length];
+}
+
 function onObserverInfo(p: ZabPeer, m: MasterState, from: number, msg: LearnerInfoMsg): void {
   // Only observers configured to learn from us: one that takes us for the leader (a stale
   // vote) must time out and look again, not be served by a member it misnames.
-  if (msg.type !== 'OBSERVERINFO' || p.config.observerMasters.get(from) !== p.id) return;
+  if (msg.type !== 'OBSERVERINFO' || observerMasterOf(p.config, from, p.leaderId) !== p.id) return;
   const r: LearnerRecord = {
     id: from,
     observer: true,

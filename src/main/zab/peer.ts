@@ -54,7 +54,8 @@ export interface ZabConfig {
   /**
    * Observer masters: observer id -> the voter it learns from while that voter is an active
    * follower (ZooKeeper's observerMasterPort). Observers not listed learn from the leader, and
-   * so does one whose master is the leader or failed it last time.
+   * so does one whose master failed it last time; one whose master is the leader learns from
+   * another follower (observerMasterOf).
    */
   readonly observerMasters?: ReadonlyMap<number, number>;
 }
