@@ -47,6 +47,9 @@ export const workerExitHardMs = 3_000;
 /** Counters and histograms go to the parent this often. */
 export const workerFlushIntervalMs = 250;
 
+/** Linux's USER_HZ (getconf CLK_TCK): /proc/<pid>/stat counts CPU time in these ticks. */
+export const procClockTicksPerS = 100;
+
 // ---- the plain-Node floor server and the lean raw-socket client (issue 11) ---------------------
 
 /** The floor server drops a connection whose frame says more than this: a ConnectRequest is ~50
@@ -66,8 +69,22 @@ export const leanPingTickMs = 20;
 export const leanSessionsMax = sessionsPerWorkerMax;
 /** Connects in flight at most. */
 export const leanConnectsInFlightMax = 1_024;
-/** While sessions open, connects older than their timeout are failed by a sweep this often. */
-export const leanConnectSweepMs = 100;
+/** While a connect or close job runs, attempts older than their timeout are failed (or retried)
+ *  by one sweep this often. */
+export const leanSweepMs = 100;
+/** A refused, shed (closed by the server) or timed-out connect attempt is retried after a backoff
+ *  that starts here and doubles per attempt up to the max, times a jitter of 0.5..1.5: a shed
+ *  client comes back fast, never after a 30 s timeout. */
+export const leanRetryBackoffMsMin = 5;
+export const leanRetryBackoffMsMax = 250;
+/** One connect attempt of a herd's re-attach gives up after this long (then retries); the kernel
+ *  retransmits a dropped SYN after 1 s, so waiting on it longer gains nothing. */
+export const leanReattachAttemptMs = 1_000;
+/** The xid of the lean client's closeSession request (its only request besides pings). */
+export const leanCloseXid = 1;
+/** The lean client pings each held session this many times per session timeout unless told
+ *  otherwise (the Java and zkts clients ping after a third of the timeout idle). */
+export const leanPingsPerSessionTimeout = 3;
 
 assert(sessionsPerWorkerDefault <= sessionsPerWorkerMax, 'the default per-worker sessions are allowed');
 assert(sessionsPerWorkerByLoad <= sessionsPerWorkerDefault, 'the auto worker count never needs more than the default per worker');
@@ -78,4 +95,6 @@ assert(workerExitHardMs <= poolShutdownGraceMsOnError && poolShutdownGraceMsOnEr
 assert(floorFrameBytesMax >= 64 && leanFrameBytesMax >= 64, 'a ConnectRequest / ConnectResponse fits a floor or lean frame');
 assert(leanPingTickMs > 0 && leanPingTickMs < 1_000, 'the lean ping tick is a fraction of a second');
 assert(leanConnectsInFlightMax <= leanSessionsMax, 'connects in flight are bounded by the sessions');
-assert(leanConnectSweepMs > 0 && leanConnectSweepMs < 1_000, 'the connect-timeout sweep runs several times a second');
+assert(leanSweepMs > 0 && leanSweepMs < 1_000, 'the connect-timeout sweep runs several times a second');
+assert(0 < leanRetryBackoffMsMin && leanRetryBackoffMsMin < leanRetryBackoffMsMax && leanRetryBackoffMsMax < leanReattachAttemptMs, 'a retry backoff is shorter than one attempt');
+assert(leanSweepMs < leanReattachAttemptMs, 'an attempt timeout is seen by several sweeps');
