@@ -63,6 +63,8 @@ const COMMON_HELP = `common options:
   -w, --workers N         worker processes holding the sessions (default: from the load and the CPUs)
       --per-worker N      sessions per worker process at most (default ${sessionsPerWorkerDefault}; a process may open ~19,900 files here)
       --source-addrs LIST local addresses to spread sessions over: 127.0.0.2-127.0.0.254, or a,b,c
+                          (needed only past ~28,000 sessions to one server address: each bound socket
+                          costs the kernel a search for a free port, which halves the connect rate)
       --session-timeout MS  requested session timeout (default 30000)
       --local-session     ask for local sessions (zkts)
       --timeout S         hard limit on the whole run (default 600); the run stops, partial results are kept

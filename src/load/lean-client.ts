@@ -43,9 +43,12 @@ import {
 export interface LeanOptions {
   host: string;
   port: number;
+  /** Servers to spread sessions over (round-robin by slot, so a session re-attaches to the server
+   *  it was opened on); when given, host and port are not used. */
+  targets?: ReadonlyArray<{ host: string; port: number }>;
   /** Local addresses to spread sessions over (round-robin); empty: the kernel picks. */
   sourceAddrs?: readonly string[];
-  /** The first slot's index into sourceAddrs (so several processes spread evenly). */
+  /** The first slot's global index (so several processes spread evenly over sources and targets). */
   sourceOffset?: number;
   sessionTimeoutMs: number;
   /** Append zkts's localSession flag to the ConnectRequest (stock clients never do). */
@@ -410,8 +413,12 @@ export class LeanSessions {
 
   private launch(i: number): void {
     const src = this.opts.sourceAddrs ?? [];
-    const options: net.TcpNetConnectOpts = { host: this.opts.host, port: this.opts.port, noDelay: true };
-    if (src.length > 0) options.localAddress = src[(i + (this.opts.sourceOffset ?? 0)) % src.length]!;
+    const targets = this.opts.targets ?? [];
+    const k = i + (this.opts.sourceOffset ?? 0);
+    const t = targets.length > 0 ? targets[k % targets.length]! : this.opts;
+    const options: net.TcpNetConnectOpts = { host: t.host, port: t.port, noDelay: true };
+    // Several targets: the source address turns more slowly than the target, so every pair is used.
+    if (src.length > 0) options.localAddress = src[Math.floor(k / Math.max(1, targets.length)) % src.length]!;
     const socket = net.connect(options) as SlotSocket;
     socket.zktsSlot = i;
     this.sockets[i] = socket;

@@ -33,13 +33,14 @@ const counterNames: ReadonlyArray<[keyof LeanCounters, string]> = [
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-/** host and port of the server this worker's lean sessions use: the connect string's hosts are
- *  shared out over the workers (the lean client talks to one server per process). */
-export function leanTarget(connectString: string, workerIndex: number): { host: string; port: number } {
+/** The servers of a connect string ("h1:p1,h2:p2/chroot"; port 2181 when left out). The lean
+ *  sessions are spread over them by slot. */
+export function leanTargets(connectString: string): Array<{ host: string; port: number }> {
   const hosts = (connectString.split('/')[0] ?? '').split(',').filter((h) => h !== '');
-  const hp = hosts[workerIndex % Math.max(1, hosts.length)] ?? '127.0.0.1:2181';
-  const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(hp);
-  return { host: m?.[1] || '127.0.0.1', port: m?.[2] !== undefined ? Number(m[2]) : 2181 };
+  return (hosts.length > 0 ? hosts : ['127.0.0.1:2181']).map((hp) => {
+    const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(hp);
+    return { host: m?.[1] || '127.0.0.1', port: m?.[2] !== undefined ? Number(m[2]) : 2181 };
+  });
 }
 
 export class LeanWorker {
@@ -103,7 +104,9 @@ export class LeanWorker {
     const o = this.init;
     if (cmd.count === 0) return { opened: 0, failed: 0, errors: {}, sourceAddrsHonoured: null };
     const l = new LeanSessions(cmd.count, {
-      ...leanTarget(o.connectString, o.workerIndex),
+      host: '',
+      port: 0,
+      targets: leanTargets(o.connectString),
       sourceAddrs: o.sourceAddrs,
       sourceOffset: cmd.offset,
       sessionTimeoutMs: o.sessionTimeoutMs,

@@ -144,16 +144,20 @@ export function msList(...xs: number[]): string {
   return `${xs.map((x) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : String(Math.round(x)))).join(' / ')} ms`;
 }
 
-/** The server's PID: --server-pid, else (a loopback target) the process listening on the first
- *  host's port, found through /proc; null when neither. */
-export function serverPid(ctx: ScenarioContext): number | null {
-  if (ctx.common.serverPid !== null) return ctx.common.serverPid;
-  const first = (ctx.common.connect.split('/')[0] ?? '').split(',')[0] ?? '';
-  const m = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::(\d+))?$/.exec(first);
-  if (m === null) return null;
-  const pid = listeningPid(m[2] !== undefined ? Number(m[2]) : 2181);
-  if (pid !== null) ctx.progress.note(`server: pid ${pid} (the process listening on ${first}; --server-pid to name another)`);
-  return pid;
+/** The servers' PIDs: --server-pid, else (every host of the connect string on loopback) the
+ *  processes listening on their ports, found through /proc; null when neither. */
+export function serverPid(ctx: ScenarioContext): number[] | null {
+  if (ctx.common.serverPid !== null) return [ctx.common.serverPid];
+  const hosts = (ctx.common.connect.split('/')[0] ?? '').split(',');
+  const pids: number[] = [];
+  for (const h of hosts) {
+    const m = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::(\d+))?$/.exec(h);
+    const pid = m === null ? null : listeningPid(m[2] !== undefined ? Number(m[2]) : 2181);
+    if (pid === null) return null;
+    if (!pids.includes(pid)) pids.push(pid);
+  }
+  ctx.progress.note(`server: pid ${pids.join(', ')} (listening on ${ctx.common.connect}; --server-pid to name another)`);
+  return pids;
 }
 
 /** CPU (ticks) and RSS (bytes) of the server's process tree and of this run's worker processes
@@ -166,7 +170,18 @@ export interface CostSample {
   clientRss: number | null;
 }
 
-export function sampleCost(ctx: ScenarioContext, pid: number | null): CostSample {
+/** Sums f over pids; null if any is unreadable. */
+function sum(pids: readonly number[], f: (pid: number) => number | null): number | null {
+  let total = 0;
+  for (const p of pids) {
+    const v = f(p);
+    if (v === null) return null;
+    total += v;
+  }
+  return total;
+}
+
+export function sampleCost(ctx: ScenarioContext, pids: readonly number[] | null): CostSample {
   let clientTicks: number | null = 0;
   let clientRss: number | null = 0;
   for (const p of ctx.pool.pids) {
@@ -175,7 +190,7 @@ export function sampleCost(ctx: ScenarioContext, pid: number | null): CostSample
     clientTicks = t === null || clientTicks === null ? null : clientTicks + t;
     clientRss = r === null || clientRss === null ? null : clientRss + r;
   }
-  return { at: performance.now(), serverTicks: pid === null ? null : treeCpuTicks(pid), serverRss: pid === null ? null : treeRss(pid), clientTicks, clientRss };
+  return { at: performance.now(), serverTicks: pids === null ? null : sum(pids, treeCpuTicks), serverRss: pids === null ? null : sum(pids, treeRss), clientTicks, clientRss };
 }
 
 /** What a held session and an answered ping cost the server and this client: CPU µs per ping

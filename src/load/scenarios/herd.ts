@@ -78,7 +78,7 @@ export const herdScenario: Scenario = {
     if (Object.keys(h.errors).length > 0) problems.push(`errors: ${JSON.stringify(h.errors)}`);
     return {
       options: { sessions: n, rate: r, concurrency, downMs, jitterMs, wait: waitS },
-      summary: { open, herd: { ...h, allBackMs, reconnectMs: back, cpu: herdCpu, serverPid: pid } },
+      summary: { open, herd: { ...h, allBackMs, reconnectMs: back, cpu: herdCpu, serverPids: pid } },
       figures: [
         ['sessions dropped', count(h.dropped)],
         ['resumed / lost / failed', `${count(h.resumed)} / ${count(h.expired)} / ${count(h.failed)}`],

@@ -13,7 +13,6 @@
 // exists(<probe path>) every ping interval, which also suppresses the client's own pings (they
 // are sent only when nothing else was). --no-probe leaves the client's pings alone.
 
-import { treeRss } from '../proc.js';
 import type { HoldResult } from '../protocol.js';
 import type { CommonOptions, Scenario, Values } from '../types.js';
 import { UsageError, closeSessions, costText, count, lastP99, mergeErrors, msList, num, openSessions, pct, sampleCost, serverPid, sessionCost, sessionHelp, sessionOptions, str } from './common.js';
@@ -53,18 +52,18 @@ export const holdScenario: Scenario = {
   async run(ctx) {
     const { n, r, concurrency, durationS, probe, probeIntervalMs, probePath } = parse(ctx.values, ctx.common);
     const lean = ctx.common.client === 'lean';
-    const pid = serverPid(ctx);
-    const before = sampleCost(ctx, pid);
+    const pids = serverPid(ctx);
+    const before = sampleCost(ctx, pids);
     const rssBefore = before.serverRss;
-    if (pid !== null && rssBefore === null) ctx.warn(`cannot read /proc/${pid}/status: no server memory figures`);
+    if (pids !== null && rssBefore === null) ctx.warn(`cannot read /proc/${pids.join(',')}/status: no server memory figures`);
 
     const open = await openSessions(ctx, n, r, concurrency);
-    const rssAfterOpen = pid === null ? null : treeRss(pid);
+    const rssAfterOpen = sampleCost(ctx, pids).serverRss;
     const { pool, progress } = ctx;
     progress.phase('hold', (last, p) => `connected ${count(p.connectedNow())}/${count(open.opened)}  disconnects ${count(p.counter('disconnects'))}  expired ${count(p.counter('expirations') + p.counter('lost'))}  rtt p99 ${lastP99(last, 'probe')}`);
-    const a = sampleCost(ctx, pid);
+    const a = sampleCost(ctx, pids);
     const results = await pool.all<HoldResult>(() => ({ kind: 'hold', durationMs: Math.round(durationS * 1000), probeIntervalMs, probePath }), ctx.left());
-    const b = sampleCost(ctx, pid);
+    const b = sampleCost(ctx, pids);
     const rssAfterHold = b.serverRss;
     const h = { connectedAtEnd: 0, disconnects: 0, expirations: 0, probes: 0, probeErrors: 0, pingsLate: 0, protocolErrors: 0, disconnectReasons: {} as Record<string, number>, errors: {} as Record<string, number> };
     for (const x of results) {
@@ -114,13 +113,13 @@ export const holdScenario: Scenario = {
       if (per <= 0) ctx.warn('the server RSS fell during the run: bytes per session is not meaningful at this session count');
     }
     if (cost !== null) {
-      if (pid !== null) figures.push(['server cost', costText(cost.serverCpuUsPerPing, cost.serverRssPerSessionBytes)]);
+      if (pids !== null) figures.push(['server cost', costText(cost.serverCpuUsPerPing, cost.serverRssPerSessionBytes)]);
       figures.push(['load client cost', costText(cost.clientCpuUsPerPing, cost.clientRssPerSessionBytes)]);
     }
     figures.push(['open rate', `${Math.round(open.sessionsPerSec)} sess/s`]);
     return {
       options: { sessions: n, rate: r, concurrency, duration: durationS, probeIntervalMs, probePath },
-      summary: { open, hold: { ...h, heartbeatRttMs: probe || lean ? rtt : null }, memory, cost, serverPid: pid, close },
+      summary: { open, hold: { ...h, heartbeatRttMs: probe || lean ? rtt : null }, memory, cost, serverPids: pids, close },
       figures,
       problems,
     };
