@@ -78,7 +78,7 @@ export const holdScenario: Scenario = {
       h.protocolErrors += x.protocolErrors ?? 0;
     }
     const rtt = pool.total('probe').summaryMs();
-    const cost = lean ? sessionCost(before, a, b, h.probes, h.connectedAtEnd) : null;
+    const cost = lean || probe ? sessionCost(before, a, b, h.probes, h.connectedAtEnd) : null;
     progress.note(`hold: ${count(h.connectedAtEnd)}/${count(open.opened)} connected after ${durationS} s, ${h.disconnects} disconnects, ${h.expirations} expirations${probe || lean ? `, ${lean ? 'ping' : 'heartbeat'} ${pct(rtt)}` : ''}`);
     const close = await closeSessions(ctx, 0, concurrency);
 
@@ -113,8 +113,10 @@ export const holdScenario: Scenario = {
       if (per <= 0) ctx.warn('the server RSS fell during the run: bytes per session is not meaningful at this session count');
     }
     if (cost !== null) {
-      if (pids !== null) figures.push(['server cost', costText(cost.serverCpuUsPerPing, cost.serverRssPerSessionBytes)]);
-      figures.push(['load client cost', costText(cost.clientCpuUsPerPing, cost.clientRssPerSessionBytes)]);
+      // The full client's heartbeat is an exists() request, not a ping: its CPU is per heartbeat.
+      const per = (t: string): string => (lean ? t : t.replace('/ ping', '/ heartbeat'));
+      if (pids !== null) figures.push(['server cost', per(costText(cost.serverCpuUsPerPing, cost.serverRssPerSessionBytes))]);
+      figures.push(['load client cost', per(costText(cost.clientCpuUsPerPing, cost.clientRssPerSessionBytes))]);
     }
     figures.push(['open rate', `${Math.round(open.sessionsPerSec)} sess/s`]);
     return {
