@@ -33,6 +33,7 @@ import {
   leanConnectsInFlightMax,
   leanFrameBytesMax,
   leanPingTickMs,
+  leanReadBufferBytes,
   leanRetryBackoffMsMax,
   leanRetryBackoffMsMin,
   leanSessionsMax,
@@ -188,7 +189,10 @@ export class LeanSessions {
   private pingTimer: NodeJS.Timeout | null = null;
   private pingCursor = 0;
   private readonly onConnect: (this: net.Socket) => void;
-  private readonly onSocketData: (this: net.Socket, chunk: Buffer) => void;
+  /** Every socket reads into this one buffer (node:net's onread): no Buffer allocated per read;
+   *  a partial frame is copied out before the next read can overwrite it. */
+  private readonly readBuffer = Buffer.allocUnsafe(leanReadBufferBytes);
+  private readonly onRead: (this: net.Socket, nread: number, buf: Uint8Array) => boolean;
   private readonly onError: (this: net.Socket, e: NodeJS.ErrnoException) => void;
   private readonly onClose: (this: net.Socket) => void;
 
@@ -227,8 +231,9 @@ export class LeanSessions {
       const id = self.sessionId[i]!;
       this.write(id === 0n ? self.connectFrame : self.encodeConnect(id, self.passwd.subarray(i * sessionPasswdBytes, (i + 1) * sessionPasswdBytes)));
     };
-    this.onSocketData = function (this: net.Socket, chunk: Buffer) {
-      self.onData((this as SlotSocket).zktsSlot, chunk);
+    this.onRead = function (this: net.Socket, nread: number) {
+      self.onData((this as SlotSocket).zktsSlot, self.readBuffer, nread);
+      return true;
     };
     this.onError = function (this: net.Socket, e: NodeJS.ErrnoException) {
       const i = (this as SlotSocket).zktsSlot;
@@ -392,31 +397,35 @@ export class LeanSessions {
     return true;
   }
 
-  private onData(i: number, chunk: Buffer): void {
+  /** Bytes [0, n) of chunk arrived on session i's socket (chunk is the shared read buffer). */
+  private onData(i: number, chunk: Buffer, n: number): void {
     const st = this.state[i];
     if (st !== State.connecting && st !== State.connected && st !== State.closing) return;
     const p = this.partial[i];
-    const buf = p === null || p === undefined ? chunk : Buffer.concat([p, chunk]);
+    const buf = p === null || p === undefined ? chunk : Buffer.concat([p, chunk.subarray(0, n)]);
+    const end = buf === chunk ? n : buf.length;
     this.partial[i] = null;
     let off = 0;
     // Bounded: every turn consumes one whole frame of at least 4 bytes.
-    while (buf.length - off >= 4) {
+    while (end - off >= 4) {
       const len = buf.readInt32BE(off);
       if (len < 0 || len > leanFrameBytesMax) return this.fail(i, `frame of ${len} bytes`, true);
-      if (buf.length - off - 4 < len) break;
+      if (end - off - 4 < len) break;
       const start = off + 4;
       off = start + len;
       if (!this.onFrame(i, buf, start, off)) return;
     }
-    if (off < buf.length) this.partial[i] = buf.subarray(off);
+    // The shared read buffer is overwritten by the next read: a partial frame is copied out.
+    if (off < end) this.partial[i] = buf === chunk ? Buffer.from(buf.subarray(off, end)) : buf.subarray(off, end);
   }
+
 
   private launch(i: number): void {
     const src = this.opts.sourceAddrs ?? [];
     const targets = this.opts.targets ?? [];
     const k = i + (this.opts.sourceOffset ?? 0);
     const t = targets.length > 0 ? targets[k % targets.length]! : this.opts;
-    const options: net.TcpNetConnectOpts = { host: t.host, port: t.port, noDelay: true };
+    const options: net.TcpNetConnectOpts = { host: t.host, port: t.port, noDelay: true, onread: { buffer: this.readBuffer, callback: this.onRead } };
     // Several targets: the source address turns more slowly than the target, so every pair is used.
     if (src.length > 0) options.localAddress = src[Math.floor(k / Math.max(1, targets.length)) % src.length]!;
     const socket = net.connect(options) as SlotSocket;
@@ -426,7 +435,6 @@ export class LeanSessions {
     this.sentAt[i] = performance.now();
     if (this.attempts[i]! < 255) this.attempts[i]!++;
     socket.once('connect', this.onConnect);
-    socket.on('data', this.onSocketData);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
   }

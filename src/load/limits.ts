@@ -62,6 +62,8 @@ export const floorListenBacklog = 4_096;
 /** The lean client reads a reply frame of at most this (a ConnectResponse is 40 bytes, a ping's
  *  ReplyHeader 16): anything larger is a protocol error, not a buffer to grow. */
 export const leanFrameBytesMax = 1_024;
+/** The one buffer every lean socket reads into (node:net onread): a read takes at most this. */
+export const leanReadBufferBytes = 65_536;
 /** The lean client's ping scheduler ticks this often: each tick pings the slice of sessions due,
  *  so there is one timer for all sessions, none per session. */
 export const leanPingTickMs = 20;
@@ -93,6 +95,7 @@ assert(runTimeoutSDefault <= runTimeoutSMax, 'the default run timeout is in rang
 assert(clientCloseTimeoutMs < workerExitHardMs, 'clients close before the hard exit');
 assert(workerExitHardMs <= poolShutdownGraceMsOnError && poolShutdownGraceMsOnError <= poolShutdownGraceMs, 'a worker exits within the pool\'s grace');
 assert(floorFrameBytesMax >= 64 && leanFrameBytesMax >= 64, 'a ConnectRequest / ConnectResponse fits a floor or lean frame');
+assert(leanReadBufferBytes >= leanFrameBytesMax + 4, 'a whole frame fits one read');
 assert(leanPingTickMs > 0 && leanPingTickMs < 1_000, 'the lean ping tick is a fraction of a second');
 assert(leanConnectsInFlightMax <= leanSessionsMax, 'connects in flight are bounded by the sessions');
 assert(leanSweepMs > 0 && leanSweepMs < 1_000, 'the connect-timeout sweep runs several times a second');
