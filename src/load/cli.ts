@@ -83,7 +83,10 @@ export function generalUsage(): string {
   return `usage: zkts load <scenario> [options]
 
 Load-tests zkts or any ZooKeeper server (connect string): sessions spread over several worker
-processes, a progress line a second on stderr, key figures on stdout, JSON (--out) and HTML (--html).
+processes (at most 19,000 each) and over the servers of the connect string, a progress line a
+second on stderr, key figures on stdout, JSON (--out) and HTML (--html).
+connect, hold and herd run on the lean client (raw sockets, every reply checked, as cheap per
+session as a bare node:net server) unless --client full; the others on the zkts client.
 
 scenarios:
 ${[...SCENARIOS.values()].map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`).join('\n')}

@@ -33,7 +33,9 @@ export const herdScenario: Scenario = {
   help: `${sessionHelp.replace('%SESSIONS%', '1000')}
       --down-ms MS        how long the sessions stay disconnected (default 0)
       --jitter-ms MS      spread the reconnects uniformly over this long (default 0: all at once)
-      --wait S            how long the sessions get to come back (default: the session timeout)`,
+      --wait S            how long the sessions get to come back (default: the session timeout)
+  lean client: --concurrency also bounds the re-attaches in flight per worker; a re-attach refused,
+  shed (closed before its answer) or unanswered for 1 s is retried after 5-250 ms (jittered)`,
   options: { ...sessionOptions, 'down-ms': { type: 'string' }, 'jitter-ms': { type: 'string' }, wait: { type: 'string' } },
   lean: true,
   latencyMetrics: ['reconnect', 'connect'],
