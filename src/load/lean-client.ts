@@ -108,6 +108,14 @@ export interface LeanCounters {
 /** A session slot's state (the values stored in `state`). */
 const State = { none: 0, connecting: 1, connected: 2, closed: 3, dropped: 4, waiting: 5, closing: 6 } as const;
 
+/** Drops a connection as a network fault would: an RST for a connected socket (no FIN handshake,
+ *  and no TIME_WAIT left on our side holding the local port: a herd re-attaching at once needs
+ *  those ports, one local address has ~28,000), a plain destroy otherwise. */
+function reset(s: net.Socket): void {
+  if (!s.destroyed && !s.pending) s.resetAndDestroy();
+  else s.destroy();
+}
+
 /** A socket carries its slot, so that one set of listeners serves every socket: no closure and
  *  no timer per session. */
 interface SlotSocket extends net.Socket {
@@ -312,7 +320,7 @@ export class LeanSessions {
     const s = this.sockets[i];
     this.sockets[i] = null;
     this.partial[i] = null;
-    s?.destroy();
+    if (s !== null && s !== undefined) reset(s);
     this.state[i] = State.waiting;
     this.counters.connectRetries++;
     LeanSessions.count(this.retries, kind);
@@ -560,7 +568,7 @@ export class LeanSessions {
     return { opened: this.counters.opened - before, failed: this.counters.connectFailed - failedBefore, elapsedMs: performance.now() - t0 };
   }
 
-  /** The herd: drops every connected session at once (destroys its socket), then re-attaches each
+  /** The herd: drops every connected session at once (resets its socket), then re-attaches each
    *  with its session id and password, at most `inFlight` connects at once; an attempt is retried
    *  (short jittered backoff) until waitMs after the drop. The re-attaches start downMs after the
    *  drop, spread evenly over jitterMs (0: all at once). */
@@ -576,7 +584,7 @@ export class LeanSessions {
       this.partial[i] = null;
       const s = this.sockets[i];
       this.sockets[i] = null;
-      s?.destroy();
+      if (s !== null && s !== undefined) reset(s);
       slots.push(i);
     }
     const c0 = { ...this.counters };

@@ -79,9 +79,10 @@ export const leanSweepMs = 100;
  *  client comes back fast, never after a 30 s timeout. */
 export const leanRetryBackoffMsMin = 5;
 export const leanRetryBackoffMsMax = 250;
-/** One connect attempt of a herd's re-attach gives up after this long (then retries); the kernel
- *  retransmits a dropped SYN after 1 s, so waiting on it longer gains nothing. */
-export const leanReattachAttemptMs = 1_000;
+/** One connect attempt of a herd's re-attach gives up after this long (then retries): past the
+ *  kernel's first SYN retransmission (1 s; the next comes 2 s later), short of a timeout, and long
+ *  enough that a server merely slow to answer is not asked twice (each retry is work for it). */
+export const leanReattachAttemptMs = 2_000;
 /** The xid of the lean client's closeSession request (its only request besides pings). */
 export const leanCloseXid = 1;
 /** The lean client pings each held session this many times per session timeout unless told

@@ -35,7 +35,7 @@ export const herdScenario: Scenario = {
       --jitter-ms MS      spread the reconnects uniformly over this long (default 0: all at once)
       --wait S            how long the sessions get to come back (default: the session timeout)
   lean client: --concurrency also bounds the re-attaches in flight per worker; a re-attach refused,
-  shed (closed before its answer) or unanswered for 1 s is retried after 5-250 ms (jittered)`,
+  shed (closed before its answer) or unanswered for 2 s is retried after 5-250 ms (jittered)`,
   options: { ...sessionOptions, 'down-ms': { type: 'string' }, 'jitter-ms': { type: 'string' }, wait: { type: 'string' } },
   lean: true,
   latencyMetrics: ['reconnect', 'connect'],
