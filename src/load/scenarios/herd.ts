@@ -3,10 +3,10 @@
 // session with its id and password. Measures the time until all are back (and the reconnect-time
 // percentiles from the drop), how many sessions were lost (the server said expired), failed to
 // come back in time, or came back as another session.
-// Lean client (the default): every connected socket is destroyed at the drop and its session
+// Lean client (the default): every connected socket is reset (RST) at the drop and its session
 // re-attached with a ConnectRequest carrying its id and password, at most --concurrency per worker
 // in flight; an attempt refused, closed by the server (a connection throttle sheds that way) or
-// unanswered for leanReattachAttemptMs is retried after a short jittered backoff, never a session
+// unanswered for leanReattachAttemptMs (2 s) is retried after a short jittered backoff, never a session
 // timeout. The server's and the load client's CPU over the herd are reported (server: --server-pid
 // or the process listening on the loopback port).
 
