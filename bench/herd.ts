@@ -1,257 +1,46 @@
 // A herd on one server (issue 11, goal 5; seed 001): S sessions drop their connections at the
 // same instant and reconnect at once, each re-establishing its own session with its id and
-// password (not new sessions). How long until all are back, how many came back expired or not at
-// all, and how many connections the kernel dropped at the listen queue meanwhile.
+// password (not new sessions). How long until all are back (goal: 2 s), how many came back expired
+// or not at all, and where the time goes: the server's CPU and the load client's over the herd,
+// the throttle's counters, the connections the kernel dropped at the listen queue, and how many
+// came back in each tenth of the herd.
 //
 //   npm run bench:herd -- [--sessions 19500] [--workers 2] [--port 25300] [--timeout-ms 30000]
 //                         [--wait-s 60] [--throttle-tokens 0] [--throttle-fill-ms 1]
-//                         [--throttle-fill-count 1] [--backlog N] [--target zkts|apache]
-//                         [--procs N] [--concurrency 256] [--global]
+//                         [--throttle-fill-count 1] [--backlog N] [--target zkts|apache|floor]
+//                         [--procs N] [--concurrency 512] [--global]
 //
-// The server: one standalone server with local sessions (localSessionsEnabled=true), started as
-// the test harness starts it (tickTime 2000, so a 30 s timeout is granted). The load: a lean
-// raw-socket client in child processes, as many as the open-file cap needs (sessions per process
-// stay below its soft RLIMIT_NOFILE); each speaks the real protocol (ConnectRequest /
-// ConnectResponse, pings every timeout/3 so nothing expires for want of them) and checks every
-// ConnectResponse: same session id back, or "expired" (timeOut 0), or a refusal.
+// The server: one standalone server with local sessions (localSessionsEnabled=true; --global for
+// global ones), started as the test harness starts it (tickTime 2000, so a 30 s timeout is
+// granted), --workers session workers. The load: `zkts load herd` itself (src/load/cli.ts, run in
+// this process; its worker processes hold the sessions on the lean client, src/load/lean-client.ts):
+// --procs worker processes (default: as few as the open-file cap allows), --concurrency connects
+// in flight per worker, every ConnectResponse checked (same session id back, or "expired"); a
+// connect the server closes before answering (the throttle sheds so) is retried after a short
+// jittered backoff (5-250 ms, doubling), never a session timeout.
 //
-// A connection closed before its ConnectResponse (a throttle refusal, a reset) is tried again
-// after 0-50 ms (a stock client's pause is longer: ZooKeeper's ClientCnxn waits up to 1 s before
-// another attempt on the same host list); every try is counted.
+// --target floor runs the same herd against the plain-Node floor server (src/load/floor-server.ts):
+// what any node:net server pays per re-establish, the yardstick for the server's figure.
+//
+// Where the time goes: CPU (utime+stime from /proc) of the server's process tree and of the load
+// worker processes from just before the drop until the last one was back; their ratio to the wall
+// time says which side was busy (on this 2-core machine one side near 1 core while the herd lasts
+// is the limit). Server CPU per re-establish = server CPU / sessions back.
 //
 // Listen-queue losses are read from /proc/net/netstat before and after (TcpExt ListenOverflows,
 // ListenDrops, TCPReqQFullDrop, TCPReqQFullDoCookies): these are host-wide counters, so run it
 // with nothing else connecting on the machine.
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { OpCode, Xid } from '../src/common/zk.js';
+import { runLoad } from '../src/load/cli.js';
+import { sessionsPerWorkerMax } from '../src/load/limits.js';
+import type { LoadResult } from '../src/load/types.js';
 import { fourLetter, startServer, type ServerKind } from '../test/integration/harness/server.js';
-
-// ---- the lean client (one per session) ------------------------------------------------------
-
-const passwdBytes = 16;
-/** Bytes of a ConnectResponse frame with its length prefix and readOnly byte. */
-const connectResponseFrameBytes = 4 + 4 + 4 + 8 + 4 + passwdBytes + 1;
-const retryPauseMsMax = 50;
-/** Reconnects issued per event-loop turn in the herd. */
-const issueSliceSessions = 256;
-
-function connectRequest(timeoutMs: number, sessionId: bigint, passwd: Buffer): Buffer {
-  const b = Buffer.alloc(4 + 4 + 8 + 4 + 8 + 4 + passwdBytes + 1);
-  let o = b.writeInt32BE(b.length - 4, 0);
-  o = b.writeInt32BE(0, o); // protocolVersion
-  o = b.writeBigInt64BE(0n, o); // lastZxidSeen
-  o = b.writeInt32BE(timeoutMs, o);
-  o = b.writeBigInt64BE(sessionId, o);
-  o = b.writeInt32BE(passwdBytes, o);
-  passwd.copy(b, o);
-  b.writeUInt8(0, o + passwdBytes); // readOnly
-  return b;
-}
-
-const pingFrame = (() => {
-  const b = Buffer.alloc(12);
-  b.writeInt32BE(8, 0);
-  b.writeInt32BE(Xid.ping, 4);
-  b.writeInt32BE(OpCode.ping, 8);
-  return b;
-})();
-
-interface Sess {
-  id: bigint;
-  passwd: Buffer;
-  sock: net.Socket | null;
-  /** Bytes of the ConnectResponse so far (before it is complete). */
-  head: Buffer | null;
-  connected: boolean;
-  /** performance.now() when it got its session back; 0 while not. */
-  backAtMs: number;
-  expired: boolean;
-  changedId: boolean;
-}
-
-interface OpenMsg { type: 'open'; port: number; n: number; timeoutMs: number; concurrency: number }
-interface HerdMsg { type: 'herd'; atWallMs: number; waitMs: number }
-type ParentMsg = OpenMsg | HerdMsg | { type: 'close' };
-
-export interface HerdResult {
-  dropped: number;
-  back: number;
-  expired: number;
-  changedId: number;
-  notBack: number;
-  tries: number;
-  /** ms from the drop to each session's ConnectResponse (sessions that came back). */
-  backMs: number[];
-  /** ms this process spent issuing the reconnects (its own CPU, not the server's). */
-  issueMs: number;
-  /** CPU (user + system) this load process used from the drop until all were back, ms. */
-  cpuMs: number;
-}
-
-class Load {
-  readonly sessions: Sess[] = [];
-  port = 0;
-  timeoutMs = 30_000;
-  tries = 0;
-  #pingTimer: NodeJS.Timeout | null = null;
-  #pingNext = 0;
-  #onBack: ((s: Sess) => void) | null = null;
-
-  /** Connect `s` (new session when its id is 0), retrying on a close before the answer. */
-  connect(s: Sess, done: () => void): void {
-    this.tries++;
-    const sock = net.connect({ host: '127.0.0.1', port: this.port, noDelay: true });
-    s.sock = sock;
-    s.head = null;
-    s.connected = false;
-    sock.on('connect', () => sock.write(connectRequest(this.timeoutMs, s.id, s.passwd)));
-    sock.on('data', (d: Buffer) => {
-      if (s.connected) return; // ping replies: not looked at
-      s.head = s.head === null ? d : Buffer.concat([s.head, d]);
-      if (s.head.length < connectResponseFrameBytes) return;
-      const r = s.head;
-      s.head = null;
-      const timeOut = r.readInt32BE(8);
-      const id = r.readBigInt64BE(12);
-      if (timeOut === 0) {
-        s.expired = true;
-        sock.destroy();
-        done();
-        return;
-      }
-      if (s.id !== 0n && id !== s.id) s.changedId = true;
-      s.id = id;
-      r.copy(s.passwd, 0, 24, 24 + passwdBytes);
-      s.connected = true;
-      s.backAtMs = performance.now();
-      this.#onBack?.(s);
-      done();
-    });
-    sock.on('error', () => {});
-    sock.on('close', () => {
-      if (s.sock !== sock || s.connected || s.expired) return;
-      // Closed before an answer: refused (throttle), reset or never accepted. Again, shortly.
-      setTimeout(() => this.connect(s, done), Math.random() * retryPauseMsMax);
-    });
-  }
-
-  async open(m: OpenMsg): Promise<{ opened: number; ms: number }> {
-    this.port = m.port;
-    this.timeoutMs = m.timeoutMs;
-    const t0 = performance.now();
-    let next = 0;
-    let done = 0;
-    await new Promise<void>((resolve) => {
-      const one = (): void => {
-        done++;
-        if (next < m.n) start();
-        if (done === m.n) resolve();
-      };
-      const start = (): void => {
-        const s: Sess = { id: 0n, passwd: Buffer.alloc(passwdBytes), sock: null, head: null, connected: false, backAtMs: 0, expired: false, changedId: false };
-        this.sessions.push(s);
-        next++;
-        this.connect(s, one);
-      };
-      for (let i = 0; i < Math.min(m.concurrency, m.n); i++) start();
-    });
-    this.#startPings();
-    return { opened: this.sessions.filter((s) => s.connected).length, ms: performance.now() - t0 };
-  }
-
-  /** Every session pinged once per timeout/3, spread over 100 ms slices. */
-  #startPings(): void {
-    const sliceMs = 100;
-    const perSlice = Math.max(1, Math.ceil(this.sessions.length / (this.timeoutMs / 3 / sliceMs)));
-    this.#pingTimer = setInterval(() => {
-      for (let i = 0; i < perSlice && this.sessions.length > 0; i++) {
-        const s = this.sessions[this.#pingNext++ % this.sessions.length]!;
-        if (s.connected) s.sock?.write(pingFrame);
-      }
-    }, sliceMs);
-  }
-
-  async herd(m: HerdMsg): Promise<HerdResult> {
-    await new Promise((r) => setTimeout(r, Math.max(0, m.atWallMs - Date.now())));
-    const ss = this.sessions.filter((s) => s.connected);
-    const dropAt = performance.now();
-    const cpu0 = process.cpuUsage();
-    for (const s of ss) {
-      s.connected = false;
-      s.backAtMs = 0;
-      const old = s.sock;
-      s.sock = null;
-      old?.destroy();
-    }
-    const triesBefore = this.tries;
-    let left = ss.length;
-    let issueMs = 0;
-    const allBack = new Promise<void>((resolve) => {
-      if (left === 0) resolve();
-      const back = (): void => {
-        if (--left === 0) resolve();
-      };
-      // As fast as this process can, a slice per event-loop turn: one loop over every session
-      // would hold back each socket's ConnectRequest (written on its 'connect' event) until the
-      // last connect() was issued, which no herd of separate clients does.
-      let i = 0;
-      const slice = (): void => {
-        const end = Math.min(ss.length, i + issueSliceSessions);
-        for (; i < end; i++) this.connect(ss[i]!, back);
-        if (i < ss.length) setImmediate(slice);
-        else issueMs = performance.now() - dropAt;
-      };
-      slice();
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([allBack, new Promise<void>((r) => (timer = setTimeout(r, m.waitMs)))]);
-    clearTimeout(timer);
-    const back = ss.filter((s) => s.connected);
-    const cpu = process.cpuUsage(cpu0);
-    return {
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      dropped: ss.length,
-      back: back.length,
-      expired: ss.filter((s) => s.expired).length,
-      changedId: ss.filter((s) => s.changedId).length,
-      notBack: ss.filter((s) => !s.connected && !s.expired).length,
-      tries: this.tries - triesBefore,
-      backMs: back.map((s) => s.backAtMs - dropAt),
-      issueMs,
-    };
-  }
-
-  close(): void {
-    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
-    for (const s of this.sessions) s.sock?.destroy();
-  }
-}
-
-function childMain(): void {
-  const load = new Load();
-  process.on('message', (m: ParentMsg) => {
-    if (m.type === 'open') void load.open(m).then((r) => process.send?.({ type: 'opened', ...r }));
-    else if (m.type === 'herd') void load.herd(m).then((r) => process.send?.({ type: 'herdDone', result: r }));
-    else {
-      load.close();
-      process.exit(0);
-    }
-  });
-}
-
-// ---- the parent -----------------------------------------------------------------------------
-
-function openFilesSoftCap(): number {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-  const n = Number(line?.split(/\s+/)[3]);
-  return Number.isFinite(n) && n > 0 ? n : 1024;
-}
 
 const netstatKeys = ['ListenOverflows', 'ListenDrops', 'TCPReqQFullDrop', 'TCPReqQFullDoCookies'] as const;
 function netstat(): Record<string, number> {
@@ -263,41 +52,59 @@ function netstat(): Record<string, number> {
   return out;
 }
 
-/** CPU (user + system, ms) used so far by `pid` and every process under it (the launcher's
- *  server process, a JVM under its script). */
-function treeCpuMs(pid: number): number {
-  const tick = 10; // USER_HZ is 100 on Linux
-  let ms = 0;
-  const visit = (p: number): void => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ms += (Number(f[11]) + Number(f[12])) * tick; // utime, stime (fields 14 and 15)
-      for (const c of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/)) if (c !== '') visit(Number(c));
-    } catch {
-      // gone
-    }
-  };
-  visit(pid);
-  return ms;
-}
-
-function reply<T>(c: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: { type: string }): void => {
-      if (m.type !== type) return;
-      c.off('message', onMsg);
-      resolve(m as T);
-    };
-    c.on('message', onMsg);
-    c.once('exit', (code) => reject(new Error(`a load process exited (${code})`)));
+/** The plain-Node floor (src/load/floor-server.ts) in a child process: the least any node:net
+ *  server pays per re-establish (it answers a ConnectRequest with an id with that id). */
+async function startFloor(port: number): Promise<{ pid: number; port: number; connectString: string; stop(): Promise<void> }> {
+  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'load', 'floor-server.js');
+  const child = spawn(process.execPath, [entry, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error('the floor server did not start')), 15_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      if (out.includes('floor listening')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
   });
+  return {
+    pid: child.pid ?? 0,
+    port,
+    connectString: `127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+async function mntr(port: number, floor: boolean): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (floor) return out;
+  for (const line of (await fourLetter(port, 'mntr', 30_000)).split('\n')) {
+    const [k, v] = line.split('\t');
+    if (k !== undefined && v !== undefined) out.set(k, Number(v));
+  }
+  return out;
+}
+
+interface HerdSummary {
+  open: { opened: number; wallMs: number; sessionsPerSec: number };
+  herd: {
+    dropped: number;
+    resumed: number;
+    expired: number;
+    failed: number;
+    changedId: number;
+    retries: number;
+    retryReasons: Record<string, number>;
+    errors: Record<string, number>;
+    allBackMs: number | null;
+    reconnectMs: { p50: number; p90?: number; p99: number; max: number; min?: number };
+    cpu: { windowMs: number; serverCpuMs: number | null; clientCpuMs: number | null };
+  };
 }
 
 async function main(): Promise<void> {
@@ -312,7 +119,7 @@ async function main(): Promise<void> {
       'throttle-fill-ms': { type: 'string', default: '1' },
       'throttle-fill-count': { type: 'string', default: '1' },
       backlog: { type: 'string' },
-      concurrency: { type: 'string', default: '256' },
+      concurrency: { type: 'string', default: '512' },
       target: { type: 'string', default: 'zkts' },
       procs: { type: 'string' },
       global: { type: 'boolean', default: false },
@@ -320,12 +127,9 @@ async function main(): Promise<void> {
   });
   const n = Number(v.sessions);
   const timeoutMs = Number(v['timeout-ms']);
-  const kind = v.target as ServerKind;
-  const perProcess = openFilesSoftCap() - 200;
-  // As few load processes as the open-file cap allows, or --procs of them (never fewer).
-  const procs = Math.max(Math.ceil(n / perProcess), Number(v.procs ?? 1));
-  // Local sessions (the observer tier's kind) unless --global: then global sessions, which Apache
-  // re-establishes too (its local sessions came back "expired" after a drop in our runs).
+  const floor = v.target === 'floor';
+  const kind = (floor ? 'zkts' : v.target) as ServerKind;
+  const procs = Math.max(Math.ceil(n / sessionsPerWorkerMax), Number(v.procs ?? 1));
   const extra: Record<string, string> = { localSessionsEnabled: String(!v.global), sessionWorkers: String(v.workers) };
   if (Number(v['throttle-tokens']) > 0) {
     extra['connection_throttle_tokens'] = String(v['throttle-tokens']);
@@ -333,73 +137,63 @@ async function main(): Promise<void> {
     extra['connection_throttle_fill_count'] = String(v['throttle-fill-count']);
   }
   if (v.backlog !== undefined) extra['clientPortListenBacklog'] = v.backlog;
-  console.log(`# bench:herd  ${n} sessions in ${procs} load process(es), server ${kind}${kind === 'zkts' ? ` with ${v.workers} session worker(s)` : ''}, ${v.global ? 'global' : 'local'} sessions, timeout ${timeoutMs} ms`);
-  console.log(`# somaxconn ${readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.cpus().length} cores`);
-  const server = await startServer(kind, { port: Number(v.port), maxClientCnxns: 0, maxSessionTimeout: Math.max(40_000, timeoutMs), extra, startTimeoutMs: 60_000 });
-  const children = Array.from({ length: procs }, () => fork(fileURLToPath(import.meta.url), ['--child'], { stdio: 'inherit' }));
+  console.log(
+    `# bench:herd  ${n} sessions in ${procs} load process(es) (lean client, ${v.concurrency} connects in flight each), server ${floor ? 'floor' : kind}${kind === 'zkts' && !floor ? ` with ${v.workers} session worker(s)` : ''}, ${v.global ? 'global' : 'local'} sessions, timeout ${timeoutMs} ms`,
+  );
+  console.log(`# somaxconn ${readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.availableParallelism()} cores`);
+  const server = floor
+    ? await startFloor(Number(v.port))
+    : await startServer(kind, { port: Number(v.port), maxClientCnxns: 0, maxSessionTimeout: Math.max(40_000, timeoutMs), extra, startTimeoutMs: 60_000 });
   try {
-    const shares = children.map((_, i) => Math.floor(n / procs) + (i < n % procs ? 1 : 0));
-    const t0 = performance.now();
-    const opened = await Promise.all(
-      children.map((c, i) => {
-        const r = reply<{ opened: number; ms: number }>(c, 'opened');
-        c.send({ type: 'open', port: server.port, n: shares[i] ?? 0, timeoutMs, concurrency: Number(v.concurrency) } satisfies OpenMsg);
-        return r;
-      }),
-    );
-    const openedN = opened.reduce((a, r) => a + r.opened, 0);
-    const openMs = performance.now() - t0;
-    console.log(`# opened ${openedN}/${n} sessions in ${(openMs / 1000).toFixed(1)} s (${Math.round(openedN / (openMs / 1000))}/s, ${v.concurrency} in flight per process)`);
-    await new Promise((r) => setTimeout(r, 1000)); // let the accept queues settle
     const before = netstat();
-    const rejectedBefore = await rejected(server.port);
-    const atWallMs = Date.now() + 300;
-    const serverCpu0 = treeCpuMs(server.pid);
-    const results = await Promise.all(
-      children.map((c) => {
-        const r = reply<{ result: HerdResult }>(c, 'herdDone');
-        c.send({ type: 'herd', atWallMs, waitMs: Number(v['wait-s']) * 1000 } satisfies HerdMsg);
-        return r.then((x) => x.result);
-      }),
-    );
+    const m0 = await mntr(server.port, floor);
+    const args = ['herd', '-c', server.connectString, '-n', String(n), '-w', String(procs), '--per-worker', String(sessionsPerWorkerMax)];
+    args.push('--concurrency', String(v.concurrency), '--session-timeout', String(timeoutMs), '--wait', String(Number(v['wait-s'])), '--server-pid', String(server.pid), '--quiet');
+    if (!v.global) args.push('--local-session');
+    const run = await runLoad(args, { stdout: () => undefined, stderr: (s) => process.stderr.write(s) });
     const after = netstat();
-    const serverCpuMs = treeCpuMs(server.pid) - serverCpu0;
-    const sum = (k: keyof HerdResult): number => results.reduce((a, r) => a + (r[k] as number), 0);
-    const backMs = results.flatMap((r) => r.backMs);
-    const allBack = sum('back') === sum('dropped');
-    const sessionsNow = await mntrValue(server.port, v.global ? 'zk_global_sessions' : 'zk_local_sessions');
+    const m1 = await mntr(server.port, floor);
+    const result = run.result as LoadResult | null;
+    if (result === null) throw new Error(`zkts load herd did not run (exit ${run.code})`);
+    if (result.error !== undefined) throw new Error(`zkts load herd failed: ${result.error}`);
+    const s = result.summary as unknown as HerdSummary;
+    const h = s.herd;
+    const cpu = h.cpu;
+    const wall = h.allBackMs ?? cpu.windowMs;
+    const cores = (ms: number | null): string => (ms === null ? '-' : `${Math.round(ms)} ms (${(ms / wall).toFixed(2)} cores over the ${Math.round(wall)} ms)`);
+    const mdiff = (k: string): string => {
+      const a = m0.get(k);
+      const b = m1.get(k);
+      return a === undefined || b === undefined ? 'n/a' : String(b - a);
+    };
+    // Sessions back per tenth of the time to all back, from the per-second series (coarse: 1 s).
+    const perSecond = result.series.filter((r) => (r.counters['resumed'] ?? 0) > 0).map((r) => `${r.t}s:${r.counters['resumed']}`);
     const rows: [string, string][] = [
-      ['sessions dropped at once', String(sum('dropped'))],
-      ['back (same session) / expired / not back / other id', `${sum('back')} / ${sum('expired')} / ${sum('notBack')} / ${sum('changedId')}`],
-      ['all back after', allBack ? `${Math.round(Math.max(...backMs))} ms` : `not all within ${v['wait-s']} s`],
-      ['first back after', `${Math.round(pct(backMs, 0))} ms`],
-      ['back p50 / p90 / p99 / max', [50, 90, 99, 100].map((p) => `${Math.round(pct(backMs, p))}`).join(' / ') + ' ms'],
-      ['connect tries (incl. retries after refusal)', String(sum('tries'))],
-      ['load: issuing the reconnects took', `${Math.round(Math.max(...results.map((r) => r.issueMs)))} ms`],
-      ['CPU during the herd: server / load processes', `${Math.round(serverCpuMs)} / ${Math.round(sum('cpuMs'))} ms`],
-      ['throttle refusals (zk_connection_rejected)', String((await rejected(server.port)) - rejectedBefore)],
-      ...netstatKeys.map((k): [string, string] => [`${k} (host-wide, during the herd)`, String(after[k]! - before[k]!)]),
-      [`${v.global ? 'zk_global_sessions' : 'zk_local_sessions'} after`, String(sessionsNow)],
+      ['opened (before the herd)', `${s.open.opened} in ${(s.open.wallMs / 1000).toFixed(1)} s (${Math.round(s.open.sessionsPerSec)}/s)`],
+      ['sessions dropped at once', String(h.dropped)],
+      ['back (same session) / expired / not back / other id', `${h.resumed} / ${h.expired} / ${h.failed} / ${h.changedId}`],
+      ['all back after', h.allBackMs !== null ? `${Math.round(h.allBackMs)} ms (goal 2000 ms)` : `not all within ${v['wait-s']} s`],
+      ['back p50 / p99 / max', `${Math.round(h.reconnectMs.p50)} / ${Math.round(h.reconnectMs.p99)} / ${Math.round(h.reconnectMs.max)} ms`],
+      ['back per second of the run', perSecond.join(' ')],
+      ['connect retries (shed, refused, slow)', `${h.retries} ${h.retries > 0 ? JSON.stringify(h.retryReasons) : ''}`],
+      ['errors', JSON.stringify(h.errors)],
+      ['server CPU during the herd', cores(cpu.serverCpuMs)],
+      ['load client CPU during the herd', cores(cpu.clientCpuMs)],
+      ['server CPU per re-establish', cpu.serverCpuMs === null || h.resumed === 0 ? '-' : `${Math.round((cpu.serverCpuMs * 1000) / h.resumed)} µs`],
+      ['load client CPU per re-establish', cpu.clientCpuMs === null || h.resumed === 0 ? '-' : `${Math.round((cpu.clientCpuMs * 1000) / h.resumed)} µs`],
+      ['zk_connection_request_count (let through, open + herd)', mdiff('zk_connection_request_count')],
+      ['zk_connection_rejected (throttle refusals, open + herd)', mdiff('zk_connection_rejected')],
+      ...netstatKeys.map((k): [string, string] => [`${k} (host-wide, open + herd)`, String(after[k]! - before[k]!)]),
+      [`${v.global ? 'zk_global_sessions' : 'zk_local_sessions'} after the close`, String(m1.get(v.global ? 'zk_global_sessions' : 'zk_local_sessions') ?? 'n/a')],
     ];
-    for (const [k, val] of rows) console.log(`${k.padEnd(52)} ${val}`);
+    for (const [k, val] of rows) console.log(`${k.padEnd(56)} ${val}`);
     console.log(`# load after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   } finally {
-    for (const c of children) c.send({ type: 'close' });
     await server.stop();
   }
 }
 
-async function mntrValue(port: number, key: string): Promise<number> {
-  const line = (await fourLetter(port, 'mntr', 30_000)).split('\n').find((l) => l.startsWith(`${key}\t`));
-  return line === undefined ? Number.NaN : Number(line.split('\t')[1]);
-}
-
-function rejected(port: number): Promise<number> {
-  return mntrValue(port, 'zk_connection_rejected');
-}
-
-if (process.argv.includes('--child')) childMain();
-else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main().then(
     () => process.exit(0),
     (e: unknown) => {

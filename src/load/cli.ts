@@ -54,6 +54,7 @@ const COMMON_OPTIONS: OptionsConfig = {
   quiet: { type: 'boolean', short: 'q' },
   'server-pid': { type: 'string' },
   label: { type: 'string' },
+  client: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -62,6 +63,8 @@ const COMMON_HELP = `common options:
   -w, --workers N         worker processes holding the sessions (default: from the load and the CPUs)
       --per-worker N      sessions per worker process at most (default ${sessionsPerWorkerDefault}; a process may open ~19,900 files here)
       --source-addrs LIST local addresses to spread sessions over: 127.0.0.2-127.0.0.254, or a,b,c
+                          (needed only past ~28,000 sessions to one server address: each bound socket
+                          costs the kernel a search for a free port, which halves the connect rate)
       --session-timeout MS  requested session timeout (default 30000)
       --local-session     ask for local sessions (zkts)
       --timeout S         hard limit on the whole run (default 600); the run stops, partial results are kept
@@ -69,6 +72,9 @@ const COMMON_HELP = `common options:
       --html FILE         write a self-contained HTML report (inline SVG charts)
       --server-pid PID    a local server's PID: its memory (VmRSS of the process tree) goes into the result
       --label TEXT        a name for this run in the reports
+      --client lean|full  what holds the sessions: lean (raw sockets: ConnectRequest, pings,
+                          closeSession, re-attach; every reply checked; the default for connect,
+                          hold and herd) or full (the zkts client; read, write, mixed, watch)
   -q, --quiet             no progress line on stderr
   -h, --help              this help`;
 
@@ -77,7 +83,10 @@ export function generalUsage(): string {
   return `usage: zkts load <scenario> [options]
 
 Load-tests zkts or any ZooKeeper server (connect string): sessions spread over several worker
-processes, a progress line a second on stderr, key figures on stdout, JSON (--out) and HTML (--html).
+processes (at most 19,000 each) and over the servers of the connect string, a progress line a
+second on stderr, key figures on stdout, JSON (--out) and HTML (--html).
+connect, hold and herd run on the lean client (raw sockets, every reply checked, as cheap per
+session as a bare node:net server) unless --client full; the others on the zkts client.
 
 scenarios:
 ${[...SCENARIOS.values()].map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`).join('\n')}
@@ -119,9 +128,13 @@ export function parseSourceAddrs(spec: string): string[] {
   return out;
 }
 
-function parseCommon(v: Values): CommonOptions {
+function parseCommon(v: Values, s: Scenario): CommonOptions {
   const pid = v['server-pid'];
+  const client = str(v, 'client', s.lean ? 'lean' : 'full');
+  if (client !== 'lean' && client !== 'full') throw new UsageError(`--client: '${client}' is not lean or full`);
+  if (client === 'lean' && !s.lean) throw new UsageError(`--client lean: the ${s.name} scenario needs the full client`);
   return {
+    client,
     connect: str(v, 'connect', '127.0.0.1:2181'),
     workers: v['workers'] === undefined ? null : num(v, 'workers', 1, 1, workersMax),
     sourceAddrs: typeof v['source-addrs'] === 'string' ? parseSourceAddrs(v['source-addrs']) : [],
@@ -176,7 +189,7 @@ export async function runLoad(argv: string[], io: { stdout: (s: string) => void;
       io.stdout(scenarioUsage(scenario));
       return { code: 0, result: null };
     }
-    common = parseCommon(values);
+    common = parseCommon(values, scenario);
     scenario.validate(values, common);
     workers = chooseWorkers(common, scenario.sessions(values), num(values, 'per-worker', sessionsPerWorkerDefault, 1, sessionsPerWorkerMax));
   } catch (e) {
@@ -196,6 +209,7 @@ export async function runLoad(argv: string[], io: { stdout: (s: string) => void;
       sourceAddrs: common.sourceAddrs,
       sessionTimeoutMs: common.sessionTimeoutMs,
       localSession: common.localSession,
+      client: common.client,
     });
   } catch (e) {
     io.stderr(`zkts load ${name}: cannot start the worker processes: ${(e as Error).message}\n`);
@@ -219,7 +233,7 @@ export async function runLoad(argv: string[], io: { stdout: (s: string) => void;
   };
   progress.phase('start', () => '');
   progress.start();
-  if (!common.quiet) io.stderr(`zkts load ${name}: ${common.connect}, ${workers} worker process(es)\n`);
+  if (!common.quiet) io.stderr(`zkts load ${name}: ${common.connect}, ${workers} worker process(es), ${common.client} client\n`);
 
   let outcome: ScenarioOutcome | null = null;
   let error: string | undefined;
@@ -258,7 +272,7 @@ export async function runLoad(argv: string[], io: { stdout: (s: string) => void;
     wallS: Math.round(performance.now() - t0) / 1000,
     ok: error === undefined && (outcome?.problems.length ?? 1) === 0,
     problems: outcome?.problems ?? [],
-    options: { ...(outcome?.options ?? {}), connect: common.connect, workers, sessionTimeoutMs: common.sessionTimeoutMs, localSession: common.localSession, sourceAddrs: common.sourceAddrs.length, timeoutS: common.timeoutS },
+    options: { ...(outcome?.options ?? {}), connect: common.connect, client: common.client, workers, sessionTimeoutMs: common.sessionTimeoutMs, localSession: common.localSession, sourceAddrs: common.sourceAddrs.length, timeoutS: common.timeoutS },
     environment: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.availableParallelism(), workers, workerPids: pool.pids, workerRssBytes: workerRss },
     summary: outcome?.summary ?? {},
     figures: outcome?.figures ?? [],

@@ -1,8 +1,9 @@
 // The plain-Node floor (issue 11): a server that only accepts TCP connections, parses 4-byte
 // length-prefixed frames, answers the ConnectRequest with a valid ConnectResponse and every ping
-// with a ReplyHeader, and closes the connection on anything else. It is what any session server
-// on node:net pays per held session and per ping on this kernel; bench/session-cost.ts measures
-// zkts and Apache ZooKeeper against it in the same run.
+// with a ReplyHeader, a closeSession with its ReplyHeader and a close, and closes the connection
+// on anything else. It is what any session server on node:net pays per held session and per ping
+// on this kernel; bench/session-cost.ts measures zkts and Apache ZooKeeper against it in the same
+// run, and bench/load-client.ts measures `zkts load hold` against it.
 //
 // It is kept the floor on purpose: no session table (a session id is a counter, the password one
 // random 16 bytes per server run, and a reconnect with an id is simply answered with that id),
@@ -108,6 +109,13 @@ export function startFloorServer(port: number, host = '127.0.0.1'): Promise<Floo
         } else if (len >= 8 && buf.readInt32BE(start) === Xid.ping && buf.readInt32BE(start + 4) === OpCode.ping) {
           pings++;
           socket.write(pingReply);
+        } else if (len >= 8 && buf.readInt32BE(start + 4) === OpCode.closeSession) {
+          // closeSession: its ReplyHeader (the request's xid, zxid 0, err 0), then the close, as ZooKeeper does.
+          const reply = Buffer.alloc(20);
+          reply.writeInt32BE(16, 0);
+          reply.writeInt32BE(buf.readInt32BE(start), 4);
+          socket.end(reply);
+          return;
         } else {
           return reject();
         }

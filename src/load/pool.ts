@@ -32,6 +32,8 @@ export interface PoolOptions {
   sourceAddrs: string[];
   sessionTimeoutMs: number;
   localSession: boolean;
+  /** Which client holds the sessions (default 'full'). */
+  client?: 'lean' | 'full';
   /** How long a worker may take to start. Default 15000. */
   startTimeoutMs?: number;
 }
@@ -93,6 +95,7 @@ export class WorkerPool {
         sourceAddrs: o.sourceAddrs,
         sessionTimeoutMs: o.sessionTimeoutMs,
         localSession: o.localSession,
+        client: o.client ?? 'full',
       };
       child.send(init);
     }

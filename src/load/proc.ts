@@ -1,4 +1,4 @@
-// Reading a local server's memory from /proc (Linux): the resident set of a process and all its
+// Reading a local process from /proc (Linux): the resident set and CPU of a process and all its
 // descendants (zkts on Node 20 runs as a launcher plus the server process; Java as one process).
 
 import fs from 'node:fs';
@@ -83,4 +83,73 @@ export function treeCpuTicks(pid: number): number | null {
   let total = 0;
   for (const p of treePids(pid)) total += processCpuTicks(p) ?? 0;
   return total;
+}
+
+/** The socket inodes listening on a TCP port (/proc/net/tcp and tcp6: state 0A is LISTEN). */
+function listeningInodes(port: number): Set<string> {
+  const out = new Set<string>();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const local = cols[1];
+      if (local === undefined || cols[3] !== '0A') continue;
+      if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port && cols[9] !== undefined) out.add(cols[9]);
+    }
+  }
+  return out;
+}
+
+function parentPid(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/** The process listening on a local TCP port, or null: the processes holding a listening socket
+ *  of that port (found through /proc/<pid>/fd), the topmost of them when several share it (a
+ *  launcher that passed its socket on). Only processes this user may read are seen. */
+export function listeningPid(port: number): number | null {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return null;
+  const found: number[] = [];
+  let pids: string[] = [];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  for (const p of pids) {
+    let fds: string[] = [];
+    try {
+      fds = fs.readdirSync(`/proc/${p}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link = '';
+      try {
+        link = fs.readlinkSync(`/proc/${p}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m !== null && inodes.has(m[1]!)) {
+        found.push(Number(p));
+        break;
+      }
+    }
+  }
+  if (found.length === 0) return null;
+  const set = new Set(found);
+  return found.find((p) => !set.has(parentPid(p))) ?? found[0]!;
 }

@@ -18,6 +18,9 @@ export interface InitMessage {
   sourceAddrs: string[];
   sessionTimeoutMs: number;
   localSession: boolean;
+  /** 'lean': sessions are held by src/load/lean-client.ts (raw sockets, pings, closeSession,
+   *  re-attach); 'full': by the zkts client (every request). */
+  client: 'lean' | 'full';
 }
 
 export interface OpenCommand {
@@ -79,6 +82,8 @@ export interface HerdCommand {
   /** ... plus a uniform random 0..jitterMs per session. */
   jitterMs: number;
   timeoutMs: number;
+  /** Re-attaches in flight per worker at most (lean client). */
+  concurrency: number;
 }
 
 export type Command = OpenCommand | CloseCommand | HoldCommand | OpsCommand | WatchArmCommand | WatchWaitCommand | HerdCommand;
@@ -102,6 +107,11 @@ export interface HoldResult {
   probeErrors: number;
   /** the client's reasons for the disconnects during the hold (digits folded to N), counted */
   disconnectReasons?: Record<string, number>;
+  /** Lean client only: pings due while the last was unanswered, replies that failed a check, and
+   *  error kinds (each failed check closes its session). */
+  pingsLate?: number;
+  protocolErrors?: number;
+  errors?: Record<string, number>;
 }
 export interface OpsResult {
   ops: number;
@@ -127,6 +137,12 @@ export interface HerdResult {
   failed: number;
   /** A session came back with another id (should never happen). */
   changedId: number;
+  /** Lean client only: ms from the drop to this worker's last session back (0: none back), the
+   *  connect attempts retried (refused, shed or slow) and error kinds. */
+  allBackMs?: number;
+  retries?: number;
+  retryReasons?: Record<string, number>;
+  errors?: Record<string, number>;
 }
 
 export interface CommandMessage {

@@ -22,6 +22,9 @@ export interface CommonOptions {
   quiet: boolean;
   serverPid: number | null;
   label: string | null;
+  /** Which client holds the sessions: 'lean' (raw sockets, the default where the scenario allows
+   *  it) or 'full' (the zkts client). */
+  client: 'lean' | 'full';
 }
 
 export interface ChartSeries {
@@ -109,6 +112,8 @@ export interface Scenario {
   /** Checks the scenario's option values (throws UsageError) before anything starts. */
   validate(values: Values, common: CommonOptions): void;
   run(ctx: ScenarioContext): Promise<ScenarioOutcome>;
+  /** Whether the scenario runs on the lean client (hold, connect, herd: the default there). */
+  lean: boolean;
   /** Metrics (histogram names) and counters to chart per second. */
   latencyMetrics: string[];
   rateCounters: string[];

@@ -17,6 +17,7 @@ import {
   workerExitHardMs,
   workerFlushIntervalMs,
 } from './limits.js';
+import { LeanWorker } from './worker-lean.js';
 import {
   nowMs,
   type CloseCommand,
@@ -53,6 +54,8 @@ interface Bucket {
 
 let init: InitMessage | null = null;
 let sessions: Session[] = [];
+/** The lean client's sessions (init.client 'lean'), once opened. */
+let lean: LeanWorker | null = null;
 let aborted = false;
 const buckets = new Map<number, Bucket>();
 let flushTimer: NodeJS.Timeout | null = null;
@@ -82,19 +85,25 @@ function inc(name: string, n = 1): void {
   c.set(name, (c.get(name) ?? 0) + n);
 }
 
-function recordMs(name: string, ms: number): void {
+/** The current second's histogram of `name`. */
+function hist(name: string): Histogram {
   const h = currentBucket().hists;
   let x = h.get(name);
   if (x === undefined) {
     x = new Histogram();
     h.set(name, x);
   }
-  x.recordMs(ms);
+  return x;
+}
+
+function recordMs(name: string, ms: number): void {
+  hist(name).recordMs(ms);
 }
 
 /** Sends every bucket older than the current second (all of them when `all`), then gauges. */
 function flush(all: boolean): void {
   const cur = Math.floor((nowMs() - (init?.epoch ?? 0)) / 1000);
+  lean?.flush();
   for (const [sec, b] of buckets) {
     if (!all && sec >= cur) continue;
     buckets.delete(sec);
@@ -105,8 +114,13 @@ function flush(all: boolean): void {
     send({ type: 'bucket', sec, counters, hists });
   }
   let connected = 0;
+  let held = sessions.length;
   for (const s of sessions) if (s.client.state === 'connected') connected++;
-  send({ type: 'gauge', connected, sessions: sessions.length, rssBytes: process.memoryUsage.rss() });
+  if (lean !== null) {
+    connected += lean.connected;
+    held += lean.size;
+  }
+  send({ type: 'gauge', connected, sessions: held, rssBytes: process.memoryUsage.rss() });
 }
 
 function errorKey(e: unknown): string {
@@ -199,6 +213,10 @@ function watchSession(c: ZkClient): void {
 
 async function open(cmd: OpenCommand): Promise<OpenResult> {
   const o = init as InitMessage;
+  if (o.client === 'lean') {
+    lean ??= new LeanWorker(o, { inc, hist });
+    return lean.open(cmd);
+  }
   const errors: Record<string, number> = {};
   let opened = 0;
   let failed = 0;
@@ -230,6 +248,11 @@ async function open(cmd: OpenCommand): Promise<OpenResult> {
 }
 
 async function close(cmd: CloseCommand): Promise<CloseResult> {
+  if (lean !== null) {
+    const r = await lean.close(cmd);
+    lean = null;
+    return r;
+  }
   const list = sessions;
   sessions = [];
   let closed = 0;
@@ -254,6 +277,7 @@ async function close(cmd: CloseCommand): Promise<CloseResult> {
 }
 
 async function hold(cmd: HoldCommand): Promise<HoldResult> {
+  if (lean !== null) return lean.hold(cmd, () => aborted);
   const list = sessions;
   let disconnects = 0;
   let expirations = 0;
@@ -392,6 +416,7 @@ async function watchWait(cmd: WatchWaitCommand): Promise<WatchWaitResult> {
 }
 
 async function herd(cmd: HerdCommand): Promise<HerdResult> {
+  if (lean !== null) return lean.herd(cmd);
   const o = init as InitMessage;
   const list = sessions.filter((s) => s.client.state === 'connected');
   for (const s of sessions) if (s.client.state !== 'connected') void s.client.close({ closeSession: false });
@@ -466,9 +491,12 @@ async function shutdown(code: number): Promise<void> {
   aborted = true;
   const list = sessions;
   sessions = [];
+  lean?.flush();
+  const leanNow = lean;
+  lean = null;
   // Bounded: close() waits at most its timeoutMs; the hard timer below is the last resort.
   const hard = setTimeout(() => process.exit(code), workerExitHardMs);
-  await Promise.all(list.map((s) => s.client.close({ timeoutMs: clientCloseTimeoutMs })));
+  await Promise.all([...list.map((s) => s.client.close({ timeoutMs: clientCloseTimeoutMs })), ...(leanNow === null ? [] : [leanNow.closeAll(clientCloseTimeoutMs)])]);
   flush(true);
   clearTimeout(hard);
   // Let the IPC channel drain before exiting.

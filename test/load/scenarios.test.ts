@@ -107,6 +107,26 @@ test('hold: 100 sessions for 3 s, no expirations, server memory read', async () 
   assert.equal(s.close.closed, 100);
 });
 
+test('--client full: hold and herd on the zkts client still run (exists() heartbeats, resumed sessions)', async () => {
+  const h = await load('hold', ['-n', '50', '-w', '1', '-d', '2', '--session-timeout', '6000', '--client', 'full']);
+  sane(h.result, h.html);
+  assert.equal(h.code, 0);
+  assert.equal(h.result.options['client'], 'full');
+  const hs = h.result.summary as { hold: { connectedAtEnd: number; probes: number } };
+  assert.equal(hs.hold.connectedAtEnd, 50);
+  assert.ok(hs.hold.probes >= 50, `${hs.hold.probes} probes`);
+  const r = await load('herd', ['-n', '50', '-w', '1', '--session-timeout', '10000', '--client', 'full']);
+  sane(r.result, r.html);
+  assert.equal(r.code, 0);
+  const rs = r.result.summary as { herd: { dropped: number; resumed: number; expired: number } };
+  assert.deepEqual([rs.herd.dropped, rs.herd.resumed, rs.herd.expired], [50, 50, 0]);
+});
+
+test('--client lean is refused where the scenario needs the full client', async () => {
+  const r = await runLoad(['read', '-c', server.connectString, '--client', 'lean', '--quiet'], quietIo);
+  assert.equal(r.code, 2);
+});
+
 for (const scenario of ['read', 'write', 'mixed'] as const) {
   test(`${scenario}: 2 s of pipelined requests`, async () => {
     const { code, result, html } = await load(scenario, ['-C', '4', '-p', '8', '-k', '20', '-S', '64', '-d', '2', '--warmup', '0.3', '--root', `/load-test-${scenario}`]);

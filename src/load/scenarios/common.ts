@@ -2,6 +2,8 @@
 // formatting.
 
 import type { LatencySummaryMs } from '../histogram.js';
+import { procClockTicksPerS } from '../limits.js';
+import { listeningPid, processCpuTicks, processRss, treeCpuTicks, treeRss } from '../proc.js';
 import type { Second } from '../pool.js';
 import { shares } from '../pool.js';
 import type { CloseResult, OpenResult } from '../protocol.js';
@@ -140,4 +142,84 @@ export const sessionHelp = `  -n, --sessions N        sessions to open (default 
 /** "0.51 / 3.89 / 8.10 ms": several latencies in milliseconds, rounded for reading. */
 export function msList(...xs: number[]): string {
   return `${xs.map((x) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : String(Math.round(x)))).join(' / ')} ms`;
+}
+
+/** The servers' PIDs: --server-pid, else (every host of the connect string on loopback) the
+ *  processes listening on their ports, found through /proc; null when neither. */
+export function serverPid(ctx: ScenarioContext): number[] | null {
+  if (ctx.common.serverPid !== null) return [ctx.common.serverPid];
+  const hosts = (ctx.common.connect.split('/')[0] ?? '').split(',');
+  const pids: number[] = [];
+  for (const h of hosts) {
+    const m = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(?::(\d+))?$/.exec(h);
+    const pid = m === null ? null : listeningPid(m[2] !== undefined ? Number(m[2]) : 2181);
+    if (pid === null) return null;
+    if (!pids.includes(pid)) pids.push(pid);
+  }
+  ctx.progress.note(`server: pid ${pids.join(', ')} (listening on ${ctx.common.connect}; --server-pid to name another)`);
+  return pids;
+}
+
+/** CPU (ticks) and RSS (bytes) of the server's process tree and of this run's worker processes
+ *  at one instant; a side is null when its /proc cannot be read. */
+export interface CostSample {
+  at: number;
+  serverTicks: number | null;
+  serverRss: number | null;
+  clientTicks: number | null;
+  clientRss: number | null;
+}
+
+/** Sums f over pids; null if any is unreadable. */
+function sum(pids: readonly number[], f: (pid: number) => number | null): number | null {
+  let total = 0;
+  for (const p of pids) {
+    const v = f(p);
+    if (v === null) return null;
+    total += v;
+  }
+  return total;
+}
+
+export function sampleCost(ctx: ScenarioContext, pids: readonly number[] | null): CostSample {
+  let clientTicks: number | null = 0;
+  let clientRss: number | null = 0;
+  for (const p of ctx.pool.pids) {
+    const t = processCpuTicks(p);
+    const r = processRss(p);
+    clientTicks = t === null || clientTicks === null ? null : clientTicks + t;
+    clientRss = r === null || clientRss === null ? null : clientRss + r;
+  }
+  return { at: performance.now(), serverTicks: pids === null ? null : sum(pids, treeCpuTicks), serverRss: pids === null ? null : sum(pids, treeRss), clientTicks, clientRss };
+}
+
+/** What a held session and an answered ping cost the server and this client: CPU µs per ping
+ *  over the window [a, b] in which `pings` were answered, RSS per session from `before` (no
+ *  sessions) to b (`sessions` held). Null where not readable. */
+export interface SessionCost {
+  windowMs: number;
+  pings: number;
+  serverCpuUsPerPing: number | null;
+  serverRssPerSessionBytes: number | null;
+  clientCpuUsPerPing: number | null;
+  clientRssPerSessionBytes: number | null;
+}
+
+export function sessionCost(before: CostSample, a: CostSample, b: CostSample, pings: number, sessions: number): SessionCost {
+  const usPerTick = 1e6 / procClockTicksPerS;
+  const cpu = (x: number | null, y: number | null): number | null => (x === null || y === null || pings <= 0 ? null : ((y - x) * usPerTick) / pings);
+  const rss = (x: number | null, y: number | null): number | null => (x === null || y === null || sessions <= 0 ? null : Math.round((y - x) / sessions));
+  return {
+    windowMs: Math.round(b.at - a.at),
+    pings,
+    serverCpuUsPerPing: cpu(a.serverTicks, b.serverTicks),
+    serverRssPerSessionBytes: rss(before.serverRss, b.serverRss),
+    clientCpuUsPerPing: cpu(a.clientTicks, b.clientTicks),
+    clientRssPerSessionBytes: rss(before.clientRss, b.clientRss),
+  };
+}
+
+/** "12.3 µs / ping, 5.6 KiB / session" (or "-" for what could not be read). */
+export function costText(cpuUs: number | null, rssBytes: number | null): string {
+  return `${cpuUs === null ? '-' : cpuUs.toFixed(1)} µs CPU / ping, ${rssBytes === null ? '-' : (rssBytes / 1024).toFixed(2)} KiB RSS / session`;
 }

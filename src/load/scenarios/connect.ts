@@ -22,6 +22,7 @@ export const connectScenario: Scenario = {
       --hold S            seconds to keep the sessions open between opening and closing (default 0)
       --close-rate R      sessions closed per second (default 0: as fast as possible)`,
   options: { ...sessionOptions, hold: { type: 'string' }, 'close-rate': { type: 'string' } },
+  lean: true,
   latencyMetrics: ['connect', 'close'],
   rateCounters: ['connected', 'closed', 'connectFailed'],
   sessions: (v) => num(v, 'sessions', 1000, 1, 1_000_000),

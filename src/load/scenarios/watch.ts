@@ -34,6 +34,7 @@ export const watchScenario: Scenario = {
       --path P            the watched znode (default /zkts-load-watch; created if missing)
       --wait S            how long to wait for the notifications (default 30)`,
   options: { ...sessionOptions, path: { type: 'string' }, wait: { type: 'string' } },
+  lean: false,
   latencyMetrics: ['connect'],
   rateCounters: ['notified'],
   sessions: (v) => num(v, 'sessions', 1000, 1, 1_000_000),

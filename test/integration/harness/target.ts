@@ -44,6 +44,7 @@ export const SUITE_PORTS = {
   advFuzz: 23400,
   herd: 23500,
   leanProcess: 23600,
+  loadLean: 23700,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 
