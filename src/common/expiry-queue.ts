@@ -1,24 +1,32 @@
-// ZooKeeper's ExpiryQueue (org.apache.zookeeper.server.ExpiryQueue) over dense integer ids:
-// each id sits in the bucket of its expiry time rounded UP to the next multiple of intervalMs,
-// so a touch that lands in the same bucket costs one comparison, a touch that moves costs two
-// list splices, and expiring costs one Map lookup per interval plus one step per expired id —
+// ZooKeeper's ExpiryQueue (org.apache.zookeeper.server.ExpiryQueue) over dense integer ids: each
+// id expires in the bucket of its expiry time rounded UP to the next multiple of intervalMs, and
+// expiring costs one Map lookup per interval plus one step per id in the bucket that falls due —
 // never a timer per session. The caller drives it from one tick (see poll).
 //
-// Buckets are intrusive doubly linked lists in typed arrays (no object per id, no Set per
-// bucket), keyed in a Map by bucket time. Times are monotonic milliseconds (performance.now()).
+// Touches are lazy. An id is listed in one bucket, its home, which is never later than its
+// expiry; a touch that moves the expiry later (every ping does) only writes the id's expiry time:
+// no list is touched, so a ping costs one array store. When the home bucket falls due, an id whose
+// expiry has moved on is listed again in the bucket of its expiry; so a session that pings every
+// interval is listed again once per timeout, not once per ping. A touch that moves the expiry
+// earlier (a shorter timeout) lists the id in the earlier bucket at once; the entry left in the
+// old bucket is stale (its home is no longer that bucket) and is skipped when that bucket falls
+// due, as are the entries of removed ids.
+//
+// Buckets are arrays of ids (recycled, no object per id), keyed in a Map by bucket time. Times
+// are monotonic milliseconds (performance.now()).
 
 import { assert } from './assert.js';
 
-const none = -1;
-
 export class ExpiryQueue {
   readonly intervalMs: number;
-  /** Bucket time of each id, 0 when the id is not queued. */
+  /** Bucket time of each id's expiry, 0 when the id is not queued. */
   #expiry: Float64Array;
-  #next: Int32Array;
-  #prev: Int32Array;
-  /** bucket time → first id of its list. */
-  readonly #heads = new Map<number, number>();
+  /** Bucket time of the list each id is in (<= its expiry), 0 when the id is not queued. */
+  #home: Float64Array;
+  /** bucket time → the ids listed there (newest last; stale entries skipped at poll). */
+  readonly #lists = new Map<number, number[]>();
+  /** Emptied lists kept for reuse. */
+  readonly #spare: number[][] = [];
   #nextExpirationMs: number;
   #size = 0;
 
@@ -26,8 +34,7 @@ export class ExpiryQueue {
     assert(intervalMs > 0, 'ExpiryQueue: intervalMs must be > 0');
     this.intervalMs = intervalMs;
     this.#expiry = new Float64Array(capacity);
-    this.#next = new Int32Array(capacity).fill(none);
-    this.#prev = new Int32Array(capacity).fill(none);
+    this.#home = new Float64Array(capacity);
     this.#nextExpirationMs = this.roundToNextInterval(nowMs);
   }
 
@@ -52,31 +59,28 @@ export class ExpiryQueue {
 
   /**
    * Queue `id` to expire `timeoutMs` after `nowMs` (ExpiryQueue.update). Returns its bucket
-   * time. A touch that lands in the bucket it is already in does nothing.
+   * time. A touch that moves it later only records the new time (see the top of this file).
    */
   update(id: number, nowMs: number, timeoutMs: number): number {
     if (id >= this.#expiry.length) this.#grow(id + 1);
     const t = this.roundToNextInterval(nowMs + timeoutMs);
     const old = this.#expiry[id]!;
     if (old === t) return t;
-    if (old !== 0) this.#unlink(id, old);
-    else this.#size++;
     this.#expiry[id] = t;
-    const head = this.#heads.get(t);
-    this.#next[id] = head ?? none;
-    this.#prev[id] = none;
-    if (head !== undefined) this.#prev[head] = id;
-    this.#heads.set(t, id);
+    if (old === 0) this.#size++;
+    // Listed already in a bucket no later than t: it is moved when that bucket falls due.
+    if (old !== 0 && this.#home[id]! <= t) return t;
+    this.#home[id] = t;
+    this.#list(t).push(id);
     return t;
   }
 
-  /** Take `id` out of its bucket (no-op when not queued). */
+  /** Take `id` out of the queue (no-op when not queued); its list entry goes stale. */
   remove(id: number): void {
-    if (id >= this.#expiry.length) return;
-    const t = this.#expiry[id]!;
-    if (t === 0) return;
-    this.#unlink(id, t);
+    if (id < 0 || id >= this.#expiry.length) return;
+    if (this.#expiry[id] === 0) return;
     this.#expiry[id] = 0;
+    this.#home[id] = 0;
     this.#size--;
   }
 
@@ -90,10 +94,26 @@ export class ExpiryQueue {
     let n = 0;
     let t = this.#nextExpirationMs;
     while (t <= nowMs) {
-      for (let id = this.#heads.get(t); id !== undefined; id = this.#heads.get(t)) {
-        this.remove(id);
-        n++;
-        expire(id);
+      const list = this.#lists.get(t);
+      if (list !== undefined) {
+        // Newest first. `expire` never lists anything in this bucket: a new expiry is later
+        // than nowMs, which is at or after t.
+        for (let id = list.pop(); id !== undefined; id = list.pop()) {
+          // (The arrays are read through `this`: `expire` may grow them.)
+          if (this.#home[id] !== t) continue; // stale: removed, or listed again elsewhere
+          const e = this.#expiry[id]!;
+          if (e !== t) {
+            // Touched since it was listed here: list it in the bucket of its expiry.
+            this.#home[id] = e;
+            this.#list(e).push(id);
+            continue;
+          }
+          this.remove(id);
+          n++;
+          expire(id);
+        }
+        this.#lists.delete(t);
+        this.#spare.push(list);
       }
       t += this.intervalMs;
       this.#nextExpirationMs = t;
@@ -101,15 +121,13 @@ export class ExpiryQueue {
     return n;
   }
 
-  #unlink(id: number, t: number): void {
-    const next = this.#next[id]!;
-    const prev = this.#prev[id]!;
-    if (prev !== none) this.#next[prev] = next;
-    else if (next !== none) this.#heads.set(t, next);
-    else this.#heads.delete(t);
-    if (next !== none) this.#prev[next] = prev;
-    this.#next[id] = none;
-    this.#prev[id] = none;
+  #list(t: number): number[] {
+    let list = this.#lists.get(t);
+    if (list === undefined) {
+      list = this.#spare.pop() ?? [];
+      this.#lists.set(t, list);
+    }
+    return list;
   }
 
   #grow(min: number): void {
@@ -117,12 +135,9 @@ export class ExpiryQueue {
     while (cap < min) cap *= 2;
     const expiry = new Float64Array(cap);
     expiry.set(this.#expiry);
-    const next = new Int32Array(cap).fill(none);
-    next.set(this.#next);
-    const prev = new Int32Array(cap).fill(none);
-    prev.set(this.#prev);
+    const home = new Float64Array(cap);
+    home.set(this.#home);
     this.#expiry = expiry;
-    this.#next = next;
-    this.#prev = prev;
+    this.#home = home;
   }
 }

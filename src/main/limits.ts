@@ -29,5 +29,19 @@ export const toWorkerOutboxHoldBytes = 16 << 20;
 /** At most one hold warning per worker per this many milliseconds (holds can come fast). */
 export const holdLogIntervalMs = 10_000;
 
+// ---- session-worker heap (issue 11, sessions at the Node floor)
+
+/**
+ * A session worker's V8 young generation (Worker resourceLimits.maxYoungGenerationSizeMb: two
+ * semi-spaces and the new large-object space, a third each). V8 grows a young generation to its
+ * default maximum (16 MiB semi-spaces, 32 MiB resident) once the objects that survive scavenges
+ * add up to its size, which a worker's ramp of long-lived connection objects always does; after
+ * that the pings' short-lived garbage keeps it there. Per worker, that was 28 MiB of RSS that holds
+ * no session: 2.9 KiB of every held session at 10,000 sessions on two workers. Small semi-spaces
+ * cost more scavenges, each cheap, as little survives a ping.
+ */
+export const sessionWorkerYoungGenerationMb = 6;
+
 assert(coreTickIntervalMsMin > 0 && workerExitGraceMs > 0 && holdLogIntervalMs > 0, 'main limits: periods are positive');
 assert(clientListenBacklogDefault > 0 && clientListenBacklogDefault <= clientListenBacklogMax && toWorkerOutboxHoldBytes > 0, 'main limits: sizes are positive');
+assert(sessionWorkerYoungGenerationMb >= 3, 'main limits: a young generation holds a semi-space of 1 MiB at least');

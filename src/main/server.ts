@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { createChannelDescriptor } from '../shm/channel.js';
 import { largeRecordBufferTrimMs } from '../shm/limits.js';
-import { coreTickIntervalMsMin, workerExitGraceMs } from './limits.js';
+import { coreTickIntervalMsMin, sessionWorkerYoungGenerationMb, workerExitGraceMs } from './limits.js';
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import { createConnThrottle } from '../shm/connthrottle.js';
@@ -151,6 +151,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   const connThrottle = createConnThrottle(cfg.connThrottle, performance.timeOrigin + performance.now());
   workers = descriptors.map((channel, workerIndex) => {
     const w = new Worker(workerEntry, {
+      resourceLimits: { maxYoungGenerationSizeMb: sessionWorkerYoungGenerationMb },
       workerData: {
         workerIndex,
         workerCount,

@@ -90,6 +90,15 @@ export class OutSlab {
   }
 }
 
+const connOfSocket = Symbol('zkts.conn');
+
+/** A socket that carries its connection (Conn.start). */
+interface ConnSocket extends Socket {
+  [connOfSocket]: Conn;
+}
+
+function ignoreSocketError(): void {}
+
 export class Conn {
   /** Unique (never reused) u32 id: the connId of attach / attached / detach records. */
   readonly id: number;
@@ -98,8 +107,6 @@ export class Conn {
   readonly socket: Socket;
   readonly ip: string;
   readonly port: number;
-  /** 'ip:port' */
-  readonly remote: string;
   state: ConnState = ConnState.fresh;
   /** Counted in the shared ip table (release once on close). */
   ipCounted = false;
@@ -119,7 +126,8 @@ export class Conn {
   readonly #counters: IoCounters;
   readonly #frameBytesMax: number;
   #pauseMask = 0;
-  #backlog: Buffer[] = [];
+  /** Chunks read while paused (null while there are none: most connections never pause). */
+  #backlog: Buffer[] | null = null;
   #consuming = false;
   // Reassembly: the 4-byte length when split, then the frame when split.
   #lenAcc = 0;
@@ -127,8 +135,9 @@ export class Conn {
   #part: Buffer | null = null;
   #partFill = 0;
   #framesSeen = 0;
-  // Output: views queued since the last flush, plus the open run in the slab.
-  #out: Buffer[] = [];
+  // Output: views queued since the last flush (null while none: the usual turn has one run and
+  // nothing else), plus the open run in the slab.
+  #out: Buffer[] | null = null;
   #runBuf: Buffer | null = null;
   #runStart = 0;
   #runEnd = 0;
@@ -151,7 +160,6 @@ export class Conn {
     this.socket = options.socket;
     this.ip = options.ip;
     this.port = options.socket.remotePort ?? 0;
-    this.remote = `${options.ip}:${this.port}`;
     this.establishedMs = Date.now();
     this.#handler = options.handler;
     this.#slab = options.slab;
@@ -159,19 +167,36 @@ export class Conn {
     this.#frameBytesMax = options.frameBytesMax;
   }
 
+  /** 'ip:port' (made when asked: logs and stats only). */
+  get remote(): string {
+    return `${this.ip}:${this.port}`;
+  }
+
+  // One set of socket listeners serves every connection (each socket carries its Conn), so a
+  // connection holds no closures of its own.
+  static readonly #onSocketData = function (this: ConnSocket, chunk: Buffer): void {
+    this[connOfSocket].#onData(chunk);
+  };
+  // The listener allows half-open sockets so that a client which sends a four-letter word and
+  // shuts its side at once (`echo stat | nc`) still gets the answer (ZooKeeper cancels the
+  // selection key for that reason). Any other client that shuts its side is done: close, as
+  // NIOServerCnxn does when a read returns -1.
+  static readonly #onSocketEnd = function (this: ConnSocket): void {
+    const conn = this[connOfSocket];
+    if ((conn.#pauseMask & Pause.fourLetter) === 0) conn.close();
+  };
+  static readonly #onSocketClose = function (this: ConnSocket): void {
+    this[connOfSocket].#onClose();
+  };
+
   /** Hook the socket's events (after the owner has registered the connection). */
   start(): void {
-    const socket = this.socket;
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    // The listener allows half-open sockets so that a client which sends a four-letter word and
-    // shuts its side at once (`echo stat | nc`) still gets the answer (ZooKeeper cancels the
-    // selection key for that reason). Any other client that shuts its side is done: close, as
-    // NIOServerCnxn does when a read returns -1.
-    socket.on('end', () => {
-      if ((this.#pauseMask & Pause.fourLetter) === 0) this.close();
-    });
-    socket.on('error', () => {}); // 'close' follows; a reset client is not worth a log line
-    socket.on('close', () => this.#onClose());
+    const socket = this.socket as ConnSocket;
+    socket[connOfSocket] = this;
+    socket.on('data', Conn.#onSocketData);
+    socket.on('end', Conn.#onSocketEnd);
+    socket.on('error', ignoreSocketError); // 'close' follows; a reset client is not worth a log line
+    socket.on('close', Conn.#onSocketClose);
   }
 
   get dirty(): boolean {
@@ -202,8 +227,10 @@ export class Conn {
   }
 
   #drainBacklog(): void {
-    while (this.#backlog.length > 0 && this.#pauseMask === 0 && this.state < ConnState.closing) {
-      this.#consume(this.#backlog.shift()!, 0);
+    for (let b = this.#backlog; b !== null && this.#pauseMask === 0 && this.state < ConnState.closing; b = this.#backlog) {
+      const chunk = b.shift();
+      if (b.length === 0) this.#backlog = null;
+      if (chunk !== undefined) this.#consume(chunk, 0);
     }
     if (this.#pauseMask === 0 && this.state < ConnState.closing && this.socket.isPaused()) {
       this.socket.resume();
@@ -212,16 +239,25 @@ export class Conn {
 
   #onData(chunk: Buffer): void {
     if (this.state >= ConnState.closing) return;
-    if (this.#pauseMask !== 0 || this.#backlog.length > 0) {
-      this.#backlog.push(chunk);
+    if (this.#pauseMask !== 0 || this.#backlog !== null) {
+      this.#queueBacklog(chunk, false);
       return;
     }
     this.#consume(chunk, 0);
   }
 
+  /** Keep `chunk` for when reading resumes: at the back, or at the front (the rest of the chunk
+   *  being parsed when a pause came). */
+  #queueBacklog(chunk: Buffer, front: boolean): void {
+    const b = this.#backlog;
+    if (b === null) this.#backlog = [chunk];
+    else if (front) b.unshift(chunk);
+    else b.push(chunk);
+  }
+
   #consume(chunk: Buffer, from: number): void {
     if (this.#consuming) {
-      this.#backlog.push(from === 0 ? chunk : chunk.subarray(from));
+      this.#queueBacklog(from === 0 ? chunk : chunk.subarray(from), false);
       return;
     }
     this.#consuming = true;
@@ -241,7 +277,7 @@ export class Conn {
     while (pos < n) {
       if (this.state >= ConnState.closing) return;
       if (this.#pauseMask !== 0) {
-        this.#backlog.unshift(pos === 0 ? chunk : chunk.subarray(pos));
+        this.#queueBacklog(pos === 0 ? chunk : chunk.subarray(pos), true);
         return;
       }
       const part = this.#part;
@@ -324,13 +360,26 @@ export class Conn {
     this.#dirty = true;
   }
 
+  /** Whether writeNow may be called: nothing queued, the socket open and taking bytes. */
+  writeNowReady(): boolean {
+    return !this.#dirty && this.state === ConnState.open && !this.socket.destroyed && this.socket.writableLength === 0;
+  }
+
+  /** Write a frame someone else owns and keeps unchanged straight to the socket, when nothing is
+   *  queued (writeNowReady): the order of frames is kept, and no flush is needed. */
+  writeNow(frame: Buffer): void {
+    this.sent++;
+    this.#counters.packetsSent++;
+    this.socket.write(frame);
+  }
+
   /** Queue bytes someone else owns and keeps unchanged (an event frame shared by many conns). */
   writeShared(frame: Buffer): void {
     if (this.state === ConnState.closed) return;
     this.sent++;
     this.#counters.packetsSent++;
     this.#closeRun();
-    this.#out.push(frame);
+    this.#queueOut(frame);
     this.#dirty = true;
   }
 
@@ -338,33 +387,48 @@ export class Conn {
   writeRaw(bytes: Buffer): void {
     if (this.state === ConnState.closed) return;
     this.#closeRun();
-    this.#out.push(bytes);
+    this.#queueOut(bytes);
     this.#dirty = true;
   }
 
   #closeRun(): void {
     const run = this.#runBuf;
     if (run === null) return;
-    this.#out.push(run.subarray(this.#runStart, this.#runEnd));
+    this.#queueOut(run.subarray(this.#runStart, this.#runEnd));
     this.#runBuf = null;
+  }
+
+  #queueOut(b: Buffer): void {
+    if (this.#out === null) this.#out = [b];
+    else this.#out.push(b);
   }
 
   /** Write what is queued (the owner calls this once per turn for each dirty connection). */
   flush(): void {
     this.#dirty = false;
-    this.#closeRun();
     const out = this.#out;
-    if (out.length > 0 && this.state !== ConnState.closed && !this.socket.destroyed) {
-      const socket = this.socket;
-      if (out.length === 1) {
-        socket.write(out[0]!);
-      } else {
-        socket.cork();
-        for (const b of out) socket.write(b);
-        socket.uncork();
+    const run = this.#runBuf;
+    const writable = this.state !== ConnState.closed && !this.socket.destroyed;
+    if (out === null) {
+      // The usual turn: one run of frames in the slab and nothing else.
+      if (run !== null) {
+        this.#runBuf = null;
+        if (writable) this.socket.write(run.subarray(this.#runStart, this.#runEnd));
+      }
+    } else {
+      this.#closeRun();
+      this.#out = null;
+      if (writable) {
+        const socket = this.socket;
+        if (out.length === 1) {
+          socket.write(out[0]!);
+        } else {
+          socket.cork();
+          for (const b of out) socket.write(b);
+          socket.uncork();
+        }
       }
     }
-    out.length = 0;
     if (this.#endAfterFlush && this.state !== ConnState.closed) {
       this.#endAfterFlush = false;
       const socket = this.socket;
@@ -383,7 +447,7 @@ export class Conn {
   closeAfterFlush(): void {
     if (this.state >= ConnState.closing) return;
     this.state = ConnState.closing;
-    this.#backlog = [];
+    this.#backlog = null;
     this.#endAfterFlush = true;
     this.#dirty = true;
   }
@@ -392,16 +456,16 @@ export class Conn {
   close(): void {
     if (this.state === ConnState.closed) return;
     this.state = ConnState.closing;
-    this.#backlog = [];
-    this.#out.length = 0;
+    this.#backlog = null;
+    this.#out = null;
     this.#runBuf = null;
     this.socket.destroy();
   }
 
   #onClose(): void {
     this.state = ConnState.closed;
-    this.#backlog = [];
-    this.#out.length = 0;
+    this.#backlog = null;
+    this.#out = null;
     this.#runBuf = null;
     this.#part = null;
     if (this.#closeNotified) return;

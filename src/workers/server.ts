@@ -279,7 +279,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     if (conn.state === ConnState.fresh) {
       this.#attach.connect(conn, buf, start, end, now);
     } else if (conn.state === ConnState.open && s !== null) {
-      this.#router.request(conn, s, buf, start, end, now);
+      if (this.#router.request(conn, s, buf, start, end, now)) return; // answered: no turn to end
     }
     this.#output.scheduleTurn();
   }

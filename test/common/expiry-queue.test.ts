@@ -46,4 +46,37 @@ describe('ExpiryQueue', () => {
     assert.equal(q.expiryOf(200), 70);
     q.remove(12345); // never queued: a no-op
   });
+
+  it('expires exactly what a plain model says under random touches, shorter timeouts and removals', () => {
+    // The queue lists ids lazily (a later expiry moves nothing until the old bucket falls due; an
+    // earlier one leaves a stale entry behind): checked against a map of id -> bucket.
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const q = new ExpiryQueue(100, 0, 4);
+    const model = new Map<number, number>();
+    let now = 0;
+    for (let step = 0; step < 20_000; step++) {
+      now += rand(40);
+      const id = rand(64);
+      const op = rand(10);
+      if (op < 6) {
+        const t = q.update(id, now, 100 + rand(1500));
+        model.set(id, t);
+      } else if (op < 7) {
+        q.remove(id);
+        model.delete(id);
+      } else {
+        const got: number[] = [];
+        q.poll(now, (x) => got.push(x));
+        const want = [...model].filter(([, t]) => t <= now).map(([x]) => x);
+        for (const x of want) model.delete(x);
+        assert.deepEqual(got.sort((a, b) => a - b), want.sort((a, b) => a - b), `step ${step}`);
+      }
+      assert.equal(q.size, model.size);
+      assert.equal(q.expiryOf(id), model.get(id) ?? 0);
+    }
+  });
 });

@@ -8,7 +8,8 @@
 
 import type { Bridge } from '../bridge.js';
 import { ConnState, OutSlab, Pause } from '../conn.js';
-import { replyHeaderFrameBytes, writeReplyFrame } from '../frames.js';
+import { Err, Xid } from '../../common/zk.js';
+import { replyHeaderFrameBytes, setJuteLong, writeReplyFrame } from '../frames.js';
 import { connOutputBytesMax, connOutputPauseBytes, workerStalledOutputBytesMax } from '../limits.js';
 import type { WorkerLog } from '../log.js';
 import { StalledOutput } from '../stalled-output.js';
@@ -25,6 +26,9 @@ export class Output {
    *  output they hold (see workerStalledOutputBytesMax). */
   readonly #stalled = new StalledOutput<ClientConn>();
   #turnScheduled = false;
+  /** The ping answer frame for #pingZxid (writePingNow). */
+  #pingFrame: Buffer = Buffer.alloc(0);
+  #pingZxid = Number.NaN;
   #ringPaused: ClientConn[] = [];
   #ringWaiting = false;
 
@@ -118,6 +122,35 @@ export class Output {
       for (const c of paused) c.resume(Pause.ring);
       this.scheduleTurn();
     });
+  }
+
+  /**
+   * A ping's answer written to the socket at once, as the plain-Node floor writes it: one frame
+   * shared by every connection while the zxid stays the same, no slab, no flush, no end of turn.
+   * Only when nothing is queued for `conn` (its answer must not overtake one queued this turn)
+   * and its socket is not backed up; returns false (nothing written) otherwise.
+   */
+  writePingNow(conn: ClientConn, zxid: number): boolean {
+    if (conn.stalledBytes !== 0 || !conn.writeNowReady()) return false;
+    let frame = this.#pingFrame;
+    if (zxid !== this.#pingZxid) {
+      // A new buffer, never this one rewritten: sockets may still hold the old one.
+      frame = Buffer.allocUnsafeSlow(replyHeaderFrameBytes);
+      const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+      view.setInt32(0, replyHeaderFrameBytes - 4);
+      view.setInt32(4, Xid.ping);
+      setJuteLong(view, 8, zxid);
+      view.setInt32(16, Err.ok);
+      this.#pingFrame = frame;
+      this.#pingZxid = zxid;
+    }
+    conn.writeNow(frame);
+    // A socket that did not take it whole goes through the end-of-turn output checks.
+    if (conn.writableBytes > connOutputPauseBytes) {
+      this.mark(conn);
+      return false;
+    }
+    return true;
   }
 
   writeHeader(conn: ClientConn, xid: number, zxid: number, err: number): void {

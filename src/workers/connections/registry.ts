@@ -73,9 +73,13 @@ export class ConnRegistry {
     return this.#conns.values();
   }
 
-  /** Heard from `conn`: it may stay idle `idleMs` more. */
+  /** Heard from `conn`: it may stay idle `idleMs` more. A connection that holds a local session
+   *  is left to that session's expiry (session/lifecycle.ts), which falls due in the same tick
+   *  (same timeout, same clock reading) and runs first, and closes it: one expiry touch per
+   *  ping, not two. */
   touch(conn: ClientConn, nowMs: number, idleMs: number): void {
-    this.#expiry.update(conn.slot, nowMs, idleMs);
+    if (conn.session?.local === true) this.#expiry.remove(conn.slot);
+    else this.#expiry.update(conn.slot, nowMs, idleMs);
   }
 
   /** Close the connections idle past their timeout. */

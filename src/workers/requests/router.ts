@@ -103,7 +103,11 @@ export class RequestRouter {
     this.#reader = new JuteReader(undefined, { bufferBytesMax: options.init.juteMaxBufferBytes });
   }
 
-  /** One request frame [start, end) of `buf` from the connection of session `s`. */
+  /**
+   * One request frame [start, end) of `buf` from the connection of session `s`. Returns true when
+   * it was answered on the socket at once and left nothing for the end of the turn (a ping, the
+   * common case); false when the turn must end (publish, flush) as usual.
+   */
   request(
     conn: ClientConn,
     s: WorkerSession,
@@ -111,11 +115,11 @@ export class RequestRouter {
     start: number,
     end: number,
     now: number,
-  ): void {
+  ): boolean {
     if (end - start < requestFrameHeaderBytes) {
       logProtocolError(this.#log, conn, `short request frame (${end - start} bytes)`);
       conn.close();
-      return;
+      return false;
     }
     const xid = buf.readInt32BE(start);
     const op = buf.readInt32BE(start + 4);
@@ -123,29 +127,29 @@ export class RequestRouter {
     this.#sessions.heard(s, now);
     switch (op) {
       case OpCode.ping:
-        this.#ping(conn);
-        return;
+        return this.#ping(conn);
       case OpCode.auth:
         this.#auth(conn, s, buf, bodyStart, end, xid);
-        return;
+        return false;
       case OpCode.removeWatches:
       case OpCode.checkWatches: {
         const arg = this.#watchOpArg(conn, buf, bodyStart, end);
         if (arg !== null) this.#forward(conn, s, buf, start, end, xid, op, arg, now);
-        return;
+        return false;
       }
       case OpCode.closeSession:
         s.closing = true;
         this.#forward(conn, s, buf, start, end, xid, op, null, now);
-        return;
+        return false;
       case OpCode.sasl:
         // No SASL provider: ZooKeeper answers at once with an empty challenge
         // (SetSASLResponse{token: null}), header zxid 0, and the session goes on.
         this.#output.writeReply(conn, xid, 0, Err.ok, saslNoToken, 0, saslNoToken.length);
-        return;
+        return false;
       default:
         if (isForwarded(op)) this.#forward(conn, s, buf, start, end, xid, op, null, now);
         else this.#unimplemented(conn, xid, op);
+        return false;
     }
   }
 
@@ -185,11 +189,15 @@ export class RequestRouter {
     if (bridge.outboxBytes > ringOutboxBytesMax) this.#output.ringPause(conn);
   }
 
-  /** ZooKeeper answers a ping with the last processed zxid (FinalRequestProcessor). */
-  #ping(conn: ClientConn): void {
+  /** ZooKeeper answers a ping with the last processed zxid (FinalRequestProcessor). Written to
+   *  the socket at once when nothing is queued before it (true), else queued behind (false). */
+  #ping(conn: ClientConn): boolean {
     const zxid = this.#status.lastZxid;
-    this.#output.writeHeader(conn, Xid.ping, zxid, Err.ok);
+    const output = this.#output;
+    const now = output.writePingNow(conn, zxid);
+    if (!now) output.writeHeader(conn, Xid.ping, zxid, Err.ok);
     noteResponse(conn, this.#latency, OpCode.ping, Xid.ping, zxid, 0);
+    return now;
   }
 
   /** ZooKeeperServer.processPacket, OpCode.auth: digest and ip; anything else fails and closes. */
@@ -241,7 +249,7 @@ export class RequestRouter {
           this.#bridge.sendAuth(s.sidHi, s.sidLo, 'super', '');
           this.#log.info({ sid: s.hex, remote: conn.remote }, 'authenticated as super');
         }
-        s.authIds.add(id);
+        s.addAuthId(id);
         this.#bridge.sendAuth(s.sidHi, s.sidLo, 'digest', id);
       }
       output.writeHeader(conn, xid, 0, Err.ok);

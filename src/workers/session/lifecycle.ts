@@ -124,8 +124,7 @@ export class WorkerSessions {
     // Watches and auth ids belong to a connection (ZooKeeper: the ServerCnxn is the Watcher and
     // holds authInfo); the client sends setWatches and its auth packets again on reconnect.
     this.#watches.dropSession(s.slot);
-    s.authIds.clear();
-    s.superUser = false;
+    s.clearAuth();
   }
 
   /** The connection of `s` closed. */
@@ -133,8 +132,7 @@ export class WorkerSessions {
     s.conn = null;
     conn.session = null;
     this.#watches.dropSession(s.slot);
-    s.authIds.clear();
-    s.superUser = false;
+    s.clearAuth();
     this.#bridge.sendDetach(s.sidHi, s.sidLo, conn.id, DetachReason.connectionClosed);
     this.#log.info(
       { sid: s.hex, remote: conn.remote, local: s.local },

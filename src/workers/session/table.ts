@@ -20,15 +20,13 @@ export class Session<C extends SessionConnection = SessionConnection> {
   readonly slot: number;
   readonly sidHi: number;
   readonly sidLo: number;
-  /** '0x…' as ZooKeeper logs it. */
-  readonly hex: string;
   timeoutMs: number;
   local: boolean;
   readOnly: boolean;
   conn: C | null = null;
-  /** Digest ids authenticated on the current connection (the ip id is the connection's), in the
-   *  order added; a set, so that n auth packets cost O(n), bounded by authIdsPerSessionMax. */
-  readonly authIds = new Set<string>();
+  /** Digest ids authenticated on the current connection (see authIds); null while none, as for
+   *  most sessions. */
+  #authIds: Set<string> | null = null;
   /** Authenticated as the super user (superDigest) on the current connection. */
   superUser = false;
   readonly fifo = new RequestFifo();
@@ -41,12 +39,36 @@ export class Session<C extends SessionConnection = SessionConnection> {
     this.slot = o.slot;
     this.sidHi = o.sidHi;
     this.sidLo = o.sidLo;
-    this.hex = sessionIdHex(sessionIdOf(o.sidHi, o.sidLo));
     this.timeoutMs = o.timeoutMs;
     this.local = o.local;
     this.readOnly = o.readOnly;
   }
+
+  /** '0x…' as ZooKeeper logs it (made when asked: logs and stats only). */
+  get hex(): string {
+    return sessionIdHex(sessionIdOf(this.sidHi, this.sidLo));
+  }
+
+  /** Digest ids authenticated on the current connection (the ip id is the connection's), in the
+   *  order added; a set, so that n auth packets cost O(n), bounded by authIdsPerSessionMax. */
+  get authIds(): ReadonlySet<string> {
+    return this.#authIds ?? noAuthIds;
+  }
+
+  addAuthId(id: string): void {
+    if (this.#authIds === null) this.#authIds = new Set([id]);
+    else this.#authIds.add(id);
+  }
+
+  /** The connection's auth is gone with it: no digest ids, not the super user. */
+  clearAuth(): void {
+    this.#authIds = null;
+    this.superUser = false;
+  }
 }
+
+/** The auth ids of a session that has none (never changed). */
+const noAuthIds: ReadonlySet<string> = new Set<string>();
 
 const empty = -1;
 

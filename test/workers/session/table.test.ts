@@ -30,4 +30,21 @@ describe('session table', () => {
     assert.equal(t.get(1, 3), c);
     assert.equal(a.hex, '0x100000001');
   });
+
+  it('keeps no auth set for a session until its first auth id, and none after the connection goes', () => {
+    const t = new SessionTable(4);
+    const a = t.add(1, 1, 5000, true, false)!;
+    const b = t.add(1, 2, 5000, true, false)!;
+    assert.equal(a.authIds.size, 0);
+    assert.equal(a.authIds, b.authIds, 'one shared empty set while there are none');
+    a.addAuthId('digest:x');
+    a.addAuthId('digest:y');
+    a.addAuthId('digest:x');
+    assert.deepEqual([...a.authIds], ['digest:x', 'digest:y']);
+    assert.equal(b.authIds.size, 0, 'the other session is untouched');
+    a.superUser = true;
+    a.clearAuth();
+    assert.equal(a.authIds.size, 0);
+    assert.equal(a.superUser, false);
+  });
 });

@@ -1,0 +1,120 @@
+// Output (src/workers/connections/output.ts): the ping answered on the socket at once, over a fake
+// socket (no threads, no sockets).
+
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { describe, it } from 'node:test';
+import { Err, Xid } from '../../../src/common/zk.js';
+import { ConnState, type ConnHandler } from '../../../src/workers/conn.js';
+import { ClientConn } from '../../../src/workers/connections/client-conn.js';
+import { Output } from '../../../src/workers/connections/output.js';
+import { createWorkerLog } from '../../../src/workers/log.js';
+
+class FakeSocket extends EventEmitter {
+  remotePort = 1234;
+  destroyed = false;
+  writableLength = 0;
+  written: Buffer[] = [];
+  pause(): this {
+    return this;
+  }
+  resume(): this {
+    return this;
+  }
+  isPaused(): boolean {
+    return false;
+  }
+  write(b: Buffer): boolean {
+    this.written.push(b);
+    return true;
+  }
+  cork(): void {}
+  uncork(): void {}
+  end(): this {
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    this.emit('close');
+    return this;
+  }
+}
+
+const handler: ConnHandler = {
+  onFrame: () => {},
+  onFourLetter: () => false,
+  onProtocolError: () => {},
+  onClose: () => {},
+};
+
+function setup(): { output: Output; conn: ClientConn; socket: FakeSocket } {
+  const bridge = { publish: () => {}, writable: () => Promise.resolve() };
+  const output = new Output(bridge, createWorkerLog('error', 0));
+  const socket = new FakeSocket();
+  const conn = new ClientConn({
+    id: 1,
+    slot: 0,
+    socket: socket as unknown as Socket,
+    ip: '127.0.0.1',
+    handler,
+    slab: output.slab,
+    counters: { packetsReceived: 0, packetsSent: 0 },
+    frameBytesMax: 1 << 20,
+  });
+  conn.state = ConnState.open;
+  return { output, conn, socket };
+}
+
+function header(b: Buffer): { len: number; xid: number; zxid: number; err: number } {
+  return { len: b.readInt32BE(0), xid: b.readInt32BE(4), zxid: Number(b.readBigInt64BE(8)), err: b.readInt32BE(16) };
+}
+
+describe('Output: the ping answered at once', () => {
+  it('writes the answer to the socket in the same call, with nothing left to flush', () => {
+    const { output, conn, socket } = setup();
+    assert.equal(output.writePingNow(conn, 0x100000005), true);
+    assert.equal(socket.written.length, 1, 'written before any flush');
+    assert.deepEqual(header(socket.written[0]!), { len: 16, xid: Xid.ping, zxid: 0x100000005, err: Err.ok });
+    assert.equal(conn.sent, 1);
+    assert.equal(conn.dirty, false);
+    output.flush();
+    assert.equal(socket.written.length, 1, 'nothing more at the end of the turn');
+  });
+
+  it('queues behind a reply already queued this turn, so the order on the wire is kept', () => {
+    const { output, conn, socket } = setup();
+    output.writeHeader(conn, 7, 40, Err.ok);
+    assert.equal(output.writePingNow(conn, 41), false, 'a reply is queued: not at once');
+    assert.equal(socket.written.length, 0);
+    output.writeHeader(conn, Xid.ping, 41, Err.ok);
+    output.flush();
+    const wire = Buffer.concat(socket.written);
+    assert.equal(wire.length, 40);
+    assert.deepEqual([header(wire).xid, header(wire.subarray(20)).xid], [7, Xid.ping]);
+  });
+
+  it('leaves a socket with output pending to the queue, and a closing connection alone', () => {
+    const { output, conn, socket } = setup();
+    socket.writableLength = 100;
+    assert.equal(output.writePingNow(conn, 1), false);
+    socket.writableLength = 0;
+    conn.state = ConnState.closing;
+    assert.equal(output.writePingNow(conn, 1), false);
+    assert.equal(socket.written.length, 0);
+  });
+
+  it('makes a new frame for a new zxid and never rewrites one a socket may still hold', () => {
+    const a = setup();
+    const b = setup();
+    a.output.writePingNow(a.conn, 10);
+    const first = a.socket.written[0]!;
+    const copy = Buffer.from(first);
+    a.output.writePingNow(a.conn, 11);
+    assert.deepEqual(first, copy, 'the first frame is unchanged');
+    assert.equal(header(a.socket.written[1]!).zxid, 11);
+    assert.notEqual(a.socket.written[1], first);
+    b.output.writePingNow(b.conn, -1);
+    assert.equal(header(b.socket.written[0]!).zxid, -1);
+  });
+});
