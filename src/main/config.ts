@@ -434,9 +434,9 @@ export const quorumSecretCharsMin = 16;
 /**
  * Observer id -> the voter that feeds it, when observerMasterPort is set: observers and voters
  * in id order, observer k gets voter k mod |voters| (ZooKeeper's observers pick a random
- * follower; a fixed spread is even and easy to reason about). An observer whose master is the
- * leader learns from another follower (zab/observer-master.ts observerMasterOf); one whose master
- * is down learns from the leader until that member is back (zab/learner.ts).
+ * follower). While a leader leads, zab/observer-master.ts observerMasterOf spreads the listed
+ * observers over its followers in turn instead, so the leader feeds none; one whose master is
+ * down learns from the leader until that member is back (zab/learner.ts).
  */
 export function ensembleObserverMasters(cfg: ServerConfig): Map<number, number> {
   const out = new Map<number, number>();

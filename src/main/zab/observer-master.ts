@@ -22,14 +22,13 @@ export function newMasterState(): MasterState {
 
 /**
  * The voter that feeds `observer` while `leader` leads, or undefined (it learns from the leader).
- * Its configured master, unless that is the leader: then another voter, the followers taken in
- * turn by the observer's index, so that the leader's fan-out does not grow with the tier (with
- * 3 voters a fixed spread would leave a third of the observers on the leader). Both sides
- * compute it: the observer to choose, the follower to accept.
+ * The followers take the observers in turn, by the observer's index, so that the leader feeds
+ * none and the followers share the tier evenly (a spread over all voters left a third of the
+ * tier on the leader, and the followers uneven). Both sides compute it: the observer to choose,
+ * the follower to accept. Observers without a configured master learn from the leader.
  */
 export function observerMasterOf(config: ZabPeer['config'], observer: number, leader: number): number | undefined {
-  const configured = config.observerMasters.get(observer);
-  if (configured === undefined || configured !== leader) return configured;
+  if (!config.observerMasters.has(observer)) return undefined;
   const followers = config.voters.filter((v) => v !== leader);
   if (followers.length === 0) return undefined;
   return followers[Math.max(0, config.observers.indexOf(observer)) % followers.length];

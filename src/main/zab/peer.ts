@@ -52,10 +52,10 @@ export interface ZabConfig {
   /** Which voter sets are quorums; a majority of `voters` by default. */
   readonly quorum?: QuorumVerifier;
   /**
-   * Observer masters: observer id -> the voter it learns from while that voter is an active
-   * follower (ZooKeeper's observerMasterPort). Observers not listed learn from the leader, and
-   * so does one whose master failed it last time; one whose master is the leader learns from
-   * another follower (observerMasterOf).
+   * Observer masters (ZooKeeper's observerMasterPort): the observers listed learn from an active
+   * follower (observerMasterOf spreads them over the followers of the current leader; the
+   * value is the configured voter). Observers not listed learn from the leader, and so does one
+   * whose master failed it last time.
    */
   readonly observerMasters?: ReadonlyMap<number, number>;
 }
