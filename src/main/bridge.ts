@@ -10,6 +10,7 @@
 // already read (each request gets one) and watch events from other workers' writes.
 
 import { Channel, type ChannelDescriptor } from '../shm/channel.js';
+import { channelBudgetRecordsDefault } from '../shm/limits.js';
 import {
   AttachView,
   AuthView,
@@ -49,6 +50,9 @@ export class Bridge implements Outbound {
   private readonly attachView = new AttachView();
   private readonly detachView = new DetachView();
   private readonly authView = new AuthView();
+  /** Each worker's record handler (catchUp drains with it outside the pump). */
+  private readonly handlers: Array<(kind: number, view: DataView, off: number, bytes: number, mem: Buffer) => void> = [];
+  private catchingUp = false;
 
   /** Times a worker's requests were held because it did not take its replies (stats). */
   holds = 0;
@@ -89,6 +93,7 @@ export class Bridge implements Outbound {
     this.channels.forEach((ch, worker) => {
       const handler = (kind: number, view: DataView, off: number, bytes: number, mem: Buffer): void =>
         this.onRecord(worker, kind, view, off, bytes, mem);
+      this.handlers[worker] = handler;
       ch.start(handler).catch((e: unknown) => {
         // A pump failure is a programmer error: crash rather than serve half a server.
         setImmediate(() => {
@@ -96,6 +101,28 @@ export class Bridge implements Outbound {
         });
       });
     });
+  }
+
+  /**
+   * Handle now what every other worker has published (its pump would have soon). A worker
+   * publishes some records without waking this thread (a new local session's attach: nobody
+   * waits for its answer), so before this thread finds a session unknown for a record of
+   * `worker`, the session may be waiting in another worker's ring: a client that opened it on
+   * one worker and re-establishes it on another. Not nested: records handled here that call it
+   * again find the rings drained.
+   */
+  catchUp(worker: number): void {
+    if (this.catchingUp) return;
+    this.catchingUp = true;
+    try {
+      this.channels.forEach((ch, w) => {
+        const handler = this.handlers[w];
+        if (w === worker || handler === undefined || ch.closed) return;
+        if (ch.drain(handler, channelBudgetRecordsDefault) > 0) ch.publish();
+      });
+    } finally {
+      this.catchingUp = false;
+    }
   }
 
   /** Timer: frees the channels' large-record buffers that went unused since the last call. */
