@@ -11,6 +11,7 @@
 // Options: --sessions S (10000) --rounds R (3) --in-flight C (64) --servers floor,zkts,apache
 // --cpu-prof DIR (the servers run with --cpu-prof into DIR; Node servers only)
 // --zkts-cfg key=value[,key=value] (extra zoo.cfg keys for zkts, e.g. sessionWorkers=1)
+// --threads (each server thread's user and system CPU per connect, after each ramp)
 // --base DIR: 'base' in --servers is the zkts of another built checkout (an A/B in one run).
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LeanSessions } from '../src/load/lean-client.js';
-import { treeCpuTicks } from '../src/load/proc.js';
+import { treeCpuTicks, treePids } from '../src/load/proc.js';
 import { startServer } from '../test/integration/harness/server.js';
 
 type Kind = 'floor' | 'zkts' | 'base' | 'apache';
@@ -78,6 +79,9 @@ async function startFloor(port: number, prof: string): Promise<Running> {
   };
 }
 
+/** --threads: print each server thread's user and system CPU per connect after each ramp. */
+let showThreads = false;
+
 /** Another checkout's built harness (--base DIR): its zkts, for an A/B in one run. */
 let baseStart: typeof startServer | null = null;
 
@@ -98,6 +102,46 @@ async function startKind(kind: Kind, cfg: Record<string, string>, prof: string):
   return { pid: h.pid, stop: () => h.stop(10_000) };
 }
 
+/** utime and stime ticks of every thread of `pid`'s process tree, by "pid/tid comm". */
+function threadTicks(pid: number): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const p of treePids(pid)) {
+    let tids: string[] = [];
+    try {
+      tids = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = fs.readFileSync(`/proc/${p}/task/${tid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        const comm = stat.slice(stat.indexOf('(') + 1, close);
+        const f = stat.slice(close + 2).split(' ');
+        out.set(`${p}/${tid} ${comm}`, [Number(f[11]), Number(f[12])]);
+      } catch {
+        // the thread ended
+      }
+    }
+  }
+  return out;
+}
+
+/** Per-thread user/system µs per connect over the ramp, busiest first (threads under 1 µs left out). */
+function threadReport(before: Map<string, [number, number]>, after: Map<string, [number, number]>, opened: number): string {
+  const rows: Array<[string, number, number]> = [];
+  for (const [k, [u1, s1]] of after) {
+    const [u0, s0] = before.get(k) ?? [0, 0];
+    const us = (t: number): number => (t * 1e6) / clockTicksPerS / opened;
+    rows.push([k, us(u1 - u0), us(s1 - s0)]);
+  }
+  return rows
+    .filter((r) => r[1] + r[2] >= 1)
+    .sort((a, b) => b[1] + b[2] - (a[1] + a[2]))
+    .map(([k, u, sy]) => `      ${k}: user ${u.toFixed(0)} µs, system ${sy.toFixed(0)} µs per connect`)
+    .join('\n');
+}
+
 interface Round {
   kind: Kind;
   opened: number;
@@ -111,9 +155,11 @@ async function round(kind: Kind, sessions: number, inFlight: number, cfg: Record
   try {
     await sleep(1_000);
     const client = new LeanSessions(sessions, { host: '127.0.0.1', port: ports[kind], sourceAddrs, sessionTimeoutMs: 30_000 });
+    const threads0 = threadTicks(server.pid);
     const cpu0 = treeCpuTicks(server.pid) ?? 0;
     const open = await client.open(sessions, inFlight, 15_000);
     const cpu1 = treeCpuTicks(server.pid) ?? 0;
+    if (showThreads && open.opened > 0) process.stderr.write(`${threadReport(threads0, threadTicks(server.pid), open.opened)}\n`);
     await client.closeAll(5_000);
     return {
       kind,
@@ -142,6 +188,7 @@ async function main(): Promise<void> {
       'cpu-prof': { type: 'string', default: '' },
       'zkts-cfg': { type: 'string', default: '' },
       base: { type: 'string', default: '' },
+      threads: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -159,6 +206,7 @@ async function main(): Promise<void> {
     if (eq < 1) throw new Error(`--zkts-cfg: '${kv}' is not key=value`);
     cfg[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
+  showThreads = v.threads;
   if (v.base !== '') {
     const harness = path.resolve(v.base, 'dist', 'test', 'integration', 'harness', 'server.js');
     baseStart = ((await import(pathToFileURL(harness).href)) as { startServer: typeof startServer }).startServer;
