@@ -12,7 +12,8 @@
 // --cpu-prof DIR (the servers run with --cpu-prof into DIR; Node servers only)
 // --zkts-cfg key=value[,key=value] (extra zoo.cfg keys for zkts, e.g. sessionWorkers=1)
 // --threads (each server thread's user and system CPU per connect, after each ramp)
-// --base DIR: 'base' in --servers is the zkts of another built checkout (an A/B in one run).
+// --base DIR: 'base' in --servers is the zkts of another built checkout (an A/B in one run);
+// --base-cfg key=value[,...]: its extra zoo.cfg keys (--base . compares two configurations).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -79,6 +80,19 @@ async function startFloor(port: number, prof: string): Promise<Running> {
   };
 }
 
+/** zoo.cfg keys for 'base' (--base-cfg; --base may be this checkout, to compare two configs). */
+let baseCfg: Record<string, string> = {};
+
+function parseCfg(option: string, list: string): Record<string, string> {
+  const cfg: Record<string, string> = {};
+  for (const kv of list.split(',').filter((s) => s !== '')) {
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw new Error(`${option}: '${kv}' is not key=value`);
+    cfg[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return cfg;
+}
+
 /** --threads: print each server thread's user and system CPU per connect after each ramp. */
 let showThreads = false;
 
@@ -94,7 +108,7 @@ async function startKind(kind: Kind, cfg: Record<string, string>, prof: string):
     port,
     maxClientCnxns: 0,
     maxSessionTimeout: 30_000,
-    extra: { localSessionsEnabled: 'true', ...(kind === 'apache' ? {} : cfg) },
+    extra: { localSessionsEnabled: 'true', ...(kind === 'apache' ? {} : kind === 'base' ? baseCfg : cfg) },
     startTimeoutMs: 60_000,
     jvmProfile: 'bench',
     ...(kind !== 'apache' && prof !== '' ? { nodeBinary: profilingNode(prof) } : {}),
@@ -188,6 +202,7 @@ async function main(): Promise<void> {
       'cpu-prof': { type: 'string', default: '' },
       'zkts-cfg': { type: 'string', default: '' },
       base: { type: 'string', default: '' },
+      'base-cfg': { type: 'string', default: '' },
       threads: { type: 'boolean', default: false },
     },
     strict: true,
@@ -200,12 +215,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 1024) throw new Error('--in-flight must be 1..1024');
   const servers = v.servers.split(',').filter((s) => s !== '') as Kind[];
   for (const s of servers) if (!kinds.includes(s)) throw new Error(`--servers: unknown server '${s}'`);
-  const cfg: Record<string, string> = {};
-  for (const kv of v['zkts-cfg'].split(',').filter((s) => s !== '')) {
-    const eq = kv.indexOf('=');
-    if (eq < 1) throw new Error(`--zkts-cfg: '${kv}' is not key=value`);
-    cfg[kv.slice(0, eq)] = kv.slice(eq + 1);
-  }
+  const cfg = parseCfg('--zkts-cfg', v['zkts-cfg']);
+  baseCfg = parseCfg('--base-cfg', v['base-cfg']);
   showThreads = v.threads;
   if (v.base !== '') {
     const harness = path.resolve(v.base, 'dist', 'test', 'integration', 'harness', 'server.js');
