@@ -35,6 +35,10 @@ import type { Core, Outbound } from './core.js';
 import { holdLogIntervalMs, toWorkerOutboxHoldBytes } from './limits.js';
 import type { SessionContext } from './sessions/table.js';
 
+function newViews(): { request: RequestView; attach: AttachView; detach: DetachView; auth: AuthView } {
+  return { request: new RequestView(), attach: new AttachView(), detach: new DetachView(), auth: new AuthView() };
+}
+
 /** What the bridge reports (a pino logger fits). */
 export interface BridgeLog {
   warn(fields: object, msg: string): void;
@@ -46,10 +50,11 @@ export class Bridge implements Outbound {
   /** A publish of every ring is due at the end of this event-loop iteration (flush()). */
   private flushScheduled = false;
   private stopped = false;
-  private readonly requestView = new RequestView();
-  private readonly attachView = new AttachView();
-  private readonly detachView = new DetachView();
-  private readonly authView = new AuthView();
+  /** The flyweights records are read into; catchUp reads into a set of its own, so that the
+   *  record whose handling called it keeps its fields. */
+  private readonly pumpViews = newViews();
+  private readonly catchUpViews = newViews();
+  private views = this.pumpViews;
   /** Each worker's record handler (catchUp drains with it outside the pump). */
   private readonly handlers: Array<(kind: number, view: DataView, off: number, bytes: number, mem: Buffer) => void> = [];
   private catchingUp = false;
@@ -114,6 +119,7 @@ export class Bridge implements Outbound {
   catchUp(worker: number): void {
     if (this.catchingUp) return;
     this.catchingUp = true;
+    this.views = this.catchUpViews;
     try {
       this.channels.forEach((ch, w) => {
         const handler = this.handlers[w];
@@ -122,6 +128,7 @@ export class Bridge implements Outbound {
       });
     } finally {
       this.catchingUp = false;
+      this.views = this.pumpViews;
     }
   }
 
@@ -142,16 +149,16 @@ export class Bridge implements Outbound {
     const core = this.core!;
     switch (kind) {
       case RecordKind.request:
-        core.onRequest(worker, this.requestView.read(view, off, bytes), mem);
+        core.onRequest(worker, this.views.request.read(view, off, bytes), mem);
         return;
       case RecordKind.attach:
-        core.onAttach(worker, this.attachView.read(mem, view, off));
+        core.onAttach(worker, this.views.attach.read(mem, view, off));
         return;
       case RecordKind.detach:
-        core.onDetach(worker, this.detachView.read(view, off));
+        core.onDetach(worker, this.views.detach.read(view, off));
         return;
       case RecordKind.auth:
-        core.onAuth(this.authView.read(mem, view, off));
+        core.onAuth(this.views.auth.read(mem, view, off));
         return;
       case RecordKind.touch:
         core.onTouch(view, off);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Bridge } from '../../src/main/bridge.js';
 import type { Core } from '../../src/main/core.js';
-import { createChannelDescriptor } from '../../src/shm/channel.js';
+import { createChannelDescriptor, type RecordHandler } from '../../src/shm/channel.js';
 import type { AttachView } from '../../src/shm/records.js';
 import { Bridge as WorkerBridge } from '../../src/workers/bridge.js';
 
@@ -34,5 +34,33 @@ describe('main Bridge.catchUp', () => {
     ]);
     main.stop();
     for (const w of workers) w.close();
+  });
+
+  it('the record whose handling calls catchUp keeps its fields (the views are not shared)', () => {
+    const descs = [createChannelDescriptor(), createChannelDescriptor()];
+    const workers = descs.map((d) => new WorkerBridge(d));
+    const main = new Bridge(descs);
+    const seen: string[] = [];
+    const core = {
+      onAttach: (worker: number, a: AttachView) => {
+        const before = `${worker}:${a.sidLo}:${a.connId}:${a.ip}`;
+        if (worker === 1) main.catchUp(worker);
+        seen.push(`${before} -> ${a.sidLo}:${a.connId}:${a.ip}`);
+      },
+    } as unknown as Core;
+    main.start(core);
+    for (const ch of main.channels) ch.stop(); // the test drives worker 1's pump by hand
+    try {
+      const fields = { sidHi: 1, flags: 0, timeoutMs: 4000, lastZxidSeen: 0, passwdOk: true };
+      workers[0]!.sendAttach({ ...fields, sidLo: 5, connId: 50, ip: '10.0.0.5' }, true);
+      workers[1]!.sendAttach({ ...fields, sidLo: 6, connId: 60, ip: '10.0.0.6' });
+      for (const w of workers) w.publish();
+      const pump1 = (main as unknown as { handlers: RecordHandler[] }).handlers[1]!;
+      assert.equal(main.channels[1]!.drain(pump1, 10), 1);
+      assert.deepEqual(seen, ['0:5:50:10.0.0.5 -> 5:50:10.0.0.5', '1:6:60:10.0.0.6 -> 6:60:10.0.0.6']);
+    } finally {
+      main.stop();
+      for (const w of workers) w.close();
+    }
   });
 });
