@@ -8,6 +8,7 @@ import { Channel, type ChannelDescriptor } from '../shm/channel.js';
 import { quietWakeDelayMs } from './limits.js';
 import {
   AttachedView,
+  DetachReason,
   EventView,
   RecordKind,
   ReplyView,
@@ -176,11 +177,18 @@ export class Bridge {
     else ch.commit();
   }
 
+  /**
+   * A detach record. A closed connection's is quiet, like a new local session's attach: the main
+   * thread only forgets the auth ids that connection added (nothing for a local session) and
+   * answers nothing, so a herd of drops costs it a wake-up per quietWakeDelayMs, not per drop.
+   * A session that ended here (expired, closed) wakes it at once.
+   */
   sendDetach(sidHi: number, sidLo: number, connId: number, reason: number): void {
     const ch = this.channel;
     const off = ch.reserve(RecordKind.detach, detachBytes);
     encodeDetach(ch.view, off, { sidHi, sidLo, connId, reason });
-    ch.commit();
+    if (reason === DetachReason.connectionClosed) ch.commitQuiet();
+    else ch.commit();
   }
 
   sendAuth(sidHi: number, sidLo: number, scheme: string, id: string): void {
