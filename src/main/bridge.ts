@@ -10,6 +10,7 @@
 // already read (each request gets one) and watch events from other workers' writes.
 
 import { Channel, type ChannelDescriptor } from '../shm/channel.js';
+import { channelBudgetRecordsDefault } from '../shm/limits.js';
 import {
   AttachView,
   AuthView,
@@ -34,6 +35,10 @@ import type { Core, Outbound } from './core.js';
 import { holdLogIntervalMs, toWorkerOutboxHoldBytes } from './limits.js';
 import type { SessionContext } from './sessions/table.js';
 
+function newViews(): { request: RequestView; attach: AttachView; detach: DetachView; auth: AuthView } {
+  return { request: new RequestView(), attach: new AttachView(), detach: new DetachView(), auth: new AuthView() };
+}
+
 /** What the bridge reports (a pino logger fits). */
 export interface BridgeLog {
   warn(fields: object, msg: string): void;
@@ -45,10 +50,14 @@ export class Bridge implements Outbound {
   /** A publish of every ring is due at the end of this event-loop iteration (flush()). */
   private flushScheduled = false;
   private stopped = false;
-  private readonly requestView = new RequestView();
-  private readonly attachView = new AttachView();
-  private readonly detachView = new DetachView();
-  private readonly authView = new AuthView();
+  /** The flyweights records are read into; catchUp reads into a set of its own, so that the
+   *  record whose handling called it keeps its fields. */
+  private readonly pumpViews = newViews();
+  private readonly catchUpViews = newViews();
+  private views = this.pumpViews;
+  /** Each worker's record handler (catchUp drains with it outside the pump). */
+  private readonly handlers: Array<(kind: number, view: DataView, off: number, bytes: number, mem: Buffer) => void> = [];
+  private catchingUp = false;
 
   /** Times a worker's requests were held because it did not take its replies (stats). */
   holds = 0;
@@ -89,6 +98,7 @@ export class Bridge implements Outbound {
     this.channels.forEach((ch, worker) => {
       const handler = (kind: number, view: DataView, off: number, bytes: number, mem: Buffer): void =>
         this.onRecord(worker, kind, view, off, bytes, mem);
+      this.handlers[worker] = handler;
       ch.start(handler).catch((e: unknown) => {
         // A pump failure is a programmer error: crash rather than serve half a server.
         setImmediate(() => {
@@ -96,6 +106,30 @@ export class Bridge implements Outbound {
         });
       });
     });
+  }
+
+  /**
+   * Handle now what every other worker has published (its pump would have soon). A worker
+   * publishes some records without waking this thread (a new local session's attach: nobody
+   * waits for its answer), so before this thread finds a session unknown for a record of
+   * `worker`, the session may be waiting in another worker's ring: a client that opened it on
+   * one worker and re-establishes it on another. Not nested: records handled here that call it
+   * again find the rings drained.
+   */
+  catchUp(worker: number): void {
+    if (this.catchingUp) return;
+    this.catchingUp = true;
+    this.views = this.catchUpViews;
+    try {
+      this.channels.forEach((ch, w) => {
+        const handler = this.handlers[w];
+        if (w === worker || handler === undefined || ch.closed) return;
+        if (ch.drain(handler, channelBudgetRecordsDefault) > 0) ch.publish();
+      });
+    } finally {
+      this.catchingUp = false;
+      this.views = this.pumpViews;
+    }
   }
 
   /** Timer: frees the channels' large-record buffers that went unused since the last call. */
@@ -115,16 +149,16 @@ export class Bridge implements Outbound {
     const core = this.core!;
     switch (kind) {
       case RecordKind.request:
-        core.onRequest(worker, this.requestView.read(view, off, bytes), mem);
+        core.onRequest(worker, this.views.request.read(view, off, bytes), mem);
         return;
       case RecordKind.attach:
-        core.onAttach(worker, this.attachView.read(mem, view, off));
+        core.onAttach(worker, this.views.attach.read(mem, view, off));
         return;
       case RecordKind.detach:
-        core.onDetach(worker, this.detachView.read(view, off));
+        core.onDetach(worker, this.views.detach.read(view, off));
         return;
       case RecordKind.auth:
-        core.onAuth(this.authView.read(mem, view, off));
+        core.onAuth(this.views.auth.read(mem, view, off));
         return;
       case RecordKind.touch:
         core.onTouch(view, off);

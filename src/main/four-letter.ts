@@ -28,6 +28,8 @@ export interface FourLetterWordsOptions {
   workers: Worker[];
   logger: Logger;
   storageMetrics: () => Record<string, number>;
+  /** Handle the records the workers published without waking us (new local sessions) first. */
+  catchUp?: () => void;
   /** standalone (the default), or an ensemble member's role (leader, follower, observer, looking). */
   mode?: () => string;
   /** Ensemble metrics for mntr (the leader's zk_learners, zk_synced_followers...); none by default. */
@@ -42,6 +44,7 @@ export class FourLetterWords {
   private readonly workers: Worker[];
   private readonly logger: Logger;
   private readonly storageMetrics: () => Record<string, number>;
+  private readonly catchUp: () => void;
   private readonly mode: () => string;
   private readonly ensembleMetrics: () => Record<string, number | string>;
   private readonly connectionMetrics: () => Record<string, number>;
@@ -54,6 +57,7 @@ export class FourLetterWords {
     this.workers = o.workers;
     this.logger = o.logger;
     this.storageMetrics = o.storageMetrics;
+    this.catchUp = o.catchUp ?? (() => {});
     this.mode = o.mode ?? (() => 'standalone');
     this.ensembleMetrics = o.ensembleMetrics ?? (() => ({}));
     this.connectionMetrics = o.connectionMetrics ?? (() => ({}));
@@ -71,6 +75,7 @@ export class FourLetterWords {
   private async answer(w: Worker, m: FourLetterMessage): Promise<void> {
     let text: string;
     try {
+      this.catchUp();
       text = await this.run(m.word);
     } catch (e) {
       this.logger.error({ word: m.word, err: e }, 'four-letter word failed');

@@ -193,6 +193,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     workers,
     logger,
     storageMetrics: () => stage.metrics(),
+    catchUp: () => bridge.catchUp(-1),
     mode: () => driver?.mode() ?? 'standalone',
     ensembleMetrics: () => driver?.replicationMetrics() ?? {},
     // ZooKeeper's ServerMetrics names: connects let through the throttle, connects it refused,

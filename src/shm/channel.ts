@@ -139,6 +139,10 @@ export class Channel {
   #held = false; // holdPump(): handle no more records until releasePump()
 
   #closed = false;
+  /** A record committed since the last publish() wants the peer woken (commit, not commitQuiet). */
+  #wakeDue = false;
+  /** Records were published without waking the peer (publishQuiet), and no wake-up since. */
+  #quietUnrung = false;
 
   constructor(descriptor: ChannelDescriptor, side: ChannelSide, options: ChannelOptions = {}) {
     if (side !== 'main' && side !== 'worker') throw new TypeError(`Channel: side must be 'main' or 'worker'`);
@@ -222,6 +226,20 @@ export class Channel {
 
   /** Commit the record reserved last; `payloadBytes` may shrink it (see ByteRing.commit). */
   commit(payloadBytes?: number): void {
+    this.#wakeDue = true;
+    this.#commit(payloadBytes);
+  }
+
+  /**
+   * commit() for a record the peer need not be woken for: publish() makes it visible without
+   * the doorbell unless a record committed with commit() goes with it. It is handled at the
+   * peer's next wake-up; `wakePeer()` bounds how late that is.
+   */
+  commitQuiet(payloadBytes?: number): void {
+    this.#commit(payloadBytes);
+  }
+
+  #commit(payloadBytes: number | undefined): void {
     const mode = this.#mode;
     this.#mode = modeNone;
     if (mode === modeRing) {
@@ -289,7 +307,24 @@ export class Channel {
    */
   publish(): void {
     if (!this.#outbox.isEmpty()) this.#outbox.flush();
-    this.tx.publish();
+    if (this.#wakeDue) {
+      this.#wakeDue = false;
+      this.#quietUnrung = false;
+      this.tx.publish();
+    } else if (this.tx.publishQuiet()) {
+      this.#quietUnrung = true;
+    }
+  }
+
+  /** Records went out with publish() but no wake-up (all committed with commitQuiet). */
+  get quietUnrung(): boolean {
+    return this.#quietUnrung;
+  }
+
+  /** Wake the peer if it sleeps (for records published quietly). */
+  wakePeer(): void {
+    this.#quietUnrung = false;
+    this.tx.ringDoorbell();
   }
 
   /** Records waiting in the outbox (0 unless tx was full). */

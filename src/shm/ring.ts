@@ -271,6 +271,22 @@ export class ByteRing {
   }
 
   /**
+   * publish() without the doorbell: the records become visible, but a sleeping consumer is not
+   * woken; it finds them at its next wake-up (another publish(), ringDoorbell(), or its
+   * doorbell's fallback timeout). For records nobody waits on, so that a burst of them costs one
+   * wake-up instead of one each. Returns false when there was nothing to publish.
+   */
+  publishQuiet(): boolean {
+    const w = this.#wpos;
+    if (w === this.#pubTail) return false;
+    this.#pubTail = w;
+    const ctl = this.ctl;
+    Atomics.store(ctl, Slot.tail, w);
+    ctl[Slot.publishedBatches] = ++this.#publishCount | 0;
+    return true;
+  }
+
+  /**
    * Wake the consumer if it sleeps on the data doorbell. publish() calls this; call it directly
    * only after close() or when you need an explicit wake-up. Returns whether it notified.
    */

@@ -5,8 +5,10 @@
 
 import { assert } from '../common/assert.js';
 import { Channel, type ChannelDescriptor } from '../shm/channel.js';
+import { quietWakeDelayMs } from './limits.js';
 import {
   AttachedView,
+  DetachReason,
   EventView,
   RecordKind,
   ReplyView,
@@ -52,6 +54,8 @@ export class Bridge {
   readonly channel: Channel;
   #txBytes: Uint8Array | null = null;
   #txBuf: Buffer = Buffer.alloc(0);
+  /** The timer that wakes the main thread for records published quietly. */
+  #quietWake: NodeJS.Timeout | null = null;
 
   readonly #reply = new ReplyView();
   readonly #attached = new AttachedView();
@@ -76,9 +80,24 @@ export class Bridge {
     return this.channel.writable();
   }
 
+  /**
+   * Make this turn's records visible to the main thread. Records sent quiet (see sendAttach)
+   * wake it at most `quietWakeDelayMs` later, so that a burst of connects costs the main thread
+   * one wake-up, not one per connect; any other record wakes it at once and takes them along.
+   */
   publish(): void {
-    this.channel.publish();
+    const ch = this.channel;
+    ch.publish();
+    if (ch.quietUnrung && this.#quietWake === null) {
+      this.#quietWake = setTimeout(this.#wakeQuiet, quietWakeDelayMs);
+      this.#quietWake.unref();
+    }
   }
+
+  readonly #wakeQuiet = (): void => {
+    this.#quietWake = null;
+    if (this.channel.quietUnrung) this.channel.wakePeer();
+  };
 
   /** Pump main → worker records until the channel closes. */
   start(h: BridgeHandler): Promise<void> {
@@ -89,6 +108,8 @@ export class Bridge {
   }
 
   close(): void {
+    if (this.#quietWake !== null) clearTimeout(this.#quietWake);
+    this.#quietWake = null;
     this.channel.close();
   }
 
@@ -141,18 +162,33 @@ export class Bridge {
     ch.commit();
   }
 
-  sendAttach(a: AttachFields): void {
+  /**
+   * An attach record. `quiet`: no answer is awaited (a new local session, a local re-attach, a
+   * wrong password: the worker has answered its client), so the main thread is woken for it
+   * within quietWakeDelayMs rather than at once (publish()). It stays in order behind and ahead
+   * of this worker's other records; the main thread catches up on every worker's ring before
+   * it finds a re-established session unknown (src/main/bridge.ts catchUp).
+   */
+  sendAttach(a: AttachFields, quiet = false): void {
     const ch = this.channel;
     const off = ch.reserve(RecordKind.attach, attachBytes(a));
     encodeAttach(this.#tx(), ch.view, off, a);
-    ch.commit();
+    if (quiet) ch.commitQuiet();
+    else ch.commit();
   }
 
+  /**
+   * A detach record. A closed connection's is quiet, like a new local session's attach: the main
+   * thread only forgets the auth ids that connection added (nothing for a local session) and
+   * answers nothing, so a herd of drops costs it a wake-up per quietWakeDelayMs, not per drop.
+   * A session that ended here (expired, closed) wakes it at once.
+   */
   sendDetach(sidHi: number, sidLo: number, connId: number, reason: number): void {
     const ch = this.channel;
     const off = ch.reserve(RecordKind.detach, detachBytes);
     encodeDetach(ch.view, off, { sidHi, sidLo, connId, reason });
-    ch.commit();
+    if (reason === DetachReason.connectionClosed) ch.commitQuiet();
+    else ch.commit();
   }
 
   sendAuth(sidHi: number, sidLo: number, scheme: string, id: string): void {

@@ -82,3 +82,10 @@ assert(workerIndexMax <= 0xff && serverIdMax <= 0xff, 'a worker index and a serv
 assert(workerCountMax === workerIndexMax + 1, 'every worker index is usable');
 assert(sessionlessConnectionTimeoutMs > 0 && tableFullLogMs > 0 && connThrottleLogIntervalMs > 0, 'periods are positive');
 assert(sessionIdBatchCount > 0 && fifoCompactEntriesMin > 0 && outSlabChunkBytesDefault > 0, 'sizes are positive');
+
+// ---- connects (issue 11 goal 3) ----------------------------------------------------------------
+
+/** Records the main thread need not act on at once (the attach of a new local session) wake it
+ *  at most this long after they were published: one wake-up for a burst of connects. */
+export const quietWakeDelayMs = 10;
+assert(quietWakeDelayMs >= 1 && quietWakeDelayMs < sessionlessConnectionTimeoutMs, 'a quiet record wakes the main thread soon');

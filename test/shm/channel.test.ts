@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setImmediate as immediate } from 'node:timers/promises';
 import { Channel, createChannelDescriptor } from '../../src/shm/channel.js';
+import { Slot } from '../../src/shm/layout.js';
 
 describe('Channel', () => {
   test('sides see each other; drain honours the budget and releases once', () => {
@@ -196,5 +197,53 @@ describe('Channel pump hold (back-pressure of the main thread, issue 9 item 10)'
     main.close();
     worker.close();
     await pump;
+  });
+});
+
+describe('Channel quiet records (issue 11 goal 3: a doorbell per burst of connects, not per connect)', () => {
+  test('commitQuiet records are published without waking a sleeping peer; commit or wakePeer wakes it', async () => {
+    const desc = createChannelDescriptor({ toMainBytes: 1024, toWorkerBytes: 1024 });
+    const main = new Channel(desc, 'main', { timeoutMs: 60_000 });
+    const worker = new Channel(desc, 'worker');
+    const notifies = (): number => worker.tx.ctl[Slot.dataNotifies]!;
+    let woken = false;
+    const sleeping = main.rxBell.wait().then(() => {
+      woken = true;
+    });
+    const send = (value: number, quiet: boolean): void => {
+      const off = worker.reserve(7, 4);
+      worker.view.setUint32(off, value, true);
+      if (quiet) worker.commitQuiet();
+      else worker.commit();
+    };
+    send(1, true);
+    send(2, true);
+    worker.publish();
+    assert.equal(main.rx.readable(), true, 'published: visible to the peer');
+    assert.equal(notifies(), 0, 'but the sleeping peer was not woken');
+    assert.equal(worker.quietUnrung, true);
+    await immediate();
+    assert.equal(woken, false);
+    worker.wakePeer();
+    assert.equal(worker.quietUnrung, false);
+    await sleeping;
+    assert.equal(notifies(), 1);
+    const seen: number[] = [];
+    main.drain((_k, view, off) => seen.push(view.getUint32(off, true)), 10);
+    assert.deepEqual(seen, [1, 2]);
+
+    // A quiet record published with an ordinary one rings as before.
+    const again = main.rxBell.wait();
+    send(3, true);
+    send(4, false);
+    worker.publish();
+    assert.equal(notifies(), 2);
+    assert.equal(worker.quietUnrung, false);
+    await again;
+    seen.length = 0;
+    main.drain((_k, view, off) => seen.push(view.getUint32(off, true)), 10);
+    assert.deepEqual(seen, [3, 4]);
+    main.close();
+    worker.close();
   });
 });

@@ -30,6 +30,8 @@ export interface Outbound {
   upgraded(worker: number, s: SessionContext): void;
   /** Make what was written outside a ring batch (timers, log completions) visible. */
   flush(): void;
+  /** Handle what the other workers published but did not wake us for (main/bridge.ts). */
+  catchUp?(worker: number): void;
 }
 
 /**

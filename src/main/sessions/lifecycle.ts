@@ -44,7 +44,12 @@ export function onAttach(c: CoreState, worker: number, a: AttachView): void {
     startWrite(c, { p, for: WriteFor.createSession, s, xid: 0, connId: a.connId, op: OpCode.createSession });
     return;
   }
-  const s = c.sessions.get(a.sidHi, a.sidLo);
+  let s = c.sessions.get(a.sidHi, a.sidLo);
+  if (s === undefined && a.passwdOk && c.out.catchUp !== undefined) {
+    // Opened on another worker a moment ago, its attach not handled yet (it did not wake us).
+    c.out.catchUp(worker);
+    s = c.sessions.get(a.sidHi, a.sidLo);
+  }
   if (!a.passwdOk) {
     // A wrong password: the worker answers "invalid session". ZooKeeper closes the holder's
     // connection first (ZooKeeperServer.reopenSession); zkts leaves it alone, so knowing a

@@ -238,7 +238,7 @@ export class SessionAttach {
       return;
     }
     const flags = SessionFlag.local | SessionFlag.create;
-    this.#sendAttach(conn, s.sidHi, s.sidLo, flags, timeoutMs, req, true);
+    this.#sendAttach(conn, s.sidHi, s.sidLo, flags, timeoutMs, req, true, true);
     this.#established(conn, s, oldClient, now, 'new local');
   }
 
@@ -258,7 +258,7 @@ export class SessionAttach {
     s.readOnly = req.readOnly;
     // No answer is awaited: the record tells the main thread the session's new connection and
     // ip (it resets the session's auth ids to that ip, as for any attach).
-    this.#sendAttach(conn, hi, lo, SessionFlag.local, timeoutMs, req, true);
+    this.#sendAttach(conn, hi, lo, SessionFlag.local, timeoutMs, req, true, true);
     this.#established(conn, s, oldClient, now, 'renewed local');
   }
 
@@ -280,7 +280,7 @@ export class SessionAttach {
     const sid = hexOf(hi, lo);
     const msg = `Incorrect password from /${conn.remote} for session ${sid}`;
     this.#log.warn({ remote: conn.remote, sid }, msg);
-    this.#sendAttach(conn, hi, lo, 0, 0, req, false);
+    this.#sendAttach(conn, hi, lo, 0, 0, req, false, true);
     this.#invalidSession(conn, hi, lo, oldClient);
   }
 
@@ -289,7 +289,7 @@ export class SessionAttach {
     conn.state = ConnState.handshaking;
     conn.pause(Pause.handshake); // ZooKeeper: cnxn.disableRecv() until the session is set up
     const flags = p.create ? SessionFlag.create : 0;
-    this.#sendAttach(conn, p.sidHi, p.sidLo, flags, p.timeoutMs, req, true);
+    this.#sendAttach(conn, p.sidHi, p.sidLo, flags, p.timeoutMs, req, true, false);
   }
 
   #sendAttach(
@@ -300,6 +300,8 @@ export class SessionAttach {
     timeoutMs: number,
     req: ConnectRequest,
     passwdOk: boolean,
+    /** No answer is awaited: the main thread need not be woken at once (Bridge.sendAttach). */
+    quiet: boolean,
   ): void {
     this.#bridge.sendAttach({
       sidHi: hi,
@@ -310,7 +312,7 @@ export class SessionAttach {
       connId: conn.id,
       passwdOk,
       ip: conn.ip,
-    });
+    }, quiet);
   }
 
   /** The main thread's answer to an attach. */
@@ -383,21 +385,26 @@ export class SessionAttach {
       oldClient,
     });
     this.#output.mark(conn).writeShared(frame);
-    this.#log.info(
-      { sid: s.hex, remote: conn.remote, timeoutMs: s.timeoutMs, local: s.local },
-      `Established session ${s.hex} (${how}) with negotiated timeout ${s.timeoutMs} ` +
-        `for client /${conn.remote}`,
-    );
+    // A line per session: nothing of it is built unless the level lets it through (warn by default).
+    if (this.#log.isLevelEnabled('info')) {
+      this.#log.info(
+        { sid: s.hex, remote: conn.remote, timeoutMs: s.timeoutMs, local: s.local },
+        `Established session ${s.hex} (${how}) with negotiated timeout ${s.timeoutMs} ` +
+          `for client /${conn.remote}`,
+      );
+    }
     this.#output.scheduleTurn();
   }
 
   /** finishSessionInit(cnxn, false): timeOut 0, session id 0, zero password, then close. */
   #invalidSession(conn: ClientConn, hi: number, lo: number, oldClient: boolean): void {
-    const sid = hexOf(hi, lo);
-    this.#log.info(
-      { remote: conn.remote, sid },
-      `Invalid session ${sid} for client /${conn.remote}, probably expired`,
-    );
+    if (this.#log.isLevelEnabled('info')) {
+      const sid = hexOf(hi, lo);
+      this.#log.info(
+        { remote: conn.remote, sid },
+        `Invalid session ${sid} for client /${conn.remote}, probably expired`,
+      );
+    }
     const frame = connectResponseFrame(this.#writer, {
       valid: false,
       timeoutMs: 0,

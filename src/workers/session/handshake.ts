@@ -8,15 +8,17 @@
 //   through a keyed permutation (a 4-round Feistel network on 24-bit halves, AES-128 rounds under
 //   a random key made per worker): distinct, and not guessable from ids seen before;
 // - passwords: the first 16 bytes of HMAC-SHA256(secret, session id as 8 big-endian bytes), the
-//   secret being random per ensemble unless configured (src/main/sessions/secret.ts). ZooKeeper
+//   secret being random per ensemble unless configured (src/main/sessions/secret.ts), computed
+//   from the secret's precomputed HMAC states (password.ts). ZooKeeper
 //   uses java.util.Random(sessionId ^ superSecret), which is not a secret at all; any worker of
 //   any member that knows the secret can check a password without asking anyone;
 // - planning what to do with a ConnectRequest, and encoding the ConnectResponse frame.
 
-import { createCipheriv, createHmac, randomBytes, timingSafeEqual, type Cipher } from 'node:crypto';
+import { createCipheriv, randomBytes, timingSafeEqual, type Cipher } from 'node:crypto';
 import type { ConnectRequest } from '../../protocol/types.js';
 import { encodeConnectResponse, type JuteWriter } from '../../protocol/jute/index.js';
 import { serverIdMax, sessionIdBatchCount, workerIndexMax } from '../limits.js';
+import { PasswordHmac } from './password.js';
 
 export const sessionPasswordBytes = 16;
 
@@ -110,9 +112,20 @@ export function sessionIdBytes(hi: number, lo: number): Buffer {
   return b;
 }
 
+/** The HMAC of the secret used last (a worker has one secret; it changes at most once). */
+let passwords: PasswordHmac | null = null;
+
+function passwordsFor(secret: string): PasswordHmac {
+  if (passwords === null || passwords.secret !== secret) passwords = new PasswordHmac(secret);
+  return passwords;
+}
+
+const passwordScratch = Buffer.alloc(sessionPasswordBytes);
+
 export function sessionPassword(secret: string, hi: number, lo: number): Buffer {
-  const mac = createHmac('sha256', secret).update(sessionIdBytes(hi, lo)).digest();
-  return mac.subarray(0, sessionPasswordBytes);
+  const out = Buffer.allocUnsafe(sessionPasswordBytes);
+  passwordsFor(secret).write(hi >>> 0, lo >>> 0, out, 0, sessionPasswordBytes);
+  return out;
 }
 
 export function passwordMatches(
@@ -122,7 +135,8 @@ export function passwordMatches(
   passwd: Uint8Array,
 ): boolean {
   if (passwd.length !== sessionPasswordBytes) return false;
-  return timingSafeEqual(sessionPassword(secret, hi, lo), passwd);
+  passwordsFor(secret).write(hi >>> 0, lo >>> 0, passwordScratch, 0, sessionPasswordBytes);
+  return timingSafeEqual(passwordScratch, passwd);
 }
 
 /** What to do with a ConnectRequest. */
