@@ -5,6 +5,9 @@
 //   (clientPortListenBacklog, by default clientListenBacklogDefault) and serves a stock client.
 // - a member without quorum TLS never loads node:tls (its modules cost ~1.3 MB of RSS): read from
 //   the member's own process.moduleLoadList, which a preload (--import) writes when it exits.
+// - youngGenerationFixed=true: the main thread's young generation stays at its initial size (an
+//   idle observer's otherwise grows to ~8 MB while its modules load); the preload writes V8's
+//   new-space size too.
 // The RSS figures are in `npm run bench:idle-rss`, never asserted here.
 
 import { after, before, describe, test } from 'node:test';
@@ -66,12 +69,21 @@ describe('sessionWorkers=1', () => {
 });
 
 /** A preload for a server process: on exit its main thread writes the builtin modules it loaded
- *  (process.moduleLoadList) to `${ZKTS_TEST_MODULE_LIST}.${pid}`. */
+ *  (process.moduleLoadList) to `${ZKTS_TEST_MODULE_LIST}.${pid}`, and V8's new-space size in
+ *  bytes to `${ZKTS_TEST_MODULE_LIST}.${pid}.new-space`. */
 const modulePreload = `import fs from 'node:fs';
+import v8 from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 const out = process.env.ZKTS_TEST_MODULE_LIST;
-if (isMainThread && out) process.on('exit', () => fs.writeFileSync(out + '.' + process.pid, process.moduleLoadList.join('\\n')));
+if (isMainThread && out) process.on('exit', () => {
+  fs.writeFileSync(out + '.' + process.pid, process.moduleLoadList.join('\\n'));
+  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  fs.writeFileSync(out + '.' + process.pid + '.new-space', String(young?.space_size ?? -1));
+});
 `;
+/** The most a young generation that never grew may span (V8 starts it at 1 MB; unfixed, an
+ *  idle member's main thread grows it to ~8 MB while its modules load). */
+const youngGenerationUngrownBytesMax = 2 << 20;
 
 describe('an observer without quorum TLS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'zkts-lean-modules-'));
@@ -91,7 +103,7 @@ describe('an observer without quorum TLS', () => {
         const dataDir = join(dir, `member${i + 1}`);
         mkdirSync(dataDir);
         writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
-        const own = i === 0 ? {} : { peerType: 'observer', sessionWorkers: '1' };
+        const own = i === 0 ? {} : { peerType: 'observer', sessionWorkers: '1', youngGenerationFixed: 'true' };
         members.push(await startServer('zkts', { port, dataDir, tickTime: 200, extra: { ...extra, ...own } }));
       }
     } finally {
@@ -106,7 +118,7 @@ describe('an observer without quorum TLS', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('observes, serves a stock client, and never loads node:tls', async () => {
+  test('observes, serves a stock client, never loads node:tls, and its young generation never grows', async () => {
     const [voter, observer] = members as [ServerHandle, ServerHandle];
     await eventually('the observer observes', async () => ((await memberMode(observer.port)) === 'observer' ? true : undefined));
     const c = await nzkConnect(observer.connectString);
@@ -124,5 +136,7 @@ describe('an observer without quorum TLS', () => {
       assert.ok(loaded.includes('NativeModule net'), 'the list is the process\'s module list');
       assert.ok(!loaded.includes('NativeModule tls'), `member ${m.pid} loaded node:tls`);
     }
+    const young = Number(readFileSync(`${listFile}.${observer.pid}.new-space`, 'utf8'));
+    assert.ok(young > 0 && young <= youngGenerationUngrownBytesMax, `the observer's new space spans ${young} bytes`);
   });
 });
