@@ -354,16 +354,18 @@ export class LeanWatchers {
     }
   }
 
-  /** Sends exists(path, watch) on every connected session; resolves with how many watches were
-   *  set once each has its reply (or failed), or after timeoutMs. */
+  /** Sends exists(path, watch) on every open session not waiting for a reply or an event (again
+   *  after a round, once its event came); resolves with how many watches were set once each has
+   *  its reply (or failed), or after timeoutMs. */
   async arm(path: string, timeoutMs: number): Promise<{ armed: number; failed: number }> {
     this.path = Buffer.from(path, 'utf8');
     this.arrivals = [];
     this.unexpected = 0;
+    this.armFailed = 0;
     const frame = existsWatchFrame(path);
     this.armPending = 1;
     for (let i = 0; i < this.used; i++) {
-      if (this.state[i] !== State.connected) continue;
+      if (this.state[i] !== State.connected && this.state[i] !== State.notified) continue;
       this.state[i] = State.arming;
       this.armPending++;
       this.sockets[i]!.write(frame);
@@ -382,6 +384,16 @@ export class LeanWatchers {
       else if (this.state[i] === State.arming) this.fail(i, 'exists: no reply in time');
     }
     return { armed, failed: this.armFailed };
+  }
+
+  /** Sessions notified since the last arm(). */
+  get notified(): number {
+    return this.arrivals.length;
+  }
+
+  /** nowMs() of each notification since the last arm(), in arrival order. */
+  get arrivalTimes(): readonly number[] {
+    return this.arrivals;
   }
 
   /** Waits until `expected` sessions got their event, or timeoutMs. */

@@ -87,6 +87,11 @@ test('every lean watcher is notified of one setData, once', async () => {
     const again = await lean.wait(41, 300);
     assert.equal(again.arrivals.length, 40);
     assert.equal(again.unexpected, 0);
+    // Armed again, every session is notified of the next change.
+    assert.deepEqual(await lean.arm('/lean-watch', 20000), { armed: 40, failed: 0 });
+    await writer.setData('/lean-watch', 'v3');
+    assert.equal((await lean.wait(40, 20000)).arrivals.length, 40);
+    assert.equal(lean.notified, 40);
     assert.deepEqual([...lean.errors], []);
   } finally {
     await lean.closeAll(5000);
