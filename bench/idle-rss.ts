@@ -37,7 +37,7 @@ const PORT_STANDALONE_TIER = 25420;
 const PORT_ENSEMBLE = 25430;
 
 /** The tier profile: zoo.cfg keys for an observer that holds many idle sessions (README). */
-export const TIER_KEYS: Record<string, string> = { sessionWorkers: '1' };
+export const TIER_KEYS: Record<string, string> = { sessionWorkers: '1', youngGenerationFixed: 'true' };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -3,9 +3,17 @@
 // scenarios against each in turn, and prints a table of figures and ratios (zkts / Apache).
 //
 //   node dist/bench/side-by-side.js [--scenarios connect,hold,read,write,watch] [--sessions 2000]
-//        [--hold 20] [--duration 10] [--watchers 1000] [--only zkts|apache] [--out DIR]
+//        [--hold 20] [--duration 10] [--watchers 1000] [--watch-client lean|full] [--rounds 1]
+//        [--only zkts|apache] [--out DIR]
 //
 // Ports 25200 (Apache) and 25210 (zkts). With --out DIR each run's JSON and HTML land in DIR.
+//
+// The watch scenario's watchers are lean raw-socket sessions by default (`zkts load watch
+// --lean`, src/load/lean-watch.ts): with a full client per session the load client spent as much
+// CPU reading the 10,000 notifications as the server spent writing them, on the same 2 cores.
+// --watch-client full runs the full client. --rounds N runs each scenario N times on each server,
+// alternating zkts and Apache, and the table shows the median of each figure (every round's
+// figures are printed under it).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +24,8 @@ import type { LoadResult } from '../src/load/types.js';
 import { startServer, type ServerHandle, type ServerKind } from '../test/integration/harness/server.js';
 
 const PORTS: Record<ServerKind, number> = { apache: 25200, zkts: 25210 };
+/** --rounds at most: each round of each scenario runs once on each server. */
+const sideBySideRoundsMax = 15;
 
 interface Row {
   label: string;
@@ -76,7 +86,15 @@ const ROWS: Record<string, Row[]> = {
   ],
 };
 
-function scenarioArgs(name: string, o: { sessions: number; hold: number; duration: number; watchers: number }, pid: number): string[] {
+interface RunOptions {
+  sessions: number;
+  hold: number;
+  duration: number;
+  watchers: number;
+  watchClient: 'lean' | 'full';
+}
+
+function scenarioArgs(name: string, o: RunOptions, pid: number): string[] {
   switch (name) {
     case 'connect':
       return ['-n', String(o.sessions)];
@@ -87,12 +105,20 @@ function scenarioArgs(name: string, o: { sessions: number; hold: number; duratio
     case 'mixed':
       return ['-C', '8', '-p', '32', '-k', '100', '-S', '100', '-d', String(o.duration), '--warmup', '2'];
     case 'watch':
-      return ['-n', String(o.watchers)];
+      return ['-n', String(o.watchers), ...(o.watchClient === 'lean' ? ['--lean'] : [])];
     case 'herd':
       return ['-n', String(o.sessions)];
     default:
       throw new Error(`unknown scenario '${name}'`);
   }
+}
+
+/** The median of the figures that exist (null when none does). */
+function median(xs: Array<number | null>): number | null {
+  const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
 function fmt(v: number | null): string {
@@ -112,6 +138,8 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
       hold: { type: 'string', default: '20' },
       duration: { type: 'string', default: '10' },
       watchers: { type: 'string', default: '1000' },
+      'watch-client': { type: 'string', default: 'lean' },
+      rounds: { type: 'string', default: '1' },
       only: { type: 'string' },
       out: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -119,29 +147,39 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
     },
   });
   if (values.help === true) {
-    process.stdout.write('usage: node dist/bench/side-by-side.js [--scenarios connect,hold,read,write,watch] [--sessions 2000] [--hold 20] [--duration 10] [--watchers 1000] [--only zkts|apache] [--out DIR] [--quiet]\n');
+    process.stdout.write('usage: node dist/bench/side-by-side.js [--scenarios connect,hold,read,write,watch] [--sessions 2000] [--hold 20] [--duration 10] [--watchers 1000] [--watch-client lean|full] [--rounds 1] [--only zkts|apache] [--out DIR] [--quiet]\n');
     return 0;
   }
   const scenarios = values.scenarios.split(',').map((x) => x.trim()).filter((x) => x !== '');
   for (const sc of scenarios) if (ROWS[sc] === undefined) throw new Error(`unknown scenario '${sc}'`);
-  const o = { sessions: Number(values.sessions), hold: Number(values.hold), duration: Number(values.duration), watchers: Number(values.watchers) };
+  const watchClient = values['watch-client'];
+  if (watchClient !== 'lean' && watchClient !== 'full') throw new Error(`--watch-client: 'lean' or 'full', not '${watchClient}'`);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > sideBySideRoundsMax) throw new Error(`--rounds: 1..${sideBySideRoundsMax}`);
+  const o: RunOptions = { sessions: Number(values.sessions), hold: Number(values.hold), duration: Number(values.duration), watchers: Number(values.watchers), watchClient };
   const kinds: ServerKind[] = values.only === 'zkts' ? ['zkts'] : values.only === 'apache' ? ['apache'] : ['zkts', 'apache'];
   if (values.out !== undefined) fs.mkdirSync(values.out, { recursive: true });
 
   const cfg = { maxClientCnxns: 0, jvmProfile: 'bench' as const, startTimeoutMs: 60000 };
   const servers = new Map<ServerKind, ServerHandle>();
-  const results = new Map<string, LoadResult | null>();
+  /** `${scenario}/${kind}` → each round's result. */
+  const results = new Map<string, Array<LoadResult | null>>();
   try {
     for (const k of kinds) servers.set(k, await startServer(k, { port: PORTS[k], ...cfg }));
     for (const sc of scenarios) {
-      for (const k of kinds) {
-        const srv = servers.get(k) as ServerHandle;
-        const args = [sc, '-c', srv.connectString, '--label', k, ...scenarioArgs(sc, o, srv.pid)];
-        if (values.quiet) args.push('--quiet');
-        if (values.out !== undefined) args.push('--out', path.join(values.out, `${sc}-${k}.json`), '--html', path.join(values.out, `${sc}-${k}.html`));
-        process.stderr.write(`\n=== ${sc} on ${k} (${srv.connectString}) ===\n`);
-        const r = await runLoad(args);
-        results.set(`${sc}/${k}`, r.result);
+      for (let round = 0; round < rounds; round++) {
+        for (const k of kinds) {
+          const srv = servers.get(k) as ServerHandle;
+          const args = [sc, '-c', srv.connectString, '--label', k, ...scenarioArgs(sc, o, srv.pid)];
+          if (values.quiet) args.push('--quiet');
+          const tag = rounds > 1 ? `${sc}-${k}-${round + 1}` : `${sc}-${k}`;
+          if (values.out !== undefined) args.push('--out', path.join(values.out, `${tag}.json`), '--html', path.join(values.out, `${tag}.html`));
+          process.stderr.write(`\n=== ${sc} on ${k} (${srv.connectString})${rounds > 1 ? `, round ${round + 1} of ${rounds}` : ''} ===\n`);
+          const r = await runLoad(args);
+          const list = results.get(`${sc}/${k}`) ?? [];
+          list.push(r.result);
+          results.set(`${sc}/${k}`, list);
+        }
       }
     }
   } finally {
@@ -151,22 +189,22 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
   const lines: string[][] = [['figure', ...kinds, ...(kinds.length === 2 ? ['zkts / apache'] : [])]];
   for (const sc of scenarios) {
     for (const row of ROWS[sc] as Row[]) {
-      const vals = kinds.map((k) => {
-        const r = results.get(`${sc}/${k}`);
-        return r === null || r === undefined ? null : row.get(r);
-      });
+      const each = kinds.map((k) => (results.get(`${sc}/${k}`) ?? []).map((r) => (r === null ? null : row.get(r))));
+      const vals = each.map(median);
       let ratio = '';
       if (kinds.length === 2) {
         const [a, b] = vals;
         ratio = a !== null && a !== undefined && b !== null && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}×${row.better === 'higher' ? ' (↑ better)' : ' (↓ better)'}` : '-';
       }
       lines.push([row.label, ...vals.map(fmt), ...(kinds.length === 2 ? [ratio] : [])]);
+      if (rounds > 1) lines.push([`  (rounds)`, ...each.map((xs) => xs.map(fmt).join(' ')), ...(kinds.length === 2 ? [''] : [])]);
     }
   }
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
   const text = lines.map((l, j) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ') + (j === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
-  process.stdout.write(`\nside by side (${o.sessions} sessions, hold ${o.hold} s, ${o.duration} s of reads / writes, ${o.watchers} watchers)\n${text}\n`);
-  const problems = [...results.entries()].filter(([, r]) => r === null || !r.ok);
+  const medianOf = rounds > 1 ? `, median of ${rounds} rounds` : '';
+  process.stdout.write(`\nside by side (${o.sessions} sessions, hold ${o.hold} s, ${o.duration} s of reads / writes, ${o.watchers} ${o.watchClient} watchers${medianOf})\n${text}\n`);
+  const problems = [...results.entries()].flatMap(([key, list]) => list.map((r): [string, LoadResult | null] => [key, r])).filter(([, r]) => r === null || !r.ok);
   for (const [key, r] of problems) process.stdout.write(`  ${key}: ${r === null ? 'no result' : r.error ?? r.problems.join('; ')}\n`);
   return problems.length === 0 ? 0 : 3;
 }

@@ -1,8 +1,10 @@
 // `zkts <command>`: the command-line entry (bin/zkts.js imports this). It sits above the
 // server (src/main) and the load harness (src/load), which never import each other.
 
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig, type ServerConfig } from './main/config.js';
 import { exitWithLauncher, hasReusePort, inheritedListenFds, launch } from './main/launcher.js';
+import { youngGenerationGrowthFactorFixed } from './main/limits.js';
 import type { ListenPlan } from './main/server.js';
 
 const usage = `usage: zkts <command> [args]
@@ -62,6 +64,11 @@ async function serverCommand(configPath: string | null): Promise<void> {
       process.exit(2);
     }
     throw e;
+  }
+  if (cfg.youngGenerationFixed) {
+    // Process-wide, before the modules and workers that grow it: an idle observer's main thread
+    // otherwise holds a young generation grown to ~8 MB at start (issue 11, goal 2).
+    setFlagsFromString(`--semi-space-growth-factor=${youngGenerationGrowthFactorFixed}`);
   }
   const inherited = inheritedListenFds();
   let plan: ListenPlan;

@@ -86,6 +86,9 @@ export interface ServerConfig {
    * /zookeeper/quota fails with QuotaExceeded. Off (ZooKeeper's default), limits are only logged.
    */
   enforceQuota: boolean;
+  /** youngGenerationFixed (zkts's own): V8's young generation keeps its initial size in every
+   *  thread (README, the tier profile). */
+  youngGenerationFixed: boolean;
   /**
    * The shared quorum secret (quorum.secret, or the trimmed contents of quorum.secretFile):
    * ensemble members prove they know it when they connect (net/transport.ts). null: the quorum
@@ -290,6 +293,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     sessionSecret: r.string('sessionSecret'),
     superDigest: parseSuperDigest(r),
     enforceQuota: r.bool('enforceQuota'),
+    youngGenerationFixed: r.bool('youngGenerationFixed'),
     quorumSecret: quorumSecret(r),
     quorumTls: quorumTls(r),
     ignoredKeys: [],

@@ -28,6 +28,9 @@ export const toWorkerOutboxHoldBytes = 16 << 20;
 
 /** At most one hold warning per worker per this many milliseconds (holds can come fast). */
 export const holdLogIntervalMs = 10_000;
+/** V8's --semi-space-growth-factor under youngGenerationFixed=true: the young generation keeps
+ *  its initial size (V8 grows it by 2x per step, up to 16 MB per semi-space, by default). */
+export const youngGenerationGrowthFactorFixed = 1;
 
 // ---- session-worker heap (issue 11, sessions at the Node floor)
 

@@ -3,16 +3,24 @@
 // - sessionWorkers=1: the one session worker binds the client port itself, so on Node 20 there
 //   is no launcher process (src/cli.ts); it listens with the launcher's backlog
 //   (clientPortListenBacklog, by default clientListenBacklogDefault) and serves a stock client.
+// - a member without quorum TLS never loads node:tls (its modules cost ~1.3 MB of RSS): read from
+//   the member's own process.moduleLoadList, which a preload (--import) writes when it exits.
+// - youngGenerationFixed=true: the main thread's young generation stays at its initial size (an
+//   idle observer's otherwise grows to ~8 MB while its modules load); the preload writes V8's
+//   new-space size too.
 // The RSS figures are in `npm run bench:idle-rss`, never asserted here.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { clientListenBacklogDefault } from '../../src/main/limits.js';
 import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 import { call, nzkClose, nzkConnect, zookeeper } from './harness/nzk.js';
+import { eventually, memberMode } from './harness/ensemble.js';
 
 /** The child processes of pid (a launcher's server). */
 function childrenOf(pid: number): number[] {
@@ -57,5 +65,78 @@ describe('sessionWorkers=1', () => {
     } finally {
       await nzkClose(c);
     }
+  });
+});
+
+/** A preload for a server process: on exit its main thread writes the builtin modules it loaded
+ *  (process.moduleLoadList) to `${ZKTS_TEST_MODULE_LIST}.${pid}`, and V8's new-space size in
+ *  bytes to `${ZKTS_TEST_MODULE_LIST}.${pid}.new-space`. */
+const modulePreload = `import fs from 'node:fs';
+import v8 from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
+const out = process.env.ZKTS_TEST_MODULE_LIST;
+if (isMainThread && out) process.on('exit', () => {
+  fs.writeFileSync(out + '.' + process.pid, process.moduleLoadList.join('\\n'));
+  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  fs.writeFileSync(out + '.' + process.pid + '.new-space', String(young?.space_size ?? -1));
+});
+`;
+/** The most a young generation that never grew may span (V8 starts it at 1 MB; unfixed, an
+ *  idle member's main thread grows it to ~8 MB while its modules load). */
+const youngGenerationUngrownBytesMax = 2 << 20;
+
+describe('an observer without quorum TLS', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zkts-lean-modules-'));
+  const members: ServerHandle[] = [];
+  const listFile = join(dir, 'modules');
+
+  before(async () => {
+    const preload = join(dir, 'preload.mjs');
+    writeFileSync(preload, modulePreload);
+    const ports = [suitePort(SUITE_PORTS.leanProcess, 1), suitePort(SUITE_PORTS.leanProcess, 2)];
+    const extra: Record<string, string> = { 'server.1': `127.0.0.1:${ports[0]! + 1}:${ports[0]! + 2}`, 'server.2': `127.0.0.1:${ports[1]! + 1}:${ports[1]! + 2}:observer` };
+    const saved = { options: process.env['NODE_OPTIONS'], list: process.env['ZKTS_TEST_MODULE_LIST'] };
+    process.env['NODE_OPTIONS'] = `${saved.options ?? ''} --import ${preload}`.trim();
+    process.env['ZKTS_TEST_MODULE_LIST'] = listFile;
+    try {
+      for (const [i, port] of ports.entries()) {
+        const dataDir = join(dir, `member${i + 1}`);
+        mkdirSync(dataDir);
+        writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
+        const own = i === 0 ? {} : { peerType: 'observer', sessionWorkers: '1', youngGenerationFixed: 'true' };
+        members.push(await startServer('zkts', { port, dataDir, tickTime: 200, extra: { ...extra, ...own } }));
+      }
+    } finally {
+      if (saved.options === undefined) delete process.env['NODE_OPTIONS'];
+      else process.env['NODE_OPTIONS'] = saved.options;
+      if (saved.list === undefined) delete process.env['ZKTS_TEST_MODULE_LIST'];
+      else process.env['ZKTS_TEST_MODULE_LIST'] = saved.list;
+    }
+  });
+  after(async () => {
+    for (const m of members) await m.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('observes, serves a stock client, never loads node:tls, and its young generation never grows', async () => {
+    const [voter, observer] = members as [ServerHandle, ServerHandle];
+    await eventually('the observer observes', async () => ((await memberMode(observer.port)) === 'observer' ? true : undefined));
+    const c = await nzkConnect(observer.connectString);
+    try {
+      await call((cb) => c.create('/lean-observer', Buffer.from('v'), zookeeper.CreateMode.PERSISTENT, cb));
+      const [data] = await call<[Buffer | undefined]>((cb) => c.getData('/lean-observer', cb));
+      assert.equal(data?.toString(), 'v');
+    } finally {
+      await nzkClose(c);
+    }
+    await observer.stop();
+    await voter.stop();
+    for (const m of [voter, observer]) {
+      const loaded = readFileSync(`${listFile}.${m.pid}`, 'utf8').split('\n');
+      assert.ok(loaded.includes('NativeModule net'), 'the list is the process\'s module list');
+      assert.ok(!loaded.includes('NativeModule tls'), `member ${m.pid} loaded node:tls`);
+    }
+    const young = Number(readFileSync(`${listFile}.${observer.pid}.new-space`, 'utf8'));
+    assert.ok(young > 0 && young <= youngGenerationUngrownBytesMax, `the observer's new space spans ${young} bytes`);
   });
 });

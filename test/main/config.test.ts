@@ -232,3 +232,9 @@ test("connection throttle keys (issue 11): ZooKeeper's defaults (off), both spel
     /must not be below connThrottleLocalSessionWeight/,
   );
 });
+
+test('youngGenerationFixed: off by default, true or false', () => {
+  assert.equal(loadConfig(null).youngGenerationFixed, false);
+  assert.equal(loadConfig(cfgFile('youngGenerationFixed=true\n')).youngGenerationFixed, true);
+  assert.throws(() => loadConfig(cfgFile('youngGenerationFixed=1\n')), ConfigError);
+});

@@ -6,6 +6,8 @@ import { createClient } from '../../client/index.js';
 import { ZkError } from '../../client/errors.js';
 import { Err } from '../../common/zk.js';
 import { Histogram } from '../histogram.js';
+import { openLeanWatchers } from '../lean-watch.js';
+import { poolShutdownGraceMs } from '../limits.js';
 import { nowMs, type WatchArmResult, type WatchWaitResult } from '../protocol.js';
 import type { Chart, Scenario, Values } from '../types.js';
 import { UsageError, closeSessions, count, ms, num, openSessions, pct, sessionHelp, sessionOptions, str, msList } from './common.js';
@@ -32,12 +34,15 @@ export const watchScenario: Scenario = {
   summary: 'N sessions watch one znode; one change; time until 50/99/100% of the notifications',
   help: `${sessionHelp.replace('%SESSIONS%', '1000')}
       --path P            the watched znode (default /zkts-load-watch; created if missing)
-      --wait S            how long to wait for the notifications (default 30)`,
-  options: { ...sessionOptions, path: { type: 'string' }, wait: { type: 'string' } },
+      --wait S            how long to wait for the notifications (default 30)
+      --lean              raw-socket watchers in this process (src/load/lean-watch.ts), not a
+                          full client per session in the worker processes`,
+  options: { ...sessionOptions, path: { type: 'string' }, wait: { type: 'string' }, lean: { type: 'boolean' } },
+  // --client lean is not this scenario's: its lean watchers are --lean, in this process
   lean: false,
   latencyMetrics: ['connect'],
   rateCounters: ['notified'],
-  sessions: (v) => num(v, 'sessions', 1000, 1, 1_000_000),
+  sessions: (v) => (v['lean'] === true ? 0 : num(v, 'sessions', 1000, 1, 1_000_000)),
   validate: (v) => void parse(v),
   async run(ctx) {
     const { n, r, concurrency, path, waitS } = parse(ctx.values);
@@ -49,9 +54,10 @@ export const watchScenario: Scenario = {
       await writer.create(path).catch((e: unknown) => {
         if (!(e instanceof ZkError && e.code === Err.nodeExists)) throw e;
       });
-      const open = await openSessions(ctx, n, r, concurrency);
+      const lean = ctx.values['lean'] === true ? await openLeanWatchers(ctx, n, concurrency) : null;
+      const open = lean?.open ?? (await openSessions(ctx, n, r, concurrency));
       progress.phase('arm', () => `setting ${count(open.opened)} watches on ${path}`);
-      const armed = await pool.all<WatchArmResult>(() => ({ kind: 'watchArm', path, timeoutMs: Math.min(60000, ctx.left()) }), ctx.left());
+      const armed = lean !== null ? [await lean.lean.arm(path, Math.min(60000, ctx.left()))] : await pool.all<WatchArmResult>(() => ({ kind: 'watchArm', path, timeoutMs: Math.min(60000, ctx.left()) }), ctx.left());
       let nArmed = 0;
       let armFailed = 0;
       for (const a of armed) {
@@ -62,7 +68,7 @@ export const watchScenario: Scenario = {
       const t0 = nowMs();
       await writer.setData(path, `change at ${t0}`);
       const setDataMs = nowMs() - t0;
-      const waited = await pool.all<WatchWaitResult>(() => ({ kind: 'watchWait', timeoutMs: Math.min(waitS * 1000, ctx.left()) }), ctx.left() + 1000);
+      const waited = lean !== null ? [await lean.lean.wait(nArmed, Math.min(waitS * 1000, ctx.left()))] : await pool.all<WatchWaitResult>(() => ({ kind: 'watchWait', timeoutMs: Math.min(waitS * 1000, ctx.left()) }), ctx.left() + 1000);
       const delays: number[] = [];
       let unexpected = 0;
       for (const w of waited) {
@@ -78,7 +84,7 @@ export const watchScenario: Scenario = {
       const t99 = round(at(delays, 99));
       const t100 = round(at(delays, 100));
       progress.note(`watch: ${count(delays.length)}/${count(nArmed)} notified; 50% after ${ms(t50)}, 99% after ${ms(t99)}, 100% after ${ms(t100)}${missed > 0 ? `; ${missed} missed` : ''}`);
-      await closeSessions(ctx, 0, concurrency);
+      await (lean !== null ? lean.lean.closeAll(poolShutdownGraceMs) : closeSessions(ctx, 0, concurrency));
 
       // Cumulative share notified over time, at most 300 points.
       const points: Array<[number, number]> = [[0, 0]];

@@ -1,0 +1,122 @@
+// The lean watchers of `zkts load watch --lean` (src/load/lean-watch.ts): the event check, alone;
+// against a real zkts server, every session is notified of one setData exactly once; a watch on a
+// missing node is a failed arm, not a notified session; and the scenario's --lean run reports the
+// same figures as the full-client run.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createClient, type ZkClient } from '../../src/client/index.js';
+import { EventType, KeeperState, Xid } from '../../src/common/zk.js';
+import { runLoad } from '../../src/load/cli.js';
+import { LeanWatchers, checkDataChangedEvent, firstServer } from '../../src/load/lean-watch.js';
+import { startServer, type ServerHandle } from '../integration/harness/server.js';
+import { SUITE_PORTS, suitePort } from '../integration/harness/target.js';
+
+/** A notification frame's body: ReplyHeader (xid, zxid, err) then WatcherEvent. */
+function event(over: { xid?: number; err?: number; type?: number; state?: number; path?: string } = {}): Buffer {
+  const p = Buffer.from(over.path ?? '/w');
+  const b = Buffer.alloc(16 + 12 + p.length);
+  b.writeInt32BE(over.xid ?? Xid.notification, 0);
+  b.writeInt32BE(-1, 4);
+  b.writeInt32BE(-1, 8);
+  b.writeInt32BE(over.err ?? 0, 12);
+  b.writeInt32BE(over.type ?? EventType.nodeDataChanged, 16);
+  b.writeInt32BE(over.state ?? KeeperState.syncConnected, 20);
+  b.writeInt32BE(p.length, 24);
+  p.copy(b, 28);
+  return b;
+}
+
+test('the event check: xid -1, err ok, nodeDataChanged, SyncConnected, the path byte for byte', () => {
+  const path = Buffer.from('/w');
+  const ok = event();
+  assert.equal(checkDataChangedEvent(ok, 0, ok.length, path), null);
+  for (const bad of [
+    event({ xid: 5 }),
+    event({ err: -101 }),
+    event({ type: EventType.nodeDeleted }),
+    event({ state: 0 }),
+    event({ path: '/x' }),
+    event({ path: '/ww' }),
+    ok.subarray(0, 20),
+  ]) {
+    assert.notEqual(checkDataChangedEvent(bad, 0, bad.length, path), null);
+  }
+});
+
+test('the first server of a connect string', () => {
+  assert.deepEqual(firstServer('127.0.0.1:2181'), { host: '127.0.0.1', port: 2181 });
+  assert.deepEqual(firstServer('a:1,b:2/chroot'), { host: 'a', port: 1 });
+  assert.deepEqual(firstServer('[::1]:3000'), { host: '::1', port: 3000 });
+});
+
+let server: ServerHandle;
+let writer: ZkClient;
+
+before(async () => {
+  server = await startServer('zkts', { port: suitePort(SUITE_PORTS.leanProcess, 5), maxClientCnxns: 0 });
+  writer = createClient(server.connectString, { sessionTimeoutMs: 10000 });
+  await writer.waitConnected(20000);
+  await writer.create('/lean-watch', 'v0');
+});
+
+after(async () => {
+  await writer?.close();
+  await server?.stop();
+});
+
+test('every lean watcher is notified of one setData, once', async () => {
+  const { host, port } = firstServer(server.connectString);
+  const lean = new LeanWatchers(40, { host, port, sessionTimeoutMs: 10000, localSession: false });
+  try {
+    const open = await lean.open(40, 8, 20000);
+    assert.deepEqual([open.opened, open.failed], [40, 0]);
+    assert.equal(open.latency.summaryMs().count, 40);
+    assert.deepEqual(await lean.arm('/lean-watch', 20000), { armed: 40, failed: 0 });
+    const t0 = Date.now();
+    await writer.setData('/lean-watch', 'v1');
+    const w = await lean.wait(40, 20000);
+    assert.equal(w.arrivals.length, 40);
+    assert.equal(w.unexpected, 0);
+    for (const a of w.arrivals) assert.ok(a >= t0 - 1000, 'arrivals are wall-clock ms');
+    // A second change: the one-shot watches are gone, so nothing more arrives (a second event
+    // would be counted as unexpected and close its session). The writer's read after its write
+    // shows the change was applied; the watchers' pings keep going.
+    await writer.setData('/lean-watch', 'v2');
+    await writer.getData('/lean-watch');
+    const again = await lean.wait(41, 300);
+    assert.equal(again.arrivals.length, 40);
+    assert.equal(again.unexpected, 0);
+    // Armed again, every session is notified of the next change.
+    assert.deepEqual(await lean.arm('/lean-watch', 20000), { armed: 40, failed: 0 });
+    await writer.setData('/lean-watch', 'v3');
+    assert.equal((await lean.wait(40, 20000)).arrivals.length, 40);
+    assert.equal(lean.notified, 40);
+    assert.deepEqual([...lean.errors], []);
+  } finally {
+    await lean.closeAll(5000);
+  }
+});
+
+test('a watch on a missing node is a failed arm', async () => {
+  const { host, port } = firstServer(server.connectString);
+  const lean = new LeanWatchers(3, { host, port, sessionTimeoutMs: 10000, localSession: false });
+  try {
+    await lean.open(3, 3, 20000);
+    assert.deepEqual(await lean.arm('/lean-watch-missing', 20000), { armed: 0, failed: 3 });
+    assert.equal(lean.errors.get('exists: err noNode'), 3);
+  } finally {
+    await lean.closeAll(5000);
+  }
+});
+
+test('zkts load watch --lean: every session notified, none missed', async () => {
+  const r = await runLoad(['watch', '-c', server.connectString, '--quiet', '--timeout', '60', '--lean', '-n', '50', '--path', '/lean-watch-scenario'], {
+    stdout: () => undefined,
+    stderr: () => undefined,
+  });
+  assert.equal(r.code, 0, JSON.stringify(r.result?.problems));
+  const s = r.result?.summary as { armed: number; notified: number; missed: number; unexpected: number };
+  assert.deepEqual([s.armed, s.notified, s.missed, s.unexpected], [50, 50, 0, 0]);
+  assert.equal(r.result?.options['workers'], 0, 'no worker process holds a session');
+});
