@@ -36,6 +36,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../test/integration/harness/server.js';
 import { Ensemble, killOnExit, mntr, type Member } from './ensemble-cluster.js';
+import { TIER_KEYS } from './idle-rss.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: loosely read JSON summaries
 type Any = Record<string, any>;
@@ -79,6 +80,8 @@ export interface Options {
   label: string | null;
   /** followers feed the observers (observerMasterPort), as the tier is meant to run */
   observerMasters: boolean;
+  /** the observers run the tier profile (README: sessionWorkers=1, youngGenerationFixed) */
+  tierProfile: boolean;
 }
 
 const USAGE = `usage: node dist/bench/observer-tier.js [options]
@@ -89,7 +92,7 @@ const USAGE = `usage: node dist/bench/observer-tier.js [options]
   -n, --per-observer N     sessions per observer (default 5000, at most ${MAX_PER_OBSERVER}: 20,000 files per process)
   -d, --duration S         seconds each load child holds its sessions (default 60)
       --kill-leader-at S   SIGKILL the leader S seconds after every observer holds its sessions
-  -w, --workers W          load worker processes per observer (default: ceil(N / 10000))
+  -w, --workers W          load worker processes per observer (default: ceil(N / 19000))
   -r, --rate R             sessions opened per second per observer (default 0: as fast as possible)
       --concurrency N      connects in flight per load worker (default 256)
       --session-timeout MS requested session timeout (default 30000)
@@ -98,6 +101,8 @@ const USAGE = `usage: node dist/bench/observer-tier.js [options]
       --no-probe           no heartbeats (the client's own pings keep the sessions)
       --leader-feeds       observers learn from the leader (default: from the followers,
                            observerMasterPort set on every member)
+      --no-tier-profile    observers with zkts's default config (default: the tier profile,
+                           ${Object.entries(TIER_KEYS).map(([k, v]) => `${k}=${v}`).join(' ')}; --session-workers wins)
       --addrs-per-observer A  loopback source addresses per observer (default 19, fewer when
                            K × 19 > 253: 127.0.0.2-127.0.0.20 for the first, 127.0.0.21-127.0.0.39 ...)
       --base-port P        client port of member 1 (default ${PORT_MIN}; member i: P+10i, quorum +1,
@@ -136,6 +141,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
       'probe-interval': { type: 'string' },
       'no-probe': { type: 'boolean' },
       'leader-feeds': { type: 'boolean' },
+      'no-tier-profile': { type: 'boolean' },
       'addrs-per-observer': { type: 'string' },
       'base-port': { type: 'string' },
       'tick-time': { type: 'string' },
@@ -188,6 +194,7 @@ export function parseOptions(argv: string[]): Options | 'help' {
     keep: v.keep === true,
     label: v.label ?? null,
     observerMasters: v['leader-feeds'] !== true,
+    tierProfile: v['no-tier-profile'] !== true,
   };
   o.addrsPerObserver = n('addrs-per-observer', v['addrs-per-observer'], Math.max(1, Math.min(ADDRS_PER_OBSERVER_MAX, Math.floor(SOURCE_ADDRS / o.observers))), 1, SOURCE_ADDRS);
   const members = 3 + o.observers;
@@ -375,7 +382,8 @@ function startLoadChild(index: number, obs: Member, o: Options, dir: string): Lo
   const lo = 2 + index * o.addrsPerObserver;
   const hi = lo + o.addrsPerObserver - 1;
   const sourceAddrs = lo === hi ? `127.0.0.${lo}` : `127.0.0.${lo}-127.0.0.${hi}`;
-  const workers = o.workers ?? Math.max(1, Math.ceil(o.perObserver / 10_000));
+  // The lean load client holds up to 19,000 sessions per worker process (20,000 files each).
+  const workers = o.workers ?? Math.max(1, Math.ceil(o.perObserver / 19_000));
   const json = path.join(dir, `load-observer${obs.spec.id}.json`);
   const log = path.join(dir, `load-observer${obs.spec.id}.log`);
   const args = [
@@ -648,6 +656,7 @@ export async function run(o: Options): Promise<Any> {
       tickTime: o.tickTime,
       extra,
       zktsOnly,
+      perMember: (spec) => (o.tierProfile && spec.role === 'observer' ? { ...TIER_KEYS, ...(o.sessionWorkers !== null ? { sessionWorkers: String(o.sessionWorkers) } : {}) } : {}),
       startTimeoutMs: o.startTimeoutS * 1000,
     });
     e = ens;

@@ -147,8 +147,11 @@ function onBroadcastMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
 function onMessage(p: ZabPeer, from: number, msg: Msg): void {
   const s = learner(p);
   if (msg.type === 'NOTIFICATION') {
-    if (p.isObserver && from === s.master && msg.state === 'LOOKING') {
-      giveUp(p, s); // our observer master stopped following (see giveUp)
+    // Our observer master stopped following (see giveUp). While we are still connecting, a
+    // LOOKING master may only be finishing the election we just left: wait for it (tick
+    // repeats OBSERVERINFO) rather than fall back to the leader for 2 × initLimit.
+    if (p.isObserver && from === s.master && msg.state === 'LOOKING' && s.phase !== 'connecting') {
+      giveUp(p, s);
       return;
     }
     answerNotification(p, from, msg);
@@ -214,6 +217,11 @@ function makeRole(observer: boolean): RoleHandler {
         return;
       }
       if (s.serving !== null) masterTick(p, s.serving);
+      if (s.phase === 'connecting' && p.isObserver && s.master !== p.leaderId) {
+        // A master still in its election dropped our OBSERVERINFO: ask again (a duplicate is
+        // ignored once that master has answered it).
+        p.send(s.master, { type: 'OBSERVERINFO', acceptedEpoch: p.acceptedEpoch, session: s.session });
+      }
       if (p.isObserver && s.master === p.leaderId && preferredMaster(p) !== undefined) {
         // Fell back to the leader: try the observer master again now and then, so that the
         // leader's fan-out shrinks back once that follower is up.

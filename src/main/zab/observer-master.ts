@@ -38,6 +38,10 @@ function onObserverInfo(p: ZabPeer, m: MasterState, from: number, msg: LearnerIn
   // Only observers configured to learn from us: one that takes us for the leader (a stale
   // vote) must time out and look again, not be served by a member it misnames.
   if (msg.type !== 'OBSERVERINFO' || observerMasterOf(p.config, from, p.leaderId) !== p.id) return;
+  // A repeated OBSERVERINFO (the observer asks again each tick while connecting) for a session
+  // already past LEADERINFO must not restart its sync.
+  const known = m.observers.get(from);
+  if (known !== undefined && known.session === msg.session && known.phase !== 'leaderInfo') return;
   const r: LearnerRecord = {
     id: from,
     observer: true,
