@@ -398,6 +398,8 @@ function startLoadChild(index: number, obs: Member, o: Options, dir: string): Lo
     String(o.duration),
     '-w',
     String(workers),
+    '--per-worker',
+    String(Math.ceil(o.perObserver / workers)),
     '--source-addrs',
     sourceAddrs,
     '--server-pid',
