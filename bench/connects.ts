@@ -15,15 +15,15 @@
 // --base DIR: 'base' in --servers is the zkts of another built checkout (an A/B in one run);
 // --base-cfg key=value[,...]: its extra zoo.cfg keys (--base . compares two configurations).
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LeanSessions } from '../src/load/lean-client.js';
 import { treeCpuTicks, treePids } from '../src/load/proc.js';
 import { startServer } from '../test/integration/harness/server.js';
+import { startFloorProcess } from './floor-process.js';
 
 type Kind = 'floor' | 'zkts' | 'base' | 'apache';
 const kinds: readonly Kind[] = ['floor', 'zkts', 'base', 'apache'];
@@ -44,40 +44,6 @@ function profilingNode(dir: string): string {
   const wrapper = path.join(dir, 'node-cpu-prof.sh');
   fs.writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' --cpu-prof --cpu-prof-dir='${dir}' "$@"\n`, { mode: 0o755 });
   return wrapper;
-}
-
-async function startFloor(port: number, prof: string): Promise<Running> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const entry = path.join(here, '..', 'src', 'load', 'floor-server.js');
-  const argv = [...(prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]), entry, '--port', String(port)];
-  const child: ChildProcess = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let out = '';
-  const listening = await new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), 15_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      if (out.includes('floor listening')) {
-        clearTimeout(t);
-        resolve(true);
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.once('exit', () => resolve(false));
-  });
-  if (!listening || child.pid === undefined) {
-    child.kill('SIGKILL');
-    throw new Error(`floor server did not listen on ${port}: ${out}`);
-  }
-  return {
-    pid: child.pid,
-    async stop() {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
 }
 
 /** zoo.cfg keys for 'base' (--base-cfg; --base may be this checkout, to compare two configs). */
@@ -101,7 +67,7 @@ let baseStart: typeof startServer | null = null;
 
 async function startKind(kind: Kind, cfg: Record<string, string>, prof: string): Promise<Running> {
   const port = ports[kind];
-  if (kind === 'floor') return startFloor(port, prof);
+  if (kind === 'floor') return startFloorProcess(port, prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]);
   const start = kind === 'base' ? baseStart : startServer;
   if (start === null) throw new Error('--servers base needs --base DIR');
   const h = await start(kind === 'apache' ? 'apache' : 'zkts', {

@@ -31,16 +31,15 @@
 // ListenDrops, TCPReqQFullDrop, TCPReqQFullDoCookies): these are host-wide counters, so run it
 // with nothing else connecting on the machine.
 
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../src/load/cli.js';
 import { sessionsPerWorkerMax } from '../src/load/limits.js';
 import type { LoadResult } from '../src/load/types.js';
 import { fourLetter, startServer, type ServerKind } from '../test/integration/harness/server.js';
+import { startFloorProcess } from './floor-process.js';
 
 const netstatKeys = ['ListenOverflows', 'ListenDrops', 'TCPReqQFullDrop', 'TCPReqQFullDoCookies'] as const;
 function netstat(): Record<string, number> {
@@ -50,34 +49,6 @@ function netstat(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of netstatKeys) out[k] = values[names.indexOf(k)] ?? Number.NaN;
   return out;
-}
-
-/** The plain-Node floor (src/load/floor-server.ts) in a child process: the least any node:net
- *  server pays per re-establish (it answers a ConnectRequest with an id with that id). */
-async function startFloor(port: number): Promise<{ pid: number; port: number; connectString: string; stop(): Promise<void> }> {
-  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'load', 'floor-server.js');
-  const child = spawn(process.execPath, [entry, '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error('the floor server did not start')), 15_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      if (out.includes('floor listening')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
-  return {
-    pid: child.pid ?? 0,
-    port,
-    connectString: `127.0.0.1:${port}`,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 async function mntr(port: number, floor: boolean): Promise<Map<string, number>> {
@@ -142,7 +113,7 @@ async function main(): Promise<void> {
   );
   console.log(`# somaxconn ${readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.availableParallelism()} cores`);
   const server = floor
-    ? await startFloor(Number(v.port))
+    ? await startFloorProcess(Number(v.port))
     : await startServer(kind, { port: Number(v.port), maxClientCnxns: 0, maxSessionTimeout: Math.max(40_000, timeoutMs), extra, startTimeoutMs: 60_000 });
   try {
     const before = netstat();

@@ -18,7 +18,7 @@
 // Options: --sessions S (10000, at most 19000: one worker process) --ping-ms P (2000) --window-s W
 // (30) --in-flight C (256) --session-timeout-ms (30000) --json FILE
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { leanSessionsMax } from '../src/load/limits.js';
 import type { SessionCost } from '../src/load/scenarios/common.js';
 import type { LoadResult } from '../src/load/types.js';
+import { startFloorProcess } from './floor-process.js';
 
 const port = 25500;
 const goal = { cpu: 1.15, rss: 1.1 } as const;
@@ -67,47 +68,6 @@ function parseOpts(argv: string[]): Opts {
     inFlight: int('in-flight', v['in-flight'], 1, 1024),
     sessionTimeoutMs: int('session-timeout-ms', v['session-timeout-ms'], 4_000, 120_000),
     json: v.json ?? null,
-  };
-}
-
-/** Starts the floor server in a child process; resolves once it listens. */
-async function startFloor(): Promise<{ pid: number; stop(): Promise<void> }> {
-  const entry = path.join(root, 'dist', 'src', 'load', 'floor-server.js');
-  const child: ChildProcess = spawn(process.execPath, [entry, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const kill = (): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
-  process.once('exit', kill);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let out = '';
-  const listening = await new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), 15_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      if (out.includes('floor listening')) {
-        clearTimeout(t);
-        resolve(true);
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(false);
-    });
-  });
-  if (!listening || child.pid === undefined) {
-    kill();
-    throw new Error(`the floor server did not listen on ${port}: ${out}`);
-  }
-  const pid = child.pid;
-  return {
-    pid,
-    async stop() {
-      child.kill('SIGTERM');
-      const t = setTimeout(kill, 5_000);
-      await exited;
-      clearTimeout(t);
-    },
   };
 }
 
@@ -161,7 +121,7 @@ async function main(): Promise<void> {
   console.log(`# load before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (${os.availableParallelism()} cores)`);
   const rows: Array<{ client: string; cost: SessionCost; held: number; rttP99Ms: number; openPerS: number }> = [];
   for (const client of ['lean'] as const) {
-    const floor = await startFloor();
+    const floor = await startFloorProcess(port);
     try {
       const r = await hold(o, floor.pid, client);
       const s = r.summary as { cost: SessionCost | null; hold: { connectedAtEnd: number; heartbeatRttMs: { p99: number } | null }; open: { sessionsPerSec: number } };

@@ -27,16 +27,16 @@
 // --window-s W (30) --in-flight C (64) --servers floor,zkts,apache --session-timeout-ms (30000)
 // --source-addrs 127.0.0.2-127.0.0.9 (the client's local addresses) --json FILE.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LeanSessions } from '../src/load/lean-client.js';
 import { leanConnectsInFlightMax, leanSessionsMax } from '../src/load/limits.js';
 import { treeCpuTicks, treePids, treeRss } from '../src/load/proc.js';
 import { startServer, type ServerHandle } from '../test/integration/harness/server.js';
+import { startFloorProcess } from './floor-process.js';
 
 type Kind = 'floor' | 'zkts' | 'apache';
 const kinds: readonly Kind[] = ['floor', 'zkts', 'apache'];
@@ -149,50 +149,9 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startFloor(port: number): Promise<Running> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const entry = path.join(here, '..', 'src', 'load', 'floor-server.js');
-  const child: ChildProcess = spawn(process.execPath, [entry, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const kill = (): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
-  process.once('exit', kill);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let out = '';
-  const listening = await new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), 15_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      if (out.includes('floor listening')) {
-        clearTimeout(t);
-        resolve(true);
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(false);
-    });
-  });
-  if (!listening || child.pid === undefined) {
-    kill();
-    throw new Error(`floor server did not listen on ${port}: ${out}`);
-  }
-  const pid = child.pid;
-  return {
-    pid,
-    async stop() {
-      child.kill('SIGTERM');
-      const t = setTimeout(kill, 5_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
 async function startKind(kind: Kind, o: Opts): Promise<Running> {
   const port = ports[kind];
-  if (kind === 'floor') return startFloor(port);
+  if (kind === 'floor') return startFloorProcess(port);
   const h: ServerHandle = await startServer(kind, {
     port,
     maxClientCnxns: 0,
