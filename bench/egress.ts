@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createClient } from '../src/client/index.js';
 import { treeCpuTicks, treePids } from '../src/load/proc.js';
-import { Ensemble, killOnExit, mntr } from './ensemble-cluster.js';
+import { Ensemble, killEnsemblesNow, killOnExit, mntr } from './ensemble-cluster.js';
 
 const BASE_PORT = 27000;
 /** Members of the largest ensemble: 3 voters + observers, 10 ports each within 27000..27999. */
@@ -73,20 +73,7 @@ interface Row {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const started: Ensemble[] = [];
-function killEverythingNow(): void {
-  for (const e of started) {
-    for (const m of e.members) {
-      if (m.exited) continue;
-      for (const p of m.processTree()) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-  }
-}
+const killEverythingNow = (): void => killEnsemblesNow(started);
 
 /** Bytes sent by every TCP socket of these processes, keyed by nothing: one sum, less the sockets on skipPort. */
 function bytesSent(pids: readonly number[], skipPort: number): number {

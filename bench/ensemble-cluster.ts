@@ -343,6 +343,22 @@ export class Ensemble {
   }
 }
 
+/** SIGKILLs every live member process (and its children) of these ensembles, now: for exit hooks. */
+export function killEnsemblesNow(ensembles: Iterable<Ensemble>): void {
+  for (const e of ensembles) {
+    for (const m of e.members) {
+      if (m.exited) continue;
+      for (const p of m.processTree()) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+  }
+}
+
 /**
  * Runs `killNow` (SIGKILL of everything a bench started) when the process exits or is
  * interrupted, so no member outlives its bench. Installed once per process.

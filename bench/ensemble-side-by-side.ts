@@ -35,7 +35,7 @@ import { ZkError } from '../src/client/errors.js';
 import { Err } from '../src/common/zk.js';
 import { runLoad } from '../src/load/cli.js';
 import type { LoadResult } from '../src/load/types.js';
-import { Ensemble, killOnExit, mntr, type Kind } from './ensemble-cluster.js';
+import { Ensemble, killEnsemblesNow, killOnExit, mntr, type Kind } from './ensemble-cluster.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: loosely read JSON summaries
 type Any = Record<string, any>;
@@ -126,20 +126,7 @@ interface SideResult {
 // ---- process bookkeeping: every member of every ensemble started here ----
 
 const started: Ensemble[] = [];
-function killEverythingNow(): void {
-  for (const e of started) {
-    for (const m of e.members) {
-      if (m.exited) continue;
-      for (const p of m.processTree()) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-  }
-}
+const killEverythingNow = (): void => killEnsemblesNow(started);
 
 async function startEnsemble(kind: Kind, o: Options, sideDir: string, name: string, extra: Record<string, string>): Promise<{ e: Ensemble; ms: number }> {
   const t0 = performance.now();

@@ -35,7 +35,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../test/integration/harness/server.js';
-import { Ensemble, killOnExit, mntr, type Member } from './ensemble-cluster.js';
+import { Ensemble, killEnsemblesNow, killOnExit, mntr, type Member } from './ensemble-cluster.js';
 import { TIER_KEYS } from './idle-rss.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: loosely read JSON summaries
@@ -337,7 +337,7 @@ function killLoadTree(c: ChildProcess, sig: NodeJS.Signals): void {
 
 function killEverythingNow(): void {
   for (const c of loadChildren) killLoadTree(c, 'SIGKILL');
-  for (const e of ensembles) for (const m of e.members) if (!m.exited) for (const p of m.processTree()) safeKill(p, 'SIGKILL');
+  killEnsemblesNow(ensembles);
 }
 
 

@@ -22,7 +22,7 @@ import { createClient } from '../src/client/index.js';
 import { LeanWatchers } from '../src/load/lean-watch.js';
 import { leanSessionsMax } from '../src/load/limits.js';
 import { nowMs } from '../src/load/protocol.js';
-import { Ensemble, type Kind } from './ensemble-cluster.js';
+import { Ensemble, killEnsemblesNow, killOnExit, type Kind } from './ensemble-cluster.js';
 import { TIER_KEYS } from './idle-rss.js';
 
 const PORT_BASE = 25500;
@@ -73,6 +73,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
     extra: { maxClientCnxns: '0', ...(values.local ? { localSessionsEnabled: 'true' } : {}) },
     perMember: (spec) => (spec.role === 'observer' && kind === 'zkts' ? TIER_KEYS : {}),
   });
+  killOnExit(() => killEnsemblesNow([ensemble])); // an interrupted run leaves no member behind
   const sets: LeanWatchers[] = [];
   const results: Array<{ p50: number; p99: number; p100: number; notified: number; armed: number }> = [];
   try {
