@@ -21,7 +21,7 @@ const resolved: Promise<void> = Promise.resolve();
 function noop(): void {}
 
 export interface DoorbellOptions {
-  /** Fallback timeout of each wait in milliseconds (default 50). */
+  /** Fallback timeout of each wait in milliseconds (default doorbellTimeoutMs). */
   timeoutMs?: number;
 }
 
@@ -47,15 +47,17 @@ export class Doorbell {
   #closed = false;
   #resolveData: (() => void) | undefined;
   #resolveSpace: (() => void) | undefined;
-  readonly #onData: () => void;
+  readonly #onData: (outcome: 'ok' | 'not-equal' | 'timed-out') => void;
   readonly #onSpace: () => void;
 
   constructor(r: ByteRing, options: DoorbellOptions = {}) {
     this.ring = r;
     this.timeoutMs = options.timeoutMs ?? doorbellTimeoutMs;
     if (!(this.timeoutMs > 0)) throw new RangeError(`Doorbell: timeoutMs must be > 0, got ${this.timeoutMs}`);
-    this.#onData = () => {
-      Atomics.store(this.ring.ctl, Slot.consumerSleeping, 0);
+    this.#onData = (outcome: 'ok' | 'not-equal' | 'timed-out') => {
+      const ctl = this.ring.ctl;
+      Atomics.store(ctl, Slot.consumerSleeping, 0);
+      if (outcome === 'timed-out' && this.ring.readable()) ctl[Slot.lateWakeups] = (ctl[Slot.lateWakeups]! + 1) | 0;
       const resolve = this.#resolveData;
       if (resolve === undefined) return; // already settled by close()
       this.#resolveData = undefined;
@@ -100,7 +102,7 @@ export class Doorbell {
     return new Promise<void>((resolve) => {
       this.#resolveData = resolve;
       this.#hold();
-      w.value.then(this.#onData, this.#onData);
+      w.value.then(this.#onData, () => this.#onData('ok'));
     });
   }
 

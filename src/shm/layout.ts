@@ -57,6 +57,9 @@ export const Slot = {
   consumerSleeping: 18,
   /** Statistics: number of head publications (release batches). */
   releasedBatches: 19,
+  /** Statistics: data waits that timed out and found a record already published (a wake-up
+   *  missed: a quiet publish whose wake-up had not come yet, or a bug). */
+  lateWakeups: 20,
 
   // line 2: written by the producer
   /** Free-running position one past the last byte of the last published record. */

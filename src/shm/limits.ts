@@ -47,8 +47,15 @@ export const channelBudgetRecordsDefault = 1024;
 /** A channel's outbox (outbox.ts) compacts its array once this many sent records lead it. */
 export const outboxCompactRecordsMin = 1024;
 
-/** Default fallback: a doorbell wait resolves after this long even if nobody notified. */
-export const doorbellTimeoutMs = 50;
+/**
+ * Default fallback: a doorbell wait resolves after this long even if nobody notified. The
+ * flag + sequence protocol (ring.ts) loses no wake-up, so this is only a safety net, and it is
+ * long on purpose: every fallback wake-up of an idle ring costs a thread wake (about 100 us of
+ * CPU with V8's timer task), and a tier host runs dozens of idle servers. A wait that times out
+ * with a record already there is counted (RingStats.lateWakeups), so a lost wake-up shows up as
+ * a counter and a late record, not as a hang.
+ */
+export const doorbellTimeoutMs = 60_000;
 /** While a doorbell waits, an interval this long keeps the event loop alive (it never fires in
  *  practice; it only holds a ref). */
 export const doorbellKeepAliveIntervalMs = 1 << 30;

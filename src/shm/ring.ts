@@ -79,6 +79,8 @@ export interface RingStats {
   publishedBatches: number;
   releasedBatches: number;
   dataNotifies: number;
+  /** Data waits that timed out with a record already there (see Slot.lateWakeups). */
+  lateWakeups: number;
   closed: boolean;
 }
 
@@ -445,6 +447,7 @@ export class ByteRing {
       publishedBatches: Atomics.load(ctl, Slot.publishedBatches),
       releasedBatches: Atomics.load(ctl, Slot.releasedBatches),
       dataNotifies: Atomics.load(ctl, Slot.dataNotifies),
+      lateWakeups: Atomics.load(ctl, Slot.lateWakeups),
       closed: Atomics.load(ctl, Slot.closed) !== 0,
     };
   }

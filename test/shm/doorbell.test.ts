@@ -45,6 +45,41 @@ describe('Doorbell', () => {
     await bell.wait(); // closed: resolves at once
   });
 
+  test('a timed-out wait that finds a record counts a late wake-up; a notified one does not', async () => {
+    const { p, c } = pair(256);
+    const bell = new Doorbell(c, { timeoutMs: 5 });
+    const w = bell.wait(); // asleep: nothing published yet
+    p.reserve(1, 0);
+    p.commit();
+    p.publishQuiet(); // visible, but the sleeper is not woken: only the fallback finds it
+    await w;
+    assert.equal(c.stats().lateWakeups, 1);
+    assert.equal(p.stats().dataNotifies, 0);
+    c.peek();
+    c.release();
+    c.releaseBatch();
+
+    const notified = bell.wait();
+    p.reserve(1, 0);
+    p.commit();
+    p.publish();
+    await notified;
+    assert.equal(c.stats().lateWakeups, 1, 'a notified wake-up is not late');
+    c.peek();
+    c.release();
+    c.releaseBatch();
+
+    await bell.wait(); // times out with nothing there: not late either
+    assert.equal(c.stats().lateWakeups, 1);
+    bell.close();
+  });
+
+  test('the default fallback is a safety net, not a poll', () => {
+    const { c } = pair(256);
+    // An idle tier server must not wake for its rings: at most once a minute per wait.
+    assert.ok(new Doorbell(c).timeoutMs >= 60_000);
+  });
+
   test('waitForSpace resolves when the consumer releases', async () => {
     const { p, c } = pair(256);
     while (p.reserve(1, 100) >= 0) p.commit();
