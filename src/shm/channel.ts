@@ -306,7 +306,15 @@ export class Channel {
    * the outbox first. Cheap when there is nothing to publish.
    */
   publish(): void {
-    if (!this.#outbox.isEmpty()) this.#outbox.flush();
+    const outbox = this.#outbox;
+    if (!outbox.isEmpty()) {
+      // Records that waited in the outbox were committed earlier, and the publish() of that
+      // turn found no room and so rang nothing: moving them into the ring now is what must
+      // wake the peer. (Published quietly, they would wait for the peer's next wake-up.)
+      const waiting = outbox.length;
+      outbox.flush();
+      if (outbox.length < waiting) this.#wakeDue = true;
+    }
     if (this.#wakeDue) {
       this.#wakeDue = false;
       this.#quietUnrung = false;

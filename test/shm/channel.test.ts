@@ -247,3 +247,39 @@ describe('Channel quiet records (issue 11 goal 3: a doorbell per burst of connec
     worker.close();
   });
 });
+
+describe('Channel outbox wake-ups', () => {
+  test('records that waited in the outbox wake a sleeping peer when a later publish() moves them into the ring', async () => {
+    const desc = createChannelDescriptor({ toMainBytes: 1024, toWorkerBytes: 1024 });
+    const main = new Channel(desc, 'main');
+    // A long fallback: only a real wake-up resolves the wait within the test.
+    const worker = new Channel(desc, 'worker', { timeoutMs: 60_000 });
+    const send = (value: number): void => {
+      const off = main.reserve(7, 64);
+      main.view.setUint32(off, value, true);
+      main.commit();
+    };
+    let sent = 0;
+    while (main.outboxLength === 0) send(sent++); // the ring is full; the last one waits outside
+    main.publish(); // publishes what is in the ring; the outbox record cannot go yet
+    assert.equal(main.outboxLength, 1);
+    const seen: number[] = [];
+    const take = (_k: number, view: DataView, off: number): void => {
+      seen.push(view.getUint32(off, true));
+    };
+    worker.drain(take, 1_000_000); // the peer empties the ring and goes to sleep
+    let woken = false;
+    const sleeping = worker.rxBell.wait().then(() => {
+      woken = true;
+    });
+    main.publish(); // another turn of the producer: the outbox record goes into the ring
+    assert.equal(main.outboxLength, 0);
+    assert.equal(worker.rx.readable(), true);
+    await Promise.race([sleeping, new Promise((r) => setTimeout(r, 5_000))]);
+    assert.equal(woken, true, 'the sleeping peer was woken for the record that left the outbox');
+    worker.drain(take, 1_000_000);
+    assert.deepEqual(seen, Array.from({ length: sent }, (_, i) => i));
+    main.close();
+    worker.close();
+  });
+});
