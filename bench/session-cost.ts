@@ -5,6 +5,8 @@
 // own RSS and CPU are its alone):
 //   floor   src/load/floor-server.ts: accepts, parses frames, answers ConnectRequest and pings
 //   zkts    standalone, localSessionsEnabled=true (test/integration/harness/server.ts)
+//   zkts-tier  the same with the tier profile of an observer host (bench/idle-rss.ts TIER_KEYS:
+//           one session worker), what each observer of bench:observer-tier runs
 //   apache  Apache ZooKeeper 3.8 (Debian package), a one-member ensemble with local sessions,
 //           JVM as in production (skipped when /usr/share/java/zookeeper.jar is not there)
 // the child
@@ -24,7 +26,7 @@
 // client (xid, err, handshake fields); errors and disconnects are counted and printed.
 //
 // Options: --sessions S (10000, at most 19000: one process, 20,000 open files) --ping-ms P (2000)
-// --window-s W (30) --in-flight C (64) --servers floor,zkts,apache --session-timeout-ms (30000)
+// --window-s W (30) --in-flight C (64) --servers floor,zkts,zkts-tier,apache --session-timeout-ms (30000)
 // --source-addrs 127.0.0.2-127.0.0.9 (the client's local addresses) --json FILE.
 
 import { spawn, } from 'node:child_process';
@@ -36,11 +38,12 @@ import { LeanSessions } from '../src/load/lean-client.js';
 import { leanConnectsInFlightMax, leanSessionsMax } from '../src/load/limits.js';
 import { treeCpuTicks, treePids, treeRss } from '../src/load/proc.js';
 import { startServer, type ServerHandle } from '../test/integration/harness/server.js';
+import { TIER_KEYS } from './idle-rss.js';
 import { startFloorProcess } from './floor-process.js';
 
-type Kind = 'floor' | 'zkts' | 'apache';
-const kinds: readonly Kind[] = ['floor', 'zkts', 'apache'];
-const ports: Record<Kind, number> = { floor: 25600, zkts: 25610, apache: 25620 };
+type Kind = 'floor' | 'zkts' | 'zkts-tier' | 'apache';
+const kinds: readonly Kind[] = ['floor', 'zkts', 'zkts-tier', 'apache'];
+const ports: Record<Kind, number> = { floor: 25600, zkts: 25610, apache: 25620, 'zkts-tier': 25630 };
 const clockTicksPerS = 100; // getconf CLK_TCK on Linux
 const apacheJar = '/usr/share/java/zookeeper.jar';
 
@@ -152,11 +155,12 @@ interface Running {
 async function startKind(kind: Kind, o: Opts): Promise<Running> {
   const port = ports[kind];
   if (kind === 'floor') return startFloorProcess(port);
-  const h: ServerHandle = await startServer(kind, {
+  const tier = kind === 'zkts-tier';
+  const h: ServerHandle = await startServer(tier ? 'zkts' : kind, {
     port,
     maxClientCnxns: 0,
     maxSessionTimeout: o.sessionTimeoutMs,
-    extra: { localSessionsEnabled: 'true' },
+    extra: { localSessionsEnabled: 'true', ...(tier ? TIER_KEYS : {}) },
     startTimeoutMs: 60_000,
     jvmProfile: 'bench',
   });
