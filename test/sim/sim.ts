@@ -113,7 +113,7 @@ export class Sim {
   private snapsSent = 0;
   private informsByLeaders = 0;
   private informsByMasters = 0;
-  /** Per observer: the member it last asked to learn from (OBSERVERINFO), and when. */
+  /** Per observer: the member it learns from (its learner state's master), and since when. */
   private readonly attachedTo = new Map<number, { readonly to: number; readonly time: number }>();
   private phase: 'safety' | 'liveness' = 'safety';
   private livenessFirstSeq = Infinity;
@@ -232,6 +232,12 @@ export class Sim {
   private step(node: SimNode, input: Input): void {
     if (!node.alive) return;
     node.peer.step(input);
+    // The member an observer learns from, and since when (an OBSERVERINFO alone does not say:
+    // an observer asks a returning master while it keeps learning where it is).
+    const l = node.peer.learner;
+    if (node.peer.isObserver && l !== null && this.attachedTo.get(node.id)?.to !== l.master) {
+      this.attachedTo.set(node.id, { to: l.master, time: this.sched.now });
+    }
     this.drain(node);
   }
 
@@ -308,7 +314,6 @@ export class Sim {
    * expire (the observer falls silent towards it).
    */
   private send(node: SimNode, to: number, msg: Msg): void {
-    if (msg.type === 'OBSERVERINFO') this.attachedTo.set(node.id, { to, time: this.sched.now });
     if (msg.type === 'INFORM') {
       if (node.peer.role === 'leading') {
         this.informsByLeaders += 1;
