@@ -55,8 +55,8 @@ export interface ZabConfig {
   /**
    * Observer masters (ZooKeeper's observerMasterPort): the observers listed learn from an active
    * follower (observerMasterOf spreads them over the followers of the current leader; the
-   * value is the configured voter). Observers not listed learn from the leader, and so does one
-   * whose master failed it last time.
+   * value is the configured voter), skipping those the observer's view says cannot feed it.
+   * Observers not listed learn from the leader.
    */
   readonly observerMasters?: ReadonlyMap<number, number>;
 }
