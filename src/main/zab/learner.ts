@@ -12,7 +12,7 @@ import { zxidEpoch } from '../../common/ids.js';
 import { answerNotification, notificationOf } from './election.js';
 import type { Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
-import { masterMessage, masterPeerDown, masterProgress, masterSkipped, masterTick, newMasterState, observerMasterOf, type MasterState } from './observer-master.js';
+import { masterMessage, masterPeerDown, masterProgress, masterSkipped, masterTick, masterUnseen, newMasterState, observerMasterOf, type MasterState } from './observer-master.js';
 
 export interface LearnerState {
   phase: 'connecting' | 'epochAcked' | 'syncing' | 'newLeader' | 'active';
@@ -246,9 +246,10 @@ function makeRole(observer: boolean): RoleHandler {
         return;
       }
       if (s.serving !== null) masterTick(p, s.serving);
+      if (s.phase === 'connecting' && p.isObserver && s.master !== p.leaderId) masterUnseen(p, s.master, s.ticksSilent);
       if (s.phase === 'connecting' && p.isObserver && chooseMaster(p) !== s.master) {
-        // Nothing learnt yet, and our view no longer picks this member (it went down, or
-        // follows another leader): connect to the one it picks now instead of waiting initLimit.
+        // Nothing learnt yet, and our view no longer picks this member (it went down, was never
+        // up, or follows another leader): connect to the one it picks now, not after initLimit.
         p.become('observing', p.leaderId);
         return;
       }

@@ -8,7 +8,7 @@ import { assert } from '../../common/assert.js';
 import { notificationOf } from './election.js';
 import type { AckEpochMsg, Input, LearnerInfoMsg, Msg } from './messages.js';
 import { sendSyncStream, streaming, type LearnerRecord } from './leader.js';
-import { entriesPerReadMax } from './limits.js';
+import { entriesPerReadMax, masterUnseenTicksMax } from './limits.js';
 import type { ZabPeer } from './peer.js';
 
 export interface MasterState {
@@ -27,30 +27,38 @@ export function newMasterState(): MasterState {
  * told it in a NOTIFICATION. Kept across roles; only observers with a master consult it.
  */
 export interface VoterView {
-  /** Voters whose connection went down and has not come back (peerDown, no peerUp since). */
+  /** Voters with an open connection (peerUp, or a message, and no peerDown since). */
+  readonly up: Set<number>;
+  /** Voters whose connection went down and has not come back (peerDown, no peerUp since), or
+   *  that an observer waited on for masterUnseenTicksMax without ever having a connection. */
   readonly down: Set<number>;
   /** The leader each voter last said it follows (its own id: LEADING; -1: LOOKING). */
   readonly follows: Map<number, number>;
 }
 
 export function newVoterView(): VoterView {
-  return { down: new Set(), follows: new Map() };
+  return { up: new Set(), down: new Set(), follows: new Map() };
 }
 
 /** Keeps `view` up to date with one input (ZabPeer.step calls it for every input). */
 export function noteInput(p: ZabPeer, view: VoterView, input: Input): void {
   switch (input.kind) {
     case 'peerDown':
-      if (p.isVoter(input.peer)) view.down.add(input.peer);
+      if (!p.isVoter(input.peer)) return;
+      view.down.add(input.peer);
+      view.up.delete(input.peer);
       return;
     case 'peerUp':
+      if (!p.isVoter(input.peer)) return;
+      view.up.add(input.peer);
       view.down.delete(input.peer);
       if (input.peer === p.avoidMaster) p.avoidMaster = -1; // a new connection: worth a try
       return;
     case 'message': {
       const { from, msg } = input;
       if (!p.isVoter(from)) return;
-      view.down.delete(from); // a message comes only over an open connection
+      view.up.add(from); // a message comes only over an open connection
+      view.down.delete(from);
       if (msg.type !== 'NOTIFICATION') return;
       view.follows.set(from, msg.state === 'LOOKING' ? -1 : msg.leader);
       // The master that failed us is past its election (it follows, or leads): worth a try.
@@ -90,6 +98,16 @@ export function observerMasterOf(
   const live = followers.filter((v) => !skip(v));
   if (live.length === 0) return undefined;
   return live[Math.floor(turn / followers.length) % live.length];
+}
+
+/**
+ * A connecting observer, each tick: a master we have never had a connection with (down since
+ * before we started: the driver reports no peerDown for a dial that is refused) counts as down
+ * after masterUnseenTicksMax ticks, so that the observer picks another now rather than after
+ * initLimit. peerUp or a message from it takes it back.
+ */
+export function masterUnseen(p: ZabPeer, master: number, ticksWaited: number): void {
+  if (ticksWaited >= masterUnseenTicksMax && !p.voterView.up.has(master)) p.voterView.down.add(master);
 }
 
 /** The observer's view says `voter` cannot feed it while `leader` leads. */
