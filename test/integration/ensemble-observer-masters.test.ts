@@ -4,7 +4,9 @@
 // leader, and it does not cycle back to the dead one), and a zkts local session on A keeps
 // writing and reading with no error and no disconnect. Restart the killed follower: A moves back
 // to it (it asks while still learning from the other one), again with no disconnect, and
-// observer B, whose master never failed, keeps its master throughout.
+// observer B, whose master never failed, keeps its master throughout. Then SIGKILL the leader:
+// both observers learn from the one follower left (before, those whose turn was the dead leader
+// asked it until initLimit, then learnt from the new leader), still with no disconnect.
 //
 // Ports: this suite has no block of its own (21000-23999 are all given out); it uses the
 // ensemble-crash suite's block at server indexes 3..7, which that suite (0..2) does not use.
@@ -41,7 +43,7 @@ async function mntr(port: number, key: string): Promise<number | undefined> {
 }
 
 describe('observer masters follow voter failures', () => {
-  test('3 voters + 2 observers fed by followers: SIGKILL the follower feeding an observer, then restart it', { timeout: 240_000 }, async () => {
+  test('3 voters + 2 observers fed by followers: SIGKILL the follower feeding an observer, restart it, then SIGKILL the leader', { timeout: 240_000 }, async () => {
     const ports = [3, 4, 5, 6, 7].map((i) => suitePort(SUITE_PORTS.ensembleCrash, i));
     const cfg: Record<string, string> = {};
     ports.forEach((p, i) => (cfg[`server.${i + 1}`] = `127.0.0.1:${p + 1}:${p + 2}${i >= 3 ? ':observer' : ''}`));
@@ -127,6 +129,22 @@ describe('observer masters follow voter failures', () => {
       await ackedAtLeast(atReturn + 30, 'writes through observer A after it moved back');
       bMasters.delete(undefined); // a mntr that timed out on a loaded machine
       assert.deepEqual([...bMasters], [idOf(masterB)], 'observer B changed masters');
+
+      // The leader dies: the survivors elect, and both observers learn from the one follower
+      // left, none from the dead leader (whose turn some of them now are) nor the new leader.
+      await leader.kill();
+      const atLeaderKill = acked.length;
+      const survivors = voters.map((v) => (v === masterA ? restarted : v)).filter((v) => v !== leader);
+      const [newLeader, lastFollower] = await eventually('a new leader', async () => {
+        const modes = await Promise.all(survivors.map((s) => memberMode(s.port)));
+        const i = modes.indexOf('leader');
+        return i >= 0 && modes[1 - i] === 'follower' ? [survivors[i]!, survivors[1 - i]!] : undefined;
+      }, 60_000);
+      await eventually('both observers on the follower left', async () => {
+        const [ma, mb, onLeader] = await Promise.all([mntr(obsA.port, 'learner_master'), mntr(obsB.port, 'learner_master'), mntr(newLeader.port, 'synced_observers')]);
+        return ma === idOf(lastFollower) && mb === idOf(lastFollower) && onLeader === 0 ? true : undefined;
+      }, 40_000);
+      await ackedAtLeast(atLeaderKill + 30, 'writes through observer A after the leader died');
     } finally {
       stop = true;
       await loop;
