@@ -47,6 +47,7 @@ export function noteInput(p: ZabPeer, view: VoterView, input: Input): void {
       if (!p.isVoter(input.peer)) return;
       view.down.add(input.peer);
       view.up.delete(input.peer);
+      view.follows.delete(input.peer); // whom it follows is news again once it is back
       return;
     case 'peerUp':
       if (!p.isVoter(input.peer)) return;
