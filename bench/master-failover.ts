@@ -12,7 +12,10 @@
 //      "back" is the time from that start until F's observers learn from it again (it includes
 //      F's start, election and sync). "stall" is the longest write of the session in each phase;
 //   3. checks that the observers F did not feed kept their master, and that the session saw no
-//      error and no disconnect; stops the ensemble by PID.
+//      error and no disconnect;
+//   4. last, SIGKILLs the leader: the time until every observer learns from the one follower
+//      left (election included), and the longest write of a local session on an observer;
+//      stops the ensemble by PID.
 //
 // Options: --observers 6 --rounds 3 --json FILE.
 
@@ -99,6 +102,48 @@ function writer(client: ZkClient, prefix: string, errors: string[]): { stop: () 
     count: () => starts.length,
   };
 }
+
+interface LeaderKill {
+  /** From the SIGKILL until every observer learns from the one follower left. */
+  settledMs: number;
+  /** The longest write of a local session on an observer, from the kill until 1 s after. */
+  stallMs: number;
+}
+
+/**
+ * Last: SIGKILL the leader. The followers elect; every observer must end on the one follower left
+ * (not on the dead leader, whose turn some of them now are, nor on the new leader).
+ */
+async function killLeader(leader: Member, followers: readonly Member[], observers: readonly Member[]): Promise<LeaderKill> {
+  const client = createClient(`127.0.0.1:${observers[0]!.spec.clientPort}`, { sessionTimeoutMs: 30_000, localSession: true, connectTimeoutMs: CLIENT_CONNECT_TIMEOUT_MS });
+  const disconnects: string[] = [];
+  client.on('disconnected', (why: unknown) => disconnects.push(String(why)));
+  await client.waitConnected(CLIENT_CONNECT_TIMEOUT_MS);
+  const errors: string[] = [];
+  const w = writer(client, 'leader-kill', errors);
+  await sleep(1000);
+  const tKill = performance.now();
+  await leader.kill();
+  await until('every observer on the follower left', async () => {
+    const modes = await Promise.all(followers.map((f) => mntr(f.spec.clientPort, 2000)));
+    const i = modes.findIndex((m) => m.get('zk_server_state') === 'follower');
+    if (i < 0 || modes[1 - i]!.get('zk_server_state') !== 'leader') return false;
+    const ms = await learnerMasters(observers);
+    return ms.every((m) => m === followers[i]!.spec.id);
+  });
+  const settledMs = performance.now() - tKill;
+  await sleep(1000);
+  const stallMs = w.longest(tKill, performance.now());
+  await w.stop();
+  await client.close({ timeoutMs: 1000 });
+  if (errors.length > 0 || disconnects.length > 0) {
+    throw new Error(`leader kill: the local session saw errors ${JSON.stringify(errors)} / disconnects ${JSON.stringify(disconnects)}`);
+  }
+  console.log(`leader SIGKILL: every observer on the follower left in ${settledMs.toFixed(0)} ms (election included), longest write ${stallMs.toFixed(0)} ms; 0 errors, 0 disconnects`);
+  return { settledMs, stallMs };
+}
+
+let leaderKill: LeaderKill | null = null;
 
 async function run(o: Options): Promise<Round[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-master-failover-'));
@@ -188,6 +233,7 @@ async function run(o: Options): Promise<Round[]> {
           `longest write ${x.stallAtReturnMs.toFixed(0)} ms; other observers moved: ${x.othersMoved}; ${x.writes} writes, 0 errors, 0 disconnects`,
       );
     }
+    leaderKill = await killLeader(leader, followers, observers);
   } finally {
     await ens.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -209,7 +255,7 @@ async function main(): Promise<void> {
     `median over ${rounds.length} rounds: moved ${median(rounds.map((x) => x.movedMs)).toFixed(0)} ms, longest write at the kill ${median(rounds.map((x) => x.stallAtKillMs)).toFixed(0)} ms, ` +
       `back ${median(rounds.map((x) => x.backMs)).toFixed(0)} ms, longest write at the return ${median(rounds.map((x) => x.stallAtReturnMs)).toFixed(0)} ms (tickTime 2000: initLimit 20 s)`,
   );
-  if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify({ observers: o.observers, rounds }, null, 2));
+  if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify({ observers: o.observers, rounds, leaderKill }, null, 2));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
