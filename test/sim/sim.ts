@@ -6,6 +6,7 @@ import { ZabPeer, type PersistedState, type ZabConfig } from '../../src/main/zab
 import type { Input, Msg } from '../../src/main/zab/messages.js';
 import type { LogView } from '../../src/main/zab/log-view.js';
 import type { Prng } from '../../src/main/zab/timeouts.js';
+import { observerMasterOf } from '../../src/main/zab/observer-master.js';
 import { zxidCounter, zxidEpoch } from '../../src/common/ids.js';
 import { Checker, SimFailure } from './checkers.js';
 import { SimDisk } from './disk.js';
@@ -429,6 +430,9 @@ export class Sim {
     for (const node of this.nodes.values()) {
       if (!node.alive || node.peer.appliedZxid !== leader.commitZxid) return false;
       if (node.peer !== leader && !this.attached(node.peer, leader)) return false;
+      // Everyone is up: each observer is back with its own follower (observerMasterOf, nothing
+      // skipped), not left on the leader or on the follower that stood in for a dead master.
+      if (node.peer.isObserver && this.options.observerMasters && node.peer.learner!.master !== observerMasterOf(node.peer.config, node.id, leader.id)) return false;
       if (this.checker.appliedCount(node.id) !== this.checker.canonical.length) return false;
     }
     return true;
@@ -451,7 +455,7 @@ export class Sim {
 
   private summary(): string {
     return [...this.nodes.values()]
-      .map((n) => `n${n.id}${n.alive ? '' : '(down)'} ${n.peer.status()}`)
+      .map((n) => `n${n.id}${n.alive ? '' : '(down)'} ${n.peer.status()}${n.peer.isObserver && n.peer.learner !== null ? ` master=${n.peer.learner.master} down=${[...n.peer.voterView.down].join(",")} up=${[...n.peer.voterView.up].join(",")} follows=${JSON.stringify([...n.peer.voterView.follows])} avoid=${n.peer.avoidMaster}` : ''}`)
       .join('; ');
   }
 

@@ -207,17 +207,31 @@ function chooseMaster(p: ZabPeer): number {
  * master is back, or came to follow our leader) asks that follower with the session it would
  * use next, and keeps learning where it is until the follower answers (it answers once synced).
  * Only a follower that told us it follows our leader is asked: a member still electing may end
- * up leading, and would answer as a leader.
+ * up leading, and would answer as a leader. -1: none.
  */
 function probeTarget(p: ZabPeer, s: LearnerState): number {
   if (!p.isObserver || s.phase !== 'active') return -1;
   const choice = chooseMaster(p);
-  if (choice === s.master || choice === p.leaderId || p.voterView.follows.get(choice) !== p.leaderId) return -1;
-  return choice;
+  return choice === s.master || choice === p.leaderId ? -1 : choice;
 }
 
 function answersProbe(p: ZabPeer, s: LearnerState, from: number, session: number): boolean {
-  return session === s.session + 1 && probeTarget(p, s) === from;
+  return session === s.session + 1 && probeTarget(p, s) === from && p.voterView.follows.get(from) === p.leaderId;
+}
+
+/**
+ * Each tick, an active observer whose choice is not where it learns: the OBSERVERINFO probe once
+ * that follower told us it follows our leader; until then our vote, which it answers with its
+ * own (its vote at its election's end may have been lost: sent before our link was open).
+ */
+function probe(p: ZabPeer, s: LearnerState): void {
+  const target = probeTarget(p, s);
+  if (target < 0) return;
+  if (p.voterView.follows.get(target) === p.leaderId) {
+    p.send(target, { type: 'OBSERVERINFO', acceptedEpoch: p.acceptedEpoch, session: s.session + 1 });
+  } else {
+    p.send(target, notificationOf(p));
+  }
 }
 
 function makeRole(observer: boolean): RoleHandler {
@@ -258,8 +272,7 @@ function makeRole(observer: boolean): RoleHandler {
         // ignored once that master has answered it).
         p.send(s.master, { type: 'OBSERVERINFO', acceptedEpoch: p.acceptedEpoch, session: s.session });
       }
-      const probe = probeTarget(p, s);
-      if (probe >= 0) p.send(probe, { type: 'OBSERVERINFO', acceptedEpoch: p.acceptedEpoch, session: s.session + 1 });
+      probe(p, s);
     },
     peerUp() {},
     peerDown(p, peer) {
