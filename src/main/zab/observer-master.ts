@@ -24,7 +24,7 @@ export function newMasterState(): MasterState {
 /**
  * What an observer knows of the voters that could feed it, from the events the driver feeds
  * every peer: connections lost and regained (peerDown / peerUp), and the state each voter last
- * told it in a NOTIFICATION. Kept across roles; only observers with a master consult it.
+ * told it in a NOTIFICATION. Kept across roles, by observers only (voters choose no master).
  */
 export interface VoterView {
   /** Voters with an open connection (peerUp, or a message, and no peerDown since). */
@@ -40,8 +40,9 @@ export function newVoterView(): VoterView {
   return { up: new Set(), down: new Set(), follows: new Map() };
 }
 
-/** Keeps `view` up to date with one input (ZabPeer.step calls it for every input). */
+/** Keeps an observer's `view` up to date with one input (ZabPeer.step calls it for every input). */
 export function noteInput(p: ZabPeer, view: VoterView, input: Input): void {
+  if (!p.isObserver) return; // voters choose no master
   switch (input.kind) {
     case 'peerDown':
       if (!p.isVoter(input.peer)) return;
@@ -57,6 +58,8 @@ export function noteInput(p: ZabPeer, view: VoterView, input: Input): void {
       return;
     case 'message': {
       const { from, msg } = input;
+      // The common case (INFORM, PING from a member known up) has nothing new: no set touched.
+      if (msg.type !== 'NOTIFICATION' && view.up.has(from)) return;
       if (!p.isVoter(from)) return;
       view.up.add(from); // a message comes only over an open connection
       view.down.delete(from);
