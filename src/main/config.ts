@@ -440,7 +440,7 @@ export const quorumSecretCharsMin = 16;
  * in id order, observer k gets voter k mod |voters| (ZooKeeper's observers pick a random
  * follower). While a leader leads, zab/observer-master.ts observerMasterOf spreads the listed
  * observers over its followers in turn instead, so the leader feeds none; one whose master is
- * down learns from the leader until that member is back (zab/learner.ts).
+ * down learns from another live follower until that member is back (zab/learner.ts).
  */
 export function ensembleObserverMasters(cfg: ServerConfig): Map<number, number> {
   const out = new Map<number, number>();

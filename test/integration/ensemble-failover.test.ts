@@ -102,9 +102,8 @@ describe('ensemble failover without disconnects', () => {
     const leader = await settled(voters, [obsA, obsB]);
     const follower = voters.find((s) => s !== leader)!;
     // At least one observer learns from a follower, not from the leader. An observer whose
-    // master was not following yet when it first tried falls back to the leader and returns to
-    // its master a few init limits later (learner.ts), so wait for that rather than catch the
-    // fallback on a loaded machine.
+    // master was not up yet when it first tried learns elsewhere and moves to its master once
+    // that one answers (zab/learner.ts), so wait for that rather than catch the stand-in.
     const fedBy = await eventually('both observers synced, one with a follower', async () => {
       const counts = await Promise.all(voters.map(async (v) => Number(/zk_synced_observers\t(\d+)/.exec(await fourLetter(v.port, 'mntr'))?.[1] ?? 0)));
       return counts.reduce((a, b) => a + b, 0) === 2 && counts[voters.indexOf(leader)]! < 2 ? counts : undefined;

@@ -6,6 +6,7 @@ import { ZabPeer, type PersistedState, type ZabConfig } from '../../src/main/zab
 import type { Input, Msg } from '../../src/main/zab/messages.js';
 import type { LogView } from '../../src/main/zab/log-view.js';
 import type { Prng } from '../../src/main/zab/timeouts.js';
+import { observerMasterOf } from '../../src/main/zab/observer-master.js';
 import { zxidCounter, zxidEpoch } from '../../src/common/ids.js';
 import { Checker, SimFailure } from './checkers.js';
 import { SimDisk } from './disk.js';
@@ -113,7 +114,7 @@ export class Sim {
   private snapsSent = 0;
   private informsByLeaders = 0;
   private informsByMasters = 0;
-  /** Per observer: the member it last asked to learn from (OBSERVERINFO), and when. */
+  /** Per observer: the member it learns from (its learner state's master), and since when. */
   private readonly attachedTo = new Map<number, { readonly to: number; readonly time: number }>();
   private phase: 'safety' | 'liveness' = 'safety';
   private livenessFirstSeq = Infinity;
@@ -232,6 +233,12 @@ export class Sim {
   private step(node: SimNode, input: Input): void {
     if (!node.alive) return;
     node.peer.step(input);
+    // The member an observer learns from, and since when (an OBSERVERINFO alone does not say:
+    // an observer asks a returning master while it keeps learning where it is).
+    const l = node.peer.learner;
+    if (node.peer.isObserver && l !== null && this.attachedTo.get(node.id)?.to !== l.master) {
+      this.attachedTo.set(node.id, { to: l.master, time: this.sched.now });
+    }
     this.drain(node);
   }
 
@@ -308,7 +315,6 @@ export class Sim {
    * expire (the observer falls silent towards it).
    */
   private send(node: SimNode, to: number, msg: Msg): void {
-    if (msg.type === 'OBSERVERINFO') this.attachedTo.set(node.id, { to, time: this.sched.now });
     if (msg.type === 'INFORM') {
       if (node.peer.role === 'leading') {
         this.informsByLeaders += 1;
@@ -424,6 +430,9 @@ export class Sim {
     for (const node of this.nodes.values()) {
       if (!node.alive || node.peer.appliedZxid !== leader.commitZxid) return false;
       if (node.peer !== leader && !this.attached(node.peer, leader)) return false;
+      // Everyone is up: each observer is back with its own follower (observerMasterOf, nothing
+      // skipped), not left on the leader or on the follower that stood in for a dead master.
+      if (node.peer.isObserver && this.options.observerMasters && node.peer.learner!.master !== observerMasterOf(node.peer.config, node.id, leader.id)) return false;
       if (this.checker.appliedCount(node.id) !== this.checker.canonical.length) return false;
     }
     return true;
@@ -446,7 +455,7 @@ export class Sim {
 
   private summary(): string {
     return [...this.nodes.values()]
-      .map((n) => `n${n.id}${n.alive ? '' : '(down)'} ${n.peer.status()}`)
+      .map((n) => `n${n.id}${n.alive ? '' : '(down)'} ${n.peer.status()}${n.peer.isObserver && n.peer.learner !== null ? ` master=${n.peer.learner.master} down=${[...n.peer.voterView.down].join(",")} up=${[...n.peer.voterView.up].join(",")} follows=${JSON.stringify([...n.peer.voterView.follows])} avoid=${n.peer.avoidMaster}` : ''}`)
       .join('; ');
   }
 

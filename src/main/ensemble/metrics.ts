@@ -49,6 +49,9 @@ export function replicationMetrics(p: ZabPeer, role: Role, queued: number, sizes
     max_proposal_size: sizes.max,
     min_proposal_size: sizes.min,
   };
+  // A learner: the member it learns from (the leader, or an observer's master; ZooKeeper's
+  // ObserverBean shows it as LearnerMaster).
+  if (p.learner !== null) out['learner_master'] = p.learner.master;
   const serving = p.learner?.serving;
   if (serving !== undefined && serving !== null) {
     // An observer master: the observers this follower feeds.

@@ -102,16 +102,20 @@ export class EnsembleReplication implements Replication {
 
   /**
    * The leader: `from` completed sync with us (its learner record is active), or it is an
-   * observer whose observer master is such a follower (it syncs with that master, which we
-   * cannot see, and forwards its requests here).
+   * observer with an observer master while a follower is synced with us. Which follower feeds
+   * it is the observer's choice (zab/observer-master.ts observerMasterOf, over its view of the
+   * voters), which we cannot see; only a synced follower serves observers, and the observer
+   * forwards only once synced with one. (The configured master was checked here before: once
+   * it died, or led, its observers' requests were refused for as long as they learnt elsewhere.)
    */
   private syncedLearner(from: number): boolean {
     const learners = this.o.peer.leader?.learners;
     if (learners === undefined) return false;
     const r = learners.get(from);
     if (r !== undefined) return r.phase === 'active';
-    const master = this.o.peer.config.observerMasters.get(from);
-    return master !== undefined && learners.get(master)?.phase === 'active';
+    if (!this.o.peer.config.observerMasters.has(from)) return false;
+    for (const l of learners.values()) if (!l.observer && l.phase === 'active') return true;
+    return false;
   }
 
   /**

@@ -5,7 +5,7 @@
 
 import { assert } from '../../common/assert.js';
 import { zxidCounter, zxidEpoch, zxidOf } from '../../common/ids.js';
-import { answerNotification } from './election.js';
+import { answerNotification, notificationOf } from './election.js';
 import { entriesPerReadMax } from './limits.js';
 import type { AckEpochMsg, LearnerInfoMsg, Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
@@ -95,6 +95,10 @@ function onLearnerInfo(p: ZabPeer, from: number, msg: LearnerInfoMsg): void {
     ticksSilent: 0,
   };
   l.learners.set(from, record); // a new connection replaces the old record
+  // An observer with an observer master may ask us taking us for a follower of its leader (a
+  // stale view: observer-master.ts): our vote goes before LEADERINFO, as a master's does, so it
+  // sees that we lead and does not learn from us under another leader's name.
+  if (observer && p.config.observerMasters.has(from)) p.send(from, notificationOf(p));
   if (l.phase === 'discovery') {
     if (!observer) l.acceptedEpochs.set(from, msg.acceptedEpoch);
     decideEpoch(p, l);

@@ -12,7 +12,7 @@ import { zxidEpoch } from '../../common/ids.js';
 import { answerNotification, notificationOf } from './election.js';
 import type { Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
-import { masterMessage, masterPeerDown, masterProgress, masterTick, newMasterState, observerMasterOf, type MasterState } from './observer-master.js';
+import { masterMessage, masterPeerDown, masterProgress, masterSkipped, masterTick, masterUnseen, newMasterState, observerMasterOf, type MasterState } from './observer-master.js';
 
 export interface LearnerState {
   phase: 'connecting' | 'epochAcked' | 'syncing' | 'newLeader' | 'active';
@@ -20,8 +20,6 @@ export interface LearnerState {
   /** Whom we learn from: the leader, or (observers) an observer master. */
   readonly master: number;
   ticksSilent: number;
-  /** Ticks an observer has learnt from the leader while it has an observer master. */
-  ticksOnLeader: number;
   /** An active follower's observers. */
   serving: MasterState | null;
   /**
@@ -147,19 +145,31 @@ function onBroadcastMessage(p: ZabPeer, s: LearnerState, msg: Msg): void {
 function onMessage(p: ZabPeer, from: number, msg: Msg): void {
   const s = learner(p);
   if (msg.type === 'NOTIFICATION') {
-    // Our observer master stopped following (see giveUp). While we are still connecting, a
-    // LOOKING master may only be finishing the election we just left: wait for it (tick
-    // repeats OBSERVERINFO) rather than fall back to the leader for 2 × initLimit.
-    if (p.isObserver && from === s.master && msg.state === 'LOOKING' && s.phase !== 'connecting') {
-      giveUp(p, s);
-      return;
+    if (p.isObserver && from === s.master) {
+      // Our observer master stopped following (see giveUp). While we are still connecting, a
+      // LOOKING master may only be finishing the election we just left: wait for it (tick
+      // repeats OBSERVERINFO) rather than fall back to the leader.
+      if (msg.state === 'LOOKING' && s.phase !== 'connecting') return giveUp(p, s, true);
+      // A master sends its vote before LEADERINFO: one that follows (or is) another leader than
+      // ours means our vote is stale; look again (the view skips it meanwhile).
+      if (msg.state !== 'LOOKING' && msg.leader !== p.leaderId) return giveUp(p, s, false);
     }
     answerNotification(p, from, msg);
     return;
   }
   if (s.serving !== null && masterMessage(p, s.serving, from, msg)) return;
   if (msg.type === 'OBSERVERINFO' && !p.isObserver && !p.isVoter(from)) {
-    if (observerMasterOf(p.config, from, p.leaderId) === p.id) s.waitingObservers.set(from, msg);
+    if (p.config.observerMasters.has(from)) s.waitingObservers.set(from, msg);
+    return;
+  }
+  if (msg.type === 'LEADERINFO' && from !== s.master && answersProbe(p, s, from, msg.session)) {
+    // The master we asked for while learning from another one is synced and takes us: move to
+    // it now (our current master fed us until this moment, so no commit waited on the move).
+    p.nextMaster = from;
+    p.become('observing', p.leaderId);
+    const moved = learner(p);
+    assert(moved.master === from && moved.session === msg.session, 'moved to the probed master');
+    onLeaderInfo(p, moved, msg.epoch, msg.session);
     return;
   }
   if (from !== s.master) return; // only the member we learn from speaks to us here
@@ -173,34 +183,67 @@ function onMessage(p: ZabPeer, from: number, msg: Msg): void {
  * fed observers tells them at once (a LOOKING notification; ZooKeeper's ObserverMaster closes
  * their connections), so they look for the new leader now instead of after syncLimit.
  */
-function giveUp(p: ZabPeer, s: LearnerState): void {
-  if (p.isObserver) p.avoidMaster = s.master;
+function giveUp(p: ZabPeer, s: LearnerState, avoid = true): void {
+  if (p.isObserver && avoid) p.avoidMaster = s.master;
   const served = s.serving === null ? [] : [...s.serving.observers.keys()];
   p.become('looking', -1);
   for (const o of served) p.send(o, notificationOf(p));
 }
 
-/** The configured observer master, unless it is the leader itself or failed us last time. */
+/**
+ * Whom an observer learns from now: its observer master (observerMasterOf), skipping the
+ * followers its view says cannot feed it (down, following another leader, or failed it last
+ * time); the leader when it has no master or no follower is left. A follower learns from the
+ * leader.
+ */
 function chooseMaster(p: ZabPeer): number {
-  const preferred = preferredMaster(p);
-  return preferred === undefined || preferred === p.avoidMaster ? p.leaderId : preferred;
+  if (!p.isObserver) return p.leaderId;
+  const master = observerMasterOf(p.config, p.id, p.leaderId, (v) => masterSkipped(p, v, p.leaderId));
+  return master ?? p.leaderId;
 }
 
-/** This observer's master (observerMasterOf) when it is a voter other than the leader. */
-function preferredMaster(p: ZabPeer): number | undefined {
-  const preferred = observerMasterOf(p.config, p.id, p.leaderId);
-  if (!p.isObserver || preferred === undefined || preferred === p.leaderId || !p.isVoter(preferred)) {
-    return undefined;
+/**
+ * An active observer whose choice is another follower than the member it learns from (its
+ * master is back, or came to follow our leader) asks that follower with the session it would
+ * use next, and keeps learning where it is until the follower answers (it answers once synced).
+ * Only a follower that told us it follows our leader is asked: a member still electing may end
+ * up leading, and would answer as a leader. -1: none.
+ */
+function probeTarget(p: ZabPeer, s: LearnerState): number {
+  if (!p.isObserver || s.phase !== 'active') return -1;
+  const choice = chooseMaster(p);
+  return choice === s.master || choice === p.leaderId ? -1 : choice;
+}
+
+function answersProbe(p: ZabPeer, s: LearnerState, from: number, session: number): boolean {
+  return session === s.session + 1 && probeTarget(p, s) === from && p.voterView.follows.get(from) === p.leaderId;
+}
+
+/**
+ * Each tick, an active observer whose choice is not where it learns: the OBSERVERINFO probe once
+ * that follower told us it follows our leader; until then our vote, which it answers with its
+ * own (its vote at its election's end may have been lost: sent before our link was open).
+ */
+function probe(p: ZabPeer, s: LearnerState): void {
+  const target = probeTarget(p, s);
+  if (target < 0) return;
+  if (p.voterView.follows.get(target) === p.leaderId) {
+    p.send(target, { type: 'OBSERVERINFO', acceptedEpoch: p.acceptedEpoch, session: s.session + 1 });
+  } else {
+    p.send(target, notificationOf(p));
   }
-  return preferred;
 }
 
 function makeRole(observer: boolean): RoleHandler {
   return {
     enter(p) {
       p.learnerSession += 1;
-      const master = chooseMaster(p);
-      p.learner = { phase: 'connecting', session: p.learnerSession, master, ticksSilent: 0, ticksOnLeader: 0, serving: null, waitingObservers: new Map() };
+      // A probe answered (onMessage): that master has our OBSERVERINFO of this session already.
+      const probed = p.nextMaster;
+      p.nextMaster = -1;
+      const master = probed >= 0 ? probed : chooseMaster(p);
+      p.learner = { phase: 'connecting', session: p.learnerSession, master, ticksSilent: 0, serving: null, waitingObservers: new Map() };
+      if (probed >= 0) return;
       p.send(master, {
         type: observer ? 'OBSERVERINFO' : 'FOLLOWERINFO',
         acceptedEpoch: p.acceptedEpoch,
@@ -217,20 +260,19 @@ function makeRole(observer: boolean): RoleHandler {
         return;
       }
       if (s.serving !== null) masterTick(p, s.serving);
+      if (s.phase === 'connecting' && p.isObserver && s.master !== p.leaderId) masterUnseen(p, s.master, s.ticksSilent);
+      if (s.phase === 'connecting' && p.isObserver && chooseMaster(p) !== s.master) {
+        // Nothing learnt yet, and our view no longer picks this member (it went down, was never
+        // up, or follows another leader): connect to the one it picks now, not after initLimit.
+        p.become('observing', p.leaderId);
+        return;
+      }
       if (s.phase === 'connecting' && p.isObserver && s.master !== p.leaderId) {
         // A master still in its election dropped our OBSERVERINFO: ask again (a duplicate is
         // ignored once that master has answered it).
         p.send(s.master, { type: 'OBSERVERINFO', acceptedEpoch: p.acceptedEpoch, session: s.session });
       }
-      if (p.isObserver && s.master === p.leaderId && preferredMaster(p) !== undefined) {
-        // Fell back to the leader: try the observer master again now and then, so that the
-        // leader's fan-out shrinks back once that follower is up.
-        s.ticksOnLeader += 1;
-        if (s.ticksOnLeader > 2 * p.config.initLimitTicks) {
-          p.avoidMaster = -1;
-          p.become('observing', p.leaderId);
-        }
-      }
+      probe(p, s);
     },
     peerUp() {},
     peerDown(p, peer) {

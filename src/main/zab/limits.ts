@@ -9,4 +9,13 @@ export const entriesPerReadMax = 1024;
 /** ZabConfig.proposalsInFlightMax by default: proposals a leader keeps un-committed at once. */
 export const proposalsInFlightMaxDefault = 1000;
 
-assert(entriesPerReadMax > 0 && proposalsInFlightMaxDefault > 0, 'zab bounds are positive');
+/**
+ * Ticks a connecting observer waits on an observer master it has had no connection with since it
+ * started (no peerUp, no message: a member down since before we came up, whose dials are
+ * refused) before it counts that member as down and picks another (observer-master.ts). A live
+ * member's connection opens well within it; misjudging one only costs a move back once it
+ * connects.
+ */
+export const masterUnseenTicksMax = 2;
+
+assert(entriesPerReadMax > 0 && proposalsInFlightMaxDefault > 0 && masterUnseenTicksMax > 0, 'zab bounds are positive');

@@ -5,9 +5,10 @@
 // committed txns leave a master, so an observer may lag but never sees what was not committed.
 
 import { assert } from '../../common/assert.js';
-import type { AckEpochMsg, LearnerInfoMsg, Msg } from './messages.js';
+import { notificationOf } from './election.js';
+import type { AckEpochMsg, Input, LearnerInfoMsg, Msg } from './messages.js';
 import { sendSyncStream, streaming, type LearnerRecord } from './leader.js';
-import { entriesPerReadMax } from './limits.js';
+import { entriesPerReadMax, masterUnseenTicksMax } from './limits.js';
 import type { ZabPeer } from './peer.js';
 
 export interface MasterState {
@@ -21,23 +22,112 @@ export function newMasterState(): MasterState {
 }
 
 /**
+ * What an observer knows of the voters that could feed it, from the events the driver feeds
+ * every peer: connections lost and regained (peerDown / peerUp), and the state each voter last
+ * told it in a NOTIFICATION. Kept across roles, by observers only (voters choose no master).
+ */
+export interface VoterView {
+  /** Voters with an open connection (peerUp, or a message, and no peerDown since). */
+  readonly up: Set<number>;
+  /** Voters whose connection went down and has not come back (peerDown, no peerUp since), or
+   *  that an observer waited on for masterUnseenTicksMax without ever having a connection. */
+  readonly down: Set<number>;
+  /** The leader each voter last said it follows (its own id: LEADING; -1: LOOKING). */
+  readonly follows: Map<number, number>;
+}
+
+export function newVoterView(): VoterView {
+  return { up: new Set(), down: new Set(), follows: new Map() };
+}
+
+/** Keeps an observer's `view` up to date with one input (ZabPeer.step calls it for every input). */
+export function noteInput(p: ZabPeer, view: VoterView, input: Input): void {
+  if (!p.isObserver) return; // voters choose no master
+  switch (input.kind) {
+    case 'peerDown':
+      if (!p.isVoter(input.peer)) return;
+      view.down.add(input.peer);
+      view.up.delete(input.peer);
+      view.follows.delete(input.peer); // whom it follows is news again once it is back
+      return;
+    case 'peerUp':
+      if (!p.isVoter(input.peer)) return;
+      view.up.add(input.peer);
+      view.down.delete(input.peer);
+      if (input.peer === p.avoidMaster) p.avoidMaster = -1; // a new connection: worth a try
+      return;
+    case 'message': {
+      const { from, msg } = input;
+      // The common case (INFORM, PING from a member known up) has nothing new: no set touched.
+      if (msg.type !== 'NOTIFICATION' && view.up.has(from)) return;
+      if (!p.isVoter(from)) return;
+      view.up.add(from); // a message comes only over an open connection
+      view.down.delete(from);
+      if (msg.type !== 'NOTIFICATION') return;
+      view.follows.set(from, msg.state === 'LOOKING' ? -1 : msg.leader);
+      // The master that failed us is past its election (it follows, or leads): worth a try.
+      if (from === p.avoidMaster && msg.state !== 'LOOKING') p.avoidMaster = -1;
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/**
  * The voter that feeds `observer` while `leader` leads, or undefined (it learns from the leader).
  * The followers take the observers in turn, by the observer's index, so that the leader feeds
  * none and the followers share the tier evenly (a spread over all voters left a third of the
- * tier on the leader, and the followers uneven). Both sides compute it: the observer to choose,
- * the follower to accept. Observers without a configured master learn from the leader.
+ * tier on the leader, and the followers uneven). Observers without a configured master learn
+ * from the leader.
+ *
+ * `skip` names the followers that cannot feed it now (the observer's view: down, or following
+ * another leader). An observer whose own master (its turn) is skipped takes the next live one in
+ * a second turn over the live followers, so only that master's observers move, spread evenly, and
+ * they go back when it is back; the others keep theirs. The observer decides; a follower serves
+ * any observer with a configured master that asks (views differ for a moment around a failure).
  */
-export function observerMasterOf(config: ZabPeer['config'], observer: number, leader: number): number | undefined {
+export function observerMasterOf(
+  config: ZabPeer['config'],
+  observer: number,
+  leader: number,
+  skip: (voter: number) => boolean = () => false,
+): number | undefined {
   if (!config.observerMasters.has(observer)) return undefined;
   const followers = config.voters.filter((v) => v !== leader);
   if (followers.length === 0) return undefined;
-  return followers[Math.max(0, config.observers.indexOf(observer)) % followers.length];
+  const turn = Math.max(0, config.observers.indexOf(observer));
+  const own = followers[turn % followers.length]!;
+  if (!skip(own)) return own;
+  const live = followers.filter((v) => !skip(v));
+  if (live.length === 0) return undefined;
+  return live[Math.floor(turn / followers.length) % live.length];
+}
+
+/**
+ * A connecting observer, each tick: a master we have never had a connection with (down since
+ * before we started: the driver reports no peerDown for a dial that is refused) counts as down
+ * after masterUnseenTicksMax ticks, so that the observer picks another now rather than after
+ * initLimit. peerUp or a message from it takes it back.
+ */
+export function masterUnseen(p: ZabPeer, master: number, ticksWaited: number): void {
+  if (ticksWaited >= masterUnseenTicksMax && !p.voterView.up.has(master)) p.voterView.down.add(master);
+}
+
+/** The observer's view says `voter` cannot feed it while `leader` leads. */
+export function masterSkipped(p: ZabPeer, voter: number, leader: number): boolean {
+  if (voter === p.avoidMaster || p.voterView.down.has(voter)) return true;
+  const follows = p.voterView.follows.get(voter);
+  // LOOKING (-1) is not skipped: a master may only be finishing the election we just left, and
+  // keeps our OBSERVERINFO until it is synced.
+  return follows !== undefined && follows !== -1 && follows !== leader;
 }
 
 function onObserverInfo(p: ZabPeer, m: MasterState, from: number, msg: LearnerInfoMsg): void {
-  // Only observers configured to learn from us: one that takes us for the leader (a stale
-  // vote) must time out and look again, not be served by a member it misnames.
-  if (msg.type !== 'OBSERVERINFO' || observerMasterOf(p.config, from, p.leaderId) !== p.id) return;
+  // Any observer configured to learn from a master: the observer chooses (observerMasterOf with
+  // its view of the voters). Our vote goes first, so one that takes us (or someone else) for
+  // the leader by a stale vote sees whom we follow and looks again (learner.ts).
+  if (msg.type !== 'OBSERVERINFO' || !p.config.observerMasters.has(from)) return;
   // A repeated OBSERVERINFO (the observer asks again each tick while connecting) for a session
   // already past LEADERINFO must not restart its sync.
   const known = m.observers.get(from);
@@ -55,6 +145,7 @@ function onObserverInfo(p: ZabPeer, m: MasterState, from: number, msg: LearnerIn
     ticksSilent: 0,
   };
   m.observers.set(from, r);
+  p.send(from, notificationOf(p));
   p.send(from, { type: 'LEADERINFO', epoch: p.currentEpoch, session: r.session });
 }
 

@@ -31,6 +31,7 @@ import type {
   Role,
   ServerState,
 } from './messages.js';
+import { newVoterView, noteInput, type VoterView } from './observer-master.js';
 import { majorityVerifier, type QuorumVerifier } from './quorum.js';
 import type { Prng } from './timeouts.js';
 
@@ -54,8 +55,8 @@ export interface ZabConfig {
   /**
    * Observer masters (ZooKeeper's observerMasterPort): the observers listed learn from an active
    * follower (observerMasterOf spreads them over the followers of the current leader; the
-   * value is the configured voter). Observers not listed learn from the leader, and so does one
-   * whose master failed it last time.
+   * value is the configured voter), skipping those the observer's view says cannot feed it.
+   * Observers not listed learn from the leader.
    */
   readonly observerMasters?: ReadonlyMap<number, number>;
 }
@@ -131,6 +132,10 @@ export class ZabPeer {
   learnerSession = 0;
   /** The member an observer failed to learn from last: its next attempt picks another. */
   avoidMaster = -1;
+  /** The master an observer's next learner session starts with (a probe it answered); -1: choose. */
+  nextMaster = -1;
+  /** Which voters can feed an observer now (observer-master.ts observerMasterOf). */
+  readonly voterView: VoterView = newVoterView();
 
   private sendNow: Outbound[] = [];
   private sendAfterPersist: Outbound[] = [];
@@ -202,7 +207,10 @@ export class ZabPeer {
         if (input.from === this.id || !this.isPeer(input.from)) return; // unknown: drop
         const problem = messageProblem(input.msg);
         if (problem !== null) this.reject(input.from, input.msg, problem);
-        else roles[this.role].message(this, input.from, input.msg);
+        else {
+          noteInput(this, this.voterView, input);
+          roles[this.role].message(this, input.from, input.msg);
+        }
         break;
       }
       case 'persisted': {
@@ -224,10 +232,10 @@ export class ZabPeer {
         this.leader!.propose(this, input.payload);
         break;
       case 'peerUp':
-        if (this.isPeer(input.peer)) roles[this.role].peerUp(this, input.peer);
-        break;
       case 'peerDown':
-        if (this.isPeer(input.peer)) roles[this.role].peerDown(this, input.peer);
+        if (!this.isPeer(input.peer)) break;
+        noteInput(this, this.voterView, input);
+        roles[this.role][input.kind](this, input.peer);
         break;
       case 'snapshotInstalled': {
         const zxid = this.installsPending.shift();

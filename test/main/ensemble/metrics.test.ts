@@ -44,4 +44,5 @@ test('a looking member: epoch, zxids, pending proposals including the queued one
   assert.equal(m['min_proposal_size'], 64);
   assert.equal(m['learners'], undefined);
   assert.equal(m['synced_followers'], undefined);
+  assert.equal(m['learner_master'], undefined, 'not a learner');
 });

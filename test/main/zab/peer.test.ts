@@ -4,7 +4,7 @@
 //
 // Commands: peers <n> [observers=<m>] [masters=1] | tick <id|all> [n=<k>] | stabilize [hold=<id,...>]
 //   | deliver [<from>-><to>] [type=<T>] [n=<k>] | drop <from>-><to> | persist <id>
-//   | propose <id> <text> | crash <id> | restart <id> | compact <id> | state | log <id>
+//   | propose <id> <text> | crash <id> | restart <id> | compact <id> | state | log <id> | masters
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,6 +107,9 @@ function run(env: Env, command: string): void {
       return;
     case 'log':
       env.log(Number(positional[0]));
+      return;
+    case 'masters':
+      env.masters();
       return;
     default:
       throw new Error(`unknown command ${command}`);

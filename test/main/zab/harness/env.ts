@@ -255,6 +255,15 @@ export class Env {
     }
   }
 
+  /** Whom each live observer learns from now (its observer master, or the leader). */
+  masters(): void {
+    for (const node of this.nodes.values()) {
+      const l = node.peer.learner;
+      if (!node.alive || !node.peer.isObserver) continue;
+      this.out.push(l === null ? `n${node.id} ${node.peer.role}` : `n${node.id} learns from n${l.master} (${l.phase})`);
+    }
+  }
+
   log(id: number): void {
     const disk = this.node(id).disk;
     const log = disk.log;
