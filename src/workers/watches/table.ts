@@ -24,7 +24,8 @@
 // replaced the earlier one's mode.
 //
 // Pairs are kept interleaved in one array per path and removed by swapping the last pair in, so
-// add / remove / trigger are O(1) per pair; the slot side records each pair's index.
+// add / remove are O(1) per pair; a trigger packs the pairs it leaves in one pass. The slot side
+// records each pair's index.
 
 import { assert } from '../../common/assert.js';
 import { EventType, WatcherType } from '../../common/zk.js';
@@ -283,6 +284,13 @@ export class WatchTable {
     yield* this.#paths.values();
   }
 
+  /**
+   * One pass over the path's pairs, in the order they were added: each matching pair notifies its
+   * session (once per trigger) and loses its one-shot bits; the pairs left are packed to the
+   * front and the array cut once at the end, so consuming every watch of a path with thousands
+   * of watchers moves nothing and pops nothing pair by pair. sink.hit only queues or writes
+   * bytes: it never changes this table while the pass runs.
+   */
   #fireEntry(
     entry: PathWatchers,
     fire: number,
@@ -292,18 +300,47 @@ export class WatchTable {
   ): number {
     const pairs = entry.pairs;
     const notified = this.#notified;
+    const bySlot = this.#bySlot;
+    const path = entry.path;
+    const count = pairs.length >> 1;
     let n = 0;
-    // Backwards: a consumed pair is replaced by the last one, which was already visited.
-    for (let i = (pairs.length >> 1) - 1; i >= 0; i--) {
-      const b = pairs[2 * i + 1]!;
-      if ((b & fire) === 0) continue;
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
       const slot = pairs[2 * i]!;
-      if ((b & consume) !== 0) this.#setBits(entry, i, b & ~consume);
-      if (notified[slot] !== stamp) {
-        notified[slot] = stamp;
-        n++;
-        sink.hit(slot);
+      const b = pairs[2 * i + 1]!;
+      let left = b;
+      if ((b & fire) !== 0) {
+        left = b & ~consume;
+        if (notified[slot] !== stamp) {
+          notified[slot] = stamp;
+          n++;
+          sink.hit(slot);
+        }
+        if (left !== b) {
+          if ((b & recursiveBits) !== 0 && (left & recursiveBits) === 0) this.#dropRecursive(entry);
+          this.#watches += managerWeight(left) - managerWeight(b);
+        }
       }
+      if (left === 0) {
+        const mine = bySlot[slot]!;
+        mine.delete(path);
+        this.#pairs--;
+        if (mine.size === 0) {
+          bySlot[slot] = undefined;
+          this.#sessions--;
+        }
+        continue;
+      }
+      if (kept !== i) {
+        pairs[2 * kept] = slot;
+        bySlot[slot]!.set(path, kept);
+      }
+      pairs[2 * kept + 1] = left;
+      kept++;
+    }
+    if (kept !== count) {
+      pairs.length = 2 * kept;
+      if (kept === 0) this.#paths.delete(path);
     }
     return n;
   }
