@@ -1,8 +1,8 @@
 // The lean watchers of `zkts load watch --lean` (src/load/lean-watch.ts): the event check, alone;
 // against a real zkts server, every session is notified of one setData exactly once; a watch on a
 // missing node is a failed arm, not a notified session; frames split across many reads (every
-// socket reads into one shared buffer) arrive whole; and the scenario's --lean run reports the
-// same figures as the full-client run.
+// socket reads into one shared buffer) arrive whole; and the scenario's --client lean run (or
+// --lean, its older spelling) reports the same figures as the full-client run.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -175,13 +175,16 @@ test('frames that arrive a few bytes at a time are put together whole', async ()
   }
 });
 
-test('zkts load watch --lean: every session notified, none missed', async () => {
-  const r = await runLoad(['watch', '-c', server.connectString, '--quiet', '--timeout', '60', '--lean', '-n', '50', '--path', '/lean-watch-scenario'], {
-    stdout: () => undefined,
-    stderr: () => undefined,
+for (const spelling of [['--client', 'lean'], ['--lean']]) {
+  test(`zkts load watch ${spelling.join(' ')}: lean watchers in this process, every session notified`, async () => {
+    const r = await runLoad(['watch', '-c', server.connectString, '--quiet', '--timeout', '60', ...spelling, '-n', '50', '--path', '/lean-watch-scenario'], {
+      stdout: () => undefined,
+      stderr: () => undefined,
+    });
+    assert.equal(r.code, 0, JSON.stringify(r.result?.problems));
+    const s = r.result?.summary as { armed: number; notified: number; missed: number; unexpected: number };
+    assert.deepEqual([s.armed, s.notified, s.missed, s.unexpected], [50, 50, 0, 0]);
+    assert.equal(r.result?.options['workers'], 0, 'no worker process holds a session');
+    assert.equal(r.result?.options['client'], 'lean');
   });
-  assert.equal(r.code, 0, JSON.stringify(r.result?.problems));
-  const s = r.result?.summary as { armed: number; notified: number; missed: number; unexpected: number };
-  assert.deepEqual([s.armed, s.notified, s.missed, s.unexpected], [50, 50, 0, 0]);
-  assert.equal(r.result?.options['workers'], 0, 'no worker process holds a session');
-});
+}

@@ -17,6 +17,11 @@ function at(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/** Lean watchers in this process: --client lean, or its older spelling --lean. */
+function leanWatchers(v: Values): boolean {
+  return v['lean'] === true || v['client'] === 'lean';
+}
+
 function parse(v: Values) {
   const path = str(v, 'path', '/zkts-load-watch');
   if (!path.startsWith('/') || path === '/' || path.endsWith('/')) throw new UsageError(`--path: '${path}' is not a znode path`);
@@ -35,15 +40,19 @@ export const watchScenario: Scenario = {
   help: `${sessionHelp.replace('%SESSIONS%', '1000')}
       --path P            the watched znode (default /zkts-load-watch; created if missing)
       --wait S            how long to wait for the notifications (default 30)
-      --lean              raw-socket watchers in this process (src/load/lean-watch.ts), not a
-                          full client per session in the worker processes`,
+      --client lean       raw-socket watchers in this process (src/load/lean-watch.ts), not a
+                          full client per session in the worker processes (--lean: the same)`,
   options: { ...sessionOptions, path: { type: 'string' }, wait: { type: 'string' }, lean: { type: 'boolean' } },
-  // --client lean is not this scenario's: its lean watchers are --lean, in this process
+  // The full client by default; --client lean (or --lean) runs lean watchers in this process.
   lean: false,
+  leanInProcess: true,
   latencyMetrics: ['connect'],
   rateCounters: ['notified'],
-  sessions: (v) => (v['lean'] === true ? 0 : num(v, 'sessions', 1000, 1, 1_000_000)),
-  validate: (v) => void parse(v),
+  sessions: (v) => (leanWatchers(v) ? 0 : num(v, 'sessions', 1000, 1, 1_000_000)),
+  validate: (v) => {
+    if (v['lean'] === true && v['client'] === 'full') throw new UsageError('--lean and --client full: choose one');
+    parse(v);
+  },
   async run(ctx) {
     const { n, r, concurrency, path, waitS } = parse(ctx.values);
     const { pool, progress } = ctx;
@@ -54,7 +63,7 @@ export const watchScenario: Scenario = {
       await writer.create(path).catch((e: unknown) => {
         if (!(e instanceof ZkError && e.code === Err.nodeExists)) throw e;
       });
-      const lean = ctx.values['lean'] === true ? await openLeanWatchers(ctx, n, concurrency) : null;
+      const lean = leanWatchers(ctx.values) ? await openLeanWatchers(ctx, n, concurrency) : null;
       const open = lean?.open ?? (await openSessions(ctx, n, r, concurrency));
       progress.phase('arm', () => `setting ${count(open.opened)} watches on ${path}`);
       const armed = lean !== null ? [await lean.lean.arm(path, Math.min(60000, ctx.left()))] : await pool.all<WatchArmResult>(() => ({ kind: 'watchArm', path, timeoutMs: Math.min(60000, ctx.left()) }), ctx.left());
