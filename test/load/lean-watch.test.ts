@@ -182,8 +182,17 @@ for (const spelling of [['--client', 'lean'], ['--lean']]) {
       stderr: () => undefined,
     });
     assert.equal(r.code, 0, JSON.stringify(r.result?.problems));
-    const s = r.result?.summary as { armed: number; notified: number; missed: number; unexpected: number };
+    const s = r.result?.summary as {
+      armed: number;
+      notified: number;
+      missed: number;
+      unexpected: number;
+      cpu: { windowMs: number; loadCpuMs: number; serverCpuMs: number | null } | null;
+    };
     assert.deepEqual([s.armed, s.notified, s.missed, s.unexpected], [50, 50, 0, 0]);
+    // The CPU of both sides over the fan-out (the server on loopback is found through /proc).
+    assert.ok(s.cpu !== null && s.cpu.windowMs >= 0 && s.cpu.loadCpuMs >= 0, JSON.stringify(s.cpu));
+    assert.equal(typeof s.cpu.serverCpuMs, 'number', 'the server found on its port');
     assert.equal(r.result?.options['workers'], 0, 'no worker process holds a session');
     assert.equal(r.result?.options['client'], 'lean');
   });
