@@ -78,6 +78,8 @@ const ROWS: Record<string, Row[]> = {
     { label: 'watch: 99% notified ms', better: 'lower', get: (r) => n(s(r)['timeToPercentMs']?.p99) },
     { label: 'watch: 100% notified ms', better: 'lower', get: (r) => n(s(r)['timeToPercentMs']?.p100) },
     { label: 'watch: missed', better: 'lower', get: (r) => n(s(r)['missed']) },
+    { label: 'watch: server CPU ms', better: 'lower', get: (r) => n(s(r)['cpu']?.serverCpuMs) },
+    { label: 'watch: load client CPU ms', better: 'lower', get: (r) => n(s(r)['cpu']?.loadCpuMs) },
   ],
   herd: [
     { label: 'herd: all back ms', better: 'lower', get: (r) => n(s(r)['herd']?.allBackMs) },

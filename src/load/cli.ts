@@ -74,7 +74,8 @@ const COMMON_HELP = `common options:
       --label TEXT        a name for this run in the reports
       --client lean|full  what holds the sessions: lean (raw sockets: ConnectRequest, pings,
                           closeSession, re-attach; every reply checked; the default for connect,
-                          hold and herd) or full (the zkts client; read, write, mixed, watch)
+                          hold and herd; for watch, lean watchers in this process) or full (the
+                          zkts client; read, write, mixed, watch)
   -q, --quiet             no progress line on stderr
   -h, --help              this help`;
 
@@ -86,7 +87,8 @@ Load-tests zkts or any ZooKeeper server (connect string): sessions spread over s
 processes (at most 19,000 each) and over the servers of the connect string, a progress line a
 second on stderr, key figures on stdout, JSON (--out) and HTML (--html).
 connect, hold and herd run on the lean client (raw sockets, every reply checked, as cheap per
-session as a bare node:net server) unless --client full; the others on the zkts client.
+session as a bare node:net server) unless --client full; the others on the zkts client (watch
+takes --client lean too: lean watchers in this process).
 
 scenarios:
 ${[...SCENARIOS.values()].map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`).join('\n')}
@@ -130,9 +132,10 @@ export function parseSourceAddrs(spec: string): string[] {
 
 function parseCommon(v: Values, s: Scenario): CommonOptions {
   const pid = v['server-pid'];
-  const client = str(v, 'client', s.lean ? 'lean' : 'full');
+  // watch's --lean is the older spelling of its --client lean
+  const client = str(v, 'client', s.lean || (s.leanInProcess === true && v['lean'] === true) ? 'lean' : 'full');
   if (client !== 'lean' && client !== 'full') throw new UsageError(`--client: '${client}' is not lean or full`);
-  if (client === 'lean' && !s.lean) throw new UsageError(`--client lean: the ${s.name} scenario needs the full client`);
+  if (client === 'lean' && !s.lean && s.leanInProcess !== true) throw new UsageError(`--client lean: the ${s.name} scenario needs the full client`);
   return {
     client,
     connect: str(v, 'connect', '127.0.0.1:2181'),

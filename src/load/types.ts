@@ -114,6 +114,9 @@ export interface Scenario {
   run(ctx: ScenarioContext): Promise<ScenarioOutcome>;
   /** Whether the scenario runs on the lean client (hold, connect, herd: the default there). */
   lean: boolean;
+  /** Whether `--client lean` is taken, with the lean sessions in this process rather than in
+   *  worker processes (watch: src/load/lean-watch.ts); the full client stays the default. */
+  leanInProcess?: boolean;
   /** Metrics (histogram names) and counters to chart per second. */
   latencyMetrics: string[];
   rateCounters: string[];

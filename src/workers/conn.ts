@@ -16,7 +16,8 @@
 // Buffer pool) and queued as views; consecutive frames of one connection extend one view. An
 // event frame is encoded once and the same Buffer is queued on every watching connection. The
 // owner flushes dirty connections once per event-loop turn: one write, or cork + writes + uncork
-// (a single writev) when several views are queued.
+// (a single writev) when several views are queued. A shared frame (an event) for a connection
+// with nothing queued and nothing pending on its socket is written at once instead (writeShared).
 
 import type { Socket } from 'node:net';
 import { outSlabChunkBytesDefault } from './limits.js';
@@ -373,11 +374,23 @@ export class Conn {
     this.socket.write(frame);
   }
 
-  /** Queue bytes someone else owns and keeps unchanged (an event frame shared by many conns). */
+  /**
+   * Send bytes someone else owns and keeps unchanged (an event frame shared by many conns). The
+   * caller has marked this connection for the end-of-turn flush. When nothing is queued for it
+   * this turn and its socket holds nothing (writeNowReady), the frame is written at once: the
+   * flush would have written it first anyway, so the order on the wire is the same, and a fan-out
+   * to thousands of sessions costs no queue per connection. Later frames of this turn then queue
+   * behind it (the connection stays dirty) and leave together at the flush, as one write.
+   */
   writeShared(frame: Buffer): void {
     if (this.state === ConnState.closed) return;
     this.sent++;
     this.#counters.packetsSent++;
+    if (this.writeNowReady()) {
+      this.socket.write(frame);
+      this.#dirty = true;
+      return;
+    }
     this.#closeRun();
     this.#queueOut(frame);
     this.#dirty = true;

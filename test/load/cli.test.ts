@@ -32,4 +32,9 @@ test('usage: --help per scenario, unknown scenario and bad options exit 2', asyn
   assert.equal((await runLoad(['read', '--depth', '0'], io)).code, 2);
   assert.equal((await runLoad([], io)).code, 2);
   assert.match(err, /unknown scenario 'nope'/);
+  err = '';
+  assert.equal((await runLoad(['read', '--client', 'lean'], io)).code, 2);
+  assert.match(err, /the read scenario needs the full client/);
+  assert.equal((await runLoad(['watch', '--lean', '--client', 'full'], io)).code, 2);
+  assert.match(err, /--lean and --client full: choose one/);
 });

@@ -1,9 +1,11 @@
 // The lean watchers of `zkts load watch --lean` (src/load/lean-watch.ts): the event check, alone;
 // against a real zkts server, every session is notified of one setData exactly once; a watch on a
-// missing node is a failed arm, not a notified session; and the scenario's --lean run reports the
-// same figures as the full-client run.
+// missing node is a failed arm, not a notified session; frames split across many reads (every
+// socket reads into one shared buffer) arrive whole; and the scenario's --client lean run (or
+// --lean, its older spelling) reports the same figures as the full-client run.
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { createClient, type ZkClient } from '../../src/client/index.js';
 import { EventType, KeeperState, Xid } from '../../src/common/zk.js';
@@ -110,13 +112,88 @@ test('a watch on a missing node is a failed arm', async () => {
   }
 });
 
-test('zkts load watch --lean: every session notified, none missed', async () => {
-  const r = await runLoad(['watch', '-c', server.connectString, '--quiet', '--timeout', '60', '--lean', '-n', '50', '--path', '/lean-watch-scenario'], {
-    stdout: () => undefined,
-    stderr: () => undefined,
+/** A proxy to `port` that hands the server's bytes on three at a time, each piece in its own
+ *  write a timer tick after the last, so the client reads every frame in pieces (and a piece
+ *  kept from one read would be overwritten by the next, were it not copied out). */
+async function tricklingProxy(port: number): Promise<{ port: number; close: () => void }> {
+  const sockets = new Set<net.Socket>();
+  const proxy = net.createServer((down) => {
+    const up = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    down.setNoDelay(true);
+    sockets.add(down).add(up);
+    down.pipe(up);
+    const queue: number[] = [];
+    let sending = false;
+    const next = (): void => {
+      if (queue.length === 0 || down.destroyed) {
+        sending = false;
+        return;
+      }
+      down.write(Buffer.from(queue.splice(0, 3)));
+      setTimeout(next, 1);
+    };
+    up.on('data', (chunk: Buffer) => {
+      queue.push(...chunk);
+      if (!sending) {
+        sending = true;
+        next();
+      }
+    });
+    const closeBoth = (): void => {
+      up.destroy();
+      down.destroy();
+    };
+    up.on('close', closeBoth).on('error', closeBoth);
+    down.on('close', closeBoth).on('error', closeBoth);
   });
-  assert.equal(r.code, 0, JSON.stringify(r.result?.problems));
-  const s = r.result?.summary as { armed: number; notified: number; missed: number; unexpected: number };
-  assert.deepEqual([s.armed, s.notified, s.missed, s.unexpected], [50, 50, 0, 0]);
-  assert.equal(r.result?.options['workers'], 0, 'no worker process holds a session');
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const addr = proxy.address() as net.AddressInfo;
+  return {
+    port: addr.port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      proxy.close();
+    },
+  };
+}
+
+test('frames that arrive a few bytes at a time are put together whole', async () => {
+  const proxy = await tricklingProxy(firstServer(server.connectString).port);
+  const lean = new LeanWatchers(3, { host: '127.0.0.1', port: proxy.port, sessionTimeoutMs: 10000, localSession: false });
+  try {
+    const open = await lean.open(3, 3, 30000);
+    assert.deepEqual([open.opened, open.failed], [3, 0]);
+    assert.deepEqual(await lean.arm('/lean-watch', 30000), { armed: 3, failed: 0 });
+    await writer.setData('/lean-watch', 'split');
+    const w = await lean.wait(3, 30000);
+    assert.equal(w.arrivals.length, 3);
+    assert.equal(w.unexpected, 0);
+    assert.deepEqual([...lean.errors], []);
+  } finally {
+    await lean.closeAll(5000);
+    proxy.close();
+  }
 });
+
+for (const spelling of [['--client', 'lean'], ['--lean']]) {
+  test(`zkts load watch ${spelling.join(' ')}: lean watchers in this process, every session notified`, async () => {
+    const r = await runLoad(['watch', '-c', server.connectString, '--quiet', '--timeout', '60', ...spelling, '-n', '50', '--path', '/lean-watch-scenario'], {
+      stdout: () => undefined,
+      stderr: () => undefined,
+    });
+    assert.equal(r.code, 0, JSON.stringify(r.result?.problems));
+    const s = r.result?.summary as {
+      armed: number;
+      notified: number;
+      missed: number;
+      unexpected: number;
+      cpu: { windowMs: number; loadCpuMs: number; serverCpuMs: number | null } | null;
+    };
+    assert.deepEqual([s.armed, s.notified, s.missed, s.unexpected], [50, 50, 0, 0]);
+    // The CPU of both sides over the fan-out (the server on loopback is found through /proc).
+    assert.ok(s.cpu !== null && s.cpu.windowMs >= 0 && s.cpu.loadCpuMs >= 0, JSON.stringify(s.cpu));
+    assert.equal(typeof s.cpu.serverCpuMs, 'number', 'the server found on its port');
+    assert.equal(r.result?.options['workers'], 0, 'no worker process holds a session');
+    assert.equal(r.result?.options['client'], 'lean');
+  });
+}

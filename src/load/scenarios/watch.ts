@@ -1,20 +1,41 @@
 // watch: N sessions set a data watch (exists with a watcher) on one znode; one setData; how long
 // until 50 / 99 / 100% of the sessions got their notification (arrival wall-clock time in each
 // worker minus the moment the setData was sent, on the same machine's clock), and how many never did.
+// With lean watchers (in this process) it also reports the CPU this process and the server's
+// process tree (when its /proc is readable: --server-pid, or a server on loopback) spent from the
+// setData to the last notification, so a run shows whether the measuring side kept up.
 
 import { createClient } from '../../client/index.js';
 import { ZkError } from '../../client/errors.js';
 import { Err } from '../../common/zk.js';
 import { Histogram } from '../histogram.js';
 import { openLeanWatchers } from '../lean-watch.js';
-import { poolShutdownGraceMs } from '../limits.js';
+import { treeCpuTicks } from '../proc.js';
+import { poolShutdownGraceMs, procClockTicksPerS } from '../limits.js';
 import { nowMs, type WatchArmResult, type WatchWaitResult } from '../protocol.js';
 import type { Chart, Scenario, Values } from '../types.js';
-import { UsageError, closeSessions, count, ms, num, openSessions, pct, sessionHelp, sessionOptions, str, msList } from './common.js';
+import { UsageError, closeSessions, count, ms, num, openSessions, pct, serverPid, sessionHelp, sessionOptions, str, msList } from './common.js';
 
 function at(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** CPU ticks of the servers' process trees; null when any is unreadable or none is known. */
+function serverTicks(pids: number[] | null): number | null {
+  if (pids === null) return null;
+  let total = 0;
+  for (const p of pids) {
+    const t = treeCpuTicks(p);
+    if (t === null) return null;
+    total += t;
+  }
+  return total;
+}
+
+/** Lean watchers in this process: --client lean, or its older spelling --lean. */
+function leanWatchers(v: Values): boolean {
+  return v['lean'] === true || v['client'] === 'lean';
 }
 
 function parse(v: Values) {
@@ -35,15 +56,19 @@ export const watchScenario: Scenario = {
   help: `${sessionHelp.replace('%SESSIONS%', '1000')}
       --path P            the watched znode (default /zkts-load-watch; created if missing)
       --wait S            how long to wait for the notifications (default 30)
-      --lean              raw-socket watchers in this process (src/load/lean-watch.ts), not a
-                          full client per session in the worker processes`,
+      --client lean       raw-socket watchers in this process (src/load/lean-watch.ts), not a
+                          full client per session in the worker processes (--lean: the same)`,
   options: { ...sessionOptions, path: { type: 'string' }, wait: { type: 'string' }, lean: { type: 'boolean' } },
-  // --client lean is not this scenario's: its lean watchers are --lean, in this process
+  // The full client by default; --client lean (or --lean) runs lean watchers in this process.
   lean: false,
+  leanInProcess: true,
   latencyMetrics: ['connect'],
   rateCounters: ['notified'],
-  sessions: (v) => (v['lean'] === true ? 0 : num(v, 'sessions', 1000, 1, 1_000_000)),
-  validate: (v) => void parse(v),
+  sessions: (v) => (leanWatchers(v) ? 0 : num(v, 'sessions', 1000, 1, 1_000_000)),
+  validate: (v) => {
+    if (v['lean'] === true && v['client'] === 'full') throw new UsageError('--lean and --client full: choose one');
+    parse(v);
+  },
   async run(ctx) {
     const { n, r, concurrency, path, waitS } = parse(ctx.values);
     const { pool, progress } = ctx;
@@ -54,7 +79,9 @@ export const watchScenario: Scenario = {
       await writer.create(path).catch((e: unknown) => {
         if (!(e instanceof ZkError && e.code === Err.nodeExists)) throw e;
       });
-      const lean = ctx.values['lean'] === true ? await openLeanWatchers(ctx, n, concurrency) : null;
+      // Found before the watchers' sockets exist (the lookup reads /proc/net/tcp).
+      const pids = leanWatchers(ctx.values) ? serverPid(ctx) : null;
+      const lean = leanWatchers(ctx.values) ? await openLeanWatchers(ctx, n, concurrency) : null;
       const open = lean?.open ?? (await openSessions(ctx, n, r, concurrency));
       progress.phase('arm', () => `setting ${count(open.opened)} watches on ${path}`);
       const armed = lean !== null ? [await lean.lean.arm(path, Math.min(60000, ctx.left()))] : await pool.all<WatchArmResult>(() => ({ kind: 'watchArm', path, timeoutMs: Math.min(60000, ctx.left()) }), ctx.left());
@@ -65,10 +92,19 @@ export const watchScenario: Scenario = {
         armFailed += a.failed;
       }
       progress.phase('wait', (_l, p) => `notified ${count(p.counter('notified'))}/${count(nArmed)}`);
+      const serverTicks0 = serverTicks(pids);
+      const load0 = process.cpuUsage();
       const t0 = nowMs();
       await writer.setData(path, `change at ${t0}`);
       const setDataMs = nowMs() - t0;
       const waited = lean !== null ? [await lean.lean.wait(nArmed, Math.min(waitS * 1000, ctx.left()))] : await pool.all<WatchWaitResult>(() => ({ kind: 'watchWait', timeoutMs: Math.min(waitS * 1000, ctx.left()) }), ctx.left() + 1000);
+      const loadUs = process.cpuUsage(load0);
+      const serverTicks1 = serverTicks(pids);
+      const cpu = lean === null ? null : {
+        windowMs: Math.round(nowMs() - t0),
+        loadCpuMs: Math.round((loadUs.user + loadUs.system) / 1000),
+        serverCpuMs: serverTicks0 === null || serverTicks1 === null ? null : ((serverTicks1 - serverTicks0) * 1000) / procClockTicksPerS,
+      };
       const delays: number[] = [];
       let unexpected = 0;
       for (const w of waited) {
@@ -111,6 +147,7 @@ export const watchScenario: Scenario = {
           setDataMs: round(setDataMs),
           timeToPercentMs: { p50: t50, p90: round(at(delays, 90)), p99: t99, p100: t100 },
           notificationDelayMs: hist.summaryMs(),
+          cpu,
           open,
         },
         figures: [
@@ -118,6 +155,7 @@ export const watchScenario: Scenario = {
           ['notified / missed', `${count(delays.length)} / ${count(missed)}`],
           ['time to 50% / 99% / 100%', `${msList(t50, t99, t100)}`],
           ['setData round trip', ms(setDataMs)],
+          ...(cpu === null ? [] : [['CPU, setData to the last notification', `load client ${cpu.loadCpuMs} ms, server ${cpu.serverCpuMs === null ? '-' : `${cpu.serverCpuMs} ms`} in ${cpu.windowMs} ms`] as [string, string]]),
           ['connect', pct(open.latencyMs)],
         ],
         problems,

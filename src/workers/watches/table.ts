@@ -23,8 +23,9 @@
 // does (WatchStats, ZOOKEEPER-4466); 3.8 kept one mode per pair and a later registration
 // replaced the earlier one's mode.
 //
-// Pairs are kept interleaved in one array per path and removed by swapping the last pair in, so
-// add / remove / trigger are O(1) per pair; the slot side records each pair's index.
+// A path's first pair is kept in its entry and the others interleaved in one array; a pair is
+// removed by swapping the last pair in, so add / remove are O(1) per pair; a trigger packs the
+// pairs it leaves in one pass. The slot side records each pair's index.
 
 import { assert } from '../../common/assert.js';
 import { EventType, WatcherType } from '../../common/zk.js';
@@ -101,25 +102,74 @@ export interface WatchHitSink {
   hit(slot: number): void;
 }
 
+/**
+ * The (session slot, bits) pairs of one path. Pair 0 is kept in the entry itself and the others,
+ * interleaved, in one array made with the second pair: most paths have one watcher, and
+ * setWatches makes an entry for each of up to ~95,000 paths in one go, so an entry is one object
+ * where an array of its own made it three (the array and its elements), and young-generation
+ * collections copying them were most of a cold setWatches on the worker.
+ */
 export class PathWatchers {
   readonly path: string;
-  /** The pairs, interleaved: pair i's session slot at 2i, its bits at 2i + 1. One array, not
-   *  one per field: setWatches makes an entry for each of up to ~95,000 paths in one go. */
-  readonly pairs: number[];
+  /** Pairs held (entries with none are removed from the table). */
+  count = 1;
+  slot0: number;
+  bits0: number;
+  /** Pairs 1..count-1, interleaved: pair i's slot at 2(i - 1), its bits at 2(i - 1) + 1. */
+  more: number[] | null = null;
   /** Pairs holding either half of a recursive watch. */
   recursive = 0;
-  /** Made with its first pair: an array literal, where a push onto an empty array reserves
-   *  room for ~17 (most paths have one watcher). */
+
   constructor(path: string, slot: number, bits: number) {
     this.path = path;
-    this.pairs = [slot, bits];
+    this.slot0 = slot;
+    this.bits0 = bits;
+  }
+
+  slotAt(i: number): number {
+    return i === 0 ? this.slot0 : this.more![2 * i - 2]!;
+  }
+
+  bitsAt(i: number): number {
+    return i === 0 ? this.bits0 : this.more![2 * i - 1]!;
+  }
+
+  setBitsAt(i: number, bits: number): void {
+    if (i === 0) this.bits0 = bits;
+    else this.more![2 * i - 1] = bits;
+  }
+
+  setPair(i: number, slot: number, bits: number): void {
+    if (i === 0) {
+      this.slot0 = slot;
+      this.bits0 = bits;
+    } else {
+      const more = this.more!;
+      more[2 * i - 2] = slot;
+      more[2 * i - 1] = bits;
+    }
+  }
+
+  /** Add a pair at index `count`. */
+  push(slot: number, bits: number): void {
+    if (this.count === 0) {
+      this.slot0 = slot;
+      this.bits0 = bits;
+    } else if (this.more === null) this.more = [slot, bits];
+    else this.more.push(slot, bits);
+    this.count++;
+  }
+
+  /** Keep pairs [0, n). */
+  truncate(n: number): void {
+    this.count = n;
+    if (this.more !== null) this.more.length = n > 1 ? 2 * (n - 1) : 0;
   }
 
   /** The session slots watching this path, in pair order (for wchp). */
   get slots(): number[] {
-    const pairs = this.pairs;
     const out: number[] = [];
-    for (let i = 0; i < pairs.length; i += 2) out.push(pairs[i]!);
+    for (let i = 0; i < this.count; i++) out.push(this.slotAt(i));
     return out;
   }
 }
@@ -174,16 +224,16 @@ export class WatchTable {
     }
     const idx = mine.get(path);
     if (idx === undefined) {
-      mine.set(path, entry.pairs.length >> 1);
-      entry.pairs.push(slot, bit);
+      mine.set(path, entry.count);
+      entry.push(slot, bit);
       this.#pairs++;
       this.#watches += managerWeight(bit);
       if ((bit & recursiveBits) !== 0) this.#addRecursive(entry);
       return;
     }
-    const old = entry.pairs[2 * idx + 1]!;
+    const old = entry.bitsAt(idx);
     if ((old & bit) === bit) return;
-    entry.pairs[2 * idx + 1] = old | bit;
+    entry.setBitsAt(idx, old | bit);
     this.#watches += managerWeight(old | bit) - managerWeight(old);
     if ((bit & recursiveBits) !== 0 && (old & recursiveBits) === 0) this.#addRecursive(entry);
   }
@@ -192,7 +242,7 @@ export class WatchTable {
   bitsOf(slot: number, path: string): number {
     const idx = this.#bySlot[slot]?.get(path);
     if (idx === undefined) return 0;
-    return this.#paths.get(path)!.pairs[2 * idx + 1]!;
+    return this.#paths.get(path)!.bitsAt(idx);
   }
 
   /** Remove `mask` bits of `slot` on `path`; returns the bits that were there and went. */
@@ -200,7 +250,7 @@ export class WatchTable {
     const idx = this.#bySlot[slot]?.get(path);
     if (idx === undefined) return 0;
     const entry = this.#paths.get(path)!;
-    const old = entry.pairs[2 * idx + 1]!;
+    const old = entry.bitsAt(idx);
     const removed = old & mask;
     if (removed === 0) return 0;
     this.#setBits(entry, idx, old & ~mask);
@@ -215,7 +265,7 @@ export class WatchTable {
     for (const [path, idx] of mine) {
       const entry = this.#paths.get(path)!;
       // #removePair would delete from `mine` while we iterate: do its work without that.
-      const bits = entry.pairs[2 * idx + 1]!;
+      const bits = entry.bitsAt(idx);
       if ((bits & recursiveBits) !== 0) this.#dropRecursive(entry);
       this.#swapRemove(entry, idx);
       this.#pairs--;
@@ -283,6 +333,13 @@ export class WatchTable {
     yield* this.#paths.values();
   }
 
+  /**
+   * One pass over the path's pairs, in the order they were added: each matching pair notifies its
+   * session (once per trigger) and loses its one-shot bits; the pairs left are packed to the
+   * front and the array cut once at the end, so consuming every watch of a path with thousands
+   * of watchers moves nothing and pops nothing pair by pair. sink.hit only queues or writes
+   * bytes: it never changes this table while the pass runs.
+   */
   #fireEntry(
     entry: PathWatchers,
     fire: number,
@@ -290,20 +347,45 @@ export class WatchTable {
     stamp: number,
     sink: WatchHitSink,
   ): number {
-    const pairs = entry.pairs;
     const notified = this.#notified;
+    const bySlot = this.#bySlot;
+    const path = entry.path;
+    const count = entry.count;
     let n = 0;
-    // Backwards: a consumed pair is replaced by the last one, which was already visited.
-    for (let i = (pairs.length >> 1) - 1; i >= 0; i--) {
-      const b = pairs[2 * i + 1]!;
-      if ((b & fire) === 0) continue;
-      const slot = pairs[2 * i]!;
-      if ((b & consume) !== 0) this.#setBits(entry, i, b & ~consume);
-      if (notified[slot] !== stamp) {
-        notified[slot] = stamp;
-        n++;
-        sink.hit(slot);
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const slot = entry.slotAt(i);
+      const b = entry.bitsAt(i);
+      let left = b;
+      if ((b & fire) !== 0) {
+        left = b & ~consume;
+        if (notified[slot] !== stamp) {
+          notified[slot] = stamp;
+          n++;
+          sink.hit(slot);
+        }
+        if (left !== b) {
+          if ((b & recursiveBits) !== 0 && (left & recursiveBits) === 0) this.#dropRecursive(entry);
+          this.#watches += managerWeight(left) - managerWeight(b);
+        }
       }
+      if (left === 0) {
+        const mine = bySlot[slot]!;
+        mine.delete(path);
+        this.#pairs--;
+        if (mine.size === 0) {
+          bySlot[slot] = undefined;
+          this.#sessions--;
+        }
+        continue;
+      }
+      if (kept !== i) bySlot[slot]!.set(path, kept);
+      entry.setPair(kept, slot, left);
+      kept++;
+    }
+    if (kept !== count) {
+      entry.truncate(kept);
+      if (kept === 0) this.#paths.delete(path);
     }
     return n;
   }
@@ -317,10 +399,9 @@ export class WatchTable {
       if (end < 0) break;
       const entry = this.#recursivePaths.get(end === 0 ? '/' : path.slice(0, end));
       if (entry === undefined) continue;
-      const pairs = entry.pairs;
-      for (let i = 0; i < pairs.length; i += 2) {
-        if ((pairs[i + 1]! & below) === 0) continue;
-        const slot = pairs[i]!;
+      for (let i = 0; i < entry.count; i++) {
+        if ((entry.bitsAt(i) & below) === 0) continue;
+        const slot = entry.slotAt(i);
         if (notified[slot] === stamp) continue;
         notified[slot] = stamp;
         n++;
@@ -347,14 +428,14 @@ export class WatchTable {
 
   /** Set a pair's bits; a pair left with none is removed. */
   #setBits(entry: PathWatchers, idx: number, bits: number): void {
-    const old = entry.pairs[2 * idx + 1]!;
+    const old = entry.bitsAt(idx);
     if ((old & recursiveBits) !== 0 && (bits & recursiveBits) === 0) this.#dropRecursive(entry);
     this.#watches += managerWeight(bits) - managerWeight(old);
     if (bits !== 0) {
-      entry.pairs[2 * idx + 1] = bits;
+      entry.setBitsAt(idx, bits);
       return;
     }
-    const slot = entry.pairs[2 * idx]!;
+    const slot = entry.slotAt(idx);
     const mine = this.#bySlot[slot]!;
     mine.delete(entry.path);
     this.#swapRemove(entry, idx);
@@ -366,16 +447,13 @@ export class WatchTable {
   }
 
   #swapRemove(entry: PathWatchers, idx: number): void {
-    const pairs = entry.pairs;
-    const last = (pairs.length >> 1) - 1;
+    const last = entry.count - 1;
     if (idx !== last) {
-      const movedSlot = pairs[2 * last]!;
-      pairs[2 * idx] = movedSlot;
-      pairs[2 * idx + 1] = pairs[2 * last + 1]!;
+      const movedSlot = entry.slotAt(last);
+      entry.setPair(idx, movedSlot, entry.bitsAt(last));
       this.#bySlot[movedSlot]!.set(entry.path, idx);
     }
-    pairs.pop();
-    pairs.pop();
+    entry.truncate(last);
     if (last === 0) this.#paths.delete(entry.path);
   }
 

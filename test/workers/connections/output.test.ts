@@ -118,3 +118,66 @@ describe('Output: the ping answered at once', () => {
     assert.equal(header(b.socket.written[0]!).zxid, -1);
   });
 });
+
+describe('Output: an event frame written at once when nothing is queued (Conn.writeShared)', () => {
+  const event = (n: number): Buffer => {
+    const b = Buffer.alloc(20);
+    b.writeInt32BE(16, 0);
+    b.writeInt32BE(Xid.notification, 4);
+    b.writeInt32BE(n, 16);
+    return b;
+  };
+
+  it('writes it in the same call; a reply after it waits for the flush and follows it', () => {
+    const { output, conn, socket } = setup();
+    const ev = event(1);
+    output.mark(conn).writeShared(ev);
+    assert.equal(socket.written.length, 1, 'written before any flush');
+    assert.equal(socket.written[0], ev, 'the shared bytes themselves, not a copy');
+    output.writeHeader(conn, 7, 40, Err.ok);
+    assert.equal(socket.written.length, 1, 'the reply waits for the end of the turn');
+    output.flush();
+    assert.deepEqual(socket.written.map((b) => header(b).xid), [Xid.notification, 7]);
+    assert.equal(conn.sent, 2);
+    assert.equal(conn.dirty, false);
+  });
+
+  it('queues behind a reply already queued this turn, so the reply leaves first', () => {
+    const { output, conn, socket } = setup();
+    output.writeHeader(conn, 7, 40, Err.ok);
+    output.mark(conn).writeShared(event(1));
+    assert.equal(socket.written.length, 0, 'nothing before the flush');
+    output.flush();
+    const wire = Buffer.concat(socket.written);
+    assert.equal(wire.length, 40);
+    assert.deepEqual([header(wire).xid, header(wire.subarray(20)).xid], [7, Xid.notification]);
+  });
+
+  it('queues a second event of the same turn behind the first, and writes at once again next turn', () => {
+    const { output, conn, socket } = setup();
+    output.mark(conn).writeShared(event(1));
+    output.mark(conn).writeShared(event(2));
+    assert.equal(socket.written.length, 1, 'the second waits for the flush');
+    output.flush();
+    assert.deepEqual(socket.written.map((b) => b.readInt32BE(16)), [1, 2]);
+    output.mark(conn).writeShared(event(3));
+    assert.equal(socket.written.length, 3, 'a new turn: at once');
+    output.flush();
+    assert.equal(socket.written.length, 3);
+  });
+
+  it('queues when the socket holds output, and leaves a closing connection to its flush', () => {
+    const { output, conn, socket } = setup();
+    socket.writableLength = 100;
+    output.mark(conn).writeShared(event(1));
+    assert.equal(socket.written.length, 0, 'the socket is backed up: queued');
+    output.flush();
+    assert.equal(socket.written.length, 1);
+    const b = setup();
+    b.output.closeAfterFlush(b.conn);
+    b.output.mark(b.conn).writeShared(event(2));
+    assert.equal(b.socket.written.length, 0, 'closing: queued for the last flush');
+    b.output.flush();
+    assert.deepEqual(b.socket.written.map((x) => x.readInt32BE(16)), [2]);
+  });
+});

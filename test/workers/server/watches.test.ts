@@ -115,6 +115,19 @@ describe('session worker watches', () => {
     assert.equal((await a.client.reply()).header.xid, 5);
   });
 
+  it('writes an event after a reply that comes before it in the ring', async () => {
+    reg(a, WatchKind.data, '/r');
+    a.client.send(6, OpCode.exists, (w) => {
+      w.writeString('/r');
+      w.writeBool(false);
+    });
+    const r = await main.next('request', { skip: ['touch'] });
+    main.reply({ sidHi: r.sidHi, sidLo: r.sidLo, xid: 6 });
+    main.event({ type: EventType.nodeDataChanged, path: '/r' });
+    assert.equal((await a.client.reply()).header.xid, 6);
+    await expectEvent(a, EventType.nodeDataChanged, '/r');
+  });
+
   it("drops a session's watches when its connection closes", async () => {
     const d = await openGlobal(main);
     reg(d, WatchKind.data, '/gone');

@@ -15,7 +15,8 @@ describe('WatchTable', () => {
       return seed % n;
     };
     const paths = ['/', '/a', '/a/b', '/a/b/c', '/d'];
-    const sink = { hit: (): void => {} };
+    const hits: number[] = [];
+    const sink = { hit: (slot: number): void => void hits.push(slot) };
     for (let step = 0; step < 5000; step++) {
       const slot = rnd(20);
       const path = paths[rnd(paths.length)]!;
@@ -33,11 +34,16 @@ describe('WatchTable', () => {
         else model.set(k, left);
       } else if (op < 9) {
         const type = 1 + rnd(4);
-        table.trigger(type, path, sink);
+        hits.length = 0;
+        const n = table.trigger(type, path, sink);
+        assert.equal(n, hits.length);
+        assert.equal(new Set(hits).size, hits.length, 'a session is notified once per trigger');
         const data = WatchBit.data | WatchBit.exist;
         const consume = type === 4 ? WatchBit.child : type === 2 ? data | WatchBit.child : data;
+        const fire = type === 4 ? WatchBit.child | WatchBit.persistentChild : type === 2 ? 0x7f : watcherTypeBits(WatcherType.data);
         for (const [key, bits] of model) {
           if (!key.endsWith(` ${path}`) || key.split(' ')[1] !== path) continue;
+          if ((bits & fire) !== 0) assert.ok(hits.includes(Number(key.split(' ')[0])), `step ${step}: ${key} notified`);
           const left = bits & ~consume;
           if (left === 0) model.delete(key);
           else model.set(key, left);
@@ -53,6 +59,8 @@ describe('WatchTable', () => {
           }
         }
         assert.equal(table.pairCount, model.size);
+        assert.equal(table.sessionCount, new Set([...model.keys()].map((key) => key.split(' ')[0])).size);
+        assert.equal(table.pathCount, new Set([...model.keys()].map((key) => key.split(' ')[1])).size);
         let weight = 0;
         for (const bits of model.values()) {
           weight += (bits & watcherTypeBits(WatcherType.data)) !== 0 ? 1 : 0;
