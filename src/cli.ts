@@ -75,9 +75,10 @@ async function serverCommand(configPath: string | null): Promise<void> {
   if (inherited !== null) {
     exitWithLauncher();
     plan = { mode: 'fd', fds: inherited };
-  } else if (hasReusePort() || cfg.sessionWorkers === 1) {
+  } else if (hasReusePort() || cfg.sessionWorkers <= 1) {
     // Each worker binds its own socket. On Node 20 (no reusePort) that is right for one worker:
-    // there is nothing to share, so no launcher process (a second Node runtime, ~44 MB RSS).
+    // there is nothing to share, so no launcher process (a second Node runtime, ~44 MB RSS); with
+    // sessionWorkers=0 the main thread binds it (server.ts).
     plan = { mode: 'reusePort' };
   } else {
     await launch(cfg, process.argv.slice(1));
