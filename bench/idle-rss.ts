@@ -5,7 +5,9 @@
 //
 // Starts, on ports 25400..25499 only, with nothing connected:
 //   - the floor: `node -e` with one node:net server listening on a TCP port, nothing else;
-//   - a zkts standalone with the default config, and one with the tier profile (TIER_KEYS);
+//   - a zkts standalone with the default config, one with the tier profile (TIER_KEYS: sessions
+//     on the main thread, sessionWorkers=0), and one with the tier profile but one session
+//     worker thread (sessionWorkers=1, the tier profile before issue 11's third round);
 //   - a local ensemble of 3 voters + 2 observers (bench/ensemble-cluster.ts), the first observer
 //     with the default config, the second with the tier profile.
 // Waits until each serves (the floor: a TCP connect; zkts: srvr answers with its Mode), lets it
@@ -33,11 +35,14 @@ import { Ensemble, killOnExit, modeOf } from './ensemble-cluster.js';
 const PORT_FLOOR = 25400;
 const PORT_STANDALONE = 25410;
 const PORT_STANDALONE_TIER = 25420;
+const PORT_STANDALONE_ONE_WORKER = 25490;
 /** Members at 25430 + 10 * i: voters 25430..25450, observers 25460 and 25470. */
 const PORT_ENSEMBLE = 25430;
 
 /** The tier profile: zoo.cfg keys for an observer that holds many idle sessions (README). */
-export const TIER_KEYS: Record<string, string> = { sessionWorkers: '1', youngGenerationFixed: 'true' };
+export const TIER_KEYS: Record<string, string> = { sessionWorkers: '0', youngGenerationFixed: 'true' };
+/** The tier profile with one session worker thread instead of none, for comparison. */
+const TIER_ONE_WORKER_KEYS: Record<string, string> = { ...TIER_KEYS, sessionWorkers: '1' };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -342,6 +347,7 @@ export async function main(argv: string[]): Promise<number> {
     const subjects: Subject[] = [await startFloor(o)];
     subjects.push(await startStandalone(o, 'zkts standalone, default config', PORT_STANDALONE, {}));
     subjects.push(await startStandalone(o, 'zkts standalone, tier profile', PORT_STANDALONE_TIER, TIER_KEYS));
+    subjects.push(await startStandalone(o, 'zkts standalone, tier profile, sessionWorkers=1', PORT_STANDALONE_ONE_WORKER, TIER_ONE_WORKER_KEYS));
     if (o.ensemble) {
       ensemble = await Ensemble.start({
         kind: 'zkts',

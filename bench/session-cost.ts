@@ -25,7 +25,8 @@
 //
 // Options: --sessions S (10000, at most 19000: one process, 20,000 open files) --ping-ms P (2000)
 // --window-s W (30) --in-flight C (64) --servers floor,zkts,apache --session-timeout-ms (30000)
-// --source-addrs 127.0.0.2-127.0.0.9 (the client's local addresses) --json FILE.
+// --source-addrs 127.0.0.2-127.0.0.9 (the client's local addresses) --json FILE
+// --zkts-keys k=v,k=v (more zoo.cfg keys for zkts, e.g. sessionWorkers=0).
 
 import { spawn, } from 'node:child_process';
 import fs from 'node:fs';
@@ -53,6 +54,7 @@ interface Opts {
   servers: Kind[];
   sourceAddrs: string[];
   json: string | null;
+  zktsKeys: Record<string, string>;
 }
 
 interface RunResult {
@@ -94,6 +96,7 @@ function parseOpts(argv: string[]): Opts & { child: Kind | null } {
       servers: { type: 'string', default: kinds.join(',') },
       'source-addrs': { type: 'string', default: '127.0.0.2-127.0.0.9' },
       json: { type: 'string' },
+      'zkts-keys': { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -115,6 +118,7 @@ function parseOpts(argv: string[]): Opts & { child: Kind | null } {
     servers: servers as Kind[],
     sourceAddrs: sourceRange(v['source-addrs']),
     json: v.json ?? null,
+    zktsKeys: Object.fromEntries(v['zkts-keys'].split(',').filter((kv) => kv !== '').map((kv) => kv.split('=', 2) as [string, string])),
   };
 }
 
@@ -156,7 +160,7 @@ async function startKind(kind: Kind, o: Opts): Promise<Running> {
     port,
     maxClientCnxns: 0,
     maxSessionTimeout: o.sessionTimeoutMs,
-    extra: { localSessionsEnabled: 'true' },
+    extra: { localSessionsEnabled: 'true', ...(kind === 'zkts' ? o.zktsKeys : {}) },
     startTimeoutMs: 60_000,
     jvmProfile: 'bench',
   });
@@ -316,7 +320,7 @@ async function main(): Promise<void> {
   }
   const load = (): string => `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs`;
   process.stderr.write(
-    `session-cost: ${o.sessions} sessions, a ping every ${o.pingMs} ms, ${o.windowS} s window, ${o.inFlight} connects in flight; ${load()}\n`,
+    `session-cost: ${o.sessions} sessions, a ping every ${o.pingMs} ms, ${o.windowS} s window, ${o.inFlight} connects in flight; zkts keys: ${JSON.stringify(o.zktsKeys)}; ${load()}\n`,
   );
   const results: RunResult[] = [];
   for (const kind of o.servers) {
