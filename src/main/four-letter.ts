@@ -250,7 +250,7 @@ export class FourLetterWords {
       `os.memory.max=${Math.round(totalmem() / 1048576)}MB`,
       `os.memory.total=${Math.round(process.memoryUsage().rss / 1048576)}MB`,
       `process.pid=${process.pid}`,
-      `zkts.sessionWorkers=${this.workers.length}`,
+      `zkts.sessionWorkers=${this.cfg.sessionWorkers}`,
       '',
     ].join('\n');
   }
