@@ -26,7 +26,8 @@
 // Options: --sessions S (10000, at most 19000: one process, 20,000 open files) --ping-ms P (2000)
 // --window-s W (30) --in-flight C (64) --servers floor,zkts,apache --session-timeout-ms (30000)
 // --source-addrs 127.0.0.2-127.0.0.9 (the client's local addresses) --json FILE
-// --zkts-keys k=v,k=v (more zoo.cfg keys for zkts, e.g. sessionWorkers=0).
+// --zkts-keys k=v,k=v (more zoo.cfg keys for zkts, e.g. sessionWorkers=0) --zkts-node-options
+// '...' (NODE_OPTIONS for the zkts server process only, e.g. --max-semi-space-size=2).
 
 import { spawn, } from 'node:child_process';
 import fs from 'node:fs';
@@ -55,6 +56,7 @@ interface Opts {
   sourceAddrs: string[];
   json: string | null;
   zktsKeys: Record<string, string>;
+  zktsNodeOptions: string;
 }
 
 interface RunResult {
@@ -97,6 +99,7 @@ function parseOpts(argv: string[]): Opts & { child: Kind | null } {
       'source-addrs': { type: 'string', default: '127.0.0.2-127.0.0.9' },
       json: { type: 'string' },
       'zkts-keys': { type: 'string', default: '' },
+      'zkts-node-options': { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -118,6 +121,7 @@ function parseOpts(argv: string[]): Opts & { child: Kind | null } {
     servers: servers as Kind[],
     sourceAddrs: sourceRange(v['source-addrs']),
     json: v.json ?? null,
+    zktsNodeOptions: v['zkts-node-options'],
     zktsKeys: Object.fromEntries(v['zkts-keys'].split(',').filter((kv) => kv !== '').map((kv) => kv.split('=', 2) as [string, string])),
   };
 }
@@ -156,14 +160,22 @@ interface Running {
 async function startKind(kind: Kind, o: Opts): Promise<Running> {
   const port = ports[kind];
   if (kind === 'floor') return startFloorProcess(port);
-  const h: ServerHandle = await startServer(kind, {
-    port,
-    maxClientCnxns: 0,
-    maxSessionTimeout: o.sessionTimeoutMs,
-    extra: { localSessionsEnabled: 'true', ...(kind === 'zkts' ? o.zktsKeys : {}) },
-    startTimeoutMs: 60_000,
-    jvmProfile: 'bench',
-  });
+  const saved = process.env['NODE_OPTIONS'];
+  if (kind === 'zkts' && o.zktsNodeOptions !== '') process.env['NODE_OPTIONS'] = `${saved ?? ''} ${o.zktsNodeOptions}`.trim();
+  let h: ServerHandle;
+  try {
+    h = await startServer(kind, {
+      port,
+      maxClientCnxns: 0,
+      maxSessionTimeout: o.sessionTimeoutMs,
+      extra: { localSessionsEnabled: 'true', ...(kind === 'zkts' ? o.zktsKeys : {}) },
+      startTimeoutMs: 60_000,
+      jvmProfile: 'bench',
+    });
+  } finally {
+    if (saved === undefined) delete process.env['NODE_OPTIONS'];
+    else process.env['NODE_OPTIONS'] = saved;
+  }
   return { pid: h.pid, stop: () => h.stop(10_000) };
 }
 
@@ -320,7 +332,7 @@ async function main(): Promise<void> {
   }
   const load = (): string => `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs`;
   process.stderr.write(
-    `session-cost: ${o.sessions} sessions, a ping every ${o.pingMs} ms, ${o.windowS} s window, ${o.inFlight} connects in flight; zkts keys: ${JSON.stringify(o.zktsKeys)}; ${load()}\n`,
+    `session-cost: ${o.sessions} sessions, a ping every ${o.pingMs} ms, ${o.windowS} s window, ${o.inFlight} connects in flight; zkts keys: ${JSON.stringify(o.zktsKeys)}, NODE_OPTIONS '${o.zktsNodeOptions}'; ${load()}\n`,
   );
   const results: RunResult[] = [];
   for (const kind of o.servers) {
