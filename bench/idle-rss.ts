@@ -36,6 +36,9 @@ const PORT_FLOOR = 25400;
 const PORT_STANDALONE = 25410;
 const PORT_STANDALONE_TIER = 25420;
 const PORT_STANDALONE_ONE_WORKER = 25490;
+/** --sessions at most: this process holds every session's socket, on up to 7 servers (the
+ *  floor's included), under the 20,000 open files a process may have here. */
+const SESSIONS_PER_SERVER_MAX = 2500;
 /** Members at 25430 + 10 * i: voters 25430..25450, observers 25460 and 25470. */
 const PORT_ENSEMBLE = 25430;
 
@@ -62,7 +65,8 @@ const usage = `usage: node dist/bench/idle-rss.js [options]
   --samples N        RSS samples per process (default 10)
   --interval-ms MS   between samples (default 1000)
   --settle-ms MS     after every process serves, before sampling (default 20000)
-  --sessions N       also hold N idle sessions on each zkts server and sample again (default 0)
+  --sessions N       also hold N idle sessions on each zkts server and sample again (default 0,
+                     at most 2500: this process holds them all)
   --no-ensemble      only the floor and the standalones
   --dir DIR          working directory, kept (default: a new one under the OS temp dir, removed
                      after a run that succeeded)
@@ -93,7 +97,7 @@ function parse(argv: string[]): Options | null {
     intervalMs: int(v['interval-ms'], 1000, 10, 60_000, 'interval-ms'),
     settleMs: int(v['settle-ms'], 20_000, 0, 600_000, 'settle-ms'),
     startTimeoutMs: 60_000,
-    sessions: int(v.sessions, 0, 0, 19_000, 'sessions'),
+    sessions: int(v.sessions, 0, 0, SESSIONS_PER_SERVER_MAX, 'sessions'),
     ensemble: v['no-ensemble'] !== true,
     dir: v.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-idle-rss-')),
     dirMade: v.dir === undefined,
