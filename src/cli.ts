@@ -68,7 +68,13 @@ async function serverCommand(configPath: string | null): Promise<void> {
   if (cfg.youngGenerationFixed) {
     // Process-wide, before the modules and workers that grow it: an idle observer's main thread
     // otherwise holds a young generation grown to ~8 MB at start (issue 11, goal 2).
-    setFlagsFromString(`--semi-space-growth-factor=${youngGenerationGrowthFactorFixed}`);
+    const fix = (): void => setFlagsFromString(`--semi-space-growth-factor=${youngGenerationGrowthFactorFixed}`);
+    fix();
+    // Starting a worker thread (a session worker, piscina's, pino's transport) sets V8's flags
+    // back to the command line's, for every isolate of the process: without this the main
+    // thread's young generation grew again once a session worker started (up to V8's bound,
+    // 32 MB here).
+    process.on('worker', (w) => w.once('online', fix));
   }
   const inherited = inheritedListenFds();
   let plan: ListenPlan;

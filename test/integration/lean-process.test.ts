@@ -7,9 +7,10 @@
 //   the member's own process.moduleLoadList, which a preload (--import) writes when it exits.
 // - youngGenerationFixed=true: the main thread's young generation stays at its initial size (an
 //   idle observer's otherwise grows to ~8 MB while its modules load); the preload writes V8's
-//   new-space size too. The observer runs the tier profile (sessionWorkers=0 with it): with one
-//   session worker thread the main thread's new space was found at 4 MB in 2 of 3 runs (on main
-//   too, before the tier profile changed), with none it stays at 2 MB.
+//   new-space size too. The observer runs the tier profile (sessionWorkers=0 with it).
+// - youngGenerationFixed=true with a session worker thread: starting a worker sets V8's flags back
+//   to the command line's, so src/cli.ts fixes the growth factor again once each worker is
+//   online; a standalone with one worker, after 10,000 creates, still has a 2 MB new space.
 // - sessionWorkers=0: no session worker thread at all; the worker's code serves the sessions on
 //   the main thread (src/workers/worker.ts serveOnThisThread), rings and doorbells included. An
 //   observer in that mode serves kazoo (watches, ephemerals, a write forwarded to the leader),
@@ -243,5 +244,55 @@ describe('an observer with sessionWorkers=0 (sessions on the main thread)', () =
     assert.ok(observer.exited);
     assert.doesNotMatch(observer.logs(), /crashed|FATAL|Error/);
     await voter.stop();
+  });
+});
+
+describe('youngGenerationFixed with a session worker thread', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zkts-lean-young-'));
+  const listFile = join(dir, 'modules');
+  let server: ServerHandle;
+
+  before(async () => {
+    const preload = join(dir, 'preload.mjs');
+    writeFileSync(preload, modulePreload);
+    const saved = { options: process.env['NODE_OPTIONS'], list: process.env['ZKTS_TEST_MODULE_LIST'] };
+    process.env['NODE_OPTIONS'] = `${saved.options ?? ''} --import ${preload}`.trim();
+    process.env['ZKTS_TEST_MODULE_LIST'] = listFile;
+    try {
+      server = await startServer('zkts', {
+        port: suitePort(SUITE_PORTS.leanProcess, 5),
+        extra: { sessionWorkers: '1', youngGenerationFixed: 'true', forceSync: 'no' },
+      });
+    } finally {
+      if (saved.options === undefined) delete process.env['NODE_OPTIONS'];
+      else process.env['NODE_OPTIONS'] = saved.options;
+      if (saved.list === undefined) delete process.env['ZKTS_TEST_MODULE_LIST'];
+      else process.env['ZKTS_TEST_MODULE_LIST'] = saved.list;
+    }
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the main thread's young generation stays fixed after the worker starts", async () => {
+    const c = await nzkConnect(server.connectString);
+    try {
+      // Nodes with long paths: what survives in the main thread's heap (the tree) makes V8 grow
+      // a young generation whose growth is not fixed.
+      const prefix = `/young-${'p'.repeat(200)}-`;
+      for (let batch = 0; batch < 20; batch++) {
+        await Promise.all(
+          Array.from({ length: 500 }, (_, i) =>
+            call((cb) => c.create(`${prefix}${batch * 500 + i}`, Buffer.from('v'), zookeeper.CreateMode.PERSISTENT, cb)),
+          ),
+        );
+      }
+    } finally {
+      await nzkClose(c);
+    }
+    await server.stop();
+    const young = Number(readFileSync(`${listFile}.${server.pid}.new-space`, 'utf8'));
+    assert.ok(young > 0 && young <= youngGenerationUngrownBytesMax, `the server's new space spans ${young} bytes`);
   });
 });
