@@ -192,13 +192,14 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   let stopSessions: () => Promise<void>;
   if (onThisThread) {
     // sessionWorkers=0: the worker's code serves the sessions in this isolate (no thread, no
-    // second heap: ~6 MB less for an idle observer; docs/design-notes.md, "Sessions on the main
+    // second heap: ~8 MB less for an idle observer; docs/design-notes.md, "Sessions on the main
     // thread"). It is loaded by URL, as a Worker loads it: src/main never imports src/workers.
     const { port1, port2 } = new MessageChannel();
     const entry = (await import(workerEntryUrl.href)) as SessionsOnThisThread;
     workers = [port1];
     const serving = entry.serveOnThisThread(port2, init(descriptors[0]!, 0));
-    sessionsStarted = [Promise.race([waitMessage(port1, 'listening'), serving.then(() => new Promise<void>(() => {}))])];
+    // serving resolves once 'listening' is posted, or rejects when the sessions cannot start.
+    sessionsStarted = [Promise.all([waitMessage(port1, 'listening'), serving]).then(() => {})];
     stopSessions = async () => {
       const stopped = waitMessage(port1, 'stopped', workerExitGraceMs);
       port1.postMessage({ type: 'stop' });
