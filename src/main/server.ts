@@ -8,7 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { createChannelDescriptor, type ChannelDescriptor } from '../shm/channel.js';
 import type { WorkerInit } from '../shm/admin.js';
 import { largeRecordBufferTrimMs } from '../shm/limits.js';
-import { coreTickIntervalMsMin, sessionWorkerYoungGenerationMb, workerExitGraceMs } from './limits.js';
+import {
+  coreTickIntervalMsMin,
+  mainThreadSessionsRingBytes,
+  sessionWorkerYoungGenerationMb,
+  workerExitGraceMs,
+} from './limits.js';
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import { createConnThrottle } from '../shm/connthrottle.js';
@@ -127,7 +132,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   if (secret.current !== '') secretKnown();
   const onThisThread = listen.mode === 'reusePort' && cfg.sessionWorkers === 0;
   const workerCount = listen.mode === 'fd' ? listen.fds.length : Math.max(1, cfg.sessionWorkers);
-  const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor());
+  const ringBytes = onThisThread ? { toMainBytes: mainThreadSessionsRingBytes, toWorkerBytes: mainThreadSessionsRingBytes } : {};
+  const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor(ringBytes));
   const bridge = new Bridge(descriptors, logger);
   const core = new Core({
     db,

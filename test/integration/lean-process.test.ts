@@ -195,10 +195,10 @@ describe('an observer with sessionWorkers=0 (sessions on the main thread)', () =
     assert.deepEqual(childrenOf(observer.pid), [], 'no server process under a launcher');
   });
 
-  test('serves kazoo: watches, ephemerals, writes through the leader, and session close', async () => {
+  test('serves kazoo: watches, ephemerals, writes through the leader, large data, session close', async () => {
     const observer = members[1]!;
     await eventually('the observer observes', async () => ((await memberMode(observer.port)) === 'observer' ? true : undefined));
-    const r = await runKazoo<{ event: unknown; seen: string | null; gone: boolean; data: string; cons: number }>(
+    const r = await runKazoo<{ event: unknown; seen: string | null; gone: boolean; data: string; big: number }>(
       `
       a = connect()
       b = connect()
@@ -214,8 +214,12 @@ describe('an observer with sessionWorkers=0 (sessions on the main thread)', () =
       while b.exists('/main-thread-eph') is not None and time.time() < deadline:
           time.sleep(0.05)
       data, _ = b.get('/main-thread')
+      # Near jute.maxbuffer: over half of a ring (main/limits.ts mainThreadSessionsRingBytes),
+      # so the request and the reply cross in fragments.
+      b.create('/main-thread-big', b'x' * 1000000)
+      big, _ = b.get('/main-thread-big')
       result({'event': got[0] if got else None, 'seen': None if seen is None else 'yes',
-              'gone': b.exists('/main-thread-eph') is None, 'data': data.decode()})
+              'gone': b.exists('/main-thread-eph') is None, 'data': data.decode(), 'big': len(big)})
       b.stop(); b.close()
       `,
       { hosts: observer.connectString, timeoutMs: 30_000 },
@@ -224,6 +228,7 @@ describe('an observer with sessionWorkers=0 (sessions on the main thread)', () =
     assert.equal(r.seen, 'yes');
     assert.equal(r.gone, true, "the closed session's ephemeral is deleted");
     assert.equal(r.data, 'v2');
+    assert.equal(r.big, 1_000_000);
   });
 
   test('answers four-letter words that ask the sessions side, and stops cleanly', async () => {
