@@ -5,7 +5,9 @@
 //
 // Starts, on ports 25400..25499 only, with nothing connected:
 //   - the floor: `node -e` with one node:net server listening on a TCP port, nothing else;
-//   - a zkts standalone with the default config, and one with the tier profile (TIER_KEYS);
+//   - a zkts standalone with the default config, one with the tier profile (TIER_KEYS: sessions
+//     on the main thread, sessionWorkers=0), and one with the tier profile but one session
+//     worker thread (sessionWorkers=1, the tier profile before issue 11's third round);
 //   - a local ensemble of 3 voters + 2 observers (bench/ensemble-cluster.ts), the first observer
 //     with the default config, the second with the tier profile.
 // Waits until each serves (the floor: a TCP connect; zkts: srvr answers with its Mode), lets it
@@ -16,6 +18,10 @@
 // a launcher process plus the server process (src/main/launcher.ts); both are counted, and the
 // total is what the host pays. --sessions N also holds N idle sessions (a raw ConnectRequest
 // each, from this process) on each standalone and observer and samples again: RSS per session.
+//
+// --requests N sends N getData round trips (32 in flight, one session, the zkts client) to each
+// zkts server after the idle sample, and samples again: what traffic leaves resident (the
+// channel rings' pages, which become resident as their cursors wrap).
 //
 // Every wait is bounded; every process started here is stopped by PID (SIGTERM, then SIGKILL)
 // in a finally block and on exit / SIGINT / SIGTERM.
@@ -29,15 +35,22 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { portInUse, repoRoot } from '../test/integration/harness/server.js';
 import { Ensemble, killOnExit, modeOf } from './ensemble-cluster.js';
+import { createClient } from '../src/client/index.js';
 
 const PORT_FLOOR = 25400;
 const PORT_STANDALONE = 25410;
 const PORT_STANDALONE_TIER = 25420;
+const PORT_STANDALONE_ONE_WORKER = 25490;
+/** --sessions at most: this process holds every session's socket, on up to 7 servers (the
+ *  floor's included), under the 20,000 open files a process may have here. */
+const SESSIONS_PER_SERVER_MAX = 2500;
 /** Members at 25430 + 10 * i: voters 25430..25450, observers 25460 and 25470. */
 const PORT_ENSEMBLE = 25430;
 
 /** The tier profile: zoo.cfg keys for an observer that holds many idle sessions (README). */
-export const TIER_KEYS: Record<string, string> = { sessionWorkers: '1', youngGenerationFixed: 'true' };
+export const TIER_KEYS: Record<string, string> = { sessionWorkers: '0', youngGenerationFixed: 'true' };
+/** The tier profile with one session worker thread instead of none, for comparison. */
+const TIER_ONE_WORKER_KEYS: Record<string, string> = { ...TIER_KEYS, sessionWorkers: '1' };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -47,6 +60,7 @@ interface Options {
   settleMs: number;
   startTimeoutMs: number;
   sessions: number;
+  requests: number;
   ensemble: boolean;
   dir: string;
   /** The directory was made here: removed after a run that succeeded. */
@@ -57,7 +71,10 @@ const usage = `usage: node dist/bench/idle-rss.js [options]
   --samples N        RSS samples per process (default 10)
   --interval-ms MS   between samples (default 1000)
   --settle-ms MS     after every process serves, before sampling (default 20000)
-  --sessions N       also hold N idle sessions on each zkts server and sample again (default 0)
+  --sessions N       also hold N idle sessions on each zkts server and sample again (default 0,
+                     at most 2500: this process holds them all)
+  --requests N       also send N getData round trips to each zkts server (after the idle
+                     sample, before --sessions) and sample again (default 0)
   --no-ensemble      only the floor and the standalones
   --dir DIR          working directory, kept (default: a new one under the OS temp dir, removed
                      after a run that succeeded)
@@ -71,6 +88,7 @@ function parse(argv: string[]): Options | null {
       'interval-ms': { type: 'string' },
       'settle-ms': { type: 'string' },
       sessions: { type: 'string' },
+      requests: { type: 'string' },
       'no-ensemble': { type: 'boolean' },
       dir: { type: 'string' },
       help: { type: 'boolean' },
@@ -88,7 +106,8 @@ function parse(argv: string[]): Options | null {
     intervalMs: int(v['interval-ms'], 1000, 10, 60_000, 'interval-ms'),
     settleMs: int(v['settle-ms'], 20_000, 0, 600_000, 'settle-ms'),
     startTimeoutMs: 60_000,
-    sessions: int(v.sessions, 0, 0, 19_000, 'sessions'),
+    sessions: int(v.sessions, 0, 0, SESSIONS_PER_SERVER_MAX, 'sessions'),
+    requests: int(v.requests, 0, 0, 10_000_000, 'requests'),
     ensemble: v['no-ensemble'] !== true,
     dir: v.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-idle-rss-')),
     dirMade: v.dir === undefined,
@@ -342,6 +361,7 @@ export async function main(argv: string[]): Promise<number> {
     const subjects: Subject[] = [await startFloor(o)];
     subjects.push(await startStandalone(o, 'zkts standalone, default config', PORT_STANDALONE, {}));
     subjects.push(await startStandalone(o, 'zkts standalone, tier profile', PORT_STANDALONE_TIER, TIER_KEYS));
+    subjects.push(await startStandalone(o, 'zkts standalone, tier profile, sessionWorkers=1', PORT_STANDALONE_ONE_WORKER, TIER_ONE_WORKER_KEYS));
     if (o.ensemble) {
       ensemble = await Ensemble.start({
         kind: 'zkts',
@@ -363,6 +383,14 @@ export async function main(argv: string[]): Promise<number> {
     const rows: Row[] = [];
     for (const s of subjects) rows.push(await sample(s, o));
     console.log(table(rows, rows[0]!));
+    if (o.requests > 0) {
+      console.log(`\n# after ${o.requests} getData round trips on each zkts server (one session, 32 in flight)`);
+      for (const s of subjects) if (s.zkts) await roundTrips(s.port, o.requests, o.startTimeoutMs);
+      await sleep(o.settleMs);
+      const after: Row[] = [];
+      for (const s of subjects) after.push(await sample(s, o));
+      console.log(table(after, after[0]!));
+    }
     if (o.sessions > 0) {
       console.log(`\n# with ${o.sessions} idle sessions held on each zkts server (floor: as many idle sockets)`);
       const after: Row[] = [];
@@ -386,6 +414,25 @@ export async function main(argv: string[]): Promise<number> {
     if (ensemble !== null) await ensemble.stop();
     if (ok && o.dirMade) fs.rmSync(o.dir, { recursive: true, force: true });
     else console.log(`files under ${o.dir}`);
+  }
+}
+
+/** n getData round trips of a 100-byte node on one session, 32 in flight; bounded by timeoutMs
+ *  per request (the client's own) and the session's close. */
+async function roundTrips(port: number, n: number, timeoutMs: number): Promise<void> {
+  const zk = createClient(`127.0.0.1:${port}`, { sessionTimeoutMs: 30_000 });
+  try {
+    await zk.waitConnected(timeoutMs);
+    const node = `/idle-rss-${process.pid}`;
+    await zk.create(node, 'x'.repeat(100)).catch(() => {}); // an observer's write goes to the leader
+    let left = n;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (left-- > 0) await zk.getData(node);
+      }),
+    );
+  } finally {
+    await zk.close();
   }
 }
 

@@ -6,7 +6,7 @@
 //   floor   src/load/floor-server.ts: accepts, parses frames, answers ConnectRequest and pings
 //   zkts    standalone, localSessionsEnabled=true (test/integration/harness/server.ts)
 //   zkts-tier  the same with the tier profile of an observer host (bench/idle-rss.ts TIER_KEYS:
-//           one session worker), what each observer of bench:observer-tier runs
+//           sessions on the main thread), what each observer of bench:observer-tier runs
 //   apache  Apache ZooKeeper 3.8 (Debian package), a one-member ensemble with local sessions,
 //           JVM as in production (skipped when /usr/share/java/zookeeper.jar is not there)
 // the child
@@ -27,7 +27,9 @@
 //
 // Options: --sessions S (10000, at most 19000: one process, 20,000 open files) --ping-ms P (2000)
 // --window-s W (30) --in-flight C (64) --servers floor,zkts,zkts-tier,apache --session-timeout-ms (30000)
-// --source-addrs 127.0.0.2-127.0.0.9 (the client's local addresses) --json FILE.
+// --source-addrs 127.0.0.2-127.0.0.9 (the client's local addresses) --json FILE
+// --zkts-keys k=v,k=v (more zoo.cfg keys for zkts and zkts-tier, e.g. sessionWorkers=0)
+// --zkts-node-options '...' (NODE_OPTIONS for the zkts server processes only, e.g. --max-semi-space-size=2).
 
 import { spawn, } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,6 +58,8 @@ interface Opts {
   servers: Kind[];
   sourceAddrs: string[];
   json: string | null;
+  zktsKeys: Record<string, string>;
+  zktsNodeOptions: string;
 }
 
 interface RunResult {
@@ -97,6 +101,8 @@ function parseOpts(argv: string[]): Opts & { child: Kind | null } {
       servers: { type: 'string', default: kinds.join(',') },
       'source-addrs': { type: 'string', default: '127.0.0.2-127.0.0.9' },
       json: { type: 'string' },
+      'zkts-keys': { type: 'string', default: '' },
+      'zkts-node-options': { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -118,6 +124,8 @@ function parseOpts(argv: string[]): Opts & { child: Kind | null } {
     servers: servers as Kind[],
     sourceAddrs: sourceRange(v['source-addrs']),
     json: v.json ?? null,
+    zktsNodeOptions: v['zkts-node-options'],
+    zktsKeys: Object.fromEntries(v['zkts-keys'].split(',').filter((kv) => kv !== '').map((kv) => kv.split('=', 2) as [string, string])),
   };
 }
 
@@ -156,14 +164,23 @@ async function startKind(kind: Kind, o: Opts): Promise<Running> {
   const port = ports[kind];
   if (kind === 'floor') return startFloorProcess(port);
   const tier = kind === 'zkts-tier';
-  const h: ServerHandle = await startServer(tier ? 'zkts' : kind, {
-    port,
-    maxClientCnxns: 0,
-    maxSessionTimeout: o.sessionTimeoutMs,
-    extra: { localSessionsEnabled: 'true', ...(tier ? TIER_KEYS : {}) },
-    startTimeoutMs: 60_000,
-    jvmProfile: 'bench',
-  });
+  const zkts = kind === 'zkts' || tier;
+  const saved = process.env['NODE_OPTIONS'];
+  if (zkts && o.zktsNodeOptions !== '') process.env['NODE_OPTIONS'] = `${saved ?? ''} ${o.zktsNodeOptions}`.trim();
+  let h: ServerHandle;
+  try {
+    h = await startServer(tier ? 'zkts' : kind, {
+      port,
+      maxClientCnxns: 0,
+      maxSessionTimeout: o.sessionTimeoutMs,
+      extra: { localSessionsEnabled: 'true', ...(tier ? TIER_KEYS : {}), ...(zkts ? o.zktsKeys : {}) },
+      startTimeoutMs: 60_000,
+      jvmProfile: 'bench',
+    });
+  } finally {
+    if (saved === undefined) delete process.env['NODE_OPTIONS'];
+    else process.env['NODE_OPTIONS'] = saved;
+  }
   return { pid: h.pid, stop: () => h.stop(10_000) };
 }
 
@@ -320,7 +337,7 @@ async function main(): Promise<void> {
   }
   const load = (): string => `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs`;
   process.stderr.write(
-    `session-cost: ${o.sessions} sessions, a ping every ${o.pingMs} ms, ${o.windowS} s window, ${o.inFlight} connects in flight; ${load()}\n`,
+    `session-cost: ${o.sessions} sessions, a ping every ${o.pingMs} ms, ${o.windowS} s window, ${o.inFlight} connects in flight; zkts keys: ${JSON.stringify(o.zktsKeys)}, NODE_OPTIONS '${o.zktsNodeOptions}'; ${load()}\n`,
   );
   const results: RunResult[] = [];
   for (const kind of o.servers) {

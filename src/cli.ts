@@ -68,16 +68,23 @@ async function serverCommand(configPath: string | null): Promise<void> {
   if (cfg.youngGenerationFixed) {
     // Process-wide, before the modules and workers that grow it: an idle observer's main thread
     // otherwise holds a young generation grown to ~8 MB at start (issue 11, goal 2).
-    setFlagsFromString(`--semi-space-growth-factor=${youngGenerationGrowthFactorFixed}`);
+    const fix = (): void => setFlagsFromString(`--semi-space-growth-factor=${youngGenerationGrowthFactorFixed}`);
+    fix();
+    // Starting a worker thread (a session worker, piscina's, pino's transport) sets V8's flags
+    // back to the command line's, for every isolate of the process: without this the main
+    // thread's young generation grew again once a session worker started (up to V8's bound,
+    // 32 MB here).
+    process.on('worker', (w) => w.once('online', fix));
   }
   const inherited = inheritedListenFds();
   let plan: ListenPlan;
   if (inherited !== null) {
     exitWithLauncher();
     plan = { mode: 'fd', fds: inherited };
-  } else if (hasReusePort() || cfg.sessionWorkers === 1) {
+  } else if (hasReusePort() || cfg.sessionWorkers <= 1) {
     // Each worker binds its own socket. On Node 20 (no reusePort) that is right for one worker:
-    // there is nothing to share, so no launcher process (a second Node runtime, ~44 MB RSS).
+    // there is nothing to share, so no launcher process (a second Node runtime, ~44 MB RSS); with
+    // sessionWorkers=0 the main thread binds it (server.ts).
     plan = { mode: 'reusePort' };
   } else {
     await launch(cfg, process.argv.slice(1));

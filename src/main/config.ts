@@ -67,6 +67,7 @@ export interface ServerConfig {
   snapRetainCount: number;
   /** autopurge.purgeInterval in hours; 0 = off. */
   purgeIntervalHours: number;
+  /** Session worker threads; 0: the sessions are served on the main thread (server.ts). */
   sessionWorkers: number;
   /** Distinct client addresses counted for maxClientCnxns at once; a new address past it is
    *  refused (the table fails closed). */
@@ -282,7 +283,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     forceSync: r.string('forceSync') !== 'no',
     snapRetainCount: Math.max(3, r.int('autopurge.snapRetainCount', 3, 1, 1_000_000)),
     purgeIntervalHours: r.int('autopurge.purgeInterval', 0, 0, 1_000_000),
-    sessionWorkers: r.int('sessionWorkers', defaultWorkerCount(), 1, 32),
+    sessionWorkers: r.int('sessionWorkers', defaultWorkerCount(), 0, 32),
     maxClientAddresses: r.int(
       'maxClientAddresses',
       ipAddressesMaxDefault,

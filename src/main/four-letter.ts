@@ -5,7 +5,7 @@
 import { freemem, homedir, hostname, release, totalmem, type as osType, userInfo } from 'node:os';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { sessionIdHex, zxidHex } from '../common/ids.js';
 import type {
   FourLetterMessage,
@@ -25,7 +25,7 @@ const startedAtMs = Date.now();
 export interface FourLetterWordsOptions {
   cfg: ServerConfig;
   core: Core;
-  workers: Worker[];
+  workers: (Worker | MessagePort)[];
   logger: Logger;
   storageMetrics: () => Record<string, number>;
   /** Handle the records the workers published without waking us (new local sessions) first. */
@@ -41,7 +41,7 @@ export interface FourLetterWordsOptions {
 export class FourLetterWords {
   private readonly cfg: ServerConfig;
   private readonly core: Core;
-  private readonly workers: Worker[];
+  private readonly workers: (Worker | MessagePort)[];
   private readonly logger: Logger;
   private readonly storageMetrics: () => Record<string, number>;
   private readonly catchUp: () => void;
@@ -72,7 +72,7 @@ export class FourLetterWords {
     }
   }
 
-  private async answer(w: Worker, m: FourLetterMessage): Promise<void> {
+  private async answer(w: Worker | MessagePort, m: FourLetterMessage): Promise<void> {
     let text: string;
     try {
       this.catchUp();
@@ -250,7 +250,7 @@ export class FourLetterWords {
       `os.memory.max=${Math.round(totalmem() / 1048576)}MB`,
       `os.memory.total=${Math.round(process.memoryUsage().rss / 1048576)}MB`,
       `process.pid=${process.pid}`,
-      `zkts.sessionWorkers=${this.workers.length}`,
+      `zkts.sessionWorkers=${this.cfg.sessionWorkers}`,
       '',
     ].join('\n');
   }

@@ -45,6 +45,20 @@ export const youngGenerationGrowthFactorFixed = 1;
  */
 export const sessionWorkerYoungGenerationMb = 6;
 
+/**
+ * Each channel ring's bytes with sessionWorkers=0 (the sessions served on the main thread). A
+ * ring's pages become resident as its cursors wrap, so after enough traffic a ring holds RSS for
+ * its whole size (the default, shm/limits.ts channelRingBytesDefault, is 4 MiB: 8 MiB for the
+ * pair). With one thread at both ends a record waits only until that thread's next turn, so a
+ * smaller ring suffices; a record over half of it crosses in fragments, what does not fit waits
+ * in the outbox, as with a worker thread.
+ */
+export const mainThreadSessionsRingBytes = 1 << 20;
+
 assert(coreTickIntervalMsMin > 0 && workerExitGraceMs > 0 && holdLogIntervalMs > 0, 'main limits: periods are positive');
 assert(clientListenBacklogDefault > 0 && clientListenBacklogDefault <= clientListenBacklogMax && toWorkerOutboxHoldBytes > 0, 'main limits: sizes are positive');
+assert(
+  mainThreadSessionsRingBytes >= 1 << 16 && (mainThreadSessionsRingBytes & (mainThreadSessionsRingBytes - 1)) === 0,
+  'main limits: a ring is a power of two, large enough for a burst of handshakes',
+);
 assert(sessionWorkerYoungGenerationMb >= 3, 'main limits: a young generation holds a semi-space of 1 MiB at least');

@@ -3,11 +3,17 @@
 // file only wires them together.
 
 import { mkdirSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { createChannelDescriptor } from '../shm/channel.js';
+import { createChannelDescriptor, type ChannelDescriptor } from '../shm/channel.js';
+import type { WorkerInit } from '../shm/admin.js';
 import { largeRecordBufferTrimMs } from '../shm/limits.js';
-import { coreTickIntervalMsMin, sessionWorkerYoungGenerationMb, workerExitGraceMs } from './limits.js';
+import {
+  coreTickIntervalMsMin,
+  mainThreadSessionsRingBytes,
+  sessionWorkerYoungGenerationMb,
+  workerExitGraceMs,
+} from './limits.js';
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import { createConnThrottle } from '../shm/connthrottle.js';
@@ -34,7 +40,17 @@ export interface RunningServer {
   readonly logger: Logger;
 }
 
-const workerEntry = fileURLToPath(new URL('../workers/worker.js', import.meta.url));
+const workerEntryUrl = new URL('../workers/worker.js', import.meta.url);
+const workerEntry = fileURLToPath(workerEntryUrl);
+
+/** What src/workers/worker.ts exports for sessionWorkers=0 (sessions served on this thread). */
+interface SessionsOnThisThread {
+  serveOnThisThread(port: MessagePort, init: WorkerInit): Promise<void>;
+}
+
+/** The main side of a session worker's admin messages: its Worker, or (sessionWorkers=0) one end
+ *  of a MessageChannel whose other end the worker's code holds on this thread. */
+type SessionWorkerPort = Worker | MessagePort;
 
 export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promise<RunningServer> {
   const logger = createLogger(cfg.logLevel, 'zkts');
@@ -108,14 +124,16 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   // The session secret: configured, or in the replicated state (sessions/secret.ts). Followed
   // after each applied txn; each change goes to the workers.
   const secret = new SessionSecretTracker(cfg.sessionSecret, db.tree);
-  let workers: Worker[] = [];
+  let workers: SessionWorkerPort[] = [];
   let secretKnown: () => void = () => {};
   const secretReady = new Promise<void>((resolve) => {
     secretKnown = resolve;
   });
   if (secret.current !== '') secretKnown();
-  const workerCount = listen.mode === 'fd' ? listen.fds.length : cfg.sessionWorkers;
-  const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor());
+  const onThisThread = listen.mode === 'reusePort' && cfg.sessionWorkers === 0;
+  const workerCount = listen.mode === 'fd' ? listen.fds.length : Math.max(1, cfg.sessionWorkers);
+  const ringBytes = onThisThread ? { toMainBytes: mainThreadSessionsRingBytes, toWorkerBytes: mainThreadSessionsRingBytes } : {};
+  const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor(ringBytes));
   const bridge = new Bridge(descriptors, logger);
   const core = new Core({
     db,
@@ -149,44 +167,71 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
 
   const ipCounts = createIpCountTable(cfg.maxClientAddresses);
   const connThrottle = createConnThrottle(cfg.connThrottle, performance.timeOrigin + performance.now());
-  workers = descriptors.map((channel, workerIndex) => {
-    const w = new Worker(workerEntry, {
-      resourceLimits: { maxYoungGenerationSizeMb: sessionWorkerYoungGenerationMb },
-      workerData: {
-        workerIndex,
-        workerCount,
-        serverId: myId,
-        channel,
-        status: status.buffer,
-        ipCounts: ipCounts.buffer,
-        connThrottle: connThrottle.buffer,
-        listen: {
-          host: cfg.clientPortAddress,
-          port: cfg.clientPort,
-          backlog: cfg.clientPortListenBacklog,
-          ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.fds[workerIndex] } : { mode: 'reusePort' }),
-        },
-        tickTimeMs: cfg.tickTimeMs,
-        minSessionTimeoutMs: cfg.minSessionTimeoutMs,
-        maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
-        maxClientCnxns: cfg.maxClientCnxns,
-        globalOutstandingLimit: cfg.globalOutstandingLimit,
-        juteMaxBufferBytes: cfg.juteMaxBufferBytes,
-        localSessionsEnabled: cfg.localSessionsEnabled,
-        localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
-        fourLetterWhitelist: cfg.fourLetterWhitelist,
-        sessionSecret: secret.current,
-        superDigest: cfg.superDigest,
-        logLevel: cfg.logLevel,
-      },
-    });
-    w.on('error', (e) => {
-      // A crashed worker takes the process down: a half-alive server is worse than a restart.
-      logger.fatal({ worker: workerIndex, err: e }, 'session worker crashed');
-      setImmediate(() => process.exit(1));
-    });
-    return w;
+  const init = (channel: ChannelDescriptor, workerIndex: number): WorkerInit => ({
+    workerIndex,
+    workerCount,
+    serverId: myId,
+    channel,
+    status: status.buffer,
+    ipCounts: ipCounts.buffer,
+    connThrottle: connThrottle.buffer,
+    listen: {
+      host: cfg.clientPortAddress,
+      port: cfg.clientPort,
+      backlog: cfg.clientPortListenBacklog,
+      ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.fds[workerIndex]! } : { mode: 'reusePort' }),
+    },
+    tickTimeMs: cfg.tickTimeMs,
+    minSessionTimeoutMs: cfg.minSessionTimeoutMs,
+    maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
+    maxClientCnxns: cfg.maxClientCnxns,
+    globalOutstandingLimit: cfg.globalOutstandingLimit,
+    juteMaxBufferBytes: cfg.juteMaxBufferBytes,
+    localSessionsEnabled: cfg.localSessionsEnabled,
+    localSessionsUpgradingEnabled: cfg.localSessionsUpgradingEnabled,
+    fourLetterWhitelist: cfg.fourLetterWhitelist,
+    sessionSecret: secret.current,
+    superDigest: cfg.superDigest,
+    logLevel: cfg.logLevel,
   });
+  let sessionsStarted: Promise<void>[];
+  let stopSessions: () => Promise<void>;
+  if (onThisThread) {
+    // sessionWorkers=0: the worker's code serves the sessions in this isolate (no thread, no
+    // second heap: ~8 MB less for an idle observer; docs/design-notes.md, "Sessions on the main
+    // thread"). It is loaded by URL, as a Worker loads it: src/main never imports src/workers.
+    const { port1, port2 } = new MessageChannel();
+    const entry = (await import(workerEntryUrl.href)) as SessionsOnThisThread;
+    workers = [port1];
+    const serving = entry.serveOnThisThread(port2, init(descriptors[0]!, 0));
+    // serving resolves once 'listening' is posted, or rejects when the sessions cannot start.
+    sessionsStarted = [Promise.all([waitMessage(port1, 'listening'), serving]).then(() => {})];
+    stopSessions = async () => {
+      const stopped = waitMessage(port1, 'stopped', workerExitGraceMs);
+      port1.postMessage({ type: 'stop' });
+      await stopped;
+      port1.close();
+    };
+  } else {
+    const threads = descriptors.map((channel, workerIndex) => {
+      const w = new Worker(workerEntry, {
+        resourceLimits: { maxYoungGenerationSizeMb: sessionWorkerYoungGenerationMb },
+        workerData: init(channel, workerIndex),
+      });
+      w.on('error', (e) => {
+        // A crashed worker takes the process down: a half-alive server is worse than a restart.
+        logger.fatal({ worker: workerIndex, err: e }, 'session worker crashed');
+        setImmediate(() => process.exit(1));
+      });
+      return w;
+    });
+    workers = threads;
+    sessionsStarted = threads.map((w) => waitListening(w));
+    stopSessions = async () => {
+      for (const w of threads) w.postMessage({ type: 'stop' });
+      await Promise.all(threads.map((w) => waitExit(w)));
+    };
+  }
   const words = new FourLetterWords({
     cfg,
     core,
@@ -205,7 +250,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     }),
   });
   words.attach();
-  await Promise.all(workers.map((w) => waitListening(w)));
+  await Promise.all(sessionsStarted);
   if (driver !== null) await driver.start(core);
   status.serving = true;
 
@@ -237,8 +282,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       clearInterval(bufferTrim);
       clearInterval(reaper);
       if (driver !== null) await driver.stop();
-      for (const w of workers) w.postMessage({ type: 'stop' });
-      await Promise.all(workers.map((w) => waitExit(w)));
+      await stopSessions();
       bridge.stop();
       await purger.stop();
       await stage.close();
@@ -255,6 +299,22 @@ function waitListening(w: Worker): Promise<void> {
     };
     w.on('message', onMessage);
     w.once('exit', (code) => reject(new Error(`session worker exited with ${code} before listening`)));
+  });
+}
+
+/** The next message of `type` on port; with timeoutMs, also resolves when that passes. */
+function waitMessage(port: MessagePort, type: string, timeoutMs?: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
+    function done(): void {
+      clearTimeout(timer);
+      port.off('message', onMessage);
+      resolve();
+    }
+    function onMessage(m: { type?: string }): void {
+      if (m?.type === type) done();
+    }
+    port.on('message', onMessage);
   });
 }
 

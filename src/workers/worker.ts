@@ -4,6 +4,11 @@
 //
 // where `init` is a WorkerInit (src/shm/admin.ts), and talks to it through the channel rings
 // (src/shm/records.ts) and the few parentPort messages of src/shm/admin.ts.
+//
+// With sessionWorkers=0 (a lean observer, issue 11 goal 2) there is no thread: the main thread
+// loads this module by the same URL and calls serveOnThisThread with one end of a
+// MessageChannel; the same code then serves the sessions in the main isolate, and the rings'
+// doorbells still ring (an Atomics.notify wakes an Atomics.waitAsync of the same thread).
 
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { MainToWorkerMessage, WorkerInit, WorkerToMainMessage } from '../shm/admin.js';
@@ -64,7 +69,13 @@ export function validateWorkerInit(init: WorkerInit): string[] {
   return problems;
 }
 
-async function run(port: MessagePort, init: WorkerInit): Promise<void> {
+/**
+ * Serve the sessions of `init` on the calling thread, talking to the main side through `port`
+ * (a worker's parentPort, or one end of a MessageChannel on the main thread: sessionWorkers=0).
+ * Resolves once listening (after posting 'listening'); rejects when the worker cannot start.
+ * After a 'stop' message it posts 'stopped' and unrefs the port.
+ */
+export async function serveOnThisThread(port: MessagePort, init: WorkerInit): Promise<void> {
   const problems = validateWorkerInit(init);
   if (problems.length > 0) {
     throw new Error(`session worker: bad workerData:\n  ${problems.join('\n  ')}`);
@@ -96,7 +107,7 @@ async function run(port: MessagePort, init: WorkerInit): Promise<void> {
 }
 
 if (!isMainThread && parentPort !== null) {
-  void run(parentPort, workerData as WorkerInit).catch((err: unknown) => {
+  void serveOnThisThread(parentPort, workerData as WorkerInit).catch((err: unknown) => {
     // Let the thread die with the error: the main thread's 'error' handler decides.
     setImmediate(() => {
       throw err;

@@ -107,6 +107,11 @@ test('invalid values stop start-up with every problem listed', () => {
   );
 });
 
+test('sessionWorkers=0 (sessions on the main thread, issue 11) is accepted; below 0 is not', () => {
+  assert.equal(loadConfig(cfgFile('sessionWorkers=0\n')).sessionWorkers, 0);
+  assert.throws(() => loadConfig(cfgFile('sessionWorkers=-1\n')), (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.includes('sessionWorkers')));
+});
+
 test('a line that is not key=value, and a missing file, are config errors', () => {
   assert.throws(() => parseConfigText('clientPort 2181', 'x.cfg'), ConfigError);
   assert.throws(() => loadConfig('/nonexistent/zoo.cfg'), /cannot read/);

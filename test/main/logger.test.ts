@@ -51,3 +51,27 @@ test('info: formatting and I/O on a pino transport thread', () => {
   assert.equal(r.status, 3);
   assert.ok(r.threadsAdded >= 1, `a transport thread at info (threads added: ${r.threadsAdded})`);
 });
+
+test('warn: pino is loaded at the first line written, not before (issue 11, goal 2)', () => {
+  const code = `
+    import { createLogger } from ${JSON.stringify(loggerUrl)};
+    import { createRequire } from 'node:module';
+    const cache = createRequire(import.meta.url).cache;
+    const pinoLoaded = () => Object.keys(cache).some((k) => /[\\\\/]node_modules[\\\\/]pino[\\\\/]/.test(k));
+    const log = createLogger('warn', 'logger-test');
+    log.debug({ n: 0 }, 'dropped');
+    log.info({ n: 0 }, 'dropped');
+    const before = pinoLoaded();
+    log.warn({ n: 1 }, 'a warning');
+    process.stderr.write('loaded ' + before + ' ' + pinoLoaded() + '\\n');
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+    encoding: 'utf8',
+    cwd: fileURLToPath(new URL('.', import.meta.url)),
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /loaded false true/);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: number; name: string; pid: number });
+  assert.deepEqual(lines.map((l) => [l.msg, l.level, l.name, l.pid > 0]), [['a warning', 40, 'logger-test', true]]);
+});
