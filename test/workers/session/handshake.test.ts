@@ -7,10 +7,12 @@ import { JuteReader, JuteWriter, decodeConnectResponse } from '../../../src/prot
 import {
   SessionIdGenerator,
   connectResponseFrame,
+  connectResponseFrameBytes,
   negotiateTimeout,
   passwordMatches,
   planConnect,
   sessionPassword,
+  writeConnectResponseFrame,
   type ConnectContext,
 } from '../../../src/workers/session/handshake.js';
 
@@ -104,5 +106,21 @@ describe('handshake helpers', () => {
     const invalid = connectResponseFrame(w, { ...r0, valid: false });
     const bad = decodeConnectResponse(new JuteReader(invalid.subarray(4)));
     assert.deepEqual([bad.timeOut, bad.sessionId, Buffer.from(bad.passwd)], [0, 0n, Buffer.alloc(16)]);
+  });
+
+  it('writes the same ConnectResponse frame bytes straight into a buffer (the hot path)', () => {
+    const w = new JuteWriter();
+    for (const oldClient of [false, true]) {
+      for (const [hi, lo] of [[0x01020304, 0x05060708], [0xff000000, 0xffffffff], [0, 1]] as const) {
+        const passwd = sessionPassword('test-secret', hi, lo);
+        const sessionId = (BigInt(hi) << 32n) | BigInt(lo);
+        const want = connectResponseFrame(w, { valid: true, timeoutMs: 30_000, sessionId, passwd, oldClient });
+        const buf = Buffer.alloc(100, 0xaa);
+        writeConnectResponseFrame(buf, 7, { timeoutMs: 30_000, hi, lo, secret: 'test-secret', oldClient });
+        assert.equal(connectResponseFrameBytes(oldClient), want.length);
+        assert.deepEqual(buf.subarray(7, 7 + want.length), want);
+        assert.equal(buf[7 + want.length], 0xaa, 'nothing written past the frame');
+      }
+    }
   });
 });
