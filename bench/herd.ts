@@ -8,8 +8,10 @@
 //   npm run bench:herd -- [--sessions 19500] [--workers 2] [--port 25300] [--timeout-ms 30000]
 //                         [--wait-s 60] [--throttle-tokens 0] [--throttle-fill-ms 1]
 //                         [--throttle-fill-count 1] [--backlog N] [--target zkts|apache|floor]
-//                         [--procs N] [--concurrency 512] [--global]
+//                         [--procs N] [--concurrency 512] [--global] [--base DIR]
 //
+// --base DIR: the zkts server of another built checkout (its test harness starts it), for an
+// A/B of two builds on the same machine: run it once with --base and once without, in a row.
 // The server: one standalone server with local sessions (localSessionsEnabled=true; --global for
 // global ones), started as the test harness starts it (tickTime 2000, so a 30 s timeout is
 // granted), --workers session workers. The load: `zkts load herd` itself (src/load/cli.ts, run in
@@ -33,6 +35,7 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../src/load/cli.js';
@@ -94,8 +97,14 @@ async function main(): Promise<void> {
       target: { type: 'string', default: 'zkts' },
       procs: { type: 'string' },
       global: { type: 'boolean', default: false },
+      base: { type: 'string' },
     },
   });
+  let start = startServer;
+  if (v.base !== undefined) {
+    const harness = path.resolve(v.base, 'dist', 'test', 'integration', 'harness', 'server.js');
+    start = ((await import(pathToFileURL(harness).href)) as { startServer: typeof startServer }).startServer;
+  }
   const n = Number(v.sessions);
   const timeoutMs = Number(v['timeout-ms']);
   const floor = v.target === 'floor';
@@ -109,12 +118,12 @@ async function main(): Promise<void> {
   }
   if (v.backlog !== undefined) extra['clientPortListenBacklog'] = v.backlog;
   console.log(
-    `# bench:herd  ${n} sessions in ${procs} load process(es) (lean client, ${v.concurrency} connects in flight each), server ${floor ? 'floor' : kind}${kind === 'zkts' && !floor ? ` with ${v.workers} session worker(s)` : ''}, ${v.global ? 'global' : 'local'} sessions, timeout ${timeoutMs} ms`,
+    `# bench:herd  ${n} sessions in ${procs} load process(es) (lean client, ${v.concurrency} connects in flight each), server ${floor ? 'floor' : kind}${v.base !== undefined ? ` (built in ${v.base})` : ''}${kind === 'zkts' && !floor ? ` with ${v.workers} session worker(s)` : ''}, ${v.global ? 'global' : 'local'} sessions, timeout ${timeoutMs} ms`,
   );
   console.log(`# somaxconn ${readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.availableParallelism()} cores`);
   const server = floor
     ? await startFloorProcess(Number(v.port))
-    : await startServer(kind, { port: Number(v.port), maxClientCnxns: 0, maxSessionTimeout: Math.max(40_000, timeoutMs), extra, startTimeoutMs: 60_000 });
+    : await start(kind, { port: Number(v.port), maxClientCnxns: 0, maxSessionTimeout: Math.max(40_000, timeoutMs), extra, startTimeoutMs: 60_000 });
   try {
     const before = netstat();
     const m0 = await mntr(server.port, floor);
