@@ -12,7 +12,7 @@
 
 import { sessionIdHi, sessionIdLo, sessionIdOf } from '../../common/ids.js';
 import { Err } from '../../common/zk.js';
-import { JuteError, JuteReader, JuteWriter, decodeConnectRequest } from '../../protocol/jute/index.js';
+import { JuteError, JuteReader, JuteWriter } from '../../protocol/jute/index.js';
 import type { ConnectRequest } from '../../protocol/types.js';
 import type { WorkerInit } from '../../shm/admin.js';
 import { DetachReason, SessionFlag, type AttachedView } from '../../shm/records.js';
@@ -31,6 +31,7 @@ import {
   connectResponseFrame,
   connectResponseFrameBytes,
   planConnect,
+  readConnectRequest,
   sessionPasswordBytes,
   writeConnectResponseFrame,
   type ConnectContext,
@@ -149,7 +150,7 @@ export class SessionAttach {
   connect(conn: ClientConn, buf: Buffer, start: number, end: number, now: number): void {
     let req: ConnectRequest;
     try {
-      req = decodeConnectRequest(this.#reader.reset(buf, start, end));
+      req = readConnectRequest(this.#reader.reset(buf, start, end));
     } catch (e) {
       if (!(e instanceof JuteError)) throw e;
       logProtocolError(this.#log, conn, `malformed ConnectRequest: ${e.message}`);
