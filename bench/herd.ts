@@ -10,6 +10,11 @@
 //                         [--throttle-fill-count 1] [--backlog N] [--target zkts|apache|floor]
 //                         [--procs N] [--concurrency 512] [--global] [--base DIR]
 //
+// --warmup W (5000): before the measured herd, a herd of W sessions on the same server (opened,
+// dropped, re-attached, closed), so that the measured one finds a server whose JIT has compiled
+// the drop and re-attach paths, as a long-running server's has; every target gets the same one.
+// 0 measures the first herd a fresh process sees (then V8 compiling is counted as herd cost).
+//
 // --base DIR: the zkts server of another built checkout (its test harness starts it), for an
 // A/B of two builds on the same machine: run it once with --base and once without, in a row.
 // The server: one standalone server with local sessions (localSessionsEnabled=true; --global for
@@ -98,6 +103,7 @@ async function main(): Promise<void> {
       procs: { type: 'string' },
       global: { type: 'boolean', default: false },
       base: { type: 'string' },
+      warmup: { type: 'string', default: '5000' },
     },
   });
   let start = startServer;
@@ -125,6 +131,16 @@ async function main(): Promise<void> {
     ? await startFloorProcess(Number(v.port))
     : await start(kind, { port: Number(v.port), maxClientCnxns: 0, maxSessionTimeout: Math.max(40_000, timeoutMs), extra, startTimeoutMs: 60_000 });
   try {
+    const warmup = Number(v.warmup);
+    if (!Number.isInteger(warmup) || warmup < 0 || warmup > sessionsPerWorkerMax) throw new Error(`--warmup must be 0..${sessionsPerWorkerMax}`);
+    if (warmup > 0) {
+      const w = ['herd', '-c', server.connectString, '-n', String(warmup), '-w', '1', '--per-worker', String(sessionsPerWorkerMax)];
+      w.push('--concurrency', String(v.concurrency), '--session-timeout', String(timeoutMs), '--wait', String(Number(v['wait-s'])), '--quiet');
+      if (!v.global) w.push('--local-session');
+      const warm = await runLoad(w, { stdout: () => undefined, stderr: (s) => process.stderr.write(s) });
+      if (warm.code !== 0) throw new Error(`the warm-up herd failed (exit ${warm.code})`);
+      console.log(`# warm-up: a herd of ${warmup} sessions first (--warmup 0: none)`);
+    }
     const before = netstat();
     const m0 = await mntr(server.port, floor);
     const args = ['herd', '-c', server.connectString, '-n', String(n), '-w', String(procs), '--per-worker', String(sessionsPerWorkerMax)];
