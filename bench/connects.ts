@@ -8,12 +8,21 @@
 // sessions opened/s over the rounds and the server's CPU per connect (utime+stime of its process
 // tree over the ramp, /proc), which a busy machine disturbs less than the rate does.
 //
+// --warmup W (10000): before the measured ramp, W sessions are opened and closed (closeSession)
+// on the same server, so that the ramp measures a server whose JIT has compiled its connect path,
+// as a long-running server's has, not the first seconds of a fresh process; each server gets the
+// same warm-up. On a fresh process most of the extra CPU per connect is V8 compiling (TurboFan
+// on its platform threads: zkts compiles Node's net and stream code once per session worker, and
+// its own code besides). --warmup 0 measures the cold start.
+//
 // Options: --sessions S (10000) --rounds R (3) --in-flight C (64) --servers floor,zkts,apache
 // --cpu-prof DIR (the servers run with --cpu-prof into DIR; Node servers only)
 // --zkts-cfg key=value[,key=value] (extra zoo.cfg keys for zkts, e.g. sessionWorkers=1)
 // --threads (each server thread's user and system CPU per connect, after each ramp)
 // --base DIR: 'base' in --servers is the zkts of another built checkout (an A/B in one run);
 // --base-cfg key=value[,...]: its extra zoo.cfg keys (--base . compares two configurations).
+// --zkts-node-flags / --base-node-flags 'FLAGS': node and V8 flags for that server's processes
+// (e.g. '--single-threaded-gc'), to try a flag against the same build in one run.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,6 +55,20 @@ function profilingNode(dir: string): string {
   return wrapper;
 }
 
+/** A node that runs with `flags` (and a CPU profile into `prof` when set), as a wrapper script
+ *  in a temporary folder; the same node when there is nothing to add. */
+function nodeWith(kind: Kind, flags: string, prof: string): string | undefined {
+  if (flags === '') return prof === '' ? undefined : profilingNode(prof);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-connects-'));
+  const profArgs = prof === '' ? '' : ` --cpu-prof --cpu-prof-dir='${prof}'`;
+  const wrapper = path.join(dir, `node-${kind}.sh`);
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' ${flags}${profArgs} "$@"\n`, { mode: 0o755 });
+  return wrapper;
+}
+
+/** --zkts-node-flags / --base-node-flags. */
+const nodeFlags: Record<Kind, string> = { floor: '', zkts: '', base: '', apache: '' };
+
 /** zoo.cfg keys for 'base' (--base-cfg; --base may be this checkout, to compare two configs). */
 let baseCfg: Record<string, string> = {};
 
@@ -70,6 +93,7 @@ async function startKind(kind: Kind, cfg: Record<string, string>, prof: string):
   if (kind === 'floor') return startFloorProcess(port, prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]);
   const start = kind === 'base' ? baseStart : startServer;
   if (start === null) throw new Error('--servers base needs --base DIR');
+  const nodeBinary = kind === 'apache' ? undefined : nodeWith(kind, nodeFlags[kind], prof);
   const h = await start(kind === 'apache' ? 'apache' : 'zkts', {
     port,
     maxClientCnxns: 0,
@@ -77,7 +101,7 @@ async function startKind(kind: Kind, cfg: Record<string, string>, prof: string):
     extra: { localSessionsEnabled: 'true', ...(kind === 'apache' ? {} : kind === 'base' ? baseCfg : cfg) },
     startTimeoutMs: 60_000,
     jvmProfile: 'bench',
-    ...(kind !== 'apache' && prof !== '' ? { nodeBinary: profilingNode(prof) } : {}),
+    ...(nodeBinary !== undefined ? { nodeBinary } : {}),
   });
   return { pid: h.pid, stop: () => h.stop(10_000) };
 }
@@ -130,9 +154,21 @@ interface Round {
   serverCpuUsPerConnect: number;
 }
 
-async function round(kind: Kind, sessions: number, inFlight: number, cfg: Record<string, string>, prof: string): Promise<Round> {
+/** Opens `count` sessions and ends them with closeSession (then their sockets): the JIT warm-up. */
+async function warmUp(port: number, count: number, inFlight: number): Promise<void> {
+  if (count === 0) return;
+  const client = new LeanSessions(count, { host: '127.0.0.1', port, sourceAddrs, sessionTimeoutMs: 30_000 });
+  const open = await client.open(count, inFlight, 15_000);
+  if (open.failed > 0) throw new Error(`warm-up: ${open.failed} of ${count} connects failed`);
+  await client.closeSessions(inFlight, 15_000);
+  await client.closeAll(5_000);
+}
+
+async function round(kind: Kind, sessions: number, inFlight: number, cfg: Record<string, string>, prof: string, warmup: number): Promise<Round> {
   const server = await startKind(kind, cfg, prof);
   try {
+    await sleep(1_000);
+    await warmUp(ports[kind], warmup, inFlight);
     await sleep(1_000);
     const client = new LeanSessions(sessions, { host: '127.0.0.1', port: ports[kind], sourceAddrs, sessionTimeoutMs: 30_000 });
     const threads0 = threadTicks(server.pid);
@@ -163,6 +199,7 @@ async function main(): Promise<void> {
     options: {
       sessions: { type: 'string', default: '10000' },
       rounds: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '10000' },
       'in-flight': { type: 'string', default: '64' },
       servers: { type: 'string', default: 'floor,zkts,apache' },
       'cpu-prof': { type: 'string', default: '' },
@@ -170,12 +207,16 @@ async function main(): Promise<void> {
       base: { type: 'string', default: '' },
       'base-cfg': { type: 'string', default: '' },
       threads: { type: 'boolean', default: false },
+      'zkts-node-flags': { type: 'string', default: '' },
+      'base-node-flags': { type: 'string', default: '' },
     },
     strict: true,
   });
   const sessions = Number(v.sessions);
   const rounds = Number(v.rounds);
   const inFlight = Number(v['in-flight']);
+  const warmup = Number(v.warmup);
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup > 19_000) throw new Error('--warmup must be 0..19000');
   if (!Number.isInteger(sessions) || sessions < 1 || sessions > 19_000) throw new Error('--sessions must be 1..19000');
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--rounds must be 1..20');
   if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 1024) throw new Error('--in-flight must be 1..1024');
@@ -184,6 +225,8 @@ async function main(): Promise<void> {
   const cfg = parseCfg('--zkts-cfg', v['zkts-cfg']);
   baseCfg = parseCfg('--base-cfg', v['base-cfg']);
   showThreads = v.threads;
+  nodeFlags.zkts = v['zkts-node-flags'];
+  nodeFlags.base = v['base-node-flags'];
   if (v.base !== '') {
     const harness = path.resolve(v.base, 'dist', 'test', 'integration', 'harness', 'server.js');
     baseStart = ((await import(pathToFileURL(harness).href)) as { startServer: typeof startServer }).startServer;
@@ -191,12 +234,12 @@ async function main(): Promise<void> {
   const prof = v['cpu-prof'] === '' ? '' : path.resolve(v['cpu-prof']);
   if (prof !== '') fs.mkdirSync(prof, { recursive: true });
   const load = (): string => `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs`;
-  process.stderr.write(`connects: ${sessions} sessions × ${rounds} rounds, ${inFlight} in flight; ${load()}\n`);
+  process.stderr.write(`connects: ${sessions} sessions × ${rounds} rounds, ${inFlight} in flight, warm-up ${warmup}; ${load()}\n`);
   const all: Round[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const kind of servers) {
       if (kind === 'apache' && !fs.existsSync(apacheJar)) continue;
-      const x = await round(kind, sessions, inFlight, cfg, prof);
+      const x = await round(kind, sessions, inFlight, cfg, prof, warmup);
       process.stderr.write(`  round ${r + 1} ${kind}: ${x.perS.toFixed(0)}/s, ${x.serverCpuUsPerConnect.toFixed(1)} µs server CPU per connect (${x.opened} opened, ${x.failed} failed)\n`);
       all.push(x);
     }

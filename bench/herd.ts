@@ -8,8 +8,15 @@
 //   npm run bench:herd -- [--sessions 19500] [--workers 2] [--port 25300] [--timeout-ms 30000]
 //                         [--wait-s 60] [--throttle-tokens 0] [--throttle-fill-ms 1]
 //                         [--throttle-fill-count 1] [--backlog N] [--target zkts|apache|floor]
-//                         [--procs N] [--concurrency 512] [--global]
+//                         [--procs N] [--concurrency 512] [--global] [--base DIR]
 //
+// --warmup W (5000): before the measured herd, a herd of W sessions on the same server (opened,
+// dropped, re-attached, closed), so that the measured one finds a server whose JIT has compiled
+// the drop and re-attach paths, as a long-running server's has; every target gets the same one.
+// 0 measures the first herd a fresh process sees (then V8 compiling is counted as herd cost).
+//
+// --base DIR: the zkts server of another built checkout (its test harness starts it), for an
+// A/B of two builds on the same machine: run it once with --base and once without, in a row.
 // The server: one standalone server with local sessions (localSessionsEnabled=true; --global for
 // global ones), started as the test harness starts it (tickTime 2000, so a 30 s timeout is
 // granted), --workers session workers. The load: `zkts load herd` itself (src/load/cli.ts, run in
@@ -33,6 +40,7 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad } from '../src/load/cli.js';
@@ -94,8 +102,15 @@ async function main(): Promise<void> {
       target: { type: 'string', default: 'zkts' },
       procs: { type: 'string' },
       global: { type: 'boolean', default: false },
+      base: { type: 'string' },
+      warmup: { type: 'string', default: '5000' },
     },
   });
+  let start = startServer;
+  if (v.base !== undefined) {
+    const harness = path.resolve(v.base, 'dist', 'test', 'integration', 'harness', 'server.js');
+    start = ((await import(pathToFileURL(harness).href)) as { startServer: typeof startServer }).startServer;
+  }
   const n = Number(v.sessions);
   const timeoutMs = Number(v['timeout-ms']);
   const floor = v.target === 'floor';
@@ -109,13 +124,23 @@ async function main(): Promise<void> {
   }
   if (v.backlog !== undefined) extra['clientPortListenBacklog'] = v.backlog;
   console.log(
-    `# bench:herd  ${n} sessions in ${procs} load process(es) (lean client, ${v.concurrency} connects in flight each), server ${floor ? 'floor' : kind}${kind === 'zkts' && !floor ? ` with ${v.workers} session worker(s)` : ''}, ${v.global ? 'global' : 'local'} sessions, timeout ${timeoutMs} ms`,
+    `# bench:herd  ${n} sessions in ${procs} load process(es) (lean client, ${v.concurrency} connects in flight each), server ${floor ? 'floor' : kind}${v.base !== undefined ? ` (built in ${v.base})` : ''}${kind === 'zkts' && !floor ? ` with ${v.workers} session worker(s)` : ''}, ${v.global ? 'global' : 'local'} sessions, timeout ${timeoutMs} ms`,
   );
   console.log(`# somaxconn ${readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim()}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ${os.availableParallelism()} cores`);
   const server = floor
     ? await startFloorProcess(Number(v.port))
-    : await startServer(kind, { port: Number(v.port), maxClientCnxns: 0, maxSessionTimeout: Math.max(40_000, timeoutMs), extra, startTimeoutMs: 60_000 });
+    : await start(kind, { port: Number(v.port), maxClientCnxns: 0, maxSessionTimeout: Math.max(40_000, timeoutMs), extra, startTimeoutMs: 60_000 });
   try {
+    const warmup = Number(v.warmup);
+    if (!Number.isInteger(warmup) || warmup < 0 || warmup > sessionsPerWorkerMax) throw new Error(`--warmup must be 0..${sessionsPerWorkerMax}`);
+    if (warmup > 0) {
+      const w = ['herd', '-c', server.connectString, '-n', String(warmup), '-w', '1', '--per-worker', String(sessionsPerWorkerMax)];
+      w.push('--concurrency', String(v.concurrency), '--session-timeout', String(timeoutMs), '--wait', String(Number(v['wait-s'])), '--quiet');
+      if (!v.global) w.push('--local-session');
+      const warm = await runLoad(w, { stdout: () => undefined, stderr: (s) => process.stderr.write(s) });
+      if (warm.code !== 0) throw new Error(`the warm-up herd failed (exit ${warm.code})`);
+      console.log(`# warm-up: a herd of ${warmup} sessions first (--warmup 0: none)`);
+    }
     const before = netstat();
     const m0 = await mntr(server.port, floor);
     const args = ['herd', '-c', server.connectString, '-n', String(n), '-w', String(procs), '--per-worker', String(sessionsPerWorkerMax)];

@@ -44,6 +44,11 @@ export function onAttach(c: CoreState, worker: number, a: AttachView): void {
     startWrite(c, { p, for: WriteFor.createSession, s, xid: 0, connId: a.connId, op: OpCode.createSession });
     return;
   }
+  // A local session back on the worker that holds it (the attach says local): that worker has
+  // answered its client already (session/attach.ts #reattachLocal) and waits for no `attached`
+  // record, so none is sent; in a herd that is one ring record and one worker wake-up less per
+  // re-established session.
+  const answered = (a.flags & SessionFlag.local) !== 0;
   let s = c.sessions.get(a.sidHi, a.sidLo);
   if (s === undefined && a.passwdOk && c.out.catchUp !== undefined) {
     // Opened on another worker a moment ago, its attach not handled yet (it did not wake us).
@@ -58,7 +63,7 @@ export function onAttach(c: CoreState, worker: number, a: AttachView): void {
     return;
   }
   if (s === undefined || s.closing) {
-    c.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.sessionExpired, 0, 0);
+    if (!answered) c.out.attached(worker, a.sidHi, a.sidLo, a.connId, Err.sessionExpired, 0, 0);
     return;
   }
   const r: Revalidating = { worker, connId: a.connId, timeoutMs: a.timeoutMs, ip: a.ip };
@@ -89,11 +94,11 @@ export function onAttach(c: CoreState, worker: number, a: AttachView): void {
   } else if (!s.local && c.isEnsemble()) {
     claim(c, s, c.serverId); // the leader: its own client
   }
-  attachHere(c, s, r);
+  attachHere(c, s, r, !answered);
 }
 
-/** The session's connection is now `r` on this member. */
-export function attachHere(c: CoreState, s: SessionContext, r: Revalidating): void {
+/** The session's connection is now `r` on this member; `answer`: tell its worker (`attached`). */
+export function attachHere(c: CoreState, s: SessionContext, r: Revalidating, answer = true): void {
   // A session (local ones too: they live on this server) moves to the worker that now holds
   // its connection; the old worker drops it and closes the old connection.
   if (s.worker !== r.worker && s.worker >= 0) {
@@ -109,7 +114,7 @@ export function attachHere(c: CoreState, s: SessionContext, r: Revalidating): vo
   s.movedAway = false;
   c.sessions.touch(s, c.now());
   noteTouched(c, s);
-  c.out.attached(r.worker, s.hi, s.lo, r.connId, Err.ok, s.timeoutMs, s.local ? SessionFlag.local : 0);
+  if (answer) c.out.attached(r.worker, s.hi, s.lo, r.connId, Err.ok, s.timeoutMs, s.local ? SessionFlag.local : 0);
 }
 
 /**

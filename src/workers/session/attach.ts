@@ -12,7 +12,7 @@
 
 import { sessionIdHi, sessionIdLo, sessionIdOf } from '../../common/ids.js';
 import { Err } from '../../common/zk.js';
-import { JuteError, JuteReader, JuteWriter, decodeConnectRequest } from '../../protocol/jute/index.js';
+import { JuteError, JuteReader, JuteWriter } from '../../protocol/jute/index.js';
 import type { ConnectRequest } from '../../protocol/types.js';
 import type { WorkerInit } from '../../shm/admin.js';
 import { DetachReason, SessionFlag, type AttachedView } from '../../shm/records.js';
@@ -29,9 +29,11 @@ import {
   SessionIdGenerator,
   connectRequestBytesWithoutReadOnly,
   connectResponseFrame,
+  connectResponseFrameBytes,
   planConnect,
-  sessionPassword,
+  readConnectRequest,
   sessionPasswordBytes,
+  writeConnectResponseFrame,
   type ConnectContext,
 } from './handshake.js';
 import type { WorkerSessions } from './lifecycle.js';
@@ -76,6 +78,10 @@ export class SessionAttach {
   readonly #reader: JuteReader;
   readonly #writer = new JuteWriter(256);
   readonly #idScratch = { hi: 0, lo: 0 };
+  /** The fields of the ConnectResponse being written (reused). */
+  readonly #response = { timeoutMs: 0, hi: 0, lo: 0, secret: '', oldClient: false };
+  /** The connection whose ConnectRequest planConnect is looking at (its `remote`). */
+  #planning: ClientConn | null = null;
   /** Connects that arrived before the session secret (a new ensemble's first leader writes it). */
   #heldConnects: HeldConnect[] = [];
 
@@ -93,8 +99,12 @@ export class SessionAttach {
     this.#reader = new JuteReader(undefined, { bufferBytesMax: init.juteMaxBufferBytes });
     const status = options.status;
     const table = options.sessions.table;
+    const planning = (): ClientConn | null => this.#planning;
     this.#connectContext = {
-      remote: '',
+      // Made only for a refusal's message ('ip:port' is a string per connect otherwise).
+      get remote() {
+        return planning()?.remote ?? '';
+      },
       get serving() {
         return status.serving;
       },
@@ -140,7 +150,7 @@ export class SessionAttach {
   connect(conn: ClientConn, buf: Buffer, start: number, end: number, now: number): void {
     let req: ConnectRequest;
     try {
-      req = decodeConnectRequest(this.#reader.reset(buf, start, end));
+      req = readConnectRequest(this.#reader.reset(buf, start, end));
     } catch (e) {
       if (!(e instanceof JuteError)) throw e;
       logProtocolError(this.#log, conn, `malformed ConnectRequest: ${e.message}`);
@@ -186,8 +196,9 @@ export class SessionAttach {
   #planConnect(conn: ClientConn, req: ConnectRequest, oldClient: boolean, now: number): void {
     const hi = sessionIdHi(req.sessionId);
     const lo = sessionIdLo(req.sessionId);
-    this.#connectContext.remote = conn.remote;
+    this.#planning = conn;
     const plan = planConnect(req, hi, lo, this.#connectContext);
+    this.#planning = null;
     switch (plan.kind) {
       case 'refuse':
         this.#log.info({ remote: conn.remote }, plan.message);
@@ -377,14 +388,18 @@ export class SessionAttach {
     conn.state = ConnState.open;
     this.#conns.touch(conn, now, s.timeoutMs);
     this.#sessions.established(s, now);
-    const frame = connectResponseFrame(this.#writer, {
-      valid: true,
-      timeoutMs: s.timeoutMs,
-      sessionId: sessionIdOf(s.sidHi, s.sidLo),
-      passwd: sessionPassword(this.#connectContext.sessionSecret, s.sidHi, s.sidLo),
-      oldClient,
-    });
-    this.#output.mark(conn).writeShared(frame);
+    // Written straight into the output slab: nothing allocated per connect.
+    const r = this.#response;
+    r.timeoutMs = s.timeoutMs;
+    r.hi = s.sidHi;
+    r.lo = s.sidLo;
+    r.secret = this.#connectContext.sessionSecret;
+    r.oldClient = oldClient;
+    const bytes = connectResponseFrameBytes(oldClient);
+    const slab = this.#output.slab;
+    const off = slab.reserve(bytes);
+    writeConnectResponseFrame(slab.buf, off, r);
+    this.#output.mark(conn).commitOut(off, bytes);
     // A line per session: nothing of it is built unless the level lets it through (warn by default).
     if (this.#log.isLevelEnabled('info')) {
       this.#log.info(

@@ -16,7 +16,7 @@
 
 import { createCipheriv, randomBytes, timingSafeEqual, type Cipher } from 'node:crypto';
 import type { ConnectRequest } from '../../protocol/types.js';
-import { encodeConnectResponse, type JuteWriter } from '../../protocol/jute/index.js';
+import { encodeConnectResponse, type JuteReader, type JuteWriter } from '../../protocol/jute/index.js';
 import { serverIdMax, sessionIdBatchCount, workerIndexMax } from '../limits.js';
 import { PasswordHmac } from './password.js';
 
@@ -189,12 +189,58 @@ export function planConnect(
   return { kind: 'reconnect', timeoutMs };
 }
 
+const noPassword = new Uint8Array(0);
+
+/**
+ * decodeConnectRequest for the handshake's hot path: the same fields and the same errors, but
+ * `passwd` is a view into the frame, valid during the call only (a connect held for the session
+ * secret copies it), so a connect allocates no ArrayBuffer for its password.
+ */
+export function readConnectRequest(r: JuteReader): ConnectRequest {
+  const protocolVersion = r.readInt();
+  const lastZxidSeen = r.readLong();
+  const timeOut = r.readInt();
+  const sessionId = r.readLongBig();
+  const passwd = r.readBuffer() ?? noPassword;
+  const readOnly = r.remaining > 0 ? r.readBool() : false;
+  const localSession = r.remaining > 0 ? r.readBool() : false;
+  return { protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly, localSession };
+}
+
 /** Bytes of a ConnectRequest without the trailing readOnly bool (pre-3.4 clients). */
 export function connectRequestBytesWithoutReadOnly(passwdBytes: number): number {
   return 4 + 8 + 4 + 8 + 4 + passwdBytes;
 }
 
 const zeroPassword = new Uint8Array(sessionPasswordBytes);
+
+/** Bytes of a valid session's ConnectResponse frame (writeConnectResponseFrame): the length
+ *  prefix, protocolVersion, timeOut, sessionId, the password with its length, and readOnly
+ *  unless the client is an old one. */
+export function connectResponseFrameBytes(oldClient: boolean): number {
+  return 4 + 4 + 4 + 8 + 4 + sessionPasswordBytes + (oldClient ? 0 : 1);
+}
+
+/**
+ * A valid session's ConnectResponse frame written straight into `buf` at `off`, for the
+ * handshake's hot path: the same bytes as connectResponseFrame (tested), with no JuteWriter,
+ * bigint or Buffer per connect. `buf` needs connectResponseFrameBytes(oldClient) bytes there.
+ */
+export function writeConnectResponseFrame(
+  buf: Buffer,
+  off: number,
+  r: { timeoutMs: number; hi: number; lo: number; secret: string; oldClient: boolean },
+): void {
+  const bytes = connectResponseFrameBytes(r.oldClient);
+  buf.writeInt32BE(bytes - 4, off);
+  buf.writeInt32BE(0, off + 4); // protocolVersion
+  buf.writeInt32BE(r.timeoutMs, off + 8);
+  buf.writeUInt32BE(r.hi >>> 0, off + 12);
+  buf.writeUInt32BE(r.lo >>> 0, off + 16);
+  buf.writeInt32BE(sessionPasswordBytes, off + 20);
+  passwordsFor(r.secret).write(r.hi >>> 0, r.lo >>> 0, buf, off + 24, sessionPasswordBytes);
+  if (!r.oldClient) buf[off + 24 + sessionPasswordBytes] = 0; // readOnly: false
+}
 
 /**
  * The ConnectResponse frame (length prefix included). `oldClient`: the request had no readOnly

@@ -134,10 +134,13 @@ export class WorkerSessions {
     this.#watches.dropSession(s.slot);
     s.clearAuth();
     this.#bridge.sendDetach(s.sidHi, s.sidLo, conn.id, DetachReason.connectionClosed);
-    this.#log.info(
-      { sid: s.hex, remote: conn.remote, local: s.local },
-      `Closed socket connection for client /${conn.remote} which had sessionid ${s.hex}`,
-    );
+    // Built only when logged (warn by default): a herd's drops would make two strings each.
+    if (this.#log.isLevelEnabled('info')) {
+      this.#log.info(
+        { sid: s.hex, remote: conn.remote, local: s.local },
+        `Closed socket connection for client /${conn.remote} which had sessionid ${s.hex}`,
+      );
+    }
     // A global session lives on at the main thread; here it is kept only until the replies
     // still due to it have arrived. A local one stays until it expires.
     if (!s.local && s.fifo.size === 0 && !s.closing) this.remove(s);
@@ -148,7 +151,9 @@ export class WorkerSessions {
   /** closeSession answered: the reply is queued; close after it (ServerCnxn.sendCloseSession). */
   closedByClient(s: WorkerSession): void {
     const conn = s.conn;
-    this.#log.info({ sid: s.hex, local: s.local }, `Session ${s.hex} closed by the client`);
+    if (this.#log.isLevelEnabled('info')) {
+      this.#log.info({ sid: s.hex, local: s.local }, `Session ${s.hex} closed by the client`);
+    }
     if (conn !== null) {
       conn.session = null;
       s.conn = null;
@@ -165,8 +170,10 @@ export class WorkerSessions {
     const s = this.table.get(v.sidHi, v.sidLo);
     if (s === undefined) return;
     if (v.reason === SessionEndReason.closed && s.closing) return; // the closeSession reply ends it
-    const reason = sessionEndNames[v.reason] ?? `ended (${v.reason})`;
-    this.#log.info({ sid: s.hex, reason }, `Session ${s.hex} ${reason}`);
+    if (this.#log.isLevelEnabled('info')) {
+      const reason = sessionEndNames[v.reason] ?? `ended (${v.reason})`;
+      this.#log.info({ sid: s.hex, reason }, `Session ${s.hex} ${reason}`);
+    }
     const conn = s.conn;
     if (conn !== null) {
       conn.session = null;
@@ -190,8 +197,10 @@ export class WorkerSessions {
   #expireLocal(slot: number): void {
     const s = this.table.at(slot);
     if (s === undefined || !s.local) return;
-    const msg = `Expiring session ${s.hex}, timeout of ${s.timeoutMs}ms exceeded`;
-    this.#log.info({ sid: s.hex }, msg);
+    if (this.#log.isLevelEnabled('info')) {
+      const msg = `Expiring session ${s.hex}, timeout of ${s.timeoutMs}ms exceeded`;
+      this.#log.info({ sid: s.hex }, msg);
+    }
     const conn = s.conn;
     if (conn !== null) {
       conn.session = null;

@@ -110,6 +110,10 @@ export class PasswordHmac {
   readonly #w = new Uint32Array(64);
   readonly #block = new Uint32Array(16);
   readonly #digest = new Uint32Array(8);
+  /** The id whose MAC #digest holds (a reconnect's password is checked, then sent back). */
+  #digestHi = 0;
+  #digestLo = 0;
+  #digestValid = false;
 
   constructor(secret: string) {
     this.secret = secret;
@@ -121,9 +125,16 @@ export class PasswordHmac {
 
   /** Writes the first `bytes` (<= 32) bytes of the MAC of (hi, lo) into `out` at `offset`. */
   write(hi: number, lo: number, out: Uint8Array, offset: number, bytes: number): void {
+    const digest = this.#digest;
+    if (!this.#digestValid || hi !== this.#digestHi || lo !== this.#digestLo) this.#mac(hi, lo);
+    for (let i = 0; i < bytes; i++) out[offset + i] = (digest[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff;
+  }
+
+  #mac(hi: number, lo: number): void {
     const block = this.#block;
     const digest = this.#digest;
     const w = this.#w;
+    this.#digestValid = false;
     // Inner: the 8-byte id after the ipad block: 64 + 8 bytes = 576 bits.
     block.fill(0);
     block[0] = hi;
@@ -137,6 +148,8 @@ export class PasswordHmac {
     for (let i = 9; i < 15; i++) block[i] = 0;
     block[15] = (blockBytes + 32) * 8;
     compress(this.#outer, block, w, digest);
-    for (let i = 0; i < bytes; i++) out[offset + i] = (digest[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff;
+    this.#digestHi = hi;
+    this.#digestLo = lo;
+    this.#digestValid = true;
   }
 }

@@ -45,3 +45,28 @@ describe('re-establishing a session another worker opened a moment ago (issue 11
     assert.deepEqual(errs, [Err.sessionExpired, Err.sessionExpired]);
   });
 });
+
+describe('a local session back on the worker that holds it (issue 11 goal 5, herds)', () => {
+  // The worker answers such a re-attach itself (session/attach.ts #reattachLocal) and waits for
+  // nothing: an `attached` record would only wake it to be dropped, once per session of a herd.
+  it('moves the session to its new connection and sends the worker nothing', () => {
+    const h = new CoreHarness();
+    const id = h.openSession(0, { local: true, connId: 7 });
+    h.attach(0, id, { create: false, local: true, connId: 8, ip: '10.0.0.2' });
+    assert.deepEqual(h.take(), []);
+    const s = h.core.sessions.get(Number(id >> 32n), Number(id & 0xffffffffn));
+    assert.equal(s?.connId, 8);
+    assert.deepEqual(s?.authIds, [{ scheme: 'ip', id: '10.0.0.2' }]);
+  });
+
+  it('a reconnect the worker cannot answer alone is still answered', () => {
+    const h = new CoreHarness();
+    const id = h.openSession(0, { local: true, connId: 7 });
+    h.attach(1, id, { create: false, connId: 9 }); // another worker: not answered there
+    const calls = h.take().map((c) => [c.kind, c.worker]);
+    assert.deepEqual(calls, [
+      ['sessionEnd', 0],
+      ['attached', 1],
+    ]);
+  });
+});

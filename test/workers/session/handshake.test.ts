@@ -3,14 +3,24 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { JuteReader, JuteWriter, decodeConnectResponse } from '../../../src/protocol/jute/index.js';
+import {
+  JuteError,
+  JuteReader,
+  JuteWriter,
+  decodeConnectRequest,
+  decodeConnectResponse,
+  encodeConnectRequest,
+} from '../../../src/protocol/jute/index.js';
 import {
   SessionIdGenerator,
   connectResponseFrame,
+  connectResponseFrameBytes,
   negotiateTimeout,
   passwordMatches,
   planConnect,
+  readConnectRequest,
   sessionPassword,
+  writeConnectResponseFrame,
   type ConnectContext,
 } from '../../../src/workers/session/handshake.js';
 
@@ -104,5 +114,58 @@ describe('handshake helpers', () => {
     const invalid = connectResponseFrame(w, { ...r0, valid: false });
     const bad = decodeConnectResponse(new JuteReader(invalid.subarray(4)));
     assert.deepEqual([bad.timeOut, bad.sessionId, Buffer.from(bad.passwd)], [0, 0n, Buffer.alloc(16)]);
+  });
+
+  it('writes the same ConnectResponse frame bytes straight into a buffer (the hot path)', () => {
+    const w = new JuteWriter();
+    for (const oldClient of [false, true]) {
+      for (const [hi, lo] of [[0x01020304, 0x05060708], [0xff000000, 0xffffffff], [0, 1]] as const) {
+        const passwd = sessionPassword('test-secret', hi, lo);
+        const sessionId = (BigInt(hi) << 32n) | BigInt(lo);
+        const want = connectResponseFrame(w, { valid: true, timeoutMs: 30_000, sessionId, passwd, oldClient });
+        const buf = Buffer.alloc(100, 0xaa);
+        writeConnectResponseFrame(buf, 7, { timeoutMs: 30_000, hi, lo, secret: 'test-secret', oldClient });
+        assert.equal(connectResponseFrameBytes(oldClient), want.length);
+        assert.deepEqual(buf.subarray(7, 7 + want.length), want);
+        assert.equal(buf[7 + want.length], 0xaa, 'nothing written past the frame');
+      }
+    }
+  });
+
+  it('reads ConnectRequests as decodeConnectRequest does, the password as a view (the hot path)', () => {
+    const w = new JuteWriter();
+    const base = { protocolVersion: 0, lastZxidSeen: 0x1_0000_0005, timeOut: 30_000, readOnly: true, localSession: true };
+    const frames: Buffer[] = [];
+    for (const sessionId of [0n, 0x0102030405060708n, -2n]) {
+      for (const passwd of [new Uint8Array(16).fill(7), new Uint8Array(0)]) {
+        w.reset();
+        encodeConnectRequest(w, { ...base, sessionId, passwd });
+        const full = w.bytesCopy();
+        frames.push(full, full.subarray(0, full.length - 1), full.subarray(0, full.length - 2));
+      }
+    }
+    // A null password (length -1), and truncated ones.
+    const nul = Buffer.from(frames[0]!);
+    nul.writeInt32BE(-1, 24);
+    frames.push(nul.subarray(0, 28), frames[0]!.subarray(0, 20), frames[0]!.subarray(0, 30));
+    const r = new JuteReader();
+    for (const f of frames) {
+      let want: unknown;
+      let got: unknown;
+      try {
+        const d = decodeConnectRequest(new JuteReader(f));
+        want = { ...d, passwd: Buffer.from(d.passwd) };
+      } catch (e) {
+        want = e instanceof JuteError ? e.code : e;
+      }
+      try {
+        const d = readConnectRequest(r.reset(f, 0, f.length));
+        assert.equal(d.passwd.length === 0 || d.passwd.buffer === f.buffer, true, 'a view, not a copy');
+        got = { ...d, passwd: Buffer.from(d.passwd) };
+      } catch (e) {
+        got = e instanceof JuteError ? e.code : e;
+      }
+      assert.deepEqual(got, want);
+    }
   });
 });

@@ -55,6 +55,15 @@ describe('PasswordHmac', () => {
     }
   });
 
+  it('the same id twice (a reconnect checked, then answered), and back after another id', () => {
+    const h = new PasswordHmac('test-secret');
+    const out = Buffer.alloc(16);
+    for (const [hi, lo] of [[1, 2], [1, 2], [1, 3], [1, 2], [2, 2]] as const) {
+      h.write(hi, lo, out, 0, 16);
+      assert.deepEqual(out, reference('test-secret', hi, lo).subarray(0, 16), `${hi}/${lo}`);
+    }
+  });
+
   it('handshake.ts: sessionPassword and passwordMatches agree with the reference, and a secret change', () => {
     for (const secret of ['a', 'b', 'a']) {
       const pw = sessionPassword(secret, 5, 6);
