@@ -12,7 +12,7 @@
 
 import { sessionIdHi, sessionIdLo, sessionIdOf } from '../../common/ids.js';
 import { Err } from '../../common/zk.js';
-import { JuteError, JuteReader, JuteWriter } from '../../protocol/jute/index.js';
+import { JuteError, JuteReader, JuteWriter, decodeConnectRequest } from '../../protocol/jute/index.js';
 import type { ConnectRequest } from '../../protocol/types.js';
 import type { WorkerInit } from '../../shm/admin.js';
 import { DetachReason, SessionFlag, type AttachedView } from '../../shm/records.js';
@@ -31,7 +31,6 @@ import {
   connectResponseFrame,
   connectResponseFrameBytes,
   planConnect,
-  readConnectRequest,
   sessionPasswordBytes,
   writeConnectResponseFrame,
   type ConnectContext,
@@ -96,7 +95,9 @@ export class SessionAttach {
     this.#throttle = options.throttle;
     this.#random = options.random ?? Math.random;
     this.#ids = new SessionIdGenerator(init.serverId, init.workerIndex);
-    this.#reader = new JuteReader(undefined, { bufferBytesMax: init.juteMaxBufferBytes });
+    // bufferViews: the ConnectRequest's password is a view into the frame, valid during the
+    // call only (a connect held for the session secret copies it).
+    this.#reader = new JuteReader(undefined, { bufferBytesMax: init.juteMaxBufferBytes, bufferViews: true });
     const status = options.status;
     const table = options.sessions.table;
     const planning = (): ClientConn | null => this.#planning;
@@ -150,7 +151,7 @@ export class SessionAttach {
   connect(conn: ClientConn, buf: Buffer, start: number, end: number, now: number): void {
     let req: ConnectRequest;
     try {
-      req = readConnectRequest(this.#reader.reset(buf, start, end));
+      req = decodeConnectRequest(this.#reader.reset(buf, start, end));
     } catch (e) {
       if (!(e instanceof JuteError)) throw e;
       logProtocolError(this.#log, conn, `malformed ConnectRequest: ${e.message}`);

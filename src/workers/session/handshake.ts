@@ -16,7 +16,7 @@
 
 import { createCipheriv, randomBytes, timingSafeEqual, type Cipher } from 'node:crypto';
 import type { ConnectRequest } from '../../protocol/types.js';
-import { encodeConnectResponse, type JuteReader, type JuteWriter } from '../../protocol/jute/index.js';
+import { encodeConnectResponse, type JuteWriter } from '../../protocol/jute/index.js';
 import { serverIdMax, sessionIdBatchCount, workerIndexMax } from '../limits.js';
 import { PasswordHmac } from './password.js';
 
@@ -187,24 +187,6 @@ export function planConnect(
   if (!passwordMatches(ctx.sessionSecret, hi, lo, req.passwd)) return { kind: 'badPassword' };
   if (ctx.knownLocal(hi, lo)) return { kind: 'reattachLocal', timeoutMs };
   return { kind: 'reconnect', timeoutMs };
-}
-
-const noPassword = new Uint8Array(0);
-
-/**
- * decodeConnectRequest for the handshake's hot path: the same fields and the same errors, but
- * `passwd` is a view into the frame, valid during the call only (a connect held for the session
- * secret copies it), so a connect allocates no ArrayBuffer for its password.
- */
-export function readConnectRequest(r: JuteReader): ConnectRequest {
-  const protocolVersion = r.readInt();
-  const lastZxidSeen = r.readLong();
-  const timeOut = r.readInt();
-  const sessionId = r.readLongBig();
-  const passwd = r.readBuffer() ?? noPassword;
-  const readOnly = r.remaining > 0 ? r.readBool() : false;
-  const localSession = r.remaining > 0 ? r.readBool() : false;
-  return { protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly, localSession };
 }
 
 /** Bytes of a ConnectRequest without the trailing readOnly bool (pre-3.4 clients). */

@@ -33,7 +33,9 @@ export function decodeConnectRequest(r: JuteReader): ConnectRequest {
   const lastZxidSeen = r.readLong();
   const timeOut = r.readInt();
   const sessionId = r.readLongBig();
-  const passwd = r.readBufferCopy() ?? EMPTY;
+  // A view into the frame when the reader has bufferViews (the session worker's hot path: no
+  // ArrayBuffer per connect), a copy otherwise.
+  const passwd = r.readData() ?? EMPTY;
   const readOnly = r.remaining > 0 ? r.readBool() : false;
   const localSession = r.remaining > 0 ? r.readBool() : false;
   return { protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly, localSession };
