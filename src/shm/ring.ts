@@ -262,13 +262,8 @@ export class ByteRing {
    * consumer is asleep on the doorbell, wake it. Returns false when there was nothing to publish.
    */
   publish(): boolean {
-    const w = this.#wpos;
-    if (w === this.#pubTail) return false;
-    this.#pubTail = w;
-    const ctl = this.ctl;
-    Atomics.store(ctl, Slot.tail, w);
-    ctl[Slot.publishedBatches] = ++this.#publishCount | 0;
-    if (Atomics.load(ctl, Slot.consumerSleeping) !== 0) this.ringDoorbell();
+    if (!this.publishQuiet()) return false;
+    if (Atomics.load(this.ctl, Slot.consumerSleeping) !== 0) this.ringDoorbell();
     return true;
   }
 
