@@ -2,9 +2,9 @@
 // body, so each check is tested alone and the client only routes frames to them.
 
 import { Err, Xid, errName } from '../common/zk.js';
-import { JuteReader, decodeConnectResponse } from '../protocol/jute/index.js';
+import { JuteReader, JuteWriter, decodeConnectResponse } from '../protocol/jute/index.js';
 import type { ConnectResponse } from '../protocol/types.js';
-import { sessionPasswdBytes } from './limits.js';
+import { errorKindsMax, sessionPasswdBytes } from './limits.js';
 
 /** A ping reply's body: ReplyHeader (xid int, zxid long, err int). */
 export const replyHeaderBytes = 16;
@@ -42,4 +42,20 @@ export function checkPingReply(buf: Buffer, start: number, end: number): string 
   if (err !== Err.ok) return `ping: err ${errName(err)}`;
   if (end - start !== replyHeaderBytes) return `ping: reply of ${end - start} bytes`;
   return null;
+}
+
+/** A request frame that is only its header (ping, closeSession), built once per client. */
+export function headerOnlyFrame(xid: number, op: number): Buffer {
+  const w = new JuteWriter(16);
+  w.beginFrame();
+  w.writeInt(xid);
+  w.writeInt(op);
+  w.endFrame();
+  return w.bytesCopy();
+}
+
+/** Count one more `kind` in `map`: at most errorKindsMax kinds, later ones fold into 'other'. */
+export function countKind(map: Map<string, number>, kind: string): void {
+  const k = map.has(kind) || map.size < errorKindsMax ? kind : 'other';
+  map.set(k, (map.get(k) ?? 0) + 1);
 }

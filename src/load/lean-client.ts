@@ -26,9 +26,8 @@ import net from 'node:net';
 import { Err, OpCode, Xid, errName } from '../common/zk.js';
 import { JuteWriter, encodeConnectRequest } from '../protocol/jute/index.js';
 import { Histogram } from './histogram.js';
-import { checkPingReply, connectResponseProblem, decodeOrNull, replyHeaderBytes } from './lean-checks.js';
+import { checkPingReply, connectResponseProblem, countKind, decodeOrNull, headerOnlyFrame, replyHeaderBytes } from './lean-checks.js';
 import {
-  errorKindsMax,
   leanCloseXid,
   leanConnectsInFlightMax,
   leanFrameBytesMax,
@@ -219,19 +218,8 @@ export class LeanSessions {
     this.sessionId = new BigInt64Array(capacity);
     this.passwd = new Uint8Array(capacity * sessionPasswdBytes);
     this.connectFrame = this.encodeConnect(0n, new Uint8Array(sessionPasswdBytes));
-    const w = this.writer;
-    w.reset();
-    w.beginFrame();
-    w.writeInt(Xid.ping);
-    w.writeInt(OpCode.ping);
-    w.endFrame();
-    this.pingFrame = w.bytesCopy();
-    w.reset();
-    w.beginFrame();
-    w.writeInt(leanCloseXid);
-    w.writeInt(OpCode.closeSession);
-    w.endFrame();
-    this.closeFrame = w.bytesCopy();
+    this.pingFrame = headerOnlyFrame(Xid.ping, OpCode.ping);
+    this.closeFrame = headerOnlyFrame(leanCloseXid, OpCode.closeSession);
 
     const self = this;
     this.onConnect = function (this: net.Socket) {
@@ -290,17 +278,12 @@ export class LeanSessions {
     return this.used;
   }
 
-  private static count(map: Map<string, number>, kind: string): void {
-    const k = map.has(kind) || map.size < errorKindsMax ? kind : 'other';
-    map.set(k, (map.get(k) ?? 0) + 1);
-  }
-
   /** Closes session i after a failed check, a failed close or a connect that ran out of time;
    *  counts it under `kind`. */
   private fail(i: number, kind: string, protocol: boolean): void {
     const was = this.state[i];
     this.state[i] = State.closed;
-    LeanSessions.count(this.errors, kind);
+    countKind(this.errors, kind);
     if (protocol) this.counters.protocolErrors++;
     this.partial[i] = null;
     this.sentAt[i] = 0;
@@ -323,7 +306,7 @@ export class LeanSessions {
     if (s !== null && s !== undefined) reset(s);
     this.state[i] = State.waiting;
     this.counters.connectRetries++;
-    LeanSessions.count(this.retries, kind);
+    countKind(this.retries, kind);
     j.retrying++;
     j.inFlight--;
     setTimeout(() => {
@@ -364,7 +347,7 @@ export class LeanSessions {
       this.counters.resumed++;
       if (res.sessionId !== asked) {
         this.counters.changedId++;
-        LeanSessions.count(this.errors, 'reattach: another session id');
+        countKind(this.errors, 'reattach: another session id');
       }
       this.reattachLatency.recordMs(now - this.dropAt);
       this.lastBackAt = now;

@@ -21,9 +21,8 @@ import net from 'node:net';
 import { Err, EventType, KeeperState, OpCode, Xid, errName } from '../common/zk.js';
 import { JuteWriter, encodeConnectRequest } from '../protocol/jute/index.js';
 import { Histogram } from './histogram.js';
-import { checkConnectResponse, replyHeaderBytes } from './lean-checks.js';
+import { checkConnectResponse, countKind, headerOnlyFrame, replyHeaderBytes } from './lean-checks.js';
 import {
-  errorKindsMax,
   leanConnectsInFlightMax,
   leanFrameBytesMax,
   leanPingTickMs,
@@ -172,8 +171,8 @@ export class LeanWatchers {
     });
     w.endFrame();
     this.connectFrame = w.bytesCopy();
-    this.pingFrame = this.headerOnly(w, Xid.ping, OpCode.ping);
-    this.closeFrame = this.headerOnly(w, closeXid, OpCode.closeSession);
+    this.pingFrame = headerOnlyFrame(Xid.ping, OpCode.ping);
+    this.closeFrame = headerOnlyFrame(closeXid, OpCode.closeSession);
 
     const self = this;
     this.onConnect = function (this: net.Socket) {
@@ -197,18 +196,8 @@ export class LeanWatchers {
     };
   }
 
-  private headerOnly(w: JuteWriter, xid: number, op: number): Buffer {
-    w.reset();
-    w.beginFrame();
-    w.writeInt(xid);
-    w.writeInt(op);
-    w.endFrame();
-    return w.bytesCopy();
-  }
-
   private countError(kind: string): void {
-    const k = this.errors.has(kind) || this.errors.size < errorKindsMax ? kind : 'other';
-    this.errors.set(k, (this.errors.get(k) ?? 0) + 1);
+    countKind(this.errors, kind);
   }
 
   /** Closes session i after a failed check, a failed connect or a lost socket. */
