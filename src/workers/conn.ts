@@ -384,13 +384,13 @@ export class Conn {
    */
   writeShared(frame: Buffer): void {
     if (this.state === ConnState.closed) return;
-    this.sent++;
-    this.#counters.packetsSent++;
     if (this.writeNowReady()) {
-      this.socket.write(frame);
+      this.writeNow(frame);
       this.#dirty = true;
       return;
     }
+    this.sent++;
+    this.#counters.packetsSent++;
     this.#closeRun();
     this.#queueOut(frame);
     this.#dirty = true;
