@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { juteMaxBufferBytesDefault } from '../protocol/limits.js';
 import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../shm/limits.js';
 import { connThrottleDefaults, connThrottleProblems, type ConnThrottleSettings } from '../shm/connthrottle.js';
+import { type HttpEngineChoice, httpEngineChoices } from '../http/app.js';
 import { clientListenBacklogDefault, clientListenBacklogMax } from './limits.js';
 
 export interface ServerEntry {
@@ -101,9 +102,40 @@ export interface ServerConfig {
    * ends present a certificate the trust store vouches for); null: plain TCP.
    */
   quorumTls: QuorumTlsConfig | null;
+  /** The AdminServer (admin.*): ZooKeeper's HTTP commands; null when admin.enableServer=false. */
+  admin: AdminServerConfig | null;
+  /** The Prometheus exporter (metricsProvider.*); null unless metricsProvider.className names
+   *  ZooKeeper's PrometheusMetricsProvider. */
+  metrics: MetricsProviderConfig | null;
+  /** httpEngine (zkts's own): which engine serves the HTTP and WebSocket face (src/http/app.ts);
+   *  `auto` takes uWebSockets.js wherever a build of it loads. */
+  httpEngine: HttpEngineChoice;
   /** Keys we read but do not act on, and keys we do not know: logged once at start. */
   ignoredKeys: string[];
 }
+
+/** admin.* as ZooKeeper 3.8's JettyAdminServer reads them. */
+export interface AdminServerConfig {
+  /** admin.serverAddress (default 0.0.0.0) */
+  readonly host: string;
+  /** admin.serverPort (default 8080) */
+  readonly port: number;
+  /** admin.commandURL (default /commands): commands are served at <commandURL>/<name>. */
+  readonly commandUrl: string;
+}
+
+/** metricsProvider.* as ZooKeeper's PrometheusMetricsProvider reads them. */
+export interface MetricsProviderConfig {
+  /** metricsProvider.httpHost (default 0.0.0.0) */
+  readonly host: string;
+  /** metricsProvider.httpPort (default 7000) */
+  readonly port: number;
+  /** metricsProvider.exportJvmInfo (default true): zkts exports Node's process figures instead. */
+  readonly exportProcessInfo: boolean;
+}
+
+/** metricsProvider.className that turns the Prometheus exporter on. */
+export const prometheusMetricsProviderClass = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 
 /** The key and trust material of sslQuorum, read from their files at start. */
 export interface QuorumTlsConfig {
@@ -148,16 +180,12 @@ const defaults: Record<string, string> = {
 
 /** Keys ZooKeeper knows that zkts accepts without acting on them (yet). */
 const acceptedQuietly = new Set([
-  'admin.enableServer',
-  'admin.serverPort',
-  'admin.serverAddress',
   'standaloneEnabled',
   'reconfigEnabled',
   'dynamicConfigFile',
   'electionAlg',
   'quorumListenOnAllIPs',
   'syncEnabled',
-  'metricsProvider.className',
 ]);
 
 export function parseConfigText(text: string, source: string): Map<string, string> {
@@ -297,6 +325,9 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     youngGenerationFixed: r.bool('youngGenerationFixed'),
     quorumSecret: quorumSecret(r),
     quorumTls: quorumTls(r),
+    admin: adminServer(r),
+    metrics: metricsProvider(r),
+    httpEngine: httpEngine(r),
     ignoredKeys: [],
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
@@ -422,6 +453,39 @@ function quorumTls(r: Reader): QuorumTlsConfig | null {
     r.problems.push(`ssl.quorum: ${(e as Error).message}`);
     return null;
   }
+}
+
+/** admin.*: on by default, as in ZooKeeper (a port already taken is logged, not fatal). */
+function adminServer(r: Reader): AdminServerConfig | null {
+  const on = r.has('admin.enableServer') ? r.bool('admin.enableServer') : true;
+  const host = r.raw('admin.serverAddress') ?? '0.0.0.0';
+  const port = r.int('admin.serverPort', 8080, 1, 65535);
+  let commandUrl = r.raw('admin.commandURL') ?? '/commands';
+  if (!commandUrl.startsWith('/')) commandUrl = `/${commandUrl}`;
+  if (commandUrl.length > 1 && commandUrl.endsWith('/')) commandUrl = commandUrl.slice(0, -1);
+  return on ? { host, port, commandUrl } : null;
+}
+
+function metricsProvider(r: Reader): MetricsProviderConfig | null {
+  const className = r.raw('metricsProvider.className');
+  const host = r.raw('metricsProvider.httpHost') ?? '0.0.0.0';
+  const port = r.int('metricsProvider.httpPort', 7000, 1, 65535);
+  const exportRaw = r.raw('metricsProvider.exportJvmInfo') ?? 'true';
+  if (exportRaw !== 'true' && exportRaw !== 'false') r.problems.push(`metricsProvider.exportJvmInfo=${exportRaw}: must be true or false`);
+  if (className === undefined || className === '') return null;
+  if (className !== prometheusMetricsProviderClass && className !== 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider') {
+    r.problems.push(`metricsProvider.className=${className}: zkts has ${prometheusMetricsProviderClass} only`);
+    return null;
+  }
+  if (className !== prometheusMetricsProviderClass) return null;
+  return { host, port, exportProcessInfo: exportRaw !== 'false' };
+}
+
+function httpEngine(r: Reader): HttpEngineChoice {
+  const v = r.raw('httpEngine') ?? 'auto';
+  if ((httpEngineChoices as readonly string[]).includes(v)) return v as HttpEngineChoice;
+  r.problems.push(`httpEngine=${v}: must be one of ${httpEngineChoices.join(', ')}`);
+  return 'auto';
 }
 
 function storeType(explicit: string | undefined, path: string): 'PEM' | 'PKCS12' | null {
