@@ -152,11 +152,11 @@ export class UwsApp implements HttpApp {
       },
       message: (ws, message, isBinary) => {
         const socket = ws.getUserData().socket;
-        if (socket !== null && socket.isOpen) behavior.message(socket, new Uint8Array(message), isBinary);
+        if (socket?.isOpen) behavior.message(socket, new Uint8Array(message), isBinary);
       },
       drain: (ws) => {
         const socket = ws.getUserData().socket;
-        if (socket !== null && socket.isOpen && ws.getBufferedAmount() <= wsBackpressureBytes) behavior.drain?.(socket);
+        if (socket?.isOpen && ws.getBufferedAmount() <= wsBackpressureBytes) behavior.drain?.(socket);
       },
       close: (ws, code, message) => {
         const socket = ws.getUserData().socket;

@@ -2,8 +2,9 @@
 //   common   → nothing of ours (and no node:* modules)
 //   protocol → common
 //   shm      → common
-//   workers  → shm, protocol, common        (never main)
-//   main     → shm, protocol, common, main  (never workers, never client)
+//   http     → common                       (the HTTP/WebSocket adapter: either thread uses it)
+//   workers  → shm, protocol, http, common  (never main)
+//   main     → shm, protocol, http, common, main  (never workers, never client)
 //   client   → protocol, common             (never the server)
 
 import { test } from 'node:test';
@@ -19,8 +20,9 @@ const allowed: Record<string, readonly string[]> = {
   common: ['common'],
   protocol: ['protocol', 'common'],
   shm: ['shm', 'common'],
-  workers: ['workers', 'shm', 'protocol', 'common'],
-  main: ['main', 'shm', 'protocol', 'common'],
+  http: ['http', 'common'],
+  workers: ['workers', 'shm', 'protocol', 'http', 'common'],
+  main: ['main', 'shm', 'protocol', 'http', 'common'],
   client: ['client', 'protocol', 'common'],
   load: ['load', 'client', 'protocol', 'common'],
 };

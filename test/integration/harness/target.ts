@@ -6,13 +6,13 @@
 // Ports: every suite owns a block of 100 ports starting at its base (see SUITE_PORTS); a
 // server inside the block takes base + 10*i, so a server may also use the nine ports after its
 // client port (Apache run as a one-member ensemble binds port+1 and port+2 for quorum and
-// election). All ports stay within 21000-23999, below the ephemeral range (32768+).
+// election). All ports stay within 20000-23999, below the ephemeral range (32768+).
 // ZKTS_TEST_PORT_SHIFT (a multiple of 1000, 0..2000) moves every block, so that two runs
 // (say zkts and apache) can go on side by side.
 
 import type { ServerKind } from './server.js';
 
-export const PORT_MIN = 21000;
+export const PORT_MIN = 20000;
 export const PORT_MAX = 23999;
 
 /** One block of 100 ports per suite file. */
@@ -45,6 +45,12 @@ export const SUITE_PORTS = {
   herd: 23500,
   leanProcess: 23600,
   loadLean: 23700,
+  // issue 12, the operator's face (their HTTP ports too: admin, metrics, WebSocket)
+  adminServer: 20000,
+  prometheus: 20100,
+  clientTls: 20200,
+  webSocket: 20300,
+  statusPage: 20400,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 
