@@ -254,6 +254,7 @@ async function startStandalone(o: Options, name: string, port: number, keys: Rec
     clientPortAddress: '127.0.0.1',
     maxClientCnxns: '0',
     '4lw.commands.whitelist': '*',
+    'admin.enableServer': 'false',
     ...keys,
   };
   const configPath = path.join(dir, 'zoo.cfg');

@@ -31,6 +31,7 @@ import { FourLetterWords } from './four-letter.js';
 import type { EnsembleDriver } from './driver.js';
 import { QuotaLog } from './tree/quota-log.js';
 import { SessionSecretTracker } from './sessions/secret.js';
+import { startMainHttpApp, type StartedHttpApp } from './admin/http.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -254,6 +255,20 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   if (driver !== null) await driver.start(core);
   status.serving = true;
 
+  // The HTTP face (issue 12): loaded only when configured, so a tier observer with it off pays
+  // nothing for it.
+  const adminHttp: StartedHttpApp | null =
+    cfg.admin === null
+      ? null
+      : await startMainHttpApp({
+          what: 'AdminServer',
+          engine: cfg.httpEngine,
+          host: cfg.admin.host,
+          port: cfg.admin.port,
+          logger,
+          mount: () => {},
+        });
+
   const tick = setInterval(() => core.tick(), Math.max(coreTickIntervalMsMin, Math.floor(cfg.tickTimeMs / 2)));
   const bufferTrim = setInterval(() => bridge.releaseIdleBuffers(), largeRecordBufferTrimMs);
   const reaper = setInterval(() => {
@@ -281,6 +296,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       clearInterval(tick);
       clearInterval(bufferTrim);
       clearInterval(reaper);
+      await adminHttp?.app.close();
       if (driver !== null) await driver.stop();
       await stopSessions();
       bridge.stop();
