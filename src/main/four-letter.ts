@@ -160,6 +160,13 @@ export class FourLetterWords {
   }
 
   private async mntr(): Promise<string> {
+    const rows = await this.monitorRows();
+    return rows.map(([k, v]) => `${k}\t${v}\n`).join('');
+  }
+
+  /** mntr's rows (MonitorCommand's keys, zk_ prefixed, in its order), for the 4lw, the
+   *  AdminServer's monitor command and the Prometheus exporter alike. */
+  async monitorRows(): Promise<[string, string | number][]> {
     const stats = await this.collect(['counts', 'watches']);
     const c = sumCounts(stats);
     const watchCount = stats.reduce((n, s) => n + (s.watches?.watchCount ?? 0), 0);
@@ -195,7 +202,7 @@ export class FourLetterWords {
     }
     for (const [k, v] of Object.entries(this.storageMetrics())) rows.push([`zk_${k}`, Number.isInteger(v) ? v : round(v)]);
     for (const [k, v] of Object.entries(this.connectionMetrics())) rows.push([`zk_${k}`, Number.isInteger(v) ? v : round(v)]);
-    return rows.map(([k, v]) => `${k}\t${v}\n`).join('');
+    return rows;
   }
 
   private cons(stats: WorkerStats[]): string {
