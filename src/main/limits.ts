@@ -62,3 +62,11 @@ assert(
   'main limits: a ring is a power of two, large enough for a burst of handshakes',
 );
 assert(sessionWorkerYoungGenerationMb >= 3, 'main limits: a young generation holds a semi-space of 1 MiB at least');
+
+// ---- the Prometheus exporter (admin/prometheus.ts, issue 12)
+
+/** Where the exporter serves the exposition, as ZooKeeper's PrometheusMetricsProvider. */
+export const metricsPath = '/metrics';
+/** A latency summary's quantiles: ZooKeeper's ADVANCED summaries (0.5, 0.9, 0.99). */
+export const prometheusQuantiles: readonly number[] = [0.5, 0.9, 0.99];
+assert(prometheusQuantiles.every((q, i) => q > 0 && q < 1 && (i === 0 || q > prometheusQuantiles[i - 1]!)), 'main limits: quantiles ascend in (0, 1)');

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { createChannelDescriptor, type ChannelDescriptor } from '../shm/channel.js';
 import type { WorkerInit } from '../shm/admin.js';
 import { largeRecordBufferTrimMs } from '../shm/limits.js';
+import { createMetricsBuffer, MetricsReader } from '../shm/metrics.js';
+import { ByteRing } from '../shm/ring.js';
 import {
   coreTickIntervalMsMin,
   mainThreadSessionsRingBytes,
@@ -168,6 +170,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
 
   const ipCounts = createIpCountTable(cfg.maxClientAddresses);
   const connThrottle = createConnThrottle(cfg.connThrottle, performance.timeOrigin + performance.now());
+  const metrics = createMetricsBuffer(workerCount);
   const init = (channel: ChannelDescriptor, workerIndex: number): WorkerInit => ({
     workerIndex,
     workerCount,
@@ -176,6 +179,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     status: status.buffer,
     ipCounts: ipCounts.buffer,
     connThrottle: connThrottle.buffer,
+    metrics,
     listen: {
       host: cfg.clientPortAddress,
       port: cfg.clientPort,
@@ -268,6 +272,23 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
           logger,
           mount: () => {},
         });
+  // The Prometheus exporter (metricsProvider.*): its module and prom-client load only here.
+  const metricsHttp =
+    cfg.metrics === null
+      ? null
+      : await (await import('./admin/prometheus.js')).startPrometheus({
+          cfg: cfg.metrics,
+          engine: cfg.httpEngine,
+          logger,
+          sources: {
+            monitorRows: () => words.monitorRows(),
+            workers: new MetricsReader(metrics, { nowMs: performance.now() }),
+            rings: descriptors.map((d) => ({ toMain: ByteRing.attach(d.toMain), toWorker: ByteRing.attach(d.toWorker) })),
+            connThrottle,
+            ipCounts,
+            now: () => performance.now(),
+          },
+        });
 
   const tick = setInterval(() => core.tick(), Math.max(coreTickIntervalMsMin, Math.floor(cfg.tickTimeMs / 2)));
   const bufferTrim = setInterval(() => bridge.releaseIdleBuffers(), largeRecordBufferTrimMs);
@@ -297,6 +318,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       clearInterval(bufferTrim);
       clearInterval(reaper);
       await adminHttp?.app.close();
+      await metricsHttp?.close();
       if (driver !== null) await driver.stop();
       await stopSessions();
       bridge.stop();

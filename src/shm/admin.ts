@@ -42,6 +42,9 @@ export interface WorkerInit {
   /** src/shm/connthrottle.ts bucket (`createConnThrottle(settings, now).buffer`), shared by all
    *  workers: the server-wide connection throttle. */
   connThrottle: SharedArrayBuffer;
+  /** src/shm/metrics.ts rows (`createMetricsBuffer(workerCount)`): this worker writes row
+   *  workerIndex, the Prometheus exporter reads them all. */
+  metrics: SharedArrayBuffer;
   listen: ListenSpec;
   tickTimeMs: number;
   minSessionTimeoutMs: number;

@@ -112,3 +112,13 @@ assert(
   'throttle weights: local <= renew <= global (what each costs the server)',
 );
 assert(connThrottleFillTimeMsDefault > 0 && connThrottleFillCountDefault > 0, 'the throttle bucket refills');
+
+/**
+ * Worker figures for the Prometheus exporter (metrics.ts): a summary's quantiles cover the
+ * values recorded over the last window to two windows (a Prometheus summary's sliding window);
+ * the main thread folds the workers' wrapping u32 counters at least this often, far more often
+ * than any cell can wrap (2^32 counts, or 2^32 µs of latency summed, per worker).
+ */
+export const metricsWindowMs = 60_000;
+export const metricsFoldIntervalMs = 10_000;
+assert(metricsFoldIntervalMs <= metricsWindowMs, 'the window rotates on a fold');

@@ -89,3 +89,10 @@ assert(sessionIdBatchCount > 0 && fifoCompactEntriesMin > 0 && outSlabChunkBytes
  *  at most this long after they were published: one wake-up for a burst of connects. */
 export const quietWakeDelayMs = 10;
 assert(quietWakeDelayMs >= 1 && quietWakeDelayMs < sessionlessConnectionTimeoutMs, 'a quiet record wakes the main thread soon');
+
+// ---- the exporter's worker figures (issue 12, src/shm/metrics.ts) ------------------------------
+
+/** A worker publishes its gauges (sessions, connections, watches) at most this often: counting
+ *  open connections walks them all. */
+export const metricsGaugeIntervalMs = 1000;
+assert(metricsGaugeIntervalMs > 0, 'the metrics gauges are refreshed');

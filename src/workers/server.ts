@@ -56,8 +56,9 @@ import { RequestsInFlight } from './requests/in-flight.js';
 import { ReplyMatcher } from './requests/replies.js';
 import { RequestRouter } from './requests/router.js';
 import { SessionAttach } from './session/attach.js';
-import { sessionlessConnectionTimeoutMs } from './limits.js';
+import { metricsGaugeIntervalMs, sessionlessConnectionTimeoutMs } from './limits.js';
 import { WorkerSessions } from './session/lifecycle.js';
+import { MetricsGauge, MetricsHistogram, WorkerMetrics } from '../shm/metrics.js';
 import { Latency, workerStats, type WorkerStatsSources } from './stats.js';
 import { Fanout } from './watches/fanout.js';
 import { mayRead } from './watches/readers.js';
@@ -96,6 +97,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #fourLetter: FourLetterAnswers;
   readonly #fanout: Fanout;
   readonly #statsSources: WorkerStatsSources;
+  /** Figures for the Prometheus exporter, in shared memory (src/shm/metrics.ts). */
+  readonly #metrics: WorkerMetrics;
+  #tickDueMs = 0;
+  #gaugesPublishedMs = -Infinity;
   #tickTimer: NodeJS.Timeout | undefined;
   #buffersTrimmedMs = 0;
   #stopped = false;
@@ -139,13 +144,15 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       nowMs,
     });
     const latency = this.#latency;
+    const metrics = new WorkerMetrics(init.metrics, init.workerIndex);
+    this.#metrics = metrics;
     this.#output = output;
     this.#conns = conns;
     this.#sessions = sessions;
     const throttle = ConnThrottle.attach(init.connThrottle);
     this.#attach = new SessionAttach({ init, status, bridge, log, sessions, conns, output, now, throttle });
-    this.#router = new RequestRouter({ init, status, bridge, log, sessions, inFlight, output, latency });
-    this.#replies = new ReplyMatcher({ log, sessions, watches, inFlight, output, latency, now });
+    this.#router = new RequestRouter({ init, status, bridge, log, sessions, inFlight, output, latency, metrics });
+    this.#replies = new ReplyMatcher({ log, sessions, watches, inFlight, output, latency, metrics, now });
     this.#fourLetter = new FourLetterAnswers({
       whitelist: init.fourLetterWhitelist,
       workerIndex: init.workerIndex,
@@ -200,6 +207,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       });
     });
     const tickMs = Math.max(1, Math.floor(this.#init.tickTimeMs / 2));
+    this.#tickDueMs = this.#now() + tickMs;
     this.#tickTimer = setInterval(() => this.#tick(), tickMs);
     this.#tickTimer.unref();
     return this.#listener.start();
@@ -247,6 +255,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
 
   #tick(): void {
     const now = this.#now();
+    this.#publishMetrics(now);
     this.#sessions.poll(now);
     this.#conns.poll(now);
     if (now - this.#buffersTrimmedMs >= largeRecordBufferTrimMs) {
@@ -255,6 +264,20 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     }
     this.#sessions.flushTouches();
     this.#output.endTurn();
+  }
+
+  /** The tick's lateness (event-loop delay) and the gauges, for the exporter. */
+  #publishMetrics(now: number): void {
+    const m = this.#metrics;
+    m.record(MetricsHistogram.tickDelayUs, Math.max(0, now - this.#tickDueMs) * 1000);
+    this.#tickDueMs = now + Math.max(1, Math.floor(this.#init.tickTimeMs / 2));
+    if (now - this.#gaugesPublishedMs < metricsGaugeIntervalMs) return;
+    this.#gaugesPublishedMs = now;
+    const table = this.#sessions.table;
+    m.setGauge(MetricsGauge.sessionsGlobal, table.globalCount);
+    m.setGauge(MetricsGauge.sessionsLocal, table.localCount);
+    m.setGauge(MetricsGauge.connections, this.#conns.aliveCount());
+    m.setGauge(MetricsGauge.watches, this.#watches.watchCount);
   }
 
   // ============================================================================ connections
@@ -322,7 +345,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       }
       return;
     }
-    this.#fanout.deliver(v.type, v.path, v.readers);
+    this.#metrics.record(MetricsHistogram.fanoutSessions, this.#fanout.deliver(v.type, v.path, v.readers));
   }
 
   onWatchRegister(v: WatchRegisterView): void {

@@ -3,6 +3,7 @@
 // srst), and the watch reports (wchs, wchc, wchp).
 
 import { OpCode } from '../common/zk.js';
+import { MetricsHistogram } from '../shm/metrics.js';
 
 // The report types live in src/shm/admin.ts (the main thread imports them without importing
 // src/workers); re-exported here for the worker side.
@@ -171,6 +172,27 @@ export function noteResponse(
   conn.lastResponseMs = Date.now();
   conn.latency.add(latencyMs);
   worker.add(latencyMs);
+}
+
+/** The exporter's histogram of an answered request (ServerStats.updateLatency): requests that
+ *  make a txn count as updates (updatelatency), the rest, pings included, as reads. */
+export function latencyHistogramOf(op: number): MetricsHistogram {
+  switch (op) {
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createTTL:
+    case OpCode.createContainer:
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+    case OpCode.setData:
+    case OpCode.setACL:
+    case OpCode.multi:
+    case OpCode.reconfig:
+    case OpCode.closeSession:
+      return MetricsHistogram.updateLatencyUs;
+    default:
+      return MetricsHistogram.readLatencyUs;
+  }
 }
 
 /** Where a worker's report comes from. */

@@ -53,6 +53,7 @@ export function validateWorkerInit(init: WorkerInit): string[] {
   sab('status', init.status);
   sab('ipCounts', init.ipCounts);
   sab('connThrottle', init.connThrottle);
+  sab('metrics', init.metrics);
   const l = init.listen;
   if (l?.mode !== 'fd' && l?.mode !== 'reusePort') {
     problems.push("listen.mode must be 'fd' or 'reusePort'");

@@ -13,7 +13,8 @@ import { sessionRequestsOutstandingMax } from '../limits.js';
 import type { WorkerLog } from '../log.js';
 import { encodeWhoAmI } from '../session/auth.js';
 import type { WorkerSessions } from '../session/lifecycle.js';
-import { noteResponse, type Latency } from '../stats.js';
+import type { WorkerMetrics } from '../../shm/metrics.js';
+import { latencyHistogramOf, noteResponse, type Latency } from '../stats.js';
 import { watcherTypeBits, type WatchTable } from '../watches/table.js';
 import type { RequestsInFlight } from './in-flight.js';
 
@@ -25,6 +26,8 @@ export interface ReplyMatcherOptions {
   output: Output;
   /** Worker-wide latency (ServerStats). */
   latency: Latency;
+  /** Read and update latencies for the exporter. */
+  metrics: WorkerMetrics;
   now: () => number;
 }
 
@@ -35,6 +38,7 @@ export class ReplyMatcher {
   readonly #inFlight: RequestsInFlight;
   readonly #output: Output;
   readonly #latency: Latency;
+  readonly #metrics: WorkerMetrics;
   readonly #now: () => number;
   readonly #writer = new JuteWriter(256);
 
@@ -45,6 +49,7 @@ export class ReplyMatcher {
     this.#inFlight = options.inFlight;
     this.#output = options.output;
     this.#latency = options.latency;
+    this.#metrics = options.metrics;
     this.#now = options.now;
   }
 
@@ -68,8 +73,10 @@ export class ReplyMatcher {
       else if ((v.flags & ReplyFlag.workerCompletes) !== 0) this.#complete(conn, s, op, v, arg, ring);
       else this.#output.writeReply(conn, v.xid, v.zxid, v.err, ring, v.bodyOffset, v.end);
       // Whole milliseconds between two readings of a millisecond clock, as ZooKeeper measures.
-      const latencyMs = Math.floor(this.#now()) - Math.floor(startMs);
+      const nowMs = this.#now();
+      const latencyMs = Math.floor(nowMs) - Math.floor(startMs);
       noteResponse(conn, this.#latency, op, v.xid, v.zxid, latencyMs);
+      this.#metrics.record(latencyHistogramOf(op), (nowMs - startMs) * 1000);
       // Resume below half the session's own bound (hysteresis), as the global rule allows.
       const sessionResume = (sessionRequestsOutstandingMax >>> 1) + 1;
       if (!this.#inFlight.throttled(fifo.size, inFlight, sessionResume)) conn.resume(Pause.throttle);

@@ -20,6 +20,7 @@ import { digestId } from '../session/auth.js';
 import type { WorkerSessions } from '../session/lifecycle.js';
 import { noteResponse, type Latency } from '../stats.js';
 import type { RequestsInFlight } from './in-flight.js';
+import { MetricsHistogram, type WorkerMetrics } from '../../shm/metrics.js';
 
 /** RequestHeader at the start of every request frame after the handshake: xid, type. */
 export const requestFrameHeaderBytes = 8;
@@ -77,6 +78,8 @@ export interface RequestRouterOptions {
   output: Output;
   /** Worker-wide latency (ServerStats), which a ping's answer counts in. */
   latency: Latency;
+  /** Read latencies (a ping's too, as ZooKeeper counts it) for the exporter. */
+  metrics: WorkerMetrics;
 }
 
 export class RequestRouter {
@@ -88,6 +91,7 @@ export class RequestRouter {
   readonly #inFlight: RequestsInFlight;
   readonly #output: Output;
   readonly #latency: Latency;
+  readonly #metrics: WorkerMetrics;
   readonly #reader: JuteReader;
   readonly #fields: RequestFields = { sidHi: 0, sidLo: 0, xid: 0, op: 0, flags: 0, timeoutMs: 0 };
 
@@ -100,6 +104,7 @@ export class RequestRouter {
     this.#inFlight = options.inFlight;
     this.#output = options.output;
     this.#latency = options.latency;
+    this.#metrics = options.metrics;
     this.#reader = new JuteReader(undefined, { bufferBytesMax: options.init.juteMaxBufferBytes });
   }
 
@@ -197,6 +202,7 @@ export class RequestRouter {
     const now = output.writePingNow(conn, zxid);
     if (!now) output.writeHeader(conn, Xid.ping, zxid, Err.ok);
     noteResponse(conn, this.#latency, OpCode.ping, Xid.ping, zxid, 0);
+    this.#metrics.record(MetricsHistogram.readLatencyUs, 0);
     return now;
   }
 

@@ -28,6 +28,7 @@ import {
   type EventReaders,
 } from '../../../../src/shm/records.js';
 import { SharedStatus } from '../../../../src/shm/status.js';
+import { createMetricsBuffer } from '../../../../src/shm/metrics.js';
 import type {
   StatsRequestMessage,
   WorkerInit,
@@ -108,6 +109,7 @@ export class FakeMain {
       status: this.status.buffer,
       ipCounts: this.ipCounts.buffer,
       connThrottle: this.connThrottle.buffer,
+      metrics: createMetricsBuffer(workerIndex + 1),
       listen:
         options.listenFd === undefined
           ? { host: '127.0.0.1', port: 0, backlog: 511, mode: 'reusePort' }

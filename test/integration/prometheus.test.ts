@@ -1,0 +1,311 @@
+// The Prometheus exporter (issue 12, item 2): metricsProvider.* as ZooKeeper's
+// PrometheusMetricsProvider reads them, /metrics in the text exposition format with ZooKeeper's
+// names beside zkts_*, on both HTTP engines; and a real Prometheus (Debian package) that scrapes
+// zkts and answers queries about it through its HTTP API.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createClient, type ZkClient } from '../../src/client/index.js';
+import { startServer, type ServerHandle } from './harness/server.js';
+import { SUITE_PORTS, suitePort } from './harness/target.js';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+const providerClass = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
+
+/** Server i: client port base + 10i, its metrics port +3; Prometheus on the block's +95. */
+const clientPort = (i: number): number => suitePort(SUITE_PORTS.prometheus, i);
+const metricsPort = (i: number): number => clientPort(i) + 3;
+const prometheusPort = (): number => suitePort(SUITE_PORTS.prometheus, 9) + 5;
+
+function startExporting(i: number, extra: Record<string, string> = {}): Promise<ServerHandle> {
+  return startServer('zkts', {
+    port: clientPort(i),
+    tickTime: 200,
+    extra: {
+      'metricsProvider.className': providerClass,
+      'metricsProvider.httpHost': '127.0.0.1',
+      'metricsProvider.httpPort': String(metricsPort(i)),
+      sessionWorkers: '2',
+      ...extra,
+    },
+  });
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function scrape(port: number): Promise<{ text: string; contentType: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(res.status, 200);
+  return { text: await res.text(), contentType: res.headers.get('content-type') ?? '' };
+}
+
+interface Exposition {
+  types: Map<string, string>;
+  /** 'name{labels}' → value */
+  samples: Map<string, number>;
+}
+
+/** The text format, checked line by line (HELP, TYPE, samples; blank lines between). */
+function parse(text: string): Exposition {
+  const types = new Map<string, string>();
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ')) continue;
+    const t = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter|summary|histogram|untyped)$/.exec(line);
+    if (t !== null) {
+      assert.ok(!types.has(t[1]!), `one TYPE line for ${t[1]}`);
+      types.set(t[1]!, t[2]!);
+      continue;
+    }
+    const s = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    assert.ok(s !== null, `a sample line: ${JSON.stringify(line)}`);
+    const v = /^nan$/i.test(s[2]!) ? Number.NaN : Number(s[2]);
+    assert.ok(!Number.isNaN(v) || /^nan$/i.test(s[2]!), `a number: ${line}`);
+    samples.set(s[1]!, v);
+  }
+  return { types, samples };
+}
+
+function sample(e: Exposition, key: string): number {
+  const v = e.samples.get(key);
+  assert.ok(v !== undefined, `exposition has ${key}`);
+  return v;
+}
+
+/** Sum of every sample of `name` whose labels include all of `labels` ('k="v"' strings). */
+function sumOf(e: Exposition, name: string, ...labels: string[]): number {
+  let n = 0;
+  for (const [k, v] of e.samples) {
+    const m = /^([^{]+)(?:\{(.*)\})?$/.exec(k)!;
+    if (m[1] !== name) continue;
+    const have = (m[2] ?? '').split(',');
+    if (labels.every((l) => have.includes(l))) n += v;
+  }
+  return n;
+}
+
+async function connect(port: number): Promise<ZkClient> {
+  const c = createClient(`127.0.0.1:${port}`, { sessionTimeoutMs: 4000 });
+  await c.waitConnected(10_000);
+  return c;
+}
+
+describe('the Prometheus exporter', () => {
+  const servers: ServerHandle[] = [];
+
+  before(async () => {
+    servers.push(await startExporting(0)); // httpEngine auto: uWebSockets.js where it loads
+    servers.push(await startExporting(1, { httpEngine: 'node', 'metricsProvider.exportJvmInfo': 'false' }));
+  });
+
+  after(async () => {
+    for (const s of servers) await s.stop();
+  });
+
+  for (const [i, engine] of [
+    [0, 'auto'],
+    [1, 'node'],
+  ] as const) {
+    test(`/metrics (httpEngine=${engine}): ZooKeeper's names and types, summaries with quantiles, zkts_* beside`, async () => {
+      const zk = await connect(clientPort(i));
+      try {
+        for (let n = 0; n < 5; n++) await zk.create(`/m${n}`, 'x');
+        await zk.getData('/m0', () => {});
+        await zk.setData('/m0', 'y'); // fires the watch: one event fanned out to one session
+        await zk.getData('/m1');
+        const { text, contentType } = await scrape(metricsPort(i));
+        assert.match(contentType, /^text\/plain; version=0\.0\.4/);
+        let e = parse(text);
+        for (const g of ['znode_count', 'watch_count', 'num_alive_connections', 'packets_received', 'packets_sent',
+          'outstanding_requests', 'ephemerals_count', 'approximate_data_size', 'global_sessions', 'local_sessions',
+          'avg_latency', 'max_latency', 'min_latency', 'uptime', 'open_file_descriptor_count']) {
+          assert.equal(e.types.get(g), 'gauge', `${g} is a gauge`);
+        }
+        // simpleclient 0.9 (ZooKeeper 3.8's): counters keep their names, no _total.
+        assert.equal(e.types.get('connection_request_count'), 'counter');
+        assert.equal(e.types.get('connection_rejected'), 'counter');
+        assert.ok(sample(e, 'znode_count') >= 5 + 2, 'the five nodes, / and /zookeeper');
+        assert.ok(sample(e, 'num_alive_connections') >= 1);
+        assert.ok(sample(e, 'packets_received') >= 8);
+        for (const s of ['readlatency', 'updatelatency']) {
+          assert.equal(e.types.get(s), 'summary');
+          for (const q of ['0.5', '0.9', '0.99']) assert.ok(e.samples.has(`${s}{quantile="${q}"}`), `${s} quantile ${q}`);
+          assert.ok(e.samples.has(`${s}_sum`));
+        }
+        assert.ok(sample(e, 'updatelatency_count') >= 6, 'five creates and a setData');
+        assert.ok(sample(e, 'readlatency_count') >= 2, 'two getData');
+        assert.ok(sample(e, 'updatelatency{quantile="0.5"}') > 0, 'a write takes a positive time (ms)');
+        assert.ok(!e.types.has('zk_znode_count') && !e.types.has('zkts_znode_count'), 'no prefix on ZooKeeper names');
+        // zkts's own: gauges the workers publish about once a second.
+        e = await until('the workers to publish their session gauges', async () => {
+          const x = parse((await scrape(metricsPort(i))).text);
+          return sumOf(x, 'zkts_sessions', 'kind="global"') === 1 ? x : undefined;
+        });
+        assert.equal(e.types.get('zkts_sessions'), 'gauge');
+        assert.ok(e.samples.has('zkts_sessions{worker="1",kind="local"}'), 'a row per worker and kind');
+        assert.equal(sumOf(e, 'zkts_connections'), 1);
+        assert.equal(e.types.get('zkts_ring_used_bytes'), 'gauge');
+        assert.equal(e.types.get('zkts_ring_full_total'), 'counter');
+        assert.equal(sumOf(e, 'zkts_ring_capacity_bytes', 'ring="to_main"') > 0, true);
+        assert.equal(e.types.get('zkts_worker_event_loop_delay_ms'), 'summary');
+        assert.ok(e.samples.has('zkts_worker_event_loop_delay_ms{worker="0",quantile="0.99"}'));
+        assert.ok(sumOf(e, 'zkts_worker_event_loop_delay_ms_count') > 0, 'the worker ticks are measured');
+        assert.equal(sample(e, 'zkts_fanout_sessions_count'), 1, 'one watch event reached its one session');
+        assert.equal(sample(e, 'zkts_fanout_sessions_sum'), 1);
+        assert.ok(sample(e, 'zkts_connect_admitted_total') >= 1);
+        assert.equal(sample(e, 'zkts_server_state{state="standalone"}'), 1);
+        // Node's process figures in place of the JVM's, unless exportJvmInfo=false.
+        assert.equal(e.types.has('process_cpu_user_seconds_total'), i === 0);
+        assert.equal(e.types.has('nodejs_heap_size_total_bytes'), i === 0);
+      } finally {
+        await zk.close();
+      }
+    });
+  }
+
+  test('bad requests to the metrics port get an HTTP error or a closed connection; the server goes on', async () => {
+    const port = metricsPort(0);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/nothing`)).status, 404);
+    // Garbage instead of HTTP: that connection ends, nothing else does.
+    await new Promise<void>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => s.end('\x00\x01 not http at all\r\n\r\n'));
+      s.on('error', () => resolve());
+      s.on('close', () => resolve());
+      s.setTimeout(10_000, () => reject(new Error('the metrics port kept a garbage connection open')));
+      s.resume();
+    });
+    assert.ok(sample(parse((await scrape(port)).text), 'znode_count') >= 2);
+    const zk = await connect(clientPort(0));
+    await zk.exists('/');
+    await zk.close();
+  });
+
+  test('a metrics port already taken: logged, and the server serves clients without it', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(metricsPort(2), '127.0.0.1', () => r()));
+    try {
+      const s = await startExporting(2, { logLevel: 'warn' });
+      servers.push(s);
+      const zk = await connect(clientPort(2));
+      await zk.create('/still-serving', '');
+      await zk.close();
+      await until('the warning', async () => (/Problem starting metrics/.test(s.logs()) ? true : undefined));
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+});
+
+describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is not installed` }, () => {
+  let server: ServerHandle;
+  let prometheus: ChildProcess;
+  let dir: string;
+  let prometheusLog = '';
+  const api = (): string => `http://127.0.0.1:${prometheusPort()}/api/v1`;
+
+  before(async () => {
+    server = await startExporting(3);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-prometheus-'));
+    fs.writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  scrape_timeout: 1s',
+        'scrape_configs:',
+        '  - job_name: zkts',
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${metricsPort(3)}']`,
+        '',
+      ].join('\n'),
+    );
+    prometheus = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${prometheusPort()}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const keep = (b: Buffer): void => {
+      prometheusLog = (prometheusLog + b.toString()).slice(-65536);
+    };
+    prometheus.stdout!.on('data', keep);
+    prometheus.stderr!.on('data', keep);
+    await until('Prometheus to be ready', async () => ((await fetch(`http://127.0.0.1:${prometheusPort()}/-/ready`)).ok ? true : undefined), 60_000);
+  });
+
+  after(async () => {
+    if (prometheus !== undefined && prometheus.exitCode === null) {
+      const exited = new Promise((r) => prometheus.once('exit', r));
+      prometheus.kill('SIGTERM');
+      const timer = setTimeout(() => prometheus.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await server?.stop();
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The value of an instant query with one series; undefined while there is none. */
+  async function query(expr: string): Promise<number | undefined> {
+    const res = await fetch(`${api()}/query?query=${encodeURIComponent(expr)}`);
+    const body = (await res.json()) as { status: string; data: { result: { value: [number, string] }[] } };
+    assert.equal(body.status, 'success', `query ${expr}`);
+    const r = body.data.result;
+    return r.length === 1 ? Number(r[0]!.value[1]) : undefined;
+  }
+
+  test('scrapes the target healthy, and queries znode_count, a summary and a zkts_* figure back', async () => {
+    try {
+      await until('the target to be up', async () => ((await query('up{job="zkts"}')) === 1 ? true : undefined), 60_000);
+      const before = await until('znode_count to be scraped', () => query('znode_count{job="zkts"}'));
+      const zk = await connect(clientPort(3));
+      try {
+        for (let n = 0; n < 7; n++) await zk.create(`/scraped-${n}`, 'data');
+        await until('znode_count to grow by 7', async () => ((await query('znode_count{job="zkts"}')) === before + 7 ? true : undefined));
+        await until('one global session in the zkts_sessions gauges', async () =>
+          (await query('sum(zkts_sessions{job="zkts",kind="global"})')) === 1 ? true : undefined,
+        );
+        await until('the writes in updatelatency_count', async () => {
+          const n = await query('updatelatency_count{job="zkts"}');
+          return n !== undefined && n >= 7 ? true : undefined;
+        });
+        const p99 = await query('updatelatency{job="zkts",quantile="0.99"}');
+        assert.ok(p99 !== undefined && p99 > 0, `updatelatency p99 is a positive number of ms: ${p99}`);
+      } finally {
+        await zk.close();
+      }
+      const targets = (await (await fetch(`${api()}/targets`)).json()) as {
+        data: { activeTargets: { health: string; lastError: string }[] };
+      };
+      assert.deepEqual(
+        targets.data.activeTargets.map((t) => [t.health, t.lastError]),
+        [['up', '']],
+        'Prometheus parses every scrape',
+      );
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nprometheus log:\n${prometheusLog}`);
+    }
+  });
+});
