@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createChannelDescriptor, type ChannelDescriptor } from '../shm/channel.js';
 import type { WorkerInit } from '../shm/admin.js';
 import { largeRecordBufferTrimMs } from '../shm/limits.js';
-import { createMetricsBuffer, MetricsReader } from '../shm/metrics.js';
+import { createMetricsBuffer, MetricsHistogram, MetricsReader, MetricsWriter } from '../shm/metrics.js';
 import { ByteRing } from '../shm/ring.js';
 import {
   coreTickIntervalMsMin,
@@ -138,6 +138,9 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   const ringBytes = onThisThread ? { toMainBytes: mainThreadSessionsRingBytes, toWorkerBytes: mainThreadSessionsRingBytes } : {};
   const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor(ringBytes));
   const bridge = new Bridge(descriptors, logger);
+  // The main thread's own figures for the exporter: one row of the workers' layout.
+  const mainMetrics = createMetricsBuffer(1);
+  const mainMetricsWriter = new MetricsWriter(mainMetrics, 0);
   const core = new Core({
     db,
     log: stage,
@@ -160,6 +163,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       secretKnown();
     },
     replication: driver,
+    onTouchesSent: (ageMs) => mainMetricsWriter.record(MetricsHistogram.touchLagUs, ageMs * 1000),
   });
   core.restoreSessions(recovered.sessions, db.tree.sessionsWithEphemerals());
   bridge.start(core);
@@ -283,6 +287,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
           sources: {
             monitorRows: () => words.monitorRows(),
             workers: new MetricsReader(metrics, { nowMs: performance.now() }),
+            main: new MetricsReader(mainMetrics, { nowMs: performance.now() }),
             rings: descriptors.map((d) => ({ toMain: ByteRing.attach(d.toMain), toWorker: ByteRing.attach(d.toWorker) })),
             connThrottle,
             ipCounts,

@@ -1,4 +1,5 @@
-// Worker figures for the Prometheus exporter (issue 12), in shared memory: each session worker
+// Worker figures for the Prometheus exporter (issue 12), in shared memory (and the same rows for
+// the main thread's own few): each session worker
 // writes its own row, the main thread reads every row when it is scraped. No message per scrape
 // and no allocation per request: a request's latency is two plain Int32 increments in this
 // worker's row.
@@ -40,9 +41,12 @@ export const MetricsHistogram = {
   fanoutSessions: 2,
   /** How late the worker's tick ran: event-loop delay, µs. */
   tickDelayUs: 3,
-  count: 4,
+  /** The main thread's row only: a learner's TOUCH to the leader, the age of its oldest touch
+   *  (how long a client's activity took to reach the leader's session timers), µs. */
+  touchLagUs: 4,
+  count: 5,
 } as const;
-export type MetricsHistogram = Exclude<(typeof MetricsHistogram)[keyof typeof MetricsHistogram], 4>;
+export type MetricsHistogram = Exclude<(typeof MetricsHistogram)[keyof typeof MetricsHistogram], 5>;
 
 /** Buckets of one histogram: 4 exact (0..3), then 4 per power of two up to 2^32. */
 export const metricsBuckets = 4 + 30 * 4;
@@ -105,8 +109,8 @@ export function createMetricsBuffer(workerCount: number): SharedArrayBuffer {
   return new SharedArrayBuffer(workerCount * metricsRowCells * 4);
 }
 
-/** A worker's side: its own row. */
-export class WorkerMetrics {
+/** The writer of one row: a worker's own, or the main thread's (a buffer of one row). */
+export class MetricsWriter {
   readonly #cells: Int32Array;
 
   constructor(buffer: SharedArrayBuffer, workerIndex: number) {

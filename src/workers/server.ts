@@ -58,7 +58,7 @@ import { RequestRouter } from './requests/router.js';
 import { SessionAttach } from './session/attach.js';
 import { metricsGaugeIntervalMs, sessionlessConnectionTimeoutMs } from './limits.js';
 import { WorkerSessions } from './session/lifecycle.js';
-import { MetricsGauge, MetricsHistogram, WorkerMetrics } from '../shm/metrics.js';
+import { MetricsGauge, MetricsHistogram, MetricsWriter } from '../shm/metrics.js';
 import { Latency, workerStats, type WorkerStatsSources } from './stats.js';
 import { Fanout } from './watches/fanout.js';
 import { mayRead } from './watches/readers.js';
@@ -98,7 +98,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #fanout: Fanout;
   readonly #statsSources: WorkerStatsSources;
   /** Figures for the Prometheus exporter, in shared memory (src/shm/metrics.ts). */
-  readonly #metrics: WorkerMetrics;
+  readonly #metrics: MetricsWriter;
   #tickDueMs = 0;
   #gaugesPublishedMs = -Infinity;
   #tickTimer: NodeJS.Timeout | undefined;
@@ -144,7 +144,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       nowMs,
     });
     const latency = this.#latency;
-    const metrics = new WorkerMetrics(init.metrics, init.workerIndex);
+    const metrics = new MetricsWriter(init.metrics, init.workerIndex);
     this.#metrics = metrics;
     this.#output = output;
     this.#conns = conns;

@@ -22,9 +22,10 @@ const clientPort = (i: number): number => suitePort(SUITE_PORTS.prometheus, i);
 const metricsPort = (i: number): number => clientPort(i) + 3;
 const prometheusPort = (): number => suitePort(SUITE_PORTS.prometheus, 9) + 5;
 
-function startExporting(i: number, extra: Record<string, string> = {}): Promise<ServerHandle> {
+function startExporting(i: number, extra: Record<string, string> = {}, dataDir?: string): Promise<ServerHandle> {
   return startServer('zkts', {
     port: clientPort(i),
+    ...(dataDir === undefined ? {} : { dataDir }),
     tickTime: 200,
     extra: {
       'metricsProvider.className': providerClass,
@@ -214,8 +215,28 @@ describe('the Prometheus exporter', () => {
   });
 });
 
+/** Members 1-3 vote, member 4 observes; server i = 4..7 of the block. */
+async function startEnsemble(dirs: string[]): Promise<ServerHandle[]> {
+  const members = [4, 5, 6, 7];
+  const cfg: Record<string, string> = {};
+  members.forEach((i, k) => {
+    const p = clientPort(i);
+    cfg[`server.${k + 1}`] = `127.0.0.1:${p + 1}:${p + 2}${k === 3 ? ':observer' : ''}`;
+  });
+  const out: ServerHandle[] = [];
+  for (const [k, i] of members.entries()) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-prometheus-ens-'));
+    dirs.push(dataDir);
+    fs.writeFileSync(path.join(dataDir, 'myid'), `${k + 1}\n`);
+    out.push(await startExporting(i, k === 3 ? { ...cfg, peerType: 'observer' } : cfg, dataDir));
+  }
+  return out;
+}
+
 describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is not installed` }, () => {
   let server: ServerHandle;
+  let ensemble: ServerHandle[] = [];
+  const dirs: string[] = [];
   let prometheus: ChildProcess;
   let dir: string;
   let prometheusLog = '';
@@ -223,6 +244,7 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
 
   before(async () => {
     server = await startExporting(3);
+    ensemble = await startEnsemble(dirs);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-prometheus-'));
     fs.writeFileSync(
       path.join(dir, 'prometheus.yml'),
@@ -234,6 +256,9 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
         '  - job_name: zkts',
         '    static_configs:',
         `      - targets: ['127.0.0.1:${metricsPort(3)}']`,
+        '  - job_name: ensemble',
+        '    static_configs:',
+        `      - targets: [${[4, 5, 6, 7].map((i) => `'127.0.0.1:${metricsPort(i)}'`).join(', ')}]`,
         '',
       ].join('\n'),
     );
@@ -264,7 +289,9 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
       clearTimeout(timer);
     }
     await server?.stop();
+    for (const s of ensemble) await s.stop();
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
   /** The value of an instant query with one series; undefined while there is none. */
@@ -299,11 +326,43 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
       const targets = (await (await fetch(`${api()}/targets`)).json()) as {
         data: { activeTargets: { health: string; lastError: string }[] };
       };
-      assert.deepEqual(
-        targets.data.activeTargets.map((t) => [t.health, t.lastError]),
-        [['up', '']],
-        'Prometheus parses every scrape',
-      );
+      const health = targets.data.activeTargets.map((t) => [t.health, t.lastError]);
+      assert.deepEqual(health, Array.from({ length: 5 }, () => ['up', '']), 'Prometheus parses every scrape');
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nprometheus log:\n${prometheusLog}`);
+    }
+  });
+
+  test('a 3-voter + observer ensemble: one leader with its learners, a follower\'s touch lag', async () => {
+    try {
+      await until('four members up', async () => ((await query('count(up{job="ensemble"} == 1)')) === 4 ? true : undefined), 60_000);
+      await until('one leader, two followers, one observer', async () => {
+        const [l, f, o] = await Promise.all(['leader', 'follower', 'observer'].map((st) => query(`count(zkts_server_state{job="ensemble",state="${st}"})`)));
+        return l === 1 && f === 2 && o === 1 ? true : undefined;
+      });
+      await until("the leader's learners and synced followers/observers", async () => {
+        const [learners, followers, observers] = await Promise.all(
+          ['learners', 'synced_followers', 'synced_observers'].map((m) => query(`${m}{job="ensemble"} * on(instance) zkts_server_state{state="leader"}`)),
+        );
+        return learners === 3 && followers === 2 && observers === 1 ? true : undefined;
+      });
+      // A client of a follower: its session's touches go to the leader once a tick.
+      const states = await Promise.all(ensemble.map(async (s, k) => [k, (await scrape(metricsPort(4 + k))).text] as const));
+      const k = states.find(([, t]) => t.includes('zkts_server_state{state="follower"} 1'))![0];
+      const zk = await connect(clientPort(4 + k));
+      try {
+        await zk.create('/via-follower', 'x');
+        await until('the follower to count a TOUCH batch', async () => {
+          const e = parse((await scrape(metricsPort(4 + k))).text);
+          return sample(e, 'zkts_touch_lag_ms_count') >= 1 ? e : undefined;
+        });
+        const e = parse((await scrape(metricsPort(4 + k))).text);
+        assert.equal(e.types.get('zkts_touch_lag_ms'), 'summary');
+        assert.ok(sample(e, 'updatelatency_count') >= 1, 'the forwarded write counts on the follower that answered it');
+        assert.ok(sample(e, 'znode_count') >= 3);
+      } finally {
+        await zk.close();
+      }
     } catch (e) {
       throw new Error(`${(e as Error).message}\nprometheus log:\n${prometheusLog}`);
     }

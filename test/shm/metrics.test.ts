@@ -9,7 +9,7 @@ import {
   MetricsGauge,
   MetricsHistogram,
   MetricsReader,
-  WorkerMetrics,
+  MetricsWriter,
   bucketLower,
   bucketOf,
   bucketUpper,
@@ -56,12 +56,12 @@ describe('metrics buckets', () => {
   });
 });
 
-describe('WorkerMetrics / MetricsReader', () => {
+describe('MetricsWriter / MetricsReader', () => {
   it('reads each worker row, sums workers, and keeps totals across u32 wrap-around', () => {
     const buffer = createMetricsBuffer(2);
     assert.equal(buffer.byteLength, 2 * metricsRowCells * 4);
-    const w0 = new WorkerMetrics(buffer, 0);
-    const w1 = new WorkerMetrics(buffer, 1);
+    const w0 = new MetricsWriter(buffer, 0);
+    const w1 = new MetricsWriter(buffer, 1);
     const r = new MetricsReader(buffer, { nowMs: 0 });
     w0.setGauge(MetricsGauge.sessionsGlobal, 12);
     w1.setGauge(MetricsGauge.sessionsGlobal, 30);
@@ -91,7 +91,7 @@ describe('WorkerMetrics / MetricsReader', () => {
 
   it('takes quantiles over the last window or two, totals since start', () => {
     const buffer = createMetricsBuffer(1);
-    const w = new WorkerMetrics(buffer, 0);
+    const w = new MetricsWriter(buffer, 0);
     const r = new MetricsReader(buffer, { nowMs: 0, windowMs: 1000 });
     for (let i = 0; i < 100; i++) w.record(MetricsHistogram.fanoutSessions, 1000);
     r.fold(1000); // rotation 1: the window still starts at 0
@@ -109,8 +109,8 @@ describe('WorkerMetrics / MetricsReader', () => {
     const buffer = createMetricsBuffer(3);
     const code = `
       const { workerData, parentPort } = require('node:worker_threads');
-      import(workerData.url).then(({ WorkerMetrics, MetricsHistogram, MetricsGauge }) => {
-        const m = new WorkerMetrics(workerData.buffer, 2);
+      import(workerData.url).then(({ MetricsWriter, MetricsHistogram, MetricsGauge }) => {
+        const m = new MetricsWriter(workerData.buffer, 2);
         for (let i = 0; i < 100000; i++) m.record(MetricsHistogram.updateLatencyUs, i % 1000);
         m.setGauge(MetricsGauge.watches, 77);
         parentPort.postMessage('done');
@@ -136,7 +136,7 @@ describe('WorkerMetrics / MetricsReader', () => {
   });
 
   it('refuses a row outside the buffer', () => {
-    assert.throws(() => new WorkerMetrics(createMetricsBuffer(2), 2));
+    assert.throws(() => new MetricsWriter(createMetricsBuffer(2), 2));
     assert.throws(() => createMetricsBuffer(0));
   });
 });

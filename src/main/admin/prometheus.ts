@@ -11,8 +11,9 @@
 //
 // zkts's own figures sit beside them as zkts_*: the mntr rows that are not ZooKeeper metrics, and
 // what only zkts has (per worker: sessions, ring depth and stalls, event-loop delay; fan-out per
-// event; connect admission). Worker figures come from shared memory (src/shm/metrics.ts), never
-// from a message per scrape. The mntr rows come from FourLetterWords.monitorRows().
+// event; a learner's touch lag to the leader; connect admission). Worker figures come from
+// shared memory (src/shm/metrics.ts), never from a message per scrape. The mntr rows come from
+// FourLetterWords.monitorRows().
 //
 // With metricsProvider.exportJvmInfo=true (the default), Node's process figures (prom-client's
 // default metrics: process_*, nodejs_*) stand in for the JVM's.
@@ -82,6 +83,8 @@ export interface PrometheusSources {
   monitorRows(): Promise<[string, string | number][]>;
   /** The workers' figures in shared memory. */
   workers: MetricsReader;
+  /** The main thread's own figures (touch lag), one row of the same layout. */
+  main: MetricsReader;
   /** Each worker's channel rings, by worker index. */
   rings: readonly { toMain: ByteRing; toWorker: ByteRing }[];
   connThrottle: ConnThrottle;
@@ -107,7 +110,7 @@ export class PrometheusExporter {
     this.#src = src;
     // The workers' wrapping counters are folded often enough that none wraps twice unseen,
     // scraped or not.
-    this.#foldTimer = setInterval(() => src.workers.fold(src.now()), metricsFoldIntervalMs);
+    this.#foldTimer = setInterval(() => this.#fold(), metricsFoldIntervalMs);
     this.#foldTimer.unref();
   }
 
@@ -135,9 +138,15 @@ export class PrometheusExporter {
 
   /** The exposition text of one scrape. */
   async scrape(): Promise<string> {
-    this.#src.workers.fold(this.#src.now());
+    this.#fold();
     await this.#refreshRows();
     return this.registry.metrics();
+  }
+
+  #fold(): void {
+    const now = this.#src.now();
+    this.#src.workers.fold(now);
+    this.#src.main.fold(now);
   }
 
   async #refreshRows(): Promise<void> {
@@ -165,8 +174,8 @@ export class PrometheusExporter {
     const src = this.#src;
     const w = src.workers;
     const workers = Array.from({ length: w.workerCount }, (_, i) => i);
-    this.#summary('readlatency', MetricsHistogram.readLatencyUs, 1 / 1000, -1);
-    this.#summary('updatelatency', MetricsHistogram.updateLatencyUs, 1 / 1000, -1);
+    this.#summary('readlatency', w, MetricsHistogram.readLatencyUs, 1 / 1000, -1);
+    this.#summary('updatelatency', w, MetricsHistogram.updateLatencyUs, 1 / 1000, -1);
     this.#add('zkts_server_state', 'gauge', () => (this.#serverState === '' ? [] : [{ value: 1, labels: { state: this.#serverState } }]));
     this.#add('zkts_sessions', 'gauge', () =>
       workers.flatMap((i) => [
@@ -186,8 +195,9 @@ export class PrometheusExporter {
     this.#add('zkts_ring_full_total', 'counter', perRing((r) => r.stats().fullCount));
     this.#add('zkts_ring_overflow_total', 'counter', perRing((r) => r.stats().overflowCount));
     this.#add('zkts_ring_late_wakeups_total', 'counter', perRing((r) => r.stats().lateWakeups));
-    for (const i of workers) this.#summary('zkts_worker_event_loop_delay_ms', MetricsHistogram.tickDelayUs, 1 / 1000, i);
-    this.#summary('zkts_fanout_sessions', MetricsHistogram.fanoutSessions, 1, -1);
+    for (const i of workers) this.#summary('zkts_worker_event_loop_delay_ms', w, MetricsHistogram.tickDelayUs, 1 / 1000, i);
+    this.#summary('zkts_fanout_sessions', w, MetricsHistogram.fanoutSessions, 1, -1);
+    this.#summary('zkts_touch_lag_ms', src.main, MetricsHistogram.touchLagUs, 1 / 1000, -1);
     const t = src.connThrottle;
     this.#add('zkts_connect_admitted_total', 'counter', () => [{ value: t.letThrough }]);
     this.#add('zkts_connect_throttled_total', 'counter', () => [{ value: t.rejected }]);
@@ -197,11 +207,11 @@ export class PrometheusExporter {
     this.#add('zkts_client_addresses_refused_total', 'counter', () => [{ value: src.ipCounts.refusedFull }]);
   }
 
-  /** A summary of histogram h scaled by `scale` (µs to ms); worker -1 = all workers summed,
+  /** A summary of histogram h of `from` scaled by `scale` (µs to ms); worker -1 = all rows summed,
    *  else one worker's, labelled (several calls with one name add to one metric). */
-  #summary(name: string, h: MetricsHistogram, scale: number, worker: number): void {
+  #summary(name: string, from: MetricsReader, h: MetricsHistogram, scale: number, worker: number): void {
     const read = (): Sample[] => {
-      const s = this.#src.workers.summary(h, worker, prometheusQuantiles);
+      const s = from.summary(h, worker, prometheusQuantiles);
       const labels: Record<string, string | number> = worker < 0 ? {} : { worker };
       return [
         ...prometheusQuantiles.map((q, i) => ({ value: s.quantiles[i]! * scale, labels: { ...labels, quantile: q } })),

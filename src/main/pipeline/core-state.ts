@@ -77,6 +77,8 @@ export interface CoreParts {
   readonly onApplied: (zxid: number) => void;
   /** Ensemble mode; null or absent: standalone (the local log stage orders writes). */
   readonly replication?: Replication | null;
+  /** A learner's touches leave for the leader; `ageMs`: how long the oldest waited (exporter). */
+  readonly onTouchesSent?: (ageMs: number) => void;
 }
 
 /** The reply writer's first capacity (see pipeline/replies.ts for when a grown one is dropped). */
@@ -115,6 +117,9 @@ export class CoreState {
   syncsAwaiting: AwaitingSync[] = [];
   /** Ensemble mode, a learner: global sessions touched since the last TOUCH to the leader. */
   touchedGlobal = new Set<bigint>();
+  /** When the first of touchedGlobal came. */
+  touchedSinceMs = 0;
+  readonly onTouchesSent: (ageMs: number) => void;
   /** Ensemble mode, a learner: reconnects waiting for the leader's revalidation, by session. */
   readonly revalidating = new Map<bigint, Revalidating>();
   readonly serverId: number;
@@ -136,6 +141,7 @@ export class CoreState {
     this.now = parts.now;
     this.onApplied = parts.onApplied;
     this.replication = parts.replication ?? null;
+    this.onTouchesSent = parts.onTouchesSent ?? (() => {});
     this.sessions = new SessionTable(this.opts.tickTimeMs, this.now());
     const juteMaxBufferBytes = this.opts.juteMaxBufferBytes ?? juteMaxBufferBytesDefault;
     this.reader = new JuteReader(undefined, {

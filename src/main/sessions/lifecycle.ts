@@ -170,6 +170,7 @@ export function onTouch(c: CoreState, view: DataView, off: number): void {
 /** A learner: a touched global session is reported to the leader, which expires it. */
 function noteTouched(c: CoreState, s: SessionContext): void {
   if (!s.local && !s.closing && c.replication?.forward !== undefined && !c.canOrderWrites()) {
+    if (c.touchedGlobal.size === 0) c.touchedSinceMs = c.now();
     c.touchedGlobal.add(s.id);
   }
 }
@@ -179,6 +180,7 @@ export function takeTouched(c: CoreState): bigint[] {
   if (c.touchedGlobal.size === 0) return [];
   const ids = [...c.touchedGlobal];
   c.touchedGlobal = new Set();
+  c.onTouchesSent(c.now() - c.touchedSinceMs);
   return ids;
 }
 

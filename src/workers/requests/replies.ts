@@ -13,7 +13,7 @@ import { sessionRequestsOutstandingMax } from '../limits.js';
 import type { WorkerLog } from '../log.js';
 import { encodeWhoAmI } from '../session/auth.js';
 import type { WorkerSessions } from '../session/lifecycle.js';
-import type { WorkerMetrics } from '../../shm/metrics.js';
+import type { MetricsWriter } from '../../shm/metrics.js';
 import { latencyHistogramOf, noteResponse, type Latency } from '../stats.js';
 import { watcherTypeBits, type WatchTable } from '../watches/table.js';
 import type { RequestsInFlight } from './in-flight.js';
@@ -27,7 +27,7 @@ export interface ReplyMatcherOptions {
   /** Worker-wide latency (ServerStats). */
   latency: Latency;
   /** Read and update latencies for the exporter. */
-  metrics: WorkerMetrics;
+  metrics: MetricsWriter;
   now: () => number;
 }
 
@@ -38,7 +38,7 @@ export class ReplyMatcher {
   readonly #inFlight: RequestsInFlight;
   readonly #output: Output;
   readonly #latency: Latency;
-  readonly #metrics: WorkerMetrics;
+  readonly #metrics: MetricsWriter;
   readonly #now: () => number;
   readonly #writer = new JuteWriter(256);
 

@@ -20,7 +20,7 @@ import { digestId } from '../session/auth.js';
 import type { WorkerSessions } from '../session/lifecycle.js';
 import { noteResponse, type Latency } from '../stats.js';
 import type { RequestsInFlight } from './in-flight.js';
-import { MetricsHistogram, type WorkerMetrics } from '../../shm/metrics.js';
+import { MetricsHistogram, type MetricsWriter } from '../../shm/metrics.js';
 
 /** RequestHeader at the start of every request frame after the handshake: xid, type. */
 export const requestFrameHeaderBytes = 8;
@@ -79,7 +79,7 @@ export interface RequestRouterOptions {
   /** Worker-wide latency (ServerStats), which a ping's answer counts in. */
   latency: Latency;
   /** Read latencies (a ping's too, as ZooKeeper counts it) for the exporter. */
-  metrics: WorkerMetrics;
+  metrics: MetricsWriter;
 }
 
 export class RequestRouter {
@@ -91,7 +91,7 @@ export class RequestRouter {
   readonly #inFlight: RequestsInFlight;
   readonly #output: Output;
   readonly #latency: Latency;
-  readonly #metrics: WorkerMetrics;
+  readonly #metrics: MetricsWriter;
   readonly #reader: JuteReader;
   readonly #fields: RequestFields = { sidHi: 0, sidLo: 0, xid: 0, op: 0, flags: 0, timeoutMs: 0 };
 
