@@ -347,7 +347,7 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
         return learners === 3 && followers === 2 && observers === 1 ? true : undefined;
       });
       // A client of a follower: its session's touches go to the leader once a tick.
-      const states = await Promise.all(ensemble.map(async (s, k) => [k, (await scrape(metricsPort(4 + k))).text] as const));
+      const states = await Promise.all([0, 1, 2, 3].map(async (k) => [k, (await scrape(metricsPort(4 + k))).text] as const));
       const k = states.find(([, t]) => t.includes('zkts_server_state{state="follower"} 1'))![0];
       const zk = await connect(clientPort(4 + k));
       try {
