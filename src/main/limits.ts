@@ -67,6 +67,9 @@ assert(sessionWorkerYoungGenerationMb >= 3, 'main limits: a young generation hol
 
 /** Where the exporter serves the exposition, as ZooKeeper's PrometheusMetricsProvider. */
 export const metricsPath = '/metrics';
+/** A scrape waits this long for the mntr rows (every worker's stats); then the last rows are
+ *  served: a scrape answers within Prometheus's default scrape_timeout (10 s). */
+export const metricsRowsTimeoutMs = 5000;
 /** A latency summary's quantiles: ZooKeeper's ADVANCED summaries (0.5, 0.9, 0.99). */
 export const prometheusQuantiles: readonly number[] = [0.5, 0.9, 0.99];
 assert(prometheusQuantiles.every((q, i) => q > 0 && q < 1 && (i === 0 || q > prometheusQuantiles[i - 1]!)), 'main limits: quantiles ascend in (0, 1)');

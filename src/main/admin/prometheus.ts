@@ -28,7 +28,7 @@ import { metricsFoldIntervalMs } from '../../shm/limits.js';
 import type { MetricsProviderConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { startMainHttpApp } from './http.js';
-import { metricsPath, prometheusQuantiles } from '../limits.js';
+import { metricsPath, metricsRowsTimeoutMs, prometheusQuantiles } from '../limits.js';
 
 /** ZooKeeper 3.8's registerGauge names (ZooKeeperServer, Leader, QuorumPeer ...). */
 const zkGauges = new Set([
@@ -100,14 +100,21 @@ export class PrometheusExporter {
   #rows = new Map<string, number>();
   #serverState = '';
   readonly #known = new Set<string>();
+  readonly #logger: Logger;
+  readonly #rowsTimeoutMs: number;
+  #refreshing: Promise<void> | null = null;
+  /** Scrapes whose mntr rows failed or came late. */
+  #rowsFailed = 0;
   /** The readers of each summary name (one per worker for per-worker summaries). */
   readonly #reads = new Map<string, (() => Sample[])[]>();
 
   readonly #foldTimer: NodeJS.Timeout;
 
-  private constructor(registry: RegistryType, src: PrometheusSources) {
+  private constructor(registry: RegistryType, src: PrometheusSources, logger: Logger, rowsTimeoutMs: number) {
     this.registry = registry;
     this.#src = src;
+    this.#logger = logger;
+    this.#rowsTimeoutMs = rowsTimeoutMs;
     // The workers' wrapping counters are folded often enough that none wraps twice unseen,
     // scraped or not.
     this.#foldTimer = setInterval(() => this.#fold(), metricsFoldIntervalMs);
@@ -115,9 +122,12 @@ export class PrometheusExporter {
   }
 
   /** Loads prom-client (only when the exporter is configured: a server without it pays nothing). */
-  static async create(src: PrometheusSources, o: { exportProcessInfo: boolean }): Promise<PrometheusExporter> {
+  static async create(
+    src: PrometheusSources,
+    o: { exportProcessInfo: boolean; logger: Logger; rowsTimeoutMs?: number },
+  ): Promise<PrometheusExporter> {
     const prom = await import('prom-client');
-    const e = new PrometheusExporter(new prom.Registry(), src);
+    const e = new PrometheusExporter(new prom.Registry(), src, o.logger, o.rowsTimeoutMs ?? metricsRowsTimeoutMs);
     if (o.exportProcessInfo) prom.collectDefaultMetrics({ register: e.registry });
     e.#registerOwn();
     return e;
@@ -139,7 +149,11 @@ export class PrometheusExporter {
   /** The exposition text of one scrape. */
   async scrape(): Promise<string> {
     this.#fold();
-    await this.#refreshRows();
+    // Scrapes that come together share one read of the mntr rows (one stats message per worker).
+    this.#refreshing ??= this.#refreshRows().finally(() => {
+      this.#refreshing = null;
+    });
+    await this.#refreshing;
     return this.registry.metrics();
   }
 
@@ -149,9 +163,33 @@ export class PrometheusExporter {
     this.#src.main.fold(now);
   }
 
+  /** The mntr rows; when they do not come in time (a worker that does not answer) or fail, the
+   *  last ones stay, with a warning and zkts_scrape_rows_failed_total. */
   async #refreshRows(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.#rowsTimeoutMs);
+    });
+    let got: [string, string | number][] | null;
+    let err: unknown;
+    try {
+      got = await Promise.race([this.#src.monitorRows(), late]);
+    } catch (e) {
+      err = e;
+      got = null;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (got === null) {
+      // The first failure and every 100th after it: a stuck worker would otherwise log per scrape.
+      if (this.#rowsFailed++ % 100 === 0) {
+        const why = err === undefined ? `not in ${this.#rowsTimeoutMs} ms` : 'failed';
+        this.#logger.warn({ err, failures: this.#rowsFailed }, `metrics: the mntr rows ${why}; the last ones are served`);
+      }
+      return;
+    }
     const rows = new Map<string, number>();
-    for (const [key, raw] of await this.#src.monitorRows()) {
+    for (const [key, raw] of got) {
       const k = key.startsWith('zk_') ? key.slice(3) : key;
       if (k === 'server_state') this.#serverState = String(raw);
       const v = numberOf(raw);
@@ -176,6 +214,7 @@ export class PrometheusExporter {
     const workers = Array.from({ length: w.workerCount }, (_, i) => i);
     this.#summary('readlatency', w, MetricsHistogram.readLatencyUs, 1 / 1000, -1);
     this.#summary('updatelatency', w, MetricsHistogram.updateLatencyUs, 1 / 1000, -1);
+    this.#add('zkts_scrape_rows_failed_total', 'counter', () => [{ value: this.#rowsFailed }]);
     this.#add('zkts_server_state', 'gauge', () => (this.#serverState === '' ? [] : [{ value: 1, labels: { state: this.#serverState } }]));
     this.#add('zkts_sessions', 'gauge', () =>
       workers.flatMap((i) => [
@@ -248,7 +287,7 @@ export async function startPrometheus(o: {
   logger: Logger;
   sources: PrometheusSources;
 }): Promise<{ readonly port: number; close(): Promise<void> } | null> {
-  const exporter = await PrometheusExporter.create(o.sources, { exportProcessInfo: o.cfg.exportProcessInfo });
+  const exporter = await PrometheusExporter.create(o.sources, { exportProcessInfo: o.cfg.exportProcessInfo, logger: o.logger });
   const started = await startMainHttpApp({
     what: 'metrics',
     engine: o.engine,

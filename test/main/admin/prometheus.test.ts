@@ -1,0 +1,136 @@
+// The exporter's scrape (src/main/admin/prometheus.ts) over fake sources: how mntr rows become
+// ZooKeeper's names or zkts_*, summaries from the shared-memory histograms, one row read for
+// scrapes that come together, and a scrape that still answers when the rows do not come.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PrometheusExporter, type PrometheusSources } from '../../../src/main/admin/prometheus.js';
+import { createLogger } from '../../../src/main/logger.js';
+import { createChannelDescriptor } from '../../../src/shm/channel.js';
+import { connThrottleDefaults, createConnThrottle } from '../../../src/shm/connthrottle.js';
+import { createIpCountTable } from '../../../src/shm/ipcount.js';
+import { MetricsGauge, MetricsHistogram, MetricsReader, MetricsWriter, createMetricsBuffer } from '../../../src/shm/metrics.js';
+import { ByteRing } from '../../../src/shm/ring.js';
+
+type Rows = [string, string | number][];
+
+function sources(monitorRows: () => Promise<Rows>): { src: PrometheusSources; workers: MetricsWriter[] } {
+  const buffer = createMetricsBuffer(2);
+  const d = createChannelDescriptor({ toMainBytes: 1 << 16, toWorkerBytes: 1 << 16 });
+  const src: PrometheusSources = {
+    monitorRows,
+    workers: new MetricsReader(buffer, { nowMs: 0 }),
+    main: new MetricsReader(createMetricsBuffer(1), { nowMs: 0 }),
+    rings: [0, 1].map(() => ({ toMain: ByteRing.attach(d.toMain), toWorker: ByteRing.attach(d.toWorker) })),
+    connThrottle: createConnThrottle(connThrottleDefaults, 0),
+    ipCounts: createIpCountTable(16),
+    now: () => 0,
+  };
+  return { src, workers: [new MetricsWriter(buffer, 0), new MetricsWriter(buffer, 1)] };
+}
+
+const rows: Rows = [
+  ['zk_version', '3.8.0-zkts'],
+  ['zk_server_state', 'follower'],
+  ['zk_avg_latency', '1.5'],
+  ['zk_znode_count', 12],
+  ['zk_packets_received', 40],
+  ['zk_zxid', '0x1f'],
+  ['zk_fsync_count', 3],
+  ['zk_connection_rejected', 2],
+];
+
+function lines(text: string): string[] {
+  return text.split('\n');
+}
+
+describe('PrometheusExporter', () => {
+  const logger = createLogger('silent', 'test');
+
+  it("names mntr rows as ZooKeeper does (no prefix) or zkts_*, with ZooKeeper's types; strings left out", async () => {
+    const { src } = sources(async () => rows);
+    const e = await PrometheusExporter.create(src, { exportProcessInfo: false, logger });
+    const text = await e.scrape();
+    e.close();
+    const l = lines(text);
+    for (const want of [
+      '# HELP znode_count znode_count',
+      '# TYPE znode_count gauge',
+      'znode_count 12',
+      '# TYPE packets_received gauge',
+      'avg_latency 1.5',
+      '# TYPE connection_rejected counter',
+      'connection_rejected 2',
+      '# TYPE zkts_fsync_count gauge',
+      'zkts_fsync_count 3',
+      'zkts_zxid 31',
+      'zkts_server_state{state="follower"} 1',
+    ]) {
+      assert.ok(l.includes(want), `has ${JSON.stringify(want)}`);
+    }
+    assert.ok(!/version/.test(text), 'no string rows');
+    assert.ok(!/^process_/m.test(text), 'exportJvmInfo=false: no process figures');
+  });
+
+  it("exports the workers' histograms as summaries (ms, quantiles 0.5/0.9/0.99), and their gauges", async () => {
+    const { src, workers } = sources(async () => rows);
+    const e = await PrometheusExporter.create(src, { exportProcessInfo: true, logger });
+    for (let i = 0; i < 90; i++) workers[0]!.record(MetricsHistogram.updateLatencyUs, 2000);
+    for (let i = 0; i < 10; i++) workers[1]!.record(MetricsHistogram.updateLatencyUs, 40_000);
+    workers[1]!.setGauge(MetricsGauge.sessionsLocal, 5);
+    const l = lines(await e.scrape());
+    e.close();
+    assert.ok(l.includes('# TYPE updatelatency summary'));
+    const q = (name: string): number => Number(l.find((x) => x.startsWith(`${name} `))!.split(' ')[1]);
+    assert.ok(Math.abs(q('updatelatency{quantile="0.5"}') - 2) <= 0.25, 'the median write: 2 ms');
+    assert.ok(Math.abs(q('updatelatency{quantile="0.99"}') - 40) <= 5, 'p99: 40 ms');
+    assert.equal(q('updatelatency_count'), 100);
+    assert.equal(q('updatelatency_sum'), 90 * 2 + 10 * 40);
+    assert.ok(l.includes('readlatency_count 0'));
+    assert.ok(l.includes('zkts_sessions{worker="1",kind="local"} 5'));
+    assert.ok(l.some((x) => x.startsWith('zkts_worker_event_loop_delay_ms_count{worker="1"} ')));
+    assert.ok(l.some((x) => x.startsWith('process_cpu_user_seconds_total ')), "Node's process figures");
+  });
+
+  it('scrapes that come together read the rows once', async () => {
+    let calls = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const { src } = sources(async () => {
+      calls++;
+      await gate;
+      return rows;
+    });
+    const e = await PrometheusExporter.create(src, { exportProcessInfo: false, logger });
+    const scrapes = [e.scrape(), e.scrape(), e.scrape()];
+    release();
+    const texts = await Promise.all(scrapes);
+    assert.equal(calls, 1);
+    assert.ok(texts.every((t) => t.includes('znode_count 12')));
+    await e.scrape();
+    assert.equal(calls, 2, 'a later scrape reads them again');
+    e.close();
+  });
+
+  it('rows that never come, or fail: the scrape answers with the last rows and counts it', async () => {
+    let mode: 'ok' | 'hang' | 'fail' = 'ok';
+    const { src } = sources(async () => {
+      if (mode === 'hang') return new Promise<Rows>(() => {});
+      if (mode === 'fail') throw new Error('boom');
+      return rows;
+    });
+    const e = await PrometheusExporter.create(src, { exportProcessInfo: false, logger, rowsTimeoutMs: 50 });
+    await e.scrape();
+    mode = 'hang';
+    let text = await e.scrape();
+    assert.ok(text.includes('znode_count 12'), 'the last rows');
+    assert.ok(text.includes('zkts_scrape_rows_failed_total 1'));
+    mode = 'fail';
+    text = await e.scrape();
+    assert.ok(text.includes('znode_count 12'));
+    assert.ok(text.includes('zkts_scrape_rows_failed_total 2'));
+    e.close();
+  });
+});
