@@ -326,6 +326,9 @@ describe('AdminServer, standalone: zkts and Apache ZooKeeper 3.8 in the same run
       // server goes on.
       assert.equal((await command(a, 'wchs'))['num_total_watches'], 0);
       assert.equal((await request(a, '/commands/%E0%A4%A')).status, 400);
+      assert.equal((await request(a, '/commands/ruok', 'TRACE')).status, 403);
+      assert.equal((await request(a, '/commands/ruok', 'POST')).status, 405);
+      assert.equal((await request(a, '/commands/ruok', 'HEAD')).text, '');
       assert.equal((await command(a, 'ruok'))['error'], null);
       assert.equal(await fourLetter(port, 'ruok'), 'imok');
     } finally {
