@@ -393,9 +393,11 @@ describe('AdminServer, 3 voters + an observer: the ensemble commands of zkts and
       };
       const [z, a] = await Promise.all([roles(zkts), roles(apache)]);
       // A write, so the leader has a proposal size and the members a zxid past the epoch's start.
+      const writers: ZkClient[] = [];
       for (const leader of [z.leader, a.leader]) {
         const c = createClient(leader.connectString, { sessionTimeoutMs: 20_000 });
         clients.push(c);
+        writers.push(c);
         await c.waitConnected(20_000);
         await c.create('/ens', 'x');
       }
@@ -427,6 +429,23 @@ describe('AdminServer, 3 voters + an observer: the ensemble commands of zkts and
       assert.deepEqual(obsr.observers.map((o) => o.sid), [4]);
       const stats = (await command(adminPort(z.leader.port), 'srvr')) as { proposal_stats: { last_buffer_size: number } };
       assert.ok(stats.proposal_stats.last_buffer_size > 0, JSON.stringify(stats.proposal_stats));
+
+      // hash: past 128 txns of this epoch every member logs the tree digest at the same zxids,
+      // and members that applied the same history show the same digests.
+      const zc = writers[0]!;
+      await Promise.all(Array.from({ length: 140 }, (_, i) => zc.create(`/ens/n-${i}`, null)));
+      const digestsOf = async (s: ServerHandle) => ((await command(adminPort(s.port), 'hash')) as { digests: unknown[] }).digests;
+      const first = await eventually(
+        'a digest on the leader',
+        async () => {
+          const d = await digestsOf(z.leader);
+          return d.length > 0 ? JSON.stringify(d[0]) : undefined;
+        },
+        30_000,
+      );
+      for (const s of zkts) {
+        await eventually(`the same first digest on member ${ids.get(s)}`, async () => ((await digestsOf(s)).map((d) => JSON.stringify(d)).includes(first) ? true : undefined), 30_000);
+      }
     } finally {
       await Promise.all([...zkts, ...apache].map((s) => s.stop()));
     }
