@@ -147,6 +147,8 @@ export class FourLetterWords {
         return this.dump();
       case 'isro':
         return 'rw';
+      case 'gtmk':
+        return String(this.traceMask); // TraceMaskCommand: pw.print(long), no newline
       default:
         return `Unknown command: ${word}\n`;
     }

@@ -273,6 +273,10 @@ describe('AdminServer, standalone: zkts and Apache ZooKeeper 3.8 in the same run
       const monitor = await command(z, 'monitor');
       const mntrKeys = mntr.trim().split('\n').map((l) => l.split('\t')[0]!.slice(3));
       assert.deepEqual(Object.keys(monitor).filter((k) => k !== 'command' && k !== 'error'), mntrKeys, 'monitor is mntr without zk_');
+      assert.equal((await command(z, 'stmk?traceMask=4095'))['tracemask'], 4095);
+      assert.equal(await fourLetter(zPort, 'gtmk'), '4095', 'the 4lw gtmk reads the mask the AdminServer set');
+      assert.equal(await fourLetter(aPort, 'gtmk'), '306', "Apache's 4lw gtmk prints the same way");
+      await command(z, 'stmk?traceMask=306');
       const icfg = await command(z, 'icfg');
       assert.match(String(icfg['initial_configuration']), new RegExp(`admin.serverPort=${adminPort(zPort)}`));
 
@@ -307,7 +311,7 @@ describe('AdminServer, standalone: zkts and Apache ZooKeeper 3.8 in the same run
     const port = suitePort(base, 2);
     const s = await startServer('zkts', {
       port,
-      extra: adminExtra(port, { httpEngine: 'node', logLevel: 'info', '4lw.commands.whitelist': 'srvr,ruok,mntr' }),
+      extra: adminExtra(port, { httpEngine: 'node', logLevel: 'info', '4lw.commands.whitelist': 'srvr,ruok,mntr,gtmk' }),
     });
     servers.push(s);
     try {
@@ -322,6 +326,7 @@ describe('AdminServer, standalone: zkts and Apache ZooKeeper 3.8 in the same run
         assert.ok(body.command.length > 0);
       }
       assert.equal((await command(a, 'gtmk'))['tracemask'], 306, 'the refused stmk set nothing');
+      assert.equal(await fourLetter(port, 'gtmk'), '306', 'the 4lw reads the same mask');
       // Commands outside the rule answer as usual; a bad percent-encoding is a 400 and the
       // server goes on.
       assert.equal((await command(a, 'wchs'))['num_total_watches'], 0);
