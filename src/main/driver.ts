@@ -17,7 +17,16 @@ import { versionDir } from './storage/layout.js';
 import type { SyncStage } from './storage/sync-stage.js';
 import { EnsembleReplication, type MemberState } from './ensemble/replication.js';
 import { MemoryLogView } from './ensemble/memory-log-view.js';
-import { ensembleMode, ProposalSizes, replicationMetrics, type EnsembleMode } from './ensemble/metrics.js';
+import {
+  ensembleMode,
+  fedLearners,
+  ProposalSizes,
+  replicationMetrics,
+  zabState,
+  type EnsembleMode,
+  type FedLearner,
+  type ZabStateName,
+} from './ensemble/metrics.js';
 import { PayloadCache } from './ensemble/payload-cache.js';
 import { quorumTransportOptions } from './ensemble/quorum-options.js';
 import { snapImageVerifies, SnapTransfer } from './ensemble/snap-transfer.js';
@@ -70,6 +79,8 @@ export class EnsembleDriver implements Replication {
    * elect again, and the learner is again first).
    */
   private readonly backlog = new Map<number, Input>();
+  /** When each peer's quorum connection came up (wall ms), for the AdminServer's observers. */
+  private readonly peerUpAtMs = new Map<number, number>();
 
   constructor(private readonly o: DriverOptions) {
     const { cfg, myId } = o;
@@ -130,14 +141,39 @@ export class EnsembleDriver implements Replication {
     return replicationMetrics(this.peer, this.member.role, this.replication.proposals.length, this.proposalSizes);
   }
 
+  // ---- read-only figures for the AdminServer (admin/commands.ts) ----
+
+  leaderId(): number {
+    return this.peer.leaderId;
+  }
+
+  zabState(): ZabStateName {
+    return zabState(this.peer);
+  }
+
+  /** The learners this member feeds, with when their connection came up (wall ms; 0: unknown). */
+  fedLearners(): (FedLearner & { sinceMs: number })[] {
+    return fedLearners(this.peer).map((l) => ({ ...l, sinceMs: this.peerUpAtMs.get(l.id) ?? 0 }));
+  }
+
+  /** Proposal payload sizes in bytes (-1 before the first): the leader's proposal_stats. */
+  proposalSizeStats(): { last: number; min: number; max: number } {
+    const z = this.proposalSizes;
+    return { last: z.last, min: z.min, max: z.max };
+  }
+
   // ---- lifecycle ----
 
   async start(core: Core): Promise<void> {
     this.member.core = core;
-    this.transport.on('peerUp', (peer) => this.step({ kind: 'peerUp', peer }));
+    this.transport.on('peerUp', (peer) => {
+      this.peerUpAtMs.set(peer, Date.now());
+      this.step({ kind: 'peerUp', peer });
+    });
     this.transport.on('forward', (from, msg) => this.replication.onForward(from, msg));
     this.transport.on('peerDown', (peer) => {
       this.backlog.delete(peer);
+      this.peerUpAtMs.delete(peer);
       // Requests sent to a leader whose connection dropped wait for the next one.
       if (peer === this.peer.leaderId && this.member.role !== 'leading') core.leaderLost();
       this.step({ kind: 'peerDown', peer });

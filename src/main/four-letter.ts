@@ -1,6 +1,8 @@
 // Four-letter words: the session worker that took the connection forwards the word here; the
 // answer combines the main thread's state (tree, sessions, zxid) with every worker's statistics,
 // in the formats of ZooKeeper's 3.8 commands (StatCommand, MonitorCommand, ConfCommand, ...).
+// The figures are gathered here once, as data (the public methods below); the 4lw text is one
+// formatter of them, the AdminServer's JSON (admin/commands.ts) the other.
 
 import { freemem, homedir, hostname, release, totalmem, type as osType, userInfo } from 'node:os';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -8,6 +10,7 @@ import { join } from 'node:path';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { sessionIdHex, zxidHex } from '../common/ids.js';
 import type {
+  ConnectionStats,
   FourLetterMessage,
   StatsReplyMessage,
   StatsSection,
@@ -20,7 +23,10 @@ import type { Core } from './core.js';
 import type { Logger } from './logger.js';
 
 export const zkVersion = '3.8.0-zkts-0.1.0, built on 2026-11-21 00:00 UTC';
-const startedAtMs = Date.now();
+/** When this process started serving (zk_uptime, the AdminServer's uptime). */
+export const startedAtMs = Date.now();
+/** ZooTrace's default text trace mask (CLIENT_REQUEST | CLIENT_DATA_PACKET | ... : 0b100110010). */
+export const traceMaskDefault = 306;
 
 export interface FourLetterWordsOptions {
   cfg: ServerConfig;
@@ -48,6 +54,8 @@ export class FourLetterWords {
   private readonly mode: () => string;
   private readonly ensembleMetrics: () => Record<string, number | string>;
   private readonly connectionMetrics: () => Record<string, number>;
+  /** gtmk / stmk (ZooTrace's text trace mask): kept and reported; zkts traces nothing by it. */
+  traceMask = traceMaskDefault;
   private nextReqId = 1;
   private readonly pending = new Map<number, { stats: WorkerStats[]; left: number; done: (s: WorkerStats[]) => void }>();
 
@@ -114,19 +122,21 @@ export class FourLetterWords {
       case 'mntr':
         return this.mntr();
       case 'cons':
-        return this.cons(await this.collect(['connections']));
+        return this.cons(await this.connections());
       case 'crst':
-        await this.collect(['counts'], 'connections');
+        await this.resetStats('connections');
         return 'Connection stats reset.\n';
       case 'srst':
-        await this.collect(['counts'], 'server');
+        await this.resetStats('server');
         return 'Server stats reset.\n';
       case 'conf':
         return this.conf();
       case 'envi':
         return this.envi();
-      case 'dirs':
-        return `datadir_size: ${dirBytes(this.cfg.dataDir)}\nlogdir_size: ${dirBytes(this.cfg.dataLogDir)}\n`;
+      case 'dirs': {
+        const d = this.dirSizes();
+        return `datadir_size: ${d.datadir}\nlogdir_size: ${d.logdir}\n`;
+      }
       case 'wchs':
         return this.wchs();
       case 'wchc':
@@ -137,18 +147,43 @@ export class FourLetterWords {
         return this.dump();
       case 'isro':
         return 'rw';
+      case 'gtmk':
+        return String(this.traceMask); // TraceMaskCommand: pw.print(long), no newline
       default:
         return `Unknown command: ${word}\n`;
     }
   }
 
+  /** Server-wide counts (summed over the workers), and each connection when asked. */
+  async serverCounts(withConnections: boolean): Promise<{ counts: WorkerCounts; connections: ConnectionStats[] }> {
+    const stats = await this.collect(withConnections ? ['counts', 'connections'] : ['counts']);
+    const connections: ConnectionStats[] = [];
+    for (const s of stats) for (const c of s.connections ?? []) connections.push(c);
+    return { counts: sumCounts(stats), connections };
+  }
+
+  /** Every connection, with its session's figures (cons). */
+  async connections(): Promise<ConnectionStats[]> {
+    const stats = await this.collect(['connections']);
+    return stats.flatMap((s) => s.connections ?? []);
+  }
+
+  /** crst: every connection's counters; srst: the server-wide ones. */
+  async resetStats(what: 'connections' | 'server'): Promise<void> {
+    await this.collect(['counts'], what);
+  }
+
+  /** Mode: standalone, or the ensemble role. */
+  serverState(): string {
+    return this.mode();
+  }
+
   private async srvr(withClients: boolean): Promise<string> {
-    const stats = await this.collect(withClients ? ['counts', 'connections'] : ['counts']);
-    const c = sumCounts(stats);
+    const { counts: c, connections } = await this.serverCounts(withClients);
     let out = `Zookeeper version: ${zkVersion}\n`;
     if (withClients) {
       out += 'Clients:\n';
-      for (const s of stats) for (const conn of s.connections ?? []) out += ` /${conn.remote}[1](queued=${conn.queued},recved=${conn.recved},sent=${conn.sent})\n`;
+      for (const conn of connections) out += ` /${conn.remote}[1](queued=${conn.queued},recved=${conn.recved},sent=${conn.sent})\n`;
       out += '\n';
     }
     out += `Latency min/avg/max: ${c.minLatencyMs}/${round(c.avgLatencyMs)}/${c.maxLatencyMs}\n`;
@@ -205,19 +240,17 @@ export class FourLetterWords {
     return rows;
   }
 
-  private cons(stats: WorkerStats[]): string {
+  private cons(connections: ConnectionStats[]): string {
     let out = '';
-    for (const s of stats) {
-      for (const c of s.connections ?? []) {
-        out += ` /${c.remote}[1](queued=${c.queued},recved=${c.recved},sent=${c.sent}`;
-        if (c.sid !== null) {
-          out += `,sid=${c.sid},lop=${c.lop},est=${c.est},to=${c.to}`;
-          if (c.lcxid >= 0) out += `,lcxid=0x${c.lcxid.toString(16)}`;
-          out += `,lzxid=0x${Math.max(0, c.lzxid).toString(16)},lresp=${c.lresp}`;
-          out += `,llat=${c.llat},minlat=${c.minlat},avglat=${c.avglat},maxlat=${c.maxlat}`;
-        }
-        out += ')\n';
+    for (const c of connections) {
+      out += ` /${c.remote}[1](queued=${c.queued},recved=${c.recved},sent=${c.sent}`;
+      if (c.sid !== null) {
+        out += `,sid=${c.sid},lop=${c.lop},est=${c.est},to=${c.to}`;
+        if (c.lcxid >= 0) out += `,lcxid=0x${c.lcxid.toString(16)}`;
+        out += `,lzxid=0x${Math.max(0, c.lzxid).toString(16)},lresp=${c.lresp}`;
+        out += `,llat=${c.llat},minlat=${c.minlat},avglat=${c.avglat},maxlat=${c.maxlat}`;
       }
+      out += ')\n';
     }
     return `${out}\n`;
   }
@@ -241,52 +274,57 @@ export class FourLetterWords {
     ].join('\n');
   }
 
-  private envi(): string {
-    return [
-      'Environment:',
-      `zookeeper.version=${zkVersion}`,
-      `host.name=${hostname()}`,
-      `node.version=${process.version}`,
-      `os.name=${osType()}`,
-      `os.arch=${process.arch}`,
-      `os.version=${release()}`,
-      `user.name=${userInfo().username}`,
-      `user.home=${homedir()}`,
-      `user.dir=${process.cwd()}`,
-      `os.memory.free=${Math.round(freemem() / 1048576)}MB`,
-      `os.memory.max=${Math.round(totalmem() / 1048576)}MB`,
-      `os.memory.total=${Math.round(process.memoryUsage().rss / 1048576)}MB`,
-      `process.pid=${process.pid}`,
-      `zkts.sessionWorkers=${this.cfg.sessionWorkers}`,
-      '',
-    ].join('\n');
+  /** Bytes in dataDir/version-2 and dataLogDir/version-2 (dirs). */
+  dirSizes(): { datadir: number; logdir: number } {
+    return { datadir: dirBytes(this.cfg.dataDir), logdir: dirBytes(this.cfg.dataLogDir) };
   }
 
-  private async wchs(): Promise<string> {
+  /** Environment.list()'s entries, with Node's figures where ZooKeeper has the JVM's. */
+  environment(): [string, string][] {
+    return [
+      ['zookeeper.version', zkVersion],
+      ['host.name', hostname()],
+      ['node.version', process.version],
+      ['os.name', osType()],
+      ['os.arch', process.arch],
+      ['os.version', release()],
+      ['user.name', userInfo().username],
+      ['user.home', homedir()],
+      ['user.dir', process.cwd()],
+      ['os.memory.free', `${Math.round(freemem() / 1048576)}MB`],
+      ['os.memory.max', `${Math.round(totalmem() / 1048576)}MB`],
+      ['os.memory.total', `${Math.round(process.memoryUsage().rss / 1048576)}MB`],
+      ['process.pid', String(process.pid)],
+      ['zkts.sessionWorkers', String(this.cfg.sessionWorkers)],
+    ];
+  }
+
+  private envi(): string {
+    return `Environment:\n${this.environment().map(([k, v]) => `${k}=${v}\n`).join('')}`;
+  }
+
+  /** wchs: sessions watching, paths watched, watches in all. */
+  async watchSummary(): Promise<{ connections: number; paths: number; total: number }> {
     const stats = await this.collect(['watches']);
-    let sessions = 0;
+    let connections = 0;
     let paths = 0;
     let total = 0;
     for (const s of stats) {
-      sessions += s.watches?.watchingSessions ?? 0;
+      connections += s.watches?.watchingSessions ?? 0;
       paths += s.watches?.watchedPaths ?? 0;
       total += s.watches?.watchCount ?? 0;
     }
-    return `${sessions} connections watching ${paths} paths\nTotal watches:${total}\n`;
+    return { connections, paths, total };
   }
 
-  private async wchc(): Promise<string> {
+  /** wchc: session id (hex) -> the paths it watches. */
+  async watchesBySession(): Promise<{ sid: string; paths: string[] }[]> {
     const stats = await this.collect(['watchesBySession']);
-    let out = '';
-    for (const s of stats) {
-      for (const entry of s.watches?.bySession ?? []) {
-        out += `${entry.sid}\n${entry.paths.map((p) => `\t${p}\n`).join('')}`;
-      }
-    }
-    return `${out}\n`;
+    return stats.flatMap((s) => s.watches?.bySession ?? []);
   }
 
-  private async wchp(): Promise<string> {
+  /** wchp: path -> the session ids (hex) that watch it, across workers. */
+  async watchesByPath(): Promise<Map<string, string[]>> {
     const stats = await this.collect(['watchesByPath']);
     const byPath = new Map<string, string[]>();
     for (const s of stats) {
@@ -294,29 +332,61 @@ export class FourLetterWords {
         byPath.set(entry.path, [...(byPath.get(entry.path) ?? []), ...entry.sids]);
       }
     }
+    return byPath;
+  }
+
+  /** dump: the global sessions (with their expiry bucket, wall ms) and the ephemerals by owner. */
+  sessionsAndEphemerals(): {
+    sessions: { id: bigint; timeoutMs: number; expiresAtMs: number }[];
+    ephemerals: { owner: bigint; paths: string[] }[];
+  } {
+    const table = this.core.sessions;
+    const sessions = [...table.all()]
+      .filter((s) => !s.local)
+      .map((s) => ({ id: s.id, timeoutMs: s.timeoutMs, expiresAtMs: table.expiryOf(s) }));
+    const tree = this.core.db.tree;
+    const ephemerals = [...tree.sessionsWithEphemerals()].map((owner) => ({
+      owner,
+      paths: [...(tree.ephemeralsOf(owner) ?? [])].sort(),
+    }));
+    return { sessions, ephemerals };
+  }
+
+  private async wchs(): Promise<string> {
+    const w = await this.watchSummary();
+    return `${w.connections} connections watching ${w.paths} paths\nTotal watches:${w.total}\n`;
+  }
+
+  private async wchc(): Promise<string> {
     let out = '';
-    for (const [path, sids] of byPath) out += `${path}\n${sids.map((sid) => `\t${sid}\n`).join('')}`;
+    for (const entry of await this.watchesBySession()) {
+      out += `${entry.sid}\n${entry.paths.map((p) => `\t${p}\n`).join('')}`;
+    }
+    return `${out}\n`;
+  }
+
+  private async wchp(): Promise<string> {
+    let out = '';
+    for (const [path, sids] of await this.watchesByPath()) out += `${path}\n${sids.map((sid) => `\t${sid}\n`).join('')}`;
     return `${out}\n`;
   }
 
   private dump(): string {
-    const tree = this.core.db.tree;
-    const globals = [...this.core.sessions.all()].filter((s) => !s.local);
+    const { sessions, ephemerals } = this.sessionsAndEphemerals();
     let out = 'SessionTracker dump:\n';
-    out += `Global Sessions(${globals.length}):\n`;
-    for (const s of globals) out += `${sessionIdHex(s.id)}\t${s.timeoutMs}ms\n`;
-    const owners = [...tree.sessionsWithEphemerals()];
+    out += `Global Sessions(${sessions.length}):\n`;
+    for (const s of sessions) out += `${sessionIdHex(s.id)}\t${s.timeoutMs}ms\n`;
     out += 'ephemeral nodes dump:\n';
-    out += `Sessions with Ephemerals (${owners.length}):\n`;
-    for (const owner of owners) {
-      out += `${sessionIdHex(owner)}:\n`;
-      for (const path of [...(tree.ephemeralsOf(owner) ?? [])].sort()) out += `\t${path}\n`;
+    out += `Sessions with Ephemerals (${ephemerals.length}):\n`;
+    for (const e of ephemerals) {
+      out += `${sessionIdHex(e.owner)}:\n`;
+      for (const path of e.paths) out += `\t${path}\n`;
     }
     return out;
   }
 }
 
-function sumCounts(stats: WorkerStats[]): WorkerCounts {
+export function sumCounts(stats: WorkerStats[]): WorkerCounts {
   const total: WorkerCounts = {
     packetsReceived: 0,
     packetsSent: 0,
@@ -354,7 +424,7 @@ function round(ms: number): string {
   return (Math.round(ms * 10000) / 10000).toString().includes('.') ? String(Math.round(ms * 10000) / 10000) : `${ms}.0`;
 }
 
-function openFileDescriptors(): number {
+export function openFileDescriptors(): number {
   try {
     return readdirSync('/proc/self/fd').length;
   } catch {
@@ -363,7 +433,7 @@ function openFileDescriptors(): number {
 }
 
 /** The process's open-file limit (soft), as ZooKeeper's UnixOperatingSystemMXBean reports it. */
-function maxFileDescriptors(): number {
+export function maxFileDescriptors(): number {
   try {
     const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
     if (m === null) return -1;
@@ -373,7 +443,7 @@ function maxFileDescriptors(): number {
   }
 }
 
-function dirBytes(dir: string): number {
+export function dirBytes(dir: string): number {
   let total = 0;
   try {
     for (const name of readdirSync(join(dir, 'version-2'))) {

@@ -34,6 +34,9 @@ import type { EnsembleDriver } from './driver.js';
 import { QuotaLog } from './tree/quota-log.js';
 import { SessionSecretTracker } from './sessions/secret.js';
 import { startMainHttpApp, type StartedHttpApp } from './admin/http.js';
+import { readInitialConfig } from './admin/commands.js';
+import { DigestLog } from './admin/digest-log.js';
+import { mountAdminCommands } from './admin/routes.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -133,6 +136,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     secretKnown = resolve;
   });
   if (secret.current !== '') secretKnown();
+  // The hash command's history (admin/digest-log.ts): the tree digest every 128 zxids.
+  const digests = new DigestLog();
   const onThisThread = listen.mode === 'reusePort' && cfg.sessionWorkers === 0;
   const workerCount = listen.mode === 'fd' ? listen.fds.length : Math.max(1, cfg.sessionWorkers);
   const ringBytes = onThisThread ? { toMainBytes: mainThreadSessionsRingBytes, toWorkerBytes: mainThreadSessionsRingBytes } : {};
@@ -157,6 +162,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     now: Date.now,
     onApplied: (zxid) => {
       status.lastZxid = zxid;
+      digests.applied(zxid, () => db.tree.treeDigest());
       if (!secret.update(db.tree)) return;
       logger.info('session secret known');
       for (const w of workers) w.postMessage({ type: 'sessionSecret', secret: secret.current });
@@ -265,16 +271,34 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
 
   // The HTTP face (issue 12): loaded only when configured, so a tier observer with it off pays
   // nothing for it.
+  const admin = cfg.admin;
   const adminHttp: StartedHttpApp | null =
-    cfg.admin === null
+    admin === null
       ? null
       : await startMainHttpApp({
           what: 'AdminServer',
           engine: cfg.httpEngine,
-          host: cfg.admin.host,
-          port: cfg.admin.port,
+          host: admin.host,
+          port: admin.port,
           logger,
-          mount: () => {},
+          mount: (app) =>
+            mountAdminCommands(app, {
+              commandUrl: admin.commandUrl,
+              whitelist: cfg.fourLetterWhitelist,
+              serving: () => driver === null || driver.mode() !== 'looking',
+              logger,
+              sources: {
+                cfg,
+                words,
+                ensemble: driver,
+                myId,
+                digests,
+                initialConfig: readInitialConfig(cfg.source),
+                lastZxid: () => db.lastZxid,
+                nodeCount: () => db.tree.zkNodeCount,
+                storageMetrics: () => stage.metrics(),
+              },
+            }),
         });
   // The Prometheus exporter (metricsProvider.*): its module and prom-client load only here.
   const metricsHttp =

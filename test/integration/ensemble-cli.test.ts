@@ -77,6 +77,11 @@ describe('zkts ensemble', () => {
     const mntr = await fourLetter(ports[3]!, 'mntr', 2000);
     assert.match(mntr, /zk_server_state\tobserver/);
     const leaderPort = ports[modes.indexOf('leader')]!;
+    // Each member has its own AdminServer at client port + 3 (not all on 8080).
+    for (const [i, p] of ports.entries()) {
+      const r = await fetch(`http://127.0.0.1:${p + 3}/commands/zabstate`);
+      assert.equal(((await r.json()) as { myid: number }).myid, i + 1);
+    }
     await eventually('the leader to count its synced learners', async () => {
       const m = await fourLetter(leaderPort, 'mntr', 2000);
       return /zk_synced_followers\t2\n/.test(m) && /zk_synced_observers\t1\n/.test(m) ? true : undefined;

@@ -2,8 +2,9 @@
 // and myid per member under --dir, starts each member as a child process
 // (`node bin/zkts.js server <cfg>`), prints the members and the connect string, waits until
 // every member serves (srvr answers with a Mode other than looking), and on SIGINT / SIGTERM stops them all by PID.
-// Ports: member i (0-based, voters first) has client port base + 10*i, quorum port +1 and
-// election port +2. Observers are marked `:observer` and have peerType=observer in their own file.
+// Ports: member i (0-based, voters first) has client port base + 10*i, quorum port +1,
+// election port +2 and AdminServer port +3 (each member its own: ZooKeeper's default, 8080 for
+// all, would leave every member but the first without one). Observers are marked `:observer` and have peerType=observer in their own file.
 // A member that exits on its own is reported; the ensemble keeps running with the others. If this
 // process is SIGKILLed its members keep running (stop them by the PIDs in the table).
 
@@ -21,8 +22,8 @@ SIGINT / SIGTERM (Ctrl-C).
 options:
   --voters N        voting members (default 3)
   --observers N     observers (default 0)
-  --base-port P     client port of member 1; member i gets P + 10*(i-1), its quorum port +1
-                    and election port +2 (default 2181)
+  --base-port P     client port of member 1; member i gets P + 10*(i-1), its quorum port +1,
+                    election port +2 and AdminServer port +3 (default 2181)
   --dir DIR         one directory per member (zoo.cfg, myid, data, zkts.log) under DIR
                     (default ./ensemble)
   --tick-time MS    tickTime (default 2000)
@@ -45,6 +46,8 @@ export interface MemberPlan {
   clientPort: number;
   quorumPort: number;
   electionPort: number;
+  /** admin.serverPort (on 127.0.0.1). */
+  adminPort: number;
   dir: string;
   configPath: string;
 }
@@ -95,7 +98,7 @@ export function parseEnsembleArgs(args: string[]): EnsembleOptions | 'help' {
         throw new UsageError(`unknown option '${a}'`);
     }
   }
-  if ((o.voters + o.observers - 1) * 10 + o.basePort + 2 > 65535) throw new UsageError('--base-port too high for that many members');
+  if ((o.voters + o.observers - 1) * 10 + o.basePort + 3 > 65535) throw new UsageError('--base-port too high for that many members');
   return o;
 }
 
@@ -112,6 +115,7 @@ export function planMembers(o: EnsembleOptions): MemberPlan[] {
       clientPort,
       quorumPort: clientPort + 1,
       electionPort: clientPort + 2,
+      adminPort: clientPort + 3,
       dir: mdir,
       configPath: join(mdir, 'zoo.cfg'),
     });
@@ -137,6 +141,8 @@ export function writeMemberFiles(o: EnsembleOptions, members: MemberPlan[]): voi
       `dataDir=${dataDir}`,
       `clientPort=${m.clientPort}`,
       'clientPortAddress=127.0.0.1',
+      'admin.serverAddress=127.0.0.1',
+      `admin.serverPort=${m.adminPort}`,
       // A loopback playground: the monitoring words on (ZooKeeper's default is srvr only), not
       // the ones that print session ids or the environment (cons, dump, wchc, envi).
       `4lw.commands.whitelist=${ensembleFourLetterWords}`,
@@ -240,9 +246,10 @@ export async function ensembleCommand(args: string[]): Promise<number> {
   }
 
   const connect = members.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
-  const rows = [['id', 'role', 'client port', 'pid', 'dir']];
+  const rows = [['id', 'role', 'client port', 'pid', 'admin port', 'dir']];
   for (const m of members) {
-    rows.push([String(m.id), m.role === 'observer' ? 'observer' : 'voter', String(m.clientPort), String(children.get(m.id)?.pid ?? '-'), m.dir]);
+    const pid = String(children.get(m.id)?.pid ?? '-');
+    rows.push([String(m.id), m.role === 'observer' ? 'observer' : 'voter', String(m.clientPort), pid, String(m.adminPort), m.dir]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const r of rows) process.stdout.write(r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd() + '\n');

@@ -74,3 +74,45 @@ export function replicationMetrics(p: ZabPeer, role: Role, queued: number, sizes
   }
   return { ...out, learners: l.learners.size, synced_followers: followers, synced_observers: observers, pending_syncs: syncing };
 }
+
+/** QuorumPeer.ZabState as the AdminServer's zabstate command names it. */
+export type ZabStateName = 'election' | 'discovery' | 'synchronization' | 'broadcast';
+
+/** The Zab phase this member is in (QuorumPeer.getZabState): a learner is in discovery until
+ *  its epoch is acknowledged, then in synchronization until UPTODATE. */
+export function zabState(p: ZabPeer): ZabStateName {
+  if (p.role === 'leading' && p.leader !== null) {
+    const phase = p.leader.phase;
+    if (phase === 'established') return 'broadcast';
+    return phase === 'newLeaderAcks' ? 'synchronization' : 'discovery';
+  }
+  if ((p.role === 'following' || p.role === 'observing') && p.learner !== null) {
+    const phase = p.learner.phase;
+    if (phase === 'active') return 'broadcast';
+    return phase === 'connecting' ? 'discovery' : 'synchronization';
+  }
+  return 'election';
+}
+
+/** A learner this member feeds (the leader's learners; an observer master's observers). */
+export interface FedLearner {
+  readonly id: number;
+  readonly observer: boolean;
+  /** Synced and receiving the broadcast. */
+  readonly active: boolean;
+  /** The newest zxid it has acknowledged, or that its sync started from. */
+  readonly lastZxid: number;
+}
+
+/** The learners this member feeds now: the leader's, or (a follower that is an observer
+ *  master) the observers it serves; none otherwise. */
+export function fedLearners(p: ZabPeer): FedLearner[] {
+  const records = p.role === 'leading' ? p.leader?.learners : p.learner?.serving?.observers;
+  if (records === undefined) return [];
+  return [...records.values()].map((r) => ({
+    id: r.id,
+    observer: r.observer,
+    active: r.phase === 'active',
+    lastZxid: Math.max(r.ackedZxid, r.lastZxid),
+  }));
+}

@@ -149,6 +149,12 @@ export class SessionTable {
     if (s.slot >= 0) this.expiry.remove(s.slot);
   }
 
+  /** The expiry bucket time (ms) of a global session, or 0 when it is not queued (read-only: the
+   *  AdminServer's dump). */
+  expiryOf(s: SessionContext): number {
+    return s.slot < 0 ? 0 : this.expiry.expiryOf(s.slot);
+  }
+
   get counts(): { global: number; local: number } {
     return { global: this.globalCount, local: this.localCount };
   }

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensembleMode, ProposalSizes, replicationMetrics } from '../../../src/main/ensemble/metrics.js';
+import { ensembleMode, fedLearners, ProposalSizes, replicationMetrics, zabState } from '../../../src/main/ensemble/metrics.js';
 import { MemoryLogView } from '../../../src/main/ensemble/memory-log-view.js';
 import { ZabPeer } from '../../../src/main/zab/peer.js';
 
@@ -45,4 +45,16 @@ test('a looking member: epoch, zxids, pending proposals including the queued one
   assert.equal(m['learners'], undefined);
   assert.equal(m['synced_followers'], undefined);
   assert.equal(m['learner_master'], undefined, 'not a learner');
+});
+
+test('a looking member is in election and feeds no learner (the AdminServer\'s zabstate, observers)', () => {
+  const log = new MemoryLogView(0);
+  const peer = new ZabPeer({
+    config: { id: 1, voters: [1, 2, 3], observers: [4], initLimitTicks: 10, syncLimitTicks: 5, electionTimeoutTicks: 4 },
+    persisted: { acceptedEpoch: 0, currentEpoch: 0, lastLoggedZxid: 0 },
+    log,
+    prng: { nextInt: () => 0 },
+  });
+  assert.equal(zabState(peer), 'election');
+  assert.deepEqual(fedLearners(peer), []);
 });
