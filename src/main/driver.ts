@@ -17,6 +17,7 @@ import { versionDir } from './storage/layout.js';
 import type { SyncStage } from './storage/sync-stage.js';
 import { EnsembleReplication, type MemberState } from './ensemble/replication.js';
 import { MemoryLogView } from './ensemble/memory-log-view.js';
+import { LeaderHistory, memberView, type MemberView } from './ensemble/member-view.js';
 import { ensembleMode, ProposalSizes, replicationMetrics, type EnsembleMode } from './ensemble/metrics.js';
 import { PayloadCache } from './ensemble/payload-cache.js';
 import { quorumTransportOptions } from './ensemble/quorum-options.js';
@@ -55,6 +56,7 @@ export class EnsembleDriver implements Replication {
   private readonly payloads = new PayloadCache();
   private readonly snap: SnapTransfer;
   private readonly proposalSizes = new ProposalSizes();
+  private readonly leaderChanges = new LeaderHistory();
   private tick: NodeJS.Timeout | null = null;
   private inReady = false;
   private draining = false;
@@ -128,6 +130,11 @@ export class EnsembleDriver implements Replication {
 
   replicationMetrics(): Record<string, number | string> {
     return replicationMetrics(this.peer, this.member.role, this.replication.proposals.length, this.proposalSizes);
+  }
+
+  /** For the live status page (status-page/): read-only figures and the leader changes seen. */
+  memberView(): MemberView {
+    return memberView(this.peer, this.member.role, this.leaderChanges);
   }
 
   // ---- lifecycle ----
@@ -296,6 +303,7 @@ export class EnsembleDriver implements Replication {
     if (ready.apply.length > 0) core.flushOut();
     for (const ev of ready.events) {
       this.o.logger.info({ event: ev, status: this.peer.status() }, 'zab');
+      this.leaderChanges.note(ev, this.peer, Date.now());
       if (ev.kind === 'role') {
         const m = this.member;
         const wasLeading = m.role === 'leading';

@@ -32,6 +32,7 @@ import type { EnsembleDriver } from './driver.js';
 import { QuotaLog } from './tree/quota-log.js';
 import { SessionSecretTracker } from './sessions/secret.js';
 import { startMainHttpApp, type StartedHttpApp } from './admin/http.js';
+import { mountStatusPage } from './status-page/mount.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -266,7 +267,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
           host: cfg.admin.host,
           port: cfg.admin.port,
           logger,
-          mount: () => {},
+          mount: (app) => void mountStatusPage(app, { cfg, myId, core, words, driver, logger }),
         });
 
   const tick = setInterval(() => core.tick(), Math.max(coreTickIntervalMsMin, Math.floor(cfg.tickTimeMs / 2)));
