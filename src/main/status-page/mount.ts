@@ -65,6 +65,8 @@ export class StatusPage {
   private timer: NodeJS.Timeout | null = null;
   private building: Promise<StatusSnapshot> | null = null;
   private lastWorkers: WorkerSample[] | null = null;
+  /** The workers' answer being waited for: never more than one question out at a time. */
+  private collecting: Promise<WorkerStats[]> | null = null;
 
   constructor(private readonly s: StatusSources) {
     this.members = membersOf(s.cfg, s.myId);
@@ -142,9 +144,22 @@ export class StatusPage {
     return this.building;
   }
 
+  /** The workers' counters: a new question, or the one still out (a late answer still counts). */
+  private workerStats(): Promise<WorkerStats[]> {
+    if (this.collecting === null) {
+      const asked = this.s.words.collect(['counts']);
+      const clear = (): void => {
+        if (this.collecting === asked) this.collecting = null;
+      };
+      asked.then(clear, clear);
+      this.collecting = asked;
+    }
+    return this.collecting;
+  }
+
   private async build(): Promise<StatusSnapshot> {
     this.probes.poke();
-    const stats = await withTimeout(this.s.words.collect(['counts']), statusWorkerStatsWaitMs);
+    const stats = await withTimeout(this.workerStats(), statusWorkerStatsWaitMs);
     const fresh = stats?.flatMap((w) => (w.counts === undefined ? [] : [{ workerIndex: w.workerIndex, counts: w.counts }]));
     if (fresh !== undefined) this.lastWorkers = fresh;
     const { core, driver } = this.s;

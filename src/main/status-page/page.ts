@@ -57,7 +57,7 @@ export const pageHtml = `<!doctype html>
 `;
 
 export const pageCss = `
-body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f5f6f8; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f5f6f8; width: max-content; min-width: 100%; }
 header { display: flex; gap: 1.2em; align-items: baseline; padding: .6em 1.2em; background: #1d2330; color: #fff; }
 h1 { font-size: 1.3em; margin: 0; }
 h2 { font-size: 1.05em; margin: 1.2em 0 .4em; }
@@ -65,7 +65,7 @@ main { padding: 0 1.2em 1em; }
 table { border-collapse: collapse; background: #fff; min-width: 40em; }
 th, td { border: 1px solid #d6d9e0; padding: .25em .6em; text-align: left; white-space: nowrap; }
 th { background: #eceef2; font-weight: 600; }
-td[data-field="note"] { white-space: normal; max-width: 28em; color: #6b7280; }
+td[data-field="note"] { white-space: normal; min-width: 12em; max-width: 20em; font-size: .85em; color: #6b7280; }
 tr.self td { background: #fffbea; }
 .mode-leader { color: #047857; font-weight: 600; }
 .mode-follower { color: #1d4ed8; }

@@ -126,34 +126,29 @@ export interface StatusSnapshot {
 
 /**
  * Counters to per-second rates, keyed by name: the rate since the last sample at least
- * statusRateWindowMsMin old. A counter that went down (srst reset it, a member restarted) starts
- * over: no rate until the next sample.
+ * statusRateWindowMsMin old ('soon' when the last one is younger). A counter that went down (srst
+ * reset it, a member restarted) starts over: no rate until the next sample.
  */
 export class RateMeter {
-  private readonly last = new Map<string, { value: number; atMs: number; rate: number | null }>();
+  private readonly last = new Map<string, { value: number; atMs: number }>();
 
-  /** `value` at `atMs` → (value - earlier) per second; also for `ratio` below. */
-  rate(key: string, value: number, atMs: number): number | null {
+  /** (value - earlier) per second; null for a first sample or after a reset. */
+  rate(key: string, value: number, atMs: number): number | null | 'soon' {
     const d = this.delta(key, value, atMs);
-    return d === null ? null : d.dv / (d.dtMs / 1000);
+    return d === null || d === 'soon' ? d : d.dv / (d.dtMs / 1000);
   }
 
-  /** The change since the last sample (at least statusRateWindowMsMin before), or null. */
-  delta(key: string, value: number, atMs: number): { dv: number; dtMs: number } | null {
+  /** The change since the last sample; null for a first sample or after a reset. */
+  delta(key: string, value: number, atMs: number): { dv: number; dtMs: number } | null | 'soon' {
     const prev = this.last.get(key);
     if (prev === undefined || value < prev.value) {
-      this.last.set(key, { value, atMs, rate: null });
+      this.last.set(key, { value, atMs });
       return null;
     }
     const dtMs = atMs - prev.atMs;
-    if (dtMs < statusRateWindowMsMin) return null;
-    this.last.set(key, { value, atMs, rate: null });
+    if (dtMs < statusRateWindowMsMin) return 'soon';
+    this.last.set(key, { value, atMs });
     return { dv: value - prev.value, dtMs };
-  }
-
-  /** Keys not sampled by `keep` are forgotten (members and workers that went away). */
-  retain(keep: (key: string) => boolean): void {
-    for (const k of this.last.keys()) if (!keep(k)) this.last.delete(k);
   }
 }
 
@@ -165,7 +160,7 @@ class Rates {
 
   perS(key: string, value: number, atMs: number): number | null {
     const r = this.meter.rate(key, value, atMs);
-    if (r !== null || !this.shown.has(key)) this.shown.set(key, r === null ? null : round(r));
+    if (r !== 'soon') this.shown.set(key, r === null ? null : round(r));
     return this.shown.get(key) ?? null;
   }
 
@@ -173,8 +168,10 @@ class Rates {
   recentAverage(key: string, total: number, count: number, atMs: number): number | null {
     const dTotal = this.meter.delta(`${key}.total`, total, atMs);
     const dCount = this.meter.delta(`${key}.count`, count, atMs);
-    if (dTotal !== null && dCount !== null) this.shown.set(key, dCount.dv === 0 ? null : round(dTotal.dv / dCount.dv));
-    return this.shown.get(key) ?? null;
+    if (dTotal === 'soon' || dCount === 'soon') return this.shown.get(key) ?? null;
+    const avg = dTotal === null || dCount === null || dCount.dv === 0 ? null : round(dTotal.dv / dCount.dv);
+    this.shown.set(key, avg);
+    return avg;
   }
 }
 

@@ -18,7 +18,7 @@ export interface Browser {
   navigate(url: string): Promise<void>;
   /** The value of a JavaScript expression in the page (returned by value). */
   evaluate<T>(expression: string): Promise<T>;
-  /** A PNG of the page's viewport. */
+  /** A PNG of the whole page (beyond the viewport where it is longer). */
   screenshot(): Promise<Buffer>;
   /** What Chromium wrote on stderr (the last 64 KiB). */
   logs(): string;
@@ -164,7 +164,9 @@ function cdpBrowser(pid: number, ws: WebSocket, logs: () => string, kill: () => 
       return r.result.value as T;
     },
     async screenshot() {
-      const r = await send<{ data: string }>('Page.captureScreenshot', { format: 'png' });
+      const m = await send<{ cssContentSize: { width: number; height: number } }>('Page.getLayoutMetrics');
+      const clip = { x: 0, y: 0, width: Math.ceil(m.cssContentSize.width), height: Math.ceil(m.cssContentSize.height), scale: 1 };
+      const r = await send<{ data: string }>('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true, clip });
       return Buffer.from(r.data, 'base64');
     },
     logs,
