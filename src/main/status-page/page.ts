@@ -190,6 +190,7 @@ export const pageScript = String.raw`(function () {
     fill('workers', workers(s));
     fill('leaders', leaders(s));
     document.getElementById('no-leaders').hidden = s.leaderChanges.length > 0;
+    document.getElementById('leaders').hidden = s.leaderChanges.length === 0;
     totals(s);
     updates += 1;
     document.body.setAttribute('data-updates', String(updates));
