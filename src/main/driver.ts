@@ -17,6 +17,7 @@ import { versionDir } from './storage/layout.js';
 import type { SyncStage } from './storage/sync-stage.js';
 import { EnsembleReplication, type MemberState } from './ensemble/replication.js';
 import { MemoryLogView } from './ensemble/memory-log-view.js';
+import { LeaderHistory, memberView, type MemberView } from './ensemble/member-view.js';
 import {
   ensembleMode,
   fedLearners,
@@ -64,6 +65,7 @@ export class EnsembleDriver implements Replication {
   private readonly payloads = new PayloadCache();
   private readonly snap: SnapTransfer;
   private readonly proposalSizes = new ProposalSizes();
+  private readonly leaderChanges = new LeaderHistory();
   private tick: NodeJS.Timeout | null = null;
   private inReady = false;
   private draining = false;
@@ -160,6 +162,11 @@ export class EnsembleDriver implements Replication {
   proposalSizeStats(): { last: number; min: number; max: number } {
     const z = this.proposalSizes;
     return { last: z.last, min: z.min, max: z.max };
+  }
+
+  /** For the live status page (status-page/): read-only figures and the leader changes seen. */
+  memberView(): MemberView {
+    return memberView(this.peer, this.member.role, this.leaderChanges);
   }
 
   // ---- lifecycle ----
@@ -332,6 +339,7 @@ export class EnsembleDriver implements Replication {
     if (ready.apply.length > 0) core.flushOut();
     for (const ev of ready.events) {
       this.o.logger.info({ event: ev, status: this.peer.status() }, 'zab');
+      this.leaderChanges.note(ev, this.peer, Date.now());
       if (ev.kind === 'role') {
         const m = this.member;
         const wasLeading = m.role === 'leading';

@@ -34,9 +34,7 @@ import type { EnsembleDriver } from './driver.js';
 import { QuotaLog } from './tree/quota-log.js';
 import { SessionSecretTracker } from './sessions/secret.js';
 import { startMainHttpApp, type StartedHttpApp } from './admin/http.js';
-import { readInitialConfig } from './admin/commands.js';
 import { DigestLog } from './admin/digest-log.js';
-import { mountAdminCommands } from './admin/routes.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
 export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
@@ -272,34 +270,41 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   // The HTTP face (issue 12): loaded only when configured, so a tier observer with it off pays
   // nothing for it.
   const admin = cfg.admin;
-  const adminHttp: StartedHttpApp | null =
-    admin === null
-      ? null
-      : await startMainHttpApp({
-          what: 'AdminServer',
-          engine: cfg.httpEngine,
-          host: admin.host,
-          port: admin.port,
+  let adminHttp: StartedHttpApp | null = null;
+  if (admin !== null) {
+    const [{ mountAdminCommands }, { readInitialConfig }, { mountStatusPage }] = await Promise.all([
+      import('./admin/routes.js'),
+      import('./admin/commands.js'),
+      import('./status-page/mount.js'),
+    ]);
+    adminHttp = await startMainHttpApp({
+      what: 'AdminServer',
+      engine: cfg.httpEngine,
+      host: admin.host,
+      port: admin.port,
+      logger,
+      mount: (app) => {
+        mountAdminCommands(app, {
+          commandUrl: admin.commandUrl,
+          whitelist: cfg.fourLetterWhitelist,
+          serving: () => driver === null || driver.mode() !== 'looking',
           logger,
-          mount: (app) =>
-            mountAdminCommands(app, {
-              commandUrl: admin.commandUrl,
-              whitelist: cfg.fourLetterWhitelist,
-              serving: () => driver === null || driver.mode() !== 'looking',
-              logger,
-              sources: {
-                cfg,
-                words,
-                ensemble: driver,
-                myId,
-                digests,
-                initialConfig: readInitialConfig(cfg.source),
-                lastZxid: () => db.lastZxid,
-                nodeCount: () => db.tree.zkNodeCount,
-                storageMetrics: () => stage.metrics(),
-              },
-            }),
+          sources: {
+            cfg,
+            words,
+            ensemble: driver,
+            myId,
+            digests,
+            initialConfig: readInitialConfig(cfg.source),
+            lastZxid: () => db.lastZxid,
+            nodeCount: () => db.tree.zkNodeCount,
+            storageMetrics: () => stage.metrics(),
+          },
         });
+        void mountStatusPage(app, { cfg, myId, core, words, driver, logger });
+      },
+    });
+  }
   // The Prometheus exporter (metricsProvider.*): its module and prom-client load only here.
   const metricsHttp =
     cfg.metrics === null

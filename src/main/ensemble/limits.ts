@@ -40,3 +40,8 @@ assert(finalizeWaitMs < electionTimeoutMs, 'finalizeWait must end inside an elec
 assert(electionTicksMin >= 1 && syncLimitTicksMin >= electionTicksMin, 'limits in Zab ticks must be positive');
 assert(decodedTxnsMax > 0, 'the decoded-txn cache must hold something');
 assert(payloadWriterInitialBytes > 0, 'the payload writer needs a buffer');
+
+/** Leader changes an ensemble member remembers for the status page (ensemble/member-view.ts
+ *  LeaderHistory): the newest ones, the oldest dropped first. */
+export const leaderChangesMax = 64;
+assert(leaderChangesMax >= 2, 'the leader history holds at least the change before the current one');
