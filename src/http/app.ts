@@ -46,7 +46,8 @@ export interface HttpReply {
 export type HttpHandler = (req: HttpRequest) => HttpReply | Promise<HttpReply>;
 
 export interface WsBehavior {
-  /** A message larger than this closes the socket with 1009 (default wsMessageBytesMax). */
+  /** A message larger than this closes the socket (default wsMessageBytesMax): node sends close
+   *  code 1009 (message too big); uWS drops the connection, which the peer sees as 1006. */
   readonly maxMessageBytes?: number;
   /** Seconds without any message or pong before the socket is closed (default wsIdleTimeoutS). */
   readonly idleTimeoutS?: number;

@@ -7,7 +7,8 @@ import { assert } from '../common/assert.js';
  *  this large; the bound keeps a hostile client from making the server buffer without end). */
 export const httpRequestBodyBytesMax = 64 << 10;
 
-/** A WebSocket message larger than this closes its socket (1009, message too big). The client
+/** A WebSocket message larger than this closes its socket (node: 1009, message too big; uWS drops
+ *  the connection, 1006 at the peer). The client
  *  transport's frames are bounded by jute.maxbuffer first; this is the ceiling for any route. */
 export const wsMessageBytesMax = 64 << 20;
 
