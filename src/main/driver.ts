@@ -31,7 +31,7 @@ import { PayloadCache } from './ensemble/payload-cache.js';
 import { quorumTransportOptions } from './ensemble/quorum-options.js';
 import { snapImageVerifies, SnapTransfer } from './ensemble/snap-transfer.js';
 import { zabConfigOf, zabTicksPerTickTime } from './ensemble/zab-config.js';
-import type { Input, Ready } from './zab/messages.js';
+import type { Input, Ready, Role } from './zab/messages.js';
 import { ZabPeer } from './zab/peer.js';
 
 export interface DriverOptions {
@@ -49,6 +49,9 @@ export interface DriverOptions {
    * that far behind still syncs by DIFF; default snapCount / 2.
    */
   logRetainTxns?: number;
+  /** Each election this member took part in as a voter, from LOOKING until it leads or follows
+   *  (ZooKeeper's election_time), in ms. */
+  onElectionMs?: (ms: number) => void;
 }
 
 export class EnsembleDriver implements Replication {
@@ -81,6 +84,12 @@ export class EnsembleDriver implements Replication {
   private readonly backlog = new Map<number, Input>();
   /** When each peer's quorum connection came up (wall ms), for the AdminServer's observers. */
   private readonly peerUpAtMs = new Map<number, number>();
+  /** Monotonic ms: since when this member is LOOKING (election_time), and since when it leads an
+   *  established epoch (leader_uptime); null when it is not. */
+  private lookingSinceMs: number | null = performance.now();
+  private leadingSinceMs: number | null = null;
+  /** Voting members (quorum_size). */
+  private readonly voterCount: number;
 
   constructor(private readonly o: DriverOptions) {
     const { cfg, myId } = o;
@@ -110,6 +119,7 @@ export class EnsembleDriver implements Replication {
     });
     this.snap = new SnapTransfer({ db: o.db, stage: o.stage, logger: o.logger, log: this.log, payloads: this.payloads, fatal: o.fatal });
     const { voters, observers } = config;
+    this.voterCount = voters.length;
     o.logger.info({ myId, voters, observers, acceptedEpoch, currentEpoch, lastZxid: zxidHex(o.recoveredZxid) }, 'ensemble member');
   }
 
@@ -138,7 +148,14 @@ export class EnsembleDriver implements Replication {
   }
 
   replicationMetrics(): Record<string, number | string> {
-    return replicationMetrics(this.peer, this.member.role, this.replication.proposals.length, this.proposalSizes);
+    const out = replicationMetrics(this.peer, this.member.role, this.replication.proposals.length, this.proposalSizes);
+    // QuorumZooKeeperServer's quorum_size; LeaderZooKeeperServer's leader_uptime (0 until the
+    // epoch is established), only while leading.
+    out['quorum_size'] = this.voterCount;
+    if (this.member.role === 'leading') {
+      out['leader_uptime'] = this.leadingSinceMs === null ? 0 : Math.round(performance.now() - this.leadingSinceMs);
+    }
+    return out;
   }
 
   // ---- read-only figures for the AdminServer (admin/commands.ts) ----
@@ -337,6 +354,7 @@ export class EnsembleDriver implements Replication {
         const wasLeading = m.role === 'leading';
         const wasLearner = m.role === 'following' || m.role === 'observing';
         m.role = ev.role;
+        this.noteRole(ev.role);
         if (wasLearner) core.leaderLost();
         if (ev.role === 'leading') for (const input of this.backlog.values()) this.deferred.push(input);
         if (ev.role !== 'looking') this.backlog.clear();
@@ -344,6 +362,7 @@ export class EnsembleDriver implements Replication {
         if (wasLeading) this.abortPending = true;
       } else if (ev.kind === 'established') {
         this.member.established = { epoch: ev.epoch, zxid: ev.zxid };
+        if (this.member.role === 'leading') this.leadingSinceMs = performance.now();
         this.o.db.resetPipeline(zxidOf(ev.epoch, 0));
       } else if (ev.kind === 'uptodate') {
         // Synced: the leader's history up to its commit point is applied (this Ready's apply).
@@ -353,6 +372,19 @@ export class EnsembleDriver implements Replication {
     // Impossible messages (zab/peer.ts reject): that peer's connection closes; peerDown follows.
     for (const r of ready.rejected) this.transport.disconnect(r.peer, `${r.type}: ${r.why}`);
     if (this.member.role === 'leading') this.replication.leaderReady();
+  }
+
+  /** election_time: LOOKING to leading or following (ZooKeeper's Leader.lead and
+   *  Follower.followLeader add it; an observer does not). */
+  private noteRole(role: Role): void {
+    const now = performance.now();
+    if (role !== 'leading') this.leadingSinceMs = null;
+    if (role === 'looking') {
+      this.lookingSinceMs ??= now;
+      return;
+    }
+    if (this.lookingSinceMs !== null && role !== 'observing') this.o.onElectionMs?.(now - this.lookingSinceMs);
+    this.lookingSinceMs = null;
   }
 
   // ---- the in-memory log ----
