@@ -152,6 +152,8 @@ export class EnsembleDriver implements Replication {
     // QuorumZooKeeperServer's quorum_size; LeaderZooKeeperServer's leader_uptime (0 until the
     // epoch is established), only while leading.
     out['quorum_size'] = this.voterCount;
+    // FollowerZooKeeperServer registers synced_observers too: 0 while it feeds no observer.
+    if (this.member.role === 'following' && !('synced_observers' in out)) out['synced_observers'] = 0;
     if (this.member.role === 'leading') {
       out['leader_uptime'] = this.leadingSinceMs === null ? 0 : Math.round(performance.now() - this.leadingSinceMs);
     }
