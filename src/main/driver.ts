@@ -49,9 +49,21 @@ export interface DriverOptions {
    * that far behind still syncs by DIFF; default snapCount / 2.
    */
   logRetainTxns?: number;
-  /** Each election this member took part in as a voter, from LOOKING until it leads or follows
-   *  (ZooKeeper's election_time), in ms. */
-  onElectionMs?: (ms: number) => void;
+  /** Zab timings for the exporter (ZooKeeper's ServerMetrics), in ms. */
+  timings?: ZabTimings;
+}
+
+/** What the driver times, each as ZooKeeper 3.8 does (txn ages by the leader's wall clock in the
+ *  txn header; a negative age, clock drift, is left out). */
+export interface ZabTimings {
+  /** election_time: from LOOKING until this voter leads or follows (Leader.lead, Follower.followLeader). */
+  election(ms: number): void;
+  /** proposal_latency: a follower, a PROPOSAL's age when it arrives (Follower.processPacket). */
+  proposal(ms: number): void;
+  /** quorum_ack_latency: the leader, its proposal's age when a quorum has it (Leader.tryToCommit). */
+  quorumAck(ms: number): void;
+  /** commit_propagation_latency: a learner, a txn's age when it commits here (FollowerZooKeeperServer.commit, Observer). */
+  commitPropagation(ms: number): void;
 }
 
 export class EnsembleDriver implements Replication {
@@ -88,6 +100,9 @@ export class EnsembleDriver implements Replication {
    *  established epoch (leader_uptime); null when it is not. */
   private lookingSinceMs: number | null = performance.now();
   private leadingSinceMs: number | null = null;
+  /** The leader's proposals and its commits of them (ServerMetrics' proposal_count, commit_count). */
+  private proposalCount = 0;
+  private commitCount = 0;
   /** Voting members (quorum_size). */
   private readonly voterCount: number;
 
@@ -152,6 +167,8 @@ export class EnsembleDriver implements Replication {
     // QuorumZooKeeperServer's quorum_size; LeaderZooKeeperServer's leader_uptime (0 until the
     // epoch is established), only while leading.
     out['quorum_size'] = this.voterCount;
+    out['proposal_count'] = this.proposalCount;
+    out['commit_count'] = this.commitCount;
     // FollowerZooKeeperServer registers synced_observers too: 0 while it feeds no observer.
     if (this.member.role === 'following' && !('synced_observers' in out)) out['synced_observers'] = 0;
     if (this.member.role === 'leading') {
@@ -208,6 +225,7 @@ export class EnsembleDriver implements Replication {
           this.transport.disconnect(from, `${msg.type} ${zxidHex(msg.zxid)}: ${why}`);
           return;
         }
+        if (msg.type === 'PROPOSAL' && this.member.role === 'following') this.age(this.o.timings?.proposal, msg.payload);
       }
       if (msg.type === 'SNAP' && !snapImageVerifies(msg.data)) {
         // Damaged in transit or not a snapshot: refused before the core installs it (installing
@@ -282,6 +300,7 @@ export class EnsembleDriver implements Replication {
         const p = proposals[0];
         if (p === undefined || !this.peer.canPropose()) break;
         proposals.shift();
+        this.proposalCount++;
         const payload = this.payloads.propose(p);
         this.proposalSizes.note(payload.length);
         this.peer.step({ kind: 'propose', payload });
@@ -347,7 +366,11 @@ export class EnsembleDriver implements Replication {
       });
     }
     // 4. Committed entries to the database (the Core answers the clients whose writes they are).
-    for (const e of ready.apply) core.applyCommitted(this.payloads.applied(e.zxid, e.payload));
+    for (const e of ready.apply) {
+      const p = this.payloads.applied(e.zxid, e.payload);
+      core.applyCommitted(p);
+      this.noteCommitted(p.hdr.zxid, p.hdr.time);
+    }
     if (ready.apply.length > 0) core.flushOut();
     for (const ev of ready.events) {
       this.o.logger.info({ event: ev, status: this.peer.status() }, 'zab');
@@ -376,6 +399,30 @@ export class EnsembleDriver implements Replication {
     if (this.member.role === 'leading') this.replication.leaderReady();
   }
 
+  /** A committed txn: the leader counts its own proposals' commits (commit_count) and times them
+   *  (quorum_ack_latency); a learner times every commit (commit_propagation_latency). */
+  private noteCommitted(zxid: number, timeMs: number): void {
+    const m = this.member;
+    const t = this.o.timings;
+    if (m.role === 'leading') {
+      if (m.established === null || zxid <= m.established.zxid) return; // its predecessors' history
+      this.commitCount++;
+      if (t !== undefined && Date.now() >= timeMs) t.quorumAck(Date.now() - timeMs);
+    } else if (t !== undefined && (m.role === 'following' || m.role === 'observing') && Date.now() >= timeMs) {
+      t.commitPropagation(Date.now() - timeMs);
+    }
+  }
+
+  /** A payload's age by its txn header's time (jute TxnHeader: clientId 8, cxid 4, zxid 8, then
+   *  time, a long, at byte 20). */
+  private age(f: ((ms: number) => void) | undefined, payload: Uint8Array): void {
+    const at = 8 + 4 + 8;
+    if (f === undefined || payload.length < at + 8) return;
+    const time = Number(new DataView(payload.buffer, payload.byteOffset + at, 8).getBigInt64(0));
+    const ms = Date.now() - time;
+    if (ms >= 0) f(ms);
+  }
+
   /** election_time: LOOKING to leading or following (ZooKeeper's Leader.lead and
    *  Follower.followLeader add it; an observer does not). */
   private noteRole(role: Role): void {
@@ -385,7 +432,7 @@ export class EnsembleDriver implements Replication {
       this.lookingSinceMs ??= now;
       return;
     }
-    if (this.lookingSinceMs !== null && role !== 'observing') this.o.onElectionMs?.(now - this.lookingSinceMs);
+    if (this.lookingSinceMs !== null && role !== 'observing') this.o.timings?.election(now - this.lookingSinceMs);
     this.lookingSinceMs = null;
   }
 

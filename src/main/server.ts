@@ -126,7 +126,12 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         stage,
         logger,
         recoveredZxid: recovered.lastZxid,
-        onElectionMs: (ms) => mainMetricsWriter.record(MetricsHistogram.electionUs, ms * 1000),
+        timings: {
+          election: (ms) => mainMetricsWriter.record(MetricsHistogram.electionUs, ms * 1000),
+          proposal: (ms) => mainMetricsWriter.record(MetricsHistogram.proposalLatencyUs, ms * 1000),
+          quorumAck: (ms) => mainMetricsWriter.record(MetricsHistogram.quorumAckLatencyUs, ms * 1000),
+          commitPropagation: (ms) => mainMetricsWriter.record(MetricsHistogram.commitPropagationLatencyUs, ms * 1000),
+        },
         fatal: (why: string): never => {
           writeSync(2, `zkts: FATAL ensemble driver: ${why}\n`);
           process.exit(1);
@@ -327,6 +332,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
             connThrottle,
             ipCounts,
             now: () => performance.now(),
+            ensemble: driver !== null,
           },
         });
 

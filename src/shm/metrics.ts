@@ -75,9 +75,16 @@ export const MetricsHistogram = {
   snapshotUs: 6,
   /** The main thread's row only: from LOOKING to a role (election_time), µs. */
   electionUs: 7,
-  count: 8,
+  /** The main thread's row, a follower: a PROPOSAL's age when it arrives, by the leader's wall
+   *  clock in its txn header (proposal_latency), µs. */
+  proposalLatencyUs: 8,
+  /** The main thread's row, the leader: a proposal's age when it commits (quorum_ack_latency), µs. */
+  quorumAckLatencyUs: 9,
+  /** The main thread's row, a learner: a txn's age when it commits here (commit_propagation_latency), µs. */
+  commitPropagationLatencyUs: 10,
+  count: 11,
 } as const;
-export type MetricsHistogram = Exclude<(typeof MetricsHistogram)[keyof typeof MetricsHistogram], 8>;
+export type MetricsHistogram = Exclude<(typeof MetricsHistogram)[keyof typeof MetricsHistogram], 11>;
 
 /** Buckets of one histogram: 4 exact (0..3), then 4 per power of two up to 2^32. */
 export const metricsBuckets = 4 + 30 * 4;

@@ -72,7 +72,7 @@ const zkGauges = new Set([
 ]);
 
 /** ServerMetrics' counters that mntr rows carry. */
-const zkCounters = new Set(['connection_request_count', 'connection_rejected']);
+const zkCounters = new Set(['connection_request_count', 'connection_rejected', 'proposal_count', 'commit_count']);
 
 /** ZooKeeper gauges summed (or combined) over the workers' shared-memory rows, read here at each
  *  scrape, never asked for by message; a row of the same name from mntr is ignored. */
@@ -112,6 +112,8 @@ export interface PrometheusSources {
   ipCounts: IpCountTable;
   /** Monotonic milliseconds. */
   now(): number;
+  /** An ensemble member (the Zab summaries are exported); absent: standalone. */
+  ensemble?: boolean;
 }
 
 export class PrometheusExporter {
@@ -239,6 +241,12 @@ export class PrometheusExporter {
     this.#summary('fsynctime', src.main, MetricsHistogram.fsyncUs, 1 / 1000, -1, prometheusBasicQuantiles);
     this.#summary('snapshottime', src.main, MetricsHistogram.snapshotUs, 1 / 1000, -1, prometheusBasicQuantiles);
     this.#summary('election_time', src.main, MetricsHistogram.electionUs, 1 / 1000, -1, prometheusBasicQuantiles);
+    // Zab's (ADVANCED summaries), on an ensemble member only: a standalone server has no quorum.
+    if (src.ensemble) {
+      this.#summary('proposal_latency', src.main, MetricsHistogram.proposalLatencyUs, 1 / 1000, -1);
+      this.#summary('quorum_ack_latency', src.main, MetricsHistogram.quorumAckLatencyUs, 1 / 1000, -1);
+      this.#summary('commit_propagation_latency', src.main, MetricsHistogram.commitPropagationLatencyUs, 1 / 1000, -1);
+    }
     // ZooKeeperServer's gauges from ServerStats, over the workers' rows.
     const sum = (g: MetricsGauge) => (): Sample[] => [{ value: w.gaugeSum(g) }];
     this.#add('packets_received', 'gauge', sum(MetricsGauge.packetsReceived));

@@ -151,6 +151,15 @@ describe('PrometheusExporter', () => {
     assert.ok(l.some((x) => x.startsWith('fsynctime{quantile="0.5"} ')));
     assert.ok(!l.some((x) => x.startsWith('fsynctime{quantile="0.9"}')), 'a BASIC summary: the median only');
     assert.equal(l.filter((x) => x === '# TYPE packets_received gauge').length, 1);
+    assert.ok(!l.some((x) => x.startsWith('# TYPE proposal_latency')), 'standalone: no Zab summaries');
+    // An ensemble member: Zab's summaries (ADVANCED: three quantiles) from the main row.
+    main.record(MetricsHistogram.quorumAckLatencyUs, 3000);
+    const z = await PrometheusExporter.create({ ...src, ensemble: true }, { exportProcessInfo: false, logger });
+    const zl = lines(await z.scrape());
+    z.close();
+    for (const n of ['proposal_latency', 'quorum_ack_latency', 'commit_propagation_latency']) assert.ok(zl.includes(`# TYPE ${n} summary`), n);
+    assert.ok(zl.includes('quorum_ack_latency_count 1') && zl.includes('quorum_ack_latency_sum 3'));
+    assert.ok(zl.some((x) => x.startsWith('quorum_ack_latency{quantile="0.99"} ')));
   });
 
   it('scrapes that come together read the rows once', async () => {
