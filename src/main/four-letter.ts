@@ -283,6 +283,7 @@ export class FourLetterWords {
 
   private conf(): string {
     const c = this.cfg;
+    const quorum = this.quorumConf();
     return [
       `clientPort=${c.clientPort}`,
       'secureClientPort=-1',
@@ -296,8 +297,30 @@ export class FourLetterWords {
       `maxSessionTimeout=${c.maxSessionTimeoutMs}`,
       'clientPortListenBacklog=-1',
       `serverId=${this.serverId}`,
-      '',
+      // QuorumMaj.toString ends without a newline, and dumpConf prints it with print().
+      ...(quorum.length === 0 ? [''] : quorum),
     ].join('\n');
+  }
+
+  /** QuorumZooKeeperServer.dumpConf's lines after ZooKeeperServer's, on an ensemble member:
+   *  limits, electionAlg (3, the only one), its ports, peerType (LearnerType's ordinal), and
+   *  the membership as QuorumMaj prints it (a static config: version 0; the `;client` part of a
+   *  server line is not printed). */
+  private quorumConf(): string[] {
+    const c = this.cfg;
+    const me = c.servers.find((e) => e.id === this.serverId);
+    if (me === undefined) return [];
+    return [
+      `initLimit=${c.initLimitTicks}`,
+      `syncLimit=${c.syncLimitTicks}`,
+      'electionAlg=3',
+      `electionPort=${me.electionPort}`,
+      `quorumPort=${me.quorumPort}`,
+      `peerType=${me.role === 'observer' ? 1 : 0}`,
+      'membership: ',
+      ...[...c.servers].sort((a, b) => a.id - b.id).map((e) => `server.${e.id}=${e.host}:${e.quorumPort}:${e.electionPort}:${e.role}`),
+      'version=0',
+    ];
   }
 
   /** Bytes in dataDir/version-2 and dataLogDir/version-2 (dirs). */

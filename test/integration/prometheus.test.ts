@@ -621,7 +621,14 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
         if (role === 'observer') assert.equal(sample(e, 'election_time_count'), 0);
         else assert.ok(sample(e, 'election_time_count') >= 1 && sample(e, 'election_time_sum') > 0, `member ${k + 1} timed its election`);
         assert.equal(sample(e, 'quorum_size'), 3, 'three voters');
-        assert.match(await fourLetter(clientPort(4 + k), 'conf'), new RegExp(`^serverId=${k + 1}$`, 'm'), 'conf: the member id');
+        // conf: the member id, then QuorumZooKeeperServer.dumpConf's lines.
+        const conf = await fourLetter(clientPort(4 + k), 'conf');
+        const p = clientPort(4 + k);
+        const quorum = [`serverId=${k + 1}`, 'initLimit=10', 'syncLimit=5', 'electionAlg=3', `electionPort=${p + 2}`, `quorumPort=${p + 1}`];
+        quorum.push(`peerType=${role === 'observer' ? 1 : 0}`, 'membership: ');
+        for (const m of [0, 1, 2, 3]) quorum.push(`server.${m + 1}=127.0.0.1:${clientPort(4 + m) + 1}:${clientPort(4 + m) + 2}:${m === 3 ? 'observer' : 'participant'}`);
+        quorum.push('version=0');
+        assert.ok(conf.endsWith(quorum.join('\n')), `conf on member ${k + 1} (no newline after version, as ZooKeeper):\n${conf}`);
       }
       // The queries themselves, through Prometheus: a series for each member.
       for (const q of dashboardQueries) {
