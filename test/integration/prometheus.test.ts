@@ -410,6 +410,14 @@ describe("ZooKeeper's dashboards and alert rules, and mntr's figures on /metrics
       const e = parse((await scrape(metricsPort(8))).text);
       assert.ok(sample(e, 'connection_rejected') >= 1);
       assert.ok(sample(e, 'packets_received') > 0 && sample(e, 'packets_sent') > 0);
+      // srst (ServerStats.reset): packets, latency and the response sizes start again, on both faces.
+      assert.equal(await fourLetter(clientPort(8), 'srst'), 'Server stats reset.\n');
+      await until('/metrics to show the reset', async () => {
+        const x = parse((await scrape(metricsPort(8))).text);
+        const m = await monitor();
+        const reset = (x.samples.get('packets_received') ?? Infinity) < sample(e, 'packets_received') && (x.samples.get('max_client_response_size') ?? 300) < 300;
+        return reset && Number(m['max_client_response_size']) < 300 ? true : undefined;
+      });
       await z.close();
     } finally {
       for (const s of sockets) s.destroy();
