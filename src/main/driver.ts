@@ -32,7 +32,7 @@ import { PayloadCache } from './ensemble/payload-cache.js';
 import { quorumTransportOptions } from './ensemble/quorum-options.js';
 import { snapImageVerifies, SnapTransfer } from './ensemble/snap-transfer.js';
 import { zabConfigOf, zabTicksPerTickTime } from './ensemble/zab-config.js';
-import type { Input, Ready } from './zab/messages.js';
+import type { Input, Ready, Role } from './zab/messages.js';
 import { ZabPeer } from './zab/peer.js';
 
 export interface DriverOptions {
@@ -50,6 +50,21 @@ export interface DriverOptions {
    * that far behind still syncs by DIFF; default snapCount / 2.
    */
   logRetainTxns?: number;
+  /** Zab timings for the exporter (ZooKeeper's ServerMetrics), in ms. */
+  timings?: ZabTimings;
+}
+
+/** What the driver times, each as ZooKeeper 3.8 does (txn ages by the leader's wall clock in the
+ *  txn header; a negative age, clock drift, is left out). */
+export interface ZabTimings {
+  /** election_time: from LOOKING until this voter leads or follows (Leader.lead, Follower.followLeader). */
+  election(ms: number): void;
+  /** proposal_latency: a follower, a PROPOSAL's age when it arrives (Follower.processPacket). */
+  proposal(ms: number): void;
+  /** quorum_ack_latency: the leader, its proposal's age when a quorum has it (Leader.tryToCommit). */
+  quorumAck(ms: number): void;
+  /** commit_propagation_latency: a learner, a txn's age when it commits here (FollowerZooKeeperServer.commit, Observer). */
+  commitPropagation(ms: number): void;
 }
 
 export class EnsembleDriver implements Replication {
@@ -83,6 +98,15 @@ export class EnsembleDriver implements Replication {
   private readonly backlog = new Map<number, Input>();
   /** When each peer's quorum connection came up (wall ms), for the AdminServer's observers. */
   private readonly peerUpAtMs = new Map<number, number>();
+  /** Monotonic ms: since when this member is LOOKING (election_time), and since when it leads an
+   *  established epoch (leader_uptime); null when it is not. */
+  private lookingSinceMs: number | null = performance.now();
+  private leadingSinceMs: number | null = null;
+  /** The leader's proposals and its commits of them (ServerMetrics' proposal_count, commit_count). */
+  private proposalCount = 0;
+  private commitCount = 0;
+  /** Voting members (quorum_size). */
+  private readonly voterCount: number;
 
   constructor(private readonly o: DriverOptions) {
     const { cfg, myId } = o;
@@ -112,6 +136,7 @@ export class EnsembleDriver implements Replication {
     });
     this.snap = new SnapTransfer({ db: o.db, stage: o.stage, logger: o.logger, log: this.log, payloads: this.payloads, fatal: o.fatal });
     const { voters, observers } = config;
+    this.voterCount = voters.length;
     o.logger.info({ myId, voters, observers, acceptedEpoch, currentEpoch, lastZxid: zxidHex(o.recoveredZxid) }, 'ensemble member');
   }
 
@@ -140,7 +165,18 @@ export class EnsembleDriver implements Replication {
   }
 
   replicationMetrics(): Record<string, number | string> {
-    return replicationMetrics(this.peer, this.member.role, this.replication.proposals.length, this.proposalSizes);
+    const out = replicationMetrics(this.peer, this.member.role, this.replication.proposals.length, this.proposalSizes);
+    // QuorumZooKeeperServer's quorum_size; LeaderZooKeeperServer's leader_uptime (0 until the
+    // epoch is established), only while leading.
+    out['quorum_size'] = this.voterCount;
+    out['proposal_count'] = this.proposalCount;
+    out['commit_count'] = this.commitCount;
+    // FollowerZooKeeperServer registers synced_observers too: 0 while it feeds no observer.
+    if (this.member.role === 'following' && !('synced_observers' in out)) out['synced_observers'] = 0;
+    if (this.member.role === 'leading') {
+      out['leader_uptime'] = this.leadingSinceMs === null ? 0 : Math.round(performance.now() - this.leadingSinceMs);
+    }
+    return out;
   }
 
   // ---- read-only figures for the AdminServer (admin/commands.ts) ----
@@ -196,6 +232,7 @@ export class EnsembleDriver implements Replication {
           this.transport.disconnect(from, `${msg.type} ${zxidHex(msg.zxid)}: ${why}`);
           return;
         }
+        if (msg.type === 'PROPOSAL' && this.member.role === 'following') this.age(this.o.timings?.proposal, msg.payload);
       }
       if (msg.type === 'SNAP' && !snapImageVerifies(msg.data)) {
         // Damaged in transit or not a snapshot: refused before the core installs it (installing
@@ -270,6 +307,7 @@ export class EnsembleDriver implements Replication {
         const p = proposals[0];
         if (p === undefined || !this.peer.canPropose()) break;
         proposals.shift();
+        this.proposalCount++;
         const payload = this.payloads.propose(p);
         this.proposalSizes.note(payload.length);
         this.peer.step({ kind: 'propose', payload });
@@ -335,7 +373,11 @@ export class EnsembleDriver implements Replication {
       });
     }
     // 4. Committed entries to the database (the Core answers the clients whose writes they are).
-    for (const e of ready.apply) core.applyCommitted(this.payloads.applied(e.zxid, e.payload));
+    for (const e of ready.apply) {
+      const p = this.payloads.applied(e.zxid, e.payload);
+      core.applyCommitted(p);
+      this.noteCommitted(p.hdr.zxid, p.hdr.time);
+    }
     if (ready.apply.length > 0) core.flushOut();
     for (const ev of ready.events) {
       this.o.logger.info({ event: ev, status: this.peer.status() }, 'zab');
@@ -345,6 +387,7 @@ export class EnsembleDriver implements Replication {
         const wasLeading = m.role === 'leading';
         const wasLearner = m.role === 'following' || m.role === 'observing';
         m.role = ev.role;
+        this.noteRole(ev.role);
         if (wasLearner) core.leaderLost();
         if (ev.role === 'leading') for (const input of this.backlog.values()) this.deferred.push(input);
         if (ev.role !== 'looking') this.backlog.clear();
@@ -352,6 +395,7 @@ export class EnsembleDriver implements Replication {
         if (wasLeading) this.abortPending = true;
       } else if (ev.kind === 'established') {
         this.member.established = { epoch: ev.epoch, zxid: ev.zxid };
+        if (this.member.role === 'leading') this.leadingSinceMs = performance.now();
         this.o.db.resetPipeline(zxidOf(ev.epoch, 0));
       } else if (ev.kind === 'uptodate') {
         // Synced: the leader's history up to its commit point is applied (this Ready's apply).
@@ -361,6 +405,43 @@ export class EnsembleDriver implements Replication {
     // Impossible messages (zab/peer.ts reject): that peer's connection closes; peerDown follows.
     for (const r of ready.rejected) this.transport.disconnect(r.peer, `${r.type}: ${r.why}`);
     if (this.member.role === 'leading') this.replication.leaderReady();
+  }
+
+  /** A committed txn: the leader counts its own proposals' commits (commit_count) and times them
+   *  (quorum_ack_latency); a learner times every commit (commit_propagation_latency). */
+  private noteCommitted(zxid: number, timeMs: number): void {
+    const m = this.member;
+    const t = this.o.timings;
+    if (m.role === 'leading') {
+      if (m.established === null || zxid <= m.established.zxid) return; // its predecessors' history
+      this.commitCount++;
+      if (t !== undefined && Date.now() >= timeMs) t.quorumAck(Date.now() - timeMs);
+    } else if (t !== undefined && (m.role === 'following' || m.role === 'observing') && Date.now() >= timeMs) {
+      t.commitPropagation(Date.now() - timeMs);
+    }
+  }
+
+  /** A payload's age by its txn header's time (jute TxnHeader: clientId 8, cxid 4, zxid 8, then
+   *  time, a long, at byte 20). */
+  private age(f: ((ms: number) => void) | undefined, payload: Uint8Array): void {
+    const at = 8 + 4 + 8;
+    if (f === undefined || payload.length < at + 8) return;
+    const time = Number(new DataView(payload.buffer, payload.byteOffset + at, 8).getBigInt64(0));
+    const ms = Date.now() - time;
+    if (ms >= 0) f(ms);
+  }
+
+  /** election_time: LOOKING to leading or following (ZooKeeper's Leader.lead and
+   *  Follower.followLeader add it; an observer does not). */
+  private noteRole(role: Role): void {
+    const now = performance.now();
+    if (role !== 'leading') this.leadingSinceMs = null;
+    if (role === 'looking') {
+      this.lookingSinceMs ??= now;
+      return;
+    }
+    if (this.lookingSinceMs !== null && role !== 'observing') this.o.timings?.election(now - this.lookingSinceMs);
+    this.lookingSinceMs = null;
   }
 
   // ---- the in-memory log ----

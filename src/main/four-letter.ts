@@ -42,6 +42,8 @@ export interface FourLetterWordsOptions {
   ensembleMetrics?: () => Record<string, number | string>;
   /** The connection throttle's metrics for mntr (ZooKeeper's connection_rejected ...); none by default. */
   connectionMetrics?: () => Record<string, number>;
+  /** conf's serverId: an ensemble member's myid; 0 standalone (ZooKeeperServer's default). */
+  serverId?: number;
 }
 
 export class FourLetterWords {
@@ -54,6 +56,7 @@ export class FourLetterWords {
   private readonly mode: () => string;
   private readonly ensembleMetrics: () => Record<string, number | string>;
   private readonly connectionMetrics: () => Record<string, number>;
+  private readonly serverId: number;
   /** gtmk / stmk (ZooTrace's text trace mask): kept and reported; zkts traces nothing by it. */
   traceMask = traceMaskDefault;
   private nextReqId = 1;
@@ -69,6 +72,7 @@ export class FourLetterWords {
     this.mode = o.mode ?? (() => 'standalone');
     this.ensembleMetrics = o.ensembleMetrics ?? (() => ({}));
     this.connectionMetrics = o.connectionMetrics ?? (() => ({}));
+    this.serverId = o.serverId ?? 0;
   }
 
   attach(): void {
@@ -203,22 +207,35 @@ export class FourLetterWords {
    *  AdminServer's monitor command and the Prometheus exporter alike. */
   async monitorRows(): Promise<[string, string | number][]> {
     const stats = await this.collect(['counts', 'watches']);
-    const c = sumCounts(stats);
     const watchCount = stats.reduce((n, s) => n + (s.watches?.watchCount ?? 0), 0);
+    return this.rows({ counts: sumCounts(stats), watchCount });
+  }
+
+  /** mntr's rows that the main thread knows by itself, without asking the workers (the
+   *  exporter reads the workers' figures from shared memory instead: src/shm/metrics.ts). */
+  mainRows(): [string, string | number][] {
+    return this.rows(null);
+  }
+
+  private rows(w: { counts: WorkerCounts; watchCount: number } | null): [string, string | number][] {
     const tree = this.core.db.tree;
     const sessions = this.core.sessions.counts;
-    const rows: [string, string | number][] = [
-      ['zk_version', zkVersion],
-      ['zk_server_state', this.mode()],
-      ['zk_avg_latency', round(c.avgLatencyMs)],
-      ['zk_max_latency', c.maxLatencyMs],
-      ['zk_min_latency', c.minLatencyMs],
-      ['zk_packets_received', c.packetsReceived],
-      ['zk_packets_sent', c.packetsSent],
-      ['zk_num_alive_connections', c.aliveConnections],
-      ['zk_outstanding_requests', c.outstandingRequests],
-      ['zk_znode_count', tree.zkNodeCount],
-      ['zk_watch_count', watchCount],
+    const c = w?.counts;
+    const rows: [string, string | number][] = [['zk_version', zkVersion], ['zk_server_state', this.mode()]];
+    if (c !== undefined) {
+      rows.push(
+        ['zk_avg_latency', round(c.avgLatencyMs)],
+        ['zk_max_latency', c.maxLatencyMs],
+        ['zk_min_latency', c.minLatencyMs],
+        ['zk_packets_received', c.packetsReceived],
+        ['zk_packets_sent', c.packetsSent],
+        ['zk_num_alive_connections', c.aliveConnections],
+        ['zk_outstanding_requests', c.outstandingRequests],
+      );
+    }
+    rows.push(['zk_znode_count', tree.zkNodeCount]);
+    if (w !== null) rows.push(['zk_watch_count', w.watchCount]);
+    rows.push(
       ['zk_ephemerals_count', tree.ephemeralsCount],
       ['zk_approximate_data_size', tree.approximateDataSize],
       ['zk_open_file_descriptor_count', openFileDescriptors()],
@@ -228,7 +245,16 @@ export class FourLetterWords {
       ['zk_local_sessions', sessions.local],
       ['zk_last_proposal_size', -1],
       ['zk_zxid', zxidHex(this.core.db.lastZxid)],
-    ];
+    );
+    if (c !== undefined) {
+      // ZooKeeperServer's gauges from ServerStats (BufferStats of the packets sent; -1 before any).
+      rows.push(
+        ['zk_last_client_response_size', c.responseSizeLast],
+        ['zk_max_client_response_size', c.responseSizeMax],
+        ['zk_min_client_response_size', c.responseSizeMin],
+        ['zk_auth_failed_count', c.authFailed],
+      );
+    }
     for (const [k, v] of Object.entries(this.ensembleMetrics())) {
       const key = `zk_${k}`;
       const at = rows.findIndex((r) => r[0] === key); // an ensemble figure replaces a standalone one
@@ -257,6 +283,7 @@ export class FourLetterWords {
 
   private conf(): string {
     const c = this.cfg;
+    const quorum = this.quorumConf();
     return [
       `clientPort=${c.clientPort}`,
       'secureClientPort=-1',
@@ -269,9 +296,31 @@ export class FourLetterWords {
       `minSessionTimeout=${c.minSessionTimeoutMs}`,
       `maxSessionTimeout=${c.maxSessionTimeoutMs}`,
       'clientPortListenBacklog=-1',
-      'serverId=0',
-      '',
+      `serverId=${this.serverId}`,
+      // QuorumMaj.toString ends without a newline, and dumpConf prints it with print().
+      ...(quorum.length === 0 ? [''] : quorum),
     ].join('\n');
+  }
+
+  /** QuorumZooKeeperServer.dumpConf's lines after ZooKeeperServer's, on an ensemble member:
+   *  limits, electionAlg (3, the only one), its ports, peerType (LearnerType's ordinal), and
+   *  the membership as QuorumMaj prints it (a static config: version 0; the `;client` part of a
+   *  server line is not printed). */
+  private quorumConf(): string[] {
+    const c = this.cfg;
+    const me = c.servers.find((e) => e.id === this.serverId);
+    if (me === undefined) return [];
+    return [
+      `initLimit=${c.initLimitTicks}`,
+      `syncLimit=${c.syncLimitTicks}`,
+      'electionAlg=3',
+      `electionPort=${me.electionPort}`,
+      `quorumPort=${me.quorumPort}`,
+      `peerType=${me.role === 'observer' ? 1 : 0}`,
+      'membership: ',
+      ...[...c.servers].sort((a, b) => a.id - b.id).map((e) => `server.${e.id}=${e.host}:${e.quorumPort}:${e.electionPort}:${e.role}`),
+      'version=0',
+    ];
   }
 
   /** Bytes in dataDir/version-2 and dataLogDir/version-2 (dirs). */
@@ -399,6 +448,10 @@ export function sumCounts(stats: WorkerStats[]): WorkerCounts {
     latencyCount: 0,
     localSessions: 0,
     globalSessions: 0,
+    responseSizeLast: -1,
+    responseSizeMin: -1,
+    responseSizeMax: -1,
+    authFailed: 0,
   };
   let min = Infinity;
   for (const s of stats) {
@@ -414,6 +467,14 @@ export function sumCounts(stats: WorkerStats[]): WorkerCounts {
     if (c.latencyCount > 0) min = Math.min(min, c.minLatencyMs);
     total.localSessions += c.localSessions;
     total.globalSessions += c.globalSessions;
+    total.authFailed += c.authFailed;
+    // Sizes: min over the workers that sent any, max; the last of the highest worker that sent
+    // any (the exporter's MetricsReader.serverStats picks the same one).
+    if (c.responseSizeMin >= 0 && (total.responseSizeMin < 0 || c.responseSizeMin < total.responseSizeMin)) {
+      total.responseSizeMin = c.responseSizeMin;
+    }
+    total.responseSizeMax = Math.max(total.responseSizeMax, c.responseSizeMax);
+    if (c.responseSizeLast >= 0) total.responseSizeLast = c.responseSizeLast;
   }
   total.minLatencyMs = min === Infinity ? 0 : min;
   total.avgLatencyMs = total.latencyCount === 0 ? 0 : total.latencyTotalMs / total.latencyCount;

@@ -72,4 +72,7 @@ export const metricsPath = '/metrics';
 export const metricsRowsTimeoutMs = 5000;
 /** A latency summary's quantiles: ZooKeeper's ADVANCED summaries (0.5, 0.9, 0.99). */
 export const prometheusQuantiles: readonly number[] = [0.5, 0.9, 0.99];
+/** The quantiles of ZooKeeper's BASIC summaries (fsynctime, snapshottime, election_time): the
+ *  median only, as PrometheusMetricsProvider 3.8 builds them. */
+export const prometheusBasicQuantiles: readonly number[] = [0.5];
 assert(prometheusQuantiles.every((q, i) => q > 0 && q < 1 && (i === 0 || q > prometheusQuantiles[i - 1]!)), 'main limits: quantiles ascend in (0, 1)');

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createChannelDescriptor, type ChannelDescriptor } from '../shm/channel.js';
 import type { WorkerInit } from '../shm/admin.js';
 import { largeRecordBufferTrimMs } from '../shm/limits.js';
-import { createMetricsBuffer, MetricsHistogram, MetricsReader, MetricsWriter } from '../shm/metrics.js';
+import { createMetricsBuffer, MetricsGauge, MetricsHistogram, MetricsReader, MetricsWriter } from '../shm/metrics.js';
 import { ByteRing } from '../shm/ring.js';
 import {
   coreTickIntervalMsMin,
@@ -86,6 +86,9 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     { lastZxid: recovered.lastZxid, sessions: recovered.sessions.size, replayed: recovered.replayed },
     'recovered data',
   );
+  // The main thread's own figures for the exporter: one row of the workers' layout.
+  const mainMetrics = createMetricsBuffer(1);
+  const mainMetricsWriter = new MetricsWriter(mainMetrics, 0);
   const stage = new SyncStage({
     dataDir: cfg.dataDir,
     dataLogDir: cfg.dataLogDir,
@@ -96,6 +99,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     preAllocBytes: cfg.preAllocBytes,
     logger,
     fs: cfg.forceSync ? nodeLogFs : withoutSync(nodeLogFs),
+    // fsynctime, as FileTxnLog.commit: only when it syncs (forceSync).
+    ...(cfg.forceSync ? { onFsync: (ms: number) => mainMetricsWriter.record(MetricsHistogram.fsyncUs, ms * 1000) } : {}),
     onFatal: (err: StorageError) => {
       // Fail-stop: the process cannot know what reached the disk, so it replies to nothing
       // more. Written synchronously: an async log transport could lose the line.
@@ -103,6 +108,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       process.exit(1);
     },
   });
+  // snapshottime (SyncRequestProcessor times zks.takeSnapshot()): the walk and the write.
+  stage.onSnapshot((info) => mainMetricsWriter.record(MetricsHistogram.snapshotUs, (info.walkMs + info.writeMs) * 1000));
   // Ensemble mode: server.N lines are present. The driver (driver.ts) owns Zab, the quorum
   // transport and the log's ordering; the core proposes through it instead of the log stage.
   // Imported only here: a standalone server never loads the ensemble's modules (Zab, the quorum
@@ -117,6 +124,12 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
         stage,
         logger,
         recoveredZxid: recovered.lastZxid,
+        timings: {
+          election: (ms) => mainMetricsWriter.record(MetricsHistogram.electionUs, ms * 1000),
+          proposal: (ms) => mainMetricsWriter.record(MetricsHistogram.proposalLatencyUs, ms * 1000),
+          quorumAck: (ms) => mainMetricsWriter.record(MetricsHistogram.quorumAckLatencyUs, ms * 1000),
+          commitPropagation: (ms) => mainMetricsWriter.record(MetricsHistogram.commitPropagationLatencyUs, ms * 1000),
+        },
         fatal: (why: string): never => {
           writeSync(2, `zkts: FATAL ensemble driver: ${why}\n`);
           process.exit(1);
@@ -141,9 +154,6 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   const ringBytes = onThisThread ? { toMainBytes: mainThreadSessionsRingBytes, toWorkerBytes: mainThreadSessionsRingBytes } : {};
   const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor(ringBytes));
   const bridge = new Bridge(descriptors, logger);
-  // The main thread's own figures for the exporter: one row of the workers' layout.
-  const mainMetrics = createMetricsBuffer(1);
-  const mainMetricsWriter = new MetricsWriter(mainMetrics, 0);
   const core = new Core({
     db,
     log: stage,
@@ -179,6 +189,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   const ipCounts = createIpCountTable(cfg.maxClientAddresses);
   const connThrottle = createConnThrottle(cfg.connThrottle, performance.timeOrigin + performance.now());
   const metrics = createMetricsBuffer(workerCount);
+  /** The workers' published gauges, for mntr's rows that sum them (connection_rejected). */
+  const workerGauges = new MetricsReader(metrics, { nowMs: performance.now() });
   const init = (channel: ChannelDescriptor, workerIndex: number): WorkerInit => ({
     workerIndex,
     workerCount,
@@ -254,11 +266,14 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     catchUp: () => bridge.catchUp(-1),
     mode: () => driver?.mode() ?? 'standalone',
     ensembleMetrics: () => driver?.replicationMetrics() ?? {},
+    serverId: myId,
     // ZooKeeper's ServerMetrics names: connects let through the throttle, connects it refused,
     // and BLUE's current drop chance.
+    // connection_rejected also counts the connections maxClientCnxns refused (ZooKeeper's
+    // NIOServerCnxnFactory does), as the workers publish them.
     connectionMetrics: () => ({
       connection_request_count: connThrottle.letThrough,
-      connection_rejected: connThrottle.rejected,
+      connection_rejected: connThrottle.rejected + workerGauges.gaugeSum(MetricsGauge.connectionsRefused),
       connection_drop_probability: connThrottle.dropChance,
     }),
   });
@@ -314,13 +329,15 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
           engine: cfg.httpEngine,
           logger,
           sources: {
-            monitorRows: () => words.monitorRows(),
+            // The main thread's rows only: the workers' figures come from shared memory.
+            monitorRows: async () => words.mainRows(),
             workers: new MetricsReader(metrics, { nowMs: performance.now() }),
             main: new MetricsReader(mainMetrics, { nowMs: performance.now() }),
             rings: descriptors.map((d) => ({ toMain: ByteRing.attach(d.toMain), toWorker: ByteRing.attach(d.toWorker) })),
             connThrottle,
             ipCounts,
             now: () => performance.now(),
+            ensemble: driver !== null,
           },
         });
 

@@ -206,6 +206,12 @@ export interface WorkerCounts {
   latencyCount: number;
   localSessions: number;
   globalSessions: number;
+  /** Client response sizes in bytes (ServerStats' BufferStats: -1 before any). */
+  responseSizeLast: number;
+  responseSizeMin: number;
+  responseSizeMax: number;
+  /** Authentications refused (AuthFailed). */
+  authFailed: number;
 }
 
 export interface WatchStats {

@@ -5,11 +5,13 @@
 // worker's row.
 //
 //   buffer = workerCount rows of `metricsRowCells` Int32 cells (whole cache lines each):
-//     [gauges: MetricsGauge.count cells][histogram 0][histogram 1] ... (MetricsHistogram)
+//     [gauges: MetricsGauge.count float64s][histogram 0][histogram 1] ... (MetricsHistogram)
 //   histogram = metricsBuckets bucket counts + 1 sum cell (the sum of the recorded values)
 //
 // One writer per row (its worker), so the writer needs no Atomics: an aligned Int32 store is
-// tear-free. Counts and sums are u32 that wrap; the reader (main thread) folds the change since
+// tear-free, and so is an aligned 8-byte one on the 64-bit platforms Node runs on (x64, arm64:
+// V8 writes a Float64Array element with one 8-byte move), which is why the gauges, some of which
+// are counts that outgrow 2^31 (packets), are float64. Counts and sums are u32 that wrap; the reader (main thread) folds the change since
 // its last look into float64 totals, and looks often enough (metricsFoldIntervalMs, and each
 // scrape) that no cell wraps twice in between.
 //
@@ -21,15 +23,38 @@
 import { assert } from '../common/assert.js';
 import { metricsWindowMs } from './limits.js';
 
-/** Gauges a worker sets on its tick (plain values, last write wins). */
+/** Gauges a worker sets on its tick (plain values, last write wins): its own figures, and the
+ *  ServerStats figures mntr sums over the workers, so that the exporter reads them here. */
 export const MetricsGauge = {
   sessionsGlobal: 0,
   sessionsLocal: 1,
+  /** Alive client connections (num_alive_connections). */
   connections: 2,
+  /** ZooKeeper's watch count (watch_count). */
   watches: 3,
-  count: 4,
+  /** ServerStats since start or srst: packets in and out. */
+  packetsReceived: 4,
+  packetsSent: 5,
+  /** Requests of this worker's sessions in flight (outstanding_requests). */
+  outstandingRequests: 6,
+  /** Request latency (whole ms): min (0 before any), max, total and count, for min/avg/max. */
+  latencyMinMs: 7,
+  latencyMaxMs: 8,
+  latencyTotalMs: 9,
+  latencyCount: 10,
+  /** Client response sizes in bytes (ServerStats.clientResponseStats; -1 before any). */
+  responseSizeLast: 11,
+  responseSizeMin: 12,
+  responseSizeMax: 13,
+  /** Authentications this worker refused (AuthFailed). */
+  authFailed: 14,
+  /** Connections refused at accept by maxClientCnxns (or a full address table). */
+  connectionsRefused: 15,
+  count: 16,
 } as const;
-export type MetricsGauge = Exclude<(typeof MetricsGauge)[keyof typeof MetricsGauge], 4>;
+export type MetricsGauge = Exclude<(typeof MetricsGauge)[keyof typeof MetricsGauge], 16>;
+/** Int32 cells the gauges take (each is a float64). */
+const gaugeCells = MetricsGauge.count * 2;
 
 /** Histograms a worker records into (values are non-negative integers: µs, or a count). */
 export const MetricsHistogram = {
@@ -44,9 +69,22 @@ export const MetricsHistogram = {
   /** The main thread's row only: a learner's TOUCH to the leader, the age of its oldest touch
    *  (how long a client's activity took to reach the leader's session timers), µs. */
   touchLagUs: 4,
-  count: 5,
+  /** The main thread's row only: each fsync of the txn log (ZooKeeper's fsynctime), µs. */
+  fsyncUs: 5,
+  /** The main thread's row only: taking a snapshot, walk and write (snapshottime), µs. */
+  snapshotUs: 6,
+  /** The main thread's row only: from LOOKING to a role (election_time), µs. */
+  electionUs: 7,
+  /** The main thread's row, a follower: a PROPOSAL's age when it arrives, by the leader's wall
+   *  clock in its txn header (proposal_latency), µs. */
+  proposalLatencyUs: 8,
+  /** The main thread's row, the leader: a proposal's age when it commits (quorum_ack_latency), µs. */
+  quorumAckLatencyUs: 9,
+  /** The main thread's row, a learner: a txn's age when it commits here (commit_propagation_latency), µs. */
+  commitPropagationLatencyUs: 10,
+  count: 11,
 } as const;
-export type MetricsHistogram = Exclude<(typeof MetricsHistogram)[keyof typeof MetricsHistogram], 5>;
+export type MetricsHistogram = Exclude<(typeof MetricsHistogram)[keyof typeof MetricsHistogram], 11>;
 
 /** Buckets of one histogram: 4 exact (0..3), then 4 per power of two up to 2^32. */
 export const metricsBuckets = 4 + 30 * 4;
@@ -54,7 +92,7 @@ const histogramCells = metricsBuckets + 1;
 const cacheLineCells = 16;
 /** Int32 cells of one worker's row, rounded up to whole cache lines (no false sharing). */
 export const metricsRowCells =
-  Math.ceil((MetricsGauge.count + MetricsHistogram.count * histogramCells) / cacheLineCells) * cacheLineCells;
+  Math.ceil((gaugeCells + MetricsHistogram.count * histogramCells) / cacheLineCells) * cacheLineCells;
 const u32Max = 0xffff_ffff;
 
 /** The bucket of value v (clamped to [0, 2^32 - 1], fractions dropped). */
@@ -112,21 +150,23 @@ export function createMetricsBuffer(workerCount: number): SharedArrayBuffer {
 /** The writer of one row: a worker's own, or the main thread's (a buffer of one row). */
 export class MetricsWriter {
   readonly #cells: Int32Array;
+  readonly #gauges: Float64Array;
 
   constructor(buffer: SharedArrayBuffer, workerIndex: number) {
     const rows = buffer.byteLength / (metricsRowCells * 4);
     assert(Number.isInteger(rows) && workerIndex >= 0 && workerIndex < rows, 'metrics: row out of range');
     this.#cells = new Int32Array(buffer, workerIndex * metricsRowCells * 4, metricsRowCells);
+    this.#gauges = new Float64Array(buffer, workerIndex * metricsRowCells * 4, MetricsGauge.count);
   }
 
   setGauge(g: MetricsGauge, value: number): void {
-    this.#cells[g] = value | 0;
+    this.#gauges[g] = value;
   }
 
   /** Count value v (an integer >= 0; clamped) in histogram h. */
   record(h: MetricsHistogram, v: number): void {
     const cells = this.#cells;
-    const base = MetricsGauge.count + h * histogramCells;
+    const base = gaugeCells + h * histogramCells;
     const x = !(v >= 0) ? 0 : v >= u32Max ? u32Max : v >>> 0;
     const at = base + bucketOf(x);
     cells[at] = (cells[at]! + 1) | 0;
@@ -146,6 +186,7 @@ export interface SummaryFigures {
 export class MetricsReader {
   readonly workerCount: number;
   readonly #cells: Int32Array;
+  readonly #gauges: Float64Array;
   /** Raw u32 of each histogram cell at the last fold. */
   readonly #last: Uint32Array;
   /** Totals since start of each histogram cell (same index as #last). */
@@ -158,6 +199,7 @@ export class MetricsReader {
 
   constructor(buffer: SharedArrayBuffer, o: { nowMs: number; windowMs?: number }) {
     this.#cells = new Int32Array(buffer);
+    this.#gauges = new Float64Array(buffer);
     this.workerCount = this.#cells.length / metricsRowCells;
     assert(Number.isInteger(this.workerCount) && this.workerCount >= 1, 'metrics: buffer is whole rows');
     const n = this.#cells.length;
@@ -175,7 +217,7 @@ export class MetricsReader {
     const last = this.#last;
     const totals = this.#totals;
     for (let w = 0; w < this.workerCount; w++) {
-      const from = w * metricsRowCells + MetricsGauge.count;
+      const from = w * metricsRowCells + gaugeCells;
       const to = from + MetricsHistogram.count * histogramCells;
       for (let i = from; i < to; i++) {
         const raw = cells[i]! >>> 0;
@@ -193,7 +235,48 @@ export class MetricsReader {
   }
 
   gauge(worker: number, g: MetricsGauge): number {
-    return this.#cells[worker * metricsRowCells + g]!;
+    return this.#gauges[(worker * metricsRowCells) / 2 + g]!;
+  }
+
+  /** Gauge g summed over every row. */
+  gaugeSum(g: MetricsGauge): number {
+    let n = 0;
+    for (let w = 0; w < this.workerCount; w++) n += this.gauge(w, g);
+    return n;
+  }
+
+  /** ServerStats' latency and response-size figures over every row, as sumCounts (mntr) and
+   *  BufferStats combine them: min over the rows that have one, max, and the average. */
+  serverStats(): { minLatencyMs: number; maxLatencyMs: number; avgLatencyMs: number; responseSizeMin: number; responseSizeMax: number; responseSizeLast: number } {
+    let minLatencyMs = Infinity;
+    let maxLatencyMs = 0;
+    let total = 0;
+    let count = 0;
+    let sizeMin = -1;
+    let sizeMax = -1;
+    let sizeLast = -1;
+    for (let w = 0; w < this.workerCount; w++) {
+      const n = this.gauge(w, MetricsGauge.latencyCount);
+      if (n > 0) minLatencyMs = Math.min(minLatencyMs, this.gauge(w, MetricsGauge.latencyMinMs));
+      maxLatencyMs = Math.max(maxLatencyMs, this.gauge(w, MetricsGauge.latencyMaxMs));
+      total += this.gauge(w, MetricsGauge.latencyTotalMs);
+      count += n;
+      const lo = this.gauge(w, MetricsGauge.responseSizeMin);
+      if (lo >= 0 && (sizeMin < 0 || lo < sizeMin)) sizeMin = lo;
+      sizeMax = Math.max(sizeMax, this.gauge(w, MetricsGauge.responseSizeMax));
+      // The last response of the server: the highest worker's that has one (rows do not say which
+      // came last; mntr takes the same one).
+      const last = this.gauge(w, MetricsGauge.responseSizeLast);
+      if (last >= 0) sizeLast = last;
+    }
+    return {
+      minLatencyMs: minLatencyMs === Infinity ? 0 : minLatencyMs,
+      maxLatencyMs,
+      avgLatencyMs: count === 0 ? 0 : total / count,
+      responseSizeMin: sizeMin,
+      responseSizeMax: sizeMax,
+      responseSizeLast: sizeLast,
+    };
   }
 
   /** Histogram h of one worker, or of all (worker = -1), with the q-quantiles of the window.
@@ -205,7 +288,7 @@ export class MetricsReader {
     const from = Math.max(worker, 0);
     const to = worker < 0 ? this.workerCount : worker + 1;
     for (let w = from; w < to; w++) {
-      const base = w * metricsRowCells + MetricsGauge.count + h * histogramCells;
+      const base = w * metricsRowCells + gaugeCells + h * histogramCells;
       for (let b = 0; b < metricsBuckets; b++) {
         const total = this.#totals[base + b]!;
         count += total;
@@ -220,3 +303,4 @@ export class MetricsReader {
 assert(bucketOf(u32Max) === metricsBuckets - 1, 'the last bucket holds 2^32 - 1');
 assert(bucketLower(bucketOf(1000)) <= 1000 && 1000 < bucketUpper(bucketOf(1000)), 'buckets cover their values');
 assert(metricsRowCells % cacheLineCells === 0, 'metrics rows are whole cache lines');
+assert(gaugeCells % 2 === 0 && metricsRowCells % 2 === 0, 'the float64 gauges are 8-byte aligned in every row');

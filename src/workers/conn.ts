@@ -62,6 +62,29 @@ export interface ConnHandler {
 export interface IoCounters {
   packetsReceived: number;
   packetsSent: number;
+  /** The sizes of the packets sent (ServerStats' client response stats); absent: not kept. */
+  responseSizes?: ResponseSizes;
+}
+
+/** Sizes in bytes of the packets sent to clients, length prefix excluded, as ServerStats'
+ *  BufferStats keeps them (last, min, max; -1 before any). */
+export class ResponseSizes {
+  last = -1;
+  min = -1;
+  max = -1;
+
+  note(frameBytes: number): void {
+    const n = frameBytes - 4;
+    this.last = n;
+    if (n > this.max) this.max = n;
+    if (this.min < 0 || n < this.min) this.min = n;
+  }
+
+  reset(): void {
+    this.last = -1;
+    this.min = -1;
+    this.max = -1;
+  }
 }
 
 /** A pool of output memory. Frames are reserved, written in place, then committed to a conn. */
@@ -349,6 +372,7 @@ export class Conn {
     if (this.state === ConnState.closed) return;
     this.sent++;
     this.#counters.packetsSent++;
+    this.#counters.responseSizes?.note(bytes);
     const buf = this.#slab.buf;
     if (this.#runBuf === buf && this.#runEnd === off) {
       this.#runEnd = off + bytes;
@@ -371,6 +395,7 @@ export class Conn {
   writeNow(frame: Buffer): void {
     this.sent++;
     this.#counters.packetsSent++;
+    this.#counters.responseSizes?.note(frame.length);
     this.socket.write(frame);
   }
 
@@ -391,6 +416,7 @@ export class Conn {
     }
     this.sent++;
     this.#counters.packetsSent++;
+    this.#counters.responseSizes?.note(frame.length);
     this.#closeRun();
     this.#queueOut(frame);
     this.#dirty = true;

@@ -39,6 +39,8 @@ export interface ListenerOptions {
   log: WorkerLog;
   /** An accepted connection within the limit; `counted`: release its IP when it closes. */
   onConnection(socket: net.Socket, ip: string, counted: boolean): void;
+  /** A connection refused by maxClientCnxns or a full address table (ZooKeeper's connection_rejected). */
+  onRefused?(): void;
 }
 
 
@@ -129,6 +131,7 @@ export class Listener {
     } else if (got === IpAcquire.tableFull) {
       this.#tableFull(ip);
     }
+    this.#options.onRefused?.();
     socket.on('error', () => {});
     socket.destroy();
   }

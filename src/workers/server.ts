@@ -45,7 +45,7 @@ import type {
 import type { SharedStatus } from '../shm/status.js';
 import { ConnThrottle } from '../shm/connthrottle.js';
 import type { Bridge, BridgeHandler } from './bridge.js';
-import { ConnState, type Conn, type ConnHandler, type IoCounters } from './conn.js';
+import { ConnState, ResponseSizes, type Conn, type ConnHandler, type IoCounters } from './conn.js';
 import { logProtocolError, type ClientConn } from './connections/client-conn.js';
 import { Output } from './connections/output.js';
 import { ConnRegistry } from './connections/registry.js';
@@ -59,7 +59,7 @@ import { SessionAttach } from './session/attach.js';
 import { metricsGaugeIntervalMs, sessionlessConnectionTimeoutMs } from './limits.js';
 import { WorkerSessions } from './session/lifecycle.js';
 import { MetricsGauge, MetricsHistogram, MetricsWriter } from '../shm/metrics.js';
-import { Latency, workerStats, type WorkerStatsSources } from './stats.js';
+import { Latency, workerCounts, workerStats, type WorkerStatsSources } from './stats.js';
 import { Fanout } from './watches/fanout.js';
 import { mayRead } from './watches/readers.js';
 import { WatchTable } from './watches/table.js';
@@ -86,7 +86,9 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #listener: Listener;
 
   readonly #watches = new WatchTable();
-  readonly #counters: IoCounters = { packetsReceived: 0, packetsSent: 0 };
+  readonly #counters: IoCounters = { packetsReceived: 0, packetsSent: 0, responseSizes: new ResponseSizes() };
+  /** Connections the listener refused (maxClientCnxns), for connection_rejected. */
+  #connectionsRefused = 0;
   readonly #latency = new Latency(); // worker-wide (ServerStats)
   readonly #output: Output;
   readonly #conns: ConnRegistry;
@@ -184,6 +186,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       counters: this.#counters,
       latency,
       outstanding: () => inFlight.outstanding,
+      authFailed: () => this.#router.authFailed,
     };
     this.#listener = new Listener({
       spec: init.listen,
@@ -192,6 +195,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       sharedPort: init.workerCount > 1,
       log,
       onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted),
+      onRefused: () => this.#connectionsRefused++,
     });
   }
 
@@ -276,8 +280,22 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const table = this.#sessions.table;
     m.setGauge(MetricsGauge.sessionsGlobal, table.globalCount);
     m.setGauge(MetricsGauge.sessionsLocal, table.localCount);
-    m.setGauge(MetricsGauge.connections, this.#conns.aliveCount());
     m.setGauge(MetricsGauge.watches, this.#watches.watchCount);
+    // mntr's worker figures, the same values a stats message would get (sumCounts adds them up).
+    const c = workerCounts(this.#statsSources);
+    m.setGauge(MetricsGauge.connections, c.aliveConnections);
+    m.setGauge(MetricsGauge.packetsReceived, c.packetsReceived);
+    m.setGauge(MetricsGauge.packetsSent, c.packetsSent);
+    m.setGauge(MetricsGauge.outstandingRequests, c.outstandingRequests);
+    m.setGauge(MetricsGauge.latencyMinMs, c.minLatencyMs);
+    m.setGauge(MetricsGauge.latencyMaxMs, c.maxLatencyMs);
+    m.setGauge(MetricsGauge.latencyTotalMs, c.latencyTotalMs);
+    m.setGauge(MetricsGauge.latencyCount, c.latencyCount);
+    m.setGauge(MetricsGauge.responseSizeLast, c.responseSizeLast);
+    m.setGauge(MetricsGauge.responseSizeMin, c.responseSizeMin);
+    m.setGauge(MetricsGauge.responseSizeMax, c.responseSizeMax);
+    m.setGauge(MetricsGauge.authFailed, c.authFailed);
+    m.setGauge(MetricsGauge.connectionsRefused, this.#connectionsRefused);
   }
 
   // ============================================================================ connections

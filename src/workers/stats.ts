@@ -207,6 +207,8 @@ export interface WorkerStatsSources {
   latency: Latency;
   /** Requests of this worker's sessions in flight at the main thread. */
   outstanding(): number;
+  /** Authentications this worker refused. */
+  authFailed(): number;
 }
 
 /** The report a `stats` message asks for, after the reset it asks for (crst, srst). */
@@ -246,7 +248,7 @@ function clientConnStats(c: ClientConn): ConnectionStats {
   });
 }
 
-function workerCounts(src: WorkerStatsSources): WorkerCounts {
+export function workerCounts(src: WorkerStatsSources): WorkerCounts {
   const l = src.latency;
   return {
     packetsReceived: src.counters.packetsReceived,
@@ -260,11 +262,16 @@ function workerCounts(src: WorkerStatsSources): WorkerCounts {
     latencyCount: l.count,
     localSessions: src.sessions.localCount,
     globalSessions: src.sessions.globalCount,
+    responseSizeLast: src.counters.responseSizes?.last ?? -1,
+    responseSizeMin: src.counters.responseSizes?.min ?? -1,
+    responseSizeMax: src.counters.responseSizes?.max ?? -1,
+    authFailed: src.authFailed(),
   };
 }
 
 function resetServerStats(src: WorkerStatsSources): void {
   src.counters.packetsReceived = 0;
   src.counters.packetsSent = 0;
+  src.counters.responseSizes?.reset(); // ServerStats.reset: clientResponseStats.reset()
   src.latency.reset();
 }

@@ -154,6 +154,10 @@ const serverGauges = [
   'open_file_descriptor_count',
   'max_file_descriptor_count',
   'connection_drop_probability',
+  'last_client_response_size',
+  'max_client_response_size',
+  'min_client_response_size',
+  'auth_failed_count',
 ];
 const osProperties = ['file.separator', 'line.separator', 'path.separator', 'os.arch', 'os.name', 'os.version', 'user.dir', 'user.home', 'user.name', 'user.timezone'];
 

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient, type ZkClient } from '../../src/client/index.js';
-import { startServer, type ServerHandle } from './harness/server.js';
+import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -132,9 +132,13 @@ describe('the Prometheus exporter', () => {
         await zk.getData('/m0', () => {});
         await zk.setData('/m0', 'y'); // fires the watch: one event fanned out to one session
         await zk.getData('/m1');
-        const { text, contentType } = await scrape(metricsPort(i));
+        const { contentType } = await scrape(metricsPort(i));
         assert.match(contentType, /^text\/plain; version=0\.0\.4/);
-        let e = parse(text);
+        // The workers publish their figures about once a second.
+        let e = await until('the workers to publish the traffic', async () => {
+          const x = parse((await scrape(metricsPort(i))).text);
+          return (x.samples.get('packets_received') ?? 0) >= 8 && (x.samples.get('num_alive_connections') ?? 0) >= 1 ? x : undefined;
+        });
         for (const g of ['znode_count', 'watch_count', 'num_alive_connections', 'packets_received', 'packets_sent',
           'outstanding_requests', 'ephemerals_count', 'approximate_data_size', 'global_sessions', 'local_sessions',
           'avg_latency', 'max_latency', 'min_latency', 'uptime', 'open_file_descriptor_count']) {
@@ -212,6 +216,217 @@ describe('the Prometheus exporter', () => {
     } finally {
       await new Promise<void>((r) => blocker.close(() => r()));
     }
+  });
+});
+
+/**
+ * What existing ZooKeeper dashboards and alert rules query, as data. Sources:
+ * - apache/zookeeper, zookeeper-docs/src/main/resources/markdown/zookeeperMonitor.md, "Alerting
+ *   with Prometheus" (rules/zk.yml; now zookeeper-website/.../admin-ops/monitor-and-audit-logs.mdx);
+ * - grafana/jsonnet-libs, zookeeper-observ-lib/signals/{zookeeper,latency,cluster}.libsonnet, the
+ *   `prometheus` source of Grafana's ZooKeeper overview dashboard.
+ * (Grafana.com dashboard 10465, which the ZooKeeper docs link, could not be fetched from here.)
+ * `expr` is the query with its threshold taken off; `names` the metrics it reads, with
+ * ZooKeeper's type; `on`: which servers export it (all, ensemble members, the leader).
+ */
+const dashboardQueries: readonly { expr: string; names: readonly [string, 'gauge' | 'counter' | 'summary'][]; on: 'all' | 'ensemble' | 'leader'; source: string }[] = [
+  { expr: 'znode_count', names: [['znode_count', 'gauge']], on: 'all', source: 'zk.yml, grafana' },
+  { expr: 'num_alive_connections', names: [['num_alive_connections', 'gauge']], on: 'all', source: 'zk.yml, grafana' },
+  { expr: 'approximate_data_size /1024 /1024', names: [['approximate_data_size', 'gauge']], on: 'all', source: 'zk.yml' },
+  { expr: 'watch_count', names: [['watch_count', 'gauge']], on: 'all', source: 'zk.yml, grafana' },
+  { expr: 'increase(election_time_count[5m])', names: [['election_time', 'summary']], on: 'all', source: 'zk.yml' },
+  { expr: 'open_file_descriptor_count', names: [['open_file_descriptor_count', 'gauge']], on: 'all', source: 'zk.yml' },
+  { expr: 'rate(fsynctime_sum[1m])', names: [['fsynctime', 'summary']], on: 'all', source: 'zk.yml' },
+  { expr: 'rate(snapshottime_sum[5m])', names: [['snapshottime', 'summary']], on: 'all', source: 'zk.yml' },
+  { expr: 'avg_latency', names: [['avg_latency', 'gauge']], on: 'all', source: 'zk.yml, grafana' },
+  { expr: 'outstanding_requests', names: [['outstanding_requests', 'gauge']], on: 'all', source: 'grafana' },
+  { expr: 'min_latency', names: [['min_latency', 'gauge']], on: 'all', source: 'grafana' },
+  { expr: 'max_latency', names: [['max_latency', 'gauge']], on: 'all', source: 'grafana' },
+  { expr: 'quorum_size', names: [['quorum_size', 'gauge']], on: 'ensemble', source: 'grafana' },
+  {
+    expr: 'clamp_max(leader_uptime, 1) or clamp_max(num_alive_connections, 0)',
+    names: [['leader_uptime', 'gauge']],
+    on: 'leader',
+    source: 'grafana (role)',
+  },
+];
+/** Queried by zk.yml, not exported by zkts (README, Metrics): there is no JVM. */
+const dashboardNotExported = ['jvm_memory_bytes_used', 'jvm_memory_bytes_max'];
+/** ZooKeeperServer's and the Leader's other gauges that zkts exports under ZooKeeper's names. */
+const otherZkNames: readonly [string, 'gauge' | 'counter' | 'summary', 'all' | 'ensemble' | 'voter' | 'leader'][] = [
+  ['packets_received', 'gauge', 'all'],
+  ['packets_sent', 'gauge', 'all'],
+  ['ephemerals_count', 'gauge', 'all'],
+  ['uptime', 'gauge', 'all'],
+  ['global_sessions', 'gauge', 'all'],
+  ['local_sessions', 'gauge', 'all'],
+  ['max_file_descriptor_count', 'gauge', 'all'],
+  ['last_client_response_size', 'gauge', 'all'],
+  ['max_client_response_size', 'gauge', 'all'],
+  ['min_client_response_size', 'gauge', 'all'],
+  ['auth_failed_count', 'gauge', 'all'],
+  ['connection_request_count', 'counter', 'all'],
+  ['connection_rejected', 'counter', 'all'],
+  ['connection_drop_probability', 'gauge', 'all'],
+  ['readlatency', 'summary', 'all'],
+  ['updatelatency', 'summary', 'all'],
+  ['proposal_count', 'counter', 'ensemble'],
+  ['commit_count', 'counter', 'ensemble'],
+  ['proposal_latency', 'summary', 'ensemble'],
+  ['quorum_ack_latency', 'summary', 'ensemble'],
+  ['commit_propagation_latency', 'summary', 'ensemble'],
+  ['learners', 'gauge', 'leader'],
+  ['synced_followers', 'gauge', 'leader'],
+  ['synced_observers', 'gauge', 'voter'],
+  ['pending_syncs', 'gauge', 'leader'],
+];
+
+/** Every claimed name on this server (role: standalone, leader, follower, observer) is in the
+ *  scrape with ZooKeeper's type; the ensemble's are absent on a standalone server, the leader's
+ *  on the others. Summaries: the quantile lines (the median at least), _sum and _count. */
+function checkZkNames(e: Exposition, role: string): void {
+  const all = [...dashboardQueries.flatMap((q) => q.names.map(([n, t]) => [n, t, q.on] as const)), ...otherZkNames];
+  for (const [name, type, on] of all) {
+    const expected =
+      on === 'all' ||
+      (on === 'ensemble' && role !== 'standalone') ||
+      (on === 'voter' && (role === 'leader' || role === 'follower')) ||
+      (on === 'leader' && role === 'leader');
+    if (!expected) {
+      assert.ok(!e.types.has(name), `${name} is not exported by a ${role} (ZooKeeper registers it only on ${on})`);
+      continue;
+    }
+    assert.equal(e.types.get(name), type, `${name}: a ${type} on a ${role}`);
+    if (type === 'summary') {
+      assert.ok(e.samples.has(`${name}{quantile="0.5"}`), `${name} median`);
+      assert.ok(e.samples.has(`${name}_sum`) && e.samples.has(`${name}_count`), `${name}_sum and _count`);
+    } else {
+      assert.ok(e.samples.has(name), `${name} has a value`);
+    }
+  }
+  for (const name of dashboardNotExported) assert.ok(!e.types.has(name), `${name} is not exported`);
+}
+
+/** Server 8: a standalone server with its AdminServer (client port + 4) and a tickTime that lets
+ *  a session go 10 s between pings, so that the server is quiet while mntr and /metrics are read. */
+const adminPort = (i: number): number => clientPort(i) + 4;
+
+describe("ZooKeeper's dashboards and alert rules, and mntr's figures on /metrics", () => {
+  let server: ServerHandle;
+
+  before(async () => {
+    server = await startServer('zkts', {
+      port: clientPort(8),
+      tickTime: 2000,
+      maxClientCnxns: 3,
+      extra: {
+        'metricsProvider.className': providerClass,
+        'metricsProvider.httpHost': '127.0.0.1',
+        'metricsProvider.httpPort': String(metricsPort(8)),
+        'admin.enableServer': 'true',
+        'admin.serverAddress': '127.0.0.1',
+        'admin.serverPort': String(adminPort(8)),
+        sessionWorkers: '2',
+      },
+    });
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  async function monitor(): Promise<Record<string, unknown>> {
+    const res = await fetch(`http://127.0.0.1:${adminPort(8)}/commands/monitor`);
+    assert.equal(res.status, 200);
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  test("after creates, reads, a watch and a refused auth, every claimed name is in a scrape, with ZooKeeper's type", async () => {
+    const zk = await connect(clientPort(8));
+    try {
+      for (let n = 0; n < 4; n++) await zk.create(`/dash-${n}`, 'x'.repeat(100 * n));
+      await zk.getData('/dash-3');
+      await zk.getData('/dash-1', () => {});
+      const bad = await connect(clientPort(8));
+      // No provider for the scheme: AuthFailed and the connection closes (auth_failed_count).
+      await assert.rejects(bad.addAuth('no-such-scheme', 'x'));
+      await bad.close().catch(() => {});
+      const e = await until('the workers to publish their figures', async () => {
+        const x = parse((await scrape(metricsPort(8))).text);
+        // Each worker publishes on its own tick: wait until the one that served the reads has.
+        const sized = (x.samples.get('max_client_response_size') ?? -1) >= 300;
+        return sized && x.samples.get('auth_failed_count') === 1 && x.samples.get('watch_count') === 1 ? x : undefined;
+      });
+      checkZkNames(e, 'standalone');
+      assert.ok(sample(e, 'fsynctime_count') >= 4, 'each create was fsynced');
+      assert.ok(sample(e, 'min_client_response_size') >= 16, 'a reply header is 16 bytes, every packet has one');
+      assert.ok(sample(e, 'min_client_response_size') < 300, 'the creates\' replies are smaller than the getData of 300 bytes');
+      assert.equal(sample(e, 'election_time_count'), 0, 'no election on a standalone server');
+    } finally {
+      await zk.close();
+    }
+  });
+
+  test('on a quiet server, /metrics shows the figures mntr shows (the workers\' from shared memory)', async () => {
+    // maxClientCnxns=3: a fourth connection from this address is refused (connection_rejected).
+    const zk = await connect(clientPort(8));
+    const sockets: net.Socket[] = [];
+    try {
+      const z = createClient(`127.0.0.1:${clientPort(8)}`, { sessionTimeoutMs: 30_000 });
+      await z.waitConnected(10_000);
+      await z.exists('/dash-0', () => {});
+      await zk.close();
+      for (let n = 0; n < 3; n++) {
+        const s = net.connect(clientPort(8), '127.0.0.1');
+        s.on('error', () => {});
+        sockets.push(s);
+        await new Promise<void>((r) => s.once('connect', () => r()));
+      }
+      await until('the refused connection in connection_rejected', async () => {
+        const m = await monitor();
+        return Number(m['connection_rejected']) >= 1 ? true : undefined;
+      });
+      for (const s of sockets) s.destroy();
+      const names = [
+        'packets_received', 'packets_sent', 'num_alive_connections', 'outstanding_requests', 'min_latency', 'max_latency',
+        'avg_latency', 'watch_count', 'last_client_response_size', 'min_client_response_size', 'max_client_response_size',
+        'auth_failed_count', 'connection_rejected', 'connection_request_count', 'znode_count', 'ephemerals_count',
+        'approximate_data_size', 'global_sessions', 'local_sessions',
+      ];
+      let last = '';
+      await until('/metrics to agree with mntr on a quiet server', async () => {
+        const m = await monitor();
+        const e = parse((await scrape(metricsPort(8))).text);
+        const differ = names.filter((n) => {
+          const v = e.samples.get(n);
+          const want = Number(m[n]);
+          return v === undefined || !(n === 'avg_latency' ? Math.abs(v - want) < 1e-3 : v === want);
+        });
+        last = differ.map((n) => `${n}: mntr ${String(m[n])}, /metrics ${e.samples.get(n)}`).join('; ');
+        return differ.length === 0 && Number(m['num_alive_connections']) === 1 && Number(m['watch_count']) === 1 ? true : undefined;
+      }).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; last difference: ${last}`);
+      });
+      const e = parse((await scrape(metricsPort(8))).text);
+      assert.ok(sample(e, 'connection_rejected') >= 1);
+      assert.ok(sample(e, 'packets_received') > 0 && sample(e, 'packets_sent') > 0);
+      // srst (ServerStats.reset): packets, latency and the response sizes start again, on both faces.
+      assert.equal(await fourLetter(clientPort(8), 'srst'), 'Server stats reset.\n');
+      await until('/metrics to show the reset', async () => {
+        const x = parse((await scrape(metricsPort(8))).text);
+        const m = await monitor();
+        const reset = (x.samples.get('packets_received') ?? Infinity) < sample(e, 'packets_received') && (x.samples.get('max_client_response_size') ?? 300) < 300;
+        return reset && Number(m['max_client_response_size']) < 300 ? true : undefined;
+      });
+      await z.close();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await zk.close().catch(() => {});
+    }
+  });
+
+  test('4lw conf prints serverId 0 on a standalone server', async () => {
+    assert.match(await fourLetter(clientPort(8), 'conf'), /^serverId=0$/m);
   });
 });
 
@@ -303,6 +518,14 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
     return r.length === 1 ? Number(r[0]!.value[1]) : undefined;
   }
 
+  /** Every series of an instant query: its labels and value. */
+  async function queryAll(expr: string): Promise<{ metric: Record<string, string>; value: number }[]> {
+    const res = await fetch(`${api()}/query?query=${encodeURIComponent(expr)}`);
+    const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    assert.equal(body.status, 'success', `query ${expr}`);
+    return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  }
+
   test('scrapes the target healthy, and queries znode_count, a summary and a zkts_* figure back', async () => {
     try {
       await until('the target to be up', async () => ((await query('up{job="zkts"}')) === 1 ? true : undefined), 60_000);
@@ -362,6 +585,73 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
         assert.ok(sample(e, 'znode_count') >= 3);
       } finally {
         await zk.close();
+      }
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nprometheus log:\n${prometheusLog}`);
+    }
+  });
+  test("ZooKeeper's alert rules and Grafana's dashboard queries answer for every member, unchanged", async () => {
+    try {
+      await until('four members up', async () => ((await query('count(up{job="ensemble"} == 1)')) === 4 ? true : undefined), 60_000);
+      const roles = await until('one leader, two followers, one observer', async () => {
+        const rs = await Promise.all([0, 1, 2, 3].map(async (k) => {
+          const e = parse((await scrape(metricsPort(4 + k))).text);
+          return ['leader', 'follower', 'observer'].find((r) => e.samples.get(`zkts_server_state{state="${r}"}`) === 1) ?? 'looking';
+        }));
+        return [...rs].sort().join() === 'follower,follower,leader,observer' ? rs : undefined;
+      });
+      // A write through the leader: proposed, logged (fsynced) and committed on every member.
+      const leader = roles.indexOf('leader');
+      const zk = await connect(clientPort(4 + leader));
+      try {
+        await zk.create('/dashboards', 'x');
+        await zk.getData('/dashboards', () => {});
+      } finally {
+        await zk.close();
+      }
+      for (const [k, role] of roles.entries()) {
+        // Which Zab timings each role takes (ZooKeeper 3.8: Leader.tryToCommit, Follower.processPacket,
+        // FollowerZooKeeperServer.commit and Observer).
+        const timed = {
+          leader: ['quorum_ack_latency_count', 'commit_count', 'proposal_count'],
+          follower: ['proposal_latency_count', 'commit_propagation_latency_count'],
+          observer: ['commit_propagation_latency_count'],
+        }[role]!;
+        const e = await until(`member ${k + 1}'s fsync and Zab timings`, async () => {
+          const x = parse((await scrape(metricsPort(4 + k))).text);
+          const ok = (x.samples.get('fsynctime_count') ?? 0) >= 1 && timed.every((n) => (x.samples.get(n) ?? 0) >= 1);
+          return ok && x.types.has('learners') === (role === 'leader') ? x : undefined;
+        });
+        checkZkNames(e, role);
+        if (role === 'observer') assert.equal(sample(e, 'proposal_latency_count'), 0, 'an observer gets INFORMs, not PROPOSALs');
+        if (role !== 'leader') assert.equal(sample(e, 'quorum_ack_latency_count'), 0, 'only the leader counts quorums');
+        // Leader.lead and Follower.followLeader time their election; an observer does not.
+        if (role === 'observer') assert.equal(sample(e, 'election_time_count'), 0);
+        else assert.ok(sample(e, 'election_time_count') >= 1 && sample(e, 'election_time_sum') > 0, `member ${k + 1} timed its election`);
+        assert.equal(sample(e, 'quorum_size'), 3, 'three voters');
+        // conf: the member id, then QuorumZooKeeperServer.dumpConf's lines.
+        const conf = await fourLetter(clientPort(4 + k), 'conf');
+        const p = clientPort(4 + k);
+        const quorum = [`serverId=${k + 1}`, 'initLimit=10', 'syncLimit=5', 'electionAlg=3', `electionPort=${p + 2}`, `quorumPort=${p + 1}`];
+        quorum.push(`peerType=${role === 'observer' ? 1 : 0}`, 'membership: ');
+        for (const m of [0, 1, 2, 3]) quorum.push(`server.${m + 1}=127.0.0.1:${clientPort(4 + m) + 1}:${clientPort(4 + m) + 2}:${m === 3 ? 'observer' : 'participant'}`);
+        quorum.push('version=0');
+        assert.ok(conf.endsWith(quorum.join('\n')), `conf on member ${k + 1} (no newline after version, as ZooKeeper):\n${conf}`);
+      }
+      // The queries themselves, through Prometheus: a series for each member.
+      for (const q of dashboardQueries) {
+        const series = await until(`${q.expr} on the four members`, async () => {
+          const r = (await queryAll(q.expr)).filter((x) => x.metric['job'] === 'ensemble');
+          return r.length === 4 ? r : undefined;
+        });
+        if (q.on === 'leader') {
+          const ones = await until('the role map: leader_uptime on the leader only', async () => {
+            const r = (await queryAll(q.expr)).filter((x) => x.metric['job'] === 'ensemble' && x.value === 1);
+            return r.length === 1 ? r : undefined;
+          });
+          assert.equal(ones[0]!.metric['instance'], `127.0.0.1:${metricsPort(4 + leader)}`);
+        }
+        assert.ok(series.every((x) => Number.isFinite(x.value)), `${q.expr}: numbers`);
       }
     } catch (e) {
       throw new Error(`${(e as Error).message}\nprometheus log:\n${prometheusLog}`);

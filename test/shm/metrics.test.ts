@@ -135,6 +135,55 @@ describe('MetricsWriter / MetricsReader', () => {
     assert.ok(folds >= 1);
   });
 
+  it('gauges are float64 (counts past 2^31, fractions, -1); serverStats combines the rows as mntr does', () => {
+    const buffer = createMetricsBuffer(3);
+    const [a, b, c] = [0, 1, 2].map((i) => new MetricsWriter(buffer, i)) as [MetricsWriter, MetricsWriter, MetricsWriter];
+    const r = new MetricsReader(buffer, { nowMs: 0 });
+    a.setGauge(MetricsGauge.packetsSent, 2 ** 40 + 3);
+    b.setGauge(MetricsGauge.packetsSent, 0.5);
+    assert.equal(r.gauge(0, MetricsGauge.packetsSent), 2 ** 40 + 3);
+    assert.equal(r.gaugeSum(MetricsGauge.packetsSent), 2 ** 40 + 3.5);
+    // Histograms beside the gauges are unaffected by them.
+    a.record(MetricsHistogram.readLatencyUs, 7);
+    r.fold(0);
+    assert.equal(r.summary(MetricsHistogram.readLatencyUs, 0, [0.5]).sum, 7);
+    for (const w of [a, b, c]) {
+      w.setGauge(MetricsGauge.responseSizeLast, -1);
+      w.setGauge(MetricsGauge.responseSizeMin, -1);
+      w.setGauge(MetricsGauge.responseSizeMax, -1);
+    }
+    assert.deepEqual(r.serverStats(), {
+      minLatencyMs: 0,
+      maxLatencyMs: 0,
+      avgLatencyMs: 0,
+      responseSizeMin: -1,
+      responseSizeMax: -1,
+      responseSizeLast: -1,
+    });
+    a.setGauge(MetricsGauge.latencyCount, 1);
+    a.setGauge(MetricsGauge.latencyMinMs, 5);
+    a.setGauge(MetricsGauge.latencyMaxMs, 5);
+    a.setGauge(MetricsGauge.latencyTotalMs, 5);
+    c.setGauge(MetricsGauge.latencyCount, 3);
+    c.setGauge(MetricsGauge.latencyMinMs, 1);
+    c.setGauge(MetricsGauge.latencyMaxMs, 2);
+    c.setGauge(MetricsGauge.latencyTotalMs, 4);
+    a.setGauge(MetricsGauge.responseSizeMin, 16);
+    a.setGauge(MetricsGauge.responseSizeMax, 50);
+    a.setGauge(MetricsGauge.responseSizeLast, 20);
+    c.setGauge(MetricsGauge.responseSizeMin, 30);
+    c.setGauge(MetricsGauge.responseSizeMax, 90);
+    c.setGauge(MetricsGauge.responseSizeLast, 30);
+    assert.deepEqual(r.serverStats(), {
+      minLatencyMs: 1,
+      maxLatencyMs: 5,
+      avgLatencyMs: 9 / 4,
+      responseSizeMin: 16,
+      responseSizeMax: 90,
+      responseSizeLast: 30,
+    });
+  });
+
   it('refuses a row outside the buffer', () => {
     assert.throws(() => new MetricsWriter(createMetricsBuffer(2), 2));
     assert.throws(() => createMetricsBuffer(0));

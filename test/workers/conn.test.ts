@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { Conn, OutSlab, Pause, type ConnHandler } from '../../src/workers/conn.js';
+import { Conn, OutSlab, Pause, ResponseSizes, type ConnHandler } from '../../src/workers/conn.js';
 
 describe('Conn frame parsing', () => {
   class FakeSocket extends EventEmitter {
@@ -122,5 +122,18 @@ describe('Conn frame parsing', () => {
     socket.emit('data', Buffer.from([0, 101, 1, 2]));
     assert.deepEqual(errors, ['Len error 101']);
     assert.ok(socket.destroyed);
+  });
+});
+
+describe('ResponseSizes', () => {
+  it("keeps ServerStats' last, min and max packet size, length prefix excluded; -1 before any and after reset", () => {
+    const r = new ResponseSizes();
+    assert.deepEqual([r.last, r.min, r.max], [-1, -1, -1]);
+    r.note(4 + 16);
+    r.note(4 + 300);
+    r.note(4 + 40);
+    assert.deepEqual([r.last, r.min, r.max], [40, 16, 300]);
+    r.reset();
+    assert.deepEqual([r.last, r.min, r.max], [-1, -1, -1]);
   });
 });

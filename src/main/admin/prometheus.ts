@@ -12,8 +12,11 @@
 // zkts's own figures sit beside them as zkts_*: the mntr rows that are not ZooKeeper metrics, and
 // what only zkts has (per worker: sessions, ring depth and stalls, event-loop delay; fan-out per
 // event; a learner's touch lag to the leader; connect admission). Worker figures come from
-// shared memory (src/shm/metrics.ts), never from a message per scrape. The mntr rows come from
-// FourLetterWords.monitorRows().
+// shared memory (src/shm/metrics.ts), never from a message per scrape: the workers publish the
+// ServerStats figures mntr sums (packets, connections, outstanding, the latency trio, watches,
+// response sizes, refused auths) there about once a second. The main thread's mntr rows come
+// from FourLetterWords.mainRows(), and its timings (fsynctime, snapshottime, election_time:
+// ZooKeeper's BASIC summaries, the median only) from its own row.
 //
 // With metricsProvider.exportJvmInfo=true (the default), Node's process figures (prom-client's
 // default metrics: process_*, nodejs_*) stand in for the JVM's.
@@ -28,7 +31,7 @@ import { metricsFoldIntervalMs } from '../../shm/limits.js';
 import type { MetricsProviderConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { startMainHttpApp } from './http.js';
-import { metricsPath, metricsRowsTimeoutMs, prometheusQuantiles } from '../limits.js';
+import { metricsPath, metricsRowsTimeoutMs, prometheusBasicQuantiles, prometheusQuantiles } from '../limits.js';
 
 /** ZooKeeper 3.8's registerGauge names (ZooKeeperServer, Leader, QuorumPeer ...). */
 const zkGauges = new Set([
@@ -69,7 +72,24 @@ const zkGauges = new Set([
 ]);
 
 /** ServerMetrics' counters that mntr rows carry. */
-const zkCounters = new Set(['connection_request_count', 'connection_rejected']);
+const zkCounters = new Set(['connection_request_count', 'connection_rejected', 'proposal_count', 'commit_count']);
+
+/** ZooKeeper gauges summed (or combined) over the workers' shared-memory rows, read here at each
+ *  scrape, never asked for by message; a row of the same name from mntr is ignored. */
+const fromWorkerRows = new Set([
+  'packets_received',
+  'packets_sent',
+  'num_alive_connections',
+  'outstanding_requests',
+  'avg_latency',
+  'min_latency',
+  'max_latency',
+  'watch_count',
+  'last_client_response_size',
+  'min_client_response_size',
+  'max_client_response_size',
+  'auth_failed_count',
+]);
 
 type MetricType = 'gauge' | 'counter' | 'summary';
 interface Sample {
@@ -79,7 +99,8 @@ interface Sample {
 }
 
 export interface PrometheusSources {
-  /** mntr's rows (zk_ prefixed), FourLetterWords.monitorRows(). */
+  /** The main thread's mntr rows (zk_ prefixed), FourLetterWords.mainRows(); rows of the
+   *  figures the workers publish in shared memory are ignored. */
   monitorRows(): Promise<[string, string | number][]>;
   /** The workers' figures in shared memory. */
   workers: MetricsReader;
@@ -91,6 +112,8 @@ export interface PrometheusSources {
   ipCounts: IpCountTable;
   /** Monotonic milliseconds. */
   now(): number;
+  /** An ensemble member (the Zab summaries are exported); absent: standalone. */
+  ensemble?: boolean;
 }
 
 export class PrometheusExporter {
@@ -194,6 +217,7 @@ export class PrometheusExporter {
       if (k === 'server_state') this.#serverState = String(raw);
       const v = numberOf(raw);
       if (v === null) continue;
+      if (fromWorkerRows.has(k)) continue;
       const name = zkGauges.has(k) || zkCounters.has(k) ? k : `zkts_${k}`;
       rows.set(name, v);
       if (!this.#known.has(name)) {
@@ -214,6 +238,29 @@ export class PrometheusExporter {
     const workers = Array.from({ length: w.workerCount }, (_, i) => i);
     this.#summary('readlatency', w, MetricsHistogram.readLatencyUs, 1 / 1000, -1);
     this.#summary('updatelatency', w, MetricsHistogram.updateLatencyUs, 1 / 1000, -1);
+    this.#summary('fsynctime', src.main, MetricsHistogram.fsyncUs, 1 / 1000, -1, prometheusBasicQuantiles);
+    this.#summary('snapshottime', src.main, MetricsHistogram.snapshotUs, 1 / 1000, -1, prometheusBasicQuantiles);
+    this.#summary('election_time', src.main, MetricsHistogram.electionUs, 1 / 1000, -1, prometheusBasicQuantiles);
+    // Zab's (ADVANCED summaries), on an ensemble member only: a standalone server has no quorum.
+    if (src.ensemble) {
+      this.#summary('proposal_latency', src.main, MetricsHistogram.proposalLatencyUs, 1 / 1000, -1);
+      this.#summary('quorum_ack_latency', src.main, MetricsHistogram.quorumAckLatencyUs, 1 / 1000, -1);
+      this.#summary('commit_propagation_latency', src.main, MetricsHistogram.commitPropagationLatencyUs, 1 / 1000, -1);
+    }
+    // ZooKeeperServer's gauges from ServerStats, over the workers' rows.
+    const sum = (g: MetricsGauge) => (): Sample[] => [{ value: w.gaugeSum(g) }];
+    this.#add('packets_received', 'gauge', sum(MetricsGauge.packetsReceived));
+    this.#add('packets_sent', 'gauge', sum(MetricsGauge.packetsSent));
+    this.#add('num_alive_connections', 'gauge', sum(MetricsGauge.connections));
+    this.#add('outstanding_requests', 'gauge', sum(MetricsGauge.outstandingRequests));
+    this.#add('watch_count', 'gauge', sum(MetricsGauge.watches));
+    this.#add('auth_failed_count', 'gauge', sum(MetricsGauge.authFailed));
+    this.#add('avg_latency', 'gauge', () => [{ value: w.serverStats().avgLatencyMs }]);
+    this.#add('min_latency', 'gauge', () => [{ value: w.serverStats().minLatencyMs }]);
+    this.#add('max_latency', 'gauge', () => [{ value: w.serverStats().maxLatencyMs }]);
+    this.#add('last_client_response_size', 'gauge', () => [{ value: w.serverStats().responseSizeLast }]);
+    this.#add('min_client_response_size', 'gauge', () => [{ value: w.serverStats().responseSizeMin }]);
+    this.#add('max_client_response_size', 'gauge', () => [{ value: w.serverStats().responseSizeMax }]);
     this.#add('zkts_scrape_rows_failed_total', 'counter', () => [{ value: this.#rowsFailed }]);
     this.#add('zkts_server_state', 'gauge', () => (this.#serverState === '' ? [] : [{ value: 1, labels: { state: this.#serverState } }]));
     this.#add('zkts_sessions', 'gauge', () =>
@@ -248,12 +295,19 @@ export class PrometheusExporter {
 
   /** A summary of histogram h of `from` scaled by `scale` (µs to ms); worker -1 = all rows summed,
    *  else one worker's, labelled (several calls with one name add to one metric). */
-  #summary(name: string, from: MetricsReader, h: MetricsHistogram, scale: number, worker: number): void {
+  #summary(
+    name: string,
+    from: MetricsReader,
+    h: MetricsHistogram,
+    scale: number,
+    worker: number,
+    qs: readonly number[] = prometheusQuantiles,
+  ): void {
     const read = (): Sample[] => {
-      const s = from.summary(h, worker, prometheusQuantiles);
+      const s = from.summary(h, worker, qs);
       const labels: Record<string, string | number> = worker < 0 ? {} : { worker };
       return [
-        ...prometheusQuantiles.map((q, i) => ({ value: s.quantiles[i]! * scale, labels: { ...labels, quantile: q } })),
+        ...qs.map((q, i) => ({ value: s.quantiles[i]! * scale, labels: { ...labels, quantile: q } })),
         { metricName: `${name}_sum`, value: s.sum * scale, labels },
         { metricName: `${name}_count`, value: s.count, labels },
       ];

@@ -42,6 +42,8 @@ export interface SyncStageOptions {
   preAllocBytes?: number;
   logger?: StorageLogger;
   fs?: LogFs;
+  /** Each fsync of the txn log, in ms (TxnLogOptions.onFsync). */
+  onFsync?: (ms: number) => void;
   /** [0, 1): for the randomised snapshot interval. */
   random?: () => number;
   snapshotSliceNodes?: number;
@@ -98,6 +100,7 @@ export class SyncStage implements LogStage<PreparedTxn> {
       logger: this.logger,
       ...(opts.preAllocBytes !== undefined ? { preAllocBytes: opts.preAllocBytes } : {}),
       ...(opts.fs !== undefined ? { fs: opts.fs } : {}),
+      ...(opts.onFsync !== undefined ? { onFsync: opts.onFsync } : {}),
     });
     this.snapDir = versionDir(opts.dataDir);
     this.snapshots = new Snapshotter({

@@ -80,6 +80,8 @@ export interface TxnLogOptions {
   lastZxid?: number;
   /** Monotonic ms, for fsync latency. */
   nowMs?: () => number;
+  /** Each fsync's time in ms (the exporter's fsynctime). */
+  onFsync?: (ms: number) => void;
 }
 
 /** Counters for mntr / metrics (ZooKeeper: fsynctime, zk_fsync_threshold_exceed_count). */
@@ -159,6 +161,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
   private readonly io: LogFs;
   private readonly preAllocBytes: number;
   private readonly fsyncWarnMs: number;
+  private readonly onFsync: ((ms: number) => void) | undefined;
   private readonly logger: StorageLogger;
   private readonly nowMs: () => number;
   private readonly onFatal: (err: StorageError) => void;
@@ -178,6 +181,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
     this.io = opts.fs ?? nodeLogFs;
     this.preAllocBytes = opts.preAllocBytes ?? preAllocBytesDefault;
     this.fsyncWarnMs = opts.fsyncWarnMs ?? fsyncWarnMsDefault;
+    this.onFsync = opts.onFsync;
     this.logger = opts.logger ?? silentLogger;
     this.nowMs = opts.nowMs ?? (() => performance.now());
     this.onFatal = opts.onFatal;
@@ -426,6 +430,7 @@ export class TxnLog implements LogStage<PreparedTxn> {
     s.fsyncMsTotal += ms;
     s.fsyncMsLast = ms;
     if (ms > s.fsyncMsMax) s.fsyncMsMax = ms;
+    this.onFsync?.(ms);
     if (ms > this.fsyncWarnMs) {
       s.fsyncSlow++;
       this.logger.warn(

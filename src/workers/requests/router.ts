@@ -83,6 +83,8 @@ export interface RequestRouterOptions {
 }
 
 export class RequestRouter {
+  /** Authentications refused with AuthFailed (auth_failed_count). */
+  authFailed = 0;
   readonly #superDigest: string | null;
   readonly #status: SharedStatus;
   readonly #bridge: RequestRouterOptions['bridge'];
@@ -245,6 +247,7 @@ export class RequestRouter {
               : null;
         if (why !== null) {
           this.#log.warn({ remote: conn.remote, sid: s.hex, scheme }, `Authentication refused: ${why}`);
+          this.authFailed++;
           output.writeHeader(conn, xid, 0, Err.authFailed);
           output.closeAfterFlush(conn);
           return;
@@ -267,6 +270,7 @@ export class RequestRouter {
     }
     const fields = { remote: conn.remote, sid: s.hex, scheme };
     this.#log.warn(fields, `No authentication provider for scheme: ${scheme}`);
+    this.authFailed++;
     output.writeHeader(conn, xid, 0, Err.authFailed);
     output.closeAfterFlush(conn);
   }

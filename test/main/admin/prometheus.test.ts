@@ -14,18 +14,25 @@ import { ByteRing } from '../../../src/shm/ring.js';
 
 type Rows = [string, string | number][];
 
+const mainBuffers = new WeakMap<PrometheusSources, SharedArrayBuffer>();
+function mainBuffer(src: PrometheusSources): SharedArrayBuffer {
+  return mainBuffers.get(src)!;
+}
+
 function sources(monitorRows: () => Promise<Rows>): { src: PrometheusSources; workers: MetricsWriter[] } {
   const buffer = createMetricsBuffer(2);
+  const main = createMetricsBuffer(1);
   const d = createChannelDescriptor({ toMainBytes: 1 << 16, toWorkerBytes: 1 << 16 });
   const src: PrometheusSources = {
     monitorRows,
     workers: new MetricsReader(buffer, { nowMs: 0 }),
-    main: new MetricsReader(createMetricsBuffer(1), { nowMs: 0 }),
+    main: new MetricsReader(main, { nowMs: 0 }),
     rings: [0, 1].map(() => ({ toMain: ByteRing.attach(d.toMain), toWorker: ByteRing.attach(d.toWorker) })),
     connThrottle: createConnThrottle(connThrottleDefaults, 0),
     ipCounts: createIpCountTable(16),
     now: () => 0,
   };
+  mainBuffers.set(src, main);
   return { src, workers: [new MetricsWriter(buffer, 0), new MetricsWriter(buffer, 1)] };
 }
 
@@ -58,7 +65,6 @@ describe('PrometheusExporter', () => {
       '# TYPE znode_count gauge',
       'znode_count 12',
       '# TYPE packets_received gauge',
-      'avg_latency 1.5',
       '# TYPE connection_rejected counter',
       'connection_rejected 2',
       '# TYPE zkts_fsync_count gauge',
@@ -69,6 +75,9 @@ describe('PrometheusExporter', () => {
       assert.ok(l.includes(want), `has ${JSON.stringify(want)}`);
     }
     assert.ok(!/version/.test(text), 'no string rows');
+    // The workers' figures come from shared memory, not from the rows (nothing published: 0).
+    assert.ok(l.includes('packets_received 0') && l.includes('avg_latency 0'), 'worker figures from the shm rows');
+    assert.ok(!l.includes('packets_received 40') && !l.includes('avg_latency 1.5'));
     assert.ok(!/^process_/m.test(text), 'exportJvmInfo=false: no process figures');
   });
 
@@ -90,6 +99,67 @@ describe('PrometheusExporter', () => {
     assert.ok(l.includes('zkts_sessions{worker="1",kind="local"} 5'));
     assert.ok(l.some((x) => x.startsWith('zkts_worker_event_loop_delay_ms_count{worker="1"} ')));
     assert.ok(l.some((x) => x.startsWith('process_cpu_user_seconds_total ')), "Node's process figures");
+  });
+
+  it("ZooKeeper's ServerStats gauges combine the workers' shm rows as mntr's sumCounts does; BASIC summaries have the median only", async () => {
+    const { src, workers } = sources(async () => rows);
+    const e = await PrometheusExporter.create(src, { exportProcessInfo: false, logger });
+    const [a, b] = workers as [MetricsWriter, MetricsWriter];
+    a.setGauge(MetricsGauge.packetsReceived, 2 ** 33); // past 2^31: gauges are float64
+    b.setGauge(MetricsGauge.packetsReceived, 7);
+    a.setGauge(MetricsGauge.connections, 2);
+    b.setGauge(MetricsGauge.connections, 3);
+    a.setGauge(MetricsGauge.watches, 4);
+    a.setGauge(MetricsGauge.latencyMinMs, 0); // a worker with no request yet: its min is not counted
+    a.setGauge(MetricsGauge.latencyCount, 0);
+    b.setGauge(MetricsGauge.latencyMinMs, 3);
+    b.setGauge(MetricsGauge.latencyMaxMs, 9);
+    b.setGauge(MetricsGauge.latencyTotalMs, 12);
+    b.setGauge(MetricsGauge.latencyCount, 2);
+    a.setGauge(MetricsGauge.responseSizeMin, -1);
+    a.setGauge(MetricsGauge.responseSizeMax, -1);
+    a.setGauge(MetricsGauge.responseSizeLast, -1);
+    b.setGauge(MetricsGauge.responseSizeMin, 16);
+    b.setGauge(MetricsGauge.responseSizeMax, 120);
+    b.setGauge(MetricsGauge.responseSizeLast, 40);
+    b.setGauge(MetricsGauge.authFailed, 1);
+    const main = new MetricsWriter(mainBuffer(src), 0);
+    main.record(MetricsHistogram.fsyncUs, 4000);
+    main.record(MetricsHistogram.electionUs, 250_000);
+    const l = lines(await e.scrape());
+    e.close();
+    for (const want of [
+      `packets_received ${2 ** 33 + 7}`,
+      'num_alive_connections 5',
+      'watch_count 4',
+      'min_latency 3',
+      'max_latency 9',
+      'avg_latency 6',
+      'min_client_response_size 16',
+      'max_client_response_size 120',
+      'last_client_response_size 40',
+      'auth_failed_count 1',
+      '# TYPE fsynctime summary',
+      'fsynctime_count 1',
+      'fsynctime_sum 4',
+      'election_time_count 1',
+      'election_time_sum 250',
+      'snapshottime_count 0',
+    ]) {
+      assert.ok(l.includes(want), `has ${JSON.stringify(want)}`);
+    }
+    assert.ok(l.some((x) => x.startsWith('fsynctime{quantile="0.5"} ')));
+    assert.ok(!l.some((x) => x.startsWith('fsynctime{quantile="0.9"}')), 'a BASIC summary: the median only');
+    assert.equal(l.filter((x) => x === '# TYPE packets_received gauge').length, 1);
+    assert.ok(!l.some((x) => x.startsWith('# TYPE proposal_latency')), 'standalone: no Zab summaries');
+    // An ensemble member: Zab's summaries (ADVANCED: three quantiles) from the main row.
+    main.record(MetricsHistogram.quorumAckLatencyUs, 3000);
+    const z = await PrometheusExporter.create({ ...src, ensemble: true }, { exportProcessInfo: false, logger });
+    const zl = lines(await z.scrape());
+    z.close();
+    for (const n of ['proposal_latency', 'quorum_ack_latency', 'commit_propagation_latency']) assert.ok(zl.includes(`# TYPE ${n} summary`), n);
+    assert.ok(zl.includes('quorum_ack_latency_count 1') && zl.includes('quorum_ack_latency_sum 3'));
+    assert.ok(zl.some((x) => x.startsWith('quorum_ack_latency{quantile="0.99"} ')));
   });
 
   it('scrapes that come together read the rows once', async () => {

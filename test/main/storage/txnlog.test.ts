@@ -121,6 +121,25 @@ describe('TxnLog', () => {
     }
   });
 
+  it('onFsync hears each fsync with its time (the exporter\'s fsynctime)', async () => {
+    const { logDir, cleanup } = setup();
+    try {
+      const heard: number[] = [];
+      let t = 0;
+      const log = new TxnLog({ dir: logDir, onFatal: noFatal, preAllocBytes: 0, nowMs: () => (t += 3), onFsync: (ms) => heard.push(ms) });
+      log.append(txnAt(1, '/a', bytes('x')));
+      await flushed(log);
+      log.append(txnAt(2, '/b', bytes('y')));
+      await flushed(log);
+      await log.close();
+      assert.equal(heard.length, log.stats.fsyncs);
+      assert.ok(heard.length >= 2, 'one per flush');
+      assert.ok(heard.every((ms) => ms === 3), 'each the time between its start and end');
+    } finally {
+      cleanup();
+    }
+  });
+
   it('a non-zero byte anywhere after the end is found at its exact offset (garbage after the end)', async () => {
     const { logDir, cleanup } = setup();
     try {
