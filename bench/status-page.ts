@@ -49,7 +49,7 @@ function treeTicks(pid: number): number {
 }
 
 function builderFigures(): { usPerBuild: number; bytes: number } {
-  const counts = { packetsReceived: 1000, packetsSent: 1000, aliveConnections: 10, outstandingRequests: 0, minLatencyMs: 0, avgLatencyMs: 1, maxLatencyMs: 9, latencyTotalMs: 1000, latencyCount: 1000, localSessions: 5, globalSessions: 5 };
+  const counts = { packetsReceived: 1000, packetsSent: 1000, aliveConnections: 10, outstandingRequests: 0, minLatencyMs: 0, avgLatencyMs: 1, maxLatencyMs: 9, latencyTotalMs: 1000, latencyCount: 1000, localSessions: 5, globalSessions: 5, responseSizeLast: -1, responseSizeMin: -1, responseSizeMax: -1, authFailed: 0 };
   const input = (atMs: number): SnapshotInput => ({
     atMs,
     self: { id: 1, mode: 'leader', zxid: 0x300000009, nodeCount: 1000, sessions: { local: 80, global: 80 } },

@@ -50,7 +50,7 @@ function sources(collect: () => Promise<WorkerStats[]>): StatusSources & { colle
 }
 
 const oneWorker = (): Promise<WorkerStats[]> =>
-  Promise.resolve([{ workerIndex: 0, counts: { packetsReceived: 1, packetsSent: 1, aliveConnections: 1, outstandingRequests: 0, minLatencyMs: 0, avgLatencyMs: 0, maxLatencyMs: 0, latencyTotalMs: 0, latencyCount: 0, localSessions: 0, globalSessions: 1 } }]);
+  Promise.resolve([{ workerIndex: 0, counts: { packetsReceived: 1, packetsSent: 1, aliveConnections: 1, outstandingRequests: 0, minLatencyMs: 0, avgLatencyMs: 0, maxLatencyMs: 0, latencyTotalMs: 0, latencyCount: 0, localSessions: 0, globalSessions: 1, responseSizeLast: -1, responseSizeMin: -1, responseSizeMax: -1, authFailed: 0 } }]);
 
 interface Viewer {
   ws: WebSocket;

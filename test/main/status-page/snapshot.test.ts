@@ -22,6 +22,10 @@ function counts(o: Partial<WorkerCounts> = {}): WorkerCounts {
     latencyCount: 0,
     localSessions: 0,
     globalSessions: 0,
+    responseSizeLast: -1,
+    responseSizeMin: -1,
+    responseSizeMax: -1,
+    authFailed: 0,
     ...o,
   };
 }
