@@ -89,3 +89,12 @@ assert(sessionIdBatchCount > 0 && fifoCompactEntriesMin > 0 && outSlabChunkBytes
  *  at most this long after they were published: one wake-up for a burst of connects. */
 export const quietWakeDelayMs = 10;
 assert(quietWakeDelayMs >= 1 && quietWakeDelayMs < sessionlessConnectionTimeoutMs, 'a quiet record wakes the main thread soon');
+
+// ---- the WebSocket client transport (issue 12 item 4, ws-transport.ts) ------------------------
+
+/** Bytes of a WebSocket connection's messages held while its reading is paused (throttled,
+ *  output backed up, handshake in flight). uWS cannot stop reading one WebSocket, so what the
+ *  client sends meanwhile is held here; a message that arrives with this much held closes the
+ *  connection (one message is always taken, so a frame of any allowed length gets through). */
+export const wsPausedInputBytesMax = 4 * MiB;
+assert(wsPausedInputBytesMax >= juteBufferBytesMaxDefault, 'a paused WebSocket holds a default jute frame');

@@ -29,7 +29,6 @@
 // watches, the reply matcher answers removeWatches / checkWatches from it, Fanout fires it.
 // Statistics (stats.ts) read the registry, the session table, the watches and the counters.
 
-import type { Socket } from 'node:net';
 import { AssertionError } from '../common/assert.js';
 import { WatchKind } from '../common/zk.js';
 import type { MainToWorkerMessage, StatsRequestMessage, WorkerInit, WorkerStats, WorkerToMainMessage } from '../shm/admin.js';
@@ -45,7 +44,7 @@ import type {
 import type { SharedStatus } from '../shm/status.js';
 import { ConnThrottle } from '../shm/connthrottle.js';
 import type { Bridge, BridgeHandler } from './bridge.js';
-import { ConnState, type Conn, type ConnHandler, type IoCounters } from './conn.js';
+import { ConnState, type Conn, type ConnHandler, type ConnSocket, type IoCounters } from './conn.js';
 import { logProtocolError, type ClientConn } from './connections/client-conn.js';
 import { Output } from './connections/output.js';
 import { ConnRegistry } from './connections/registry.js';
@@ -62,6 +61,7 @@ import { Latency, workerStats, type WorkerStatsSources } from './stats.js';
 import { Fanout } from './watches/fanout.js';
 import { mayRead } from './watches/readers.js';
 import { WatchTable } from './watches/table.js';
+import { WsTransport } from './ws-transport.js';
 
 
 export interface SessionWorkerOptions {
@@ -83,6 +83,8 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #post: (message: WorkerToMainMessage) => void;
   readonly #now: () => number;
   readonly #listener: Listener;
+  /** The WebSocket client transport (ws-transport.ts), when configured. */
+  readonly #ws: WsTransport | null;
 
   readonly #watches = new WatchTable();
   readonly #counters: IoCounters = { packetsReceived: 0, packetsSent: 0 };
@@ -186,6 +188,19 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       log,
       onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted),
     });
+    const ws = init.webSocket ?? null;
+    this.#ws =
+      ws === null
+        ? null
+        : new WsTransport({
+            ...ws,
+            frameBytesMax: init.juteMaxBufferBytes,
+            workerIndex: init.workerIndex,
+            workerCount: init.workerCount,
+            log,
+            admit: (ip) => this.#listener.admit(ip),
+            onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted),
+          });
   }
 
   // ============================================================================ lifecycle
@@ -195,6 +210,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     this.#bridge.start(this).catch((err: unknown) => {
       // A broken record from the main thread is a programmer error: crash the thread (and so
       // the process) rather than run past it.
+      this.closeNow();
       setImmediate(() => {
         throw err;
       });
@@ -202,7 +218,9 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const tickMs = Math.max(1, Math.floor(this.#init.tickTimeMs / 2));
     this.#tickTimer = setInterval(() => this.#tick(), tickMs);
     this.#tickTimer.unref();
-    return this.#listener.start();
+    const address = await this.#listener.start();
+    await this.#ws?.start();
+    return address;
   }
 
   /** Stop accepting, close every connection, close the channel (releasing its doorbells). */
@@ -213,7 +231,13 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const closing = this.#listener.close();
     for (const conn of [...this.#conns.values()]) conn.close();
     this.#bridge.close();
-    await closing;
+    await Promise.all([closing, this.#ws?.close()]);
+  }
+
+  /** The thread is going down on an error: close what must be closed before it exits (a uWS app
+   *  left open aborts the process). */
+  closeNow(): void {
+    void this.#ws?.close();
   }
 
   onAdminMessage(m: MainToWorkerMessage): void {
@@ -259,7 +283,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
 
   // ============================================================================ connections
 
-  #accept(socket: Socket, ip: string, counted: boolean): void {
+  #accept(socket: ConnSocket, ip: string, counted: boolean): void {
     if (this.#stopped) {
       socket.destroy();
       if (counted) this.#listener.release(ip);
