@@ -185,6 +185,7 @@ export class NodeHttpApp implements HttpApp {
     const request = readRequest(req);
     const route = this.#wsRoutes.find((r) => r.pattern === request.path);
     if (route === undefined) {
+      this.#log.warn({ path: request.path, remote: request.remoteAddress }, 'WebSocket upgrade refused (404): not a WebSocket path');
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }

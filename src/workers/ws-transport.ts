@@ -23,9 +23,9 @@
 // connection is closed, with a warning), and handed on in order when reading resumes.
 //
 // Bad input closes only that connection, with a warning: a text message; a message longer than
-// jute.maxbuffer (the engine refuses one more than a byte over, 1009; exactly one byte over
-// reaches the Conn's "Len error" check); a frame that does not parse (the same checks as TCP).
-// An upgrade on any other path is refused by the engine (404).
+// jute.maxbuffer (exactly one byte over reaches the Conn's "Len error" check; the engine drops
+// a longer one before it is buffered whole); a frame that does not parse (the same checks as
+// TCP). An upgrade on any other path, or plain HTTP, is refused with 404 and a line.
 
 import { createHttpApp, type HttpApp, type HttpEngineChoice, type HttpRequest, type WsSocket } from '../http/app.js';
 import type { ConnSocket } from './conn.js';
@@ -279,7 +279,13 @@ export class WsTransport {
       open: (ws, req) => this.#open(ws, req),
       message: (ws, data, binary) => this.#message(ws, data, binary),
       drain: (ws) => this.#sockets.get(ws)?.drained(),
-      close: (ws, code) => this.#close(ws, code),
+      close: (ws, code, reason) => this.#close(ws, code, reason),
+    });
+    // Anything else on this port (an upgrade on another path, plain HTTP) is refused, with a
+    // line; on node:http an upgrade never reaches the routes, and the engine logs it alike.
+    app.any('/*', (req) => {
+      o.log.warn({ path: req.path, remote: req.remoteAddress }, 'request refused (404): not the WebSocket path');
+      return { status: 404, body: 'Not Found\n' };
     });
     let port: number;
     try {
@@ -330,11 +336,13 @@ export class WsTransport {
     socket.message(data);
   }
 
-  #close(ws: WsSocket, code: number): void {
+  #close(ws: WsSocket, code: number, reason: string): void {
     const socket = this.#sockets.get(ws);
     if (socket === undefined) return;
     this.#sockets.delete(ws);
-    if (code === WsCloseCode.messageTooBig) {
+    // uWS closes a message over maxMessageBytes itself (1006, "Received too big message"); the
+    // ws package logs its own error line for it (src/http/node-app.ts, "Max payload size").
+    if (code === WsCloseCode.messageTooBig || reason.startsWith('Received too big message')) {
       const fields = { remote: ws.remoteAddress, juteMaxBuffer: this.#o.frameBytesMax };
       this.#o.log.warn(fields, 'closing connection: a WebSocket message over jute.maxbuffer');
     }

@@ -1,0 +1,351 @@
+// The WebSocket client transport (issue 12 item 4; src/workers/ws-transport.ts, the client's
+// ws:// hosts in src/client/ws-socket.ts): a real zkts server process, the zkts client over
+// ws://, and raw WebSocket clients for bad input. Each case runs on every engine: uWebSockets.js
+// (Node 20), node:http + ws on Node 20 (httpEngine=node, two workers: worker 0 alone listens)
+// and node:http + ws on Node 24 (reusePort).
+//
+// The servers run with globalOutstandingLimit=1, so every connection with a request in flight
+// stops being read: the WebSocket path that holds messages while paused is on every request.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { CreateMode, createClient, type WatchEvent, type ZkClient } from '../../src/client/index.js';
+import { repoRoot, startServer, type ServerHandle } from './harness/server.js';
+import { SUITE_PORTS, suitePort } from './harness/target.js';
+
+const require = createRequire(import.meta.url);
+const node24 = require.resolve('node24/bin/node');
+const wsPath = '/zookeeper';
+const juteMaxBuffer = 8192;
+
+interface Variant {
+  readonly name: string;
+  readonly binary: string;
+  readonly extra: Record<string, string>;
+  readonly engine: 'uws' | 'node';
+}
+
+const variants: Variant[] = [
+  { name: 'uWebSockets.js on Node 20', binary: process.execPath, extra: { httpEngine: 'uws' }, engine: 'uws' },
+  { name: 'node:http + ws on Node 20 (httpEngine=node)', binary: process.execPath, extra: { httpEngine: 'node' }, engine: 'node' },
+  { name: 'node:http + ws on Node 24', binary: node24, extra: {}, engine: 'node' },
+];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `check` until it holds (bounded). */
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+function onceState(c: ZkClient, state: string, timeoutMs = 20_000): Promise<void> {
+  if (c.state === state) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no '${state}' within ${timeoutMs} ms (state ${c.state})`)), timeoutMs);
+    c.once(state, () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** A raw WebSocket, open. */
+function openWs(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+/** Resolves with the close code once `ws` closes (bounded). */
+function closed(ws: WebSocket, timeoutMs = 10_000): Promise<number> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve(-1);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('the server did not close the WebSocket')), timeoutMs);
+    ws.once('close', (code: number) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+    ws.on('error', () => {});
+  });
+}
+
+/** A ConnectRequest (no length word): protocolVersion, lastZxid, timeOut, sessionId, passwd. */
+function connectRequestMessage(): Buffer {
+  const b = Buffer.alloc(4 + 8 + 4 + 8 + 4 + 16 + 1);
+  b.writeInt32BE(30_000, 12);
+  b.writeInt32BE(16, 24);
+  return b;
+}
+
+for (const [index, v] of variants.entries()) {
+  describe(`WebSocket transport: ${v.name}`, () => {
+    const port = suitePort(SUITE_PORTS.webSocket, index);
+    const wsPort = port + 3;
+    const url = `ws://127.0.0.1:${wsPort}${wsPath}`;
+    const dataDir = mkdtempSync(join(tmpdir(), 'zkts-ws-'));
+    let server: ServerHandle;
+    const start = (): Promise<ServerHandle> =>
+      startServer('zkts', {
+        port,
+        dataDir,
+        nodeBinary: v.binary,
+        tickTime: 200,
+        maxSessionTimeout: 15_000,
+        extra: {
+          ...v.extra,
+          sessionWorkers: '2',
+          webSocketPort: String(wsPort),
+          webSocketPath: wsPath,
+          globalOutstandingLimit: '1',
+          'jute.maxbuffer': String(juteMaxBuffer),
+          logLevel: 'info',
+        },
+      });
+    before(async () => {
+      server = await start();
+    });
+    after(async () => {
+      await server?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    test('the server says which engine carries the transport', async () => {
+      await until('the listening line', () => server.logs().includes('WebSocket transport listening'));
+      const line = server.logs().split('\n').find((l) => l.includes('WebSocket transport listening')) ?? '';
+      assert.equal((JSON.parse(line) as { engine?: string }).engine, v.engine);
+      if (v.binary === process.execPath && v.engine === 'node') {
+        assert.match(server.logs(), /worker 0 alone serves it/);
+      }
+    });
+
+    test('create, get, set, watches, ephemerals and pipelined requests over ws://', async () => {
+      const c = createClient(url, { sessionTimeoutMs: 10_000 });
+      try {
+        await c.waitConnected(20_000);
+        assert.equal(c.connectedHost, url);
+        await c.create('/w', 'one');
+        assert.equal(String((await c.getData('/w')).data), 'one');
+        const events: WatchEvent[] = [];
+        await c.getData('/w', (e) => events.push(e));
+        await c.exists('/w/kid', (e) => events.push(e));
+        const stat = await c.setData('/w', 'two');
+        assert.equal(stat.version, 1);
+        await c.create('/w/kid', '', { mode: CreateMode.ephemeral });
+        await until('two watch events', () => events.length === 2);
+        assert.deepEqual(events.map((e) => `${e.name} ${e.path}`).sort(), ['nodeCreated /w/kid', 'nodeDataChanged /w']);
+        assert.deepEqual(await c.getEphemerals('/w'), ['/w/kid']);
+        // Many requests in one turn: one message each, answered in order while the server
+        // stops reading the connection between them (globalOutstandingLimit=1).
+        const n = 200;
+        const got = await Promise.all(Array.from({ length: n }, (_, i) => c.setData('/w', `v${i}`)));
+        assert.deepEqual(
+          got.map((s) => s.version),
+          Array.from({ length: n }, (_, i) => 2 + i),
+        );
+        // A TCP client sees what the WebSocket client wrote.
+        const tcp = createClient(server.connectString);
+        try {
+          assert.equal(String((await tcp.getData('/w')).data), `v${n - 1}`);
+        } finally {
+          await tcp.close();
+        }
+      } finally {
+        await c.close();
+      }
+      const check = createClient(url);
+      try {
+        assert.equal(await check.exists('/w/kid'), null, 'the ephemeral went with its session');
+      } finally {
+        await check.close();
+      }
+    });
+
+    test('a session moves between WebSocket and TCP connections', async () => {
+      const a = createClient(url, { sessionTimeoutMs: 10_000 });
+      await a.waitConnected(20_000);
+      await a.create('/moving', '', { mode: CreateMode.ephemeral });
+      const sessionId = a.sessionId;
+      const password = a.sessionPassword;
+      await a.close({ closeSession: false });
+      const overTcp = createClient(server.connectString, { sessionId, password, sessionTimeoutMs: 10_000 });
+      await overTcp.waitConnected(20_000);
+      assert.equal(overTcp.sessionId, sessionId);
+      assert.equal((await overTcp.exists('/moving'))?.ephemeralOwner, sessionId);
+      // Back over ws:// while the TCP connection is open: the TCP one is closed by the server.
+      const back = createClient(url, { sessionId, password, sessionTimeoutMs: 10_000 });
+      try {
+        await back.waitConnected(20_000);
+        assert.equal(back.sessionId, sessionId);
+        assert.equal((await back.exists('/moving'))?.ephemeralOwner, sessionId);
+        await overTcp.close({ closeSession: false });
+      } finally {
+        await back.close();
+      }
+    });
+
+    test('a session over ws:// expires, and its ephemerals go', async () => {
+      const a = createClient(url, { sessionTimeoutMs: 1000 });
+      await a.waitConnected(20_000);
+      await a.create('/short', '', { mode: CreateMode.ephemeral });
+      const sessionId = a.sessionId;
+      const password = a.sessionPassword;
+      await a.close({ closeSession: false });
+      const watcher = createClient(url);
+      try {
+        await until('the ephemeral of the expired session to go', async () => (await watcher.exists('/short')) === null);
+        const again = createClient(url, { sessionId, password });
+        try {
+          await onceState(again, 'expired');
+        } finally {
+          await again.close();
+        }
+      } finally {
+        await watcher.close();
+      }
+    });
+
+    test('the client reconnects over ws:// with its session after a server restart', async () => {
+      const a = createClient(url, { sessionTimeoutMs: 15_000, retryDelayMs: 100, reconnectJitterMs: 100 });
+      try {
+        await a.waitConnected(20_000);
+        await a.create('/survivor', '', { mode: CreateMode.ephemeral });
+        const sessionId = a.sessionId;
+        const lost = onceState(a, 'disconnected');
+        await server.stop();
+        await lost;
+        server = await start();
+        await onceState(a, 'connected', 30_000);
+        assert.equal(a.sessionId, sessionId);
+        assert.equal((await a.exists('/survivor'))?.ephemeralOwner, sessionId);
+      } finally {
+        await a.close();
+      }
+    });
+
+    test('bad input closes only that connection, with a log line', async () => {
+      const bystander = createClient(url);
+      try {
+        await bystander.waitConnected(20_000);
+        await bystander.create('/bad-input', 'ok');
+        // A text message.
+        let ws = await openWs(url);
+        ws.send('ruok');
+        await closed(ws);
+        await until('the text-message line', () => server.logs().includes('a text WebSocket message'));
+        // One byte over jute.maxbuffer: the Conn's own length check.
+        ws = await openWs(url);
+        ws.send(Buffer.alloc(juteMaxBuffer + 1));
+        await closed(ws);
+        await until('the length line', () => server.logs().includes(`Len error ${juteMaxBuffer + 1}`));
+        // Far over it: the engine refuses the message.
+        ws = await openWs(url);
+        ws.send(Buffer.alloc(4 * juteMaxBuffer));
+        await closed(ws);
+        await until('the too-big line', () => /a WebSocket message over jute.maxbuffer|Max payload size exceeded/.test(server.logs()));
+        // A ConnectRequest that does not parse.
+        ws = await openWs(url);
+        ws.send(Buffer.from([0, 0, 0]));
+        await closed(ws);
+        await until('the malformed line', () => server.logs().includes('malformed ConnectRequest'));
+        // A request frame that does not parse, after a good handshake.
+        ws = await openWs(url);
+        const answered = new Promise<Buffer>((resolve) => ws.once('message', (m: Buffer) => resolve(m)));
+        ws.send(connectRequestMessage());
+        assert.ok((await answered).length >= 36, 'a ConnectResponse');
+        ws.send(Buffer.from([0, 0, 0, 1, 0]));
+        await closed(ws);
+        // An upgrade on another path is refused.
+        const refused = await new Promise<number>((resolve) => {
+          const other = new WebSocket(`ws://127.0.0.1:${wsPort}/elsewhere`);
+          other.once('unexpected-response', (_req, res) => {
+            resolve(res.statusCode ?? 0);
+            other.terminate();
+          });
+          other.once('error', () => resolve(-1));
+        });
+        assert.equal(refused, 404);
+        await until('the wrong-path line', () => /not (the|a) WebSocket path/.test(server.logs()));
+        // The bystander's session was not disturbed.
+        assert.equal(String((await bystander.getData('/bad-input')).data), 'ok');
+        assert.equal(bystander.state, 'connected');
+      } finally {
+        await bystander.close();
+      }
+    });
+  });
+}
+
+// maxClientCnxns counts TCP and WebSocket connections together, and a server with WebSocket
+// connections open stops cleanly on SIGTERM (exit code 0: a uWS app left open in a worker thread
+// would abort the process).
+for (const [index, v] of variants.entries()) {
+  test(`maxClientCnxns and a clean SIGTERM stop: ${v.name}`, { timeout: 60_000 }, async () => {
+    const port = suitePort(SUITE_PORTS.webSocket, 5 + index);
+    const wsPort = port + 3;
+    const url = `ws://127.0.0.1:${wsPort}${wsPath}`;
+    const dir = mkdtempSync(join(tmpdir(), 'zkts-ws-stop-'));
+    const lines = [
+      'tickTime=200',
+      `dataDir=${join(dir, 'data')}`,
+      `clientPort=${port}`,
+      'clientPortAddress=127.0.0.1',
+      'admin.enableServer=false',
+      'maxClientCnxns=4',
+      'sessionWorkers=2',
+      `webSocketPort=${wsPort}`,
+      ...Object.entries(v.extra).map(([k, val]) => `${k}=${val}`),
+    ];
+    writeFileSync(join(dir, 'zoo.cfg'), `${lines.join('\n')}\n`);
+    const child = spawn(v.binary, [join(repoRoot(), 'bin', 'zkts.js'), 'server', join(dir, 'zoo.cfg')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    const open: (WebSocket | net.Socket | ZkClient)[] = [];
+    try {
+      const c = createClient(url);
+      open.push(c);
+      await c.waitConnected(30_000);
+      await c.create('/x', '');
+      open.push(await openWs(url));
+      for (let i = 0; i < 2; i++) {
+        const s = net.connect({ port, host: '127.0.0.1' });
+        s.on('error', () => {});
+        await new Promise((r) => s.once('connect', r));
+        open.push(s);
+      }
+      // Four from 127.0.0.1: a fifth, over either transport, is refused.
+      const fifth = await openWs(url).catch(() => null);
+      if (fifth !== null) await closed(fifth);
+      await until('the refusal line', () => log.includes('Too many connections from /127.0.0.1 - max is 4'));
+      assert.equal(c.state, 'connected');
+    } finally {
+      child.kill('SIGTERM');
+      const [code, signal] = await exited;
+      for (const o of open) {
+        if (o instanceof WebSocket) o.terminate();
+        else if (o instanceof net.Socket) o.destroy();
+        else await o.close({ timeoutMs: 100 }).catch(() => {});
+      }
+      rmSync(dir, { recursive: true, force: true });
+      assert.deepEqual([code, signal], [0, null], `exit with WebSockets open; log:\n${log.slice(-2000)}`);
+    }
+  });
+}
