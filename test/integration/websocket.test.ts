@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { CreateMode, createClient, type WatchEvent, type ZkClient } from '../../src/client/index.js';
-import { repoRoot, startServer, type ServerHandle } from './harness/server.js';
+import { OpCode } from '../../src/common/zk.js';
+import { fourLetter, repoRoot, startServer, type ServerHandle } from './harness/server.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 
 const require = createRequire(import.meta.url);
@@ -90,6 +91,55 @@ function connectRequestMessage(): Buffer {
   b.writeInt32BE(30_000, 12);
   b.writeInt32BE(16, 24);
   return b;
+}
+
+/** A getData request message (no length word): RequestHeader, path, watch=false. */
+function getDataMessage(xid: number, path: string): Buffer {
+  const p = Buffer.from(path);
+  const b = Buffer.alloc(8 + 4 + p.length + 1);
+  b.writeInt32BE(xid, 0);
+  b.writeInt32BE(OpCode.getData, 4);
+  b.writeInt32BE(p.length, 8);
+  p.copy(b, 12);
+  return b;
+}
+
+/**
+ * Waits until the server has stopped reading the busiest connection (by `cons`): its received
+ * count stays below `sentByClient` over several polls. Fails if the server reads them all.
+ */
+async function serverStoppedReading(port: number, sentByClient: number): Promise<void> {
+  let last = -1;
+  let same = 0;
+  await until('the server to stop reading the client', async () => {
+    const rows = [...(await fourLetter(port, 'cons')).matchAll(/recved=(\d+),sent=(\d+)/g)].map((m) => ({ recved: Number(m[1]), sent: Number(m[2]) }));
+    const busiest = rows.reduce((a, b) => (b.sent > a.sent ? b : a), { recved: 0, sent: 0 });
+    if (busiest.recved >= sentByClient) throw new Error(`the server read all ${busiest.recved} requests`);
+    same = busiest.recved === last && busiest.sent > 100 ? same + 1 : 0;
+    last = busiest.recved;
+    if (same < 3) await sleep(200);
+    return same >= 3;
+  }, 60_000);
+}
+
+/** /big: a node whose getData replies are ~7 KB. */
+async function ensureBig(url: string): Promise<void> {
+  const c = createClient(url);
+  try {
+    await c.waitConnected(20_000);
+    if ((await c.exists('/big')) === null) await c.create('/big', Buffer.alloc(juteMaxBuffer - 1024, 7));
+  } finally {
+    await c.close();
+  }
+}
+
+/** A raw WebSocket with a session on it (its ConnectResponse read). */
+async function rawSession(url: string): Promise<WebSocket> {
+  const ws = await openWs(url);
+  const answered = new Promise<Buffer>((resolve) => ws.once('message', (m: Buffer) => resolve(m)));
+  ws.send(connectRequestMessage());
+  assert.ok((await answered).length >= 36, 'a ConnectResponse');
+  return ws;
 }
 
 for (const [index, v] of variants.entries()) {
@@ -237,6 +287,46 @@ for (const [index, v] of variants.entries()) {
       }
     });
 
+    test('a client that stops reading: the server stops reading it, and resumes on drain', async () => {
+      await ensureBig(url);
+      const ws = await rawSession(url);
+      try {
+        // ~28 MB of replies while the client reads nothing: past the kernel's buffers and the
+        // server's pause mark (connOutputPauseBytes), so its output backs up and it stops
+        // reading this connection; once the client reads again every reply comes, in order.
+        const n = 4000;
+        const xids: number[] = [];
+        ws.on('message', (m: Buffer) => xids.push(m.readInt32BE(0)));
+        ws.pause();
+        for (let i = 1; i <= n; i++) ws.send(getDataMessage(i, '/big'));
+        await serverStoppedReading(port, n + 1);
+        ws.resume();
+        await until(`${n} replies`, () => xids.length === n, 60_000);
+        assert.deepEqual(xids, Array.from({ length: n }, (_, i) => i + 1));
+      } finally {
+        ws.terminate();
+      }
+    });
+
+    test('a client that sends on past backpressure is closed, with a log line', async () => {
+      await ensureBig(url);
+      const ws = await rawSession(url);
+      try {
+        ws.pause();
+        for (let i = 1; i <= 4000; i++) ws.send(getDataMessage(i, '/big'));
+        await serverStoppedReading(port, 4001);
+        // Held while paused: more than wsPausedInputBytesMax (4 MiB) of messages.
+        const junk = Buffer.alloc(juteMaxBuffer - 16);
+        const code = closed(ws, 60_000);
+        for (let i = 0; i < 700 && ws.readyState === WebSocket.OPEN; i++) ws.send(junk);
+        ws.resume();
+        await code;
+        await until('the backpressure line', () => server.logs().includes('sends on past backpressure'));
+      } finally {
+        ws.terminate();
+      }
+    });
+
     test('bad input closes only that connection, with a log line', async () => {
       const bystander = createClient(url);
       try {
@@ -263,10 +353,7 @@ for (const [index, v] of variants.entries()) {
         await closed(ws);
         await until('the malformed line', () => server.logs().includes('malformed ConnectRequest'));
         // A request frame that does not parse, after a good handshake.
-        ws = await openWs(url);
-        const answered = new Promise<Buffer>((resolve) => ws.once('message', (m: Buffer) => resolve(m)));
-        ws.send(connectRequestMessage());
-        assert.ok((await answered).length >= 36, 'a ConnectResponse');
+        ws = await rawSession(url);
         ws.send(Buffer.from([0, 0, 0, 1, 0]));
         await closed(ws);
         // An upgrade on another path is refused.
