@@ -98,12 +98,18 @@ export async function serveOnThisThread(port: MessagePort, init: WorkerInit): Pr
     log,
     post,
   });
+  // A thread going down on an uncaught error must not leave a uWS app open (uWS aborts the
+  // process then, instead of the exit the main thread chooses): the monitor runs before the
+  // thread ends and changes nothing else.
+  const closeNow = (): void => worker.closeNow();
+  if (init.webSocket != null) process.on('uncaughtExceptionMonitor', closeNow);
   port.on('message', (m: MainToWorkerMessage) => {
     if (m.type !== 'stop') {
       worker.onAdminMessage(m);
       return;
     }
     void worker.stop().then(() => {
+      process.off('uncaughtExceptionMonitor', closeNow);
       post({ type: 'stopped', workerIndex: init.workerIndex });
       log.flush();
       port.unref(); // nothing else holds the thread: it exits

@@ -377,6 +377,52 @@ for (const [index, v] of variants.entries()) {
   });
 }
 
+/** A zkts server process on `lines` of zoo.cfg (its exit code is the test's business). */
+function spawnServer(binary: string, dir: string, lines: string[]): { pid: number; exited: Promise<[number | null, string | null]>; log: () => string } {
+  writeFileSync(join(dir, 'zoo.cfg'), `${lines.join('\n')}\n`);
+  const child = spawn(binary, [join(repoRoot(), 'bin', 'zkts.js'), 'server', join(dir, 'zoo.cfg')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  return { pid: child.pid ?? 0, exited, log: () => log };
+}
+
+// A WebSocket port that cannot be bound stops the start-up with an error and exit code 1, not
+// the abort of a uWS app left open in a worker thread.
+for (const [index, v] of variants.entries()) {
+  test(`a WebSocket port already taken fails the start cleanly: ${v.name}`, { timeout: 60_000 }, async () => {
+    const port = suitePort(SUITE_PORTS.webSocket, 8);
+    const wsPort = port + 3 + index;
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(wsPort, '127.0.0.1', resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'zkts-ws-taken-'));
+    try {
+      const lines = [
+        'tickTime=200',
+        `dataDir=${join(dir, 'data')}`,
+        `clientPort=${port}`,
+        'clientPortAddress=127.0.0.1',
+        'admin.enableServer=false',
+        'sessionWorkers=2',
+        `webSocketPort=${wsPort}`,
+        ...Object.entries(v.extra).map(([k, val]) => `${k}=${val}`),
+      ];
+      const { pid, exited, log } = spawnServer(v.binary, dir, lines);
+      const timer = setTimeout(() => process.kill(pid, 'SIGKILL'), 30_000);
+      const [code, signal] = await exited;
+      clearTimeout(timer);
+      assert.deepEqual([code, signal], [1, null], log());
+      assert.match(log(), new RegExp(`EADDRINUSE|cannot listen on 127.0.0.1:${wsPort}`));
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 // maxClientCnxns counts TCP and WebSocket connections together, and a server with WebSocket
 // connections open stops cleanly on SIGTERM (exit code 0: a uWS app left open in a worker thread
 // would abort the process).
@@ -397,14 +443,7 @@ for (const [index, v] of variants.entries()) {
       `webSocketPort=${wsPort}`,
       ...Object.entries(v.extra).map(([k, val]) => `${k}=${val}`),
     ];
-    writeFileSync(join(dir, 'zoo.cfg'), `${lines.join('\n')}\n`);
-    const child = spawn(v.binary, [join(repoRoot(), 'bin', 'zkts.js'), 'server', join(dir, 'zoo.cfg')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    const { pid, exited, log } = spawnServer(v.binary, dir, lines);
     const open: (WebSocket | net.Socket | ZkClient)[] = [];
     try {
       const c = createClient(url);
@@ -413,18 +452,24 @@ for (const [index, v] of variants.entries()) {
       await c.create('/x', '');
       open.push(await openWs(url));
       for (let i = 0; i < 2; i++) {
+        // A session each (its ConnectResponse read), so the server has counted it.
         const s = net.connect({ port, host: '127.0.0.1' });
         s.on('error', () => {});
-        await new Promise((r) => s.once('connect', r));
+        const body = connectRequestMessage();
+        const frame = Buffer.alloc(4 + body.length);
+        frame.writeInt32BE(body.length, 0);
+        body.copy(frame, 4);
+        s.write(frame);
+        await new Promise((r) => s.once('data', r));
         open.push(s);
       }
       // Four from 127.0.0.1: a fifth, over either transport, is refused.
       const fifth = await openWs(url).catch(() => null);
       if (fifth !== null) await closed(fifth);
-      await until('the refusal line', () => log.includes('Too many connections from /127.0.0.1 - max is 4'));
+      await until('the refusal line', () => log().includes('Too many connections from /127.0.0.1 - max is 4'));
       assert.equal(c.state, 'connected');
     } finally {
-      child.kill('SIGTERM');
+      process.kill(pid, 'SIGTERM');
       const [code, signal] = await exited;
       for (const o of open) {
         if (o instanceof WebSocket) o.terminate();
@@ -432,7 +477,7 @@ for (const [index, v] of variants.entries()) {
         else await o.close({ timeoutMs: 100 }).catch(() => {});
       }
       rmSync(dir, { recursive: true, force: true });
-      assert.deepEqual([code, signal], [0, null], `exit with WebSockets open; log:\n${log.slice(-2000)}`);
+      assert.deepEqual([code, signal], [0, null], `exit with WebSockets open; log:\n${log().slice(-2000)}`);
     }
   });
 }
