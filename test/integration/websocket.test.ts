@@ -481,3 +481,75 @@ for (const [index, v] of variants.entries()) {
     }
   });
 }
+
+/** The role `srvr` reports on `port`, or null. */
+async function mode(port: number): Promise<string | null> {
+  try {
+    return /^Mode: (\S+)/m.exec(await fourLetter(port, 'srvr'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+// 3 voters (uWS, Node 20) + 1 observer (node:http + ws, Node 24), each with the WebSocket
+// transport: watches set over ws:// on a follower and on the observer fire for a write made over
+// ws:// on the leader; a session moves from the observer to a follower over ws://; an ephemeral
+// made over ws:// goes everywhere with its session.
+test('a 3-voter + observer ensemble over ws://', { timeout: 180_000 }, async () => {
+  const base = SUITE_PORTS.webSocket + 30; // 20330..20349: five ports per member
+  const ports = [0, 1, 2, 3].map((i) => base + 5 * i);
+  const cfg: Record<string, string> = {};
+  ports.forEach((p, i) => (cfg[`server.${i + 1}`] = `127.0.0.1:${p + 1}:${p + 2}${i === 3 ? ':observer' : ''}`));
+  const members: ServerHandle[] = [];
+  const dirs: string[] = [];
+  const clients: ZkClient[] = [];
+  const wsUrl = (i: number): string => `ws://127.0.0.1:${ports[i]! + 3}${wsPath}`;
+  const connect = async (i: number, options: Parameters<typeof createClient>[1] = {}): Promise<ZkClient> => {
+    const c = createClient(wsUrl(i), options);
+    clients.push(c);
+    await c.waitConnected(30_000);
+    return c;
+  };
+  try {
+    for (let i = 0; i < 4; i++) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'zkts-ws-ens-'));
+      dirs.push(dataDir);
+      writeFileSync(join(dataDir, 'myid'), `${i + 1}\n`);
+      const extra = { ...cfg, sessionWorkers: '2', webSocketPort: String(ports[i]! + 3), ...(i === 3 ? { peerType: 'observer' } : {}) };
+      members.push(await startServer('zkts', { port: ports[i]!, dataDir, tickTime: 200, nodeBinary: i === 3 ? node24 : process.execPath, extra }));
+    }
+    let modes: (string | null)[] = [];
+    await until('a leader, two followers and an observer', async () => {
+      modes = await Promise.all(ports.map((p) => mode(p)));
+      return [...modes].sort().join() === 'follower,follower,leader,observer';
+    }, 60_000);
+    const leader = modes.indexOf('leader');
+    const follower = modes.indexOf('follower');
+    const observer = 3;
+    const lc = await connect(leader);
+    await lc.create('/ens', 'zero');
+    const fc = await connect(follower);
+    const oc = await connect(observer);
+    const seen: string[] = [];
+    await until('/ens on the follower and the observer', async () => (await fc.exists('/ens')) !== null && (await oc.exists('/ens')) !== null);
+    await fc.getData('/ens', (e) => seen.push(`follower ${e.name}`));
+    await oc.getData('/ens', (e) => seen.push(`observer ${e.name}`));
+    await lc.setData('/ens', 'one');
+    await until('both watches', () => seen.length === 2);
+    assert.deepEqual(seen.sort(), ['follower nodeDataChanged', 'observer nodeDataChanged']);
+    // A write through the observer, over ws://, forwarded to the leader.
+    await oc.create('/ens/eph', '', { mode: CreateMode.ephemeral });
+    const sessionId = oc.sessionId;
+    const password = oc.sessionPassword;
+    await oc.close({ closeSession: false });
+    const moved = await connect(follower, { sessionId, password });
+    assert.equal(moved.sessionId, sessionId);
+    assert.equal((await moved.exists('/ens/eph'))?.ephemeralOwner, sessionId);
+    await moved.close();
+    await until('the ephemeral gone on the leader', async () => (await lc.exists('/ens/eph')) === null);
+  } finally {
+    for (const c of clients) await c.close({ timeoutMs: 500 }).catch(() => {});
+    for (const m of members) await m.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+});
