@@ -72,6 +72,21 @@ function openWs(url: string): Promise<WebSocket> {
   });
 }
 
+/**
+ * Waits until `url` takes WebSockets: the harness calls a server started once its client port
+ * answers, and a worker may answer there before every worker's WebSocket listener is up.
+ */
+async function wsReady(url: string): Promise<void> {
+  await until(`a WebSocket listener at ${url}`, async () => {
+    try {
+      (await openWs(url)).terminate();
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Resolves with the close code once `ws` closes (bounded). */
 function closed(ws: WebSocket, timeoutMs = 10_000): Promise<number> {
   if (ws.readyState === WebSocket.CLOSED) return Promise.resolve(-1);
@@ -168,6 +183,7 @@ for (const [index, v] of variants.entries()) {
       });
     before(async () => {
       server = await start();
+      await wsReady(url);
     });
     after(async () => {
       await server?.stop();
@@ -279,6 +295,7 @@ for (const [index, v] of variants.entries()) {
         await server.stop();
         await lost;
         server = await start();
+        await wsReady(url);
         await onceState(a, 'connected', 30_000);
         assert.equal(a.sessionId, sessionId);
         assert.equal((await a.exists('/survivor'))?.ephemeralOwner, sessionId);
@@ -553,3 +570,43 @@ test('a 3-voter + observer ensemble over ws://', { timeout: 180_000 }, async () 
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 });
+
+// The server-wide connection throttle (BlueThrottle) takes its tokens from WebSocket connects as
+// from TCP ones: with 2 tokens and no refill within the test, a third connect over ws:// is
+// closed without a session, and mntr counts it.
+for (const v of variants) {
+  test(`the connection throttle counts WebSocket connects: ${v.name}`, { timeout: 60_000 }, async () => {
+    const port = suitePort(SUITE_PORTS.webSocket, 9);
+    const url = `ws://127.0.0.1:${port + 3}${wsPath}`;
+    const server = await startServer('zkts', {
+      port,
+      nodeBinary: v.binary,
+      extra: {
+        ...v.extra,
+        webSocketPort: String(port + 3),
+        connThrottleTokens: '2',
+        connThrottleFillTime: '600000',
+        connThrottleFillCount: '1',
+      },
+    });
+    const open: WebSocket[] = [];
+    try {
+      await wsReady(url);
+      open.push(await rawSession(url), await rawSession(url));
+      const third = await openWs(url);
+      open.push(third);
+      let answered = false;
+      third.on('message', () => {
+        answered = true;
+      });
+      third.send(connectRequestMessage());
+      await closed(third);
+      assert.equal(answered, false, 'a throttled connect gets no ConnectResponse');
+      const mntr = await fourLetter(port, 'mntr');
+      assert.match(mntr, /zk_connection_rejected\s+1\b/);
+    } finally {
+      for (const ws of open) ws.terminate();
+      await server.stop();
+    }
+  });
+}
