@@ -19,8 +19,9 @@
 // Backpressure: writes go out as messages; a WebSocket whose queued bytes pass the output marks
 // pauses reading exactly as a socket does (connections/output.ts), and the engine's drain
 // resumes it. uWS cannot stop reading one WebSocket, so while a connection is paused the
-// messages that still arrive are held here, bounded by wsPausedInputBytesMax (past it the
-// connection is closed, with a warning), and handed on in order when reading resumes.
+// messages that still arrive are held here, bounded by wsPausedInputBytesMax per connection and
+// wsHeldInputBytesWorkerMax per worker (past either, the connection adding to it is closed,
+// with a warning), and handed on in order when reading resumes.
 //
 // Bad input closes only that connection, with a warning: a text message; a message longer than
 // jute.maxbuffer (exactly one byte over reaches the Conn's "Len error" check; the engine drops
@@ -29,7 +30,7 @@
 
 import { createHttpApp, type HttpApp, type HttpEngineChoice, type HttpRequest, type WsSocket } from '../http/app.js';
 import type { ConnSocket } from './conn.js';
-import { wsPausedInputBytesMax } from './limits.js';
+import { wsHeldInputBytesWorkerMax, wsPausedInputBytesMax } from './limits.js';
 import { reusePortSupported } from './listener.js';
 import type { WorkerLog } from './log.js';
 
@@ -41,11 +42,17 @@ export const WsCloseCode = {
   messageTooBig: 1009,
 } as const;
 
+/** Bytes held by all of a worker's paused WebSocket connections (WsTransport owns one). */
+export interface HeldInput {
+  bytes: number;
+}
+
 /** One WebSocket as the ConnSocket a Conn reads and writes. */
 export class WsConnSocket implements ConnSocket {
   readonly remotePort: number;
   readonly ws: WsSocket;
   readonly #log: WorkerLog;
+  readonly #worker: HeldInput;
   #onData: ((chunk: Buffer) => void) | null = null;
   #onClose: (() => void) | null = null;
   #drainWaiters: (() => void)[] | null = null;
@@ -58,10 +65,11 @@ export class WsConnSocket implements ConnSocket {
   #closeEmitted = false;
   #deliverScheduled = false;
 
-  constructor(ws: WsSocket, log: WorkerLog) {
+  constructor(ws: WsSocket, log: WorkerLog, worker: HeldInput = { bytes: 0 }) {
     this.ws = ws;
     this.remotePort = ws.remotePort;
     this.#log = log;
+    this.#worker = worker;
   }
 
   get destroyed(): boolean {
@@ -113,8 +121,8 @@ export class WsConnSocket implements ConnSocket {
       this.#onData?.(frame);
       return;
     }
-    if (this.#heldBytes >= wsPausedInputBytesMax) {
-      const fields = { remote: this.ws.remoteAddress, heldBytes: this.#heldBytes };
+    if (this.#heldBytes >= wsPausedInputBytesMax || this.#worker.bytes >= wsHeldInputBytesWorkerMax) {
+      const fields = { remote: this.ws.remoteAddress, heldBytes: this.#heldBytes, workerHeldBytes: this.#worker.bytes };
       this.#log.warn(fields, 'closing connection: WebSocket client sends on past backpressure');
       this.closeWith(WsCloseCode.policyViolation, 'backpressure');
       return;
@@ -122,6 +130,7 @@ export class WsConnSocket implements ConnSocket {
     if (this.#held === null) this.#held = [frame];
     else this.#held.push(frame);
     this.#heldBytes += frame.length;
+    this.#worker.bytes += frame.length;
   }
 
   #scheduleDeliver(): void {
@@ -140,6 +149,7 @@ export class WsConnSocket implements ConnSocket {
       if (h.length === 0) this.#held = null;
       if (frame === undefined) continue;
       this.#heldBytes -= frame.length;
+      this.#worker.bytes -= frame.length;
       this.#onData?.(frame);
     }
   }
@@ -194,7 +204,7 @@ export class WsConnSocket implements ConnSocket {
   destroy(): this {
     if (this.#destroyed) return this;
     this.#destroyed = true;
-    this.#held = null;
+    this.#dropHeld();
     this.ws.terminate();
     this.closed();
     return this;
@@ -204,9 +214,15 @@ export class WsConnSocket implements ConnSocket {
   closeWith(code: number, reason: string): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#held = null;
+    this.#dropHeld();
     this.ws.end(code, reason);
     this.closed();
+  }
+
+  #dropHeld(): void {
+    this.#held = null;
+    this.#worker.bytes -= this.#heldBytes;
+    this.#heldBytes = 0;
   }
 
   /** The engine drained the socket below its backpressure mark. */
@@ -220,7 +236,7 @@ export class WsConnSocket implements ConnSocket {
    *  net.Socket's close comes, never inside the call that closed it). */
   closed(): void {
     this.#destroyed = true;
-    this.#held = null;
+    this.#dropHeld();
     if (this.#closeEmitted) return;
     this.#closeEmitted = true;
     process.nextTick(() => this.#onClose?.());
@@ -247,6 +263,7 @@ export interface WsTransportOptions {
 export class WsTransport {
   readonly #o: WsTransportOptions;
   readonly #sockets = new Map<WsSocket, WsConnSocket>();
+  readonly #held: HeldInput = { bytes: 0 };
   #app: HttpApp | null = null;
   #closed = false;
 
@@ -320,7 +337,7 @@ export class WsTransport {
       ws.end(WsCloseCode.policyViolation, 'too many connections');
       return;
     }
-    const socket = new WsConnSocket(ws, o.log);
+    const socket = new WsConnSocket(ws, o.log, this.#held);
     this.#sockets.set(ws, socket);
     o.onConnection(socket, ip, counted);
   }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { WsSocket } from '../../src/http/socket.js';
-import { wsPausedInputBytesMax } from '../../src/workers/limits.js';
+import { wsHeldInputBytesWorkerMax, wsPausedInputBytesMax } from '../../src/workers/limits.js';
 import type { WorkerLog } from '../../src/workers/log.js';
 import { WsCloseCode, WsConnSocket } from '../../src/workers/ws-transport.js';
 
@@ -137,6 +137,37 @@ describe('WsConnSocket', () => {
     assert.match(lines.join('\n'), /sends on past backpressure/);
     await tick();
     assert.equal(closes, 1);
+  });
+
+  test('the worker-wide bound: held bytes of all connections together; a close gives them back', async () => {
+    const worker = { bytes: 0 };
+    const a = new WsConnSocket(new FakeWs(), quietLog(), worker);
+    const bWs = new FakeWs();
+    const b = new WsConnSocket(bWs, quietLog(), worker);
+    a.pause();
+    b.pause();
+    a.message(new Uint8Array(10));
+    b.message(new Uint8Array(20));
+    assert.equal(worker.bytes, 14 + 24);
+    a.destroy();
+    assert.equal(worker.bytes, 24, "a closed connection's held bytes are given back");
+    worker.bytes = wsHeldInputBytesWorkerMax; // as if many others held the rest
+    b.message(new Uint8Array(1));
+    assert.deepEqual(bWs.ends, [WsCloseCode.policyViolation], 'past the worker bound: closed');
+    assert.equal(worker.bytes, wsHeldInputBytesWorkerMax - 24);
+    const c = new WsConnSocket(new FakeWs(), quietLog(), { bytes: 0 });
+    const got: Buffer[] = [];
+    c.on('data', (f) => got.push(f));
+    const shared = { bytes: 0 };
+    const d = new WsConnSocket(new FakeWs(), quietLog(), shared);
+    d.on('data', () => {});
+    d.pause();
+    d.message(new Uint8Array(5));
+    d.resume();
+    await tick();
+    assert.equal(shared.bytes, 0, 'handed on: no longer held');
+    c.message(new Uint8Array(1));
+    assert.equal(got.length, 1);
   });
 
   test('close is heard once, on a later tick, whichever side closes; drain waiters run once', async () => {
