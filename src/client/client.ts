@@ -37,7 +37,6 @@
 //   limits.ts, types.ts, hosts.ts, ops.ts, errors.ts, deque.ts: leaves.
 
 import { EventEmitter } from 'node:events';
-import type net from 'node:net';
 import { isValidPath } from '../common/path.js';
 import { AddWatchMode, CreateMode, Err, OpCode, WatchKind, WatcherType } from '../common/zk.js';
 import { encodeACLs, encodeRequest } from '../protocol/jute/index.js';
@@ -160,7 +159,7 @@ export class ZkClient extends EventEmitter {
     return this.session.queue.length;
   }
   /** @internal The socket of the connection (null when none): src/load reads its localAddress. */
-  get socket(): net.Socket | null {
+  get socket(): { readonly localAddress?: string | undefined } | null {
     return this.session.conn.socket;
   }
 

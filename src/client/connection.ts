@@ -8,8 +8,9 @@ import { OpCode, Xid } from '../common/zk.js';
 import { FrameReader, frameLengthOk } from '../protocol/frame-reader.js';
 import { JuteWriter } from '../protocol/jute/index.js';
 import type { Timeouts } from './handshake.js';
-import type { HostPort, HostProvider } from './hosts.js';
+import { hostText, wsUrl, type HostPort, type HostProvider } from './hosts.js';
 import { writerInitialBytes, writerKeepBytes } from './limits.js';
+import { WsClientSocket } from './ws-socket.js';
 
 const PHASE_IDLE = 0;
 const PHASE_CONNECTING = 1; // TCP connect under way
@@ -48,10 +49,11 @@ export class Connection {
   private readonly localAddress: string | undefined;
   /** Replies: an int32 length, then the frame; an empty one is the session's to refuse. */
   private readonly reader: FrameReader;
+  private readonly frameBytesMax: number;
   private timeouts: Timeouts;
 
   /** @internal src/load reads socket.localAddress through the client, for diagnostics. */
-  socket: net.Socket | null = null;
+  socket: net.Socket | WsClientSocket | null = null;
   private phase = PHASE_IDLE;
   private host: HostPort | null = null;
   private firstAttempt = true;
@@ -72,6 +74,7 @@ export class Connection {
     this.jitterMs = options.reconnectJitterMs;
     this.localAddress = options.localAddress;
     this.reader = new FrameReader(options.frameBytesMax, 'deliver');
+    this.frameBytesMax = options.frameBytesMax;
     this.timeouts = options.timeouts;
   }
 
@@ -87,7 +90,7 @@ export class Connection {
 
   /** "host:port" of the server connected to, or null. */
   get connectedHost(): string | null {
-    return this.phase === PHASE_CONNECTED && this.host !== null ? `${this.host.host}:${this.host.port}` : null;
+    return this.phase === PHASE_CONNECTED && this.host !== null ? hostText(this.host) : null;
   }
 
   /** Picks the next host and connects to it, after the retry delay and jitter that apply. */
@@ -112,6 +115,10 @@ export class Connection {
   private connectTo(host: HostPort): void {
     this.host = host;
     this.lastError = null;
+    if (host.wsPath !== undefined) {
+      this.connectWs(host);
+      return;
+    }
     const sock =
       this.localAddress === undefined
         ? net.connect({ host: host.host, port: host.port, noDelay: true })
@@ -136,7 +143,44 @@ export class Connection {
     this.arm(this.timeouts.connectTimeoutMs);
   }
 
-  private onSocketConnect(sock: net.Socket): void {
+  /** A ws:// host: the same frames, one WebSocket message each (ws-socket.ts). */
+  private connectWs(host: HostPort): void {
+    const options = { frameBytesMax: this.frameBytesMax, localAddress: this.localAddress };
+    const sock: WsClientSocket = new WsClientSocket(wsUrl(host), options, {
+      open: () => {
+        if (sock === this.socket) this.onSocketConnect(sock);
+      },
+      message: (frame) => {
+        if (sock === this.socket) this.onMessage(sock, frame);
+      },
+      bad: (reason) => {
+        if (sock === this.socket) this.drop(`protocol error: ${reason}`);
+      },
+      error: (e) => {
+        if (sock === this.socket) this.lastError = e;
+      },
+      close: () => {
+        if (sock === this.socket) this.lost(this.lastError?.message ?? 'connection closed by the server');
+      },
+    });
+    this.socket = sock;
+    this.phase = PHASE_CONNECTING;
+    this.connectStart = Date.now();
+    this.lastRecv = this.connectStart;
+    this.reader.reset();
+    this.arm(this.timeouts.connectTimeoutMs);
+  }
+
+  private onMessage(sock: WsClientSocket, frame: Buffer): void {
+    this.lastRecv = Date.now();
+    try {
+      this.owner.onFrame(frame, 0, frame.length);
+    } catch (e) {
+      if (sock === this.socket) this.drop(`protocol error: ${(e as Error).message}`);
+    }
+  }
+
+  private onSocketConnect(sock: net.Socket | WsClientSocket): void {
     sock.write(this.owner.connectRequest());
     this.phase = PHASE_HANDSHAKE;
     this.lastSend = Date.now();
@@ -151,7 +195,7 @@ export class Connection {
 
   /** Writes the packets that prime the connection (after established()) and starts pinging. */
   writePrimed(bytes: Buffer | null): void {
-    if (bytes !== null) (this.socket as net.Socket).write(bytes);
+    if (bytes !== null) this.socket?.write(bytes);
     this.out.reset();
     this.lastSend = Date.now();
     this.arm(this.timeouts.pingIntervalMs);

@@ -3,6 +3,10 @@
 //
 //   "h1:2181,h2:2181,[::1]:2182/app/a"   hosts, each with an optional port (default 2181; IPv6
 //                                         in brackets), then an optional chroot
+//   "ws://h1:8081/zookeeper,h2:2181#/app" zkts's WebSocket transport: a ws:// host is a URL whose
+//                                         path is the server's webSocketPath; with such hosts the
+//                                         chroot, if any, follows a '#' at the end (a '/' would be
+//                                         part of the URL's path)
 //
 // The host list is shuffled once; next() walks it round-robin and says when every host has been
 // tried since the last successful connection (the caller then waits its retry delay, as
@@ -19,6 +23,19 @@ export const DEFAULT_PORT = portDefault;
 export interface HostPort {
   readonly host: string;
   readonly port: number;
+  /** A ws:// host: the WebSocket path to upgrade on (the URL's path). Absent: plain TCP. */
+  readonly wsPath?: string;
+}
+
+/** The ws:// URL of a WebSocket host. */
+export function wsUrl(h: HostPort): string {
+  const host = h.host.includes(':') ? `[${h.host}]` : h.host;
+  return `ws://${host}:${h.port}${h.wsPath ?? '/'}`;
+}
+
+/** "host:port", or the ws:// URL of a WebSocket host. */
+export function hostText(h: HostPort): string {
+  return h.wsPath === undefined ? `${h.host}:${h.port}` : wsUrl(h);
 }
 
 export interface ConnectString {
@@ -40,6 +57,7 @@ function parsePort(s: string, text: string): number {
 
 /** Parses a connect string; throws ZkError(badArguments) on a malformed one. */
 export function parseConnectString(s: string): ConnectString {
+  if (s.includes('://')) return parseWithUrls(s);
   let hostPart = s;
   let chroot = '';
   const slash = s.indexOf('/');
@@ -70,6 +88,39 @@ export function parseConnectString(s: string): ConnectString {
       if (host === '') bad(s, `'${h}' has no host`);
       hosts.push({ host, port: colon === h.length - 1 ? DEFAULT_PORT : parsePort(s, h.slice(colon + 1)) });
     }
+  }
+  if (hosts.length === 0) bad(s, 'no hosts');
+  return { hosts, chroot };
+}
+
+/** A connect string with ws:// hosts: comma-separated entries, then an optional '#chroot'. */
+function parseWithUrls(s: string): ConnectString {
+  const hash = s.indexOf('#');
+  const hostPart = hash < 0 ? s : s.slice(0, hash);
+  let chroot = hash < 0 ? '' : s.slice(hash + 1);
+  if (chroot === '/') chroot = '';
+  else if (chroot !== '' && !isValidPath(chroot)) bad(s, `chroot '${chroot}'`);
+  const hosts: HostPort[] = [];
+  for (const raw of hostPart.split(',')) {
+    const h = raw.trim();
+    if (h === '') continue;
+    if (!h.includes('://')) {
+      if (h.includes('/')) bad(s, `'${h}': with ws:// hosts a chroot follows '#'`);
+      hosts.push(...parseConnectString(h).hosts);
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(h);
+    } catch {
+      bad(s, `'${h}' is not a URL`);
+    }
+    if (url.protocol !== 'ws:') bad(s, `'${h}': only ws:// URLs are hosts`);
+    if (url.search !== '' || url.username !== '' || url.password !== '') bad(s, `'${h}': a host URL has no query or user`);
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    if (host === '') bad(s, `'${h}' has no host`);
+    const port = url.port === '' ? 80 : parsePort(s, url.port);
+    hosts.push({ host, port, wsPath: url.pathname === '' ? '/' : url.pathname });
   }
   if (hosts.length === 0) bad(s, 'no hosts');
   return { hosts, chroot };

@@ -74,6 +74,9 @@ class NodeWsSocket implements WsSocket {
   }
 }
 
+/** A listener of the module, not a closure of #upgrade (which would keep the request alive). */
+function ignoreError(): void {}
+
 function readRequest(req: IncomingMessage): HttpRequest {
   const url = new URL(req.url ?? '/', 'http://localhost');
   return {
@@ -185,31 +188,37 @@ export class NodeHttpApp implements HttpApp {
     const request = readRequest(req);
     const route = this.#wsRoutes.find((r) => r.pattern === request.path);
     if (route === undefined) {
+      this.#log.warn({ path: request.path, remote: request.remoteAddress }, 'WebSocket upgrade refused (404): not a WebSocket path');
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    socket.on('error', () => {}); // ws reports errors on the WebSocket; a reset before that is no news
+    socket.on('error', ignoreError); // ws reports errors on the WebSocket; a reset before that is no news
     route.server.handleUpgrade(req, socket, head, (ws) => {
       const s = new NodeWsSocket(ws, req);
-      const b = route.behavior;
-      this.#sockets.add(s);
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        s.heard = true;
-        b.message(s, data, isBinary);
-      });
-      ws.on('pong', () => {
-        s.heard = true;
-      });
-      ws.on('error', (err) => this.#log.warn({ err, remote: s.remoteAddress }, 'WebSocket error'));
-      ws.on('close', (code: number, reason: Buffer) => {
-        if (!this.#sockets.delete(s)) return;
-        b.close(s, code, reason.toString('utf8'));
-      });
-      // The socket's own drain: ws queues on it, so its drain is the WebSocket's.
-      socket.on('drain', () => {
-        if (s.isOpen && s.bufferedBytes() <= wsBackpressureBytes) b.drain?.(s);
-      });
-      b.open(s, request);
+      this.#wire(ws, s, route.behavior, socket);
+      route.behavior.open(s, request);
+    });
+  }
+
+  /** The WebSocket's events. A method of its own, so that its closures hold only what they use,
+   *  not the upgrade's request (an idle WebSocket would keep it: KBs each). */
+  #wire(ws: WebSocket, s: NodeWsSocket, b: WsBehavior, socket: Duplex): void {
+    this.#sockets.add(s);
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      s.heard = true;
+      b.message(s, data, isBinary);
+    });
+    ws.on('pong', () => {
+      s.heard = true;
+    });
+    ws.on('error', (err) => this.#log.warn({ err, remote: s.remoteAddress }, 'WebSocket error'));
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (!this.#sockets.delete(s)) return;
+      b.close(s, code, reason.toString('utf8'));
+    });
+    // The socket's own drain: ws queues on it, so its drain is the WebSocket's.
+    socket.on('drain', () => {
+      if (s.isOpen && s.bufferedBytes() <= wsBackpressureBytes) b.drain?.(s);
     });
   }
 

@@ -28,7 +28,8 @@ interface Route {
 
 /** What a WebSocket carries from its upgrade to open (uWS user data). */
 interface UpgradeData {
-  request: HttpRequest;
+  /** Until open: then dropped, so an idle WebSocket does not keep its upgrade's headers. */
+  request: HttpRequest | null;
   socket: UwsSocket | null;
 }
 
@@ -148,7 +149,9 @@ export class UwsApp implements HttpApp {
         const socket = new UwsSocket(ws);
         data.socket = socket;
         this.#sockets.add(socket);
-        behavior.open(socket, data.request);
+        const request = data.request;
+        data.request = null;
+        if (request !== null) behavior.open(socket, request);
       },
       message: (ws, message, isBinary) => {
         const socket = ws.getUserData().socket;

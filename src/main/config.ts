@@ -110,6 +110,9 @@ export interface ServerConfig {
   /** httpEngine (zkts's own): which engine serves the HTTP and WebSocket face (src/http/app.ts);
    *  `auto` takes uWebSockets.js wherever a build of it loads. */
   httpEngine: HttpEngineChoice;
+  /** webSocketPort / webSocketPath / webSocketAddress (zkts's own): the client frames over
+   *  WebSockets, served by the session workers (src/workers/ws-transport.ts); null: off. */
+  webSocket: { readonly host: string; readonly port: number; readonly path: string } | null;
   /** Keys we read but do not act on, and keys we do not know: logged once at start. */
   ignoredKeys: string[];
 }
@@ -328,6 +331,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     admin: adminServer(r),
     metrics: metricsProvider(r),
     httpEngine: httpEngine(r),
+    webSocket: webSocket(r),
     ignoredKeys: [],
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
@@ -486,6 +490,14 @@ function httpEngine(r: Reader): HttpEngineChoice {
   if ((httpEngineChoices as readonly string[]).includes(v)) return v as HttpEngineChoice;
   r.problems.push(`httpEngine=${v}: must be one of ${httpEngineChoices.join(', ')}`);
   return 'auto';
+}
+
+function webSocket(r: Reader): ServerConfig['webSocket'] {
+  const port = r.int('webSocketPort', 0, 0, 65535);
+  const path = r.raw('webSocketPath') ?? '/zookeeper';
+  if (!/^\/[A-Za-z0-9._~/-]*$/.test(path)) r.problems.push(`webSocketPath=${path}: must be a path, e.g. /zookeeper`);
+  const host = r.raw('webSocketAddress') ?? r.string('clientPortAddress');
+  return port === 0 ? null : { host, port, path };
 }
 
 function storeType(explicit: string | undefined, path: string): 'PEM' | 'PKCS12' | null {

@@ -218,6 +218,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     sessionSecret: secret.current,
     superDigest: cfg.superDigest,
     logLevel: cfg.logLevel,
+    webSocket: cfg.webSocket === null ? null : { ...cfg.webSocket, engine: cfg.httpEngine },
   });
   let sessionsStarted: Promise<void>[];
   let stopSessions: () => Promise<void>;

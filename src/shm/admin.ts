@@ -71,6 +71,18 @@ export interface WorkerInit {
   superDigest: string | null;
   /** pino level ('warn' by default: quiet). */
   logLevel: string;
+  /** The WebSocket client transport (src/workers/ws-transport.ts); null or absent: off. */
+  webSocket?: WebSocketSpec | null;
+}
+
+/** Where the workers serve the client frames over WebSockets (webSocketPort, webSocketPath). */
+export interface WebSocketSpec {
+  host: string;
+  port: number;
+  /** The upgrade path, e.g. /zookeeper. */
+  path: string;
+  /** httpEngine: 'auto' | 'uws' | 'node' (src/http/app.ts). */
+  engine: 'auto' | 'uws' | 'node';
 }
 
 // ---- main → worker --------------------------------------------------------------------------

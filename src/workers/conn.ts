@@ -19,9 +19,33 @@
 // (a single writev) when several views are queued. A shared frame (an event) for a connection
 // with nothing queued and nothing pending on its socket is written at once instead (writeShared).
 
-import type { Socket } from 'node:net';
 import { outSlabChunkBytesDefault } from './limits.js';
 import { Latency } from './stats.js';
+
+/**
+ * What a connection needs of its byte stream: the part of net.Socket it uses. A client TCP socket
+ * is one; a WebSocket carrying the same frames is adapted to it (ws-transport.ts), one message
+ * per frame.
+ */
+export interface ConnSocket {
+  readonly remotePort?: number | undefined;
+  readonly destroyed: boolean;
+  /** Bytes written and not yet on the wire. */
+  readonly writableLength: number;
+  on(event: 'data', listener: (chunk: Buffer) => void): this;
+  on(event: 'end' | 'close', listener: () => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'drain', listener: () => void): this;
+  pause(): this;
+  resume(): this;
+  isPaused(): boolean;
+  /** Whole frames only (length word included), one or several. */
+  write(chunk: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+  end(callback: () => void): this;
+  destroy(): this;
+}
 
 /** Connection lifecycle. */
 export const ConnState = {
@@ -117,9 +141,9 @@ export class OutSlab {
 const connOfSocket = Symbol('zkts.conn');
 
 /** A socket that carries its connection (Conn.start). */
-interface ConnSocket extends Socket {
+type OwnedSocket = ConnSocket & {
   [connOfSocket]: Conn;
-}
+};
 
 function ignoreSocketError(): void {}
 
@@ -128,7 +152,7 @@ export class Conn {
   readonly id: number;
   /** Dense, reused index (expiry queue id). */
   readonly slot: number;
-  readonly socket: Socket;
+  readonly socket: ConnSocket;
   readonly ip: string;
   readonly port: number;
   state: ConnState = ConnState.fresh;
@@ -172,7 +196,7 @@ export class Conn {
   constructor(options: {
     id: number;
     slot: number;
-    socket: Socket;
+    socket: ConnSocket;
     ip: string;
     handler: ConnHandler;
     slab: OutSlab;
@@ -198,24 +222,24 @@ export class Conn {
 
   // One set of socket listeners serves every connection (each socket carries its Conn), so a
   // connection holds no closures of its own.
-  static readonly #onSocketData = function (this: ConnSocket, chunk: Buffer): void {
+  static readonly #onSocketData = function (this: OwnedSocket, chunk: Buffer): void {
     this[connOfSocket].#onData(chunk);
   };
   // The listener allows half-open sockets so that a client which sends a four-letter word and
   // shuts its side at once (`echo stat | nc`) still gets the answer (ZooKeeper cancels the
   // selection key for that reason). Any other client that shuts its side is done: close, as
   // NIOServerCnxn does when a read returns -1.
-  static readonly #onSocketEnd = function (this: ConnSocket): void {
+  static readonly #onSocketEnd = function (this: OwnedSocket): void {
     const conn = this[connOfSocket];
     if ((conn.#pauseMask & Pause.fourLetter) === 0) conn.close();
   };
-  static readonly #onSocketClose = function (this: ConnSocket): void {
+  static readonly #onSocketClose = function (this: OwnedSocket): void {
     this[connOfSocket].#onClose();
   };
 
   /** Hook the socket's events (after the owner has registered the connection). */
   start(): void {
-    const socket = this.socket as ConnSocket;
+    const socket = this.socket as OwnedSocket;
     socket[connOfSocket] = this;
     socket.on('data', Conn.#onSocketData);
     socket.on('end', Conn.#onSocketEnd);

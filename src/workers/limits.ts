@@ -96,3 +96,17 @@ assert(quietWakeDelayMs >= 1 && quietWakeDelayMs < sessionlessConnectionTimeoutM
  *  open connections walks them all. */
 export const metricsGaugeIntervalMs = 1000;
 assert(metricsGaugeIntervalMs > 0, 'the metrics gauges are refreshed');
+
+// ---- the WebSocket client transport (issue 12 item 4, ws-transport.ts) ------------------------
+
+/** Bytes of a WebSocket connection's messages held while its reading is paused (throttled,
+ *  output backed up, handshake in flight). uWS cannot stop reading one WebSocket, so what the
+ *  client sends meanwhile is held here; a message that arrives with this much held closes the
+ *  connection (one message is always taken, so a frame of any allowed length gets through). */
+export const wsPausedInputBytesMax = 4 * MiB;
+/** Bytes held that way by all of a worker's WebSocket connections together: past it, a paused
+ *  connection that sends more is closed (as connections that do not read are, past
+ *  workerStalledOutputBytesMax). */
+export const wsHeldInputBytesWorkerMax = 64 * MiB;
+assert(wsPausedInputBytesMax >= juteBufferBytesMaxDefault, 'a paused WebSocket holds a default jute frame');
+assert(wsHeldInputBytesWorkerMax >= 4 * wsPausedInputBytesMax, 'a worker holds several paused WebSockets');

@@ -114,17 +114,25 @@ export class Listener {
   }
 
   #accept(socket: net.Socket): void {
-    const { maxClientCnxns, ipCounts, log } = this.#options;
     const ip = clientIp(socket);
-    if (maxClientCnxns === 0) {
-      this.#options.onConnection(socket, ip, false);
+    const admitted = this.admit(ip);
+    if (admitted !== null) {
+      this.#options.onConnection(socket, ip, admitted);
       return;
     }
+    socket.on('error', () => {});
+    socket.destroy();
+  }
+
+  /**
+   * maxClientCnxns for a new connection from `ip` (a TCP or a WebSocket one): null when it is
+   * refused (logged), else whether it was counted (release its IP when it closes).
+   */
+  admit(ip: string): boolean | null {
+    const { maxClientCnxns, ipCounts, log } = this.#options;
+    if (maxClientCnxns === 0) return false;
     const got = ipCounts.acquire(ip, maxClientCnxns);
-    if (got === IpAcquire.ok) {
-      this.#options.onConnection(socket, ip, true);
-      return;
-    }
+    if (got === IpAcquire.ok) return true;
     if (got === IpAcquire.perIpLimit) {
       // NIOServerCnxnFactory.AcceptThread.doAccept
       log.warn({ ip }, `Too many connections from /${ip} - max is ${maxClientCnxns}`);
@@ -132,8 +140,7 @@ export class Listener {
       this.#tableFull(ip);
     }
     this.#options.onRefused?.();
-    socket.on('error', () => {});
-    socket.destroy();
+    return null;
   }
 
   #tableFull(ip: string): void {

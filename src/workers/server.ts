@@ -29,7 +29,6 @@
 // watches, the reply matcher answers removeWatches / checkWatches from it, Fanout fires it.
 // Statistics (stats.ts) read the registry, the session table, the watches and the counters.
 
-import type { Socket } from 'node:net';
 import { AssertionError } from '../common/assert.js';
 import { WatchKind } from '../common/zk.js';
 import type { MainToWorkerMessage, StatsRequestMessage, WorkerInit, WorkerStats, WorkerToMainMessage } from '../shm/admin.js';
@@ -45,7 +44,7 @@ import type {
 import type { SharedStatus } from '../shm/status.js';
 import { ConnThrottle } from '../shm/connthrottle.js';
 import type { Bridge, BridgeHandler } from './bridge.js';
-import { ConnState, ResponseSizes, type Conn, type ConnHandler, type IoCounters } from './conn.js';
+import { ConnState, ResponseSizes, type Conn, type ConnHandler, type ConnSocket, type IoCounters } from './conn.js';
 import { logProtocolError, type ClientConn } from './connections/client-conn.js';
 import { Output } from './connections/output.js';
 import { ConnRegistry } from './connections/registry.js';
@@ -63,6 +62,7 @@ import { Latency, workerCounts, workerStats, type WorkerStatsSources } from './s
 import { Fanout } from './watches/fanout.js';
 import { mayRead } from './watches/readers.js';
 import { WatchTable } from './watches/table.js';
+import { WsTransport } from './ws-transport.js';
 
 
 export interface SessionWorkerOptions {
@@ -84,6 +84,8 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #post: (message: WorkerToMainMessage) => void;
   readonly #now: () => number;
   readonly #listener: Listener;
+  /** The WebSocket client transport (ws-transport.ts), when configured. */
+  readonly #ws: WsTransport | null;
 
   readonly #watches = new WatchTable();
   readonly #counters: IoCounters = { packetsReceived: 0, packetsSent: 0, responseSizes: new ResponseSizes() };
@@ -197,6 +199,19 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted),
       onRefused: () => this.#connectionsRefused++,
     });
+    const ws = init.webSocket ?? null;
+    this.#ws =
+      ws === null
+        ? null
+        : new WsTransport({
+            ...ws,
+            frameBytesMax: init.juteMaxBufferBytes,
+            workerIndex: init.workerIndex,
+            workerCount: init.workerCount,
+            log,
+            admit: (ip) => this.#listener.admit(ip),
+            onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted),
+          });
   }
 
   // ============================================================================ lifecycle
@@ -206,6 +221,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     this.#bridge.start(this).catch((err: unknown) => {
       // A broken record from the main thread is a programmer error: crash the thread (and so
       // the process) rather than run past it.
+      this.closeNow();
       setImmediate(() => {
         throw err;
       });
@@ -214,7 +230,9 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     this.#tickDueMs = this.#now() + tickMs;
     this.#tickTimer = setInterval(() => this.#tick(), tickMs);
     this.#tickTimer.unref();
-    return this.#listener.start();
+    const address = await this.#listener.start();
+    await this.#ws?.start();
+    return address;
   }
 
   /** Stop accepting, close every connection, close the channel (releasing its doorbells). */
@@ -225,7 +243,13 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const closing = this.#listener.close();
     for (const conn of [...this.#conns.values()]) conn.close();
     this.#bridge.close();
-    await closing;
+    await Promise.all([closing, this.#ws?.close()]);
+  }
+
+  /** The thread is going down on an error: close what must be closed before it exits (a uWS app
+   *  left open aborts the process). */
+  closeNow(): void {
+    void this.#ws?.close();
   }
 
   onAdminMessage(m: MainToWorkerMessage): void {
@@ -300,7 +324,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
 
   // ============================================================================ connections
 
-  #accept(socket: Socket, ip: string, counted: boolean): void {
+  #accept(socket: ConnSocket, ip: string, counted: boolean): void {
     if (this.#stopped) {
       socket.destroy();
       if (counted) this.#listener.release(ip);

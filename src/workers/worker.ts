@@ -64,6 +64,14 @@ export function validateWorkerInit(init: WorkerInit): string[] {
   if (init.superDigest !== null && typeof init.superDigest !== 'string') {
     problems.push('superDigest must be a string or null');
   }
+  const ws = init.webSocket ?? null;
+  if (ws !== null && typeof ws === 'object') {
+    int('webSocket.port', ws.port, 1, 65535);
+    if (typeof ws.path !== 'string' || !ws.path.startsWith('/')) problems.push('webSocket.path must start with /');
+    if (!['auto', 'uws', 'node'].includes(ws.engine)) problems.push('webSocket.engine must be auto, uws or node');
+  } else if (ws !== null) {
+    problems.push('webSocket must be an object or null');
+  }
   if (!Array.isArray(init.fourLetterWhitelist)) {
     problems.push('fourLetterWhitelist must be an array');
   }
@@ -91,18 +99,30 @@ export async function serveOnThisThread(port: MessagePort, init: WorkerInit): Pr
     log,
     post,
   });
+  // A thread going down on an uncaught error must not leave a uWS app open (uWS aborts the
+  // process then, instead of the exit the main thread chooses): the monitor runs before the
+  // thread ends and changes nothing else.
+  const closeNow = (): void => worker.closeNow();
+  if (init.webSocket != null) process.on('uncaughtExceptionMonitor', closeNow);
   port.on('message', (m: MainToWorkerMessage) => {
     if (m.type !== 'stop') {
       worker.onAdminMessage(m);
       return;
     }
     void worker.stop().then(() => {
+      process.off('uncaughtExceptionMonitor', closeNow);
       post({ type: 'stopped', workerIndex: init.workerIndex });
       log.flush();
       port.unref(); // nothing else holds the thread: it exits
     });
   });
-  const address = await worker.start();
+  let address: { host: string; port: number };
+  try {
+    address = await worker.start();
+  } catch (e) {
+    await worker.stop(); // closes a uWS app it opened: one left open aborts the process
+    throw e;
+  }
   const { host, port: listenPort } = address;
   post({ type: 'listening', workerIndex: init.workerIndex, host, port: listenPort });
 }

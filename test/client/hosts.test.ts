@@ -20,6 +20,23 @@ describe('connect strings and hosts', () => {
     assert.throws(() => parseConnectString('h:x'), ZkError);
   });
 
+  test('parseConnectString: ws:// hosts (the WebSocket transport), a chroot after #', () => {
+    const p = parseConnectString('ws://a:8081/zookeeper, b:2 ,ws://[::1]:9/x/y#/app');
+    assert.deepEqual(p.hosts, [
+      { host: 'a', port: 8081, wsPath: '/zookeeper' },
+      { host: 'b', port: 2 },
+      { host: '::1', port: 9, wsPath: '/x/y' },
+    ]);
+    assert.equal(p.chroot, '/app');
+    assert.deepEqual(parseConnectString('ws://h').hosts, [{ host: 'h', port: 80, wsPath: '/' }]);
+    assert.equal(parseConnectString('ws://h:1/z#/').chroot, '');
+    assert.throws(() => parseConnectString('ws://h:1/z,b:2/app'), ZkError, 'a chroot with ws hosts follows #');
+    assert.throws(() => parseConnectString('http://h:1/z'), ZkError);
+    assert.throws(() => parseConnectString('ws://h:1/z?x=1'), ZkError);
+    assert.throws(() => parseConnectString('ws://h:1/z#app'), ZkError);
+    assert.throws(() => parseConnectString('ws://:1/z'), ZkError);
+  });
+
   test('HostProvider: round robin, spin after a full cycle, reset by onConnected', () => {
     const hp = new HostProvider([{ host: 'a', port: 1 }, { host: 'b', port: 2 }], false);
     assert.deepEqual([hp.next(), hp.next(), hp.next()].map((n) => `${n.host.host}${n.spin}`), ['afalse', 'bfalse', 'atrue']);

@@ -243,3 +243,20 @@ test('youngGenerationFixed: off by default, true or false', () => {
   assert.equal(loadConfig(cfgFile('youngGenerationFixed=true\n')).youngGenerationFixed, true);
   assert.throws(() => loadConfig(cfgFile('youngGenerationFixed=1\n')), ConfigError);
 });
+
+test('webSocketPort, webSocketPath, webSocketAddress: the WebSocket client transport (off by default)', () => {
+  assert.equal(loadConfig(null).webSocket, null);
+  assert.equal(loadConfig(cfgFile('dataDir=/tmp/zkts-ws\nwebSocketPort=0\n')).webSocket, null);
+  assert.deepEqual(loadConfig(cfgFile('dataDir=/tmp/zkts-ws\nclientPortAddress=127.0.0.2\nwebSocketPort=8081\n')).webSocket, {
+    host: '127.0.0.2',
+    port: 8081,
+    path: '/zookeeper',
+  });
+  assert.deepEqual(
+    loadConfig(cfgFile('dataDir=/tmp/zkts-ws\nwebSocketPort=8081\nwebSocketPath=/zk/v1\nwebSocketAddress=0.0.0.0\n')).webSocket,
+    { host: '0.0.0.0', port: 8081, path: '/zk/v1' },
+  );
+  for (const bad of ['webSocketPort=70000', 'webSocketPort=x', 'webSocketPort=1\nwebSocketPath=zk', 'webSocketPort=1\nwebSocketPath=/a?b']) {
+    assert.throws(() => loadConfig(cfgFile(`dataDir=/tmp/zkts-ws\n${bad}\n`)), ConfigError, bad);
+  }
+});

@@ -1,9 +1,8 @@
 // The worker's connections: ids, dense slots, and the idle expirer that closes a connection
 // nothing has been heard from for its timeout (NIOServerCnxnFactory's connection expirer).
 
-import type { Socket } from 'node:net';
 import { ExpiryQueue } from '../../common/expiry-queue.js';
-import type { ConnHandler, IoCounters, OutSlab } from '../conn.js';
+import type { ConnHandler, ConnSocket, IoCounters, OutSlab } from '../conn.js';
 import type { WorkerLog } from '../log.js';
 import { sessionlessConnectionTimeoutMs } from '../limits.js';
 import { ClientConn } from './client-conn.js';
@@ -36,7 +35,7 @@ export class ConnRegistry {
   }
 
   /** A new connection, registered with the sessionless idle timeout (not yet started). */
-  add(socket: Socket, ip: string, nowMs: number): ClientConn {
+  add(socket: ConnSocket, ip: string, nowMs: number): ClientConn {
     const o = this.#options;
     const id = this.#nextId;
     this.#nextId = id === 0xffffffff ? 1 : id + 1;
