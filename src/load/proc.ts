@@ -153,3 +153,33 @@ export function listeningPid(port: number): number | null {
   const set = new Set(found);
   return found.find((p) => !set.has(parentPid(p))) ?? found[0]!;
 }
+
+/** Time on a CPU of one process's live threads in ns (each thread's /proc schedstat), or null if
+ *  unreadable. Finer than processCpuTicks (10 ms ticks: ±7% of a 140 ms fan-out), but a thread
+ *  that exits takes its time with it: for short windows in which the threads stay. */
+export function processCpuNs(pid: number): number | null {
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  let total = 0;
+  for (const t of tasks) {
+    try {
+      const s = fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8');
+      total += Number(s.slice(0, s.indexOf(' ')));
+    } catch {
+      // a thread that ended
+    }
+  }
+  return total;
+}
+
+/** processCpuNs of a process and its descendants, or null if the process is unreadable. */
+export function treeCpuNs(pid: number): number | null {
+  if (processCpuNs(pid) === null) return null;
+  let total = 0;
+  for (const p of treePids(pid)) total += processCpuNs(p) ?? 0;
+  return total;
+}

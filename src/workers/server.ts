@@ -94,7 +94,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #router: RequestRouter;
   readonly #replies: ReplyMatcher;
   readonly #fourLetter: FourLetterAnswers;
-  readonly #fanout: Fanout;
+  readonly #fanout: Fanout<ClientConn>;
   readonly #statsSources: WorkerStatsSources;
   #tickTimer: NodeJS.Timeout | undefined;
   #buffersTrimmedMs = 0;
@@ -158,7 +158,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       watches,
       (slot) => {
         const c = table.at(slot)?.conn;
-        return c == null || c.state !== ConnState.open ? null : output.mark(c);
+        return c == null || c.state !== ConnState.open ? null : c;
       },
       (bytes) => {
         const off = output.slab.reserve(bytes);
@@ -168,6 +168,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
         const s = table.at(slot);
         return s !== undefined && s.conn !== null && mayRead(readers, s.superUser, s.authIds, s.conn.ip);
       },
+      (c, frame) => output.writeShared(c, frame),
     );
     this.#statsSources = {
       workerIndex: init.workerIndex,
