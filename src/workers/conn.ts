@@ -19,6 +19,7 @@
 // (a single writev) when several views are queued. A shared frame (an event) for a connection
 // with nothing queued and nothing pending on its socket is written at once instead (writeShared).
 
+import fs from 'node:fs';
 import type { Socket } from 'node:net';
 import { outSlabChunkBytesDefault } from './limits.js';
 import { Latency } from './stats.js';
@@ -99,6 +100,14 @@ interface ConnSocket extends Socket {
 }
 
 function ignoreSocketError(): void {}
+
+/** The descriptor of a socket's TCP handle (node:net keeps it as `_handle.fd`), or -1 when it has
+ *  none (closed, a pipe on Windows, a test's fake socket). Read at each write, never kept: once
+ *  the socket is closed its number may belong to another connection. */
+function descriptorOf(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
 
 export class Conn {
   /** Unique (never reused) u32 id: the connId of attach / attached / detach records. */
@@ -366,12 +375,37 @@ export class Conn {
     return !this.#dirty && this.state === ConnState.open && !this.socket.destroyed && this.socket.writableLength === 0;
   }
 
-  /** Write a frame someone else owns and keeps unchanged straight to the socket, when nothing is
-   *  queued (writeNowReady): the order of frames is kept, and no flush is needed. */
+  /**
+   * Write a frame someone else owns and keeps unchanged straight to the socket, when nothing is
+   * queued (writeNowReady): the order of frames is kept, and no flush is needed.
+   *
+   * On a plain TCP socket the bytes go to its descriptor with one write(2) (fs.writeSync), not
+   * through the stream: socket.write costs a WriteWrap, a nextTick and the Writable state machine
+   * per frame, about 2-3 µs, and a watch fan-out or a ping answer is one small frame per socket
+   * (`node dist/bench/socket-write.js`; docs/cost-model.md "One notification"). It is safe
+   * because nothing is queued in the stream or in libuv (writableLength 0, which counts bytes
+   * until libuv has written them) and the socket is open (its descriptor is its own). The
+   * descriptor is non-blocking: what the kernel does not take (EAGAIN, or part of the frame) goes
+   * through socket.write after it, in order, and an error (EPIPE, ECONNRESET) comes back through
+   * socket.write as the stream's own error. A TLS socket, or a stream with no descriptor, always
+   * takes socket.write.
+   */
   writeNow(frame: Buffer): void {
     this.sent++;
     this.#counters.packetsSent++;
-    this.socket.write(frame);
+    const socket = this.socket;
+    const fd = (socket as { encrypted?: boolean }).encrypted === true ? -1 : descriptorOf(socket);
+    if (fd < 0) {
+      socket.write(frame);
+      return;
+    }
+    let n = 0;
+    try {
+      n = fs.writeSync(fd, frame);
+    } catch {
+      n = 0; // EAGAIN or a broken connection: the stream writes it, or reports the error
+    }
+    if (n < frame.length) socket.write(n === 0 ? frame : frame.subarray(n));
   }
 
   /**

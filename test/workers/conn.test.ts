@@ -2,9 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { Conn, OutSlab, Pause, type ConnHandler } from '../../src/workers/conn.js';
+import { Conn, ConnState, OutSlab, Pause, type ConnHandler } from '../../src/workers/conn.js';
 
 describe('Conn frame parsing', () => {
   class FakeSocket extends EventEmitter {
@@ -122,5 +122,94 @@ describe('Conn frame parsing', () => {
     socket.emit('data', Buffer.from([0, 101, 1, 2]));
     assert.deepEqual(errors, ['Len error 101']);
     assert.ok(socket.destroyed);
+  });
+});
+
+describe('Conn.writeNow over a real TCP socket', () => {
+  /** A connected pair on 127.0.0.1: the server side wrapped in an open Conn, and the client. */
+  async function pair(): Promise<{ conn: Conn; client: net.Socket; server: net.Server }> {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+    const client = net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1' });
+    const socket = await accepted;
+    const conn = new Conn({
+      id: 1,
+      slot: 0,
+      socket,
+      ip: '127.0.0.1',
+      handler: { onFrame: () => {}, onFourLetter: () => false, onProtocolError: () => {}, onClose: () => {} },
+      slab: new OutSlab(),
+      counters: { packetsReceived: 0, packetsSent: 0 },
+      frameBytesMax: 1 << 20,
+    });
+    conn.start();
+    conn.state = ConnState.open;
+    return { conn, client, server };
+  }
+
+  async function readBytes(client: net.Socket, n: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let got = 0;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${got} of ${n} bytes`)), 20_000);
+      client.on('data', (d: Buffer) => {
+        parts.push(d);
+        got += d.length;
+        if (got >= n) {
+          clearTimeout(timer);
+          resolve(Buffer.concat(parts));
+        }
+      });
+      client.resume();
+    });
+  }
+
+  it('writes a frame on the socket descriptor, not through the stream', async () => {
+    const { conn, client, server } = await pair();
+    try {
+      assert.ok(conn.writeNowReady());
+      const frame = Buffer.from([0, 0, 0, 4, 1, 2, 3, 4]);
+      const read = readBytes(client, frame.length);
+      conn.writeNow(frame);
+      assert.deepEqual(await read, frame);
+      assert.equal(conn.socket.bytesWritten, 0, 'the stream wrote nothing: the descriptor did');
+      assert.equal(conn.sent, 1);
+    } finally {
+      client.destroy();
+      conn.close();
+      server.close();
+    }
+  });
+
+  it('keeps every byte in order when the kernel takes part of a frame, or none', async () => {
+    const { conn, client, server } = await pair();
+    try {
+      client.pause(); // the peer reads nothing until the writes are done: the send buffer fills
+      const frames: Buffer[] = [];
+      let direct = 0;
+      let queued = 0;
+      for (let i = 0; i < 64; i++) {
+        const f = Buffer.alloc(64 * 1024, i);
+        frames.push(f);
+        if (conn.writeNowReady()) {
+          conn.writeNow(f);
+          direct++;
+        } else {
+          conn.writeShared(f);
+          queued++;
+        }
+      }
+      conn.flush();
+      assert.ok(direct > 0 && queued > 0, `some frames written at once (${direct}), the rest queued behind (${queued})`);
+      const all = Buffer.concat(frames);
+      const got = await readBytes(client, all.length);
+      assert.equal(got.length, all.length);
+      assert.ok(got.equals(all), 'the bytes arrive in the order written');
+    } finally {
+      client.destroy();
+      conn.close();
+      server.close();
+    }
   });
 });
