@@ -1,6 +1,7 @@
 // Conn frame parsing (src/workers/conn.ts) over a fake socket (no threads, no sockets).
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import net, { type Socket } from 'node:net';
 import { describe, it } from 'node:test';
@@ -210,6 +211,67 @@ describe('Conn.writeNow over a real TCP socket', () => {
       client.destroy();
       conn.close();
       server.close();
+    }
+  });
+});
+
+describe('Conn.writeNow: which sockets take the descriptor', () => {
+  class HandleSocket extends EventEmitter {
+    remotePort = 1234;
+    destroyed = false;
+    writableLength = 0;
+    encrypted: boolean | undefined;
+    _handle: { fd: number } | null;
+    written: Buffer[] = [];
+    constructor(fd: number, encrypted?: boolean) {
+      super();
+      this._handle = { fd };
+      this.encrypted = encrypted;
+    }
+    write(b: Buffer): boolean {
+      this.written.push(b);
+      return true;
+    }
+    destroy(): this {
+      this.destroyed = true;
+      return this;
+    }
+  }
+
+  function connOver(socket: HandleSocket): Conn {
+    const conn = new Conn({
+      id: 1,
+      slot: 0,
+      socket: socket as unknown as Socket,
+      ip: '127.0.0.1',
+      handler: { onFrame: () => {}, onFourLetter: () => false, onProtocolError: () => {}, onClose: () => {} },
+      slab: new OutSlab(),
+      counters: { packetsReceived: 0, packetsSent: 0 },
+      frameBytesMax: 100,
+    });
+    conn.state = ConnState.open;
+    return conn;
+  }
+
+  it('a TLS socket, a socket with no descriptor, and a destroyed socket write through the stream', () => {
+    const devNull = fs.openSync('/dev/null', 'w');
+    try {
+      const frame = Buffer.from([0, 0, 0, 1, 9]);
+      const tls = new HandleSocket(devNull, true);
+      connOver(tls).writeNow(frame);
+      assert.deepEqual(tls.written, [frame], 'encrypted: never the raw descriptor');
+      const none = new HandleSocket(-1);
+      connOver(none).writeNow(frame);
+      assert.deepEqual(none.written, [frame]);
+      const plain = new HandleSocket(devNull);
+      const conn = connOver(plain);
+      conn.writeNow(frame);
+      assert.deepEqual(plain.written, [], 'a plain socket: the descriptor took it');
+      plain.destroy();
+      conn.writeNow(frame);
+      assert.deepEqual(plain.written, [frame], 'destroyed: its old number is not written to');
+    } finally {
+      fs.closeSync(devNull);
     }
   });
 });
