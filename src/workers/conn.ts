@@ -17,7 +17,8 @@
 // event frame is encoded once and the same Buffer is queued on every watching connection. The
 // owner flushes dirty connections once per event-loop turn: one write, or cork + writes + uncork
 // (a single writev) when several views are queued. A shared frame (an event) for a connection
-// with nothing queued and nothing pending on its socket is written at once instead (writeShared).
+// with nothing queued and nothing pending on its socket is written at once instead (writeShared),
+// on the socket's descriptor (writeNow).
 
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
