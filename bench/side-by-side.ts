@@ -101,6 +101,7 @@ const ROWS: Record<string, Row[]> = {
       },
     },
     { label: 'watch: load client CPU ms', better: 'lower', get: (r) => n(s(r)['cpu']?.loadCpuMs) },
+    { label: 'watch: rest of the machine CPU ms', better: 'lower', get: (r) => n(s(r)['cpu']?.otherCpuMs) },
   ],
   herd: [
     { label: 'herd: all back ms', better: 'lower', get: (r) => n(s(r)['herd']?.allBackMs) },

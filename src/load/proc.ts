@@ -183,3 +183,18 @@ export function treeCpuNs(pid: number): number | null {
   for (const p of treePids(pid)) total += processCpuNs(p) ?? 0;
   return total;
 }
+
+/** CPU time the whole machine spent busy (all CPUs: user, nice, system, irq, softirq, steal from
+ *  the first line of /proc/stat), in clock ticks, or null where /proc/stat cannot be read. Less
+ *  the CPU of the processes a benchmark knows, it is the CPU of everything else on the machine in
+ *  the same window. */
+export function machineBusyTicks(): number | null {
+  try {
+    const cols = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+    if (cols[0] !== 'cpu') return null;
+    const [user, nice, system, , , irq, softirq, steal] = cols.slice(1, 9).map(Number);
+    return (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  } catch {
+    return null;
+  }
+}
