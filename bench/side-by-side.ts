@@ -4,7 +4,7 @@
 //
 //   node dist/bench/side-by-side.js [--scenarios connect,hold,read,write,watch] [--sessions 2000]
 //        [--hold 20] [--duration 10] [--watchers 1000] [--watch-client lean|full] [--rounds 1]
-//        [--only zkts|apache] [--out DIR]
+//        [--warmup N] [--only zkts|apache] [--out DIR]
 //
 // Ports 25200 (Apache) and 25210 (zkts). With --out DIR each run's JSON and HTML land in DIR.
 //
@@ -12,10 +12,17 @@
 // --lean`, src/load/lean-watch.ts): with a full client per session the load client spent as much
 // CPU reading the 10,000 notifications as the server spent writing them, on the same 2 cores.
 // --watch-client full runs the full client. --rounds N runs each scenario N times on each server,
-// alternating zkts and Apache, and the table shows the median of each figure (every round's
-// figures are printed under it).
+// alternating zkts and Apache (and which goes first), and the table shows the median of each
+// figure; under it, every round's figures with the ratio of each pair (the two runs of one round
+// are next to each other in time, so their ratio moves less with the machine's load than either
+// figure), and the spread (min–max). --warmup N first runs N rounds on each server that are not
+// counted: by default 1 for the watch scenario, whose one event per round is over before the JIT
+// of either server has compiled its path (and zkts would otherwise pay its first round's
+// compiles twice over the median of few rounds), 0 for the others. The machine's load average is
+// printed with the table: compare figures only from runs on an equally quiet machine.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,6 +33,10 @@ import { startServer, type ServerHandle, type ServerKind } from '../test/integra
 const PORTS: Record<ServerKind, number> = { apache: 25200, zkts: 25210 };
 /** --rounds at most: each round of each scenario runs once on each server. */
 const sideBySideRoundsMax = 15;
+/** --warmup at most. */
+const sideBySideWarmupRoundsMax = 3;
+/** Scenarios warmed up by default (one round on each server, not counted). */
+const warmedByDefault = new Set(['watch']);
 
 interface Row {
   label: string;
@@ -74,12 +85,23 @@ const ROWS: Record<string, Row[]> = {
     { label: 'mixed write p99 ms', better: 'lower', get: (r) => n(s(r)['latencyMs']?.write?.p99) },
   ],
   watch: [
+    { label: 'watch: first notified ms', better: 'lower', get: (r) => n(s(r)['timeToPercentMs']?.first) },
     { label: 'watch: 50% notified ms', better: 'lower', get: (r) => n(s(r)['timeToPercentMs']?.p50) },
     { label: 'watch: 99% notified ms', better: 'lower', get: (r) => n(s(r)['timeToPercentMs']?.p99) },
     { label: 'watch: 100% notified ms', better: 'lower', get: (r) => n(s(r)['timeToPercentMs']?.p100) },
     { label: 'watch: missed', better: 'lower', get: (r) => n(s(r)['missed']) },
     { label: 'watch: server CPU ms', better: 'lower', get: (r) => n(s(r)['cpu']?.serverCpuMs) },
+    {
+      label: 'watch: server CPU µs / notification',
+      better: 'lower',
+      get: (r) => {
+        const cpu = n(s(r)['cpu']?.serverCpuMs);
+        const notified = n(s(r)['notified']);
+        return cpu === null || notified === null || notified === 0 ? null : (cpu * 1000) / notified;
+      },
+    },
     { label: 'watch: load client CPU ms', better: 'lower', get: (r) => n(s(r)['cpu']?.loadCpuMs) },
+    { label: 'watch: rest of the machine CPU ms', better: 'lower', get: (r) => n(s(r)['cpu']?.otherCpuMs) },
   ],
   herd: [
     { label: 'herd: all back ms', better: 'lower', get: (r) => n(s(r)['herd']?.allBackMs) },
@@ -123,6 +145,19 @@ function median(xs: Array<number | null>): number | null {
   return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
+function fmtRatio(v: number | null): string {
+  return v === null ? '-' : `${v.toFixed(2)}×`;
+}
+
+/** 'min–max' of the figures that exist ('-' when none does). */
+function spread(xs: Array<number | null>, ratio = false): string {
+  const v = xs.filter((x): x is number => x !== null);
+  if (v.length === 0) return '-';
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  return ratio ? `${fmtRatio(lo)}–${fmtRatio(hi)}` : `${fmt(lo)}–${fmt(hi)}`;
+}
+
 function fmt(v: number | null): string {
   if (v === null) return '-';
   if (v === 0) return '0';
@@ -142,6 +177,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
       watchers: { type: 'string', default: '1000' },
       'watch-client': { type: 'string', default: 'lean' },
       rounds: { type: 'string', default: '1' },
+      warmup: { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -149,7 +185,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
     },
   });
   if (values.help === true) {
-    process.stdout.write('usage: node dist/bench/side-by-side.js [--scenarios connect,hold,read,write,watch] [--sessions 2000] [--hold 20] [--duration 10] [--watchers 1000] [--watch-client lean|full] [--rounds 1] [--only zkts|apache] [--out DIR] [--quiet]\n');
+    process.stdout.write('usage: node dist/bench/side-by-side.js [--scenarios connect,hold,read,write,watch] [--sessions 2000] [--hold 20] [--duration 10] [--watchers 1000] [--watch-client lean|full] [--rounds 1] [--warmup N (default 1 for watch, else 0)] [--only zkts|apache] [--out DIR] [--quiet]\n');
     return 0;
   }
   const scenarios = values.scenarios.split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -158,6 +194,12 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
   if (watchClient !== 'lean' && watchClient !== 'full') throw new Error(`--watch-client: 'lean' or 'full', not '${watchClient}'`);
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > sideBySideRoundsMax) throw new Error(`--rounds: 1..${sideBySideRoundsMax}`);
+  const warmupOf = (sc: string): number => (values.warmup === undefined ? (warmedByDefault.has(sc) ? 1 : 0) : Number(values.warmup));
+  if (values.warmup !== undefined) {
+    const w = Number(values.warmup);
+    if (!Number.isInteger(w) || w < 0 || w > sideBySideWarmupRoundsMax) throw new Error(`--warmup: 0..${sideBySideWarmupRoundsMax}`);
+  }
+  const load0 = os.loadavg();
   const o: RunOptions = { sessions: Number(values.sessions), hold: Number(values.hold), duration: Number(values.duration), watchers: Number(values.watchers), watchClient };
   const kinds: ServerKind[] = values.only === 'zkts' ? ['zkts'] : values.only === 'apache' ? ['apache'] : ['zkts', 'apache'];
   if (values.out !== undefined) fs.mkdirSync(values.out, { recursive: true });
@@ -169,15 +211,23 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
   try {
     for (const k of kinds) servers.set(k, await startServer(k, { port: PORTS[k], ...cfg }));
     for (const sc of scenarios) {
-      for (let round = 0; round < rounds; round++) {
-        for (const k of kinds) {
+      const warmup = warmupOf(sc);
+      for (let round = -warmup; round < rounds; round++) {
+        // Alternate which server goes first, so neither always runs right after the other.
+        const order = round % 2 === 0 ? kinds : [...kinds].reverse();
+        for (const k of order) {
           const srv = servers.get(k) as ServerHandle;
           const args = [sc, '-c', srv.connectString, '--label', k, ...scenarioArgs(sc, o, srv.pid)];
           if (values.quiet) args.push('--quiet');
-          const tag = rounds > 1 ? `${sc}-${k}-${round + 1}` : `${sc}-${k}`;
+          const tag = round < 0 ? `${sc}-${k}-warmup${round + warmup + 1}` : rounds > 1 ? `${sc}-${k}-${round + 1}` : `${sc}-${k}`;
           if (values.out !== undefined) args.push('--out', path.join(values.out, `${tag}.json`), '--html', path.join(values.out, `${tag}.html`));
-          process.stderr.write(`\n=== ${sc} on ${k} (${srv.connectString})${rounds > 1 ? `, round ${round + 1} of ${rounds}` : ''} ===\n`);
+          const which = round < 0 ? `, warm-up round ${round + warmup + 1} of ${warmup} (not counted)` : rounds > 1 ? `, round ${round + 1} of ${rounds}` : '';
+          process.stderr.write(`\n=== ${sc} on ${k} (${srv.connectString})${which} ===\n`);
           const r = await runLoad(args);
+          if (round < 0) {
+            if (r.result === null || !r.result.ok) process.stderr.write(`warm-up round on ${k}: ${r.result === null ? 'no result' : r.result.error ?? r.result.problems.join('; ')}\n`);
+            continue;
+          }
           const list = results.get(`${sc}/${k}`) ?? [];
           list.push(r.result);
           results.set(`${sc}/${k}`, list);
@@ -199,13 +249,22 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<numbe
         ratio = a !== null && a !== undefined && b !== null && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}×${row.better === 'higher' ? ' (↑ better)' : ' (↓ better)'}` : '-';
       }
       lines.push([row.label, ...vals.map(fmt), ...(kinds.length === 2 ? [ratio] : [])]);
-      if (rounds > 1) lines.push([`  (rounds)`, ...each.map((xs) => xs.map(fmt).join(' ')), ...(kinds.length === 2 ? [''] : [])]);
+      if (rounds > 1) {
+        // Each round's pair of runs, and the ratio within each pair.
+        const pairs = kinds.length === 2 ? each[0]!.map((a, i) => { const b = each[1]![i]; return a !== null && b !== null && b !== undefined && b !== 0 ? a / b : null; }) : [];
+        const pairText = pairs.length > 0 ? `${pairs.map((x) => (x === null ? '-' : x.toFixed(2))).join(' ')} (median ${fmtRatio(median(pairs))})` : '';
+        lines.push([`  (rounds)`, ...each.map((xs) => xs.map(fmt).join(' ')), ...(kinds.length === 2 ? [pairText] : [])]);
+        lines.push([`  (min–max)`, ...each.map((xs) => spread(xs)), ...(kinds.length === 2 ? [spread(pairs, true)] : [])]);
+      }
     }
   }
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
   const text = lines.map((l, j) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ') + (j === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
   const medianOf = rounds > 1 ? `, median of ${rounds} rounds` : '';
-  process.stdout.write(`\nside by side (${o.sessions} sessions, hold ${o.hold} s, ${o.duration} s of reads / writes, ${o.watchers} ${o.watchClient} watchers${medianOf})\n${text}\n`);
+  const warmups = scenarios.map((sc) => `${sc} ${warmupOf(sc)}`).join(', ');
+  const load1 = os.loadavg();
+  const loads = `load average ${load0.map((x) => x.toFixed(2)).join(' ')} at the start, ${load1.map((x) => x.toFixed(2)).join(' ')} at the end`;
+  process.stdout.write(`\nside by side (${o.sessions} sessions, hold ${o.hold} s, ${o.duration} s of reads / writes, ${o.watchers} ${o.watchClient} watchers${medianOf}; warm-up rounds: ${warmups}; ${loads})\n${text}\n`);
   const problems = [...results.entries()].flatMap(([key, list]) => list.map((r): [string, LoadResult | null] => [key, r])).filter(([, r]) => r === null || !r.ok);
   for (const [key, r] of problems) process.stdout.write(`  ${key}: ${r === null ? 'no result' : r.error ?? r.problems.join('; ')}\n`);
   return problems.length === 0 ? 0 : 3;

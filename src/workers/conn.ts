@@ -17,8 +17,10 @@
 // event frame is encoded once and the same Buffer is queued on every watching connection. The
 // owner flushes dirty connections once per event-loop turn: one write, or cork + writes + uncork
 // (a single writev) when several views are queued. A shared frame (an event) for a connection
-// with nothing queued and nothing pending on its socket is written at once instead (writeShared).
+// with nothing queued and nothing pending on its socket is written at once instead (writeShared),
+// on the socket's descriptor (writeNow).
 
+import fs from 'node:fs';
 import { outSlabChunkBytesDefault } from './limits.js';
 import { Latency } from './stats.js';
 
@@ -147,6 +149,16 @@ type OwnedSocket = ConnSocket & {
 
 function ignoreSocketError(): void {}
 
+/** Conn.#fd before the first writeNow has looked. */
+const fdUnknown = -2;
+
+/** The descriptor of a socket's TCP handle (node:net keeps it as `_handle.fd`), or -1 when it has
+ *  none (closed, a pipe on Windows, a test's fake socket). */
+function descriptorOf(socket: ConnSocket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
 export class Conn {
   /** Unique (never reused) u32 id: the connId of attach / attached / detach records. */
   readonly id: number;
@@ -192,6 +204,11 @@ export class Conn {
   #dirty = false;
   #endAfterFlush = false;
   #closeNotified = false;
+  /** The socket's descriptor for writeNow (-1: none, write through the stream), looked up once
+   *  (a call into C++ each time cost ~3% of a fan-out). Used only while the socket is not
+   *  destroyed (writeNowReady): Node closes the descriptor only when it destroys the socket, and
+   *  after that its number may belong to another connection. */
+  #fd = fdUnknown;
 
   constructor(options: {
     id: number;
@@ -414,13 +431,42 @@ export class Conn {
     return !this.#dirty && this.state === ConnState.open && !this.socket.destroyed && this.socket.writableLength === 0;
   }
 
-  /** Write a frame someone else owns and keeps unchanged straight to the socket, when nothing is
-   *  queued (writeNowReady): the order of frames is kept, and no flush is needed. */
+  /**
+   * Write a frame someone else owns and keeps unchanged straight to the socket, when nothing is
+   * queued (writeNowReady): the order of frames is kept, and no flush is needed.
+   *
+   * On a plain TCP socket the bytes go to its descriptor with one write(2) (fs.writeSync), not
+   * through the stream: socket.write costs a WriteWrap, a nextTick and the Writable state machine
+   * per frame, about 2-3 µs, and a watch fan-out or a ping answer is one small frame per socket
+   * (`node dist/bench/socket-write.js`; docs/cost-model.md "One notification"). It is safe
+   * because nothing is queued in the stream or in libuv (writableLength 0, which counts bytes
+   * until libuv has written them) and the socket is open (its descriptor is its own). The
+   * descriptor is non-blocking: what the kernel does not take (EAGAIN, or part of the frame) goes
+   * through socket.write after it, in order, and an error (EPIPE, ECONNRESET) comes back through
+   * socket.write as the stream's own error. A TLS socket, or a stream with no descriptor, always
+   * takes socket.write.
+   */
   writeNow(frame: Buffer): void {
     this.sent++;
     this.#counters.packetsSent++;
     this.#counters.responseSizes?.note(frame.length);
-    this.socket.write(frame);
+    const socket = this.socket;
+    let fd = this.#fd;
+    if (fd === fdUnknown) {
+      fd = (socket as { encrypted?: boolean }).encrypted === true ? -1 : descriptorOf(socket);
+      this.#fd = fd;
+    }
+    if (fd < 0 || socket.destroyed) {
+      socket.write(frame);
+      return;
+    }
+    let n = 0;
+    try {
+      n = fs.writeSync(fd, frame);
+    } catch {
+      n = 0; // EAGAIN or a broken connection: the stream writes it, or reports the error
+    }
+    if (n < frame.length) socket.write(n === 0 ? frame : frame.subarray(n));
   }
 
   /**

@@ -99,7 +99,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #router: RequestRouter;
   readonly #replies: ReplyMatcher;
   readonly #fourLetter: FourLetterAnswers;
-  readonly #fanout: Fanout;
+  readonly #fanout: Fanout<ClientConn>;
   readonly #statsSources: WorkerStatsSources;
   /** Figures for the Prometheus exporter, in shared memory (src/shm/metrics.ts). */
   readonly #metrics: MetricsWriter;
@@ -169,7 +169,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       watches,
       (slot) => {
         const c = table.at(slot)?.conn;
-        return c == null || c.state !== ConnState.open ? null : output.mark(c);
+        return c == null || c.state !== ConnState.open ? null : c;
       },
       (bytes) => {
         const off = output.slab.reserve(bytes);
@@ -179,6 +179,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
         const s = table.at(slot);
         return s !== undefined && s.conn !== null && mayRead(readers, s.superUser, s.authIds, s.conn.ip);
       },
+      (c, frame) => output.writeShared(c, frame),
     );
     this.#statsSources = {
       workerIndex: init.workerIndex,

@@ -187,12 +187,18 @@ for (const spelling of [['--client', 'lean'], ['--lean']]) {
       notified: number;
       missed: number;
       unexpected: number;
-      cpu: { windowMs: number; loadCpuMs: number; serverCpuMs: number | null } | null;
+      cpu: { windowMs: number; loadCpuMs: number; serverCpuMs: number | null; otherCpuMs: number | null } | null;
+      timeToPercentMs: { first: number; p50: number; p100: number };
     };
     assert.deepEqual([s.armed, s.notified, s.missed, s.unexpected], [50, 50, 0, 0]);
+    const t = s.timeToPercentMs;
+    assert.ok(t.first >= 0 && t.first <= t.p50 && t.p50 <= t.p100, JSON.stringify(t));
     // The CPU of both sides over the fan-out (the server on loopback is found through /proc).
     assert.ok(s.cpu !== null && s.cpu.windowMs >= 0 && s.cpu.loadCpuMs >= 0, JSON.stringify(s.cpu));
     assert.equal(typeof s.cpu.serverCpuMs, 'number', 'the server found on its port');
+    // From schedstat in ns, kept to 0.1 ms: a 50-session fan-out is far under one 10 ms tick.
+    assert.ok(s.cpu.serverCpuMs! > 0 && Number.isInteger(Math.round(s.cpu.serverCpuMs! * 10)), String(s.cpu.serverCpuMs));
+    assert.ok(typeof s.cpu.otherCpuMs === 'number' && s.cpu.otherCpuMs >= 0, 'the rest of the machine, from /proc/stat');
     assert.equal(r.result?.options['workers'], 0, 'no worker process holds a session');
     assert.equal(r.result?.options['client'], 'lean');
   });

@@ -1,5 +1,5 @@
 // watch: N sessions set a data watch (exists with a watcher) on one znode; one setData; how long
-// until 50 / 99 / 100% of the sessions got their notification (arrival wall-clock time in each
+// until the first and 50 / 99 / 100% of the sessions got their notification (arrival wall-clock time in each
 // worker minus the moment the setData was sent, on the same machine's clock), and how many never did.
 // With lean watchers (in this process) it also reports the CPU this process and the server's
 // process tree (when its /proc is readable: --server-pid, or a server on loopback) spent from the
@@ -10,7 +10,7 @@ import { ZkError } from '../../client/errors.js';
 import { Err } from '../../common/zk.js';
 import { Histogram } from '../histogram.js';
 import { openLeanWatchers } from '../lean-watch.js';
-import { treeCpuTicks } from '../proc.js';
+import { machineBusyTicks, treeCpuNs } from '../proc.js';
 import { poolShutdownGraceMs, procClockTicksPerS } from '../limits.js';
 import { nowMs, type WatchArmResult, type WatchWaitResult } from '../protocol.js';
 import type { Chart, Scenario, Values } from '../types.js';
@@ -21,12 +21,12 @@ function at(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-/** CPU ticks of the servers' process trees; null when any is unreadable or none is known. */
-function serverTicks(pids: number[] | null): number | null {
+/** CPU time (ns) of the servers' process trees; null when any is unreadable or none is known. */
+function serverCpuNs(pids: number[] | null): number | null {
   if (pids === null) return null;
   let total = 0;
   for (const p of pids) {
-    const t = treeCpuTicks(p);
+    const t = treeCpuNs(p);
     if (t === null) return null;
     total += t;
   }
@@ -92,18 +92,25 @@ export const watchScenario: Scenario = {
         armFailed += a.failed;
       }
       progress.phase('wait', (_l, p) => `notified ${count(p.counter('notified'))}/${count(nArmed)}`);
-      const serverTicks0 = serverTicks(pids);
+      const serverNs0 = serverCpuNs(pids);
+      const busy0 = machineBusyTicks();
       const load0 = process.cpuUsage();
       const t0 = nowMs();
       await writer.setData(path, `change at ${t0}`);
       const setDataMs = nowMs() - t0;
       const waited = lean !== null ? [await lean.lean.wait(nArmed, Math.min(waitS * 1000, ctx.left()))] : await pool.all<WatchWaitResult>(() => ({ kind: 'watchWait', timeoutMs: Math.min(waitS * 1000, ctx.left()) }), ctx.left() + 1000);
       const loadUs = process.cpuUsage(load0);
-      const serverTicks1 = serverTicks(pids);
+      const serverNs1 = serverCpuNs(pids);
+      const busy1 = machineBusyTicks();
+      const loadCpuMs = Math.round((loadUs.user + loadUs.system) / 1000);
+      const serverCpuMs = serverNs0 === null || serverNs1 === null ? null : Math.round((serverNs1 - serverNs0) / 1e5) / 10;
       const cpu = lean === null ? null : {
         windowMs: Math.round(nowMs() - t0),
-        loadCpuMs: Math.round((loadUs.user + loadUs.system) / 1000),
-        serverCpuMs: serverTicks0 === null || serverTicks1 === null ? null : ((serverTicks1 - serverTicks0) * 1000) / procClockTicksPerS,
+        loadCpuMs,
+        serverCpuMs,
+        // Everything else the machine ran in the window (other processes, the kernel's own work):
+        // a round with much of it measured the machine's load as much as the server.
+        otherCpuMs: busy0 === null || busy1 === null || serverCpuMs === null ? null : Math.max(0, Math.round(((busy1 - busy0) * 1000) / procClockTicksPerS - serverCpuMs - loadCpuMs)),
       };
       const delays: number[] = [];
       let unexpected = 0;
@@ -116,6 +123,7 @@ export const watchScenario: Scenario = {
       for (const d of delays) hist.recordMs(d);
       const missed = nArmed - delays.length;
       const round = (x: number): number => Math.round(x * 1000) / 1000;
+      const t0First = round(delays[0] ?? 0);
       const t50 = round(at(delays, 50));
       const t99 = round(at(delays, 99));
       const t100 = round(at(delays, 100));
@@ -145,7 +153,7 @@ export const watchScenario: Scenario = {
           missed,
           unexpected,
           setDataMs: round(setDataMs),
-          timeToPercentMs: { p50: t50, p90: round(at(delays, 90)), p99: t99, p100: t100 },
+          timeToPercentMs: { first: t0First, p50: t50, p90: round(at(delays, 90)), p99: t99, p100: t100 },
           notificationDelayMs: hist.summaryMs(),
           cpu,
           open,
@@ -153,9 +161,9 @@ export const watchScenario: Scenario = {
         figures: [
           ['sessions watching', `${count(nArmed)} / ${count(n)}`],
           ['notified / missed', `${count(delays.length)} / ${count(missed)}`],
-          ['time to 50% / 99% / 100%', `${msList(t50, t99, t100)}`],
+          ['time to the first / 50% / 99% / 100%', `${msList(t0First, t50, t99, t100)}`],
           ['setData round trip', ms(setDataMs)],
-          ...(cpu === null ? [] : [['CPU, setData to the last notification', `load client ${cpu.loadCpuMs} ms, server ${cpu.serverCpuMs === null ? '-' : `${cpu.serverCpuMs} ms`} in ${cpu.windowMs} ms`] as [string, string]]),
+          ...(cpu === null ? [] : [['CPU, setData to the last notification', `load client ${cpu.loadCpuMs} ms, server ${cpu.serverCpuMs === null ? '-' : `${cpu.serverCpuMs} ms`}, the rest of the machine ${cpu.otherCpuMs === null ? '-' : `${cpu.otherCpuMs} ms`} in ${cpu.windowMs} ms`] as [string, string]]),
           ['connect', pct(open.latencyMs)],
         ],
         problems,

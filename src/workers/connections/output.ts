@@ -153,6 +153,23 @@ export class Output {
     return true;
   }
 
+  /**
+   * An event frame shared by many connections (a watch fan-out): written to the socket at once
+   * when nothing is queued for `conn` and its socket holds nothing (Conn.writeNowReady), and then
+   * `conn` is not marked: a fan-out to thousands of sessions leaves no connection to flush. Else
+   * it is queued behind what `conn` has queued this turn (Conn.writeShared), so the order of
+   * frames on the wire is the order they were written.
+   */
+  writeShared(conn: ClientConn, frame: Buffer): void {
+    if (conn.stalledBytes === 0 && conn.writeNowReady()) {
+      conn.writeNow(frame);
+      // A socket that did not take it whole goes through the end-of-turn output checks.
+      if (conn.writableBytes > connOutputPauseBytes) this.mark(conn);
+      return;
+    }
+    this.mark(conn).writeShared(frame);
+  }
+
   writeHeader(conn: ClientConn, xid: number, zxid: number, err: number): void {
     this.writeReply(conn, xid, zxid, err, null, 0, 0);
   }

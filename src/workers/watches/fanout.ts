@@ -48,11 +48,19 @@ export type FrameAllocator = (bytes: number) => Buffer;
 /** May the session in `slot` see an event these readers restrict? */
 export type ReadCheck = (slot: number, readers: EventReaders) => boolean;
 
-export class Fanout implements WatchHitSink {
+/** Sends the shared frame to one target (the worker's Output.writeShared in production). */
+export type FrameSend<T extends FrameTarget> = (target: T, frame: Buffer) => void;
+
+function writeShared(target: FrameTarget, frame: Buffer): void {
+  target.writeShared(frame);
+}
+
+export class Fanout<T extends FrameTarget = FrameTarget> implements WatchHitSink {
   readonly #watches: WatchTable;
-  readonly #target: (slot: number) => FrameTarget | null;
+  readonly #target: (slot: number) => T | null;
   readonly #alloc: FrameAllocator;
   readonly #mayRead: ReadCheck;
+  readonly #send: FrameSend<T>;
   #frame: Buffer | null = null;
   #type = 0;
   #path = '';
@@ -63,18 +71,22 @@ export class Fanout implements WatchHitSink {
    * `target(slot)`: the connection of the session in `slot`, or null when it has none (a local
    * session between connections: its watches were dropped with the connection, so only a
    * targeted event can ask for it). `mayRead(slot, readers)`: the READ check of a restricted
-   * event; without one, every session passes.
+   * event; without one, every session passes. `send(target, frame)`: how the frame reaches a
+   * target (by default its writeShared; the worker's Output decides whether the connection needs
+   * the end-of-turn flush, so a fan-out that writes every frame at once marks nothing).
    */
   constructor(
     watches: WatchTable,
-    target: (slot: number) => FrameTarget | null,
+    target: (slot: number) => T | null,
     alloc: FrameAllocator,
     mayRead: ReadCheck = () => true,
+    send: FrameSend<T> = writeShared,
   ) {
     this.#watches = watches;
     this.#target = target;
     this.#alloc = alloc;
     this.#mayRead = mayRead;
+    this.#send = send;
   }
 
   /** Events held back from a session by the READ filter, since the worker started. */
@@ -115,7 +127,7 @@ export class Fanout implements WatchHitSink {
       frame = this.#encode(this.#type, this.#path);
       this.#frame = frame;
     }
-    t.writeShared(frame);
+    this.#send(t, frame);
   }
 
   #encode(type: number, path: string): Buffer {

@@ -9,6 +9,7 @@ import { Err, Xid } from '../../../src/common/zk.js';
 import { ConnState, type ConnHandler } from '../../../src/workers/conn.js';
 import { ClientConn } from '../../../src/workers/connections/client-conn.js';
 import { Output } from '../../../src/workers/connections/output.js';
+import { connOutputPauseBytes } from '../../../src/workers/limits.js';
 import { createWorkerLog } from '../../../src/workers/log.js';
 
 class FakeSocket extends EventEmitter {
@@ -179,5 +180,72 @@ describe('Output: an event frame written at once when nothing is queued (Conn.wr
     assert.equal(b.socket.written.length, 0, 'closing: queued for the last flush');
     b.output.flush();
     assert.deepEqual(b.socket.written.map((x) => x.readInt32BE(16)), [2]);
+  });
+});
+
+describe('Output.writeShared: a fan-out frame written at once marks nothing', () => {
+  const event = (n: number): Buffer => {
+    const b = Buffer.alloc(20);
+    b.writeInt32BE(16, 0);
+    b.writeInt32BE(Xid.notification, 4);
+    b.writeInt32BE(n, 16);
+    return b;
+  };
+
+  it('writes it in the same call and leaves the connection out of the end-of-turn flush', () => {
+    const { output, conn, socket } = setup();
+    let flushed = 0;
+    const flush = conn.flush.bind(conn);
+    conn.flush = (): void => {
+      flushed++;
+      flush();
+    };
+    const ev = event(1);
+    output.writeShared(conn, ev);
+    assert.equal(socket.written.length, 1, 'written before any flush');
+    assert.equal(socket.written[0], ev, 'the shared bytes themselves, not a copy');
+    assert.equal(conn.dirty, false);
+    assert.equal(conn.sent, 1);
+    output.flush();
+    assert.equal(flushed, 0, 'nothing to flush: the connection was not marked');
+  });
+
+  it('keeps the order of the wire: a reply after it follows it, an event after a queued reply follows the reply', () => {
+    const { output, conn, socket } = setup();
+    output.writeShared(conn, event(1));
+    output.writeHeader(conn, 7, 40, Err.ok);
+    output.writeShared(conn, event(2));
+    assert.equal(socket.written.length, 1, 'the reply and the event behind it wait for the flush');
+    output.flush();
+    const wire = Buffer.concat(socket.written);
+    assert.deepEqual(
+      [header(wire).xid, header(wire.subarray(20)).xid, header(wire.subarray(40)).xid],
+      [Xid.notification, 7, Xid.notification],
+    );
+    assert.equal(wire.readInt32BE(56), 2);
+    assert.equal(conn.dirty, false);
+  });
+
+  it('queues and marks when the socket holds output; a socket left holding too much is paused at the flush', () => {
+    const { output, conn, socket } = setup();
+    socket.writableLength = 100;
+    output.writeShared(conn, event(1));
+    assert.equal(socket.written.length, 0, 'the socket is backed up: queued');
+    assert.equal(conn.dirty, true);
+    output.flush();
+    assert.equal(socket.written.length, 1);
+
+    const b = setup();
+    const big = Buffer.alloc(connOutputPauseBytes + 8);
+    b.socket.write = (x: Buffer): boolean => {
+      b.socket.written.push(x);
+      b.socket.writableLength += x.length; // the kernel took none of it
+      return false;
+    };
+    b.output.writeShared(b.conn, big);
+    assert.equal(b.socket.written.length, 1, 'written at once');
+    assert.equal(b.conn.paused, false);
+    b.output.flush();
+    assert.equal(b.conn.paused, true, 'the end-of-turn output checks saw the backed-up socket');
   });
 });

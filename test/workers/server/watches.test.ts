@@ -128,6 +128,25 @@ describe('session worker watches', () => {
     await expectEvent(a, EventType.nodeDataChanged, '/r');
   });
 
+  it('keeps the ring order on the wire for event, reply, event (the first written at once, the rest queued)', async () => {
+    reg(a, WatchKind.data, '/e1');
+    reg(a, WatchKind.child, '/e2');
+    reg(b, WatchKind.data, '/e1');
+    a.client.send(8, OpCode.exists, (w) => {
+      w.writeString('/e1');
+      w.writeBool(false);
+    });
+    const r = await main.next('request', { skip: ['touch'] });
+    main.event({ type: EventType.nodeDataChanged, path: '/e1' });
+    main.reply({ sidHi: r.sidHi, sidLo: r.sidLo, xid: 8 });
+    main.event({ type: EventType.nodeChildrenChanged, path: '/e2' });
+    await expectEvent(a, EventType.nodeDataChanged, '/e1');
+    assert.equal((await a.client.reply()).header.xid, 8);
+    await expectEvent(a, EventType.nodeChildrenChanged, '/e2');
+    await expectEvent(b, EventType.nodeDataChanged, '/e1');
+    await expectNothing(b);
+  });
+
   it("drops a session's watches when its connection closes", async () => {
     const d = await openGlobal(main);
     reg(d, WatchKind.data, '/gone');

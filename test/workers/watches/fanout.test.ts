@@ -16,7 +16,7 @@ describe('WatchTable and Fanout', () => {
       this.frames.push(frame);
     }
   }
-  function setup(slots: number): { table: WatchTable; sinks: Sink[]; fanout: Fanout; allocs: number[] } {
+  function setup(slots: number): { table: WatchTable; sinks: Sink[]; fanout: Fanout<Sink>; allocs: number[] } {
     const table = new WatchTable();
     const sinks = Array.from({ length: slots }, () => new Sink());
     const allocs: number[] = [];
@@ -101,5 +101,23 @@ describe('WatchTable and Fanout', () => {
     assert.equal(table.bitsOf(1, '/q'), WatchBit.recursiveChild);
     assert.equal(sinks[0]!.frames.length + sinks[1]!.frames.length, 4);
     assert.equal(recursiveBits & persistentBits, 0);
+  });
+
+  it('hands the frame to `send` with each target (the worker sends through its Output), never to a slot with none', () => {
+    const table = new WatchTable();
+    const sinks = [new Sink(), null, new Sink()];
+    const sent: Array<[Sink, Buffer]> = [];
+    const fanout = new Fanout(
+      table,
+      (slot) => sinks[slot] ?? null,
+      (n) => Buffer.alloc(n),
+      () => true,
+      (t: Sink, frame) => sent.push([t, frame]),
+    );
+    for (let s = 0; s < 3; s++) table.add(s, '/x', WatchKind.data);
+    assert.equal(fanout.deliver(EventType.nodeDataChanged, '/x'), 3);
+    assert.deepEqual(sent.map(([t]) => sinks.indexOf(t)), [0, 2]);
+    assert.equal(sent[0]![1], sent[1]![1], 'one frame for every target');
+    assert.ok(sinks.every((k) => k === null || k.frames.length === 0), 'writeShared itself is not called');
   });
 });
