@@ -12,7 +12,7 @@ import { zxidEpoch } from '../../common/ids.js';
 import { answerNotification, notificationOf } from './election.js';
 import type { Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
-import { masterMessage, masterPeerDown, masterProgress, masterSkipped, masterTick, masterUnseen, newMasterState, observerMasterOf, type MasterState } from './observer-master.js';
+import { masterMessage, masterPeerDown, masterProgress, masterSkipped, leaveQuietMaster, masterTick, masterUnseen, newMasterState, observerMasterOf, type MasterState } from './observer-master.js';
 
 export interface LearnerState {
   phase: 'connecting' | 'epochAcked' | 'syncing' | 'newLeader' | 'active';
@@ -254,6 +254,7 @@ function makeRole(observer: boolean): RoleHandler {
     tick(p) {
       const s = learner(p);
       s.ticksSilent += 1;
+      if (s.phase === 'active' && p.isObserver && leaveQuietMaster(p, s.master, s.ticksSilent)) return;
       const limit = s.phase === 'active' ? p.config.syncLimitTicks : p.config.initLimitTicks;
       if (s.ticksSilent > limit) {
         giveUp(p, s);

@@ -8,7 +8,7 @@ import { assert } from '../../common/assert.js';
 import { notificationOf } from './election.js';
 import type { AckEpochMsg, Input, LearnerInfoMsg, Msg } from './messages.js';
 import { sendSyncStream, streaming, type LearnerRecord } from './leader.js';
-import { entriesPerReadMax, masterUnseenTicksMax } from './limits.js';
+import { entriesPerReadMax, masterUnseenTicksMax, quietMasterHoldSyncLimits } from './limits.js';
 import type { ZabPeer } from './peer.js';
 
 export interface MasterState {
@@ -34,30 +34,42 @@ export interface VoterView {
   readonly down: Set<number>;
   /** The leader each voter last said it follows (its own id: LEADING; -1: LOOKING). */
   readonly follows: Map<number, number>;
+  /**
+   * Masters this observer left for silence (leaveQuietMaster), skipped while here: each maps to
+   * the ticks since it was heard again (-1: not yet). It leaves after quietMasterHoldSyncLimits
+   * syncLimits of being heard, or at a peerUp or peerDown (a new process, or a dead one).
+   */
+  readonly quiet: Map<number, number>;
 }
 
 export function newVoterView(): VoterView {
-  return { up: new Set(), down: new Set(), follows: new Map() };
+  return { up: new Set(), down: new Set(), follows: new Map(), quiet: new Map() };
 }
 
 /** Keeps an observer's `view` up to date with one input (ZabPeer.step calls it for every input). */
 export function noteInput(p: ZabPeer, view: VoterView, input: Input): void {
   if (!p.isObserver) return; // voters choose no master
   switch (input.kind) {
+    case 'tick':
+      if (view.quiet.size > 0) quietTick(p, view);
+      return;
     case 'peerDown':
       if (!p.isVoter(input.peer)) return;
+      view.quiet.delete(input.peer);
       view.down.add(input.peer);
       view.up.delete(input.peer);
       view.follows.delete(input.peer); // whom it follows is news again once it is back
       return;
     case 'peerUp':
       if (!p.isVoter(input.peer)) return;
+      view.quiet.delete(input.peer);
       view.up.add(input.peer);
       view.down.delete(input.peer);
       if (input.peer === p.avoidMaster) p.avoidMaster = -1; // a new connection: worth a try
       return;
     case 'message': {
       const { from, msg } = input;
+      if (view.quiet.get(from) === -1) view.quiet.set(from, 0); // heard again: the hold starts
       // The common case (INFORM, PING from a member known up) has nothing new: no set touched.
       if (msg.type !== 'NOTIFICATION' && view.up.has(from)) return;
       if (!p.isVoter(from)) return;
@@ -114,9 +126,38 @@ export function masterUnseen(p: ZabPeer, master: number, ticksWaited: number): v
   if (ticksWaited >= masterUnseenTicksMax && !p.voterView.up.has(master)) p.voterView.down.add(master);
 }
 
+function quietTick(p: ZabPeer, view: VoterView): void {
+  const holdTicks = quietMasterHoldSyncLimits * p.config.syncLimitTicks;
+  for (const [voter, heardTicks] of view.quiet) {
+    if (heardTicks < 0) {
+      // Not heard since we left it: ask (a voter answers an observer's vote with its own), or a
+      // master that was only slow, and now follows quietly, would stay skipped for good.
+      p.send(voter, notificationOf(p));
+      continue;
+    }
+    if (heardTicks + 1 >= holdTicks) view.quiet.delete(voter);
+    else view.quiet.set(voter, heardTicks + 1);
+  }
+}
+
+/**
+ * An active observer has heard nothing from its master (no PING, no INFORM) for syncLimit ticks
+ * while its connection stays open: a hung process (SIGSTOP, a stalled disk, a long pause).
+ * ZooKeeper's learner gives up after syncLimit * tickTime of read timeout. The leader it follows
+ * is not in question, so the observer does not elect: it marks the master quiet (skipped until
+ * heard again for a while) and connects to the next live follower at once, as for a dead master.
+ * True when it left.
+ */
+export function leaveQuietMaster(p: ZabPeer, master: number, ticksSilent: number): boolean {
+  if (master === p.leaderId || ticksSilent < p.config.syncLimitTicks) return false;
+  p.voterView.quiet.set(master, -1);
+  p.become('observing', p.leaderId);
+  return true;
+}
+
 /** The observer's view says `voter` cannot feed it while `leader` leads. */
 export function masterSkipped(p: ZabPeer, voter: number, leader: number): boolean {
-  if (voter === p.avoidMaster || p.voterView.down.has(voter)) return true;
+  if (voter === p.avoidMaster || p.voterView.down.has(voter) || p.voterView.quiet.has(voter)) return true;
   const follows = p.voterView.follows.get(voter);
   // LOOKING (-1) is not skipped: a master may only be finishing the election we just left, and
   // keeps our OBSERVERINFO until it is synced.

@@ -201,6 +201,7 @@ export class ZabPeer {
     switch (input.kind) {
       case 'tick':
         this.ticks += 1;
+        noteInput(this, this.voterView, input);
         roles[this.role].tick(this);
         break;
       case 'message': {
