@@ -52,6 +52,8 @@ export function replicationMetrics(p: ZabPeer, role: Role, queued: number, sizes
   // A learner: the member it learns from (the leader, or an observer's master; ZooKeeper's
   // ObserverBean shows it as LearnerMaster).
   if (p.learner !== null) out['learner_master'] = p.learner.master;
+  // An observer: the masters it left for silence (connected, nothing heard for syncLimit ticks).
+  if (p.isObserver) out['observer_master_quiet_leaves'] = p.voterView.quietLeaves;
   const serving = p.learner?.serving;
   if (serving !== undefined && serving !== null) {
     // An observer master: the observers this follower feeds.

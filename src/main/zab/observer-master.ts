@@ -40,10 +40,12 @@ export interface VoterView {
    * syncLimits of being heard, or at a peerUp or peerDown (a new process, or a dead one).
    */
   readonly quiet: Map<number, number>;
+  /** Masters left for silence so far (mntr zk_observer_master_quiet_leaves). */
+  quietLeaves: number;
 }
 
 export function newVoterView(): VoterView {
-  return { up: new Set(), down: new Set(), follows: new Map(), quiet: new Map() };
+  return { up: new Set(), down: new Set(), follows: new Map(), quiet: new Map(), quietLeaves: 0 };
 }
 
 /** Keeps an observer's `view` up to date with one input (ZabPeer.step calls it for every input). */
@@ -151,6 +153,7 @@ function quietTick(p: ZabPeer, view: VoterView): void {
 export function leaveQuietMaster(p: ZabPeer, master: number, ticksSilent: number): boolean {
   if (master === p.leaderId || ticksSilent < p.config.syncLimitTicks) return false;
   p.voterView.quiet.set(master, -1);
+  p.voterView.quietLeaves += 1;
   p.become('observing', p.leaderId);
   return true;
 }
