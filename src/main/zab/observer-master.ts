@@ -35,13 +35,24 @@ export interface VoterView {
   /** The leader each voter last said it follows (its own id: LEADING; -1: LOOKING). */
   readonly follows: Map<number, number>;
   /**
-   * Masters this observer left for silence (leaveQuietMaster), skipped while here: each maps to
-   * the ticks since it was heard again (-1: not yet). It leaves after quietMasterHoldSyncLimits
-   * syncLimits of being heard, or at a peerUp or peerDown (a new process, or a dead one).
+   * Masters this observer left for silence (leaveQuietMaster), skipped while here. One leaves when
+   * it has been through an election since we left it (it said LOOKING, or its vote carries a
+   * later round than its first answer: it found out it had lost its leader and joined again);
+   * after quietMasterHoldSyncLimits syncLimits of hearing it without that (it was only slow); or
+   * at a peerUp or peerDown.
    */
-  readonly quiet: Map<number, number>;
+  readonly quiet: Map<number, QuietMaster>;
   /** Masters left for silence so far (mntr zk_observer_master_quiet_leaves). */
   quietLeaves: number;
+}
+
+export interface QuietMaster {
+  /** Ticks since it was heard again; -1: not yet. */
+  heardTicks: number;
+  /** The round (electionEpoch) of its first vote since; -1: none yet. */
+  electionEpoch: number;
+  /** It said LOOKING since. */
+  electing: boolean;
 }
 
 export function newVoterView(): VoterView {
@@ -71,7 +82,7 @@ export function noteInput(p: ZabPeer, view: VoterView, input: Input): void {
       return;
     case 'message': {
       const { from, msg } = input;
-      if (view.quiet.get(from) === -1) view.quiet.set(from, 0); // heard again: the hold starts
+      if (view.quiet.size > 0 && view.quiet.has(from)) quietHeard(view, from, msg);
       // The common case (INFORM, PING from a member known up) has nothing new: no set touched.
       if (msg.type !== 'NOTIFICATION' && view.up.has(from)) return;
       if (!p.isVoter(from)) return;
@@ -128,17 +139,28 @@ export function masterUnseen(p: ZabPeer, master: number, ticksWaited: number): v
   if (ticksWaited >= masterUnseenTicksMax && !p.voterView.up.has(master)) p.voterView.down.add(master);
 }
 
+/** A message from a master we left for silence. */
+function quietHeard(view: VoterView, from: number, msg: Msg): void {
+  const q = view.quiet.get(from)!;
+  if (q.heardTicks < 0) q.heardTicks = 0; // heard again: the hold starts
+  if (msg.type !== 'NOTIFICATION') return;
+  if (msg.state === 'LOOKING') q.electing = true;
+  else if (q.electing || (q.electionEpoch >= 0 && msg.electionEpoch > q.electionEpoch)) view.quiet.delete(from); // joined again
+  else if (q.electionEpoch < 0) q.electionEpoch = msg.electionEpoch;
+}
+
 function quietTick(p: ZabPeer, view: VoterView): void {
   const holdTicks = quietMasterHoldSyncLimits * p.config.syncLimitTicks;
-  for (const [voter, heardTicks] of view.quiet) {
-    if (heardTicks < 0) {
+  for (const [voter, q] of view.quiet) {
+    if (q.electing) continue; // it says whether it follows again
+    if (q.heardTicks < 0) {
       // Not heard since we left it: ask (a voter answers an observer's vote with its own), or a
       // master that was only slow, and now follows quietly, would stay skipped for good.
       p.send(voter, notificationOf(p));
       continue;
     }
-    if (heardTicks + 1 >= holdTicks) view.quiet.delete(voter);
-    else view.quiet.set(voter, heardTicks + 1);
+    q.heardTicks += 1;
+    if (q.heardTicks >= holdTicks) view.quiet.delete(voter);
   }
 }
 
@@ -152,7 +174,7 @@ function quietTick(p: ZabPeer, view: VoterView): void {
  */
 export function leaveQuietMaster(p: ZabPeer, master: number, ticksSilent: number): boolean {
   if (master === p.leaderId || ticksSilent < p.config.syncLimitTicks) return false;
-  p.voterView.quiet.set(master, -1);
+  p.voterView.quiet.set(master, { heardTicks: -1, electionEpoch: -1, electing: false });
   p.voterView.quietLeaves += 1;
   p.become('observing', p.leaderId);
   return true;
