@@ -5,7 +5,9 @@
 // (zk_observer_master_quiet_leaves counts it), while a zkts local session and a global session on
 // A keep writing and reading with no error and no disconnect. SIGCONT it: it finds out that its
 // leader dropped it, joins again, A goes back to it, and every member ends on the same committed
-// zxid with every acknowledged write on A and on the resumed follower.
+// zxid with every acknowledged write on A and on the resumed follower. Each move, A tells the
+// member it leaves (OBSERVERLEAVE): the other follower feeds it nothing more once it moved back
+// (zk_observer_stray_feed_messages on A), where before it went on until its record of A expired.
 //
 // zkts-only: observer masters and local sessions that survive a master change are zkts's.
 
@@ -172,8 +174,14 @@ describe('an observer master that hangs', () => {
       // It resumes: it learns that its leader dropped it, joins again, and A goes back to it.
       signal(hung, 'SIGCONT');
       await eventually('observer A back on its master', () => mastersAre(masterA, masterB), 90_000);
+      // A told masterB it left (OBSERVERLEAVE): masterB feeds it nothing more, at once rather than
+      // until its record of A went silent for syncLimit (a write through A is an INFORM to it).
+      const strayAtBack = await figure(obsA.port, 'observer_stray_feed_messages');
       const atBack = writers.map((w) => w.acked.length);
-      await ackedAtLeast(Math.max(...atBack) + 20, 'writes through observer A after it moved back');
+      await ackedAtLeast(Math.max(...atBack) + 30, 'writes through observer A after it moved back');
+      const strays = (await figure(obsA.port, 'observer_stray_feed_messages'))! - strayAtBack!;
+      assert.ok(strays < 5, `the master A left still fed it: ${strays} messages over 30 writes`);
+      await eventually('masterB feeds only observer B', async () => ((await figure(masterB.port, 'synced_observers')) === 1 ? true : undefined), 30_000);
     } finally {
       for (const w of writers) await w.stop();
     }

@@ -44,6 +44,9 @@ export interface VoterView {
   readonly quiet: Map<number, QuietMaster>;
   /** Masters left for silence so far (mntr zk_observer_master_quiet_leaves). */
   quietLeaves: number;
+  /** INFORM, PING and other learner traffic from members we do not learn from (a member that
+   *  still feeds us after we left it; mntr zk_observer_stray_feed_messages). */
+  strayFeeds: number;
 }
 
 export interface QuietMaster {
@@ -56,7 +59,7 @@ export interface QuietMaster {
 }
 
 export function newVoterView(): VoterView {
-  return { up: new Set(), down: new Set(), follows: new Map(), quiet: new Map(), quietLeaves: 0 };
+  return { up: new Set(), down: new Set(), follows: new Map(), quiet: new Map(), quietLeaves: 0, strayFeeds: 0 };
 }
 
 /** Keeps an observer's `view` up to date with one input (ZabPeer.step calls it for every input). */
@@ -180,6 +183,17 @@ export function leaveQuietMaster(p: ZabPeer, master: number, ticksSilent: number
   return true;
 }
 
+/**
+ * An observer's learner session with `left.master` ended (become): unless the new one is with
+ * the same member, tell that member to drop us now (OBSERVERLEAVE), whether it is alive, hung
+ * (it reads it when it resumes) or dead (the send goes nowhere).
+ */
+export function leftMaster(p: ZabPeer, left: { readonly master: number; readonly session: number }): void {
+  if (p.learner !== null && p.learner.master === left.master) return;
+  if (left.master < 0 || left.master === p.id) return;
+  p.send(left.master, { type: 'OBSERVERLEAVE', session: left.session });
+}
+
 /** The observer's view says `voter` cannot feed it while `leader` leads. */
 export function masterSkipped(p: ZabPeer, voter: number, leader: number): boolean {
   if (voter === p.avoidMaster || p.voterView.down.has(voter) || p.voterView.quiet.has(voter)) return true;
@@ -240,6 +254,10 @@ export function masterMessage(p: ZabPeer, m: MasterState, from: number, msg: Msg
   }
   const r = m.observers.get(from);
   if (r === undefined) return true; // not (or no longer) ours: stale
+  if (msg.type === 'OBSERVERLEAVE') {
+    if (r.session === msg.session) m.observers.delete(from); // it learns elsewhere now
+    return true;
+  }
   r.ticksSilent = 0;
   switch (msg.type) {
     case 'ACKEPOCH':

@@ -31,7 +31,7 @@ import type {
   Role,
   ServerState,
 } from './messages.js';
-import { newVoterView, noteInput, type VoterView } from './observer-master.js';
+import { leftMaster, newVoterView, noteInput, type VoterView } from './observer-master.js';
 import { majorityVerifier, type QuorumVerifier } from './quorum.js';
 import type { Prng } from './timeouts.js';
 
@@ -386,11 +386,13 @@ export class ZabPeer {
   }
 
   become(role: Role, leaderId: number): void {
+    const left = this.learner;
     this.role = role;
     this.leaderId = leaderId;
     this.leader = null;
     this.learner = null;
     roles[role].enter(this);
+    if (left !== null && this.isObserver) leftMaster(this, left);
     this.emit({ kind: 'role', role, leader: leaderId, epoch: this.currentEpoch });
   }
 
@@ -584,6 +586,8 @@ export function messageProblem(msg: Msg): string | null {
       return zxidProblem(msg.zxid, 'zxid');
     case 'PING':
       return null;
+    case 'OBSERVERLEAVE':
+      return countProblem(msg.session, 'session');
     default:
       return assertNever(msg, 'message');
   }
