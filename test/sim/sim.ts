@@ -332,22 +332,19 @@ export class Sim {
   }
 
   /**
-   * Every message leaves here. Observer masters check: a leader never feeds (INFORM) an observer
-   * that went to learn from another member, beyond the time its record of that observer takes to
-   * expire (the observer falls silent towards it).
+   * Every message leaves here. Observer masters check: a member (leader or observer master) never
+   * feeds (INFORM) an observer that went to learn from another member, beyond the time its
+   * OBSERVERLEAVE takes to arrive (the observer sends it as it moves: latency with a spike, and
+   * a tick of slack), counted from the member's resume if it was stopped meanwhile.
    */
   private send(node: SimNode, to: number, msg: Msg): void {
     if (msg.type === 'INFORM') {
-      if (node.peer.role === 'leading') {
-        this.informsByLeaders += 1;
-        const a = this.attachedTo.get(to);
-        const graceMs = (10 + 2) * this.options.tickMs; // initLimitTicks + 2
-        // A leader that was stopped meanwhile expires nothing while stopped: from its resume.
-        if (a !== undefined && a.to !== node.id && this.sched.now - Math.max(a.time, node.resumedAt) > graceMs) {
-          throw new SimFailure(`leader n${node.id} sends INFORM to n${to}, which learns from n${a.to}`);
-        }
-      } else {
-        this.informsByMasters += 1;
+      if (node.peer.role === 'leading') this.informsByLeaders += 1;
+      else this.informsByMasters += 1;
+      const a = this.attachedTo.get(to);
+      const graceMs = this.options.latencyMsMax + 4 * this.options.tickMs + this.options.tickMs; // spikeMsMax = 4 ticks
+      if (a !== undefined && a.to !== node.id && this.sched.now - Math.max(a.time, node.resumedAt) > graceMs) {
+        throw new SimFailure(`n${node.id} (${node.peer.role}) sends INFORM to n${to}, which learns from n${a.to} since ${a.time} ms (now ${this.sched.now} ms)`);
       }
     }
     this.net.send(node.id, to, msg);
