@@ -17,7 +17,14 @@
 //      left (election included), and the longest write of a local session on an observer;
 //      stops the ensemble by PID.
 //
-// Options: --observers 6 --rounds 3 --json FILE.
+// --hang: the follower is SIGSTOPped instead (its processes live, its connections stay open, it
+// sends nothing): "moved" is the time from the stop until its observers learn from a live follower
+// (they leave a master silent for syncLimit, zab/observer-master.ts leaveQuietMaster); then it is
+// SIGCONTinued, and "back" is the time from then until its observers learn from it again (it first
+// finds out that its leader dropped it, elects and joins again; its observers go back once it says
+// it follows again, or after 2 syncLimits of hearing it). No leader kill in this mode.
+//
+// Options: --observers 6 --rounds 3 --hang --json FILE.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,6 +44,7 @@ const OBSERVERS_MAX = 20; // 23 members: ports 25300..25529, within the bench ra
 interface Options {
   observers: number;
   rounds: number;
+  hang: boolean;
   json: string | null;
 }
 
@@ -191,7 +199,9 @@ async function run(o: Options): Promise<Round[]> {
       };
 
       const tKill = performance.now();
-      await victim.kill();
+      const stopped = o.hang ? victim.processTree() : [];
+      if (o.hang) for (const p of stopped) process.kill(p, 'SIGSTOP');
+      else await victim.kill();
       await until('the dead master\'s observers on a live follower', async () => {
         await othersSame();
         const ms = await learnerMasters(mine);
@@ -202,7 +212,8 @@ async function run(o: Options): Promise<Round[]> {
       const stallAtKillMs = w.longest(tKill, performance.now());
 
       const tStart = performance.now();
-      victim.start();
+      if (o.hang) for (const p of stopped) process.kill(p, 'SIGCONT');
+      else victim.start();
       await until('the observers back on their master', async () => {
         await othersSame();
         const ms = await learnerMasters(mine);
@@ -228,12 +239,12 @@ async function run(o: Options): Promise<Round[]> {
       });
       const x = rounds[rounds.length - 1]!;
       console.log(
-        `round ${r}: SIGKILL follower ${x.killed} (feeds ${x.observersMoved} of ${o.observers}): moved to the live follower in ${x.movedMs.toFixed(0)} ms, ` +
-          `longest write ${x.stallAtKillMs.toFixed(0)} ms; restarted: back in ${x.backMs.toFixed(0)} ms (start + election + sync), ` +
+        `round ${r}: ${o.hang ? 'SIGSTOP' : 'SIGKILL'} follower ${x.killed} (feeds ${x.observersMoved} of ${o.observers}): moved to the live follower in ${x.movedMs.toFixed(0)} ms, ` +
+          `longest write ${x.stallAtKillMs.toFixed(0)} ms; ${o.hang ? 'SIGCONT' : 'restarted'}: back in ${x.backMs.toFixed(0)} ms (${o.hang ? 'it finds out its leader dropped it, elects, syncs' : 'start + election + sync'}), ` +
           `longest write ${x.stallAtReturnMs.toFixed(0)} ms; other observers moved: ${x.othersMoved}; ${x.writes} writes, 0 errors, 0 disconnects`,
       );
     }
-    leaderKill = await killLeader(leader, followers, observers);
+    if (!o.hang) leaderKill = await killLeader(leader, followers, observers);
   } finally {
     await ens.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -243,19 +254,19 @@ async function run(o: Options): Promise<Round[]> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { observers: { type: 'string', default: '6' }, rounds: { type: 'string', default: '3' }, json: { type: 'string' } },
+    options: { observers: { type: 'string', default: '6' }, rounds: { type: 'string', default: '3' }, hang: { type: 'boolean', default: false }, json: { type: 'string' } },
   });
-  const o: Options = { observers: Number(values.observers), rounds: Number(values.rounds), json: values.json ?? null };
+  const o: Options = { observers: Number(values.observers), rounds: Number(values.rounds), hang: values.hang, json: values.json ?? null };
   if (!Number.isInteger(o.observers) || o.observers < 2 || o.observers > OBSERVERS_MAX) throw new Error(`--observers must be 2..${OBSERVERS_MAX}`);
   if (!Number.isInteger(o.rounds) || o.rounds < 1 || o.rounds > 10) throw new Error('--rounds must be 1..10');
   killOnExit(() => killEnsemblesNow(started));
   const rounds = await run(o);
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
-    `median over ${rounds.length} rounds: moved ${median(rounds.map((x) => x.movedMs)).toFixed(0)} ms, longest write at the kill ${median(rounds.map((x) => x.stallAtKillMs)).toFixed(0)} ms, ` +
-      `back ${median(rounds.map((x) => x.backMs)).toFixed(0)} ms, longest write at the return ${median(rounds.map((x) => x.stallAtReturnMs)).toFixed(0)} ms (tickTime 2000: initLimit 20 s)`,
+    `median over ${rounds.length} ${o.hang ? 'SIGSTOP' : 'SIGKILL'} rounds: moved ${median(rounds.map((x) => x.movedMs)).toFixed(0)} ms, longest write at the kill ${median(rounds.map((x) => x.stallAtKillMs)).toFixed(0)} ms, ` +
+      `back ${median(rounds.map((x) => x.backMs)).toFixed(0)} ms, longest write at the return ${median(rounds.map((x) => x.stallAtReturnMs)).toFixed(0)} ms (tickTime 2000: syncLimit 10 s, initLimit 20 s)`,
   );
-  if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify({ observers: o.observers, rounds, leaderKill }, null, 2));
+  if (o.json !== null) fs.writeFileSync(o.json, JSON.stringify({ observers: o.observers, hang: o.hang, rounds, leaderKill }, null, 2));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

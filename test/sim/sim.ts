@@ -41,6 +41,10 @@ export interface SimOptions {
   readonly compactProbabilityPerTick: number;
   /** Observers learn from followers (observer masters), each from its own voter. */
   readonly observerMasters: boolean;
+  /** Per node and tick: the process stops (SIGSTOP) with its connections open, for up to
+   *  hangTicksMax ticks: it steps nothing and sends nothing; what reaches it waits. */
+  readonly hangProbabilityPerTick: number;
+  readonly hangTicksMax: number;
 }
 
 /** Swarm testing: the seed chooses the ensemble and every fault rate. */
@@ -68,6 +72,8 @@ export function swarm(seed: number, overrides: Partial<SimOptions> = {}): SimOpt
     // Drawn after the rest so that the earlier fields keep their values per seed.
     compactProbabilityPerTick: r.chance(0.6) ? r.range(1, 60) / 1000 : 0,
     observerMasters: r.chance(0.5),
+    hangProbabilityPerTick: r.chance(0.5) ? r.range(1, 10) / 1000 : 0,
+    hangTicksMax: r.range(5, 40),
   };
   return { ...options, ...overrides };
 }
@@ -90,6 +96,10 @@ export interface SimResult {
 
 class SimNode {
   alive = true;
+  /** Stopped since (sim ms), or -1; what reached it meanwhile (inputs, fsync completions). */
+  hungSince = -1;
+  resumedAt = 0;
+  held: (() => void)[] = [];
   incarnation = 0;
   fsyncTail = 0;
   state: SimState = initialState;
@@ -116,6 +126,8 @@ export class Sim {
   private informsByMasters = 0;
   /** Per observer: the member it learns from (its learner state's master), and since when. */
   private readonly attachedTo = new Map<number, { readonly to: number; readonly time: number }>();
+  /** When each node (id * 4096 + from) last stepped a message from each peer. */
+  private readonly lastHeard = new Map<number, number>();
   private phase: 'safety' | 'liveness' = 'safety';
   private livenessFirstSeq = Infinity;
 
@@ -232,6 +244,11 @@ export class Sim {
 
   private step(node: SimNode, input: Input): void {
     if (!node.alive) return;
+    if (node.hungSince >= 0) {
+      if (input.kind !== 'tick') node.held.push(() => this.step(node, input)); // a stopped timer fires once, later: dropped
+      return;
+    }
+    if (input.kind === 'message') this.lastHeard.set(node.id * 4096 + input.from, this.sched.now);
     node.peer.step(input);
     // The member an observer learns from, and since when (an OBSERVERINFO alone does not say:
     // an observer asks a returning master while it keeps learning where it is).
@@ -300,37 +317,41 @@ export class Sim {
     const installed = ready.installSnapshot?.zxid;
     const time = Math.max(node.fsyncTail, this.sched.now + this.prng.range(0, this.options.fsyncMsMax));
     node.fsyncTail = time;
-    this.sched.at(time, () => {
+    const done = (): void => {
       if (node.incarnation !== incarnation || !node.alive) return;
+      if (node.hungSince >= 0) {
+        node.held.push(done);
+        return;
+      }
       if (must) node.disk.synced(image);
       for (const out of after) this.send(node, out.to, out.msg);
       if (installed !== undefined) this.step(node, { kind: 'snapshotInstalled', zxid: installed });
       if (must) this.step(node, { kind: 'persisted', zxid });
-    });
+    };
+    this.sched.at(time, done);
   }
 
   /**
-   * Every message leaves here. Observer masters check: a leader never feeds (INFORM) an observer
-   * that went to learn from another member, beyond the time its record of that observer takes to
-   * expire (the observer falls silent towards it).
+   * Every message leaves here. Observer masters check: a member (leader or observer master) never
+   * feeds (INFORM) an observer that went to learn from another member, beyond the time its
+   * OBSERVERLEAVE takes to arrive (the observer sends it as it moves: latency with a spike, and
+   * a tick of slack), counted from the member's resume if it was stopped meanwhile.
    */
   private send(node: SimNode, to: number, msg: Msg): void {
     if (msg.type === 'INFORM') {
-      if (node.peer.role === 'leading') {
-        this.informsByLeaders += 1;
-        const a = this.attachedTo.get(to);
-        const graceMs = (10 + 2) * this.options.tickMs; // initLimitTicks + 2
-        if (a !== undefined && a.to !== node.id && this.sched.now - a.time > graceMs) {
-          throw new SimFailure(`leader n${node.id} sends INFORM to n${to}, which learns from n${a.to}`);
-        }
-      } else {
-        this.informsByMasters += 1;
+      if (node.peer.role === 'leading') this.informsByLeaders += 1;
+      else this.informsByMasters += 1;
+      const a = this.attachedTo.get(to);
+      const graceMs = this.options.latencyMsMax + 4 * this.options.tickMs + this.options.tickMs; // spikeMsMax = 4 ticks
+      if (a !== undefined && a.to !== node.id && this.sched.now - Math.max(a.time, node.resumedAt) > graceMs) {
+        throw new SimFailure(`n${node.id} (${node.peer.role}) sends INFORM to n${to}, which learns from n${a.to} since ${a.time} ms (now ${this.sched.now} ms)`);
       }
     }
     this.net.send(node.id, to, msg);
   }
 
   private tickLoop(node: SimNode): void {
+    this.checkHungMaster(node);
     this.step(node, { kind: 'tick' });
     this.sched.after(this.options.tickMs, () => this.tickLoop(node));
   }
@@ -338,6 +359,8 @@ export class Sim {
   private crash(node: SimNode): void {
     this.crashes += 1;
     node.alive = false;
+    node.hungSince = -1;
+    node.held = [];
     node.incarnation += 1;
     node.disk.crash(this.prng, this.options.keepUnsyncedProbability);
     this.log(`n${node.id} CRASH disk=${node.disk.log.length} entries ae=${node.disk.acceptedEpoch} ce=${node.disk.currentEpoch}`);
@@ -355,12 +378,54 @@ export class Sim {
     this.net.nodeUp(node.id);
   }
 
+  private hang(node: SimNode): void {
+    node.hungSince = this.sched.now;
+    this.log(`n${node.id} HANG`);
+    const incarnation = node.incarnation;
+    const ticks = this.prng.range(1, this.options.hangTicksMax);
+    this.sched.after(ticks * this.options.tickMs, () => {
+      if (node.incarnation === incarnation) this.resume(node);
+    });
+  }
+
+  private resume(node: SimNode): void {
+    if (node.hungSince < 0) return;
+    node.hungSince = -1;
+    node.resumedAt = this.sched.now;
+    this.log(`n${node.id} RESUME (${node.held.length} held)`);
+    const held = node.held;
+    node.held = [];
+    for (const f of held) f();
+  }
+
+  /**
+   * A synced observer leaves a master that hangs (connection open, nothing sent) at its syncLimit-th
+   * tick since it heard it last (leaveQuietMaster): checked before each of its ticks, no tick may
+   * find it still there more than syncLimit * tickMs after.
+   */
+  private checkHungMaster(node: SimNode): void {
+    const limitMs = 5 * this.options.tickMs; // syncLimitTicks
+    const l = node.peer.learner;
+    if (!node.alive || node.hungSince >= 0 || !node.peer.isObserver || l === null || l.phase !== 'active') return;
+    const master = this.node(l.master);
+    if (master.hungSince < 0 || l.master === node.peer.leaderId) return;
+    const since = Math.max(master.hungSince, this.lastHeard.get(node.id * 4096 + l.master) ?? 0, node.resumedAt);
+    if (this.sched.now - since > limitMs) {
+      throw new SimFailure(`n${node.id} still learns from n${l.master}, hung since ${master.hungSince} ms (now ${this.sched.now} ms)`);
+    }
+  }
+
   // ---- faults and workload ----
 
   private faults(): void {
     const o = this.options;
+    if (o.hangProbabilityPerTick > 0) {
+      for (const node of this.nodes.values()) {
+        if (node.alive && node.hungSince < 0 && this.prng.chance(o.hangProbabilityPerTick)) this.hang(node);
+      }
+    }
     for (const node of this.nodes.values()) {
-      if (!node.alive || !this.prng.chance(o.compactProbabilityPerTick)) continue;
+      if (!node.alive || node.hungSince >= 0 || !this.prng.chance(o.compactProbabilityPerTick)) continue;
       // A snapshot of the applied state, once its log prefix is durable and no fsync is out.
       if (node.fsyncTail < this.sched.now && node.disk.canCompact(node.state.zxid)) {
         node.disk.compact(node.state.zxid, encodeState(node.state));
@@ -393,7 +458,7 @@ export class Sim {
   private workload(): void {
     const o = this.options;
     for (const node of this.nodes.values()) {
-      if (!node.alive || !node.peer.canPropose()) continue;
+      if (!node.alive || node.hungSince >= 0 || !node.peer.canPropose()) continue;
       if (this.phase === 'liveness' && this.livenessAcked() >= o.livenessAcksMin) continue;
       if (!this.prng.chance(this.phase === 'liveness' ? 1 : o.proposeProbabilityPerTick)) continue;
       const seq = ++this.seq;
@@ -419,6 +484,7 @@ export class Sim {
     this.net.dropProbability = 0;
     this.net.heal();
     for (const node of this.nodes.values()) if (!node.alive) this.restart(node);
+    for (const node of this.nodes.values()) this.resume(node);
   }
 
   private converged(): boolean {
@@ -455,7 +521,7 @@ export class Sim {
 
   private summary(): string {
     return [...this.nodes.values()]
-      .map((n) => `n${n.id}${n.alive ? '' : '(down)'} ${n.peer.status()}${n.peer.isObserver && n.peer.learner !== null ? ` master=${n.peer.learner.master} down=${[...n.peer.voterView.down].join(",")} up=${[...n.peer.voterView.up].join(",")} follows=${JSON.stringify([...n.peer.voterView.follows])} avoid=${n.peer.avoidMaster}` : ''}`)
+      .map((n) => `n${n.id}${n.alive ? '' : '(down)'} ${n.peer.status()}${n.peer.isObserver && n.peer.learner !== null ? ` master=${n.peer.learner.master} down=${[...n.peer.voterView.down].join(",")} up=${[...n.peer.voterView.up].join(",")} follows=${JSON.stringify([...n.peer.voterView.follows])} avoid=${n.peer.avoidMaster} quiet=${JSON.stringify([...n.peer.voterView.quiet])}` : ''}`)
       .join('; ');
   }
 

@@ -52,6 +52,12 @@ export function replicationMetrics(p: ZabPeer, role: Role, queued: number, sizes
   // A learner: the member it learns from (the leader, or an observer's master; ZooKeeper's
   // ObserverBean shows it as LearnerMaster).
   if (p.learner !== null) out['learner_master'] = p.learner.master;
+  // An observer: the masters it left for silence (connected, nothing heard for syncLimit ticks).
+  // And the learner traffic (INFORM, PING...) still reaching it from members it left.
+  if (p.isObserver) {
+    out['observer_master_quiet_leaves'] = p.voterView.quietLeaves;
+    out['observer_stray_feed_messages'] = p.voterView.strayFeeds;
+  }
   const serving = p.learner?.serving;
   if (serving !== undefined && serving !== null) {
     // An observer master: the observers this follower feeds.

@@ -297,6 +297,10 @@ function onMessage(p: ZabPeer, from: number, msg: Msg): void {
   }
   const r = l.learners.get(from);
   if (r === undefined) return; // no connection record: stale
+  if (msg.type === 'OBSERVERLEAVE') {
+    if (r.observer && r.session === msg.session) l.learners.delete(from); // it learns elsewhere now
+    return;
+  }
   r.ticksSilent = 0;
   switch (msg.type) {
     case 'ACKEPOCH':

@@ -12,7 +12,7 @@ import { zxidEpoch } from '../../common/ids.js';
 import { answerNotification, notificationOf } from './election.js';
 import type { Msg } from './messages.js';
 import type { RoleHandler, ZabPeer } from './peer.js';
-import { masterMessage, masterPeerDown, masterProgress, masterSkipped, masterTick, masterUnseen, newMasterState, observerMasterOf, type MasterState } from './observer-master.js';
+import { masterMessage, masterPeerDown, masterProgress, masterSkipped, leaveQuietMaster, masterTick, masterUnseen, newMasterState, observerMasterOf, type MasterState } from './observer-master.js';
 
 export interface LearnerState {
   phase: 'connecting' | 'epochAcked' | 'syncing' | 'newLeader' | 'active';
@@ -162,6 +162,11 @@ function onMessage(p: ZabPeer, from: number, msg: Msg): void {
     if (p.config.observerMasters.has(from)) s.waitingObservers.set(from, msg);
     return;
   }
+  if (msg.type === 'OBSERVERLEAVE') {
+    const waiting = s.waitingObservers.get(from);
+    if (waiting?.type === 'OBSERVERINFO' && waiting.session === msg.session) s.waitingObservers.delete(from);
+    return;
+  }
   if (msg.type === 'LEADERINFO' && from !== s.master && answersProbe(p, s, from, msg.session)) {
     // The master we asked for while learning from another one is synced and takes us: move to
     // it now (our current master fed us until this moment, so no commit waited on the move).
@@ -172,7 +177,11 @@ function onMessage(p: ZabPeer, from: number, msg: Msg): void {
     onLeaderInfo(p, moved, msg.epoch, msg.session);
     return;
   }
-  if (from !== s.master) return; // only the member we learn from speaks to us here
+  if (from !== s.master) {
+    // Only the member we learn from speaks to us here; count what another still feeds us.
+    if (p.isObserver && msg.type !== 'LEADERINFO') p.voterView.strayFeeds += 1;
+    return;
+  }
   s.ticksSilent = 0;
   if (msg.type === 'LEADERINFO') onLeaderInfo(p, s, msg.epoch, msg.session);
   else onSyncMessage(p, s, msg);
@@ -254,6 +263,7 @@ function makeRole(observer: boolean): RoleHandler {
     tick(p) {
       const s = learner(p);
       s.ticksSilent += 1;
+      if (s.phase === 'active' && p.isObserver && leaveQuietMaster(p, s.master, s.ticksSilent)) return;
       const limit = s.phase === 'active' ? p.config.syncLimitTicks : p.config.initLimitTicks;
       if (s.ticksSilent > limit) {
         giveUp(p, s);

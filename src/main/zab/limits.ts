@@ -18,4 +18,14 @@ export const proposalsInFlightMaxDefault = 1000;
  */
 export const masterUnseenTicksMax = 2;
 
+/**
+ * An observer that left its master for silence (syncLimit ticks without a message: a hung
+ * process, its connection open) skips it until it has been heard again for this many syncLimits.
+ * A master resumed after a stop may be a follower its leader dropped meanwhile, that still thinks
+ * it follows (its buffered vote says so); it learns otherwise within one syncLimit of its own, so
+ * the observer does not move back to it only to leave again.
+ */
+export const quietMasterHoldSyncLimits = 2;
+
 assert(entriesPerReadMax > 0 && proposalsInFlightMaxDefault > 0 && masterUnseenTicksMax > 0, 'zab bounds are positive');
+assert(quietMasterHoldSyncLimits >= 1, 'a quiet master is held at least one syncLimit');

@@ -102,6 +102,18 @@ export interface UpToDateMsg {
 export interface PingMsg {
   readonly type: 'PING';
 }
+/**
+ * Observer → the member it learnt from (an observer master, or the leader), when it moves to
+ * another one or leaves for an election: drop my record of `session` now. zkts keeps one
+ * connection per pair of members, so a move closes no socket (ZooKeeper's observer closes its
+ * learner connection); without this the member would go on feeding (and counting) the observer
+ * until its record went silent for syncLimit. On the wire a PING with the session set, which an
+ * older peer reads as a PING (schemas/quorum.fbs).
+ */
+export interface ObserverLeaveMsg {
+  readonly type: 'OBSERVERLEAVE';
+  readonly session: number;
+}
 
 export type Msg =
   | NotificationMsg
@@ -118,7 +130,8 @@ export type Msg =
   | CommitMsg
   | InformMsg
   | UpToDateMsg
-  | PingMsg;
+  | PingMsg
+  | ObserverLeaveMsg;
 
 export type MsgType = Msg['type'];
 

@@ -8,7 +8,7 @@ import { assert } from '../../common/assert.js';
 import { notificationOf } from './election.js';
 import type { AckEpochMsg, Input, LearnerInfoMsg, Msg } from './messages.js';
 import { sendSyncStream, streaming, type LearnerRecord } from './leader.js';
-import { entriesPerReadMax, masterUnseenTicksMax } from './limits.js';
+import { entriesPerReadMax, masterUnseenTicksMax, quietMasterHoldSyncLimits } from './limits.js';
 import type { ZabPeer } from './peer.js';
 
 export interface MasterState {
@@ -34,30 +34,58 @@ export interface VoterView {
   readonly down: Set<number>;
   /** The leader each voter last said it follows (its own id: LEADING; -1: LOOKING). */
   readonly follows: Map<number, number>;
+  /**
+   * Masters this observer left for silence (leaveQuietMaster), skipped while here. One leaves when
+   * it has been through an election since we left it (it said LOOKING, or its vote carries a
+   * later round than its first answer: it found out it had lost its leader and joined again);
+   * after quietMasterHoldSyncLimits syncLimits of hearing it without that (it was only slow); or
+   * at a peerUp or peerDown.
+   */
+  readonly quiet: Map<number, QuietMaster>;
+  /** Masters left for silence so far (mntr zk_observer_master_quiet_leaves). */
+  quietLeaves: number;
+  /** INFORM, PING and other learner traffic from members we do not learn from (a member that
+   *  still feeds us after we left it; mntr zk_observer_stray_feed_messages). */
+  strayFeeds: number;
+}
+
+export interface QuietMaster {
+  /** Ticks since it was heard again; -1: not yet. */
+  heardTicks: number;
+  /** The round (electionEpoch) of its first vote since; -1: none yet. */
+  electionEpoch: number;
+  /** It said LOOKING since. */
+  electing: boolean;
 }
 
 export function newVoterView(): VoterView {
-  return { up: new Set(), down: new Set(), follows: new Map() };
+  return { up: new Set(), down: new Set(), follows: new Map(), quiet: new Map(), quietLeaves: 0, strayFeeds: 0 };
 }
 
 /** Keeps an observer's `view` up to date with one input (ZabPeer.step calls it for every input). */
 export function noteInput(p: ZabPeer, view: VoterView, input: Input): void {
   if (!p.isObserver) return; // voters choose no master
   switch (input.kind) {
+    case 'tick':
+      if (view.quiet.size > 0) quietTick(p, view);
+      return;
     case 'peerDown':
       if (!p.isVoter(input.peer)) return;
+      view.quiet.delete(input.peer);
       view.down.add(input.peer);
       view.up.delete(input.peer);
       view.follows.delete(input.peer); // whom it follows is news again once it is back
       return;
     case 'peerUp':
       if (!p.isVoter(input.peer)) return;
+      view.quiet.delete(input.peer);
       view.up.add(input.peer);
       view.down.delete(input.peer);
       if (input.peer === p.avoidMaster) p.avoidMaster = -1; // a new connection: worth a try
       return;
     case 'message': {
       const { from, msg } = input;
+      if (view.quiet.size > 0 && view.quiet.has(from)) quietHeard(view, from, msg);
       // The common case (INFORM, PING from a member known up) has nothing new: no set touched.
       if (msg.type !== 'NOTIFICATION' && view.up.has(from)) return;
       if (!p.isVoter(from)) return;
@@ -114,9 +142,61 @@ export function masterUnseen(p: ZabPeer, master: number, ticksWaited: number): v
   if (ticksWaited >= masterUnseenTicksMax && !p.voterView.up.has(master)) p.voterView.down.add(master);
 }
 
+/** A message from a master we left for silence. */
+function quietHeard(view: VoterView, from: number, msg: Msg): void {
+  const q = view.quiet.get(from)!;
+  if (q.heardTicks < 0) q.heardTicks = 0; // heard again: the hold starts
+  if (msg.type !== 'NOTIFICATION') return;
+  if (msg.state === 'LOOKING') q.electing = true;
+  else if (q.electing || (q.electionEpoch >= 0 && msg.electionEpoch > q.electionEpoch)) view.quiet.delete(from); // joined again
+  else if (q.electionEpoch < 0) q.electionEpoch = msg.electionEpoch;
+}
+
+function quietTick(p: ZabPeer, view: VoterView): void {
+  const holdTicks = quietMasterHoldSyncLimits * p.config.syncLimitTicks;
+  for (const [voter, q] of view.quiet) {
+    if (q.electing) continue; // it says whether it follows again
+    if (q.heardTicks < 0) {
+      // Not heard since we left it: ask (a voter answers an observer's vote with its own), or a
+      // master that was only slow, and now follows quietly, would stay skipped for good.
+      p.send(voter, notificationOf(p));
+      continue;
+    }
+    q.heardTicks += 1;
+    if (q.heardTicks >= holdTicks) view.quiet.delete(voter);
+  }
+}
+
+/**
+ * An active observer has heard nothing from its master (no PING, no INFORM) for syncLimit ticks
+ * while its connection stays open: a hung process (SIGSTOP, a stalled disk, a long pause).
+ * ZooKeeper's learner gives up after syncLimit * tickTime of read timeout. The leader it follows
+ * is not in question, so the observer does not elect: it marks the master quiet (skipped until
+ * heard again for a while) and connects to the next live follower at once, as for a dead master.
+ * True when it left.
+ */
+export function leaveQuietMaster(p: ZabPeer, master: number, ticksSilent: number): boolean {
+  if (master === p.leaderId || ticksSilent < p.config.syncLimitTicks) return false;
+  p.voterView.quiet.set(master, { heardTicks: -1, electionEpoch: -1, electing: false });
+  p.voterView.quietLeaves += 1;
+  p.become('observing', p.leaderId);
+  return true;
+}
+
+/**
+ * An observer's learner session with `left.master` ended (become): unless the new one is with
+ * the same member, tell that member to drop us now (OBSERVERLEAVE), whether it is alive, hung
+ * (it reads it when it resumes) or dead (the send goes nowhere).
+ */
+export function leftMaster(p: ZabPeer, left: { readonly master: number; readonly session: number }): void {
+  if (p.learner !== null && p.learner.master === left.master) return;
+  if (left.master < 0 || left.master === p.id) return;
+  p.send(left.master, { type: 'OBSERVERLEAVE', session: left.session });
+}
+
 /** The observer's view says `voter` cannot feed it while `leader` leads. */
 export function masterSkipped(p: ZabPeer, voter: number, leader: number): boolean {
-  if (voter === p.avoidMaster || p.voterView.down.has(voter)) return true;
+  if (voter === p.avoidMaster || p.voterView.down.has(voter) || p.voterView.quiet.has(voter)) return true;
   const follows = p.voterView.follows.get(voter);
   // LOOKING (-1) is not skipped: a master may only be finishing the election we just left, and
   // keeps our OBSERVERINFO until it is synced.
@@ -174,6 +254,10 @@ export function masterMessage(p: ZabPeer, m: MasterState, from: number, msg: Msg
   }
   const r = m.observers.get(from);
   if (r === undefined) return true; // not (or no longer) ours: stale
+  if (msg.type === 'OBSERVERLEAVE') {
+    if (r.session === msg.session) m.observers.delete(from); // it learns elsewhere now
+    return true;
+  }
   r.ticksSilent = 0;
   switch (msg.type) {
     case 'ACKEPOCH':

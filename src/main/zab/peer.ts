@@ -31,7 +31,7 @@ import type {
   Role,
   ServerState,
 } from './messages.js';
-import { newVoterView, noteInput, type VoterView } from './observer-master.js';
+import { leftMaster, newVoterView, noteInput, type VoterView } from './observer-master.js';
 import { majorityVerifier, type QuorumVerifier } from './quorum.js';
 import type { Prng } from './timeouts.js';
 
@@ -201,6 +201,7 @@ export class ZabPeer {
     switch (input.kind) {
       case 'tick':
         this.ticks += 1;
+        noteInput(this, this.voterView, input);
         roles[this.role].tick(this);
         break;
       case 'message': {
@@ -385,11 +386,13 @@ export class ZabPeer {
   }
 
   become(role: Role, leaderId: number): void {
+    const left = this.learner;
     this.role = role;
     this.leaderId = leaderId;
     this.leader = null;
     this.learner = null;
     roles[role].enter(this);
+    if (left !== null && this.isObserver) leftMaster(this, left);
     this.emit({ kind: 'role', role, leader: leaderId, epoch: this.currentEpoch });
   }
 
@@ -583,6 +586,8 @@ export function messageProblem(msg: Msg): string | null {
       return zxidProblem(msg.zxid, 'zxid');
     case 'PING':
       return null;
+    case 'OBSERVERLEAVE':
+      return countProblem(msg.session, 'session');
     default:
       return assertNever(msg, 'message');
   }

@@ -70,7 +70,7 @@ const observers = 1;
 const ids = [1, 2, 3, 4];
 const msgTypes: Msg['type'][] = [
   'NOTIFICATION', 'FOLLOWERINFO', 'OBSERVERINFO', 'LEADERINFO', 'ACKEPOCH', 'DIFF', 'TRUNC', 'SNAP',
-  'PROPOSAL', 'NEWLEADER', 'ACKNEWLEADER', 'ACK', 'COMMIT', 'INFORM', 'UPTODATE', 'PING',
+  'PROPOSAL', 'NEWLEADER', 'ACKNEWLEADER', 'ACK', 'COMMIT', 'INFORM', 'UPTODATE', 'PING', 'OBSERVERLEAVE',
 ];
 const states: ServerState[] = ['LOOKING', 'FOLLOWING', 'LEADING', 'OBSERVING'];
 
@@ -469,6 +469,8 @@ export class QuorumFuzzer {
         return { type, commitZxid: this.zxid(to) };
       case 'PING':
         return { type };
+      case 'OBSERVERLEAVE':
+        return { type, session: this.session(to) };
     }
   }
 }

@@ -51,6 +51,8 @@ export const SUITE_PORTS = {
   clientTls: 20200,
   webSocket: 20300,
   statusPage: 20400,
+  // issue 11, observer masters that hang (SIGSTOP)
+  observerMasterLiveness: 20500,
 } as const;
 export type SuiteName = keyof typeof SUITE_PORTS;
 

@@ -91,6 +91,7 @@ const samples: Record<MsgType, readonly Msg[]> = {
   ],
   UPTODATE: [{ type: 'UPTODATE', commitZxid: 0x700000003 }],
   PING: [{ type: 'PING' }],
+  OBSERVERLEAVE: [{ type: 'OBSERVERLEAVE', session: 1 }, { type: 'OBSERVERLEAVE', session: 2 ** 40 }],
 };
 const all: readonly Msg[] = Object.values(samples).flat();
 
@@ -278,4 +279,14 @@ describe('quorum codec: forwarding messages', () => {
       }
     }
   });
+});
+
+test('OBSERVERLEAVE travels as a Ping with leave_session: an older peer, which knows Ping without the field, reads a PING', async () => {
+  const fb = await import('../../../src/main/net/generated/quorum_generated.js');
+  const flatbuffers = await import('flatbuffers');
+  const frame = fb.Frame.getRootAsFrame(new flatbuffers.ByteBuffer(encodeMessage({ type: 'OBSERVERLEAVE', session: 7 })));
+  assert.equal(frame.bodyType(), fb.Body.Ping);
+  // An empty Ping (what an older peer sends and expects) still decodes as PING here.
+  assert.deepEqual(decodeMessage(encodeMessage({ type: 'PING' })), { type: 'PING' });
+  assert.throws(() => encodeMessage({ type: 'OBSERVERLEAVE', session: 0 }), QuorumCodecError);
 });

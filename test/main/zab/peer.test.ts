@@ -2,9 +2,9 @@
 // test/main/zab/scripts is a list of commands, each followed by `----` and the transcript it must
 // produce (up to a blank line). ZKTS_REWRITE=1 regenerates the transcripts; review the diff.
 //
-// Commands: peers <n> [observers=<m>] [masters=1] | tick <id|all> [n=<k>] | stabilize [hold=<id,...>]
+// Commands: peers <n> [observers=<m>] [masters=1] | tick <id|all> [n=<k>] | ticks <k> | stabilize [hold=<id,...>]
 //   | deliver [<from>-><to>] [type=<T>] [n=<k>] | drop <from>-><to> | persist <id>
-//   | propose <id> <text> | crash <id> | restart <id> | compact <id> | state | log <id> | masters
+//   | propose <id> <text> | crash <id> | restart <id> | hang <id> | resume <id> | compact <id> | state | log <id> | masters
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,6 +65,12 @@ function run(env: Env, command: string): void {
         for (const id of ids(env, positional[0])) env.step(id, { kind: 'tick' });
       }
       return;
+    case 'ticks': // <k> rounds of: tick every node, then stabilize
+      for (let k = 0; k < Number(positional[0]); k++) {
+        for (const id of env.nodes.keys()) env.step(id, { kind: 'tick' });
+        env.stabilize(new Set());
+      }
+      return;
     case 'stabilize':
       env.stabilize(new Set(opts.has('hold') ? opts.get('hold')!.split(',').map(Number) : []));
       return;
@@ -98,6 +104,10 @@ function run(env: Env, command: string): void {
       return;
     case 'restart':
       env.restart(Number(positional[0]));
+      return;
+    case 'hang':
+    case 'resume':
+      env.hang(Number(positional[0]), name === 'hang');
       return;
     case 'compact':
       env.compact(Number(positional[0]));

@@ -260,9 +260,10 @@ function decodeMsg(frame: fb.Frame, type: fb.Body): Msg {
       const commitZxid = num(union(frame, views.upToDate).commitZxid(), 'commitZxid');
       return { type: 'UPTODATE', commitZxid };
     }
-    case fb.Body.Ping:
-      union(frame, views.ping);
-      return { type: 'PING' };
+    case fb.Body.Ping: {
+      const session = num(union(frame, views.ping).leaveSession(), 'leave_session');
+      return session === 0 ? { type: 'PING' } : { type: 'OBSERVERLEAVE', session };
+    }
     default:
       return bad(`body type ${type}`);
   }

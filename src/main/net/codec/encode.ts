@@ -163,6 +163,10 @@ function encodeBody(b: flatbuffers.Builder, msg: QuorumMsg): [fb.Body, number] {
     case 'PING':
       fb.Ping.startPing(b);
       return [fb.Body.Ping, fb.Ping.endPing(b)];
+    case 'OBSERVERLEAVE':
+      // A PING with leave_session set: an older peer reads a PING (schemas/quorum.fbs).
+      if (msg.session <= 0) throw new QuorumCodecError(`OBSERVERLEAVE of session ${msg.session}`);
+      return [fb.Body.Ping, fb.Ping.createPing(b, long(msg.session, 'session'))];
   }
 }
 

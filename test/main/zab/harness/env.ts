@@ -23,6 +23,9 @@ interface Node {
   stateZxid: number;
   peer: ZabPeer;
   alive: boolean;
+  /** Stopped (SIGSTOP): steps nothing, sends nothing, completes no fsync; its links stay open and
+   *  messages to it wait in flight. */
+  hung: boolean;
   syncs: PendingSync[];
 }
 
@@ -70,7 +73,7 @@ export class Env {
     this.observerMasters = new Map(masters ? this.observers.map((o, k) => [o, this.voters[k % voters]!]) : []);
     for (const id of [...this.voters, ...this.observers]) {
       const disk = new SimDisk();
-      const node: Node = { id, disk, peer: this.makePeer(id, disk), alive: true, syncs: [], applied: [], stateZxid: 0 };
+      const node: Node = { id, disk, peer: this.makePeer(id, disk), alive: true, hung: false, syncs: [], applied: [], stateZxid: 0 };
       this.nodes.set(id, node);
     }
     for (const node of this.nodes.values()) this.drain(node);
@@ -179,7 +182,7 @@ export class Env {
 
   step(id: number, input: Parameters<ZabPeer['step']>[0]): void {
     const node = this.node(id);
-    if (!node.alive) return;
+    if (!node.alive || node.hung) return;
     node.peer.step(input);
     this.drain(node);
   }
@@ -188,7 +191,7 @@ export class Env {
   persist(id: number): boolean {
     const node = this.node(id);
     let any = false;
-    while (node.alive && node.syncs.length > 0) {
+    while (node.alive && !node.hung && node.syncs.length > 0) {
       const sync = node.syncs.shift()!;
       any = true;
       this.out.push(`n${id} fsync done`);
@@ -202,7 +205,7 @@ export class Env {
 
   /** Deliver the oldest message in flight (optionally only those matching). */
   deliverOne(match: (m: { from: number; to: number; msg: Msg }) => boolean = () => true): boolean {
-    const i = this.queue.findIndex(match);
+    const i = this.queue.findIndex((m) => !this.node(m.to).hung && match(m));
     if (i < 0) return false;
     const [m] = this.queue.splice(i, 1);
     this.step(m!.to, { kind: 'message', from: m!.from, msg: m!.msg });
@@ -234,6 +237,12 @@ export class Env {
     node.disk.crash(new SimPrng(0), 0);
     this.out.push(`n${id} crashed: log=${node.disk.lastZxid() > 0 ? z(node.disk.lastZxid()) : 'empty'}`);
     for (const other of this.nodes.values()) if (other.id !== id) this.step(other.id, { kind: 'peerDown', peer: id });
+  }
+
+  /** SIGSTOP: the node stops (see Node.hung); SIGCONT resumes it where it was. */
+  hang(id: number, hung: boolean): void {
+    this.node(id).hung = hung;
+    this.out.push(`n${id} ${hung ? 'hung' : 'resumed'}`);
   }
 
   restart(id: number): void {

@@ -2,6 +2,10 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+/**
+ * leave_session (added later; an older peer reads a plain PING): non-zero, an observer tells the
+ * member it learnt from that it left that learner session (zab OBSERVERLEAVE): drop it now.
+ */
 export class Ping {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -20,8 +24,17 @@ static getSizePrefixedRootAsPing(bb:flatbuffers.ByteBuffer, obj?:Ping):Ping {
   return (obj || new Ping()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
 }
 
+leaveSession():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
 static startPing(builder:flatbuffers.Builder) {
-  builder.startObject(0);
+  builder.startObject(1);
+}
+
+static addLeaveSession(builder:flatbuffers.Builder, leaveSession:bigint) {
+  builder.addFieldInt64(0, leaveSession, BigInt('0'));
 }
 
 static endPing(builder:flatbuffers.Builder):flatbuffers.Offset {
@@ -29,8 +42,9 @@ static endPing(builder:flatbuffers.Builder):flatbuffers.Offset {
   return offset;
 }
 
-static createPing(builder:flatbuffers.Builder):flatbuffers.Offset {
+static createPing(builder:flatbuffers.Builder, leaveSession:bigint):flatbuffers.Offset {
   Ping.startPing(builder);
+  Ping.addLeaveSession(builder, leaveSession);
   return Ping.endPing(builder);
 }
 }
