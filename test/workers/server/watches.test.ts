@@ -150,6 +150,10 @@ describe('session worker watches', () => {
   it("drops a session's watches when its connection closes", async () => {
     const d = await openGlobal(main);
     reg(d, WatchKind.data, '/gone');
+    // A barrier: ring records are handled in order, so once this event reaches the client the
+    // registration is in the table (else a close seen first would race it).
+    main.event({ type: EventType.nodeDataChanged, path: '/barrier', targetHi: d.sidHi, targetLo: d.sidLo });
+    assert.equal((await d.client.reply()).event?.path, '/barrier');
     d.client.destroy();
     await main.next('detach', { skip: ['touch'] });
     const stats = await main.stats({ sections: ['watchesByPath'] });
