@@ -67,7 +67,7 @@ function builderFigures(): { usPerBuild: number; bytes: number } {
       learners: [2, 3, 4, 5].map((id) => ({ id, observer: id > 3, phase: 'active', ackedZxid: 0x300000009 })),
       leaderChanges: Array.from({ length: 64 }, (_, e) => ({ epoch: e, leaderId: 1, atMs: e, as: 'leader' as const })),
     },
-    peers: new Map([2, 3, 4, 5].map((id) => [id, { atMs, error: null, figures: { word: 'mntr' as const, mode: 'follower', zxid: 0x300000009, nodeCount: 1000, sessions: { local: 1, global: 80 }, packetsReceived: atMs, avgLatencyMs: 1, connections: 10 } }])),
+    peers: new Map([2, 3, 4, 5].map((id) => [id, { atMs, error: null, figures: { word: 'mntr' as const, mode: 'follower', zxid: 0x300000009, nodeCount: 1000, sessions: { local: 1, global: 80 }, packetsReceived: atMs, avgLatencyMs: 1, connections: 10, workerSessions: [{ local: 1, global: 40 }, { local: 0, global: 40 }] } }])),
   });
   const b = new SnapshotBuilder();
   const n = 20_000;

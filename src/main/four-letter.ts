@@ -208,7 +208,12 @@ export class FourLetterWords {
   async monitorRows(): Promise<[string, string | number][]> {
     const stats = await this.collect(['counts', 'watches']);
     const watchCount = stats.reduce((n, s) => n + (s.watches?.watchCount ?? 0), 0);
-    return this.rows({ counts: sumCounts(stats), watchCount });
+    const rows = this.rows({ counts: sumCounts(stats), watchCount });
+    // zkts's own row (a string, so numeric readers and the exporter leave it to its zkts_sessions
+    // gauges): each session worker's local/global sessions, in worker order, for the status
+    // pages of the other members (status-page/peers.ts).
+    rows.push(['zk_worker_sessions', workerSessionsText(stats)]);
+    return rows;
   }
 
   /** mntr's rows that the main thread knows by itself, without asking the workers (the
@@ -433,6 +438,14 @@ export class FourLetterWords {
     }
     return out;
   }
+}
+
+/** `local/global` of each worker, comma-separated in worker order ("0/3,1/2"). */
+export function workerSessionsText(stats: readonly WorkerStats[]): string {
+  return [...stats]
+    .sort((a, b) => a.workerIndex - b.workerIndex)
+    .map((s) => `${s.counts?.localSessions ?? 0}/${s.counts?.globalSessions ?? 0}`)
+    .join(',');
 }
 
 export function sumCounts(stats: WorkerStats[]): WorkerCounts {

@@ -222,6 +222,13 @@ describe('status page, 3 voters + 1 observer', { skip: isApache() ? 'zkts only' 
       for (const [id, mode] of first) if ((await memberField(id, 'mode')) !== mode || (await memberField(id, 'zxid')) !== zxid) return undefined;
       return true;
     }, 60_000);
+    // Each member's sessions per session worker (zkts's mntr row): the leader holds the client's
+    // global session on one of its workers.
+    await eventually('the leader\'s sessions per worker on the observer page', async () => {
+      const cellText = await memberField(idOf(leader), 'workers');
+      const globals = [...(cellText ?? '').matchAll(/\d+: \d+ \/ (\d+)/g)].map((m) => Number(m[1]));
+      return globals.length > 0 && globals.reduce((a, b) => a + b, 0) >= 1 ? true : undefined;
+    }, 30_000);
     assert.equal(await textAt('#leaders tbody tr td[data-field="as"]'), 'observer');
     await saveScreenshot('ensemble-observer');
 

@@ -24,7 +24,8 @@ export const pageHtml = `<!doctype html>
   <table id="members">
     <thead><tr><th>id</th><th>address</th><th>role</th><th>mode</th><th>last zxid</th>
       <th title="The zxid this leader has seen the follower ack through Zab">acked (Zab)</th>
-      <th>sessions local / global</th><th>ops/s</th><th>avg latency ms</th><th>znodes</th>
+      <th>sessions local / global</th><th title="local / global sessions of each session worker">per worker</th>
+      <th>ops/s</th><th>avg latency ms</th><th>znodes</th>
       <th>from</th><th>note</th></tr></thead>
     <tbody></tbody>
   </table>
@@ -128,6 +129,8 @@ export const pageScript = String.raw`(function () {
       cell(tr, 'zxid', m.zxid);
       cell(tr, 'acked', m.ackedZxid === null ? null : m.ackedZxid + (m.syncPhase === 'active' ? '' : ' (' + m.syncPhase + ')'));
       cell(tr, 'sessions', pair(m.sessions));
+      cell(tr, 'workers', m.workerSessions === null || m.workerSessions === undefined ? null :
+        m.workerSessions.map(function (w, i) { return i + ': ' + pair(w); }).join(' \u00b7 '));
       cell(tr, 'ops', m.opsPerS);
       cell(tr, 'latency', m.avgLatencyMs);
       cell(tr, 'nodes', m.nodeCount);

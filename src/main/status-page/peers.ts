@@ -110,7 +110,18 @@ export function parseMntr(text: string): PeerFigures {
     packetsReceived: num('zk_packets_received'),
     avgLatencyMs: num('zk_avg_latency'),
     connections: num('zk_num_alive_connections'),
+    workerSessions: parseWorkerSessions(kv.get('zk_worker_sessions')),
   };
+}
+
+/** mntr's zk_worker_sessions ("0/3,1/2": local/global per worker); null when absent (Apache,
+ *  or an older zkts) or malformed. */
+export function parseWorkerSessions(s: string | undefined): { local: number; global: number }[] | null {
+  if (s === undefined || !/^\d+\/\d+(,\d+\/\d+)*$/.test(s)) return null;
+  return s.split(',').map((pair) => {
+    const [local = 0, global = 0] = pair.split('/').map(Number);
+    return { local, global };
+  });
 }
 
 /** srvr's `Name: value` lines (StatCommand without clients). It has no session counts. */
@@ -126,6 +137,7 @@ export function parseSrvr(text: string): PeerFigures {
     packetsReceived: numberOrNull(field('Received')),
     avgLatencyMs: numberOrNull(latency?.[1]),
     connections: numberOrNull(field('Connections')),
+    workerSessions: null,
   };
 }
 

@@ -27,6 +27,8 @@ export interface PeerFigures {
   readonly packetsReceived: number | null;
   readonly avgLatencyMs: number | null;
   readonly connections: number | null;
+  /** Each session worker's sessions (zkts's mntr row zk_worker_sessions); null when not told. */
+  readonly workerSessions: readonly { readonly local: number; readonly global: number }[] | null;
 }
 
 /** The last probe of a member: its figures, or why there are none. */
@@ -91,6 +93,8 @@ export interface MemberRow {
   /** Its sync phase on this leader (active once synced). */
   readonly syncPhase: string | null;
   readonly sessions: { readonly local: number; readonly global: number } | null;
+  /** The same per session worker, in worker order; null when the member does not say. */
+  readonly workerSessions: readonly { readonly local: number; readonly global: number }[] | null;
   readonly opsPerS: number | null;
   readonly avgLatencyMs: number | null;
   readonly nodeCount: number | null;
@@ -253,6 +257,10 @@ export class SnapshotBuilder {
         ackedZxid: null,
         syncPhase: null,
         sessions: s.sessions,
+        workerSessions:
+          input.workers === null
+            ? null
+            : [...input.workers].sort((a, b) => a.workerIndex - b.workerIndex).map((w) => ({ local: w.counts.localSessions, global: w.counts.globalSessions })),
         opsPerS: own.opsPerS,
         avgLatencyMs: own.avgLatencyMs,
         nodeCount: s.nodeCount,
@@ -278,6 +286,7 @@ export class SnapshotBuilder {
         ackedZxid,
         syncPhase,
         sessions: null,
+        workerSessions: null,
         opsPerS: null,
         avgLatencyMs: null,
         nodeCount: null,
@@ -296,6 +305,7 @@ export class SnapshotBuilder {
       ackedZxid,
       syncPhase,
       sessions: f.sessions,
+      workerSessions: f.workerSessions,
       opsPerS: ops,
       avgLatencyMs: f.avgLatencyMs,
       nodeCount: f.nodeCount,

@@ -21,6 +21,7 @@ const mntrText = [
   'zk_global_sessions\t4',
   'zk_local_sessions\t1',
   'zk_zxid\t0x200000007',
+  'zk_worker_sessions\t1/3,0/1',
   '',
 ].join('\n');
 
@@ -48,6 +49,10 @@ describe('parseMntr / parseSrvr', () => {
       packetsReceived: 42,
       avgLatencyMs: 0.5,
       connections: 3,
+      workerSessions: [
+        { local: 1, global: 3 },
+        { local: 0, global: 1 },
+      ],
     });
     assert.deepEqual(parseSrvr(srvrText), {
       word: 'srvr',
@@ -58,6 +63,7 @@ describe('parseMntr / parseSrvr', () => {
       packetsReceived: 17,
       avgLatencyMs: 1.25,
       connections: 2,
+      workerSessions: null,
     });
   });
 
@@ -66,6 +72,8 @@ describe('parseMntr / parseSrvr', () => {
     assert.deepEqual([f.zxid, f.nodeCount, f.mode, f.sessions], [null, null, null, null]);
     assert.equal(parseSrvr('garbage').mode, null);
     assert.equal(parseMntr('zk_zxid\t0xffffffffffffffff\n').zxid, null, 'beyond a safe integer');
+    assert.equal(parseMntr('zk_worker_sessions\t1/x,2/3\n').workerSessions, null, 'a malformed per-worker row');
+    assert.equal(parseMntr(mntrText.replace(/zk_worker_sessions.*\n/, '')).workerSessions, null, 'Apache has no such row');
   });
 });
 

@@ -124,7 +124,7 @@ describe('SnapshotBuilder, an ensemble member', () => {
   const mntr = (atMs: number, packetsReceived: number): PeerProbeResult => ({
     atMs,
     error: null,
-    figures: { word: 'mntr', mode: 'follower', zxid: 0x300000009, nodeCount: 9, sessions: { local: 3, global: 4 }, packetsReceived, avgLatencyMs: 1.5, connections: 2 },
+    figures: { word: 'mntr', mode: 'follower', zxid: 0x300000009, nodeCount: 9, sessions: { local: 3, global: 4 }, packetsReceived, avgLatencyMs: 1.5, connections: 2, workerSessions: [{ local: 1, global: 4 }, { local: 2, global: 0 }] },
   });
   const input = (atMs: number, peers: Map<number, PeerProbeResult>): SnapshotInput => ({
     atMs,
@@ -139,7 +139,7 @@ describe('SnapshotBuilder, an ensemble member', () => {
   it('lists every member with its role, its zxid as it reports it, and the acked zxid Zab shows', () => {
     const peers = new Map<number, PeerProbeResult>([
       [2, mntr(900, 10)],
-      [4, { atMs: 950, error: null, figures: { word: 'srvr', mode: 'observer', zxid: 0x300000008, nodeCount: 9, sessions: null, packetsReceived: 4, avgLatencyMs: 0, connections: 0 } }],
+      [4, { atMs: 950, error: null, figures: { word: 'srvr', mode: 'observer', zxid: 0x300000008, nodeCount: 9, sessions: null, packetsReceived: 4, avgLatencyMs: 0, connections: 0, workerSessions: null } }],
       [5, { atMs: 990, error: 'no answer: connect ECONNREFUSED', figures: null }],
     ]);
     const s = new SnapshotBuilder().build(input(1000, peers));
@@ -153,6 +153,13 @@ describe('SnapshotBuilder, an ensemble member', () => {
       [row(2).mode, row(2).zxid, row(2).ackedZxid, row(2).sessions, row(2).source, row(2).ageMs, row(2).note],
       ['follower', '0x300000009', '0x300000009', { local: 3, global: 4 }, 'mntr', 100, null],
     );
+    // Per session worker: its own from the workers, another's from its zk_worker_sessions row.
+    assert.deepEqual(row(1).workerSessions, [{ local: 0, global: 0 }]);
+    assert.deepEqual(row(2).workerSessions, [
+      { local: 1, global: 4 },
+      { local: 2, global: 0 },
+    ]);
+    assert.equal(row(4).workerSessions, null, 'srvr does not say');
     // No client port in its server line: Zab is all this leader knows of it.
     assert.deepEqual(
       [row(3).mode, row(3).zxid, row(3).ackedZxid, row(3).syncPhase, row(3).source],
