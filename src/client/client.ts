@@ -79,6 +79,7 @@ export type {
   ClientInfo,
   ClientOptions,
   ClientState,
+  ClientTlsOptions,
   CreateResult,
   DataResult,
   WatchArg,

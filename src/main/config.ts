@@ -9,6 +9,7 @@ import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../
 import { connThrottleDefaults, connThrottleProblems, type ConnThrottleSettings } from '../shm/connthrottle.js';
 import { type HttpEngineChoice, httpEngineChoices } from '../http/app.js';
 import { clientListenBacklogDefault, clientListenBacklogMax } from './limits.js';
+import { type ClientTlsConfig, clientTls, storeType } from './config-tls.js';
 
 export interface ServerEntry {
   id: number;
@@ -23,6 +24,12 @@ export interface ServerConfig {
   /** Where the config came from (a file path, or 'embedded default'). */
   source: string;
   clientPort: number;
+  /** false when zoo.cfg sets secureClientPort and no clientPort: TLS only (as in ZooKeeper). */
+  clientPortEnabled: boolean;
+  /** secureClientPort: the TLS client port (config-tls.ts); null when not set. */
+  secureClientPort: number | null;
+  /** The TLS settings of secureClientPort; null without it. */
+  clientTls: ClientTlsConfig | null;
   clientPortAddress: string;
   dataDir: string;
   dataLogDir: string;
@@ -285,6 +292,9 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
   const config: ServerConfig = {
     source,
     clientPort: r.int('clientPort', 2181, 1, 65535),
+    clientPortEnabled: entries.has('clientPort') || !entries.has('secureClientPort'),
+    secureClientPort: entries.has('secureClientPort') ? r.int('secureClientPort', 0, 1, 65535) : null,
+    clientTls: clientTls(r, entries.has('secureClientPort')),
     clientPortAddress: r.string('clientPortAddress'),
     dataDir,
     dataLogDir,
@@ -330,6 +340,9 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     httpEngine: httpEngine(r),
     ignoredKeys: [],
   };
+  if (config.clientPortEnabled && config.secureClientPort === config.clientPort) {
+    r.problems.push(`secureClientPort=${config.secureClientPort}: the same port as clientPort`);
+  }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     r.problems.push(`logLevel=${config.logLevel}: must be a pino level`);
   }
@@ -486,15 +499,6 @@ function httpEngine(r: Reader): HttpEngineChoice {
   if ((httpEngineChoices as readonly string[]).includes(v)) return v as HttpEngineChoice;
   r.problems.push(`httpEngine=${v}: must be one of ${httpEngineChoices.join(', ')}`);
   return 'auto';
-}
-
-function storeType(explicit: string | undefined, path: string): 'PEM' | 'PKCS12' | null {
-  const t = (explicit ?? '').toUpperCase();
-  if (t === 'PEM' || t === 'PKCS12') return t;
-  if (t !== '') return null;
-  if (/\.(pem|crt|key)$/i.test(path)) return 'PEM';
-  if (/\.(p12|pfx)$/i.test(path)) return 'PKCS12';
-  return null;
 }
 
 /** A quorum secret shorter than this is refused (it would be guessable offline from one handshake). */

@@ -17,6 +17,8 @@ import {
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import { createConnThrottle } from '../shm/connthrottle.js';
+import { createTlsCounters, TlsCounter } from '../shm/tls.js';
+import { clientTlsInit } from './client-tls.js';
 import type { ServerConfig } from './config.js';
 import { isQuietlyAccepted, readMyId } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -34,7 +36,7 @@ import { SessionSecretTracker } from './sessions/secret.js';
 import { startMainHttpApp, type StartedHttpApp } from './admin/http.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
-export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
+export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[]; secureFds: number[] };
 
 export interface RunningServer {
   stop(): Promise<void>;
@@ -132,7 +134,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   });
   if (secret.current !== '') secretKnown();
   const onThisThread = listen.mode === 'reusePort' && cfg.sessionWorkers === 0;
-  const workerCount = listen.mode === 'fd' ? listen.fds.length : Math.max(1, cfg.sessionWorkers);
+  const workerCount = listen.mode === 'fd' ? Math.max(listen.fds.length, listen.secureFds.length) : Math.max(1, cfg.sessionWorkers);
   const ringBytes = onThisThread ? { toMainBytes: mainThreadSessionsRingBytes, toWorkerBytes: mainThreadSessionsRingBytes } : {};
   const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor(ringBytes));
   const bridge = new Bridge(descriptors, logger);
@@ -167,6 +169,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   }
 
   const ipCounts = createIpCountTable(cfg.maxClientAddresses);
+  const tlsCounters = createTlsCounters();
+  const tlsCells = new Int32Array(tlsCounters);
   const connThrottle = createConnThrottle(cfg.connThrottle, performance.timeOrigin + performance.now());
   const init = (channel: ChannelDescriptor, workerIndex: number): WorkerInit => ({
     workerIndex,
@@ -176,12 +180,25 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     status: status.buffer,
     ipCounts: ipCounts.buffer,
     connThrottle: connThrottle.buffer,
-    listen: {
-      host: cfg.clientPortAddress,
-      port: cfg.clientPort,
-      backlog: cfg.clientPortListenBacklog,
-      ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.fds[workerIndex]! } : { mode: 'reusePort' }),
-    },
+    listen: cfg.clientPortEnabled
+      ? {
+          host: cfg.clientPortAddress,
+          port: cfg.clientPort,
+          backlog: cfg.clientPortListenBacklog,
+          ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.fds[workerIndex]! } : { mode: 'reusePort' }),
+        }
+      : null,
+    secureListen:
+      cfg.secureClientPort === null
+        ? null
+        : {
+            host: cfg.clientPortAddress,
+            port: cfg.secureClientPort,
+            backlog: cfg.clientPortListenBacklog,
+            ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.secureFds[workerIndex]! } : { mode: 'reusePort' }),
+          },
+    tls: clientTlsInit(cfg),
+    tlsCounters,
     tickTimeMs: cfg.tickTimeMs,
     minSessionTimeoutMs: cfg.minSessionTimeoutMs,
     maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
@@ -248,6 +265,9 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       connection_request_count: connThrottle.letThrough,
       connection_rejected: connThrottle.rejected,
       connection_drop_probability: connThrottle.dropChance,
+      // NettyServerCnxnFactory's: TLS handshakes that failed, timed out or brought a refused
+      // certificate (secureClientPort).
+      unsuccessful_handshake: Atomics.load(tlsCells, TlsCounter.unsuccessfulHandshakes),
     }),
   });
   words.attach();
@@ -275,7 +295,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     core.reapContainers(containersToDelete(db.tree, Date.now()));
   }, cfg.containerCheckIntervalMs);
   logger.info(
-    { port: cfg.clientPort, address: cfg.clientPortAddress, workers: workerCount, dataDir: cfg.dataDir },
+    { port: cfg.clientPortEnabled ? cfg.clientPort : null, securePort: cfg.secureClientPort, address: cfg.clientPortAddress, workers: workerCount, dataDir: cfg.dataDir },
     'zkts serving',
   );
   // As ZooKeeperServer does after loading: a snapshot of what was recovered, so the next start

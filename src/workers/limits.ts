@@ -89,3 +89,12 @@ assert(sessionIdBatchCount > 0 && fifoCompactEntriesMin > 0 && outSlabChunkBytes
  *  at most this long after they were published: one wake-up for a burst of connects. */
 export const quietWakeDelayMs = 10;
 assert(quietWakeDelayMs >= 1 && quietWakeDelayMs < sessionlessConnectionTimeoutMs, 'a quiet record wakes the main thread soon');
+
+/** A TLS handshake on secureClientPort that has not finished by then closes its connection
+ *  (Netty's SslHandler default handshake timeout, which ZooKeeper's NettyServerCnxnFactory uses). */
+export const clientTlsHandshakeTimeoutMs = 10_000;
+/** At most one log line per this period for failed TLS handshakes (each is counted; the line says
+ *  how many since the last one), so a scan of the port cannot flood the log. */
+export const tlsFailureLogIntervalMs = 10_000;
+assert(clientTlsHandshakeTimeoutMs > 0 && clientTlsHandshakeTimeoutMs <= sessionlessConnectionTimeoutMs, 'a TLS handshake is bounded like a sessionless connection');
+assert(tlsFailureLogIntervalMs > 0, 'periods are positive');

@@ -39,6 +39,9 @@ export interface ListenerOptions {
   log: WorkerLog;
   /** An accepted connection within the limit; `counted`: release its IP when it closes. */
   onConnection(socket: net.Socket, ip: string, counted: boolean): void;
+  /** secureClientPort: an accepted connection within the limit goes here instead (its TLS
+   *  handshake, src/workers/tls.ts); the listener releases its IP when the raw socket closes. */
+  handOff?: (raw: net.Socket) => void;
 }
 
 
@@ -115,12 +118,12 @@ export class Listener {
     const { maxClientCnxns, ipCounts, log } = this.#options;
     const ip = clientIp(socket);
     if (maxClientCnxns === 0) {
-      this.#options.onConnection(socket, ip, false);
+      this.#pass(socket, ip, false);
       return;
     }
     const got = ipCounts.acquire(ip, maxClientCnxns);
     if (got === IpAcquire.ok) {
-      this.#options.onConnection(socket, ip, true);
+      this.#pass(socket, ip, true);
       return;
     }
     if (got === IpAcquire.perIpLimit) {
@@ -131,6 +134,16 @@ export class Listener {
     }
     socket.on('error', () => {});
     socket.destroy();
+  }
+
+  #pass(socket: net.Socket, ip: string, counted: boolean): void {
+    const handOff = this.#options.handOff;
+    if (handOff === undefined) {
+      this.#options.onConnection(socket, ip, counted);
+      return;
+    }
+    if (counted) socket.once('close', () => this.release(ip));
+    handOff(socket);
   }
 
   #tableFull(ip: string): void {

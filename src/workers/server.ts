@@ -50,7 +50,8 @@ import { logProtocolError, type ClientConn } from './connections/client-conn.js'
 import { Output } from './connections/output.js';
 import { ConnRegistry } from './connections/registry.js';
 import { FourLetterAnswers } from './fourletter.js';
-import { Listener } from './listener.js';
+import { clientIp, Listener } from './listener.js';
+import { TlsPort, type X509Identity } from './tls.js';
 import type { WorkerLog } from './log.js';
 import { RequestsInFlight } from './requests/in-flight.js';
 import { ReplyMatcher } from './requests/replies.js';
@@ -82,7 +83,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #log: WorkerLog;
   readonly #post: (message: WorkerToMainMessage) => void;
   readonly #now: () => number;
-  readonly #listener: Listener;
+  /** The plain client port (null: secureClientPort alone) and the TLS one (null: none). */
+  readonly #listener: Listener | null;
+  readonly #secureListener: Listener | null;
+  readonly #tls: TlsPort | null;
 
   readonly #watches = new WatchTable();
   readonly #counters: IoCounters = { packetsReceived: 0, packetsSent: 0 };
@@ -178,14 +182,26 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       latency,
       outstanding: () => inFlight.outstanding,
     };
-    this.#listener = new Listener({
-      spec: init.listen,
-      ipCounts: options.ipCounts,
-      maxClientCnxns: init.maxClientCnxns,
-      sharedPort: init.workerCount > 1,
+    const listener = (spec: NonNullable<WorkerInit['listen']>, handOff?: (raw: Socket) => void): Listener =>
+      new Listener({
+        spec,
+        ipCounts: options.ipCounts,
+        maxClientCnxns: init.maxClientCnxns,
+        sharedPort: init.workerCount > 1,
+        log,
+        onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted, null),
+        ...(handOff === undefined ? {} : { handOff }),
+      });
+    this.#listener = init.listen === null ? null : listener(init.listen);
+    const tls = init.tls === null || init.secureListen === null ? null : new TlsPort({
+      init: init.tls,
+      counters: new Int32Array(init.tlsCounters),
       log,
-      onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted),
+      // The listener counted the raw socket for maxClientCnxns and releases it when it closes.
+      onSecure: (socket, identity) => this.#accept(socket, clientIp(socket), false, identity),
     });
+    this.#tls = tls;
+    this.#secureListener = tls === null || init.secureListen === null ? null : listener(init.secureListen, (raw) => tls.handle(raw));
   }
 
   // ============================================================================ lifecycle
@@ -202,7 +218,12 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const tickMs = Math.max(1, Math.floor(this.#init.tickTimeMs / 2));
     this.#tickTimer = setInterval(() => this.#tick(), tickMs);
     this.#tickTimer.unref();
-    return this.#listener.start();
+    const plain = this.#listener?.start();
+    const secure = this.#secureListener?.start();
+    const [a, b] = await Promise.all([plain, secure]);
+    const address = a ?? b;
+    if (address === undefined) throw new Error('session worker: no client port to listen on');
+    return address;
   }
 
   /** Stop accepting, close every connection, close the channel (releasing its doorbells). */
@@ -210,7 +231,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#tickTimer !== undefined) clearInterval(this.#tickTimer);
-    const closing = this.#listener.close();
+    const closing = Promise.all([this.#listener?.close(), this.#secureListener?.close()]);
     for (const conn of [...this.#conns.values()]) conn.close();
     this.#bridge.close();
     await closing;
@@ -232,6 +253,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
         return;
       case 'sessionSecret':
         this.#attach.setSessionSecret(m.secret);
+        return;
+      case 'tlsReload':
+        this.#tls?.reload(m.keys);
+        this.#log.info({}, 'secureClientPort: key and trust stores reloaded');
         return;
     }
   }
@@ -259,14 +284,15 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
 
   // ============================================================================ connections
 
-  #accept(socket: Socket, ip: string, counted: boolean): void {
+  #accept(socket: Socket, ip: string, counted: boolean, x509: X509Identity | null): void {
     if (this.#stopped) {
       socket.destroy();
-      if (counted) this.#listener.release(ip);
+      if (counted) this.#listener?.release(ip);
       return;
     }
     const conn = this.#conns.add(socket, ip, this.#now());
     conn.ipCounted = counted;
+    conn.x509 = x509;
     conn.start();
   }
 
@@ -292,7 +318,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const conn = c as ClientConn;
     this.#output.forget(conn);
     this.#conns.remove(conn);
-    if (conn.ipCounted) this.#listener.release(conn.ip);
+    if (conn.ipCounted) this.#listener?.release(conn.ip);
     this.#fourLetter.closed(conn);
     this.#attach.closed(conn);
     const s = conn.session;

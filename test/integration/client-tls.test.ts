@@ -1,0 +1,280 @@
+// TLS on the client port (issue 12, item 3): secureClientPort beside clientPort and alone, with
+// ZooKeeper's ssl.* keys; the Java client over Netty (zkCli.sh), kazoo (use_ssl=True) and the zkts
+// client; bad input on the TLS port (plaintext, expired / untrusted / missing certificates, a
+// handshake that never finishes) closing only that connection, counted in mntr
+// (zk_unsuccessful_handshake) and logged; x509 ACLs; the certificate reload.
+//
+// Certificates are made per run with openssl (harness/certs.ts).
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+import { createClient, type ZkClient, type ClientTlsOptions } from '../../src/client/index.js';
+import { makeTestCerts, STORE_PASSWORD, type TestCerts } from './harness/certs.js';
+import { runKazoo } from './harness/kazoo.js';
+import { connectRequest } from './harness/raw.js';
+import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
+import { SUITE_PORTS, suitePort } from './harness/target.js';
+import { cleanOutput } from './harness/zkcli.js';
+
+const base = SUITE_PORTS.clientTls;
+const plainPort = suitePort(base, 0);
+const securePort = plainPort + 3;
+const alonePort = suitePort(base, 1) + 3;
+
+let certs: TestCerts;
+let server: ServerHandle;
+
+function tlsOptions(c: TestCerts, who: 'client' | 'other' | 'expired' | 'untrusted' | null = 'client'): ClientTlsOptions {
+  const o: ClientTlsOptions = { ca: fs.readFileSync(c.caPem) };
+  if (who !== null) {
+    o.cert = fs.readFileSync(c[`${who}Cert`]);
+    o.key = fs.readFileSync(c[`${who}Key`]);
+  }
+  return o;
+}
+
+async function connected(hostPort: string, opts: Parameters<typeof createClient>[1]): Promise<ZkClient> {
+  const c = createClient(hostPort, { sessionTimeoutMs: 10_000, ...opts });
+  await c.waitConnected(20_000);
+  return c;
+}
+
+/** mntr's value of `key` on the plain port. */
+async function mntr(key: string): Promise<number> {
+  const text = await fourLetter(plainPort, 'mntr');
+  const line = text.split('\n').find((l) => l.startsWith(`${key}\t`));
+  assert.ok(line !== undefined, `mntr has ${key}:\n${text}`);
+  return Number(line.split('\t')[1]);
+}
+
+/** Polls until `f` holds (bounded), for counters another thread bumps. */
+async function eventually(what: string, f: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await f())) {
+    if (Date.now() > deadline) assert.fail(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves when the socket closes; rejects after timeoutMs. */
+function closed(socket: net.Socket, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (socket.destroyed) {
+      resolve();
+      return;
+    }
+    const t = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms`)), timeoutMs);
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** A ConnectRequest frame, written by hand (harness/raw.ts). */
+function connectRequestFrame(): Buffer {
+  return connectRequest({ timeOut: 10_000 });
+}
+
+/**
+ * Runs zkCli (ZooKeeperMain, what zkCli.sh runs) over Netty TLS with the given JVM flags; one
+ * command. Java directly rather than zkCli.sh: Debian's zookeeper.jar manifest leaves out
+ * netty-codec and netty-resolver, which ClientCnxnSocketNetty needs (through zkCli.sh the client
+ * fails with NoClassDefFoundError, logged nowhere, and reports ConnectionLoss).
+ */
+function zkcliTls(hostPort: string, command: string[], jvmFlags: string[], timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
+  const classpath = ['/usr/share/java/zookeeper.jar', '/usr/share/java/netty-codec.jar', '/usr/share/java/netty-resolver.jar'].join(':');
+  const args = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...jvmFlags, '-cp', classpath, 'org.apache.zookeeper.ZooKeeperMain', '-server', hostPort, ...command];
+  return new Promise((resolve, reject) => {
+    const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let raw = '';
+    child.stdout.on('data', (d: Buffer) => (raw += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (raw += d.toString('utf8')));
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`zkCli timed out; output:\n${raw}`));
+    }, timeoutMs);
+    child.once('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, out: cleanOutput(raw).split('\n').filter((l) => !l.includes('Exiting JVM with code')).join('\n') });
+    });
+  });
+}
+
+function javaTlsFlags(c: TestCerts): string[] {
+  return [
+    '-Dzookeeper.client.secure=true',
+    '-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty',
+    `-Dzookeeper.ssl.trustStore.location=${c.caP12}`,
+    `-Dzookeeper.ssl.trustStore.password=${STORE_PASSWORD}`,
+    '-Dzookeeper.ssl.trustStore.type=PKCS12',
+    `-Dzookeeper.ssl.keyStore.location=${c.clientP12}`,
+    `-Dzookeeper.ssl.keyStore.password=${STORE_PASSWORD}`,
+    '-Dzookeeper.ssl.keyStore.type=PKCS12',
+  ];
+}
+
+before(async () => {
+  certs = makeTestCerts();
+  server = await startServer('zkts', {
+    port: plainPort,
+    tickTime: 500,
+    extra: {
+      secureClientPort: String(securePort),
+      serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory',
+      'ssl.keyStore.location': certs.serverP12,
+      'ssl.keyStore.password': STORE_PASSWORD,
+      'ssl.keyStore.type': 'PKCS12',
+      'ssl.trustStore.location': certs.caPem,
+      'ssl.trustStore.type': 'PEM',
+      'ssl.clientAuth': 'need',
+      sessionWorkers: '2',
+    },
+  });
+});
+
+after(async () => {
+  await server?.stop();
+  certs?.remove();
+});
+
+describe('secureClientPort beside clientPort (PKCS12 key store, clientAuth=need)', () => {
+  test('the zkts client over TLS; what it writes is read on the plain port, in the same session', async () => {
+    const secure = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs) });
+    try {
+      await secure.create('/tls-a', Buffer.from('over tls'));
+      assert.ok(secure.socket instanceof tls.TLSSocket);
+      const plain = await connected(server.connectString, { sessionId: secure.sessionId, password: secure.sessionPassword });
+      try {
+        assert.equal(plain.sessionId, secure.sessionId, 'the session moved to the plain port');
+        const { data } = await plain.getData('/tls-a');
+        assert.equal(data?.toString(), 'over tls');
+      } finally {
+        await plain.close();
+      }
+    } finally {
+      await secure.close().catch(() => {});
+    }
+  });
+
+  test('kazoo with use_ssl=True, ca, certfile and keyfile', async () => {
+    const got = await runKazoo<{ data: string }>(
+      `
+      zk = connect(use_ssl=True, ca=os.environ['CA'], certfile=os.environ['CERT'], keyfile=os.environ['KEY'])
+      zk.create('/tls-kazoo', b'from kazoo')
+      data, _ = zk.get('/tls-kazoo')
+      zk.stop()
+      result({'data': data.decode()})
+      `,
+      { hosts: `127.0.0.1:${securePort}`, env: { CA: certs.caPem, CERT: certs.clientCert, KEY: certs.clientKey }, timeoutMs: 30_000 },
+    );
+    assert.equal(got.data, 'from kazoo');
+  });
+
+  test('zkCli.sh over Netty (ClientCnxnSocketNetty) with PKCS12 trust and key stores', async () => {
+    const c = await zkcliTls(`127.0.0.1:${securePort}`, ['create', '/tls-zkcli', 'from java'], javaTlsFlags(certs));
+    assert.equal(c.out, 'Created /tls-zkcli', c.out);
+    const g = await zkcliTls(`127.0.0.1:${securePort}`, ['get', '/tls-zkcli'], javaTlsFlags(certs));
+    assert.equal(g.out, 'from java', g.out);
+  });
+});
+
+describe('bad input on the TLS port closes that connection only, counted and logged', () => {
+  let bystander: ZkClient;
+  before(async () => {
+    bystander = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs) });
+    await bystander.create('/tls-bystander', Buffer.from('still here'));
+  });
+  after(async () => {
+    await bystander?.close().catch(() => {});
+  });
+
+  /** The failed count goes up by one; the bystander session still works. */
+  async function refused(what: string, act: () => Promise<void>): Promise<void> {
+    const before = await mntr('zk_unsuccessful_handshake');
+    await act();
+    await eventually(`${what}: zk_unsuccessful_handshake > ${before}`, async () => (await mntr('zk_unsuccessful_handshake')) > before);
+    const { data } = await bystander.getData('/tls-bystander');
+    assert.equal(data?.toString(), 'still here');
+  }
+
+  test('a plaintext ConnectRequest', async () => {
+    await refused('plaintext ConnectRequest', async () => {
+      const s = net.connect({ host: '127.0.0.1', port: securePort });
+      s.write(connectRequestFrame());
+      await closed(s, 20_000);
+    });
+    assert.match(server.logs(), /Unsuccessful TLS handshake from \/127\.0\.0\.1:\d+/);
+  });
+
+  test('a plaintext four-letter word', async () => {
+    await refused('plaintext ruok', async () => {
+      const s = net.connect({ host: '127.0.0.1', port: securePort });
+      s.write('ruok');
+      s.end();
+      await closed(s, 30_000);
+    });
+  });
+
+  for (const who of ['expired', 'untrusted', null] as const) {
+    test(`a client certificate: ${who ?? 'none (clientAuth=need)'}`, async () => {
+      await refused(`${who} certificate`, async () => {
+        const s = tls.connect({ host: '127.0.0.1', port: securePort, ...tlsOptions(certs, who) });
+        await closed(s, 20_000);
+      });
+    });
+  }
+
+  test('a handshake that never finishes closes after clientTlsHandshakeTimeoutMs', async () => {
+    await refused('silent client', async () => {
+      const s = net.connect({ host: '127.0.0.1', port: securePort });
+      await closed(s, 40_000);
+    });
+  });
+});
+
+describe('secureClientPort alone (PEM key store, clientAuth=none)', () => {
+  let alone: ServerHandle;
+  before(async () => {
+    const caOnly: ClientTlsOptions = { ca: fs.readFileSync(certs.caPem) };
+    alone = await startServer('zkts', {
+      port: suitePort(base, 1),
+      without: ['clientPort'],
+      extra: { secureClientPort: String(alonePort), 'ssl.keyStore.location': certs.serverPem, 'ssl.clientAuth': 'none' },
+      readyCheck: async () => {
+        const c = createClient(`127.0.0.1:${alonePort}`, { tls: caOnly, sessionTimeoutMs: 4000 });
+        try {
+          await c.waitConnected(2000);
+          return true;
+        } finally {
+          await c.close().catch(() => {});
+        }
+      },
+    });
+  });
+  after(async () => {
+    await alone?.stop();
+  });
+
+  test('TLS without a client certificate; no plain port', async () => {
+    const c = await connected(`127.0.0.1:${alonePort}`, { tls: tlsOptions(certs, null) });
+    try {
+      await c.create('/alone', Buffer.from('x'));
+      assert.equal((await c.getData('/alone')).data?.toString(), 'x');
+    } finally {
+      await c.close();
+    }
+    const s = net.connect({ host: '127.0.0.1', port: suitePort(base, 1) });
+    const err = await new Promise<Error | null>((resolve) => {
+      s.once('error', resolve);
+      s.once('connect', () => resolve(null));
+    });
+    s.destroy();
+    assert.equal((err as NodeJS.ErrnoException | null)?.code, 'ECONNREFUSED');
+  });
+});
