@@ -226,7 +226,7 @@ export class FourLetterWords {
     const c = this.cfg;
     return [
       `clientPort=${c.clientPort}`,
-      'secureClientPort=-1',
+      `secureClientPort=${c.secureClientPort ?? -1}`,
       `dataDir=${join(c.dataDir, 'version-2')}`,
       `dataDirSize=${dirBytes(c.dataDir)}`,
       `dataLogDir=${join(c.dataLogDir, 'version-2')}`,

@@ -18,6 +18,7 @@ import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import { createConnThrottle } from '../shm/connthrottle.js';
 import { createTlsCounters, TlsCounter } from '../shm/tls.js';
+import { defaultAuthProviders, x509Provider } from '../common/acl.js';
 import { clientTlsInit } from './client-tls.js';
 import type { ServerConfig } from './config.js';
 import { isQuietlyAccepted, readMyId } from './config.js';
@@ -75,6 +76,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       ),
     enforceQuota: cfg.enforceQuota,
     onQuotaExceeded: (note) => quotaLog.exceeded(note),
+    // secureClientPort registers X509AuthenticationProvider (the x509 scheme of ACLs).
+    ...(cfg.clientTls === null ? {} : { authProviders: new Map([...defaultAuthProviders, ['x509', x509Provider(cfg.clientTls.x509SuperUser)]]) }),
   });
   // The newest valid snapshot plus the log after it; a gap or corruption that is not a torn
   // tail stops start-up here (the error names what is missing).

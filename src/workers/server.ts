@@ -170,7 +170,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       },
       (slot, readers) => {
         const s = table.at(slot);
-        return s !== undefined && s.conn !== null && mayRead(readers, s.superUser, s.authIds, s.conn.ip);
+        return s !== undefined && s.conn !== null && mayRead(readers, s.superUser, s.authIds, s.conn.ip, s.conn.x509?.dn ?? null);
       },
     );
     this.#statsSources = {

@@ -28,7 +28,7 @@ const alonePort = suitePort(base, 1) + 3;
 let certs: TestCerts;
 let server: ServerHandle;
 
-function tlsOptions(c: TestCerts, who: 'client' | 'other' | 'expired' | 'untrusted' | null = 'client'): ClientTlsOptions {
+function tlsOptions(c: TestCerts, who: 'client' | 'other' | 'admin' | 'expired' | 'untrusted' | null = 'client'): ClientTlsOptions {
   const o: ClientTlsOptions = { ca: fs.readFileSync(c.caPem) };
   if (who !== null) {
     o.cert = fs.readFileSync(c[`${who}Cert`]);
@@ -133,6 +133,7 @@ before(async () => {
       'ssl.trustStore.location': certs.caPem,
       'ssl.trustStore.type': 'PEM',
       'ssl.clientAuth': 'need',
+      'X509AuthenticationProvider.superUser': certs.adminDn,
       sessionWorkers: '2',
     },
   });
@@ -181,6 +182,66 @@ describe('secureClientPort beside clientPort (PKCS12 key store, clientAuth=need)
     assert.equal(c.out, 'Created /tls-zkcli', c.out);
     const g = await zkcliTls(`127.0.0.1:${securePort}`, ['get', '/tls-zkcli'], javaTlsFlags(certs));
     assert.equal(g.out, 'from java', g.out);
+  });
+});
+
+describe('x509 ACLs: the client certificate is the identity', () => {
+  const x509 = (dn: string): { perms: number; id: { scheme: string; id: string } }[] => [{ perms: 31, id: { scheme: 'x509', id: dn } }];
+
+  test('a node with ACL x509:<DN>:cdrwa is that certificate\'s; another gets NoAuth', async () => {
+    const owner = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'client') });
+    const other = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'other') });
+    try {
+      await owner.create('/x509-node', Buffer.from('mine'), { acl: x509(certs.clientDn) });
+      assert.equal((await owner.getData('/x509-node')).data?.toString(), 'mine');
+      await owner.setData('/x509-node', Buffer.from('still mine'));
+      await assert.rejects(other.getData('/x509-node'), (e: Error & { code?: unknown }) => /NoAuth|not authenticated/i.test(`${e.message} ${String(e.code)}`));
+      await assert.rejects(other.setData('/x509-node', Buffer.from('x')), /NoAuth|not authenticated/i);
+      const me = await owner.whoAmI();
+      assert.ok(me.some((i) => i.authScheme === 'x509' && i.user === certs.clientDn), JSON.stringify(me));
+    } finally {
+      await owner.close();
+      await other.close();
+    }
+  });
+
+  test('the identity is set again on a reconnect over TLS; watch events on the node reach its holder', async () => {
+    await (await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'client') })).create('/x509-watched', Buffer.from('0'), { acl: x509(certs.clientDn) }).catch(() => {});
+    const first = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'client') });
+    const again = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'client'), sessionId: first.sessionId, password: first.sessionPassword });
+    try {
+      const fired = new Promise<string>((resolve) => void again.getData('/x509-watched', (e) => resolve(String(e.type))));
+      await again.setData('/x509-watched', Buffer.from('1'));
+      assert.ok((await fired) !== '', 'the data watch fired for the x509 reader');
+    } finally {
+      await again.close();
+      await first.close().catch(() => {});
+    }
+  });
+
+  test('X509AuthenticationProvider.superUser passes every ACL', async () => {
+    const admin = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'admin') });
+    try {
+      await admin.getData('/x509-node');
+      await admin.setData('/x509-node', Buffer.from('by admin'));
+    } finally {
+      await admin.close();
+    }
+  });
+
+  test('kazoo: an x509 ACL set with make_acl refuses another certificate (NoAuthError)', async () => {
+    const got = await runKazoo<{ mine: string; other: string | null }>(
+      `
+      mine = connect(use_ssl=True, ca=os.environ['CA'], certfile=os.environ['CERT'], keyfile=os.environ['KEY'])
+      mine.create('/x509-kazoo', b'k', acl=[make_acl('x509', os.environ['DN'], all=True)])
+      data, _ = mine.get('/x509-kazoo')
+      other = connect(use_ssl=True, ca=os.environ['CA'], certfile=os.environ['OCERT'], keyfile=os.environ['OKEY'])
+      result({'mine': data.decode(), 'other': err(other.get, '/x509-kazoo')})
+      mine.stop(); other.stop()
+      `,
+      { hosts: `127.0.0.1:${securePort}`, env: { CA: certs.caPem, CERT: certs.clientCert, KEY: certs.clientKey, OCERT: certs.otherCert, OKEY: certs.otherKey, DN: certs.clientDn }, timeoutMs: 30_000 },
+    );
+    assert.deepEqual(got, { mine: 'k', other: 'NoAuthError' });
   });
 });
 

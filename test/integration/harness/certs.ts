@@ -29,6 +29,10 @@ export interface TestCerts {
   otherCert: string;
   otherKey: string;
   otherDn: string;
+  /** A third trusted client, for X509AuthenticationProvider.superUser. */
+  adminCert: string;
+  adminKey: string;
+  adminDn: string;
   /** Expired (notAfter in the past), signed by the CA. */
   expiredCert: string;
   expiredKey: string;
@@ -76,6 +80,7 @@ export function makeTestCerts(): TestCerts {
   signed(dir, { name: 'server', subject: '/CN=localhost', ca: 'ca', days: 30, san: 'IP:127.0.0.1,DNS:localhost' });
   signed(dir, { name: 'client', subject: '/C=US/O=zkts/CN=client', ca: 'ca', days: 30 });
   signed(dir, { name: 'other', subject: '/O=zkts/CN=other client', ca: 'ca', days: 30 });
+  signed(dir, { name: 'admin', subject: '/O=zkts/OU=ops/CN=admin', ca: 'ca', days: 30 });
   signed(dir, { name: 'expired', subject: '/CN=expired client', ca: 'ca', days: -1 });
   signed(dir, { name: 'untrusted', subject: '/CN=untrusted client', ca: 'rogue', days: 30 });
   fs.writeFileSync(p('server.pem'), fs.readFileSync(p('server.key'), 'utf8') + fs.readFileSync(p('server.crt'), 'utf8'));
@@ -93,6 +98,9 @@ export function makeTestCerts(): TestCerts {
     otherCert: p('other.crt'),
     otherKey: p('other.key'),
     otherDn: 'CN=other client,O=zkts',
+    adminCert: p('admin.crt'),
+    adminKey: p('admin.key'),
+    adminDn: 'CN=admin,OU=ops,O=zkts',
     expiredCert: p('expired.crt'),
     expiredKey: p('expired.key'),
     untrustedCert: p('untrusted.crt'),
