@@ -62,3 +62,9 @@ assert(
   'main limits: a ring is a power of two, large enough for a burst of handshakes',
 );
 assert(sessionWorkerYoungGenerationMb >= 3, 'main limits: a young generation holds a semi-space of 1 MiB at least');
+
+/** client.certReload: how long the key and trust store files must be quiet after a change before
+ *  they are read again (an editor or `cp` writes a file in several steps; ZooKeeper's
+ *  FileChangeWatcher reloads on every event). */
+export const certReloadQuietMs = 200;
+assert(certReloadQuietMs > 0 && certReloadQuietMs < 10_000, 'main limits: a reload follows a change within seconds');

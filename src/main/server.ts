@@ -19,7 +19,7 @@ import { createIpCountTable } from '../shm/ipcount.js';
 import { createConnThrottle } from '../shm/connthrottle.js';
 import { createTlsCounters, TlsCounter } from '../shm/tls.js';
 import { defaultAuthProviders, x509Provider } from '../common/acl.js';
-import { clientTlsInit } from './client-tls.js';
+import { clientTlsInit, watchClientTlsStores } from './client-tls.js';
 import type { ServerConfig } from './config.js';
 import { isQuietlyAccepted, readMyId } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -292,6 +292,12 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
           mount: () => {},
         });
 
+  const stopCertReload =
+    cfg.clientTls?.certReload === true
+      ? watchClientTlsStores(cfg.clientTls, logger, (keys) => {
+          for (const w of workers) w.postMessage({ type: 'tlsReload', keys });
+        })
+      : null;
   const tick = setInterval(() => core.tick(), Math.max(coreTickIntervalMsMin, Math.floor(cfg.tickTimeMs / 2)));
   const bufferTrim = setInterval(() => bridge.releaseIdleBuffers(), largeRecordBufferTrimMs);
   const reaper = setInterval(() => {
@@ -316,6 +322,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   return {
     logger,
     async stop() {
+      stopCertReload?.();
       clearInterval(tick);
       clearInterval(bufferTrim);
       clearInterval(reaper);

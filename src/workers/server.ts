@@ -255,8 +255,14 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
         this.#attach.setSessionSecret(m.secret);
         return;
       case 'tlsReload':
-        this.#tls?.reload(m.keys);
-        this.#log.info({}, 'secureClientPort: key and trust stores reloaded');
+        try {
+          this.#tls?.reload(m.keys);
+          this.#log.info({}, 'secureClientPort: key and trust stores reloaded');
+        } catch (e) {
+          // A store that does not make a context (a wrong password, a key that is not the
+          // certificate's): the one in use stays.
+          this.#log.error({ err: (e as Error).message }, 'secureClientPort: reloaded stores refused; keeping the ones in use');
+        }
         return;
     }
   }

@@ -339,3 +339,43 @@ describe('secureClientPort alone (PEM key store, clientAuth=none)', () => {
     assert.equal((err as NodeJS.ErrnoException | null)?.code, 'ECONNREFUSED');
   });
 });
+
+describe('client.certReload: the key store is read again when its file changes', () => {
+  let reloading: ServerHandle;
+  let keyStore: string;
+  const port = suitePort(base, 2) + 3;
+  /** Whether a TLS handshake with only `ca` trusted succeeds. */
+  const handshake = (ca: string): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port, ca: fs.readFileSync(ca) });
+      s.once('secureConnect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+  before(async () => {
+    keyStore = `${certs.dir}/reloaded.pem`;
+    fs.copyFileSync(certs.serverPem, keyStore);
+    reloading = await startServer('zkts', {
+      port: suitePort(base, 2),
+      extra: { secureClientPort: String(port), 'ssl.keyStore.location': keyStore, 'ssl.clientAuth': 'none', 'client.certReload': 'true', logLevel: 'info' },
+    });
+  });
+  after(async () => {
+    await reloading?.stop();
+  });
+
+  test('a replaced key store is served without a restart; an unusable one is refused and the last good one kept', async () => {
+    assert.equal(await handshake(certs.caPem), true);
+    assert.equal(await handshake(certs.roguePem), false);
+    // Replaced the way deployment tools do it: a new file renamed over the old one.
+    fs.copyFileSync(certs.server2Pem, `${keyStore}.new`);
+    fs.renameSync(`${keyStore}.new`, keyStore);
+    await eventually('the new certificate is served', () => handshake(certs.roguePem));
+    assert.equal(await handshake(certs.caPem), false);
+    fs.writeFileSync(keyStore, 'not a key store');
+    await eventually('the unusable store is refused', async () => /reloaded stores refused/.test(reloading.logs()));
+    assert.equal(await handshake(certs.roguePem), true, 'the last good store stays');
+  });
+});

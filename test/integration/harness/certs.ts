@@ -16,6 +16,10 @@ export interface TestCerts {
   caPem: string;
   /** The same CA as a PKCS12 trust store (keytool), for the Java client. */
   caP12: string;
+  /** The other CA (PEM), which signs untrustedCert and server2Pem. */
+  roguePem: string;
+  /** A second server key store (PEM), signed by the other CA: the certificate reload's new one. */
+  server2Pem: string;
   /** Server key store: PKCS12 (STORE_PASSWORD) and PEM (key + certificate in one file). */
   serverP12: string;
   serverPem: string;
@@ -83,12 +87,16 @@ export function makeTestCerts(): TestCerts {
   signed(dir, { name: 'admin', subject: '/O=zkts/OU=ops/CN=admin', ca: 'ca', days: 30 });
   signed(dir, { name: 'expired', subject: '/CN=expired client', ca: 'ca', days: -1 });
   signed(dir, { name: 'untrusted', subject: '/CN=untrusted client', ca: 'rogue', days: 30 });
+  signed(dir, { name: 'server2', subject: '/CN=localhost', ca: 'rogue', days: 30, san: 'IP:127.0.0.1,DNS:localhost' });
+  fs.writeFileSync(p('server2.pem'), fs.readFileSync(p('server2.key'), 'utf8') + fs.readFileSync(p('server2.crt'), 'utf8'));
   fs.writeFileSync(p('server.pem'), fs.readFileSync(p('server.key'), 'utf8') + fs.readFileSync(p('server.crt'), 'utf8'));
   execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'ca', '-file', p('ca.pem'), '-keystore', p('ca.p12'), '-storetype', 'PKCS12', '-storepass', STORE_PASSWORD], { stdio: ['ignore', 'ignore', 'pipe'] });
   return {
     dir,
     caPem: p('ca.pem'),
     caP12: p('ca.p12'),
+    roguePem: p('rogue.pem'),
+    server2Pem: p('server2.pem'),
     serverP12: p12(dir, 'server', true),
     serverPem: p('server.pem'),
     clientCert: p('client.crt'),
