@@ -197,8 +197,11 @@ describe('x509 ACLs: the client certificate is the identity', () => {
       await owner.setData('/x509-node', Buffer.from('still mine'));
       await assert.rejects(other.getData('/x509-node'), (e: Error & { code?: unknown }) => /NoAuth|not authenticated/i.test(`${e.message} ${String(e.code)}`));
       await assert.rejects(other.setData('/x509-node', Buffer.from('x')), /NoAuth|not authenticated/i);
-      const me = await owner.whoAmI();
-      assert.ok(me.some((i) => i.authScheme === 'x509' && i.user === certs.clientDn), JSON.stringify(me));
+      // Apache ZooKeeper 3.8.4's answer for the same certificate, in its order.
+      assert.deepEqual(await owner.whoAmI(), [
+        { authScheme: 'x509', user: certs.clientDn },
+        { authScheme: 'ip', user: '127.0.0.1' },
+      ]);
     } finally {
       await owner.close();
       await other.close();
