@@ -30,6 +30,8 @@ export interface ServerConfig {
   secureClientPort: number | null;
   /** The TLS settings of secureClientPort; null without it. */
   clientTls: ClientTlsConfig | null;
+  /** secureClientPortAddress (default: clientPortAddress). */
+  secureClientPortAddress: string;
   clientPortAddress: string;
   dataDir: string;
   dataLogDir: string;
@@ -295,6 +297,7 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     clientPortEnabled: entries.has('clientPort') || !entries.has('secureClientPort'),
     secureClientPort: entries.has('secureClientPort') ? r.int('secureClientPort', 0, 1, 65535) : null,
     clientTls: clientTls(r, entries.has('secureClientPort')),
+    secureClientPortAddress: r.raw('secureClientPortAddress') ?? r.string('clientPortAddress'),
     clientPortAddress: r.string('clientPortAddress'),
     dataDir,
     dataLogDir,

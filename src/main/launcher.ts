@@ -38,13 +38,13 @@ interface HandleWithFd {
   fd?: number;
 }
 
-async function bindFd(cfg: ServerConfig, port: number): Promise<{ server: net.Server; fd: number }> {
+async function bindFd(cfg: ServerConfig, host: string, port: number): Promise<{ server: net.Server; fd: number }> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // The workers listen on duplicates of this socket with the same backlog (listener.ts): a
     // listen() on a listening socket sets its backlog again, and Node passes 511 when none is given.
-    server.listen({ host: cfg.clientPortAddress, port, backlog: cfg.clientPortListenBacklog }, resolve);
+    server.listen({ host, port, backlog: cfg.clientPortListenBacklog }, resolve);
   });
   const fd = (server as unknown as { _handle?: HandleWithFd })._handle?.fd;
   if (fd === undefined || fd < 0) throw new Error('cannot read the listening socket descriptor');
@@ -54,8 +54,8 @@ async function bindFd(cfg: ServerConfig, port: number): Promise<{ server: net.Se
 /** Bind the client port(s), start the server process with the sockets as fds 3.., and mirror it:
  *  the plain port's N duplicates first, then secureClientPort's N. */
 export async function launch(cfg: ServerConfig, argv: string[]): Promise<never> {
-  const plain = cfg.clientPortEnabled ? await bindFd(cfg, cfg.clientPort) : null;
-  const secure = cfg.secureClientPort === null ? null : await bindFd(cfg, cfg.secureClientPort);
+  const plain = cfg.clientPortEnabled ? await bindFd(cfg, cfg.clientPortAddress, cfg.clientPort) : null;
+  const secure = cfg.secureClientPort === null ? null : await bindFd(cfg, cfg.secureClientPortAddress, cfg.secureClientPort);
   const n = cfg.sessionWorkers;
   const fds = plain === null ? [] : Array.from({ length: n }, (_, i) => 3 + i);
   const secureFds = secure === null ? [] : Array.from({ length: n }, (_, i) => 3 + fds.length + i);

@@ -195,7 +195,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       cfg.secureClientPort === null
         ? null
         : {
-            host: cfg.clientPortAddress,
+            host: cfg.secureClientPortAddress,
             port: cfg.secureClientPort,
             backlog: cfg.clientPortListenBacklog,
             ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.secureFds[workerIndex]! } : { mode: 'reusePort' }),
