@@ -10,10 +10,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { createClient, type ZkClient, type ClientTlsOptions } from '../../src/client/index.js';
 import { makeTestCerts, STORE_PASSWORD, type TestCerts } from './harness/certs.js';
+import { leaderOf } from './harness/ensemble.js';
 import { runKazoo } from './harness/kazoo.js';
 import { connectRequest } from './harness/raw.js';
 import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
@@ -37,8 +39,12 @@ function tlsOptions(c: TestCerts, who: 'client' | 'other' | 'admin' | 'expired' 
   return o;
 }
 
+/** Every client the tests made: closed at the end whatever a test left open. */
+const opened: ZkClient[] = [];
+
 async function connected(hostPort: string, opts: Parameters<typeof createClient>[1]): Promise<ZkClient> {
   const c = createClient(hostPort, { sessionTimeoutMs: 10_000, ...opts });
+  opened.push(c);
   await c.waitConnected(20_000);
   return c;
 }
@@ -140,6 +146,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const c of opened) await c.close().catch(() => {});
   await server?.stop();
   certs?.remove();
 });
@@ -209,7 +216,9 @@ describe('x509 ACLs: the client certificate is the identity', () => {
   });
 
   test('the identity is set again on a reconnect over TLS; watch events on the node reach its holder', async () => {
-    await (await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'client') })).create('/x509-watched', Buffer.from('0'), { acl: x509(certs.clientDn) }).catch(() => {});
+    const creator = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'client') });
+    await creator.create('/x509-watched', Buffer.from('0'), { acl: x509(certs.clientDn) });
+    await creator.close();
     const first = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'client') });
     const again = await connected(`127.0.0.1:${securePort}`, { tls: tlsOptions(certs, 'client'), sessionId: first.sessionId, password: first.sessionPassword });
     try {
@@ -380,5 +389,52 @@ describe('client.certReload: the key store is read again when its file changes',
     fs.writeFileSync(keyStore, 'not a key store');
     await eventually('the unusable store is refused', async () => /reloaded stores refused/.test(reloading.logs()));
     assert.equal(await handshake(certs.roguePem), true, 'the last good store stays');
+  });
+});
+
+describe('an ensemble of 3 voters and an observer, each with secureClientPort', () => {
+  const ensemble: ServerHandle[] = [];
+  const dirs: string[] = [];
+  after(async () => {
+    for (const s of ensemble) await s.stop().catch(() => {});
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  test('x509 ACLs hold on every member: writes forwarded to the leader carry the certificate id', { timeout: 180_000 }, async () => {
+    const ports = [3, 4, 5, 6].map((i) => suitePort(base, i));
+    const shared: Record<string, string> = {
+      'ssl.keyStore.location': certs.serverPem,
+      'ssl.trustStore.location': certs.caPem,
+    };
+    ports.forEach((p, i) => (shared[`server.${i + 1}`] = `127.0.0.1:${p + 1}:${p + 2}${i === 3 ? ':observer' : ''}`));
+    for (let i = 0; i < 4; i++) {
+      const dataDir = fs.mkdtempSync(`${os.tmpdir()}/zkts-tls-ensemble-`);
+      dirs.push(dataDir);
+      fs.writeFileSync(`${dataDir}/myid`, `${i + 1}\n`);
+      const own = { ...shared, secureClientPort: String(ports[i]! + 3), ...(i === 3 ? { peerType: 'observer' } : {}) };
+      ensemble.push(await startServer('zkts', { port: ports[i]!, dataDir, tickTime: 300, extra: own }));
+    }
+    await leaderOf(ensemble.slice(0, 3));
+    const at = (i: number, who: 'client' | 'other'): Promise<ZkClient> => connected(`127.0.0.1:${ports[i]! + 3}`, { tls: tlsOptions(certs, who) });
+    const observer = await at(3, 'client');
+    try {
+      await observer.create('/x509-ensemble', Buffer.from('a'), { acl: [{ perms: 31, id: { scheme: 'x509', id: certs.clientDn } }] });
+      await observer.setData('/x509-ensemble', Buffer.from('b'));
+      for (const i of [0, 1, 2]) {
+        const mine = await at(i, 'client');
+        const theirs = await at(i, 'other');
+        try {
+          await mine.sync('/x509-ensemble');
+          assert.equal((await mine.getData('/x509-ensemble')).data?.toString(), 'b', `member ${i + 1}`);
+          await assert.rejects(theirs.getData('/x509-ensemble'), /NoAuth|not authenticated/i);
+          await assert.rejects(theirs.setData('/x509-ensemble', Buffer.from('c')), /NoAuth|not authenticated/i);
+        } finally {
+          await mine.close();
+          await theirs.close();
+        }
+      }
+    } finally {
+      await observer.close();
+    }
   });
 });
