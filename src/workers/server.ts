@@ -232,6 +232,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     this.#stopped = true;
     if (this.#tickTimer !== undefined) clearInterval(this.#tickTimer);
     const closing = Promise.all([this.#listener?.close(), this.#secureListener?.close()]);
+    this.#tls?.close();
     for (const conn of [...this.#conns.values()]) conn.close();
     this.#bridge.close();
     await closing;

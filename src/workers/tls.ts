@@ -69,6 +69,9 @@ export class TlsPort {
   readonly #o: TlsPortOptions;
   #loggedMs = -Infinity;
   #sinceLog = 0;
+  /** Raw sockets of this port still open (handshaking or handed over): close() ends them, so a
+   *  stopping worker does not wait out a handshake timeout. */
+  readonly #raw = new Set<net.Socket>();
 
   constructor(o: TlsPortOptions) {
     this.#o = o;
@@ -92,7 +95,15 @@ export class TlsPort {
 
   /** An accepted raw connection: its handshake starts. */
   handle(raw: net.Socket): void {
+    this.#raw.add(raw);
+    raw.once('close', () => this.#raw.delete(raw));
     this.#server.emit('connection', raw);
+  }
+
+  /** Ends every connection of the port, handshaking or not (the worker stops). */
+  close(): void {
+    for (const raw of this.#raw) raw.destroy();
+    this.#raw.clear();
   }
 
   /** New key, certificate and CAs for the handshakes that start from now on. */

@@ -123,6 +123,24 @@ test('a silent client is closed after the handshake timeout, counted as a timeou
   }
 });
 
+test('close ends connections still in their handshake', async () => {
+  const h = await harness('none', 120_000); // far past the deadline below
+  try {
+    const s = net.connect({ host: '127.0.0.1', port: h.port });
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    const gone = new Promise<void>((r) => s.on('close', () => r()).on('error', () => {}));
+    // The server side may not have accepted yet: close again until it had a socket to end.
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !s.destroyed) {
+      h.tlsPort.close();
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 20))]);
+    }
+    assert.ok(s.destroyed, 'closed by close(), not by the handshake timeout');
+  } finally {
+    await h.close();
+  }
+});
+
 test('reload: handshakes after it use the new key store', async () => {
   const h = await harness('none');
   try {
