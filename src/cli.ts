@@ -80,7 +80,7 @@ async function serverCommand(configPath: string | null): Promise<void> {
   let plan: ListenPlan;
   if (inherited !== null) {
     exitWithLauncher();
-    plan = { mode: 'fd', fds: inherited };
+    plan = { mode: 'fd', fds: inherited.fds, secureFds: inherited.secureFds };
   } else if (hasReusePort() || cfg.sessionWorkers <= 1) {
     // Each worker binds its own socket. On Node 20 (no reusePort) that is right for one worker:
     // there is nothing to share, so no launcher process (a second Node runtime, ~44 MB RSS); with

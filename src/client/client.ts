@@ -78,6 +78,7 @@ export type {
   ClientInfo,
   ClientOptions,
   ClientState,
+  ClientTlsOptions,
   CreateResult,
   DataResult,
   WatchArg,

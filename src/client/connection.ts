@@ -3,7 +3,9 @@
 // flush, and the timers (connect timeout, read timeout, pings). What frames mean, and what a lost
 // connection means for the session, is its owner's (ConnectionOwner, the session).
 
+import { createRequire } from 'node:module';
 import net from 'node:net';
+import type * as tlsTypes from 'node:tls';
 import { OpCode, Xid } from '../common/zk.js';
 import { FrameReader, frameLengthOk } from '../protocol/frame-reader.js';
 import { JuteWriter } from '../protocol/jute/index.js';
@@ -11,6 +13,15 @@ import type { Timeouts } from './handshake.js';
 import { hostText, wsUrl, type HostPort, type HostProvider } from './hosts.js';
 import { writerInitialBytes, writerKeepBytes } from './limits.js';
 import { WsClientSocket } from './ws-socket.js';
+import type { ClientTlsOptions } from './types.js';
+
+const require = createRequire(import.meta.url);
+let tlsModule: typeof tlsTypes | null = null;
+/** node:tls, loaded by the first TLS connection (a plain client never pays for it). */
+function tlsLib(): typeof tlsTypes {
+  tlsModule ??= require('node:tls') as typeof tlsTypes;
+  return tlsModule;
+}
 
 const PHASE_IDLE = 0;
 const PHASE_CONNECTING = 1; // TCP connect under way
@@ -35,6 +46,8 @@ export interface ConnectionOptions {
   readonly retryDelayMs: number;
   readonly reconnectJitterMs: number;
   readonly localAddress: string | undefined;
+  /** TLS options (the server's secureClientPort); undefined: plain TCP. */
+  readonly tls?: ClientTlsOptions | undefined;
   readonly frameBytesMax: number;
   readonly timeouts: Timeouts;
 }
@@ -47,6 +60,7 @@ export class Connection {
   private readonly retryDelayMs: number;
   private readonly jitterMs: number;
   private readonly localAddress: string | undefined;
+  private readonly tls: ClientTlsOptions | undefined;
   /** Replies: an int32 length, then the frame; an empty one is the session's to refuse. */
   private readonly reader: FrameReader;
   private readonly frameBytesMax: number;
@@ -73,6 +87,7 @@ export class Connection {
     this.retryDelayMs = options.retryDelayMs;
     this.jitterMs = options.reconnectJitterMs;
     this.localAddress = options.localAddress;
+    this.tls = options.tls;
     this.reader = new FrameReader(options.frameBytesMax, 'deliver');
     this.frameBytesMax = options.frameBytesMax;
     this.timeouts = options.timeouts;
@@ -119,16 +134,14 @@ export class Connection {
       this.connectWs(host);
       return;
     }
-    const sock =
-      this.localAddress === undefined
-        ? net.connect({ host: host.host, port: host.port, noDelay: true })
-        : net.connect({ host: host.host, port: host.port, noDelay: true, localAddress: this.localAddress });
+    const sock = this.dial(host);
     this.socket = sock;
     this.phase = PHASE_CONNECTING;
     this.connectStart = Date.now();
     this.lastRecv = this.connectStart;
     this.reader.reset();
-    sock.on('connect', () => {
+    // With TLS the ConnectRequest waits for the handshake (ClientCnxnSocketNetty does the same).
+    sock.on(this.tls === undefined ? 'connect' : 'secureConnect', () => {
       if (sock === this.socket) this.onSocketConnect(sock);
     });
     sock.on('data', (chunk: Buffer) => {
@@ -178,6 +191,16 @@ export class Connection {
     } catch (e) {
       if (sock === this.socket) this.drop(`protocol error: ${(e as Error).message}`);
     }
+  }
+
+  private dial(host: HostPort): net.Socket {
+    const local = this.localAddress === undefined ? {} : { localAddress: this.localAddress };
+    const t = this.tls;
+    if (t === undefined) return net.connect({ host: host.host, port: host.port, noDelay: true, ...local });
+    const servername = t.servername ?? (net.isIP(host.host) === 0 ? host.host : undefined);
+    const sock = tlsLib().connect({ ...t, host: host.host, port: host.port, ...local, ...(servername === undefined ? {} : { servername }) });
+    sock.setNoDelay(true);
+    return sock;
   }
 
   private onSocketConnect(sock: net.Socket | WsClientSocket): void {

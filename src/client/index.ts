@@ -16,6 +16,7 @@ export {
   type ClientInfo,
   type ClientOptions,
   type ClientState,
+  type ClientTlsOptions,
   type CreateResult,
   type DataResult,
   type WatchArg,

@@ -75,6 +75,7 @@ export class Session implements ConnectionOwner, ReplyContext {
       retryDelayMs: o.retryDelayMs ?? retryDelayMsDefault,
       reconnectJitterMs: o.reconnectJitterMs ?? reconnectJitterMsDefault,
       localAddress: o.localAddress,
+      tls: o.tls,
       frameBytesMax: o.maxFrameBytes ?? frameBytesMaxDefault,
       timeouts: timeoutsOf(this.requestedTimeout, this.provider.size, this.connectTimeoutOption),
     });

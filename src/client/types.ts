@@ -42,6 +42,25 @@ export interface ClientOptions {
   shuffleHosts?: boolean;
   /** Largest reply frame accepted. Default 4 MiB. */
   maxFrameBytes?: number;
+  /** Connect with TLS (a server's secureClientPort), as the Java client does with
+   *  zookeeper.client.secure=true. */
+  tls?: ClientTlsOptions;
+}
+
+/** TLS to the server: node:tls's connect options that matter here. */
+export interface ClientTlsOptions {
+  /** CA certificates (PEM) the server's certificate must chain to; default Node's roots. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate chain and key (PEM), for ssl.clientAuth=need|want (and x509 ACLs). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  /** A PKCS12 bundle instead of cert + key. */
+  pfx?: string | Buffer;
+  /** Check the server's certificate (default true); its name is checked against the host. */
+  rejectUnauthorized?: boolean;
+  /** SNI and the name checked, when it differs from the connect string's host. */
+  servername?: string;
 }
 
 /** `true`: the client's default watcher (client 'watch' event and watchEmitter(path)). */

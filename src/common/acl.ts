@@ -55,6 +55,51 @@ export const ipProvider: AuthProvider = {
   isAuthenticated: false,
 };
 
+/**
+ * X509AuthenticationProvider (registered with secureClientPort): the id is the client
+ * certificate's subject DN as X500Principal.getName() writes it, set by the TLS handshake;
+ * matched exactly, except that the superUser DN (zookeeper.X509AuthenticationProvider.superUser)
+ * matches every x509 ACL. isValid: a DN (`new X500Principal(id)` parses): RDNs type=value,
+ * comma-separated.
+ */
+export function x509Provider(superUser: string | null): AuthProvider {
+  return {
+    isValid: isDistinguishedName,
+    matches: (clientId, aclId) => clientId === aclId || (superUser !== null && clientId === superUser),
+    isAuthenticated: true,
+  };
+}
+
+/** RFC 2253 enough for isValid: non-empty RDNs of attribute=value split at unescaped commas. */
+function isDistinguishedName(id: string): boolean {
+  if (id.trim() === '') return false;
+  let rdn = '';
+  for (let i = 0; i <= id.length; i++) {
+    const ch = id[i];
+    if (ch === '\\' && i + 1 < id.length) {
+      rdn += ch + id[++i];
+      continue;
+    }
+    if (ch === ',' || ch === ';' || ch === undefined) {
+      const eq = rdn.indexOf('=');
+      if (eq <= 0 || rdn.slice(0, eq).trim() === '') return false;
+      rdn = '';
+      continue;
+    }
+    rdn += ch;
+  }
+  return true;
+}
+
+/**
+ * How an x509 ACL id travels among EventReaders.digestIds (the worker matches it against its
+ * connections' certificate subjects). A digest id is "user:<base64 sha1>", which no NUL-led key
+ * of this form can equal without a SHA-1 preimage.
+ */
+export function x509ReaderId(dn: string): string {
+  return `\u0000x509:${dn}`;
+}
+
 export type AuthProviders = ReadonlyMap<string, AuthProvider>;
 
 /** ProviderRegistry with its default registrations. */

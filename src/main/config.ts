@@ -7,8 +7,12 @@ import { join, resolve } from 'node:path';
 import { juteMaxBufferBytesDefault } from '../protocol/limits.js';
 import { ipAddressesMaxDefault, ipAddressesMaxMax, ipAddressesMaxMin } from '../shm/limits.js';
 import { connThrottleDefaults, connThrottleProblems, type ConnThrottleSettings } from '../shm/connthrottle.js';
-import { type HttpEngineChoice, httpEngineChoices } from '../http/app.js';
+import type { HttpEngineChoice } from '../http/app.js';
+import { type AdminServerConfig, adminServer, httpEngine, type MetricsProviderConfig, metricsProvider, type WebSocketConfig, webSocket } from './config-http.js';
+
+export type { AdminServerConfig, MetricsProviderConfig, WebSocketConfig } from './config-http.js';
 import { clientListenBacklogDefault, clientListenBacklogMax } from './limits.js';
+import { type ClientTlsConfig, clientTls, storeType } from './config-tls.js';
 
 export interface ServerEntry {
   id: number;
@@ -23,6 +27,14 @@ export interface ServerConfig {
   /** Where the config came from (a file path, or 'embedded default'). */
   source: string;
   clientPort: number;
+  /** false when zoo.cfg sets secureClientPort and no clientPort: TLS only (as in ZooKeeper). */
+  clientPortEnabled: boolean;
+  /** secureClientPort: the TLS client port (config-tls.ts); null when not set. */
+  secureClientPort: number | null;
+  /** The TLS settings of secureClientPort; null without it. */
+  clientTls: ClientTlsConfig | null;
+  /** secureClientPortAddress (default: clientPortAddress). */
+  secureClientPortAddress: string;
   clientPortAddress: string;
   dataDir: string;
   dataLogDir: string;
@@ -112,33 +124,10 @@ export interface ServerConfig {
   httpEngine: HttpEngineChoice;
   /** webSocketPort / webSocketPath / webSocketAddress (zkts's own): the client frames over
    *  WebSockets, served by the session workers (src/workers/ws-transport.ts); null: off. */
-  webSocket: { readonly host: string; readonly port: number; readonly path: string } | null;
+  webSocket: WebSocketConfig | null;
   /** Keys we read but do not act on, and keys we do not know: logged once at start. */
   ignoredKeys: string[];
 }
-
-/** admin.* as ZooKeeper 3.8's JettyAdminServer reads them. */
-export interface AdminServerConfig {
-  /** admin.serverAddress (default 0.0.0.0) */
-  readonly host: string;
-  /** admin.serverPort (default 8080) */
-  readonly port: number;
-  /** admin.commandURL (default /commands): commands are served at <commandURL>/<name>. */
-  readonly commandUrl: string;
-}
-
-/** metricsProvider.* as ZooKeeper's PrometheusMetricsProvider reads them. */
-export interface MetricsProviderConfig {
-  /** metricsProvider.httpHost (default 0.0.0.0) */
-  readonly host: string;
-  /** metricsProvider.httpPort (default 7000) */
-  readonly port: number;
-  /** metricsProvider.exportJvmInfo (default true): zkts exports Node's process figures instead. */
-  readonly exportProcessInfo: boolean;
-}
-
-/** metricsProvider.className that turns the Prometheus exporter on. */
-export const prometheusMetricsProviderClass = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 
 /** The key and trust material of sslQuorum, read from their files at start. */
 export interface QuorumTlsConfig {
@@ -288,6 +277,10 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
   const config: ServerConfig = {
     source,
     clientPort: r.int('clientPort', 2181, 1, 65535),
+    clientPortEnabled: entries.has('clientPort') || !entries.has('secureClientPort'),
+    secureClientPort: entries.has('secureClientPort') ? r.int('secureClientPort', 0, 1, 65535) : null,
+    clientTls: clientTls(r, entries.has('secureClientPort')),
+    secureClientPortAddress: r.raw('secureClientPortAddress') ?? r.string('clientPortAddress'),
     clientPortAddress: r.string('clientPortAddress'),
     dataDir,
     dataLogDir,
@@ -334,6 +327,9 @@ function buildConfig(entries: Map<string, string>, source: string): ServerConfig
     webSocket: webSocket(r),
     ignoredKeys: [],
   };
+  if (config.clientPortEnabled && config.secureClientPort === config.clientPort) {
+    r.problems.push(`secureClientPort=${config.secureClientPort}: the same port as clientPort`);
+  }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     r.problems.push(`logLevel=${config.logLevel}: must be a pino level`);
   }
@@ -457,56 +453,6 @@ function quorumTls(r: Reader): QuorumTlsConfig | null {
     r.problems.push(`ssl.quorum: ${(e as Error).message}`);
     return null;
   }
-}
-
-/** admin.*: on by default, as in ZooKeeper (a port already taken is logged, not fatal). */
-function adminServer(r: Reader): AdminServerConfig | null {
-  const on = r.has('admin.enableServer') ? r.bool('admin.enableServer') : true;
-  const host = r.raw('admin.serverAddress') ?? '0.0.0.0';
-  const port = r.int('admin.serverPort', 8080, 1, 65535);
-  let commandUrl = r.raw('admin.commandURL') ?? '/commands';
-  if (!commandUrl.startsWith('/')) commandUrl = `/${commandUrl}`;
-  if (commandUrl.length > 1 && commandUrl.endsWith('/')) commandUrl = commandUrl.slice(0, -1);
-  return on ? { host, port, commandUrl } : null;
-}
-
-function metricsProvider(r: Reader): MetricsProviderConfig | null {
-  const className = r.raw('metricsProvider.className');
-  const host = r.raw('metricsProvider.httpHost') ?? '0.0.0.0';
-  const port = r.int('metricsProvider.httpPort', 7000, 1, 65535);
-  const exportRaw = r.raw('metricsProvider.exportJvmInfo') ?? 'true';
-  if (exportRaw !== 'true' && exportRaw !== 'false') r.problems.push(`metricsProvider.exportJvmInfo=${exportRaw}: must be true or false`);
-  if (className === undefined || className === '') return null;
-  if (className !== prometheusMetricsProviderClass && className !== 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider') {
-    r.problems.push(`metricsProvider.className=${className}: zkts has ${prometheusMetricsProviderClass} only`);
-    return null;
-  }
-  if (className !== prometheusMetricsProviderClass) return null;
-  return { host, port, exportProcessInfo: exportRaw !== 'false' };
-}
-
-function httpEngine(r: Reader): HttpEngineChoice {
-  const v = r.raw('httpEngine') ?? 'auto';
-  if ((httpEngineChoices as readonly string[]).includes(v)) return v as HttpEngineChoice;
-  r.problems.push(`httpEngine=${v}: must be one of ${httpEngineChoices.join(', ')}`);
-  return 'auto';
-}
-
-function webSocket(r: Reader): ServerConfig['webSocket'] {
-  const port = r.int('webSocketPort', 0, 0, 65535);
-  const path = r.raw('webSocketPath') ?? '/zookeeper';
-  if (!/^\/[A-Za-z0-9._~/-]*$/.test(path)) r.problems.push(`webSocketPath=${path}: must be a path, e.g. /zookeeper`);
-  const host = r.raw('webSocketAddress') ?? r.string('clientPortAddress');
-  return port === 0 ? null : { host, port, path };
-}
-
-function storeType(explicit: string | undefined, path: string): 'PEM' | 'PKCS12' | null {
-  const t = (explicit ?? '').toUpperCase();
-  if (t === 'PEM' || t === 'PKCS12') return t;
-  if (t !== '') return null;
-  if (/\.(pem|crt|key)$/i.test(path)) return 'PEM';
-  if (/\.(p12|pfx)$/i.test(path)) return 'PKCS12';
-  return null;
 }
 
 /** A quorum secret shorter than this is refused (it would be guessable offline from one handshake). */

@@ -291,7 +291,7 @@ export class FourLetterWords {
     const quorum = this.quorumConf();
     return [
       `clientPort=${c.clientPort}`,
-      'secureClientPort=-1',
+      `secureClientPort=${c.secureClientPort ?? -1}`,
       `dataDir=${join(c.dataDir, 'version-2')}`,
       `dataDirSize=${dirBytes(c.dataDir)}`,
       `dataLogDir=${join(c.dataLogDir, 'version-2')}`,

@@ -20,33 +20,53 @@ export function hasReusePort(): boolean {
   return major >= 23 || (major === 22 && minor >= 12);
 }
 
-export function inheritedListenFds(): number[] | null {
-  const v = process.env['ZKTS_LISTEN_FDS'];
-  if (v === undefined || v === '') return null;
-  return v.split(',').map(Number);
+/** The listening sockets a launcher passed: the plain client port's fds and secureClientPort's. */
+export interface InheritedFds {
+  fds: number[];
+  secureFds: number[];
+}
+
+export function inheritedListenFds(): InheritedFds | null {
+  const list = (v: string | undefined): number[] => (v === undefined || v === '' ? [] : v.split(',').map(Number));
+  const fds = list(process.env['ZKTS_LISTEN_FDS']);
+  const secureFds = list(process.env['ZKTS_SECURE_LISTEN_FDS']);
+  if (fds.length === 0 && secureFds.length === 0) return null;
+  return { fds, secureFds };
 }
 
 interface HandleWithFd {
   fd?: number;
 }
 
-/** Bind the client port, start the server process with the socket as fds 3.., and mirror it. */
-export async function launch(cfg: ServerConfig, argv: string[]): Promise<never> {
+async function bindFd(cfg: ServerConfig, host: string, port: number): Promise<{ server: net.Server; fd: number }> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // The workers listen on duplicates of this socket with the same backlog (listener.ts): a
     // listen() on a listening socket sets its backlog again, and Node passes 511 when none is given.
-    server.listen({ host: cfg.clientPortAddress, port: cfg.clientPort, backlog: cfg.clientPortListenBacklog }, resolve);
+    server.listen({ host, port, backlog: cfg.clientPortListenBacklog }, resolve);
   });
   const fd = (server as unknown as { _handle?: HandleWithFd })._handle?.fd;
   if (fd === undefined || fd < 0) throw new Error('cannot read the listening socket descriptor');
-  const fds = Array.from({ length: cfg.sessionWorkers }, (_, i) => 3 + i);
+  return { server, fd };
+}
+
+/** Bind the client port(s), start the server process with the sockets as fds 3.., and mirror it:
+ *  the plain port's N duplicates first, then secureClientPort's N. */
+export async function launch(cfg: ServerConfig, argv: string[]): Promise<never> {
+  const plain = cfg.clientPortEnabled ? await bindFd(cfg, cfg.clientPortAddress, cfg.clientPort) : null;
+  const secure = cfg.secureClientPort === null ? null : await bindFd(cfg, cfg.secureClientPortAddress, cfg.secureClientPort);
+  const n = cfg.sessionWorkers;
+  const fds = plain === null ? [] : Array.from({ length: n }, (_, i) => 3 + i);
+  const secureFds = secure === null ? [] : Array.from({ length: n }, (_, i) => 3 + fds.length + i);
+  const stdio = [...fds.map(() => plain!.fd), ...secureFds.map(() => secure!.fd)];
   const child = spawn(process.execPath, [...process.execArgv, ...argv], {
-    stdio: ['inherit', 'inherit', 'inherit', ...fds.map(() => fd), 'ipc'],
-    env: { ...process.env, ZKTS_LISTEN_FDS: fds.join(',') },
+    stdio: ['inherit', 'inherit', 'inherit', ...stdio, 'ipc'],
+    env: { ...process.env, ZKTS_LISTEN_FDS: fds.join(','), ZKTS_SECURE_LISTEN_FDS: secureFds.join(',') },
   });
-  server.close(); // the child holds its duplicates; this process never accepts
+  // The child holds its duplicates; this process never accepts.
+  plain?.server.close();
+  secure?.server.close();
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => child.kill(signal));
   }

@@ -76,3 +76,9 @@ export const prometheusQuantiles: readonly number[] = [0.5, 0.9, 0.99];
  *  median only, as PrometheusMetricsProvider 3.8 builds them. */
 export const prometheusBasicQuantiles: readonly number[] = [0.5];
 assert(prometheusQuantiles.every((q, i) => q > 0 && q < 1 && (i === 0 || q > prometheusQuantiles[i - 1]!)), 'main limits: quantiles ascend in (0, 1)');
+
+/** client.certReload: how long the key and trust store files must be quiet after a change before
+ *  they are read again (an editor or `cp` writes a file in several steps; ZooKeeper's
+ *  FileChangeWatcher reloads on every event). */
+export const certReloadQuietMs = 200;
+assert(certReloadQuietMs > 0 && certReloadQuietMs < 10_000, 'main limits: a reload follows a change within seconds');

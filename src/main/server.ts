@@ -19,6 +19,9 @@ import {
 import { SharedStatus } from '../shm/status.js';
 import { createIpCountTable } from '../shm/ipcount.js';
 import { createConnThrottle } from '../shm/connthrottle.js';
+import { createTlsCounters, TlsCounter } from '../shm/tls.js';
+import { defaultAuthProviders, x509Provider } from '../common/acl.js';
+import { clientTlsInit, watchClientTlsStores } from './client-tls.js';
 import type { ServerConfig } from './config.js';
 import { isQuietlyAccepted, readMyId } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -37,7 +40,7 @@ import { startMainHttpApp, type StartedHttpApp } from './admin/http.js';
 import { DigestLog } from './admin/digest-log.js';
 
 /** How the workers get their listening sockets (see launcher.ts). */
-export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[] };
+export type ListenPlan = { mode: 'reusePort' } | { mode: 'fd'; fds: number[]; secureFds: number[] };
 
 export interface RunningServer {
   stop(): Promise<void>;
@@ -76,6 +79,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       ),
     enforceQuota: cfg.enforceQuota,
     onQuotaExceeded: (note) => quotaLog.exceeded(note),
+    // secureClientPort registers X509AuthenticationProvider (the x509 scheme of ACLs).
+    ...(cfg.clientTls === null ? {} : { authProviders: new Map([...defaultAuthProviders, ['x509', x509Provider(cfg.clientTls.x509SuperUser)]]) }),
   });
   // The newest valid snapshot plus the log after it; a gap or corruption that is not a torn
   // tail stops start-up here (the error names what is missing).
@@ -150,7 +155,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   // The hash command's history (admin/digest-log.ts): the tree digest every 128 zxids.
   const digests = new DigestLog();
   const onThisThread = listen.mode === 'reusePort' && cfg.sessionWorkers === 0;
-  const workerCount = listen.mode === 'fd' ? listen.fds.length : Math.max(1, cfg.sessionWorkers);
+  const workerCount = listen.mode === 'fd' ? Math.max(listen.fds.length, listen.secureFds.length) : Math.max(1, cfg.sessionWorkers);
   const ringBytes = onThisThread ? { toMainBytes: mainThreadSessionsRingBytes, toWorkerBytes: mainThreadSessionsRingBytes } : {};
   const descriptors = Array.from({ length: workerCount }, () => createChannelDescriptor(ringBytes));
   const bridge = new Bridge(descriptors, logger);
@@ -187,6 +192,8 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   }
 
   const ipCounts = createIpCountTable(cfg.maxClientAddresses);
+  const tlsCounters = createTlsCounters();
+  const tlsCells = new Int32Array(tlsCounters);
   const connThrottle = createConnThrottle(cfg.connThrottle, performance.timeOrigin + performance.now());
   const metrics = createMetricsBuffer(workerCount);
   /** The workers' published gauges, for mntr's rows that sum them (connection_rejected). */
@@ -200,12 +207,25 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
     ipCounts: ipCounts.buffer,
     connThrottle: connThrottle.buffer,
     metrics,
-    listen: {
-      host: cfg.clientPortAddress,
-      port: cfg.clientPort,
-      backlog: cfg.clientPortListenBacklog,
-      ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.fds[workerIndex]! } : { mode: 'reusePort' }),
-    },
+    listen: cfg.clientPortEnabled
+      ? {
+          host: cfg.clientPortAddress,
+          port: cfg.clientPort,
+          backlog: cfg.clientPortListenBacklog,
+          ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.fds[workerIndex]! } : { mode: 'reusePort' }),
+        }
+      : null,
+    secureListen:
+      cfg.secureClientPort === null
+        ? null
+        : {
+            host: cfg.secureClientPortAddress,
+            port: cfg.secureClientPort,
+            backlog: cfg.clientPortListenBacklog,
+            ...(listen.mode === 'fd' ? { mode: 'fd', fd: listen.secureFds[workerIndex]! } : { mode: 'reusePort' }),
+          },
+    tls: clientTlsInit(cfg),
+    tlsCounters,
     tickTimeMs: cfg.tickTimeMs,
     minSessionTimeoutMs: cfg.minSessionTimeoutMs,
     maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
@@ -276,6 +296,9 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
       connection_request_count: connThrottle.letThrough,
       connection_rejected: connThrottle.rejected + workerGauges.gaugeSum(MetricsGauge.connectionsRefused),
       connection_drop_probability: connThrottle.dropChance,
+      // NettyServerCnxnFactory's: TLS handshakes that failed, timed out or brought a refused
+      // certificate (secureClientPort).
+      unsuccessful_handshake: Atomics.load(tlsCells, TlsCounter.unsuccessfulHandshakes),
     }),
   });
   words.attach();
@@ -342,13 +365,19 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
           },
         });
 
+  const stopCertReload =
+    cfg.clientTls?.certReload === true
+      ? watchClientTlsStores(cfg.clientTls, logger, (keys) => {
+          for (const w of workers) w.postMessage({ type: 'tlsReload', keys });
+        })
+      : null;
   const tick = setInterval(() => core.tick(), Math.max(coreTickIntervalMsMin, Math.floor(cfg.tickTimeMs / 2)));
   const bufferTrim = setInterval(() => bridge.releaseIdleBuffers(), largeRecordBufferTrimMs);
   const reaper = setInterval(() => {
     core.reapContainers(containersToDelete(db.tree, Date.now()));
   }, cfg.containerCheckIntervalMs);
   logger.info(
-    { port: cfg.clientPort, address: cfg.clientPortAddress, workers: workerCount, dataDir: cfg.dataDir },
+    { port: cfg.clientPortEnabled ? cfg.clientPort : null, securePort: cfg.secureClientPort, address: cfg.clientPortAddress, workers: workerCount, dataDir: cfg.dataDir },
     'zkts serving',
   );
   // As ZooKeeperServer does after loading: a snapshot of what was recovered, so the next start
@@ -366,6 +395,7 @@ export async function startServer(cfg: ServerConfig, listen: ListenPlan): Promis
   return {
     logger,
     async stop() {
+      stopCertReload?.();
       clearInterval(tick);
       clearInterval(bufferTrim);
       clearInterval(reaper);

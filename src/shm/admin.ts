@@ -5,6 +5,8 @@
 // Types only: src/main imports this file to spawn and talk to workers without importing
 // src/workers (DESIGN.md: the two never import each other).
 
+import type { ClientTlsInit, TlsKeyOptions } from './tls.js';
+
 /** How a worker gets its listening socket. */
 export type ListenSpec = {
   host: string;
@@ -45,7 +47,14 @@ export interface WorkerInit {
   /** src/shm/metrics.ts rows (`createMetricsBuffer(workerCount)`): this worker writes row
    *  workerIndex, the Prometheus exporter reads them all. */
   metrics: SharedArrayBuffer;
-  listen: ListenSpec;
+  /** The plain client port; null when only secureClientPort is configured. */
+  listen: ListenSpec | null;
+  /** secureClientPort (TLS); null when not configured. */
+  secureListen: ListenSpec | null;
+  /** The TLS settings of secureListen (src/shm/tls.ts); null without it. */
+  tls: ClientTlsInit | null;
+  /** createTlsCounters(): the TLS port's counters, shared by all workers (TlsCounter). */
+  tlsCounters: SharedArrayBuffer;
   tickTimeMs: number;
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
@@ -125,7 +134,15 @@ export interface SessionSecretMessage {
   secret: string;
 }
 
+/** The certificate reload (client.certReload): new key, certificate and CAs for secureClientPort;
+ *  connections already up keep theirs. */
+export interface TlsReloadMessage {
+  type: 'tlsReload';
+  keys: TlsKeyOptions;
+}
+
 export type MainToWorkerMessage =
+  | TlsReloadMessage
   | StopMessage
   | FourLetterReplyMessage
   | StatsRequestMessage

@@ -110,3 +110,12 @@ export const wsPausedInputBytesMax = 4 * MiB;
 export const wsHeldInputBytesWorkerMax = 64 * MiB;
 assert(wsPausedInputBytesMax >= juteBufferBytesMaxDefault, 'a paused WebSocket holds a default jute frame');
 assert(wsHeldInputBytesWorkerMax >= 4 * wsPausedInputBytesMax, 'a worker holds several paused WebSockets');
+
+/** A TLS handshake on secureClientPort that has not finished by then closes its connection
+ *  (Netty's SslHandler default handshake timeout, which ZooKeeper's NettyServerCnxnFactory uses). */
+export const clientTlsHandshakeTimeoutMs = 10_000;
+/** At most one log line per this period for failed TLS handshakes (each is counted; the line says
+ *  how many since the last one), so a scan of the port cannot flood the log. */
+export const tlsFailureLogIntervalMs = 10_000;
+assert(clientTlsHandshakeTimeoutMs > 0 && clientTlsHandshakeTimeoutMs <= sessionlessConnectionTimeoutMs, 'a TLS handshake is bounded like a sessionless connection');
+assert(tlsFailureLogIntervalMs > 0, 'periods are positive');

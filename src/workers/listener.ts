@@ -41,6 +41,9 @@ export interface ListenerOptions {
   onConnection(socket: net.Socket, ip: string, counted: boolean): void;
   /** A connection refused by maxClientCnxns or a full address table (ZooKeeper's connection_rejected). */
   onRefused?(): void;
+  /** secureClientPort: an accepted connection within the limit goes here instead (its TLS
+   *  handshake, src/workers/tls.ts); the listener releases its IP when the raw socket closes. */
+  handOff?: (raw: net.Socket) => void;
 }
 
 
@@ -117,7 +120,7 @@ export class Listener {
     const ip = clientIp(socket);
     const admitted = this.admit(ip);
     if (admitted !== null) {
-      this.#options.onConnection(socket, ip, admitted);
+      this.#pass(socket, ip, admitted);
       return;
     }
     socket.on('error', () => {});
@@ -141,6 +144,16 @@ export class Listener {
     }
     this.#options.onRefused?.();
     return null;
+  }
+
+  #pass(socket: net.Socket, ip: string, counted: boolean): void {
+    const handOff = this.#options.handOff;
+    if (handOff === undefined) {
+      this.#options.onConnection(socket, ip, counted);
+      return;
+    }
+    if (counted) socket.once('close', () => this.release(ip));
+    handOff(socket);
   }
 
   #tableFull(ip: string): void {

@@ -45,11 +45,13 @@ import type { SharedStatus } from '../shm/status.js';
 import { ConnThrottle } from '../shm/connthrottle.js';
 import type { Bridge, BridgeHandler } from './bridge.js';
 import { ConnState, ResponseSizes, type Conn, type ConnHandler, type ConnSocket, type IoCounters } from './conn.js';
+import type { Socket } from 'node:net';
 import { logProtocolError, type ClientConn } from './connections/client-conn.js';
 import { Output } from './connections/output.js';
 import { ConnRegistry } from './connections/registry.js';
 import { FourLetterAnswers } from './fourletter.js';
-import { Listener } from './listener.js';
+import { clientIp, Listener } from './listener.js';
+import { TlsPort, type X509Identity } from './tls.js';
 import type { WorkerLog } from './log.js';
 import { RequestsInFlight } from './requests/in-flight.js';
 import { ReplyMatcher } from './requests/replies.js';
@@ -83,7 +85,10 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
   readonly #log: WorkerLog;
   readonly #post: (message: WorkerToMainMessage) => void;
   readonly #now: () => number;
-  readonly #listener: Listener;
+  /** The plain client port (null: secureClientPort alone) and the TLS one (null: none). */
+  readonly #listener: Listener | null;
+  readonly #secureListener: Listener | null;
+  readonly #tls: TlsPort | null;
   /** The WebSocket client transport (ws-transport.ts), when configured. */
   readonly #ws: WsTransport | null;
 
@@ -177,7 +182,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       },
       (slot, readers) => {
         const s = table.at(slot);
-        return s !== undefined && s.conn !== null && mayRead(readers, s.superUser, s.authIds, s.conn.ip);
+        return s !== undefined && s.conn !== null && mayRead(readers, s.superUser, s.authIds, s.conn.ip, s.conn.x509?.dn ?? null);
       },
       (c, frame) => output.writeShared(c, frame),
     );
@@ -191,18 +196,31 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
       outstanding: () => inFlight.outstanding,
       authFailed: () => this.#router.authFailed,
     };
-    this.#listener = new Listener({
-      spec: init.listen,
-      ipCounts: options.ipCounts,
-      maxClientCnxns: init.maxClientCnxns,
-      sharedPort: init.workerCount > 1,
+    const listener = (spec: NonNullable<WorkerInit['listen']>, handOff?: (raw: Socket) => void): Listener =>
+      new Listener({
+        spec,
+        ipCounts: options.ipCounts,
+        maxClientCnxns: init.maxClientCnxns,
+        sharedPort: init.workerCount > 1,
+        log,
+        onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted, null),
+        onRefused: () => this.#connectionsRefused++,
+        ...(handOff === undefined ? {} : { handOff }),
+      });
+    this.#listener = init.listen === null ? null : listener(init.listen);
+    const tls = init.tls === null || init.secureListen === null ? null : new TlsPort({
+      init: init.tls,
+      counters: new Int32Array(init.tlsCounters),
       log,
-      onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted),
-      onRefused: () => this.#connectionsRefused++,
+      // The listener counted the raw socket for maxClientCnxns and releases it when it closes.
+      onSecure: (socket, identity) => this.#accept(socket, clientIp(socket), false, identity),
     });
+    this.#tls = tls;
+    this.#secureListener = tls === null || init.secureListen === null ? null : listener(init.secureListen, (raw) => tls.handle(raw));
     const ws = init.webSocket ?? null;
+    const admitting = this.#listener ?? this.#secureListener;
     this.#ws =
-      ws === null
+      ws === null || admitting === null
         ? null
         : new WsTransport({
             ...ws,
@@ -210,8 +228,9 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
             workerIndex: init.workerIndex,
             workerCount: init.workerCount,
             log,
-            admit: (ip) => this.#listener.admit(ip),
-            onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted),
+            // maxClientCnxns counts a client's connections on every port together.
+            admit: (ip) => admitting.admit(ip),
+            onConnection: (socket, ip, counted) => this.#accept(socket, ip, counted, null),
           });
   }
 
@@ -231,7 +250,11 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     this.#tickDueMs = this.#now() + tickMs;
     this.#tickTimer = setInterval(() => this.#tick(), tickMs);
     this.#tickTimer.unref();
-    const address = await this.#listener.start();
+    const plain = this.#listener?.start();
+    const secure = this.#secureListener?.start();
+    const [a, b] = await Promise.all([plain, secure]);
+    const address = a ?? b;
+    if (address === undefined) throw new Error('session worker: no client port to listen on');
     await this.#ws?.start();
     return address;
   }
@@ -241,7 +264,8 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#tickTimer !== undefined) clearInterval(this.#tickTimer);
-    const closing = this.#listener.close();
+    const closing = Promise.all([this.#listener?.close(), this.#secureListener?.close()]);
+    this.#tls?.close();
     for (const conn of [...this.#conns.values()]) conn.close();
     this.#bridge.close();
     await Promise.all([closing, this.#ws?.close()]);
@@ -269,6 +293,16 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
         return;
       case 'sessionSecret':
         this.#attach.setSessionSecret(m.secret);
+        return;
+      case 'tlsReload':
+        try {
+          this.#tls?.reload(m.keys);
+          this.#log.info({}, 'secureClientPort: key and trust stores reloaded');
+        } catch (e) {
+          // A store that does not make a context (a wrong password, a key that is not the
+          // certificate's): the one in use stays.
+          this.#log.error({ err: (e as Error).message }, 'secureClientPort: reloaded stores refused; keeping the ones in use');
+        }
         return;
     }
   }
@@ -325,14 +359,15 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
 
   // ============================================================================ connections
 
-  #accept(socket: ConnSocket, ip: string, counted: boolean): void {
+  #accept(socket: ConnSocket, ip: string, counted: boolean, x509: X509Identity | null): void {
     if (this.#stopped) {
       socket.destroy();
-      if (counted) this.#listener.release(ip);
+      if (counted) (this.#listener ?? this.#secureListener)?.release(ip);
       return;
     }
     const conn = this.#conns.add(socket, ip, this.#now());
     conn.ipCounted = counted;
+    conn.x509 = x509;
     conn.start();
   }
 
@@ -358,7 +393,7 @@ export class SessionWorker implements ConnHandler, BridgeHandler {
     const conn = c as ClientConn;
     this.#output.forget(conn);
     this.#conns.remove(conn);
-    if (conn.ipCounted) this.#listener.release(conn.ip);
+    if (conn.ipCounted) (this.#listener ?? this.#secureListener)?.release(conn.ip);
     this.#fourLetter.closed(conn);
     this.#attach.closed(conn);
     const s = conn.session;

@@ -54,12 +54,18 @@ export function validateWorkerInit(init: WorkerInit): string[] {
   sab('ipCounts', init.ipCounts);
   sab('connThrottle', init.connThrottle);
   sab('metrics', init.metrics);
-  const l = init.listen;
-  if (l?.mode !== 'fd' && l?.mode !== 'reusePort') {
-    problems.push("listen.mode must be 'fd' or 'reusePort'");
-  }
-  if (l?.mode === 'fd') int('listen.fd', l.fd, 0, 0x7fffffff);
-  int('listen.backlog', l?.backlog, 1, 0x7fffffff);
+  sab('tlsCounters', init.tlsCounters);
+  const spec = (name: string, l: WorkerInit['listen']): void => {
+    if (l?.mode !== 'fd' && l?.mode !== 'reusePort') {
+      problems.push(`${name}.mode must be 'fd' or 'reusePort'`);
+    }
+    if (l?.mode === 'fd') int(`${name}.fd`, l.fd, 0, 0x7fffffff);
+    int(`${name}.backlog`, l?.backlog, 1, 0x7fffffff);
+  };
+  if (init.listen !== null) spec('listen', init.listen);
+  if (init.secureListen !== null) spec('secureListen', init.secureListen);
+  if (init.listen === null && init.secureListen === null) problems.push('listen or secureListen must be given');
+  if ((init.secureListen === null) !== (init.tls === null)) problems.push('secureListen and tls come together');
   if (typeof init.sessionSecret !== 'string') problems.push('sessionSecret must be a string');
   if (init.superDigest !== null && typeof init.superDigest !== 'string') {
     problems.push('superDigest must be a string or null');

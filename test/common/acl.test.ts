@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkAcl,
+  defaultAuthProviders,
   digestProvider,
   fixupAcl,
   ipProvider,
@@ -14,6 +15,7 @@ import {
   removeDuplicateAcls,
   type ACL,
   type Id,
+  x509Provider,
 } from '../../src/common/acl.js';
 import { aclEntriesMax } from '../../src/common/limits.js';
 import { Err, Perms } from '../../src/common/zk.js';
@@ -183,5 +185,27 @@ describe('maskDigestAcl (getACL without ADMIN)', () => {
       acl(1, 'world', 'anyone'),
       acl(1, 'ip', '1.2.3.4'),
     ]);
+  });
+});
+
+describe('the x509 scheme (X509AuthenticationProvider, with secureClientPort)', () => {
+  it('isValid takes a DN; matches exactly, or anything for the superUser DN', () => {
+    const p = x509Provider('CN=admin');
+    assert.equal(p.isValid('CN=client,O=zkts,C=US'), true);
+    assert.equal(p.isValid('CN=a\\,b,O=x'), true);
+    assert.equal(p.isValid(''), false);
+    assert.equal(p.isValid('client'), false);
+    assert.equal(p.isValid('CN=a,,O=b'), false);
+    assert.equal(p.matches('CN=client', 'CN=client'), true);
+    assert.equal(p.matches('CN=other', 'CN=client'), false);
+    assert.equal(p.matches('CN=admin', 'CN=client'), true);
+    assert.equal(x509Provider(null).matches('CN=admin', 'CN=client'), false);
+    assert.equal(p.isAuthenticated, true);
+  });
+  it('fixupAcl: an x509 id is kept where the scheme is registered, InvalidACL where not', () => {
+    const acl = [{ perms: Perms.all, id: { scheme: 'x509', id: 'CN=client' } }];
+    const providers = new Map([...defaultAuthProviders, ['x509', x509Provider(null)]]);
+    assert.equal(fixupAcl(acl, [], providers).err, Err.ok);
+    assert.equal(fixupAcl(acl, []).err, Err.invalidACL);
   });
 });

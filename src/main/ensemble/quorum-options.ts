@@ -1,6 +1,7 @@
 // What the parsed zoo.cfg means to the quorum transport: this member's listening address, its
 // peers' addresses, the quorum secret and TLS, and the frame and send-queue bounds. Pure: no I/O.
 
+import { tlsKeyOptions } from '../../shm/tls.js';
 import type { ServerConfig } from '../config.js';
 import { quorumFrameBytesMax, type PeerAddress, type QuorumTlsOptions, type QuorumTransportOptions, type TransportLogger } from '../net/transport.js';
 import { quorumSendQueueBytesMin } from './limits.js';
@@ -9,9 +10,7 @@ import { quorumSendQueueBytesMin } from './limits.js';
 export function quorumTlsOptions(cfg: ServerConfig): QuorumTlsOptions | null {
   const t = cfg.quorumTls;
   if (t === null) return null;
-  const password = t.keyStore.password ?? undefined;
-  const own = t.keyStore.type === 'PKCS12' ? { pfx: t.keyStore.data, passphrase: password } : { key: t.keyStore.data, cert: t.keyStore.data, passphrase: password };
-  return { context: { ...own, ca: t.trustStore }, hostnameVerification: t.hostnameVerification };
+  return { context: tlsKeyOptions(t.keyStore, t.trustStore), hostnameVerification: t.hostnameVerification };
 }
 
 /**

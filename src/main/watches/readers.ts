@@ -5,7 +5,7 @@
 // the sessions it notifies. Nodes share a handful of ACL lists (the tree interns them), so the
 // answer is cached per list.
 
-import type { ACL } from '../../common/acl.js';
+import { type ACL, x509ReaderId } from '../../common/acl.js';
 import { Perms } from '../../common/zk.js';
 import { eventReadersBytesMax } from '../../shm/limits.js';
 import { eventReadersBytes, type EventReaders } from '../../shm/records.js';
@@ -27,7 +27,8 @@ const cache = new WeakMap<readonly ACL[], Audience>();
 /**
  * The readers of a node with `acl` (null for a node that is gone: setWatches' NodeDeleted, which
  * ZooKeeper delivers unchecked). Only the schemes zkts authenticates count: digest (the worker
- * holds each session's digest ids) and ip (the connection's address). An entry of any other
+ * holds each session's digest ids), x509 (its connections' certificate subjects, carried among the
+ * digest ids as x509ReaderId) and ip (the connection's address). An entry of any other
  * scheme matches nobody, as checkAcl finds no id of that scheme on a session.
  */
 export function readersOf(acl: readonly ACL[] | null): Audience {
@@ -50,6 +51,7 @@ function compute(acl: readonly ACL[]): Audience {
     const { scheme, id } = a.id;
     if (scheme === 'world' && id === 'anyone') return everyone;
     if (scheme === 'digest') digestIds.add(id);
+    else if (scheme === 'x509') digestIds.add(x509ReaderId(id));
     else if (scheme === 'ip') ipIds.add(id);
   }
   const readers: EventReaders = { digestIds: [...digestIds], ipIds: [...ipIds] };

@@ -1,6 +1,7 @@
 // A client connection as the session worker keeps it: the transport (conn.ts) plus the session
 // it holds or waits for, and the four-letter request it waits on.
 
+import type { X509Identity } from '../tls.js';
 import { Conn } from '../conn.js';
 import type { WorkerLog } from '../log.js';
 import type { Session } from '../session/table.js';
@@ -22,6 +23,8 @@ export class ClientConn extends Conn {
   session: Session<ClientConn> | null = null;
   pending: PendingAttach | null = null;
   fourLetterReqId = 0;
+  /** The client certificate's identity on secureClientPort (the x509 auth id); null otherwise. */
+  x509: X509Identity | null = null;
 }
 
 export type WorkerSession = Session<ClientConn>;

@@ -132,7 +132,7 @@ export class ReplyMatcher {
     }
     if (op === OpCode.whoAmI) {
       const w = this.#writer.reset();
-      encodeWhoAmI(w, conn.ip, s.authIds);
+      encodeWhoAmI(w, conn.ip, s.authIds, conn.x509?.dn ?? null);
       output.writeReply(conn, v.xid, v.zxid, Err.ok, w.bytes(), 0, w.length);
       return;
     }

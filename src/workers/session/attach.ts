@@ -10,6 +10,7 @@
 // ZooKeeper closes it (ClientCnxnLimitException); its client tries again at once (the next host,
 // or the same one after its short reconnect pause), never waiting out a session timeout.
 
+import type { X509Identity } from '../tls.js';
 import { sessionIdHi, sessionIdLo, sessionIdOf } from '../../common/ids.js';
 import { Err } from '../../common/zk.js';
 import { JuteError, JuteReader, JuteWriter, decodeConnectRequest } from '../../protocol/jute/index.js';
@@ -51,7 +52,7 @@ export function hexOf(hi: number, lo: number): string {
 export interface SessionAttachOptions {
   init: WorkerInit;
   status: SharedStatus;
-  bridge: Pick<Bridge, 'sendAttach' | 'sendDetach'>;
+  bridge: Pick<Bridge, 'sendAttach' | 'sendDetach' | 'sendAuth'>;
   log: WorkerLog;
   sessions: WorkerSessions;
   conns: ConnRegistry;
@@ -387,6 +388,7 @@ export class SessionAttach {
     s.conn = conn;
     conn.session = s;
     conn.state = ConnState.open;
+    if (conn.x509 !== null) this.#x509Auth(conn.x509, s);
     this.#conns.touch(conn, now, s.timeoutMs);
     this.#sessions.established(s, now);
     // Written straight into the output slab: nothing allocated per connect.
@@ -410,6 +412,22 @@ export class SessionAttach {
       );
     }
     this.#output.scheduleTurn();
+  }
+
+  /**
+   * X509AuthenticationProvider.handleAuthentication, run by NettyServerCnxnFactory's
+   * CertificateVerifier once the handshake is done: the connection's client certificate gives it
+   * the id x509:<subject DN> (and super, for X509AuthenticationProvider.superUser). The handshake
+   * sets it, not addauth; it is the connection's, so each attach of a session on it adds it again
+   * (after the main thread reset the session's ids to the ip one). Sent before the
+   * ConnectResponse: the session's first request follows it on the ring.
+   */
+  #x509Auth(x: X509Identity, s: WorkerSession): void {
+    if (x.superUser && !s.superUser) {
+      s.superUser = true;
+      this.#bridge.sendAuth(s.sidHi, s.sidLo, 'super', '');
+    }
+    this.#bridge.sendAuth(s.sidHi, s.sidLo, 'x509', x.dn);
   }
 
   /** finishSessionInit(cnxn, false): timeOut 0, session id 0, zero password, then close. */

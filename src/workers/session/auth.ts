@@ -61,9 +61,10 @@ export function javaAuthOrder(ids: readonly AuthId[]): AuthId[] {
 }
 
 /** WhoAmIResponse body: vector<ClientInfo{authScheme, user}>, in ZooKeeper's set order. */
-export function encodeWhoAmI(w: JuteWriter, ip: string, digestIds: Iterable<string>): void {
+export function encodeWhoAmI(w: JuteWriter, ip: string, digestIds: Iterable<string>, x509Dn: string | null = null): void {
   const digests = Array.from(digestIds, (id) => ({ scheme: 'digest', id }));
-  const ids = javaAuthOrder([{ scheme: 'ip', id: ip }, ...digests]);
+  const x509 = x509Dn === null ? [] : [{ scheme: 'x509', id: x509Dn }];
+  const ids = javaAuthOrder([{ scheme: 'ip', id: ip }, ...x509, ...digests]);
   w.writeInt(ids.length);
   for (const { scheme, id } of ids) {
     w.writeString(scheme);

@@ -3,21 +3,28 @@
 // The same answer as ZooKeeperServer.checkACL(READ) for the ids a connection holds: the super id
 // passes, a digest id must equal an ACL's id, the connection's address must fall in an ip ACL.
 
-import { ipProvider } from '../../common/acl.js';
+import { ipProvider, x509ReaderId } from '../../common/acl.js';
 import type { EventReaders } from '../../shm/records.js';
 
 /**
  * `superUser`: the session authenticated with the superDigest; `digestIds`: its digest ids;
- * `ip`: its connection's address (its ip id).
+ * `ip`: its connection's address (its ip id); `x509Dn`: its connection's client certificate subject.
  */
 export function mayRead(
   readers: EventReaders,
   superUser: boolean,
   digestIds: ReadonlySet<string>,
   ip: string,
+  x509Dn: string | null = null,
 ): boolean {
   if (superUser) return true;
   const digests = readers.digestIds;
+  if (x509Dn !== null && digests.length > 0) {
+    const key = x509ReaderId(x509Dn);
+    for (let i = 0; i < digests.length; i++) {
+      if (digests[i] === key) return true;
+    }
+  }
   if (digests.length > 0 && digestIds.size > 0) {
     for (let i = 0; i < digests.length; i++) {
       if (digestIds.has(digests[i]!)) return true;

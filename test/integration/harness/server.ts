@@ -35,6 +35,9 @@ export interface StartOptions {
   nodeBinary?: string;
   /** apache only: 'test' (default) starts fast; 'bench' runs the JVM as in production */
   jvmProfile?: 'test' | 'bench';
+  /** Ready when this resolves true, instead of ruok/srvr on `port` (a server with no plain
+   *  client port: secureClientPort alone) */
+  readyCheck?: () => Promise<boolean>;
 }
 
 export interface ServerHandle {
@@ -353,6 +356,11 @@ export async function startServer(kind: ServerKind, opts: StartOptions): Promise
     if (Date.now() > deadline) {
       await handle.stop(1000);
       throw new Error(`${kind} server not serving on port ${port} after ${opts.startTimeoutMs ?? 30000} ms (last: ${JSON.stringify(last)}); output:\n${log}`);
+    }
+    if (opts.readyCheck !== undefined) {
+      if (await opts.readyCheck().catch(() => false)) return handle;
+      await sleep(50);
+      continue;
     }
     try {
       last = await fourLetter(port, 'ruok', 1000);

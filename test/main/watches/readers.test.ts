@@ -5,7 +5,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkAcl, type ACL, type Id } from '../../../src/common/acl.js';
+import { checkAcl, defaultAuthProviders, type ACL, type Id, x509Provider, x509ReaderId } from '../../../src/common/acl.js';
 import { EventType, Perms } from '../../../src/common/zk.js';
 import { readersOf, superOnlyReaders } from '../../../src/main/watches/readers.js';
 import { eventReadersBytesMax } from '../../../src/shm/limits.js';
@@ -22,7 +22,7 @@ describe('readersOf', () => {
     assert.equal(readersOf([]).readers, null);
     assert.equal(readersOf([acl(Perms.read, 'world', 'anyone'), acl(Perms.all, 'digest', alice)]).readers, null);
   });
-  it('keeps the digest and ip ids of entries granting READ, once each, and nothing else', () => {
+  it('keeps the digest, x509 and ip ids of entries granting READ, once each, and nothing else', () => {
     const r = readersOf([
       acl(Perms.write, 'world', 'anyone'),
       acl(Perms.read | Perms.write, 'digest', alice),
@@ -30,8 +30,9 @@ describe('readersOf', () => {
       acl(Perms.write, 'digest', bob),
       acl(Perms.read, 'ip', '10.0.0.0/8'),
       acl(Perms.read, 'x509', 'CN=someone'),
+      acl(Perms.read, 'sasl', 'someone'),
     ]);
-    assert.deepEqual(r.readers, { digestIds: [alice], ipIds: ['10.0.0.0/8'] });
+    assert.deepEqual(r.readers, { digestIds: [alice, x509ReaderId('CN=someone')], ipIds: ['10.0.0.0/8'] });
     assert.equal(r.truncated, false);
   });
   it('answers the same list from its cache', () => {
@@ -90,5 +91,23 @@ describe('mayRead agrees with checkAcl(READ)', () => {
         );
       }
     }
+  });
+});
+
+describe('x509 readers (secureClientPort)', () => {
+  const providers = new Map([...defaultAuthProviders, ['x509', x509Provider(null)]]);
+  const dn = 'CN=client,O=zkts,C=US';
+  const acl = [{ perms: Perms.read, id: { scheme: 'x509', id: dn } }];
+  it('an x509 ACL admits the connection with that certificate subject only, as checkAcl does', () => {
+    const { readers } = readersOf(acl);
+    assert.ok(readers !== null);
+    for (const [subject, ids] of [
+      [dn, [{ scheme: 'ip', id: '1.2.3.4' }, { scheme: 'x509', id: dn }]],
+      ['CN=other', [{ scheme: 'ip', id: '1.2.3.4' }, { scheme: 'x509', id: 'CN=other' }]],
+      [null, [{ scheme: 'ip', id: '1.2.3.4' }]],
+    ] as const) {
+      assert.equal(mayRead(readers, false, new Set(), '1.2.3.4', subject), checkAcl(acl, Perms.read, ids, providers), String(subject));
+    }
+    assert.equal(mayRead(readers, false, new Set(), '1.2.3.4', dn), true);
   });
 });

@@ -3,6 +3,7 @@
 // records the worker sends (request, attach, detach, auth, touch) and answer them by hand
 // (reply, attached, event, watchRegister, sessionEnd, upgraded).
 
+import { createTlsCounters } from '../../../../src/shm/tls.js';
 import { Worker } from 'node:worker_threads';
 import { Channel, createChannelDescriptor, type ChannelDescriptor } from '../../../../src/shm/channel.js';
 import { createIpCountTable, type IpCountTable } from '../../../../src/shm/ipcount.js';
@@ -114,6 +115,9 @@ export class FakeMain {
         options.listenFd === undefined
           ? { host: '127.0.0.1', port: 0, backlog: 511, mode: 'reusePort' }
           : { host: '127.0.0.1', port: 0, backlog: 511, mode: 'fd', fd: options.listenFd },
+      secureListen: null,
+      tls: null,
+      tlsCounters: createTlsCounters(),
       tickTimeMs: 2000,
       minSessionTimeoutMs: 4000,
       maxSessionTimeoutMs: 40000,
