@@ -6,7 +6,7 @@ import { basename, dirname } from 'node:path';
 import type { ClientTlsInit, TlsKeyOptions } from '../shm/tls.js';
 import { tlsKeyOptions } from '../shm/tls.js';
 import type { ServerConfig } from './config.js';
-import { type ClientTlsConfig, rereadStore, type TlsStore } from './config-tls.js';
+import { type ClientTlsConfig, rereadStore, rereadTrustStore, type TlsStore } from './config-tls.js';
 import { certReloadQuietMs } from './limits.js';
 
 /** The key options of the configured (or reloaded) stores. */
@@ -51,7 +51,7 @@ export function watchClientTlsStores(t: ClientTlsConfig, log: ReloadLogger, relo
     let trustStore: TlsStore | null;
     try {
       keyStore = rereadStore(t.keyStore);
-      trustStore = t.trustStore === null ? null : rereadStore(t.trustStore);
+      trustStore = t.trustStore === null ? null : rereadTrustStore(t.trustStore);
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'client.certReload: cannot read the key or trust store; keeping the ones in use');
       return;

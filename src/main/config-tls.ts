@@ -7,8 +7,9 @@
 // - ssl.keyStore.location|password|type: PEM (key + certificate chain in one file) or PKCS12;
 //   the type defaults from the file name (.pem/.crt/.key, .p12/.pfx). JKS and BCFKS cannot be
 //   read here (keytool -importkeystore converts JKS to PKCS12). passwordPath: the password in a file.
-// - ssl.trustStore.*: the CAs that sign client certificates; PEM (convert a PKCS12 trust store
-//   with `openssl pkcs12 -in ts.p12 -nokeys -out ca.pem`). Needed unless clientAuth=none.
+// - ssl.trustStore.*: the CAs that sign client certificates; PEM, or PKCS12 (keytool -importcert
+//   -storetype PKCS12, or openssl pkcs12 -export -nokeys) whose certificates are read with the
+//   password (node-forge, loaded only then) and handed on as PEM. Needed unless clientAuth=none.
 // - ssl.clientAuth: none | want | need (ZooKeeper's default: need).
 // - ssl.protocol (default TLSv1.3, as on a Java that has it) and ssl.enabledProtocols (default:
 //   TLSv1.3 and TLSv1.2 when the protocol is TLSv1.3, else the protocol alone).
@@ -17,13 +18,17 @@
 // - X509AuthenticationProvider.superUser: the subject DN whose certificate is the super user.
 
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import type * as Forge from 'node-forge';
 
 /** A key or trust store as read from its file. */
 export interface TlsStore {
   readonly type: 'PEM' | 'PKCS12';
   /** Absolute path (watched by the certificate reload). */
   readonly path: string;
+  /** The file's bytes; a trust store's are its CA certificates as PEM (a PKCS12 trust store's
+   *  certificates, converted when read). */
   readonly data: Buffer;
   readonly password: string | null;
 }
@@ -102,6 +107,46 @@ export function rereadStore(s: TlsStore): TlsStore {
   return { ...s, data: readFileSync(s.path) };
 }
 
+/** Reads a trust store file again: its CA certificates as PEM; throws with the file's problem. */
+export function rereadTrustStore(s: TlsStore): TlsStore {
+  return { ...s, data: trustPem(s.type, readFileSync(s.path), s.password) };
+}
+
+const require = createRequire(import.meta.url);
+let forgeModule: typeof Forge | null = null;
+
+/**
+ * The certificates of a PKCS12 trust store as PEM, for node:tls's `ca`: every certBag, whether
+ * openssl (pkcs12 -export -nokeys) or Java's keytool (-importcert: trusted-certificate bags with
+ * Java's trust attribute) wrote it. node-forge is loaded on first use. Throws when the password
+ * does not open the file (its MAC or encryption) or it holds no certificate.
+ */
+export function pkcs12TrustPem(data: Buffer, password: string | null): Buffer {
+  forgeModule ??= require('node-forge') as typeof Forge;
+  const forge = forgeModule;
+  let p12: Forge.pkcs12.Pkcs12Pfx;
+  try {
+    p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.createBuffer(data.toString('binary'))), false, password ?? '');
+  } catch (e) {
+    throw new Error(`not a PKCS12 file that this password opens (${(e as Error).message}); a JKS trust store is not readable here: convert it with keytool -importkeystore -deststoretype PKCS12`);
+  }
+  const certBag = forge.pki.oids.certBag as string;
+  const bags = p12.getBags({ bagType: certBag })[certBag] ?? [];
+  const pems = bags.map((b: Forge.pkcs12.Bag) => {
+    // node-forge parses RSA certificates into b.cert; others (EC) stay as b.asn1.
+    const asn1 = b.cert !== undefined && b.cert !== null ? forge.pki.certificateToAsn1(b.cert) : b.asn1;
+    const der = forge.asn1.toDer(asn1).getBytes();
+    return forge.pem.encode({ type: 'CERTIFICATE', body: der });
+  });
+  if (pems.length === 0) throw new Error('holds no certificate');
+  return Buffer.from(pems.join(''), 'utf8');
+}
+
+/** A trust store's contents as PEM CA certificates (PEM: as is). */
+export function trustPem(type: 'PEM' | 'PKCS12', data: Buffer, password: string | null): Buffer {
+  return type === 'PKCS12' ? pkcs12TrustPem(data, password) : data;
+}
+
 /** ssl.ciphersuites as an OpenSSL cipher list; unknown IANA names are problems. */
 export function cipherList(value: string, problems: string[]): string | null {
   const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -148,22 +193,29 @@ function readPassword(r: KeyReader, key: string): string | null {
   }
 }
 
-function readStore(r: KeyReader, prefix: string, pemOnly: boolean): TlsStore | null {
+function readStore(r: KeyReader, prefix: string, trust: boolean): TlsStore | null {
   const location = r.raw(`${prefix}.location`);
   const password = readPassword(r, `${prefix}.password`);
   const explicit = r.raw(`${prefix}.type`);
   if (location === undefined || location === '') return null;
   const type = storeType(explicit, location);
-  if (type === null || (pemOnly && type !== 'PEM')) {
-    const want = pemOnly ? 'PEM (a PKCS12 trust store: openssl pkcs12 -nokeys -out ca.pem)' : 'PEM or PKCS12 (JKS: keytool -importkeystore to PKCS12)';
-    r.problems.push(`${prefix}.location=${location}: must be ${want}; set ${prefix}.type or name the file .pem/.p12`);
+  if (type === null) {
+    r.problems.push(`${prefix}.location=${location}: must be PEM or PKCS12 (JKS is not readable here: keytool -importkeystore -deststoretype PKCS12 converts it); set ${prefix}.type or name the file .pem/.p12`);
     return null;
   }
   const path = resolve(location);
+  let data: Buffer;
   try {
-    return { type, path, data: readFileSync(path), password };
+    data = readFileSync(path);
   } catch (e) {
     r.problems.push(`${prefix}.location: ${(e as Error).message}`);
+    return null;
+  }
+  if (!trust) return { type, path, data, password };
+  try {
+    return { type, path, data: trustPem(type, data, password), password };
+  } catch (e) {
+    r.problems.push(`${prefix}.location=${location} (${type}): ${(e as Error).message}`);
     return null;
   }
 }

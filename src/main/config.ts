@@ -12,7 +12,7 @@ import { type AdminServerConfig, adminServer, httpEngine, type MetricsProviderCo
 
 export type { AdminServerConfig, MetricsProviderConfig, WebSocketConfig } from './config-http.js';
 import { clientListenBacklogDefault, clientListenBacklogMax } from './limits.js';
-import { type ClientTlsConfig, clientTls, storeType } from './config-tls.js';
+import { type ClientTlsConfig, clientTls, storeType, trustPem } from './config-tls.js';
 
 export interface ServerEntry {
   id: number;
@@ -133,7 +133,7 @@ export interface ServerConfig {
 export interface QuorumTlsConfig {
   /** ssl.quorum.keyStore: a PEM file (private key and certificate chain) or a PKCS12 file. */
   readonly keyStore: { readonly type: 'PEM' | 'PKCS12'; readonly data: Buffer; readonly password: string | null };
-  /** ssl.quorum.trustStore: PEM certificates of the CAs that sign members' certificates. */
+  /** ssl.quorum.trustStore (PEM, or PKCS12 converted): PEM certificates of the CAs that sign members' certificates. */
   readonly trustStore: Buffer;
   /** ssl.quorum.hostnameVerification (default true): a dialled member's certificate must name its server.N host. */
   readonly hostnameVerification: boolean;
@@ -420,7 +420,7 @@ function quorumSecret(r: Reader): string | null {
 /**
  * sslQuorum and ssl.quorum.* (ZooKeeper's names). Store types come from ssl.quorum.*.type or the
  * file name (.pem / .crt / .key: PEM, .p12 / .pfx: PKCS12); JKS is not readable here (convert it
- * with keytool -importkeystore to PKCS12). The trust store must be PEM.
+ * with keytool -importkeystore to PKCS12). The trust store: PEM, or PKCS12 read with its password.
  */
 function quorumTls(r: Reader): QuorumTlsConfig | null {
   const on = r.bool('sslQuorum');
@@ -429,7 +429,7 @@ function quorumTls(r: Reader): QuorumTlsConfig | null {
   const keyType = r.raw('ssl.quorum.keyStore.type');
   const trustPath = r.raw('ssl.quorum.trustStore.location');
   const trustType = r.raw('ssl.quorum.trustStore.type');
-  r.raw('ssl.quorum.trustStore.password'); // a PEM trust store has none
+  const trustPassword = r.raw('ssl.quorum.trustStore.password') ?? null;
   const verifyRaw = r.raw('ssl.quorum.hostnameVerification') ?? 'true';
   if (!on) return null;
   if (keyPath === undefined || trustPath === undefined) {
@@ -438,15 +438,15 @@ function quorumTls(r: Reader): QuorumTlsConfig | null {
   }
   const type = storeType(keyType, keyPath);
   const ttype = storeType(trustType, trustPath);
-  if (type === null || ttype !== 'PEM') {
-    r.problems.push(`ssl.quorum: key store ${keyPath} must be PEM or PKCS12, trust store ${trustPath} PEM (JKS: convert with keytool -importkeystore)`);
+  if (type === null || ttype === null) {
+    r.problems.push(`ssl.quorum: key store ${keyPath} and trust store ${trustPath} must be PEM or PKCS12 (JKS: convert with keytool -importkeystore -deststoretype PKCS12)`);
     return null;
   }
   if (verifyRaw !== 'true' && verifyRaw !== 'false') r.problems.push(`ssl.quorum.hostnameVerification=${verifyRaw}: must be true or false`);
   try {
     return {
       keyStore: { type, data: readFileSync(resolvePath(keyPath)), password: keyPassword },
-      trustStore: readFileSync(resolvePath(trustPath)),
+      trustStore: trustPem(ttype, readFileSync(resolvePath(trustPath)), trustPassword),
       hostnameVerification: verifyRaw !== 'false',
     };
   } catch (e) {

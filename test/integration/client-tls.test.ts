@@ -7,7 +7,7 @@
 // Certificates are made per run with openssl (harness/certs.ts).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -391,6 +391,57 @@ describe('client.certReload: the key store is read again when its file changes',
     assert.equal(await handshake(certs.roguePem), true, 'the last good store stays');
   });
 });
+
+for (const [kind, index] of [
+  ['keytool -importcert', 8],
+  ['openssl pkcs12 -export -nokeys', 9],
+] as const) {
+  describe(`a PKCS12 trust store (${kind}) with clientAuth=need`, () => {
+    let trusting: ServerHandle;
+    const plain = suitePort(base, index);
+    const port = plain + 3;
+    before(async () => {
+      let trustStore = certs.caP12; // harness/certs.ts: keytool -importcert -storetype PKCS12
+      if (index === 9) {
+        trustStore = `${certs.dir}/ca-nokeys.p12`;
+        const args = ['pkcs12', '-export', '-nokeys', '-in', certs.caPem, '-out', trustStore, '-passout', `pass:${STORE_PASSWORD}`];
+        execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      }
+      trusting = await startServer('zkts', {
+        port: plain,
+        extra: {
+          secureClientPort: String(port),
+          'ssl.keyStore.location': certs.serverPem,
+          'ssl.trustStore.location': trustStore,
+          'ssl.trustStore.password': STORE_PASSWORD,
+          'ssl.trustStore.type': 'PKCS12',
+          'ssl.clientAuth': 'need',
+        },
+      });
+    });
+    after(async () => {
+      await trusting?.stop();
+    });
+
+    test("the zkts client's certificate signed by its CA is accepted; an untrusted one is refused", async () => {
+      const c = await connected(`127.0.0.1:${port}`, { tls: tlsOptions(certs) });
+      try {
+        await c.create(`/p12-trust-${index}`, Buffer.from('trusted'));
+        assert.equal((await c.getData(`/p12-trust-${index}`)).data?.toString(), 'trusted');
+      } finally {
+        await c.close();
+      }
+      const failed = async (): Promise<number> => {
+        const line = (await fourLetter(plain, 'mntr')).split('\n').find((l) => l.startsWith('zk_unsuccessful_handshake\t'));
+        return Number(line?.split('\t')[1]);
+      };
+      const before = await failed();
+      const s = tls.connect({ host: '127.0.0.1', port, ...tlsOptions(certs, 'untrusted') });
+      await closed(s, 20_000);
+      await eventually('the untrusted certificate is counted as a failed handshake', async () => (await failed()) > before);
+    });
+  });
+}
 
 describe('an ensemble of 3 voters and an observer, each with secureClientPort', () => {
   const ensemble: ServerHandle[] = [];

@@ -1,7 +1,9 @@
 // secureClientPort's ssl.* keys (src/main/config-tls.ts), read through loadConfig as zoo.cfg has them.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -70,7 +72,8 @@ test('bad TLS settings are all reported', () => {
   assert.match(problems(['secureClientPort=2281']).join('\n'), /needs ssl\.keyStore\.location/);
   assert.match(problems(['secureClientPort=2281', `ssl.keyStore.location=${keyPem}`]).join('\n'), /needs ssl\.trustStore\.location/);
   assert.match(problems(['secureClientPort=2281', `ssl.keyStore.location=${dir}/ks.jks`, 'ssl.clientAuth=none']).join('\n'), /must be PEM or PKCS12/);
-  assert.match(problems(['secureClientPort=2281', `ssl.keyStore.location=${keyPem}`, `ssl.trustStore.location=${keyP12}`]).join('\n'), /must be PEM/);
+  assert.match(problems(['secureClientPort=2281', `ssl.keyStore.location=${keyPem}`, `ssl.trustStore.location=${keyP12}`]).join('\n'), /ssl\.trustStore\.location=.*not a PKCS12 file.*JKS.*keytool -importkeystore -deststoretype PKCS12/);
+  assert.match(problems(['secureClientPort=2281', `ssl.keyStore.location=${keyPem}`, `ssl.trustStore.location=${dir}/ts.jks`, 'ssl.trustStore.type=JKS']).join('\n'), /JKS is not readable here: keytool -importkeystore -deststoretype PKCS12/);
   assert.match(problems(['secureClientPort=2281', `ssl.keyStore.location=${dir}/missing.pem`, 'ssl.clientAuth=none']).join('\n'), /ENOENT/);
   assert.match(problems(['secureClientPort=2281', `ssl.keyStore.location=${keyPem}`, 'ssl.clientAuth=sometimes']).join('\n'), /ssl\.clientAuth=sometimes/);
   assert.match(problems(['clientPort=2281', 'secureClientPort=2281', `ssl.keyStore.location=${keyPem}`, 'ssl.clientAuth=none']).join('\n'), /secureClientPort.*clientPort/);
@@ -101,4 +104,50 @@ test("ssl.ciphersuites: Java's IANA names become OpenSSL's; TLS 1.3 and OpenSSL 
   assert.deepEqual(p, []);
   cipherList('TLS_NOT_A_SUITE', p);
   assert.match(p.join(), /TLS_NOT_A_SUITE/);
+});
+
+/** A CA (PEM) and PKCS12 trust stores of it: openssl's (-nokeys) and Java keytool's. */
+function pkcs12TrustStores(): { caPem: string; opensslP12: string; keytoolP12: string; keyOnlyP12: string } {
+  const d = mkdtempSync(join(tmpdir(), 'zkts-cfgtls-p12-'));
+  const run = (cmd: string, args: string[]): void => void execFileSync(cmd, args, { cwd: d, stdio: ['ignore', 'ignore', 'pipe'] });
+  run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3', '-subj', '/CN=p12 test CA']);
+  run('openssl', ['pkcs12', '-export', '-nokeys', '-in', 'ca.pem', '-out', 'openssl.p12', '-passout', 'pass:trust-pw']);
+  run('keytool', ['-importcert', '-noprompt', '-storetype', 'PKCS12', '-alias', 'ca', '-file', 'ca.pem', '-keystore', 'keytool.p12', '-storepass', 'trust-pw']);
+  run('openssl', ['pkcs12', '-export', '-nocerts', '-inkey', 'ca.key', '-out', 'keyonly.p12', '-passout', 'pass:trust-pw']);
+  return { caPem: join(d, 'ca.pem'), opensslP12: join(d, 'openssl.p12'), keytoolP12: join(d, 'keytool.p12'), keyOnlyP12: join(d, 'keyonly.p12') };
+}
+
+test('PKCS12 trust stores (openssl -nokeys and keytool -importcert): their CA certificate as PEM; bad ones are ConfigErrors', () => {
+  const s = pkcs12TrustStores();
+  const ca = new X509Certificate(readFileSync(s.caPem));
+  for (const [file, typeLine] of [
+    [s.opensslP12, 'ssl.trustStore.type=PKCS12'],
+    [s.keytoolP12, ''],
+  ] as const) {
+    const c = load(['secureClientPort=2281', `ssl.keyStore.location=${keyPem}`, `ssl.trustStore.location=${file}`, 'ssl.trustStore.password=trust-pw', typeLine]);
+    const t = c.clientTls?.trustStore;
+    assert.ok(t !== null && t !== undefined, file);
+    assert.equal(t.type, 'PKCS12');
+    const pem = t.data.toString('utf8');
+    assert.equal((pem.match(/BEGIN CERTIFICATE/g) ?? []).length, 1, pem);
+    assert.equal(new X509Certificate(pem).fingerprint256, ca.fingerprint256, file);
+  }
+  const bad = (lines: string[]): string => problems(['secureClientPort=2281', `ssl.keyStore.location=${keyPem}`, ...lines]).join('\n');
+  assert.match(bad([`ssl.trustStore.location=${s.keytoolP12}`, 'ssl.trustStore.password=wrong']), /ssl\.trustStore\.location=.*\(PKCS12\): not a PKCS12 file that this password opens/);
+  assert.match(bad([`ssl.trustStore.location=${s.opensslP12}`, 'ssl.trustStore.password=wrong']), /this password opens/);
+  assert.match(bad([`ssl.trustStore.location=${s.keyOnlyP12}`, 'ssl.trustStore.password=trust-pw']), /holds no certificate/);
+  assert.match(bad([`ssl.trustStore.location=${s.caPem}`, 'ssl.trustStore.type=PKCS12', 'ssl.trustStore.password=trust-pw']), /not a PKCS12 file/);
+  const pwFile = join(dir, 'trust.pw');
+  writeFileSync(pwFile, 'trust-pw\n');
+  const c = load(['secureClientPort=2281', `ssl.keyStore.location=${keyPem}`, `ssl.trustStore.location=${s.keytoolP12}`, `ssl.trustStore.passwordPath=${pwFile}`]);
+  assert.match(c.clientTls?.trustStore?.data.toString() ?? '', /BEGIN CERTIFICATE/);
+});
+
+test('sslQuorum: a PKCS12 ssl.quorum.trustStore is read with its password', () => {
+  const s = pkcs12TrustStores();
+  const quorum = (pw: string): string[] => ['server.1=127.0.0.1:2888:3888', 'sslQuorum=true', `ssl.quorum.keyStore.location=${keyPem}`, `ssl.quorum.trustStore.location=${s.keytoolP12}`, `ssl.quorum.trustStore.password=${pw}`];
+  const q = load(quorum('trust-pw')).quorumTls;
+  assert.ok(q !== null);
+  assert.equal(new X509Certificate(q.trustStore).fingerprint256, new X509Certificate(readFileSync(s.caPem)).fingerprint256);
+  assert.match(problems(quorum('wrong')).join('\n'), /ssl\.quorum: not a PKCS12 file that this password opens/);
 });
