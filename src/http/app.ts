@@ -124,6 +124,23 @@ export async function createHttpApp(choice: HttpEngineChoice, log: HttpAppLog): 
   return { app: new NodeHttpApp(log), reason: 'httpEngine=node' };
 }
 
+/** The routes of one app, in the order added; both engines route through this. */
+export class HttpRoutes {
+  readonly #routes: { readonly method: string | null; readonly pattern: string; readonly handler: HttpHandler }[] = [];
+
+  /** `method` null: every method. A GET route answers HEAD too. */
+  add(method: string | null, pattern: string, handler: HttpHandler): void {
+    this.#routes.push({ method, pattern, handler });
+  }
+
+  /** The first route that takes `method` on `path`. */
+  find(method: string, path: string): HttpHandler | undefined {
+    return this.#routes.find(
+      (r) => (r.method === null || r.method === method || (r.method === 'GET' && method === 'HEAD')) && routeMatches(r.pattern, path),
+    )?.handler;
+  }
+}
+
 /** `pattern` matches `path`: exactly, or as a prefix when it ends in `/*`. */
 export function routeMatches(pattern: string, path: string): boolean {
   if (pattern.endsWith('/*')) {

@@ -11,18 +11,12 @@ import {
   type HttpListenOptions,
   type HttpReply,
   type HttpRequest,
+  HttpRoutes,
   type WsBehavior,
   plainIp,
-  routeMatches,
 } from './app.js';
 import { httpCloseGraceMs, wsBackpressureBytes, wsIdleTimeoutS, wsMessageBytesMax } from './limits.js';
 import type { WsSocket } from './socket.js';
-
-interface Route {
-  readonly method: string | null;
-  readonly pattern: string;
-  readonly handler: HttpHandler;
-}
 
 interface WsRoute {
   readonly pattern: string;
@@ -95,7 +89,7 @@ export class NodeHttpApp implements HttpApp {
   readonly engine = 'node' as const;
   readonly #log: HttpAppLog;
   readonly #server: Server;
-  readonly #routes: Route[] = [];
+  readonly #routes = new HttpRoutes();
   readonly #wsRoutes: WsRoute[] = [];
   readonly #sockets = new Set<NodeWsSocket>();
   #idleSweep: NodeJS.Timeout | null = null;
@@ -111,12 +105,12 @@ export class NodeHttpApp implements HttpApp {
   }
 
   get(pattern: string, handler: HttpHandler): this {
-    this.#routes.push({ method: 'GET', pattern, handler });
+    this.#routes.add('GET', pattern, handler);
     return this;
   }
 
   any(pattern: string, handler: HttpHandler): this {
-    this.#routes.push({ method: null, pattern, handler });
+    this.#routes.add(null, pattern, handler);
     return this;
   }
 
@@ -225,12 +219,10 @@ export class NodeHttpApp implements HttpApp {
   #serve(req: IncomingMessage, res: ServerResponse): void {
     const request = readRequest(req);
     const head = request.method === 'HEAD';
-    const route = this.#routes.find(
-      (r) => (r.method === null || r.method === request.method || (r.method === 'GET' && head)) && routeMatches(r.pattern, request.path),
-    );
+    const handler = this.#routes.find(request.method, request.path);
     // A body is not read by any route: drained and dropped, so the connection can be reused.
     req.resume();
-    if (route === undefined) {
+    if (handler === undefined) {
       write(res, { status: 404, body: 'Not Found\n' }, head);
       return;
     }
@@ -239,7 +231,7 @@ export class NodeHttpApp implements HttpApp {
       if (!res.headersSent) write(res, { status: 500, body: 'Internal Server Error\n' }, head);
     };
     try {
-      const reply = route.handler(request);
+      const reply = handler(request);
       if (reply instanceof Promise) reply.then((r) => write(res, r, head), fail);
       else write(res, reply, head);
     } catch (e) {

@@ -10,21 +10,15 @@ import {
   type HttpListenOptions,
   type HttpReply,
   type HttpRequest,
+  HttpRoutes,
   type WsBehavior,
   plainIp,
-  routeMatches,
 } from './app.js';
 import { wsBackpressureBytes, wsIdleTimeoutS, wsMessageBytesMax } from './limits.js';
 import { statusLine } from './status-text.js';
 import type { WsSocket } from './socket.js';
 
 type Uws = typeof uws;
-
-interface Route {
-  readonly method: string | null;
-  readonly pattern: string;
-  readonly handler: HttpHandler;
-}
 
 /** What a WebSocket carries from its upgrade to open (uWS user data). */
 interface UpgradeData {
@@ -104,7 +98,7 @@ export class UwsApp implements HttpApp {
   readonly #uws: Uws;
   readonly #app: uws.TemplatedApp;
   readonly #log: HttpAppLog;
-  readonly #routes: Route[] = [];
+  readonly #routes = new HttpRoutes();
   readonly #sockets = new Set<UwsSocket>();
   #listenSocket: uws.us_listen_socket | null = null;
   #closed = false;
@@ -117,12 +111,12 @@ export class UwsApp implements HttpApp {
   }
 
   get(pattern: string, handler: HttpHandler): this {
-    this.#routes.push({ method: 'GET', pattern, handler });
+    this.#routes.add('GET', pattern, handler);
     return this;
   }
 
   any(pattern: string, handler: HttpHandler): this {
-    this.#routes.push({ method: null, pattern, handler });
+    this.#routes.add(null, pattern, handler);
     return this;
   }
 
@@ -202,10 +196,8 @@ export class UwsApp implements HttpApp {
 
   #serve(res: uws.HttpResponse, req: uws.HttpRequest): void {
     const request = readRequest(res, req);
-    const route = this.#routes.find(
-      (r) => (r.method === null || r.method === request.method || (r.method === 'GET' && request.method === 'HEAD')) && routeMatches(r.pattern, request.path),
-    );
-    if (route === undefined) {
+    const handler = this.#routes.find(request.method, request.path);
+    if (handler === undefined) {
       this.#write(res, { status: 404, body: 'Not Found\n' }, request.method === 'HEAD');
       return;
     }
@@ -216,7 +208,7 @@ export class UwsApp implements HttpApp {
     const head = request.method === 'HEAD';
     let reply: HttpReply | Promise<HttpReply>;
     try {
-      reply = route.handler(request);
+      reply = handler(request);
     } catch (e) {
       this.#log.error({ err: e, path: request.path }, 'HTTP handler failed');
       this.#write(res, { status: 500, body: 'Internal Server Error\n' }, head);
