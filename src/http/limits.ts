@@ -3,8 +3,8 @@
 
 import { assert } from '../common/assert.js';
 
-/** A request body larger than this is refused with 413 (no admin or metrics route takes one
- *  this large; the bound keeps a hostile client from making the server buffer without end). */
+/** No admin or metrics route reads a body: node:http drains and drops one up to this many bytes,
+ *  and cuts the connection past it (uWS drops a body no handler reads, without buffering it). */
 export const httpRequestBodyBytesMax = 64 << 10;
 
 /** A WebSocket message larger than this closes its socket (node: 1009, message too big; uWS drops

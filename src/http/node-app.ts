@@ -15,7 +15,7 @@ import {
   type WsBehavior,
   plainIp,
 } from './app.js';
-import { httpCloseGraceMs, wsBackpressureBytes, wsIdleTimeoutS, wsMessageBytesMax } from './limits.js';
+import { httpCloseGraceMs, httpRequestBodyBytesMax, wsBackpressureBytes, wsIdleTimeoutS, wsMessageBytesMax } from './limits.js';
 import type { WsSocket } from './socket.js';
 
 interface WsRoute {
@@ -220,8 +220,16 @@ export class NodeHttpApp implements HttpApp {
     const request = readRequest(req);
     const head = request.method === 'HEAD';
     const handler = this.#routes.find(request.method, request.path);
-    // A body is not read by any route: drained and dropped, so the connection can be reused.
-    req.resume();
+    // No route reads a body: it is drained and dropped, so the connection can be reused, up to
+    // httpRequestBodyBytesMax; past that the connection is cut (a client streaming without end
+    // would otherwise hold it and the server's CPU).
+    let bodyBytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bodyBytes += chunk.length;
+      if (bodyBytes <= httpRequestBodyBytesMax) return;
+      this.#log.warn({ remote: request.remoteAddress, path: request.path, bodyBytes }, 'HTTP request body over httpRequestBodyBytesMax: connection closed');
+      req.socket.destroy();
+    });
     if (handler === undefined) {
       write(res, { status: 404, body: 'Not Found\n' }, head);
       return;

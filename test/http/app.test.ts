@@ -2,8 +2,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import { createHttpApp, type HttpEngineName, loadUws, routeMatches } from '../../src/http/app.js';
+import { httpRequestBodyBytesMax } from '../../src/http/limits.js';
 import type { WsSocket } from '../../src/http/socket.js';
 
 const quietLog = { info() {}, warn() {}, error() {} };
@@ -117,3 +119,39 @@ for (const engine of engines) {
     });
   });
 }
+
+describe('HttpApp on node: request bodies', () => {
+  it('drains a small body and answers; cuts a connection whose body runs past httpRequestBodyBytesMax', async () => {
+    const { app } = await createHttpApp('node', quietLog);
+    app.any('/x', () => ({ status: 200, body: 'ok' }));
+    const port = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const small = await fetch(`http://127.0.0.1:${port}/x`, { method: 'POST', body: 'a'.repeat(1000) });
+      assert.equal(await small.text(), 'ok');
+      // A body past the bound: the connection is cut before the client has sent it all.
+      const total = 4 * httpRequestBodyBytesMax;
+      const sentAtClose = await new Promise<number>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path: '/x', method: 'POST', headers: { 'content-length': String(total) } });
+        let sent = 0;
+        req.on('error', () => {});
+        req.on('close', () => resolve(sent));
+        req.on('response', (res) => res.resume());
+        const chunk = Buffer.alloc(16 << 10);
+        const more = (): void => {
+          if (sent >= total || req.destroyed) return;
+          req.write(chunk, (err) => {
+            if (err) return;
+            sent += chunk.length;
+            setImmediate(more);
+          });
+        };
+        more();
+      });
+      // Drained to the end, the whole body would have gone out; cut, it stops short of it.
+      assert.ok(sentAtClose < total, `${sentAtClose} of ${total} bytes went out before the close`);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
