@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient, type ZkClient } from '../../src/client/index.js';
 import { fourLetter, startServer, type ServerHandle } from './harness/server.js';
+import { eventually } from './harness/ensemble.js';
 import { SUITE_PORTS, suitePort } from './harness/target.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -35,21 +36,6 @@ function startExporting(i: number, extra: Record<string, string> = {}, dataDir?:
       ...extra,
     },
   });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function scrape(port: number): Promise<{ text: string; contentType: string }> {
@@ -135,7 +121,7 @@ describe('the Prometheus exporter', () => {
         const { contentType } = await scrape(metricsPort(i));
         assert.match(contentType, /^text\/plain; version=0\.0\.4/);
         // The workers publish their figures about once a second.
-        let e = await until('the workers to publish the traffic', async () => {
+        let e = await eventually('the workers to publish the traffic', async () => {
           const x = parse((await scrape(metricsPort(i))).text);
           return (x.samples.get('packets_received') ?? 0) >= 8 && (x.samples.get('num_alive_connections') ?? 0) >= 1 ? x : undefined;
         });
@@ -160,7 +146,7 @@ describe('the Prometheus exporter', () => {
         assert.ok(sample(e, 'updatelatency{quantile="0.5"}') > 0, 'a write takes a positive time (ms)');
         assert.ok(!e.types.has('zk_znode_count') && !e.types.has('zkts_znode_count'), 'no prefix on ZooKeeper names');
         // zkts's own: gauges the workers publish about once a second.
-        e = await until('the workers to publish their session gauges', async () => {
+        e = await eventually('the workers to publish their session gauges', async () => {
           const x = parse((await scrape(metricsPort(i))).text);
           return sumOf(x, 'zkts_sessions', 'kind="global"') === 1 ? x : undefined;
         });
@@ -212,7 +198,7 @@ describe('the Prometheus exporter', () => {
       const zk = await connect(clientPort(2));
       await zk.create('/still-serving', '');
       await zk.close();
-      await until('the warning', async () => (/Problem starting metrics/.test(s.logs()) ? true : undefined));
+      await eventually('the warning', async () => (/Problem starting metrics/.test(s.logs()) ? true : undefined));
     } finally {
       await new Promise<void>((r) => blocker.close(() => r()));
     }
@@ -351,7 +337,7 @@ describe("ZooKeeper's dashboards and alert rules, and mntr's figures on /metrics
       // No provider for the scheme: AuthFailed and the connection closes (auth_failed_count).
       await assert.rejects(bad.addAuth('no-such-scheme', 'x'));
       await bad.close().catch(() => {});
-      const e = await until('the workers to publish their figures', async () => {
+      const e = await eventually('the workers to publish their figures', async () => {
         const x = parse((await scrape(metricsPort(8))).text);
         // Each worker publishes on its own tick: wait until the one that served the reads has.
         const sized = (x.samples.get('max_client_response_size') ?? -1) >= 300;
@@ -382,7 +368,7 @@ describe("ZooKeeper's dashboards and alert rules, and mntr's figures on /metrics
         sockets.push(s);
         await new Promise<void>((r) => s.once('connect', () => r()));
       }
-      await until('the refused connection in connection_rejected', async () => {
+      await eventually('the refused connection in connection_rejected', async () => {
         const m = await monitor();
         return Number(m['connection_rejected']) >= 1 ? true : undefined;
       });
@@ -394,7 +380,7 @@ describe("ZooKeeper's dashboards and alert rules, and mntr's figures on /metrics
         'approximate_data_size', 'global_sessions', 'local_sessions',
       ];
       let last = '';
-      await until('/metrics to agree with mntr on a quiet server', async () => {
+      await eventually('/metrics to agree with mntr on a quiet server', async () => {
         const m = await monitor();
         const e = parse((await scrape(metricsPort(8))).text);
         const differ = names.filter((n) => {
@@ -412,7 +398,7 @@ describe("ZooKeeper's dashboards and alert rules, and mntr's figures on /metrics
       assert.ok(sample(e, 'packets_received') > 0 && sample(e, 'packets_sent') > 0);
       // srst (ServerStats.reset): packets, latency and the response sizes start again, on both faces.
       assert.equal(await fourLetter(clientPort(8), 'srst'), 'Server stats reset.\n');
-      await until('/metrics to show the reset', async () => {
+      await eventually('/metrics to show the reset', async () => {
         const x = parse((await scrape(metricsPort(8))).text);
         const m = await monitor();
         const reset = (x.samples.get('packets_received') ?? Infinity) < sample(e, 'packets_received') && (x.samples.get('max_client_response_size') ?? 300) < 300;
@@ -492,7 +478,7 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
     };
     prometheus.stdout!.on('data', keep);
     prometheus.stderr!.on('data', keep);
-    await until('Prometheus to be ready', async () => ((await fetch(`http://127.0.0.1:${prometheusPort()}/-/ready`)).ok ? true : undefined), 60_000);
+    await eventually('Prometheus to be ready', async () => ((await fetch(`http://127.0.0.1:${prometheusPort()}/-/ready`)).ok ? true : undefined), 60_000);
   });
 
   after(async () => {
@@ -528,16 +514,16 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
 
   test('scrapes the target healthy, and queries znode_count, a summary and a zkts_* figure back', async () => {
     try {
-      await until('the target to be up', async () => ((await query('up{job="zkts"}')) === 1 ? true : undefined), 60_000);
-      const before = await until('znode_count to be scraped', () => query('znode_count{job="zkts"}'));
+      await eventually('the target to be up', async () => ((await query('up{job="zkts"}')) === 1 ? true : undefined), 60_000);
+      const before = await eventually('znode_count to be scraped', () => query('znode_count{job="zkts"}'));
       const zk = await connect(clientPort(3));
       try {
         for (let n = 0; n < 7; n++) await zk.create(`/scraped-${n}`, 'data');
-        await until('znode_count to grow by 7', async () => ((await query('znode_count{job="zkts"}')) === before + 7 ? true : undefined));
-        await until('one global session in the zkts_sessions gauges', async () =>
+        await eventually('znode_count to grow by 7', async () => ((await query('znode_count{job="zkts"}')) === before + 7 ? true : undefined));
+        await eventually('one global session in the zkts_sessions gauges', async () =>
           (await query('sum(zkts_sessions{job="zkts",kind="global"})')) === 1 ? true : undefined,
         );
-        await until('the writes in updatelatency_count', async () => {
+        await eventually('the writes in updatelatency_count', async () => {
           const n = await query('updatelatency_count{job="zkts"}');
           return n !== undefined && n >= 7 ? true : undefined;
         });
@@ -558,12 +544,12 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
 
   test('a 3-voter + observer ensemble: one leader with its learners, a follower\'s touch lag', async () => {
     try {
-      await until('four members up', async () => ((await query('count(up{job="ensemble"} == 1)')) === 4 ? true : undefined), 60_000);
-      await until('one leader, two followers, one observer', async () => {
+      await eventually('four members up', async () => ((await query('count(up{job="ensemble"} == 1)')) === 4 ? true : undefined), 60_000);
+      await eventually('one leader, two followers, one observer', async () => {
         const [l, f, o] = await Promise.all(['leader', 'follower', 'observer'].map((st) => query(`count(zkts_server_state{job="ensemble",state="${st}"})`)));
         return l === 1 && f === 2 && o === 1 ? true : undefined;
       });
-      await until("the leader's learners and synced followers/observers", async () => {
+      await eventually("the leader's learners and synced followers/observers", async () => {
         const [learners, followers, observers] = await Promise.all(
           ['learners', 'synced_followers', 'synced_observers'].map((m) => query(`${m}{job="ensemble"} * on(instance) zkts_server_state{state="leader"}`)),
         );
@@ -575,7 +561,7 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
       const zk = await connect(clientPort(4 + k));
       try {
         await zk.create('/via-follower', 'x');
-        await until('the follower to count a TOUCH batch', async () => {
+        await eventually('the follower to count a TOUCH batch', async () => {
           const e = parse((await scrape(metricsPort(4 + k))).text);
           return sample(e, 'zkts_touch_lag_ms_count') >= 1 ? e : undefined;
         });
@@ -592,8 +578,8 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
   });
   test("ZooKeeper's alert rules and Grafana's dashboard queries answer for every member, unchanged", async () => {
     try {
-      await until('four members up', async () => ((await query('count(up{job="ensemble"} == 1)')) === 4 ? true : undefined), 60_000);
-      const roles = await until('one leader, two followers, one observer', async () => {
+      await eventually('four members up', async () => ((await query('count(up{job="ensemble"} == 1)')) === 4 ? true : undefined), 60_000);
+      const roles = await eventually('one leader, two followers, one observer', async () => {
         const rs = await Promise.all([0, 1, 2, 3].map(async (k) => {
           const e = parse((await scrape(metricsPort(4 + k))).text);
           return ['leader', 'follower', 'observer'].find((r) => e.samples.get(`zkts_server_state{state="${r}"}`) === 1) ?? 'looking';
@@ -617,7 +603,7 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
           follower: ['proposal_latency_count', 'commit_propagation_latency_count'],
           observer: ['commit_propagation_latency_count'],
         }[role]!;
-        const e = await until(`member ${k + 1}'s fsync and Zab timings`, async () => {
+        const e = await eventually(`member ${k + 1}'s fsync and Zab timings`, async () => {
           const x = parse((await scrape(metricsPort(4 + k))).text);
           const ok = (x.samples.get('fsynctime_count') ?? 0) >= 1 && timed.every((n) => (x.samples.get(n) ?? 0) >= 1);
           return ok && x.types.has('learners') === (role === 'leader') ? x : undefined;
@@ -640,12 +626,12 @@ describe('a real Prometheus scraping zkts', { skip: fs.existsSync(PROMETHEUS) ? 
       }
       // The queries themselves, through Prometheus: a series for each member.
       for (const q of dashboardQueries) {
-        const series = await until(`${q.expr} on the four members`, async () => {
+        const series = await eventually(`${q.expr} on the four members`, async () => {
           const r = (await queryAll(q.expr)).filter((x) => x.metric['job'] === 'ensemble');
           return r.length === 4 ? r : undefined;
         });
         if (q.on === 'leader') {
-          const ones = await until('the role map: leader_uptime on the leader only', async () => {
+          const ones = await eventually('the role map: leader_uptime on the leader only', async () => {
             const r = (await queryAll(q.expr)).filter((x) => x.metric['job'] === 'ensemble' && x.value === 1);
             return r.length === 1 ? r : undefined;
           });
