@@ -159,6 +159,14 @@ export class SessionAttach {
       conn.close();
       return;
     }
+    if (!this.#connectContext.serving) {
+      // Refused before the throttle, as ZooKeeper refuses it (NIOServerCnxn.readConnectRequest:
+      // "ZooKeeperServer not running") before processConnectRequest takes tokens: a connect that
+      // comes while the server is still starting takes none, and its client's retry is not shed.
+      this.#log.info({ remote: conn.remote }, 'ZooKeeperServer not running');
+      conn.close();
+      return;
+    }
     if (!this.#admit(conn, req)) return;
     const oldClient = end - start <= connectRequestBytesWithoutReadOnly(req.passwd.length);
     if (this.#connectContext.sessionSecret === '') {

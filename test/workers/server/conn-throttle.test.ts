@@ -49,4 +49,18 @@ describe('session worker connection throttle', () => {
     assert.ok(await global.client.staysOpen(50), 'sessions already there are not touched');
     for (const c of [local.client, again, global.client]) c.destroy();
   });
+
+  it('takes no tokens from a connect refused because the server is not serving yet', async () => {
+    const letThrough = throttle.letThrough;
+    const rejected = throttle.rejected;
+    main.status.serving = false;
+    try {
+      const early = await TestClient.connect(main.port);
+      early.sendConnect({ localSession: true });
+      await early.waitClosed();
+    } finally {
+      main.status.serving = true;
+    }
+    assert.deepEqual([throttle.letThrough, throttle.rejected], [letThrough, rejected], 'the throttle never saw it');
+  });
 });
